@@ -1,0 +1,33 @@
+import { createKafka, ensureTopics, topicDeclarations } from '../../shared/kafka.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { createLogger } from '../../shared/logger.ts';
+import { migrateClickHouse, migratePostgres } from '../../shared/migrations.ts';
+import { createPgPool } from '../../shared/postgres.ts';
+import type { Command } from '../command.ts';
+
+/** Applies PostgreSQL and ClickHouse migrations and creates missing Kafka topics. Safe to re-run. */
+export async function migrateAll(log = createLogger('migrate')): Promise<void> {
+  const cfg = loadConfig();
+  const pool = createPgPool(cfg);
+  try {
+    const pg = await migratePostgres(pool, cfg.PG_SCHEMA);
+    log.info({ applied: pg.applied, skipped: pg.skipped.length }, 'postgres migrations');
+  } finally {
+    await pool.end();
+  }
+  const ch = await migrateClickHouse(cfg, cfg.CLICKHOUSE_DATABASE);
+  log.info({ applied: ch.applied, skipped: ch.skipped.length }, 'clickhouse migrations');
+  const admin = createKafka(cfg, log, 'migrate').admin();
+  await admin.connect();
+  try {
+    const created = await ensureTopics(admin, topicDeclarations(cfg));
+    log.info({ created }, 'kafka topics');
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+const migrate: Command = async () => {
+  await migrateAll();
+};
+export default migrate;

@@ -1,0 +1,57 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../shared/config.ts';
+import { createLogger } from '../../shared/logger.ts';
+import type { Command } from '../command.ts';
+import { migrateAll } from './migrate.ts';
+import { runStack } from './stack.ts';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The long-running services `npm start` supervises, in start order. Each is a folder under services/. */
+export const SERVICES: Array<{ name: string; entry: string; url?: (cfg: ReturnType<typeof loadConfig>) => string }> = [
+  { name: 'ingest', entry: 'services/ingest/main.ts', url: (c) => `http://${c.HTTP_HOST}:${c.INGEST_PORT}` },
+  { name: 'stream', entry: 'services/stream/main.ts' },
+  { name: 'analytics-api', entry: 'services/analytics-api/main.ts', url: (c) => `http://${c.HTTP_HOST}:${c.API_PORT}` },
+  { name: 'jobs', entry: 'services/jobs/main.ts' },
+];
+
+/** Optional steps that later parts of the engine plug in (schema registration, demo data). */
+export type StartHook = { name: string; module: string };
+export const START_HOOKS: StartHook[] = [
+  { name: 'schemas', module: 'services/cli/commands/schemas.ts' },
+  { name: 'demo', module: 'services/cli/commands/demo.ts' },
+];
+
+const start: Command = async () => {
+  const log = createLogger('start');
+  const cfg = loadConfig();
+  const stackCode = runStack(['up']);
+  if (stackCode !== 0) throw new Error('the local stack did not come up (see `npm run stack -- status`)');
+  await migrateAll(log);
+
+  const children: ChildProcess[] = [];
+  const stopAll = () => {
+    for (const child of children) child.kill('SIGTERM');
+  };
+  process.once('SIGINT', stopAll);
+  process.once('SIGTERM', stopAll);
+
+  for (const hook of START_HOOKS) {
+    if (!existsSync(`${ROOT}${hook.module}`)) continue;
+    const mod = (await import(`${ROOT}${hook.module}`)) as { onStart?: (log: unknown) => Promise<void> };
+    await mod.onStart?.(log);
+  }
+
+  for (const service of SERVICES) {
+    if (!existsSync(`${ROOT}${service.entry}`)) continue;
+    const child = spawn(process.execPath, [`${ROOT}${service.entry}`], { stdio: 'inherit', env: process.env });
+    child.on('exit', (code, signal) => log.warn({ service: service.name, code, signal }, 'service exited'));
+    children.push(child);
+    log.info({ service: service.name, url: service.url?.(cfg) }, 'service started');
+  }
+  if (children.length === 0) log.warn('no services exist yet; the stack is up and migrated');
+  await Promise.all(children.map((c) => new Promise((resolve) => c.on('exit', resolve))));
+};
+export default start;

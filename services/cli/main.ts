@@ -1,0 +1,50 @@
+import { UsageError, type Command } from './command.ts';
+
+/**
+ * `studystream <command>`: one entry point for operators and the data team.
+ * Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage.
+ */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
+  start: { summary: 'run the whole engine locally (stack, migrations, services, demo data)', load: () => import('./commands/start.ts') },
+  stack: { summary: 'native local stack: up|down|status|logs|reset [component...]', load: () => import('./commands/stack.ts') },
+  migrate: { summary: 'apply PostgreSQL and ClickHouse migrations, create Kafka topics', load: () => import('./commands/migrate.ts') },
+  config: { summary: 'print every environment variable with its default and meaning', load: () => import('./commands/config.ts') },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: studystream <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    process.stderr.write(`studystream: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  const command = (await entry.load()).default;
+  return (await command(rest)) ?? 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`studystream: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`studystream: ${message.split('\n')[0]}\n`);
+    if (process.env.DEBUG) console.error(err);
+    process.exitCode = 1;
+  },
+);

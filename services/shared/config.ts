@@ -1,0 +1,118 @@
+import { z } from 'zod';
+
+/**
+ * Shared environment variables, with its default and meaning.
+ * `studystream config` prints this table; the README's env var section is copied from it.
+ */
+const SHARED_ENV = {
+  LOG_LEVEL: { default: 'info', doc: 'pino log level (trace, debug, info, warn, error)' },
+  KAFKA_BROKERS: { default: '127.0.0.1:9092', doc: 'comma-separated Kafka bootstrap servers' },
+  KAFKA_CLIENT_ID: { default: 'studystream', doc: 'kafkajs client id prefix' },
+  KAFKA_TOPIC_PREFIX: { default: '', doc: 'prefix for every topic name (tests use it to isolate runs)' },
+  KAFKA_PARTITIONS: { default: '12', doc: 'partitions per event topic when topics are created' },
+  KAFKA_REPLICATION_FACTOR: { default: '1', doc: 'replication factor when topics are created' },
+  KAFKA_EVENT_RETENTION_MS: {
+    default: '-1',
+    doc: 'retention of event topics in ms (-1 keeps everything: topics are the source of truth for replays)',
+  },
+  KAFKA_DLQ_RETENTION_MS: { default: '2592000000', doc: 'retention of the dead-letter topic in ms (30 days)' },
+  SCHEMA_REGISTRY_URL: {
+    default: 'http://127.0.0.1:8081/apis/ccompat/v7',
+    doc: 'Confluent-compatible schema registry base URL',
+  },
+  CLICKHOUSE_URL: { default: 'http://127.0.0.1:8123', doc: 'ClickHouse HTTP endpoint' },
+  CLICKHOUSE_DATABASE: { default: 'studystream', doc: 'ClickHouse database holding raw events and rollups' },
+  CLICKHOUSE_USER: { default: 'default', doc: 'ClickHouse user' },
+  CLICKHOUSE_PASSWORD: { default: '', doc: 'ClickHouse password' },
+  DATABASE_URL: {
+    default: 'postgres://studystream:studystream@127.0.0.1:5432/studystream',
+    doc: 'PostgreSQL connection string',
+  },
+  PG_SCHEMA: { default: 'public', doc: 'PostgreSQL schema holding the serving tables' },
+  PG_POOL_MAX: { default: '10', doc: 'PostgreSQL pool size per process' },
+  REDIS_URL: { default: 'redis://127.0.0.1:6379/0', doc: 'Redis connection URL' },
+  REDIS_KEY_PREFIX: { default: 'ss:', doc: 'prefix for every Redis key (tests use it to isolate runs)' },
+  INGEST_PORT: { default: '8080', doc: 'ingest HTTP port' },
+  API_PORT: { default: '8090', doc: 'analytics API HTTP port' },
+  HTTP_HOST: { default: '127.0.0.1', doc: 'address the HTTP services bind to' },
+  SHUTDOWN_TIMEOUT_MS: { default: '15000', doc: 'grace period for a clean shutdown before exit' },
+} as const satisfies Record<string, { default: string; doc: string }>;
+
+
+export interface EnvSpec {
+  default: string;
+  doc: string;
+}
+
+const declared: Array<{ group: string; spec: Record<string, EnvSpec> }> = [];
+
+/** Every env var declared so far, grouped by the module that declared it (for `studystream config` and the README). */
+export function declaredEnv(): ReadonlyArray<{ group: string; spec: Record<string, EnvSpec> }> {
+  return declared;
+}
+
+export const envInt = (name: string) =>
+  z
+    .string()
+    .regex(/^-?\d+$/, `${name} must be an integer`)
+    .transform((v) => Number.parseInt(v, 10));
+
+export const envBool = (name: string) =>
+  z.enum(['true', 'false', '1', '0'], { message: `${name} must be true or false` }).transform((v) => v === 'true' || v === '1');
+
+/**
+ * Declares a group of environment variables with documented defaults and a zod shape that parses them.
+ * `load()` applies the defaults and throws one readable error listing every invalid variable.
+ */
+export function defineEnv<S extends Record<string, EnvSpec>, Z extends { [K in keyof S]: z.ZodType<unknown, string> }>(
+  group: string,
+  spec: S,
+  shape: Z,
+) {
+  declared.push({ group, spec });
+  const schema = z.object(shape);
+  return {
+    spec,
+    load(env: NodeJS.ProcessEnv = process.env): z.infer<typeof schema> {
+      const raw: Record<string, string> = {};
+      for (const [name, s] of Object.entries(spec)) raw[name] = env[name] ?? s.default;
+      const parsed = schema.safeParse(raw);
+      if (!parsed.success) {
+        const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+        throw new Error(`invalid configuration (${group}):\n  ${lines.join('\n  ')}`);
+      }
+      return parsed.data;
+    },
+  };
+}
+
+const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export const sharedEnv = defineEnv('shared', SHARED_ENV, {
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  KAFKA_BROKERS: z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  KAFKA_CLIENT_ID: z.string().min(1),
+  KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, . _ - only'),
+  KAFKA_PARTITIONS: envInt('KAFKA_PARTITIONS'),
+  KAFKA_REPLICATION_FACTOR: envInt('KAFKA_REPLICATION_FACTOR'),
+  KAFKA_EVENT_RETENTION_MS: envInt('KAFKA_EVENT_RETENTION_MS'),
+  KAFKA_DLQ_RETENTION_MS: envInt('KAFKA_DLQ_RETENTION_MS'),
+  SCHEMA_REGISTRY_URL: z.url(),
+  CLICKHOUSE_URL: z.url(),
+  CLICKHOUSE_DATABASE: z.string().regex(identifier, 'identifier only'),
+  CLICKHOUSE_USER: z.string(),
+  CLICKHOUSE_PASSWORD: z.string(),
+  DATABASE_URL: z.string().min(1),
+  PG_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lower-case identifier only'),
+  PG_POOL_MAX: envInt('PG_POOL_MAX'),
+  REDIS_URL: z.string().min(1),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]*$/, 'letters, digits, : _ - only'),
+  INGEST_PORT: envInt('INGEST_PORT'),
+  API_PORT: envInt('API_PORT'),
+  HTTP_HOST: z.string().min(1),
+  SHUTDOWN_TIMEOUT_MS: envInt('SHUTDOWN_TIMEOUT_MS'),
+});
+
+export type SharedConfig = ReturnType<typeof sharedEnv.load>;
+
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env): SharedConfig => sharedEnv.load(env);

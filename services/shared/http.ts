@@ -1,0 +1,99 @@
+import { serve, type ServerType } from '@hono/node-server';
+import { Hono, type Context } from 'hono';
+import type { Registry } from 'prom-client';
+import { Histogram, Counter, LATENCY_BUCKETS } from './metrics.ts';
+import type { Logger } from './logger.ts';
+
+/** A named dependency check for /readyz; it throws or rejects when the dependency is unreachable. */
+export type ReadinessCheck = { name: string; check: () => Promise<unknown> };
+
+/** A machine-readable error body: every 4xx/5xx the services send has this shape. */
+export type ErrorBody = { error: { code: string; message: string; details?: unknown } };
+
+export function errorBody(code: string, message: string, details?: unknown): ErrorBody {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+const CHECK_TIMEOUT_MS = 2000;
+
+async function runCheck({ name, check }: ReadinessCheck): Promise<{ name: string; ok: boolean; error?: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timed out')), CHECK_TIMEOUT_MS);
+      }),
+    ]);
+    return { name, ok: true };
+  } catch (err) {
+    return { name, ok: false, error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Mounts the operational endpoints every service answers: /healthz (process alive), /readyz (dependencies
+ * reachable, 503 otherwise) and /metrics (Prometheus), plus request metrics and access logs without payloads.
+ */
+export function mountOps(app: Hono, opts: { registry: Registry; log: Logger; checks: ReadinessCheck[] }): void {
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency by route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: LATENCY_BUCKETS,
+    registers: [opts.registry],
+  });
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [opts.registry],
+  });
+  app.use('*', async (c, next) => {
+    const start = performance.now();
+    await next();
+    const seconds = (performance.now() - start) / 1000;
+    const labels = { method: c.req.method, route: c.req.routePath, status: String(c.res.status) };
+    duration.observe(labels, seconds);
+    requests.inc(labels);
+    if (c.req.routePath !== '/metrics' && c.req.routePath !== '/healthz') {
+      opts.log.info(
+        { method: c.req.method, route: c.req.routePath, status: c.res.status, ms: Math.round(seconds * 1000) },
+        'request',
+      );
+    }
+  });
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const results = await Promise.all(opts.checks.map(runCheck));
+    const ok = results.every((r) => r.ok);
+    return c.json({ status: ok ? 'ready' : 'unavailable', checks: results }, ok ? 200 : 503);
+  });
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', opts.registry.contentType);
+    return c.body(await opts.registry.metrics());
+  });
+}
+
+/** Uniform JSON for unknown routes and unexpected errors (a 5xx never leaks internals). */
+export function mountErrorHandlers(app: Hono, log: Logger): void {
+  app.notFound((c: Context) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
+  app.onError((err, c) => {
+    log.error({ err, route: c.req.routePath }, 'unhandled error');
+    return c.json(errorBody('internal_error', 'internal error'), 500);
+  });
+}
+
+/** Starts a Node HTTP server for a Hono app and resolves once it listens. */
+export function listen(app: Hono, port: number, hostname: string): Promise<ServerType> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, port, hostname }, () => resolve(server));
+  });
+}
+
+/** Closes an HTTP server: stops accepting, lets in-flight requests finish. */
+export function closeServer(server: ServerType): Promise<void> {
+  return new Promise((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+}

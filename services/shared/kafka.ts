@@ -1,0 +1,83 @@
+import { Kafka, logLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
+import type { SharedConfig } from './config.ts';
+import type { Logger } from './logger.ts';
+
+export type { Admin, Consumer, Producer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+export { Kafka };
+
+/** The event families; each has one topic and one Avro record schema in schemas/<family>.avsc. */
+export const EVENT_FAMILIES = ['study-events', 'question-attempts', 'material-interactions'] as const;
+export type EventFamily = (typeof EVENT_FAMILIES)[number];
+
+/** Every topic the engine uses, declared once: the migrate command creates or verifies them. */
+export function topicNames(cfg: Pick<SharedConfig, 'KAFKA_TOPIC_PREFIX'>) {
+  const p = cfg.KAFKA_TOPIC_PREFIX;
+  return {
+    'study-events': `${p}study-events`,
+    'question-attempts': `${p}question-attempts`,
+    'material-interactions': `${p}material-interactions`,
+    deadLetter: `${p}dead-letter`,
+  };
+}
+
+export function topicDeclarations(
+  cfg: Pick<
+    SharedConfig,
+    | 'KAFKA_TOPIC_PREFIX'
+    | 'KAFKA_PARTITIONS'
+    | 'KAFKA_REPLICATION_FACTOR'
+    | 'KAFKA_EVENT_RETENTION_MS'
+    | 'KAFKA_DLQ_RETENTION_MS'
+  >,
+): ITopicConfig[] {
+  const names = topicNames(cfg);
+  const base = { numPartitions: cfg.KAFKA_PARTITIONS, replicationFactor: cfg.KAFKA_REPLICATION_FACTOR };
+  const events = EVENT_FAMILIES.map((family) => ({
+    ...base,
+    topic: names[family],
+    configEntries: [
+      { name: 'retention.ms', value: String(cfg.KAFKA_EVENT_RETENTION_MS) },
+      { name: 'retention.bytes', value: '-1' },
+      { name: 'min.insync.replicas', value: String(Math.min(2, cfg.KAFKA_REPLICATION_FACTOR)) },
+    ],
+  }));
+  return [
+    ...events,
+    {
+      ...base,
+      topic: names.deadLetter,
+      configEntries: [{ name: 'retention.ms', value: String(cfg.KAFKA_DLQ_RETENTION_MS) }],
+    },
+  ];
+}
+
+/** Creates missing topics; existing ones are left as they are. Returns the names it created. */
+export async function ensureTopics(admin: Admin, topics: ITopicConfig[]): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t.topic));
+  if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
+  return missing.map((t) => t.topic);
+}
+
+const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** A kafkajs client that logs through pino. */
+export function createKafka(cfg: Pick<SharedConfig, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>, log: Logger, clientSuffix = ''): Kafka {
+  return new Kafka({
+    clientId: clientSuffix ? `${cfg.KAFKA_CLIENT_ID}-${clientSuffix}` : cfg.KAFKA_CLIENT_ID,
+    brokers: cfg.KAFKA_BROKERS,
+    logLevel: logLevel.WARN,
+    retry: { initialRetryTime: 200, retries: 8 },
+    logCreator:
+      () =>
+      ({ namespace, level, log: entry }: LogEntry) => {
+        const { message, ...extra } = entry;
+        log[levelNames[level] ?? 'info']({ kafka: namespace, ...extra }, message);
+      },
+  });
+}

@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type pg from 'pg';
+import { chQuery, createClickHouse, type ClickHouseSettings } from './clickhouse.ts';
+import { ident, sql } from './sql.ts';
+
+/**
+ * The migration runner. Migrations are plain SQL files named NNN_description.sql, applied in order and
+ * recorded (version, name, checksum) in a table in each database. Re-running is a no-op; editing a file that
+ * was already applied is an error, because the database would silently differ from the file.
+ */
+
+export const POSTGRES_DIR = fileURLToPath(new URL('../../postgres/', import.meta.url));
+export const CLICKHOUSE_DIR = fileURLToPath(new URL('../../clickhouse/', import.meta.url));
+
+export type Migration = { version: string; name: string; sql: string; checksum: string };
+export type MigrationReport = { applied: string[]; skipped: string[] };
+
+export async function readMigrations(dir: string): Promise<Migration[]> {
+  const files = (await readdir(dir)).filter((f) => /^\d{3,}_[a-z0-9_-]+\.sql$/.test(f)).sort();
+  return Promise.all(
+    files.map(async (file) => {
+      const text = await readFile(`${dir}/${file}`, 'utf8');
+      return {
+        version: file.slice(0, file.indexOf('_')),
+        name: file,
+        sql: text,
+        checksum: createHash('sha256').update(text).digest('hex'),
+      };
+    }),
+  );
+}
+
+/** Splits a file into statements at semicolons that end a line; `--` comment lines are dropped. */
+export function splitStatements(text: string): string[] {
+  const withoutComments = text
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('--'))
+    .join('\n');
+  return withoutComments
+    .split(/;\s*$/m)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+function checkUnchanged(m: Migration, recordedChecksum: string): void {
+  if (recordedChecksum !== m.checksum) {
+    throw new Error(`migration ${m.name} was changed after it was applied; add a new migration instead`);
+  }
+}
+
+/** Applies PostgreSQL migrations into `schema`, each file in its own transaction, under an advisory lock. */
+export async function migratePostgres(pool: pg.Pool, schema: string, dir = POSTGRES_DIR): Promise<MigrationReport> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
+  const migrations = await readMigrations(dir);
+  const client = await pool.connect();
+  const report: MigrationReport = { applied: [], skipped: [] };
+  try {
+    await client.query(`SELECT pg_advisory_lock(hashtext('studystream-migrate-' || $1))`, [schema]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await client.query(`SET search_path TO ${schema}, public`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (
+         version text PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const { rows } = await client.query<{ version: string; checksum: string }>(
+      'SELECT version, checksum FROM schema_migrations',
+    );
+    const recorded = new Map(rows.map((r) => [r.version, r.checksum]));
+    for (const m of migrations) {
+      const checksum = recorded.get(m.version);
+      if (checksum !== undefined) {
+        checkUnchanged(m, checksum);
+        report.skipped.push(m.name);
+        continue;
+      }
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+          m.version,
+          m.name,
+          m.checksum,
+        ]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw new Error(`migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
+      }
+      report.applied.push(m.name);
+    }
+  } finally {
+    await client.query(`SELECT pg_advisory_unlock(hashtext('studystream-migrate-' || $1))`, [schema]).catch(() => {});
+    await client.query('RESET search_path').catch(() => {});
+    client.release();
+  }
+  return report;
+}
+
+/**
+ * Applies ClickHouse migrations into `database`. ClickHouse DDL is not transactional, so every statement must be
+ * idempotent (IF NOT EXISTS) and a file is recorded only after all its statements succeeded.
+ */
+export async function migrateClickHouse(
+  cfg: ClickHouseSettings,
+  database: string,
+  dir = CLICKHOUSE_DIR,
+): Promise<MigrationReport> {
+  const db = ident(database);
+  const root = createClickHouse(cfg, 'default');
+  try {
+    await root.command({ query: sql`CREATE DATABASE IF NOT EXISTS ${db}`.text });
+  } finally {
+    await root.close();
+  }
+  const client = createClickHouse(cfg, database);
+  try {
+    return await applyClickHouseMigrations(client, database, await readMigrations(dir));
+  } finally {
+    await client.close();
+  }
+}
+
+async function applyClickHouseMigrations(
+  client: ClickHouseClient,
+  database: string,
+  migrations: Migration[],
+): Promise<MigrationReport> {
+  const db = ident(database);
+  const report: MigrationReport = { applied: [], skipped: [] };
+  await client.command({
+    query: sql`CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (
+      version String, name String, checksum String, applied_at DateTime DEFAULT now()
+    ) ENGINE = ReplacingMergeTree ORDER BY version`.text,
+  });
+  const rows = await chQuery<{ version: string; checksum: string }>(
+    client,
+    sql`SELECT version, any(checksum) AS checksum FROM ${db}.schema_migrations GROUP BY version`.text,
+  );
+  const recorded = new Map(rows.map((r) => [r.version, r.checksum]));
+  for (const m of migrations) {
+    const checksum = recorded.get(m.version);
+    if (checksum !== undefined) {
+      checkUnchanged(m, checksum);
+      report.skipped.push(m.name);
+      continue;
+    }
+    for (const statement of splitStatements(m.sql)) {
+      try {
+        await client.command({ query: statement });
+      } catch (err) {
+        throw new Error(`migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    await client.insert({
+      table: `${database}.schema_migrations`,
+      values: [{ version: m.version, name: m.name, checksum: m.checksum }],
+      format: 'JSONEachRow',
+    });
+    report.applied.push(m.name);
+  }
+  return report;
+}

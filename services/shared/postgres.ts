@@ -1,0 +1,34 @@
+import pg from 'pg';
+import type { SharedConfig } from './config.ts';
+
+export type { PoolClient } from 'pg';
+export type Pool = pg.Pool;
+
+// BIGINT (int8) and NUMERIC arrive as strings by default; our counts fit in a double.
+pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+pg.types.setTypeParser(1700, (v) => Number.parseFloat(v));
+
+/** A pool whose connections use the configured schema first on their search_path. */
+export function createPgPool(cfg: Pick<SharedConfig, 'DATABASE_URL' | 'PG_SCHEMA' | 'PG_POOL_MAX'>): pg.Pool {
+  return new pg.Pool({
+    connectionString: cfg.DATABASE_URL,
+    max: cfg.PG_POOL_MAX,
+    options: `-c search_path=${cfg.PG_SCHEMA},public`,
+  });
+}
+
+/** Runs `work` in one transaction; commits on success, rolls back and rethrows on failure. */
+export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

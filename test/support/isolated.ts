@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import { loadConfig, type SharedConfig } from '../../services/shared/config.ts';
+import { createClickHouse } from '../../services/shared/clickhouse.ts';
+import { createKafka, ensureTopics, topicDeclarations } from '../../services/shared/kafka.ts';
+import { createLogger } from '../../services/shared/logger.ts';
+import { migrateClickHouse, migratePostgres } from '../../services/shared/migrations.ts';
+import { createPgPool } from '../../services/shared/postgres.ts';
+import { ident, sql } from '../../services/shared/sql.ts';
+import { Redis } from 'ioredis';
+
+/**
+ * Integration tests share one local stack. Each test file gets its own namespace: a Kafka topic prefix,
+ * a ClickHouse database, a PostgreSQL schema and a Redis key prefix, all derived from one random id.
+ */
+export type IsolatedEnv = { id: string; cfg: SharedConfig; env: NodeJS.ProcessEnv };
+
+export function isolatedEnv(label = 't'): IsolatedEnv {
+  const id = `${label.replace(/[^a-z0-9]/g, '')}_${randomBytes(4).toString('hex')}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    KAFKA_TOPIC_PREFIX: `${id}.`,
+    KAFKA_PARTITIONS: process.env.TEST_KAFKA_PARTITIONS ?? '3',
+    CLICKHOUSE_DATABASE: `test_${id}`,
+    PG_SCHEMA: `test_${id}`,
+    REDIS_KEY_PREFIX: `test:${id}:`,
+  };
+  return { id, cfg: loadConfig(env), env };
+}
+
+/** Creates what `migrate` creates, inside the isolated namespace. Pick the parts a test needs. */
+export async function provision(
+  iso: IsolatedEnv,
+  parts: { postgres?: boolean; clickhouse?: boolean; kafka?: boolean } = { postgres: true, clickhouse: true, kafka: true },
+): Promise<void> {
+  if (parts.postgres) {
+    const pool = createPgPool(iso.cfg);
+    try {
+      await migratePostgres(pool, iso.cfg.PG_SCHEMA);
+    } finally {
+      await pool.end();
+    }
+  }
+  if (parts.clickhouse) await migrateClickHouse(iso.cfg, iso.cfg.CLICKHOUSE_DATABASE);
+  if (parts.kafka) {
+    const admin = createKafka(iso.cfg, createLogger('test', 'warn'), 'test').admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, topicDeclarations(iso.cfg));
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}
+
+/** Drops everything the namespace created (topics, database, schema). and Redis keys). */
+export async function teardown(iso: IsolatedEnv): Promise<void> {
+  const log = createLogger('test', 'warn');
+  const admin = createKafka(iso.cfg, log, 'test').admin();
+  await admin.connect();
+  try {
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(iso.cfg.KAFKA_TOPIC_PREFIX));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine });
+  } finally {
+    await admin.disconnect();
+  }
+  const ch = createClickHouse(iso.cfg, 'default');
+  try {
+    await ch.command({ query: sql`DROP DATABASE IF EXISTS ${ident(iso.cfg.CLICKHOUSE_DATABASE)}`.text });
+  } finally {
+    await ch.close();
+  }
+  const pool = createPgPool(iso.cfg);
+  try {
+    await pool.query(`DROP SCHEMA IF EXISTS ${iso.cfg.PG_SCHEMA} CASCADE`);
+  } finally {
+    await pool.end();
+  }
+  const redis = new Redis(iso.cfg.REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${iso.cfg.REDIS_KEY_PREFIX}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,23 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // Integration tests share one local stack; each test isolates itself with its own
+          // topic prefix, ClickHouse database and PostgreSQL schema, but CPU is scarce (2 cores).
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
