@@ -81,7 +81,11 @@ export function ratingFromCorrectness(correct: boolean): FsrsRating {
  * Applies one rated review. A review older than the last one is ignored (state returned unchanged):
  * FSRS needs elapsed time since the previous review, which would be negative.
  */
-export function fsrsReview(state: FsrsState | undefined, rating: FsrsRating, reviewedAtMs: number): FsrsState {
+export function fsrsReview(
+  state: FsrsState | undefined,
+  rating: FsrsRating,
+  reviewedAtMs: number,
+): FsrsState {
   if (state !== undefined && reviewedAtMs < state.lastReviewAt) return state;
   const card = state === undefined ? createEmptyCard(new Date(reviewedAtMs)) : toCard(state);
   const { card: next } = scheduler.next(card, new Date(reviewedAtMs), RATING_TO_GRADE[rating]);

@@ -146,7 +146,9 @@ export function qualityFromAttempt(attempt: AttemptForQuality): number {
       ? attempt.expectedTimeMs
       : DEFAULT_EXPECTED_TIME_MS;
   const ratio =
-    attempt.responseTimeMs !== undefined && Number.isFinite(attempt.responseTimeMs) && attempt.responseTimeMs > 0
+    attempt.responseTimeMs !== undefined &&
+    Number.isFinite(attempt.responseTimeMs) &&
+    attempt.responseTimeMs > 0
       ? attempt.responseTimeMs / expected
       : 1;
   if (!confident || attempt.attemptNumber > 1 || ratio > SLOW_RESPONSE_RATIO) return 3;

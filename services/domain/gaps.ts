@@ -1,0 +1,273 @@
+/**
+ * Knowledge gaps (seed design, "Knowledge Gap Detection"):
+ *   gap_score      = 1 - mastery_score
+ *   priority_score = 3.0 gap_score + 2.0 board_exam_weight + 1.0 prerequisite_impact + 1.5 recent_failure_rate
+ *
+ * Board-exam weight is on the seed's 0-10 scale, used as is: the seed's own test (mastery 0.3,
+ * weight 8 -> priority > 7, critical) only holds with the raw weight.
+ */
+
+import { clamp01 } from './stats.ts';
+
+export const GAP_WEIGHTS = {
+  gap: 3,
+  boardExamWeight: 2,
+  prerequisiteImpact: 1,
+  recentFailureRate: 1.5,
+} as const;
+/** Mastery at or above this is not a gap (and is the target when estimating hours to close). */
+export const MASTERY_TARGET = 0.8;
+export const BOARD_WEIGHT_SCALE = 10;
+
+export type GapSeverity = 'critical' | 'high' | 'medium' | 'low';
+
+export interface TopicNode {
+  topicId: string;
+  /** Board-exam importance, 0..10. */
+  boardExamWeight: number;
+  /** Topics that should be learned before this one. */
+  prerequisites: readonly string[];
+}
+
+export type TopicGraph = ReadonlyMap<string, TopicNode>;
+
+export function topicGraph(topics: readonly TopicNode[]): TopicGraph {
+  return new Map(topics.map((topic) => [topic.topicId, topic]));
+}
+
+/** Every topic that depends on topicId directly or through other topics (cycles terminate; self excluded). */
+export function transitiveDependents(topicId: string, graph: TopicGraph): string[] {
+  const dependentsOf = new Map<string, string[]>();
+  for (const topic of [...graph.values()].sort(byTopicId)) {
+    for (const prerequisite of topic.prerequisites) {
+      const list = dependentsOf.get(prerequisite) ?? [];
+      list.push(topic.topicId);
+      dependentsOf.set(prerequisite, list);
+    }
+  }
+  return reachable(topicId, (id) => dependentsOf.get(id) ?? []);
+}
+
+/** Every topic topicId needs first, directly or transitively (cycles terminate; self excluded). */
+export function transitivePrerequisites(topicId: string, graph: TopicGraph): string[] {
+  return reachable(topicId, (id) => [...(graph.get(id)?.prerequisites ?? [])]);
+}
+
+/**
+ * How much a gap here blocks: the board-exam weight of every topic that depends on this one,
+ * transitively, in units of one maximum-weight topic (sum of weights / 10). A topic with two
+ * weight-5 dependents blocks as much as one weight-10 topic: impact 1.
+ */
+export function prerequisiteImpact(topicId: string, graph: TopicGraph): number {
+  let sum = 0;
+  for (const dependent of transitiveDependents(topicId, graph))
+    sum += graph.get(dependent)?.boardExamWeight ?? 0;
+  return sum / BOARD_WEIGHT_SCALE;
+}
+
+export interface GapInput {
+  masteryScore: number;
+  /** Accuracy over the recent window (mastery's recentAccuracy); failure rate = 1 - this. Null when unknown. */
+  recentAccuracy: number | null;
+  boardExamWeight: number;
+  prerequisiteImpact?: number;
+}
+
+export interface GapScores {
+  gapScore: number;
+  recentFailureRate: number;
+  priorityScore: number;
+  severity: GapSeverity;
+}
+
+/**
+ * Severity thresholds, first match wins. Each requires both a real deficit and priority, so a tiny
+ * gap on a heavy topic is not "critical" and a large gap on a negligible topic is not either:
+ *   critical  gap >= 0.5  and priority >= 15   (e.g. mastery <= 0.5 on a weight >= ~6 topic)
+ *   high      gap >= 0.35 and priority >= 10
+ *   medium    gap >= 0.2  and priority >= 5
+ *   low       otherwise
+ */
+export function classifySeverity(gapScore: number, priorityScore: number): GapSeverity {
+  if (gapScore >= 0.5 && priorityScore >= 15) return 'critical';
+  if (gapScore >= 0.35 && priorityScore >= 10) return 'high';
+  if (gapScore >= 0.2 && priorityScore >= 5) return 'medium';
+  return 'low';
+}
+
+/**
+ * Seed formula. A topic with no recent attempts has an unknown failure rate; it contributes as 0.5
+ * (no evidence either way) rather than 0, which would rank untested topics below tested ones.
+ */
+export function scoreGap(input: GapInput): GapScores {
+  const gapScore = 1 - clamp01(input.masteryScore);
+  const recentFailureRate = input.recentAccuracy === null ? 0.5 : 1 - clamp01(input.recentAccuracy);
+  const priorityScore =
+    GAP_WEIGHTS.gap * gapScore +
+    GAP_WEIGHTS.boardExamWeight * Math.max(0, input.boardExamWeight) +
+    GAP_WEIGHTS.prerequisiteImpact * Math.max(0, input.prerequisiteImpact ?? 0) +
+    GAP_WEIGHTS.recentFailureRate * recentFailureRate;
+  return { gapScore, recentFailureRate, priorityScore, severity: classifySeverity(gapScore, priorityScore) };
+}
+
+export interface HoursEstimateInput {
+  masteryScore: number;
+  materialCompletion: number;
+  /** Reading/video time for all of the topic's materials; default 2 h. */
+  materialHours?: number;
+  /** Minutes per practice question including reading the explanation; default 2. */
+  minutesPerQuestion?: number;
+}
+
+export const DEFAULT_MATERIAL_HOURS = 2;
+export const DEFAULT_MINUTES_PER_QUESTION = 2;
+/** Practice questions assumed to raise mastery by 0.1. */
+export const QUESTIONS_PER_TENTH_OF_MASTERY = 20;
+
+/**
+ * Hours to reach MASTERY_TARGET (0.8): the unread share of the topic's materials, plus practice for
+ * the rest of the deficit at QUESTIONS_PER_TENTH_OF_MASTERY questions per 0.1 of mastery. Material
+ * completion carries 0.2 of the score, so finishing materials closes up to 0.2 x (1 - completion) of
+ * the deficit by itself. Rounded up to the half hour; 0 when already at target. A planning heuristic
+ * to be recalibrated against observed time-to-mastery, not a measured quantity.
+ */
+export function hoursToClose(input: HoursEstimateInput): number {
+  const mastery = clamp01(input.masteryScore);
+  const deficit = MASTERY_TARGET - mastery;
+  if (deficit <= 0) return 0;
+  const remainingMaterial = 1 - clamp01(input.materialCompletion);
+  const materialHours = remainingMaterial * (input.materialHours ?? DEFAULT_MATERIAL_HOURS);
+  const practiceDeficit = Math.max(0, deficit - 0.2 * remainingMaterial);
+  const questions = (practiceDeficit / 0.1) * QUESTIONS_PER_TENTH_OF_MASTERY;
+  const practiceHours = (questions * (input.minutesPerQuestion ?? DEFAULT_MINUTES_PER_QUESTION)) / 60;
+  return Math.ceil((materialHours + practiceHours) * 2 - 1e-9) / 2;
+}
+
+export interface TopicMasteryInput {
+  topicId: string;
+  masteryScore: number;
+  recentAccuracy: number | null;
+  materialCompletion: number;
+}
+
+export interface KnowledgeGap extends GapScores {
+  topicId: string;
+  masteryScore: number;
+  boardExamWeight: number;
+  prerequisiteImpact: number;
+  /** Number of topics that depend on this one, transitively. */
+  blockedTopics: number;
+  hoursToClose: number;
+}
+
+/** Topics below MASTERY_TARGET as gaps, highest priority first (ties by topicId for determinism). */
+export function detectKnowledgeGaps(topics: readonly TopicMasteryInput[], graph: TopicGraph): KnowledgeGap[] {
+  const gaps: KnowledgeGap[] = [];
+  for (const topic of topics) {
+    if (topic.masteryScore >= MASTERY_TARGET) continue;
+    const boardExamWeight = graph.get(topic.topicId)?.boardExamWeight ?? 0;
+    const impact = prerequisiteImpact(topic.topicId, graph);
+    gaps.push({
+      topicId: topic.topicId,
+      masteryScore: topic.masteryScore,
+      boardExamWeight,
+      prerequisiteImpact: impact,
+      blockedTopics: transitiveDependents(topic.topicId, graph).length,
+      hoursToClose: hoursToClose(topic),
+      ...scoreGap({
+        masteryScore: topic.masteryScore,
+        recentAccuracy: topic.recentAccuracy,
+        boardExamWeight,
+        prerequisiteImpact: impact,
+      }),
+    });
+  }
+  return gaps.sort((a, b) => b.priorityScore - a.priorityScore || byTopicId(a, b));
+}
+
+export interface StudyPath {
+  /** Gap topics in study order: every prerequisite (direct or through other topics) before its dependents. */
+  order: string[];
+  /** Groups of gap topics that require each other; their order inside a group is by priority. */
+  cycles: string[][];
+}
+
+/**
+ * Orders gap topics so prerequisites come first (Kahn's topological sort over the gap topics, with
+ * "A before B" whenever A is a transitive prerequisite of B through any topic, gap or not). Among the
+ * topics whose prerequisites are done, the highest priority goes next. A cycle in the graph would
+ * stall the sort; it is reported, and its highest-priority member is released to break it.
+ */
+export function recommendedStudyPath(
+  gaps: readonly { topicId: string; priorityScore: number }[],
+  graph: TopicGraph,
+): StudyPath {
+  const priority = new Map(gaps.map((gap) => [gap.topicId, gap.priorityScore]));
+  const ids = [...priority.keys()].sort();
+  const before = new Map<string, Set<string>>();
+  for (const id of ids) {
+    before.set(id, new Set(transitivePrerequisites(id, graph).filter((p) => priority.has(p) && p !== id)));
+  }
+  const cycles = findCycles(ids, before);
+  const ranked = (a: string, b: string) =>
+    (priority.get(b) as number) - (priority.get(a) as number) || cmp(a, b);
+
+  const order: string[] = [];
+  const done = new Set<string>();
+  while (order.length < ids.length) {
+    const remaining = ids.filter((id) => !done.has(id));
+    const ready = remaining.filter((id) => [...(before.get(id) as Set<string>)].every((p) => done.has(p)));
+    // A cycle member's prerequisites include the rest of its cycle, so release the best-ranked one
+    // whose outstanding prerequisites all lie inside its own cycle.
+    const candidates =
+      ready.length > 0
+        ? ready
+        : remaining.filter((id) => {
+            const cycle = cycles.find((members) => members.includes(id)) ?? [];
+            return [...(before.get(id) as Set<string>)].every((p) => done.has(p) || cycle.includes(p));
+          });
+    const next = (candidates.length > 0 ? candidates : remaining).sort(ranked)[0] as string;
+    order.push(next);
+    done.add(next);
+  }
+  return { order, cycles };
+}
+
+/** Strongly connected groups of size > 1 (mutual prerequisites), each sorted, listed by first member. */
+function findCycles(ids: readonly string[], before: ReadonlyMap<string, ReadonlySet<string>>): string[][] {
+  const cycles: string[][] = [];
+  const assigned = new Set<string>();
+  for (const id of ids) {
+    if (assigned.has(id)) continue;
+    const members = ids.filter(
+      (other) => other === id || (before.get(id)?.has(other) && before.get(other)?.has(id)),
+    );
+    if (members.length > 1) {
+      cycles.push(members);
+      for (const member of members) assigned.add(member);
+    }
+  }
+  return cycles;
+}
+
+function reachable(start: string, next: (id: string) => readonly string[]): string[] {
+  const seen = new Set<string>([start]);
+  const stack = [...next(start)];
+  const found: string[] = [];
+  while (stack.length > 0) {
+    const id = stack.pop() as string;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    found.push(id);
+    stack.push(...next(id));
+  }
+  return found.sort();
+}
+
+function byTopicId(a: { topicId: string }, b: { topicId: string }): number {
+  return cmp(a.topicId, b.topicId);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

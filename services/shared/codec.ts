@@ -1,0 +1,101 @@
+import avro from 'avsc';
+import { readFileSync } from 'node:fs';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { EVENT_FAMILIES, topicNames, type EventFamily } from './kafka.ts';
+import { SCHEMAS_DIR, readWireSchemaId, registerAvro, valueSubject } from './registry.ts';
+import type { SharedConfig } from './config.ts';
+
+/** The Avro schema text of an event family, as kept in schemas/<family>.avsc (the single source of truth). */
+export function schemaText(family: EventFamily): string {
+  return readFileSync(`${SCHEMAS_DIR}${family}.avsc`, 'utf8');
+}
+
+const typeCache = new Map<EventFamily, avro.Type>();
+
+/** The avsc Type of an event family's current schema (logical types stay plain: ms as numbers, UUIDs as strings). */
+export function familyType(family: EventFamily): avro.Type {
+  let type = typeCache.get(family);
+  if (!type) {
+    type = avro.Type.forSchema(JSON.parse(schemaText(family)) as avro.Schema, { wrapUnions: 'auto' });
+    typeCache.set(family, type);
+  }
+  return type;
+}
+
+/**
+ * Encodes and decodes event records in Confluent wire format (magic byte, 4-byte schema id, Avro body) against the
+ * registry. Writer schema ids are resolved once per family; reader schemas are fetched by id and cached by the client.
+ */
+export class EventCodec {
+  private readonly registry: SchemaRegistry;
+  private readonly topics: ReturnType<typeof topicNames>;
+  private readonly writerIds = new Map<EventFamily, number>();
+
+  constructor(registry: SchemaRegistry, cfg: Pick<SharedConfig, 'KAFKA_TOPIC_PREFIX'>) {
+    this.registry = registry;
+    this.topics = topicNames(cfg);
+  }
+
+  topicOf(family: EventFamily): string {
+    return this.topics[family];
+  }
+
+  familyOfTopic(topic: string): EventFamily | undefined {
+    return EVENT_FAMILIES.find((f) => this.topics[f] === topic);
+  }
+
+  /** Registers (idempotently) the current schema of every family under its TopicNameStrategy subject. */
+  async registerAll(): Promise<Record<EventFamily, number>> {
+    const ids = {} as Record<EventFamily, number>;
+    for (const family of EVENT_FAMILIES) {
+      ids[family] = await registerAvro(this.registry, valueSubject(this.topicOf(family)), schemaText(family));
+      this.writerIds.set(family, ids[family]);
+    }
+    return ids;
+  }
+
+  private async writerId(family: EventFamily): Promise<number> {
+    let id = this.writerIds.get(family);
+    if (id === undefined) {
+      id = await this.registry.getRegistryIdBySchema(valueSubject(this.topicOf(family)), {
+        type: 'AVRO' as never,
+        schema: schemaText(family),
+      });
+      this.writerIds.set(family, id);
+    }
+    return id;
+  }
+
+  /** Encodes a record of a family. The record must already be valid (see validation in ingest). */
+  async encode(family: EventFamily, record: Record<string, unknown>): Promise<Buffer> {
+    const id = await this.writerId(family);
+    const body = familyType(family).toBuffer(record);
+    const out = Buffer.allocUnsafe(5 + body.length);
+    out.writeUInt8(0, 0);
+    out.writeInt32BE(id, 1);
+    body.copy(out, 5);
+    return out;
+  }
+
+  /** Decodes a wire-format message with its writer schema into the reader (current) schema of the family. */
+  async decode(family: EventFamily, buffer: Buffer): Promise<Record<string, unknown>> {
+    const id = readWireSchemaId(buffer);
+    if (id === undefined) throw new Error('not Confluent wire format (missing magic byte)');
+    const writer = await this.writerType(id);
+    const reader = familyType(family);
+    const resolver = reader.createResolver(writer);
+    return reader.fromBuffer(buffer.subarray(5), resolver, true) as Record<string, unknown>;
+  }
+
+  private readonly writerTypes = new Map<number, avro.Type>();
+
+  private async writerType(id: number): Promise<avro.Type> {
+    let type = this.writerTypes.get(id);
+    if (!type) {
+      const schema = await this.registry.getSchema(id);
+      type = avro.Type.forSchema(JSON.parse(JSON.stringify(schema)) as avro.Schema, { wrapUnions: 'auto' });
+      this.writerTypes.set(id, type);
+    }
+    return type;
+  }
+}
