@@ -5,10 +5,26 @@ import { UsageError, type Command } from './command.ts';
  * Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage.
  */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
-  start: { summary: 'run the whole engine locally (stack, migrations, services, demo data)', load: () => import('./commands/start.ts') },
-  stack: { summary: 'native local stack: up|down|status|logs|reset [component...]', load: () => import('./commands/stack.ts') },
-  migrate: { summary: 'apply PostgreSQL and ClickHouse migrations, create Kafka topics', load: () => import('./commands/migrate.ts') },
-  config: { summary: 'print every environment variable with its default and meaning', load: () => import('./commands/config.ts') },
+  start: {
+    summary: 'run the whole engine locally (stack, migrations, services, demo data)',
+    load: () => import('./commands/start.ts'),
+  },
+  stack: {
+    summary: 'native local stack: up|down|status|logs|reset [component...]',
+    load: () => import('./commands/stack.ts'),
+  },
+  run: {
+    summary: 'run one service in the foreground: ingest|stream|analytics-api|jobs',
+    load: () => import('./commands/run.ts'),
+  },
+  migrate: {
+    summary: 'apply PostgreSQL and ClickHouse migrations, create Kafka topics',
+    load: () => import('./commands/migrate.ts'),
+  },
+  config: {
+    summary: 'print every environment variable with its default and meaning',
+    load: () => import('./commands/config.ts'),
+  },
 };
 
 function usage(): string {

@@ -13,8 +13,11 @@
  *    its content lives in the embryology/development topics of the organ systems.
  *  - Within a system, the weight is split across its level-1 areas in proportion to the midpoint of the
  *    published discipline range (Pathology 44–52%, Physiology 25–35%, ...) or, for major areas, an explicit
- *    relative weight; within an area, across its topics in proportion to each topic's relative weight
- *    (default 1). Hence every parent's weight equals the sum of its children's weights.
+ *    relative weight. A discipline area covering fewer than FULL_AREA_COVERAGE topic-units (sum of its
+ *    topics' relative weights) is scaled down in proportion, so that e.g. a lone microbiology topic does not
+ *    outweigh each of nine pathology topics. Within an area, the weight is split across its topics in
+ *    proportion to each topic's relative weight (default 1). Hence every parent's weight equals the sum of
+ *    its children's weights.
  *
  * Ranges are from the public outline as published at the time of writing; they are planning weights for
  * study prioritisation, not an official blueprint.
@@ -82,7 +85,10 @@ export interface TopicRelationship {
 }
 
 export const DISCIPLINES: Readonly<
-  Record<Discipline, { readonly name: string; readonly slug: string; readonly range: readonly [number, number] }>
+  Record<
+    Discipline,
+    { readonly name: string; readonly slug: string; readonly range: readonly [number, number] }
+  >
 > = {
   pathology: { name: 'Pathology', slug: 'path', range: [44, 52] },
   physiology: { name: 'Physiology', slug: 'phys', range: [25, 35] },
@@ -247,70 +253,213 @@ interface SystemSpec {
 const SPEC: readonly SystemSpec[] = [
   {
     system: 'gen',
-    description: 'Cross-system foundations: molecular and cell biology, metabolism, genetics, general pathology.',
+    description:
+      'Cross-system foundations: molecular and cell biology, metabolism, genetics, general pathology.',
     areas: [
       {
         discipline: 'biochemistry-nutrition',
         topics: [
-          ['dna-replication-repair', 'DNA replication & repair', 'Replication machinery, repair pathways and their defects.'],
-          ['gene-expression', 'Transcription & translation', 'RNA processing, the genetic code, protein synthesis and modification.'],
-          ['enzyme-kinetics', 'Enzyme kinetics', 'Michaelis-Menten and Lineweaver-Burk kinetics, inhibition types.'],
-          ['carbohydrate-metabolism', 'Carbohydrate metabolism', 'Glycolysis, gluconeogenesis, HMP shunt and their enzyme deficiencies.'],
-          ['mitochondrial-metabolism', 'TCA cycle & oxidative phosphorylation', 'Pyruvate dehydrogenase, TCA cycle, electron transport chain and uncouplers.'],
-          ['glycogen-storage', 'Glycogen metabolism & storage diseases', 'Glycogen synthesis and breakdown; von Gierke, Pompe, Cori, McArdle.'],
-          ['lipid-metabolism', 'Lipid & lipoprotein metabolism', 'Fatty acid synthesis and oxidation, ketogenesis, lipoproteins, familial dyslipidemias.'],
-          ['amino-acid-metabolism', 'Amino acid metabolism', 'Urea cycle, amino acid derivatives, PKU, MSUD, homocystinuria.'],
-          ['nucleotide-metabolism', 'Purine & pyrimidine metabolism', 'De novo and salvage pathways, Lesch-Nyhan, adenosine deaminase deficiency.'],
-          ['lysosomal-storage', 'Lysosomal storage diseases', 'Sphingolipidoses and mucopolysaccharidoses.', 0.8],
-          ['vitamins-minerals', 'Vitamins & minerals', 'Fat- and water-soluble vitamins and trace minerals: functions, deficiency, excess.', 1.2],
-          ['fed-fasting-states', 'Fed, fasting & starvation states', 'Hormonal and metabolic adaptation to feeding, fasting and starvation; malnutrition.'],
+          [
+            'dna-replication-repair',
+            'DNA replication & repair',
+            'Replication machinery, repair pathways and their defects.',
+          ],
+          [
+            'gene-expression',
+            'Transcription & translation',
+            'RNA processing, the genetic code, protein synthesis and modification.',
+          ],
+          [
+            'enzyme-kinetics',
+            'Enzyme kinetics',
+            'Michaelis-Menten and Lineweaver-Burk kinetics, inhibition types.',
+          ],
+          [
+            'carbohydrate-metabolism',
+            'Carbohydrate metabolism',
+            'Glycolysis, gluconeogenesis, HMP shunt and their enzyme deficiencies.',
+          ],
+          [
+            'mitochondrial-metabolism',
+            'TCA cycle & oxidative phosphorylation',
+            'Pyruvate dehydrogenase, TCA cycle, electron transport chain and uncouplers.',
+          ],
+          [
+            'glycogen-storage',
+            'Glycogen metabolism & storage diseases',
+            'Glycogen synthesis and breakdown; von Gierke, Pompe, Cori, McArdle.',
+          ],
+          [
+            'lipid-metabolism',
+            'Lipid & lipoprotein metabolism',
+            'Fatty acid synthesis and oxidation, ketogenesis, lipoproteins, familial dyslipidemias.',
+          ],
+          [
+            'amino-acid-metabolism',
+            'Amino acid metabolism',
+            'Urea cycle, amino acid derivatives, PKU, MSUD, homocystinuria.',
+          ],
+          [
+            'nucleotide-metabolism',
+            'Purine & pyrimidine metabolism',
+            'De novo and salvage pathways, Lesch-Nyhan, adenosine deaminase deficiency.',
+          ],
+          [
+            'lysosomal-storage',
+            'Lysosomal storage diseases',
+            'Sphingolipidoses and mucopolysaccharidoses.',
+            0.8,
+          ],
+          [
+            'vitamins-minerals',
+            'Vitamins & minerals',
+            'Fat- and water-soluble vitamins and trace minerals: functions, deficiency, excess.',
+            1.2,
+          ],
+          [
+            'fed-fasting-states',
+            'Fed, fasting & starvation states',
+            'Hormonal and metabolic adaptation to feeding, fasting and starvation; malnutrition.',
+          ],
         ],
       },
       {
         discipline: 'genetics',
         topics: [
-          ['inheritance-patterns', 'Modes of inheritance', 'Autosomal and X-linked patterns, penetrance, pedigree analysis.'],
-          ['chromosomal-disorders', 'Chromosomal disorders', 'Aneuploidies, translocations, microdeletions; nondisjunction.'],
-          ['trinucleotide-repeats', 'Trinucleotide repeat disorders', 'Anticipation; Huntington, fragile X, myotonic dystrophy, Friedreich ataxia.', 0.7],
-          ['imprinting-mitochondrial', 'Imprinting & mitochondrial inheritance', 'Prader-Willi/Angelman, uniparental disomy, heteroplasmy.', 0.7],
-          ['hardy-weinberg', 'Population genetics (Hardy-Weinberg)', 'Allele and carrier frequency calculations, assumptions.', 0.6],
-          ['genetic-techniques', 'Molecular & genetic testing techniques', 'PCR, blotting, sequencing, karyotyping, FISH, CRISPR basics.', 0.8],
+          [
+            'inheritance-patterns',
+            'Modes of inheritance',
+            'Autosomal and X-linked patterns, penetrance, pedigree analysis.',
+          ],
+          [
+            'chromosomal-disorders',
+            'Chromosomal disorders',
+            'Aneuploidies, translocations, microdeletions; nondisjunction.',
+          ],
+          [
+            'trinucleotide-repeats',
+            'Trinucleotide repeat disorders',
+            'Anticipation; Huntington, fragile X, myotonic dystrophy, Friedreich ataxia.',
+            0.7,
+          ],
+          [
+            'imprinting-mitochondrial',
+            'Imprinting & mitochondrial inheritance',
+            'Prader-Willi/Angelman, uniparental disomy, heteroplasmy.',
+            0.7,
+          ],
+          [
+            'hardy-weinberg',
+            'Population genetics (Hardy-Weinberg)',
+            'Allele and carrier frequency calculations, assumptions.',
+            0.6,
+          ],
+          [
+            'genetic-techniques',
+            'Molecular & genetic testing techniques',
+            'PCR, blotting, sequencing, karyotyping, FISH, CRISPR basics.',
+            0.8,
+          ],
         ],
       },
       {
         discipline: 'histology-cell-biology',
         topics: [
-          ['cell-cycle', 'Cell cycle & regulation', 'Cyclins, CDKs, checkpoints, tumor suppressors in the cell cycle.'],
-          ['cell-organelles-cytoskeleton', 'Organelles & cytoskeleton', 'ER, Golgi, protein trafficking, microtubules, cilia and their disorders.'],
-          ['collagen-ecm', 'Collagen & extracellular matrix', 'Collagen synthesis, elastin; Ehlers-Danlos, osteogenesis imperfecta.'],
-          ['cell-signaling', 'Cell signaling & membrane transport', 'Receptors, second messengers, Na+/K+-ATPase, membrane potential.'],
+          [
+            'cell-cycle',
+            'Cell cycle & regulation',
+            'Cyclins, CDKs, checkpoints, tumor suppressors in the cell cycle.',
+          ],
+          [
+            'cell-organelles-cytoskeleton',
+            'Organelles & cytoskeleton',
+            'ER, Golgi, protein trafficking, microtubules, cilia and their disorders.',
+          ],
+          [
+            'collagen-ecm',
+            'Collagen & extracellular matrix',
+            'Collagen synthesis, elastin; Ehlers-Danlos, osteogenesis imperfecta.',
+          ],
+          [
+            'cell-signaling',
+            'Cell signaling & membrane transport',
+            'Receptors, second messengers, Na+/K+-ATPase, membrane potential.',
+          ],
         ],
       },
       {
         discipline: 'pathology',
         topics: [
-          ['cell-injury', 'Cellular injury, adaptation & death', 'Hypertrophy, hyperplasia, metaplasia; necrosis and apoptosis.'],
-          ['inflammation', 'Inflammation', 'Acute and chronic inflammation, mediators, leukocyte recruitment.'],
-          ['tissue-repair', 'Tissue repair & wound healing', 'Regeneration, scar formation, abnormal healing.', 0.7],
-          ['neoplasia', 'Neoplasia', 'Hallmarks of cancer, oncogenes, tumor suppressors, carcinogens, tumor markers.', 1.3],
+          [
+            'cell-injury',
+            'Cellular injury, adaptation & death',
+            'Hypertrophy, hyperplasia, metaplasia; necrosis and apoptosis.',
+          ],
+          [
+            'inflammation',
+            'Inflammation',
+            'Acute and chronic inflammation, mediators, leukocyte recruitment.',
+          ],
+          [
+            'tissue-repair',
+            'Tissue repair & wound healing',
+            'Regeneration, scar formation, abnormal healing.',
+            0.7,
+          ],
+          [
+            'neoplasia',
+            'Neoplasia',
+            'Hallmarks of cancer, oncogenes, tumor suppressors, carcinogens, tumor markers.',
+            1.3,
+          ],
           ['amyloidosis', 'Amyloidosis', 'Systemic and localized amyloid types and stains.', 0.5],
         ],
       },
       {
         discipline: 'pharmacology',
         topics: [
-          ['pharmacokinetics', 'Pharmacokinetics', 'Absorption, distribution, metabolism, elimination; half-life, dosing calculations.'],
-          ['pharmacodynamics', 'Pharmacodynamics', 'Dose-response, efficacy vs potency, agonists and antagonists, therapeutic index.'],
-          ['autonomic-drugs', 'Autonomic pharmacology', 'Cholinergic and adrenergic agonists and antagonists; receptor physiology.', 1.4],
-          ['drug-toxicity-interactions', 'Drug toxicity & interactions', 'CYP450 induction/inhibition, classic drug reactions.'],
+          [
+            'pharmacokinetics',
+            'Pharmacokinetics',
+            'Absorption, distribution, metabolism, elimination; half-life, dosing calculations.',
+          ],
+          [
+            'pharmacodynamics',
+            'Pharmacodynamics',
+            'Dose-response, efficacy vs potency, agonists and antagonists, therapeutic index.',
+          ],
+          [
+            'autonomic-drugs',
+            'Autonomic pharmacology',
+            'Cholinergic and adrenergic agonists and antagonists; receptor physiology.',
+            1.4,
+          ],
+          [
+            'drug-toxicity-interactions',
+            'Drug toxicity & interactions',
+            'CYP450 induction/inhibition, classic drug reactions.',
+          ],
         ],
       },
       {
         discipline: 'microbiology',
         topics: [
-          ['bacterial-structure-genetics', 'Bacterial structure & genetics', 'Cell envelope, virulence factors, toxins, transformation/transduction/conjugation.'],
-          ['viral-structure-replication', 'Viral structure & replication', 'DNA and RNA virus families, replication strategies, viral genetics.'],
-          ['antimicrobials', 'Antimicrobial mechanisms & resistance', 'Antibacterial, antiviral and antifungal drug classes, mechanisms, resistance.', 1.3],
+          [
+            'bacterial-structure-genetics',
+            'Bacterial structure & genetics',
+            'Cell envelope, virulence factors, toxins, transformation/transduction/conjugation.',
+          ],
+          [
+            'viral-structure-replication',
+            'Viral structure & replication',
+            'DNA and RNA virus families, replication strategies, viral genetics.',
+          ],
+          [
+            'antimicrobials',
+            'Antimicrobial mechanisms & resistance',
+            'Antibacterial, antiviral and antifungal drug classes, mechanisms, resistance.',
+            1.3,
+          ],
         ],
       },
     ],
@@ -322,26 +471,69 @@ const SPEC: readonly SystemSpec[] = [
       {
         discipline: 'immunology',
         topics: [
-          ['innate-immunity', 'Innate immunity', 'Barriers, phagocytes, NK cells, pattern-recognition receptors.'],
-          ['adaptive-immunity', 'T & B cell immunity', 'Lymphocyte development and activation, antibody classes and class switching.', 1.3],
-          ['mhc-antigen-presentation', 'MHC & antigen presentation', 'MHC I and II pathways, HLA associations.'],
-          ['complement-cytokines', 'Complement & cytokines', 'Complement pathways and deficiencies; key interleukins and interferons.'],
-          ['vaccines', 'Vaccination & immune memory', 'Live vs inactivated vaccines, passive vs active immunity.', 0.7],
+          [
+            'innate-immunity',
+            'Innate immunity',
+            'Barriers, phagocytes, NK cells, pattern-recognition receptors.',
+          ],
+          [
+            'adaptive-immunity',
+            'T & B cell immunity',
+            'Lymphocyte development and activation, antibody classes and class switching.',
+            1.3,
+          ],
+          [
+            'mhc-antigen-presentation',
+            'MHC & antigen presentation',
+            'MHC I and II pathways, HLA associations.',
+          ],
+          [
+            'complement-cytokines',
+            'Complement & cytokines',
+            'Complement pathways and deficiencies; key interleukins and interferons.',
+          ],
+          [
+            'vaccines',
+            'Vaccination & immune memory',
+            'Live vs inactivated vaccines, passive vs active immunity.',
+            0.7,
+          ],
         ],
       },
       {
         discipline: 'pathology',
         topics: [
-          ['hypersensitivity', 'Hypersensitivity reactions', 'Types I-IV, mechanisms and examples; transfusion reactions.'],
-          ['immunodeficiency', 'Immunodeficiency syndromes', 'B cell, T cell, combined, phagocyte and complement deficiencies.'],
-          ['transplant-rejection', 'Transplant rejection', 'Hyperacute, acute, chronic rejection and graft-versus-host disease.', 0.7],
+          [
+            'hypersensitivity',
+            'Hypersensitivity reactions',
+            'Types I-IV, mechanisms and examples; transfusion reactions.',
+          ],
+          [
+            'immunodeficiency',
+            'Immunodeficiency syndromes',
+            'B cell, T cell, combined, phagocyte and complement deficiencies.',
+          ],
+          [
+            'transplant-rejection',
+            'Transplant rejection',
+            'Hyperacute, acute, chronic rejection and graft-versus-host disease.',
+            0.7,
+          ],
         ],
       },
       {
         discipline: 'pharmacology',
         topics: [
-          ['immunosuppressants', 'Immunosuppressants', 'Calcineurin inhibitors, mTOR inhibitors, antimetabolites; toxicities.'],
-          ['biologics', 'Therapeutic antibodies & biologics', 'Monoclonal antibodies and recombinant cytokines: targets and uses.'],
+          [
+            'immunosuppressants',
+            'Immunosuppressants',
+            'Calcineurin inhibitors, mTOR inhibitors, antimetabolites; toxicities.',
+          ],
+          [
+            'biologics',
+            'Therapeutic antibodies & biologics',
+            'Monoclonal antibodies and recombinant cytokines: targets and uses.',
+          ],
         ],
       },
     ],
@@ -353,33 +545,86 @@ const SPEC: readonly SystemSpec[] = [
       {
         discipline: 'physiology',
         topics: [
-          ['hematopoiesis', 'Hematopoiesis & blood cells', 'Lineages, erythropoietin, normal cell morphology and function.'],
-          ['hemostasis', 'Hemostasis & coagulation', 'Platelet plug formation, coagulation cascade, fibrinolysis, lab tests.', 1.2],
-          ['blood-groups-transfusion', 'Blood groups & transfusion', 'ABO and Rh systems, hemolytic disease of the newborn, transfusion products.', 0.6],
+          [
+            'hematopoiesis',
+            'Hematopoiesis & blood cells',
+            'Lineages, erythropoietin, normal cell morphology and function.',
+          ],
+          [
+            'hemostasis',
+            'Hemostasis & coagulation',
+            'Platelet plug formation, coagulation cascade, fibrinolysis, lab tests.',
+            1.2,
+          ],
+          [
+            'blood-groups-transfusion',
+            'Blood groups & transfusion',
+            'ABO and Rh systems, hemolytic disease of the newborn, transfusion products.',
+            0.6,
+          ],
         ],
       },
       {
         discipline: 'pathology',
         topics: [
-          ['microcytic-anemias', 'Microcytic anemias', 'Iron deficiency, thalassemias, anemia of chronic disease, sideroblastic anemia.'],
-          ['macrocytic-anemias', 'Macrocytic anemias', 'B12 and folate deficiency, non-megaloblastic causes.'],
-          ['hemolytic-anemias', 'Hemolytic anemias', 'Sickle cell, spherocytosis, G6PD deficiency, autoimmune and microangiopathic hemolysis.', 1.2],
-          ['bleeding-thrombotic-disorders', 'Bleeding & thrombotic disorders', 'Hemophilia, von Willebrand disease, ITP, TTP, DIC, thrombophilias.', 1.2],
-          ['leukemias', 'Leukemias & myeloproliferative neoplasms', 'ALL, AML, CLL, CML and other myeloproliferative disorders.'],
-          ['lymphomas-plasma-cell', 'Lymphomas & plasma cell dyscrasias', 'Hodgkin and non-Hodgkin lymphomas, multiple myeloma.'],
+          [
+            'microcytic-anemias',
+            'Microcytic anemias',
+            'Iron deficiency, thalassemias, anemia of chronic disease, sideroblastic anemia.',
+          ],
+          [
+            'macrocytic-anemias',
+            'Macrocytic anemias',
+            'B12 and folate deficiency, non-megaloblastic causes.',
+          ],
+          [
+            'hemolytic-anemias',
+            'Hemolytic anemias',
+            'Sickle cell, spherocytosis, G6PD deficiency, autoimmune and microangiopathic hemolysis.',
+            1.2,
+          ],
+          [
+            'bleeding-thrombotic-disorders',
+            'Bleeding & thrombotic disorders',
+            'Hemophilia, von Willebrand disease, ITP, TTP, DIC, thrombophilias.',
+            1.2,
+          ],
+          [
+            'leukemias',
+            'Leukemias & myeloproliferative neoplasms',
+            'ALL, AML, CLL, CML and other myeloproliferative disorders.',
+          ],
+          [
+            'lymphomas-plasma-cell',
+            'Lymphomas & plasma cell dyscrasias',
+            'Hodgkin and non-Hodgkin lymphomas, multiple myeloma.',
+          ],
         ],
       },
       {
         discipline: 'pharmacology',
         topics: [
-          ['anticoagulants', 'Anticoagulants, antiplatelets & thrombolytics', 'Heparins, warfarin, DOACs, antiplatelet agents, tPA; reversal.'],
-          ['antineoplastics', 'Antineoplastic drugs', 'Cell cycle-specific chemotherapy, targeted agents and their toxicities.', 1.2],
+          [
+            'anticoagulants',
+            'Anticoagulants, antiplatelets & thrombolytics',
+            'Heparins, warfarin, DOACs, antiplatelet agents, tPA; reversal.',
+          ],
+          [
+            'antineoplastics',
+            'Antineoplastic drugs',
+            'Cell cycle-specific chemotherapy, targeted agents and their toxicities.',
+            1.2,
+          ],
         ],
       },
       {
         discipline: 'biochemistry-nutrition',
         topics: [
-          ['heme-iron-metabolism', 'Heme synthesis & iron metabolism', 'Porphyrias, lead poisoning, iron absorption and storage.'],
+          [
+            'heme-iron-metabolism',
+            'Heme synthesis & iron metabolism',
+            'Porphyrias, lead poisoning, iron absorption and storage.',
+          ],
         ],
       },
       {
@@ -392,33 +637,81 @@ const SPEC: readonly SystemSpec[] = [
   },
   {
     system: 'behav',
-    description: 'Psychiatric disorders, psychopharmacology and behavioral science of development and learning.',
+    description:
+      'Psychiatric disorders, psychopharmacology and behavioral science of development and learning.',
     areas: [
       {
         discipline: 'behavioral-sciences',
         topics: [
-          ['development-milestones', 'Human development & milestones', 'Developmental milestones, changes with aging.'],
-          ['defense-mechanisms', 'Defense mechanisms & psychological theory', 'Mature and immature defenses, learning and conditioning.'],
-          ['sleep', 'Sleep physiology & disorders', 'Sleep stages, EEG waveforms, narcolepsy and other sleep disorders.'],
+          [
+            'development-milestones',
+            'Human development & milestones',
+            'Developmental milestones, changes with aging.',
+          ],
+          [
+            'defense-mechanisms',
+            'Defense mechanisms & psychological theory',
+            'Mature and immature defenses, learning and conditioning.',
+          ],
+          [
+            'sleep',
+            'Sleep physiology & disorders',
+            'Sleep stages, EEG waveforms, narcolepsy and other sleep disorders.',
+          ],
         ],
       },
       {
         discipline: 'pathology',
         topics: [
-          ['mood-disorders', 'Mood disorders', 'Major depressive, bipolar and persistent depressive disorders; suicide risk.', 1.2],
-          ['anxiety-disorders', 'Anxiety, OCD & trauma-related disorders', 'Panic, generalized anxiety, phobias, OCD, PTSD.'],
-          ['psychotic-disorders', 'Psychotic disorders', 'Schizophrenia spectrum disorders, delusional disorder.'],
-          ['personality-disorders', 'Personality disorders', 'Cluster A, B and C personality disorders.', 0.7],
-          ['substance-use', 'Substance use disorders', 'Intoxication and withdrawal syndromes for common substances.', 1.2],
-          ['neurodevelopmental-eating', 'Neurodevelopmental & eating disorders', 'ADHD, autism spectrum disorder, anorexia and bulimia nervosa.'],
+          [
+            'mood-disorders',
+            'Mood disorders',
+            'Major depressive, bipolar and persistent depressive disorders; suicide risk.',
+            1.2,
+          ],
+          [
+            'anxiety-disorders',
+            'Anxiety, OCD & trauma-related disorders',
+            'Panic, generalized anxiety, phobias, OCD, PTSD.',
+          ],
+          [
+            'psychotic-disorders',
+            'Psychotic disorders',
+            'Schizophrenia spectrum disorders, delusional disorder.',
+          ],
+          [
+            'personality-disorders',
+            'Personality disorders',
+            'Cluster A, B and C personality disorders.',
+            0.7,
+          ],
+          [
+            'substance-use',
+            'Substance use disorders',
+            'Intoxication and withdrawal syndromes for common substances.',
+            1.2,
+          ],
+          [
+            'neurodevelopmental-eating',
+            'Neurodevelopmental & eating disorders',
+            'ADHD, autism spectrum disorder, anorexia and bulimia nervosa.',
+          ],
         ],
       },
       {
         discipline: 'pharmacology',
         topics: [
           ['antidepressants', 'Antidepressants', 'SSRIs, SNRIs, TCAs, MAOIs, atypicals; serotonin syndrome.'],
-          ['antipsychotics', 'Antipsychotics', 'Typical and atypical antipsychotics; EPS, NMS, metabolic effects.'],
-          ['anxiolytics-mood-stabilizers', 'Anxiolytics, hypnotics & mood stabilizers', 'Benzodiazepines, Z-drugs, lithium, valproate.'],
+          [
+            'antipsychotics',
+            'Antipsychotics',
+            'Typical and atypical antipsychotics; EPS, NMS, metabolic effects.',
+          ],
+          [
+            'anxiolytics-mood-stabilizers',
+            'Anxiolytics, hypnotics & mood stabilizers',
+            'Benzodiazepines, Z-drugs, lithium, valproate.',
+          ],
         ],
       },
     ],
@@ -431,45 +724,112 @@ const SPEC: readonly SystemSpec[] = [
         discipline: 'gross-anatomy-embryology',
         topics: [
           ['neuroembryology', 'Neuroembryology', 'Neural tube development and defects, brain vesicles.', 0.7],
-          ['brainstem-cranial-nerves', 'Brainstem & cranial nerves', 'Cranial nerve nuclei and lesions, brainstem syndromes.', 1.2],
-          ['spinal-cord', 'Spinal cord tracts & lesions', 'Ascending and descending tracts; spinal cord syndromes.'],
-          ['cerebral-vasculature', 'Cerebral vasculature & functional areas', 'Circle of Willis, vascular territories, cortical localisation.'],
+          [
+            'brainstem-cranial-nerves',
+            'Brainstem & cranial nerves',
+            'Cranial nerve nuclei and lesions, brainstem syndromes.',
+            1.2,
+          ],
+          [
+            'spinal-cord',
+            'Spinal cord tracts & lesions',
+            'Ascending and descending tracts; spinal cord syndromes.',
+          ],
+          [
+            'cerebral-vasculature',
+            'Cerebral vasculature & functional areas',
+            'Circle of Willis, vascular territories, cortical localisation.',
+          ],
         ],
       },
       {
         discipline: 'physiology',
         topics: [
-          ['neurophysiology', 'Neuronal signaling & neurotransmitters', 'Action potentials, synapses, neurotransmitter synthesis and pathways.'],
-          ['csf-bbb', 'CSF & blood-brain barrier', 'CSF production and flow, hydrocephalus, intracranial pressure.', 0.7],
-          ['special-senses', 'Vision & hearing physiology', 'Visual pathways and field defects, auditory and vestibular function.'],
+          [
+            'neurophysiology',
+            'Neuronal signaling & neurotransmitters',
+            'Action potentials, synapses, neurotransmitter synthesis and pathways.',
+          ],
+          [
+            'csf-bbb',
+            'CSF & blood-brain barrier',
+            'CSF production and flow, hydrocephalus, intracranial pressure.',
+            0.7,
+          ],
+          [
+            'special-senses',
+            'Vision & hearing physiology',
+            'Visual pathways and field defects, auditory and vestibular function.',
+          ],
         ],
       },
       {
         discipline: 'pathology',
         topics: [
           ['stroke', 'Stroke & cerebrovascular disease', 'Ischemic stroke syndromes by territory, TIA.', 1.2],
-          ['intracranial-hemorrhage', 'Intracranial hemorrhage & head trauma', 'Epidural, subdural, subarachnoid and intraparenchymal hemorrhage; herniation.'],
-          ['dementia-neurodegeneration', 'Dementia & neurodegeneration', 'Alzheimer, frontotemporal, Lewy body and vascular dementia; ALS.'],
-          ['movement-disorders', 'Movement disorders', 'Parkinson disease, Huntington disease, tremors, basal ganglia lesions.'],
-          ['demyelinating-disorders', 'Demyelinating disorders', 'Multiple sclerosis, Guillain-Barré syndrome, PML.'],
-          ['seizures-headache', 'Seizures & headache', 'Seizure classification, status epilepticus, migraine and other headaches.'],
+          [
+            'intracranial-hemorrhage',
+            'Intracranial hemorrhage & head trauma',
+            'Epidural, subdural, subarachnoid and intraparenchymal hemorrhage; herniation.',
+          ],
+          [
+            'dementia-neurodegeneration',
+            'Dementia & neurodegeneration',
+            'Alzheimer, frontotemporal, Lewy body and vascular dementia; ALS.',
+          ],
+          [
+            'movement-disorders',
+            'Movement disorders',
+            'Parkinson disease, Huntington disease, tremors, basal ganglia lesions.',
+          ],
+          [
+            'demyelinating-disorders',
+            'Demyelinating disorders',
+            'Multiple sclerosis, Guillain-Barré syndrome, PML.',
+          ],
+          [
+            'seizures-headache',
+            'Seizures & headache',
+            'Seizure classification, status epilepticus, migraine and other headaches.',
+          ],
           ['cns-tumors', 'CNS tumors', 'Adult and pediatric brain tumors, neurocutaneous syndromes.'],
-          ['eye-ear-disorders', 'Eye & ear disorders', 'Glaucoma, cataract, retinal disease, hearing loss, vertigo.', 0.8],
+          [
+            'eye-ear-disorders',
+            'Eye & ear disorders',
+            'Glaucoma, cataract, retinal disease, hearing loss, vertigo.',
+            0.8,
+          ],
         ],
       },
       {
         discipline: 'pharmacology',
         topics: [
-          ['antiepileptics', 'Antiepileptics', 'Mechanisms, indications and toxicities of seizure medications.'],
-          ['parkinson-alzheimer-drugs', 'Parkinson & Alzheimer drugs', 'Dopaminergic agents, cholinesterase inhibitors, memantine.'],
-          ['anesthetics', 'Anesthetics', 'Inhaled and IV general anesthetics, local anesthetics, neuromuscular blockers.'],
+          [
+            'antiepileptics',
+            'Antiepileptics',
+            'Mechanisms, indications and toxicities of seizure medications.',
+          ],
+          [
+            'parkinson-alzheimer-drugs',
+            'Parkinson & Alzheimer drugs',
+            'Dopaminergic agents, cholinesterase inhibitors, memantine.',
+          ],
+          [
+            'anesthetics',
+            'Anesthetics',
+            'Inhaled and IV general anesthetics, local anesthetics, neuromuscular blockers.',
+          ],
           ['opioids-analgesics', 'Opioids & analgesics', 'Opioid agonists/antagonists, migraine therapies.'],
         ],
       },
       {
         discipline: 'microbiology',
         topics: [
-          ['cns-infections', 'CNS infections', 'Meningitis and encephalitis by age, CSF findings, prion disease.'],
+          [
+            'cns-infections',
+            'CNS infections',
+            'Meningitis and encephalitis by age, CSF findings, prion disease.',
+          ],
         ],
       },
     ],
@@ -480,24 +840,55 @@ const SPEC: readonly SystemSpec[] = [
     areas: [
       {
         discipline: 'histology-cell-biology',
-        topics: [['skin-structure', 'Skin layers & appendages', 'Epidermal layers, cell junctions, glands and hair follicles.']],
+        topics: [
+          [
+            'skin-structure',
+            'Skin layers & appendages',
+            'Epidermal layers, cell junctions, glands and hair follicles.',
+          ],
+        ],
       },
       {
         discipline: 'pathology',
         topics: [
-          ['inflammatory-dermatoses', 'Inflammatory dermatoses', 'Psoriasis, eczema, lichen planus, erythema multiforme, SJS/TEN.'],
-          ['blistering-disorders', 'Blistering disorders', 'Pemphigus vulgaris, bullous pemphigoid, dermatitis herpetiformis.', 0.7],
-          ['skin-cancers', 'Skin neoplasms', 'Basal cell and squamous cell carcinoma, melanoma, benign lesions.'],
+          [
+            'inflammatory-dermatoses',
+            'Inflammatory dermatoses',
+            'Psoriasis, eczema, lichen planus, erythema multiforme, SJS/TEN.',
+          ],
+          [
+            'blistering-disorders',
+            'Blistering disorders',
+            'Pemphigus vulgaris, bullous pemphigoid, dermatitis herpetiformis.',
+            0.7,
+          ],
+          [
+            'skin-cancers',
+            'Skin neoplasms',
+            'Basal cell and squamous cell carcinoma, melanoma, benign lesions.',
+          ],
           ['pigmentation-disorders', 'Pigmentation disorders', 'Albinism, vitiligo, melasma.', 0.5],
         ],
       },
       {
         discipline: 'microbiology',
-        topics: [['skin-infections', 'Skin & soft tissue infections', 'Impetigo, cellulitis, necrotizing fasciitis, dermatophytes, viral exanthems.']],
+        topics: [
+          [
+            'skin-infections',
+            'Skin & soft tissue infections',
+            'Impetigo, cellulitis, necrotizing fasciitis, dermatophytes, viral exanthems.',
+          ],
+        ],
       },
       {
         discipline: 'pharmacology',
-        topics: [['dermatologic-drugs', 'Dermatologic drugs', 'Retinoids, topical steroids, antifungals and agents for psoriasis.']],
+        topics: [
+          [
+            'dermatologic-drugs',
+            'Dermatologic drugs',
+            'Retinoids, topical steroids, antifungals and agents for psoriasis.',
+          ],
+        ],
       },
     ],
   },
@@ -508,38 +899,92 @@ const SPEC: readonly SystemSpec[] = [
       {
         discipline: 'gross-anatomy-embryology',
         topics: [
-          ['upper-limb', 'Upper limb anatomy & nerve injuries', 'Brachial plexus, rotator cuff, upper limb nerve lesions.'],
-          ['lower-limb', 'Lower limb anatomy & nerve injuries', 'Lumbosacral plexus, knee injuries, lower limb nerve lesions.'],
+          [
+            'upper-limb',
+            'Upper limb anatomy & nerve injuries',
+            'Brachial plexus, rotator cuff, upper limb nerve lesions.',
+          ],
+          [
+            'lower-limb',
+            'Lower limb anatomy & nerve injuries',
+            'Lumbosacral plexus, knee injuries, lower limb nerve lesions.',
+          ],
         ],
       },
       {
         discipline: 'physiology',
         topics: [
-          ['muscle-contraction', 'Muscle & neuromuscular junction physiology', 'Excitation-contraction coupling in skeletal, cardiac and smooth muscle.'],
-          ['bone-remodeling', 'Bone formation & remodeling', 'Osteoblasts and osteoclasts, endochondral and membranous ossification.', 0.7],
+          [
+            'muscle-contraction',
+            'Muscle & neuromuscular junction physiology',
+            'Excitation-contraction coupling in skeletal, cardiac and smooth muscle.',
+          ],
+          [
+            'bone-remodeling',
+            'Bone formation & remodeling',
+            'Osteoblasts and osteoclasts, endochondral and membranous ossification.',
+            0.7,
+          ],
         ],
       },
       {
         discipline: 'pathology',
         topics: [
-          ['metabolic-bone-disease', 'Metabolic bone disease', 'Osteoporosis, osteopetrosis, osteomalacia, Paget disease.'],
+          [
+            'metabolic-bone-disease',
+            'Metabolic bone disease',
+            'Osteoporosis, osteopetrosis, osteomalacia, Paget disease.',
+          ],
           ['bone-tumors', 'Bone tumors', 'Benign and malignant primary bone tumors.', 0.6],
-          ['arthritis', 'Osteoarthritis & rheumatoid arthritis', 'Mechanisms, joint findings and complications.'],
-          ['crystal-arthropathies', 'Gout & crystal arthropathies', 'Gout and pseudogout: crystals, triggers, findings.', 0.7],
-          ['connective-tissue-diseases', 'Systemic connective tissue diseases', 'SLE, scleroderma, Sjögren, spondyloarthritides, polymyositis.', 1.3],
-          ['myopathies-nmj', 'Myopathies & NMJ disorders', 'Muscular dystrophies, myasthenia gravis, Lambert-Eaton syndrome.'],
+          [
+            'arthritis',
+            'Osteoarthritis & rheumatoid arthritis',
+            'Mechanisms, joint findings and complications.',
+          ],
+          [
+            'crystal-arthropathies',
+            'Gout & crystal arthropathies',
+            'Gout and pseudogout: crystals, triggers, findings.',
+            0.7,
+          ],
+          [
+            'connective-tissue-diseases',
+            'Systemic connective tissue diseases',
+            'SLE, scleroderma, Sjögren, spondyloarthritides, polymyositis.',
+            1.3,
+          ],
+          [
+            'myopathies-nmj',
+            'Myopathies & NMJ disorders',
+            'Muscular dystrophies, myasthenia gravis, Lambert-Eaton syndrome.',
+          ],
         ],
       },
       {
         discipline: 'pharmacology',
         topics: [
-          ['nsaids-analgesics', 'NSAIDs & acetaminophen', 'COX inhibition, toxicities, acetaminophen overdose.'],
-          ['gout-rheum-drugs', 'Gout & rheumatology drugs', 'Allopurinol, colchicine, methotrexate and other DMARDs, bisphosphonates.'],
+          [
+            'nsaids-analgesics',
+            'NSAIDs & acetaminophen',
+            'COX inhibition, toxicities, acetaminophen overdose.',
+          ],
+          [
+            'gout-rheum-drugs',
+            'Gout & rheumatology drugs',
+            'Allopurinol, colchicine, methotrexate and other DMARDs, bisphosphonates.',
+          ],
         ],
       },
       {
         discipline: 'microbiology',
-        topics: [['bone-joint-infections', 'Bone & joint infections', 'Osteomyelitis and septic arthritis by host.', 0.7]],
+        topics: [
+          [
+            'bone-joint-infections',
+            'Bone & joint infections',
+            'Osteomyelitis and septic arthritis by host.',
+            0.7,
+          ],
+        ],
       },
     ],
   },
@@ -550,46 +995,125 @@ const SPEC: readonly SystemSpec[] = [
       {
         discipline: 'gross-anatomy-embryology',
         topics: [
-          ['cardiac-embryology', 'Cardiac embryology', 'Heart tube, septation, fetal circulation and derivatives.'],
-          ['heart-anatomy', 'Heart anatomy & coronary circulation', 'Chambers, valves, coronary artery territories and dominance.', 0.8],
+          [
+            'cardiac-embryology',
+            'Cardiac embryology',
+            'Heart tube, septation, fetal circulation and derivatives.',
+          ],
+          [
+            'heart-anatomy',
+            'Heart anatomy & coronary circulation',
+            'Chambers, valves, coronary artery territories and dominance.',
+            0.8,
+          ],
         ],
       },
       {
         discipline: 'physiology',
         topics: [
-          ['cardiac-cycle', 'Cardiac cycle & pressure-volume loops', 'Wiggers diagram, heart sounds, pressure-volume loops.'],
-          ['cardiac-output', 'Cardiac output & hemodynamics', 'Preload, afterload, contractility, Starling curves, resistance and flow.', 1.2],
-          ['cardiac-electrophysiology', 'Cardiac electrophysiology & ECG', 'Myocyte and pacemaker action potentials, conduction, ECG basics.'],
-          ['blood-pressure-regulation', 'Blood pressure regulation', 'Baroreceptors, chemoreceptors, autoregulation, capillary fluid exchange.'],
+          [
+            'cardiac-cycle',
+            'Cardiac cycle & pressure-volume loops',
+            'Wiggers diagram, heart sounds, pressure-volume loops.',
+          ],
+          [
+            'cardiac-output',
+            'Cardiac output & hemodynamics',
+            'Preload, afterload, contractility, Starling curves, resistance and flow.',
+            1.2,
+          ],
+          [
+            'cardiac-electrophysiology',
+            'Cardiac electrophysiology & ECG',
+            'Myocyte and pacemaker action potentials, conduction, ECG basics.',
+          ],
+          [
+            'blood-pressure-regulation',
+            'Blood pressure regulation',
+            'Baroreceptors, chemoreceptors, autoregulation, capillary fluid exchange.',
+          ],
         ],
       },
       {
         discipline: 'pathology',
         topics: [
-          ['atherosclerosis', 'Atherosclerosis & hyperlipidemia', 'Plaque formation, risk factors, aneurysms and dissection.'],
-          ['ischemic-heart-disease', 'Ischemic heart disease', 'Angina, myocardial infarction, its evolution and complications.', 1.3],
-          ['heart-failure', 'Heart failure', 'Systolic vs diastolic, left vs right failure, compensation and findings.', 1.2],
+          [
+            'atherosclerosis',
+            'Atherosclerosis & hyperlipidemia',
+            'Plaque formation, risk factors, aneurysms and dissection.',
+          ],
+          [
+            'ischemic-heart-disease',
+            'Ischemic heart disease',
+            'Angina, myocardial infarction, its evolution and complications.',
+            1.3,
+          ],
+          [
+            'heart-failure',
+            'Heart failure',
+            'Systolic vs diastolic, left vs right failure, compensation and findings.',
+            1.2,
+          ],
           ['arrhythmias', 'Arrhythmias', 'Tachy- and bradyarrhythmias, conduction blocks, long QT, WPW.'],
-          ['valvular-disease', 'Valvular heart disease & murmurs', 'Stenotic and regurgitant lesions, rheumatic heart disease, maneuvers.'],
-          ['cardiomyopathies', 'Cardiomyopathies & pericardial disease', 'Dilated, hypertrophic, restrictive cardiomyopathy; pericarditis, tamponade.'],
-          ['congenital-heart-disease', 'Congenital heart disease', 'Right-to-left and left-to-right shunts, coarctation, associations.'],
-          ['hypertension', 'Hypertension', 'Primary and secondary hypertension, hypertensive emergency, end-organ damage.'],
+          [
+            'valvular-disease',
+            'Valvular heart disease & murmurs',
+            'Stenotic and regurgitant lesions, rheumatic heart disease, maneuvers.',
+          ],
+          [
+            'cardiomyopathies',
+            'Cardiomyopathies & pericardial disease',
+            'Dilated, hypertrophic, restrictive cardiomyopathy; pericarditis, tamponade.',
+          ],
+          [
+            'congenital-heart-disease',
+            'Congenital heart disease',
+            'Right-to-left and left-to-right shunts, coarctation, associations.',
+          ],
+          [
+            'hypertension',
+            'Hypertension',
+            'Primary and secondary hypertension, hypertensive emergency, end-organ damage.',
+          ],
           ['vasculitis', 'Vasculitides', 'Large, medium and small vessel vasculitis.', 0.8],
         ],
       },
       {
         discipline: 'pharmacology',
         topics: [
-          ['antihypertensives', 'Antihypertensives', 'Diuretics, ACE inhibitors/ARBs, calcium channel blockers, beta blockers, vasodilators.'],
-          ['heart-failure-drugs', 'Heart failure drugs', 'Mortality-reducing therapy, digoxin, inotropes, SGLT2 inhibitors.'],
+          [
+            'antihypertensives',
+            'Antihypertensives',
+            'Diuretics, ACE inhibitors/ARBs, calcium channel blockers, beta blockers, vasodilators.',
+          ],
+          [
+            'heart-failure-drugs',
+            'Heart failure drugs',
+            'Mortality-reducing therapy, digoxin, inotropes, SGLT2 inhibitors.',
+          ],
           ['antiarrhythmics', 'Antiarrhythmics', 'Vaughan Williams classes I-IV, adenosine, toxicities.'],
-          ['antianginals', 'Antianginal drugs', 'Nitrates, beta blockers, calcium channel blockers, ranolazine.', 0.7],
-          ['lipid-lowering', 'Lipid-lowering drugs', 'Statins, ezetimibe, PCSK9 inhibitors, fibrates, niacin.'],
+          [
+            'antianginals',
+            'Antianginal drugs',
+            'Nitrates, beta blockers, calcium channel blockers, ranolazine.',
+            0.7,
+          ],
+          [
+            'lipid-lowering',
+            'Lipid-lowering drugs',
+            'Statins, ezetimibe, PCSK9 inhibitors, fibrates, niacin.',
+          ],
         ],
       },
       {
         discipline: 'microbiology',
-        topics: [['infective-endocarditis', 'Infective endocarditis', 'Acute vs subacute endocarditis, organisms, risk factors, findings.']],
+        topics: [
+          [
+            'infective-endocarditis',
+            'Infective endocarditis',
+            'Acute vs subacute endocarditis, organisms, risk factors, findings.',
+          ],
+        ],
       },
     ],
   },
@@ -599,37 +1123,93 @@ const SPEC: readonly SystemSpec[] = [
     areas: [
       {
         discipline: 'gross-anatomy-embryology',
-        topics: [['lung-anatomy-embryology', 'Lung anatomy & embryology', 'Lung development, surfactant, airway anatomy, aspiration sites.']],
+        topics: [
+          [
+            'lung-anatomy-embryology',
+            'Lung anatomy & embryology',
+            'Lung development, surfactant, airway anatomy, aspiration sites.',
+          ],
+        ],
       },
       {
         discipline: 'physiology',
         topics: [
-          ['lung-mechanics', 'Lung volumes & mechanics', 'Lung volumes, compliance, elastic recoil, airway resistance.'],
-          ['ventilation-perfusion', 'Ventilation-perfusion', 'V/Q mismatch, shunt vs dead space, pulmonary circulation.'],
-          ['gas-exchange', 'Gas exchange & oxygen transport', 'Alveolar gas equation, A-a gradient, hemoglobin-oxygen dissociation curve.', 1.2],
-          ['control-of-breathing', 'Control of breathing & high altitude', 'Chemoreceptors, response to exercise and altitude.', 0.7],
+          [
+            'lung-mechanics',
+            'Lung volumes & mechanics',
+            'Lung volumes, compliance, elastic recoil, airway resistance.',
+          ],
+          [
+            'ventilation-perfusion',
+            'Ventilation-perfusion',
+            'V/Q mismatch, shunt vs dead space, pulmonary circulation.',
+          ],
+          [
+            'gas-exchange',
+            'Gas exchange & oxygen transport',
+            'Alveolar gas equation, A-a gradient, hemoglobin-oxygen dissociation curve.',
+            1.2,
+          ],
+          [
+            'control-of-breathing',
+            'Control of breathing & high altitude',
+            'Chemoreceptors, response to exercise and altitude.',
+            0.7,
+          ],
         ],
       },
       {
         discipline: 'pathology',
         topics: [
-          ['obstructive-lung-disease', 'Obstructive lung disease', 'Asthma, COPD, bronchiectasis; PFT patterns.', 1.2],
-          ['restrictive-lung-disease', 'Restrictive & interstitial lung disease', 'Interstitial fibrosis, pneumoconioses, sarcoidosis.'],
-          ['pulmonary-vascular', 'Pulmonary embolism & pulmonary hypertension', 'DVT/PE, pulmonary hypertension, cor pulmonale.'],
+          [
+            'obstructive-lung-disease',
+            'Obstructive lung disease',
+            'Asthma, COPD, bronchiectasis; PFT patterns.',
+            1.2,
+          ],
+          [
+            'restrictive-lung-disease',
+            'Restrictive & interstitial lung disease',
+            'Interstitial fibrosis, pneumoconioses, sarcoidosis.',
+          ],
+          [
+            'pulmonary-vascular',
+            'Pulmonary embolism & pulmonary hypertension',
+            'DVT/PE, pulmonary hypertension, cor pulmonale.',
+          ],
           ['lung-cancer', 'Lung cancer', 'Histologic types, locations, paraneoplastic associations.'],
-          ['ards-pleural', 'ARDS & pleural disease', 'Acute respiratory distress syndrome, effusions, pneumothorax.'],
+          [
+            'ards-pleural',
+            'ARDS & pleural disease',
+            'Acute respiratory distress syndrome, effusions, pneumothorax.',
+          ],
         ],
       },
       {
         discipline: 'pharmacology',
-        topics: [['respiratory-drugs', 'Asthma & COPD drugs', 'Bronchodilators, inhaled corticosteroids, leukotriene modifiers, antihistamines.']],
+        topics: [
+          [
+            'respiratory-drugs',
+            'Asthma & COPD drugs',
+            'Bronchodilators, inhaled corticosteroids, leukotriene modifiers, antihistamines.',
+          ],
+        ],
       },
       {
         discipline: 'microbiology',
         topics: [
           ['pneumonia', 'Pneumonia', 'Typical and atypical pneumonia organisms by setting.'],
-          ['tuberculosis', 'Tuberculosis & mycobacteria', 'Primary and secondary TB, PPD/IGRA, anti-mycobacterial drugs.'],
-          ['respiratory-viruses', 'Respiratory viruses', 'Influenza, RSV, SARS-CoV-2, parainfluenza and their features.', 0.8],
+          [
+            'tuberculosis',
+            'Tuberculosis & mycobacteria',
+            'Primary and secondary TB, PPD/IGRA, anti-mycobacterial drugs.',
+          ],
+          [
+            'respiratory-viruses',
+            'Respiratory viruses',
+            'Influenza, RSV, SARS-CoV-2, parainfluenza and their features.',
+            0.8,
+          ],
         ],
       },
     ],
@@ -640,28 +1220,78 @@ const SPEC: readonly SystemSpec[] = [
     areas: [
       {
         discipline: 'gross-anatomy-embryology',
-        topics: [['renal-anatomy-embryology', 'Renal anatomy & embryology', 'Kidney development and anomalies, ureter course, Potter sequence.']],
+        topics: [
+          [
+            'renal-anatomy-embryology',
+            'Renal anatomy & embryology',
+            'Kidney development and anomalies, ureter course, Potter sequence.',
+          ],
+        ],
       },
       {
         discipline: 'physiology',
         topics: [
-          ['glomerular-filtration', 'Glomerular filtration & renal blood flow', 'GFR, filtration fraction, clearance, Starling forces.'],
-          ['tubular-transport', 'Tubular transport', 'Segment-by-segment reabsorption and secretion, transport defects.', 1.2],
-          ['renal-hormones', 'Renin-angiotensin-aldosterone & renal hormones', 'RAAS, ADH, ANP, erythropoietin, vitamin D activation.'],
-          ['fluid-electrolytes', 'Fluid, sodium & potassium balance', 'Body fluid compartments, hyponatremia, potassium shifts.'],
-          ['acid-base', 'Acid-base physiology', 'Buffering, anion gap, metabolic and respiratory disorders and compensation.', 1.2],
+          [
+            'glomerular-filtration',
+            'Glomerular filtration & renal blood flow',
+            'GFR, filtration fraction, clearance, Starling forces.',
+          ],
+          [
+            'tubular-transport',
+            'Tubular transport',
+            'Segment-by-segment reabsorption and secretion, transport defects.',
+            1.2,
+          ],
+          [
+            'renal-hormones',
+            'Renin-angiotensin-aldosterone & renal hormones',
+            'RAAS, ADH, ANP, erythropoietin, vitamin D activation.',
+          ],
+          [
+            'fluid-electrolytes',
+            'Fluid, sodium & potassium balance',
+            'Body fluid compartments, hyponatremia, potassium shifts.',
+          ],
+          [
+            'acid-base',
+            'Acid-base physiology',
+            'Buffering, anion gap, metabolic and respiratory disorders and compensation.',
+            1.2,
+          ],
         ],
       },
       {
         discipline: 'pathology',
         topics: [
           ['nephritic-syndrome', 'Nephritic syndromes', 'Post-streptococcal, IgA nephropathy, RPGN, Alport.'],
-          ['nephrotic-syndrome', 'Nephrotic syndromes', 'Minimal change, FSGS, membranous, diabetic nephropathy, amyloid.'],
-          ['acute-kidney-injury', 'Acute kidney injury', 'Prerenal, intrinsic, postrenal AKI; acute tubular necrosis.'],
-          ['chronic-kidney-disease', 'Chronic kidney disease', 'Consequences of renal failure, renal osteodystrophy, dialysis.', 0.8],
-          ['renal-tubular-acidosis', 'Renal tubular acidosis', 'Types 1, 2 and 4 RTA: defects, urine pH, potassium.', 0.6],
+          [
+            'nephrotic-syndrome',
+            'Nephrotic syndromes',
+            'Minimal change, FSGS, membranous, diabetic nephropathy, amyloid.',
+          ],
+          [
+            'acute-kidney-injury',
+            'Acute kidney injury',
+            'Prerenal, intrinsic, postrenal AKI; acute tubular necrosis.',
+          ],
+          [
+            'chronic-kidney-disease',
+            'Chronic kidney disease',
+            'Consequences of renal failure, renal osteodystrophy, dialysis.',
+            0.8,
+          ],
+          [
+            'renal-tubular-acidosis',
+            'Renal tubular acidosis',
+            'Types 1, 2 and 4 RTA: defects, urine pH, potassium.',
+            0.6,
+          ],
           ['kidney-stones', 'Kidney stones', 'Calcium, struvite, uric acid and cystine stones.', 0.7],
-          ['urinary-tumors-cysts', 'Renal & urinary tumors, cystic disease', 'Renal cell carcinoma, Wilms tumor, urothelial carcinoma, polycystic kidney disease.'],
+          [
+            'urinary-tumors-cysts',
+            'Renal & urinary tumors, cystic disease',
+            'Renal cell carcinoma, Wilms tumor, urothelial carcinoma, polycystic kidney disease.',
+          ],
         ],
       },
       {
@@ -670,7 +1300,14 @@ const SPEC: readonly SystemSpec[] = [
       },
       {
         discipline: 'microbiology',
-        topics: [['urinary-tract-infections', 'Urinary tract infections', 'Cystitis and pyelonephritis organisms and findings.', 0.8]],
+        topics: [
+          [
+            'urinary-tract-infections',
+            'Urinary tract infections',
+            'Cystitis and pyelonephritis organisms and findings.',
+            0.8,
+          ],
+        ],
       },
     ],
   },
@@ -681,41 +1318,101 @@ const SPEC: readonly SystemSpec[] = [
       {
         discipline: 'gross-anatomy-embryology',
         topics: [
-          ['gi-embryology', 'GI embryology', 'Gut rotation, malformations, pyloric stenosis, Meckel diverticulum.'],
-          ['abdominal-anatomy', 'Abdominal anatomy & blood supply', 'Peritoneum, celiac/SMA/IMA territories, portosystemic anastomoses, hernias.'],
+          [
+            'gi-embryology',
+            'GI embryology',
+            'Gut rotation, malformations, pyloric stenosis, Meckel diverticulum.',
+          ],
+          [
+            'abdominal-anatomy',
+            'Abdominal anatomy & blood supply',
+            'Peritoneum, celiac/SMA/IMA territories, portosystemic anastomoses, hernias.',
+          ],
         ],
       },
       {
         discipline: 'physiology',
         topics: [
-          ['gi-secretion-motility', 'GI hormones, secretion & motility', 'Gastrin, CCK, secretin; gastric acid and pancreatic secretion.'],
-          ['digestion-absorption', 'Digestion & absorption', 'Carbohydrate, protein, fat, iron, B12 and bile acid absorption.'],
-          ['bilirubin-metabolism', 'Bilirubin metabolism & jaundice', 'Conjugated vs unconjugated hyperbilirubinemia, hereditary hyperbilirubinemias.', 0.8],
+          [
+            'gi-secretion-motility',
+            'GI hormones, secretion & motility',
+            'Gastrin, CCK, secretin; gastric acid and pancreatic secretion.',
+          ],
+          [
+            'digestion-absorption',
+            'Digestion & absorption',
+            'Carbohydrate, protein, fat, iron, B12 and bile acid absorption.',
+          ],
+          [
+            'bilirubin-metabolism',
+            'Bilirubin metabolism & jaundice',
+            'Conjugated vs unconjugated hyperbilirubinemia, hereditary hyperbilirubinemias.',
+            0.8,
+          ],
         ],
       },
       {
         discipline: 'pathology',
         topics: [
-          ['esophageal-gastric', 'Esophageal & gastric disorders', 'Achalasia, GERD, Barrett esophagus, gastritis, peptic ulcer disease.', 1.2],
-          ['malabsorption', 'Malabsorption syndromes', 'Celiac disease, lactose intolerance, Whipple disease.', 0.7],
-          ['inflammatory-bowel-disease', 'Inflammatory bowel disease', 'Crohn disease vs ulcerative colitis.'],
-          ['colorectal-neoplasia', 'Colorectal polyps & cancer', 'Polyp types, polyposis syndromes, colorectal carcinogenesis.'],
-          ['liver-disease', 'Hepatitis, cirrhosis & liver tumors', 'Alcoholic and fatty liver disease, cirrhosis, hemochromatosis, Wilson disease, HCC.', 1.3],
+          [
+            'esophageal-gastric',
+            'Esophageal & gastric disorders',
+            'Achalasia, GERD, Barrett esophagus, gastritis, peptic ulcer disease.',
+            1.2,
+          ],
+          [
+            'malabsorption',
+            'Malabsorption syndromes',
+            'Celiac disease, lactose intolerance, Whipple disease.',
+            0.7,
+          ],
+          [
+            'inflammatory-bowel-disease',
+            'Inflammatory bowel disease',
+            'Crohn disease vs ulcerative colitis.',
+          ],
+          [
+            'colorectal-neoplasia',
+            'Colorectal polyps & cancer',
+            'Polyp types, polyposis syndromes, colorectal carcinogenesis.',
+          ],
+          [
+            'liver-disease',
+            'Hepatitis, cirrhosis & liver tumors',
+            'Alcoholic and fatty liver disease, cirrhosis, hemochromatosis, Wilson disease, HCC.',
+            1.3,
+          ],
           ['biliary-disease', 'Biliary disease', 'Gallstones, cholecystitis, cholangitis, PBC, PSC.'],
-          ['pancreatic-disease', 'Pancreatitis & pancreatic cancer', 'Acute and chronic pancreatitis, pancreatic adenocarcinoma.'],
+          [
+            'pancreatic-disease',
+            'Pancreatitis & pancreatic cancer',
+            'Acute and chronic pancreatitis, pancreatic adenocarcinoma.',
+          ],
         ],
       },
       {
         discipline: 'pharmacology',
         topics: [
-          ['acid-suppression', 'Acid suppression drugs', 'PPIs, H2 blockers, antacids, misoprostol, bismuth.'],
-          ['gi-motility-drugs', 'Antiemetics, laxatives & motility drugs', 'Ondansetron, metoclopramide, laxatives, antidiarrheals.'],
+          [
+            'acid-suppression',
+            'Acid suppression drugs',
+            'PPIs, H2 blockers, antacids, misoprostol, bismuth.',
+          ],
+          [
+            'gi-motility-drugs',
+            'Antiemetics, laxatives & motility drugs',
+            'Ondansetron, metoclopramide, laxatives, antidiarrheals.',
+          ],
         ],
       },
       {
         discipline: 'microbiology',
         topics: [
-          ['gi-infections', 'Infectious diarrhea & H. pylori', 'Bacterial, viral and protozoal diarrhea; H. pylori.'],
+          [
+            'gi-infections',
+            'Infectious diarrhea & H. pylori',
+            'Bacterial, viral and protozoal diarrhea; H. pylori.',
+          ],
           ['viral-hepatitis', 'Viral hepatitis', 'Hepatitis A-E: transmission, serology, outcomes.'],
         ],
       },
@@ -728,39 +1425,92 @@ const SPEC: readonly SystemSpec[] = [
       {
         discipline: 'gross-anatomy-embryology',
         topics: [
-          ['repro-embryology', 'Reproductive embryology', 'Sexual differentiation, genital homologues, Müllerian anomalies.'],
+          [
+            'repro-embryology',
+            'Reproductive embryology',
+            'Sexual differentiation, genital homologues, Müllerian anomalies.',
+          ],
           ['pelvic-anatomy', 'Pelvic anatomy', 'Pelvic ligaments, lymphatic drainage, pelvic floor.', 0.7],
         ],
       },
       {
         discipline: 'physiology',
         topics: [
-          ['menstrual-cycle', 'Menstrual cycle & female hormones', 'HPO axis, estrogen and progesterone, menopause.'],
-          ['pregnancy-physiology', 'Pregnancy & lactation physiology', 'hCG, placental hormones, maternal adaptation, lactation.'],
-          ['male-reproductive-physiology', 'Male reproductive physiology', 'Spermatogenesis, androgens, erection and ejaculation.', 0.7],
+          [
+            'menstrual-cycle',
+            'Menstrual cycle & female hormones',
+            'HPO axis, estrogen and progesterone, menopause.',
+          ],
+          [
+            'pregnancy-physiology',
+            'Pregnancy & lactation physiology',
+            'hCG, placental hormones, maternal adaptation, lactation.',
+          ],
+          [
+            'male-reproductive-physiology',
+            'Male reproductive physiology',
+            'Spermatogenesis, androgens, erection and ejaculation.',
+            0.7,
+          ],
         ],
       },
       {
         discipline: 'pathology',
         topics: [
-          ['pregnancy-complications', 'Pregnancy complications', 'Ectopic pregnancy, preeclampsia, gestational trophoblastic disease, placental disorders.'],
-          ['gynecologic-neoplasms', 'Ovarian, uterine & cervical pathology', 'Ovarian tumors, endometrial disorders, cervical dysplasia and cancer.', 1.3],
+          [
+            'pregnancy-complications',
+            'Pregnancy complications',
+            'Ectopic pregnancy, preeclampsia, gestational trophoblastic disease, placental disorders.',
+          ],
+          [
+            'gynecologic-neoplasms',
+            'Ovarian, uterine & cervical pathology',
+            'Ovarian tumors, endometrial disorders, cervical dysplasia and cancer.',
+            1.3,
+          ],
           ['breast-pathology', 'Breast pathology', 'Benign breast disease and breast cancer.'],
-          ['male-genitourinary-pathology', 'Prostate & testicular disorders', 'BPH, prostate cancer, testicular tumors, torsion, varicocele.'],
-          ['infertility-pcos', 'Infertility & polycystic ovary syndrome', 'PCOS, amenorrhea, causes of infertility.', 0.7],
+          [
+            'male-genitourinary-pathology',
+            'Prostate & testicular disorders',
+            'BPH, prostate cancer, testicular tumors, torsion, varicocele.',
+          ],
+          [
+            'infertility-pcos',
+            'Infertility & polycystic ovary syndrome',
+            'PCOS, amenorrhea, causes of infertility.',
+            0.7,
+          ],
         ],
       },
       {
         discipline: 'pharmacology',
-        topics: [['reproductive-hormone-drugs', 'Reproductive hormone drugs', 'Contraceptives, SERMs, aromatase inhibitors, androgens and antiandrogens, PDE5 inhibitors.']],
+        topics: [
+          [
+            'reproductive-hormone-drugs',
+            'Reproductive hormone drugs',
+            'Contraceptives, SERMs, aromatase inhibitors, androgens and antiandrogens, PDE5 inhibitors.',
+          ],
+        ],
       },
       {
         discipline: 'microbiology',
-        topics: [['sexually-transmitted-infections', 'Sexually transmitted infections', 'Syphilis, gonorrhea, chlamydia, HSV, HPV, trichomonas.']],
+        topics: [
+          [
+            'sexually-transmitted-infections',
+            'Sexually transmitted infections',
+            'Syphilis, gonorrhea, chlamydia, HSV, HPV, trichomonas.',
+          ],
+        ],
       },
       {
         discipline: 'genetics',
-        topics: [['sex-chromosome-disorders', 'Sex chromosome & DSD disorders', 'Klinefelter, Turner, androgen insensitivity, 5α-reductase deficiency.']],
+        topics: [
+          [
+            'sex-chromosome-disorders',
+            'Sex chromosome & DSD disorders',
+            'Klinefelter, Turner, androgen insensitivity, 5α-reductase deficiency.',
+          ],
+        ],
       },
     ],
   },
@@ -770,14 +1520,32 @@ const SPEC: readonly SystemSpec[] = [
     areas: [
       {
         discipline: 'gross-anatomy-embryology',
-        topics: [['endocrine-embryology', 'Endocrine embryology & anatomy', 'Thyroid descent, pituitary and adrenal development.']],
+        topics: [
+          [
+            'endocrine-embryology',
+            'Endocrine embryology & anatomy',
+            'Thyroid descent, pituitary and adrenal development.',
+          ],
+        ],
       },
       {
         discipline: 'physiology',
         topics: [
-          ['hypothalamic-pituitary', 'Hypothalamic-pituitary axis', 'Hypothalamic releasing hormones, anterior and posterior pituitary, feedback.'],
-          ['thyroid-physiology', 'Thyroid hormone physiology', 'Synthesis, regulation and actions of thyroid hormone.'],
-          ['adrenal-physiology', 'Adrenal physiology', 'Steroidogenesis, cortisol and aldosterone actions, catecholamines.'],
+          [
+            'hypothalamic-pituitary',
+            'Hypothalamic-pituitary axis',
+            'Hypothalamic releasing hormones, anterior and posterior pituitary, feedback.',
+          ],
+          [
+            'thyroid-physiology',
+            'Thyroid hormone physiology',
+            'Synthesis, regulation and actions of thyroid hormone.',
+          ],
+          [
+            'adrenal-physiology',
+            'Adrenal physiology',
+            'Steroidogenesis, cortisol and aldosterone actions, catecholamines.',
+          ],
           ['calcium-regulation', 'Calcium & phosphate regulation', 'PTH, vitamin D and calcitonin.'],
           ['insulin-glucagon', 'Insulin & glucagon', 'Pancreatic islet hormones and glucose homeostasis.'],
         ],
@@ -785,57 +1553,139 @@ const SPEC: readonly SystemSpec[] = [
       {
         discipline: 'pathology',
         topics: [
-          ['diabetes-mellitus', 'Diabetes mellitus', 'Type 1 vs type 2, DKA, HHS, chronic complications.', 1.4],
-          ['thyroid-disorders', 'Thyroid disorders', 'Hypo- and hyperthyroidism, thyroiditis, thyroid cancer.', 1.2],
-          ['adrenal-disorders', 'Adrenal disorders', 'Cushing syndrome, adrenal insufficiency, hyperaldosteronism, CAH, pheochromocytoma.', 1.2],
-          ['pituitary-disorders', 'Pituitary disorders', 'Pituitary adenomas, acromegaly, diabetes insipidus, SIADH.'],
-          ['parathyroid-disorders', 'Parathyroid & calcium disorders', 'Hyper- and hypoparathyroidism, hypercalcemia of malignancy.', 0.8],
-          ['neuroendocrine-men', 'MEN syndromes & neuroendocrine tumors', 'MEN 1/2A/2B, carcinoid syndrome, gastrinoma, insulinoma.', 0.6],
+          [
+            'diabetes-mellitus',
+            'Diabetes mellitus',
+            'Type 1 vs type 2, DKA, HHS, chronic complications.',
+            1.4,
+          ],
+          [
+            'thyroid-disorders',
+            'Thyroid disorders',
+            'Hypo- and hyperthyroidism, thyroiditis, thyroid cancer.',
+            1.2,
+          ],
+          [
+            'adrenal-disorders',
+            'Adrenal disorders',
+            'Cushing syndrome, adrenal insufficiency, hyperaldosteronism, CAH, pheochromocytoma.',
+            1.2,
+          ],
+          [
+            'pituitary-disorders',
+            'Pituitary disorders',
+            'Pituitary adenomas, acromegaly, diabetes insipidus, SIADH.',
+          ],
+          [
+            'parathyroid-disorders',
+            'Parathyroid & calcium disorders',
+            'Hyper- and hypoparathyroidism, hypercalcemia of malignancy.',
+            0.8,
+          ],
+          [
+            'neuroendocrine-men',
+            'MEN syndromes & neuroendocrine tumors',
+            'MEN 1/2A/2B, carcinoid syndrome, gastrinoma, insulinoma.',
+            0.6,
+          ],
         ],
       },
       {
         discipline: 'pharmacology',
         topics: [
-          ['diabetes-drugs', 'Diabetes drugs', 'Insulins, metformin, sulfonylureas, GLP-1 agonists, SGLT2 and DPP-4 inhibitors.'],
-          ['thyroid-adrenal-drugs', 'Thyroid & adrenal drugs', 'Levothyroxine, thionamides, glucocorticoids and their adverse effects.'],
+          [
+            'diabetes-drugs',
+            'Diabetes drugs',
+            'Insulins, metformin, sulfonylureas, GLP-1 agonists, SGLT2 and DPP-4 inhibitors.',
+          ],
+          [
+            'thyroid-adrenal-drugs',
+            'Thyroid & adrenal drugs',
+            'Levothyroxine, thionamides, glucocorticoids and their adverse effects.',
+          ],
         ],
       },
     ],
   },
   {
     system: 'multi',
-    description: 'Processes spanning organ systems: shock, infection, nutrition, toxicology, environmental injury.',
+    description:
+      'Processes spanning organ systems: shock, infection, nutrition, toxicology, environmental injury.',
     areas: [
       {
         discipline: 'pathology',
         topics: [
-          ['sepsis-shock', 'Sepsis & shock', 'Hypovolemic, cardiogenic, distributive and obstructive shock; SIRS and sepsis.'],
-          ['paraneoplastic-syndromes', 'Paraneoplastic syndromes', 'Hormonal, hematologic and neurologic paraneoplastic syndromes.', 0.7],
-          ['environmental-injury', 'Environmental & physical injury', 'Burns, hypo- and hyperthermia, radiation injury, drowning.', 0.7],
+          [
+            'sepsis-shock',
+            'Sepsis & shock',
+            'Hypovolemic, cardiogenic, distributive and obstructive shock; SIRS and sepsis.',
+          ],
+          [
+            'paraneoplastic-syndromes',
+            'Paraneoplastic syndromes',
+            'Hormonal, hematologic and neurologic paraneoplastic syndromes.',
+            0.7,
+          ],
+          [
+            'environmental-injury',
+            'Environmental & physical injury',
+            'Burns, hypo- and hyperthermia, radiation injury, drowning.',
+            0.7,
+          ],
         ],
       },
       {
         discipline: 'pharmacology',
         topics: [
           ['toxicology', 'Toxicology & antidotes', 'Common poisonings, toxidromes and specific antidotes.'],
-          ['adverse-drug-reactions', 'Multisystem adverse drug reactions', 'Drug-induced hepatotoxicity, cytopenias, QT prolongation, hypersensitivity.'],
+          [
+            'adverse-drug-reactions',
+            'Multisystem adverse drug reactions',
+            'Drug-induced hepatotoxicity, cytopenias, QT prolongation, hypersensitivity.',
+          ],
         ],
       },
       {
         discipline: 'microbiology',
         topics: [
-          ['hiv-aids', 'HIV & opportunistic infections', 'HIV biology, diagnosis, antiretrovirals, opportunistic infections by CD4 count.', 1.2],
-          ['zoonoses-vector-borne', 'Zoonotic & vector-borne infections', 'Lyme disease, rickettsiae, zoonotic bacteria, systemic parasites.'],
-          ['systemic-fungal', 'Systemic mycoses', 'Histoplasmosis, blastomycosis, coccidioidomycosis, candida, aspergillus.', 0.8],
+          [
+            'hiv-aids',
+            'HIV & opportunistic infections',
+            'HIV biology, diagnosis, antiretrovirals, opportunistic infections by CD4 count.',
+            1.2,
+          ],
+          [
+            'zoonoses-vector-borne',
+            'Zoonotic & vector-borne infections',
+            'Lyme disease, rickettsiae, zoonotic bacteria, systemic parasites.',
+          ],
+          [
+            'systemic-fungal',
+            'Systemic mycoses',
+            'Histoplasmosis, blastomycosis, coccidioidomycosis, candida, aspergillus.',
+            0.8,
+          ],
         ],
       },
       {
         discipline: 'biochemistry-nutrition',
-        topics: [['obesity-metabolic-syndrome', 'Obesity & metabolic syndrome', 'Energy balance, leptin, metabolic syndrome and its consequences.']],
+        topics: [
+          [
+            'obesity-metabolic-syndrome',
+            'Obesity & metabolic syndrome',
+            'Energy balance, leptin, metabolic syndrome and its consequences.',
+          ],
+        ],
       },
       {
         discipline: 'genetics',
-        topics: [['multisystem-genetic-syndromes', 'Multisystem genetic syndromes', 'Marfan, neurofibromatosis, tuberous sclerosis, cystic fibrosis.']],
+        topics: [
+          [
+            'multisystem-genetic-syndromes',
+            'Multisystem genetic syndromes',
+            'Marfan, neurofibromatosis, tuberous sclerosis, cystic fibrosis.',
+          ],
+        ],
       },
     ],
   },
@@ -848,10 +1698,28 @@ const SPEC: readonly SystemSpec[] = [
         area: { slug: 'epi', name: 'Epidemiology', weight: 45 },
         description: 'Study design, measures of disease and association, bias.',
         topics: [
-          ['study-designs', 'Study designs', 'Cross-sectional, case-control, cohort, RCTs, meta-analysis; phases of trials.'],
-          ['disease-frequency', 'Incidence & prevalence', 'Measures of disease frequency and their relationship.', 0.7],
-          ['measures-of-association', 'Measures of association & effect', 'Relative risk, odds ratio, attributable risk, NNT/NNH.', 1.2],
-          ['bias-confounding', 'Bias & confounding', 'Selection, measurement and other biases; confounding and effect modification.'],
+          [
+            'study-designs',
+            'Study designs',
+            'Cross-sectional, case-control, cohort, RCTs, meta-analysis; phases of trials.',
+          ],
+          [
+            'disease-frequency',
+            'Incidence & prevalence',
+            'Measures of disease frequency and their relationship.',
+            0.7,
+          ],
+          [
+            'measures-of-association',
+            'Measures of association & effect',
+            'Relative risk, odds ratio, attributable risk, NNT/NNH.',
+            1.2,
+          ],
+          [
+            'bias-confounding',
+            'Bias & confounding',
+            'Selection, measurement and other biases; confounding and effect modification.',
+          ],
         ],
       },
       {
@@ -859,9 +1727,23 @@ const SPEC: readonly SystemSpec[] = [
         area: { slug: 'stats', name: 'Biostatistics', weight: 40 },
         description: 'Diagnostic test evaluation and statistical inference.',
         topics: [
-          ['diagnostic-tests', 'Diagnostic test evaluation', 'Sensitivity, specificity, predictive values, likelihood ratios, ROC curves.', 1.3],
-          ['hypothesis-testing', 'Hypothesis testing & confidence intervals', 'P values, type I/II errors, power, confidence intervals.'],
-          ['statistical-tests', 'Choosing statistical tests', 't-test, ANOVA, chi-square, correlation; distributions.', 0.8],
+          [
+            'diagnostic-tests',
+            'Diagnostic test evaluation',
+            'Sensitivity, specificity, predictive values, likelihood ratios, ROC curves.',
+            1.3,
+          ],
+          [
+            'hypothesis-testing',
+            'Hypothesis testing & confidence intervals',
+            'P values, type I/II errors, power, confidence intervals.',
+          ],
+          [
+            'statistical-tests',
+            'Choosing statistical tests',
+            't-test, ANOVA, chi-square, correlation; distributions.',
+            0.8,
+          ],
         ],
       },
       {
@@ -869,24 +1751,47 @@ const SPEC: readonly SystemSpec[] = [
         area: { slug: 'pop', name: 'Population Health', weight: 15 },
         description: 'Prevention and public health practice.',
         topics: [
-          ['prevention-screening', 'Prevention & screening programs', 'Primary, secondary, tertiary prevention; screening recommendations.'],
-          ['outbreaks-surveillance', 'Outbreaks & surveillance', 'Outbreak investigation, herd immunity, reportable diseases.', 0.7],
+          [
+            'prevention-screening',
+            'Prevention & screening programs',
+            'Primary, secondary, tertiary prevention; screening recommendations.',
+          ],
+          [
+            'outbreaks-surveillance',
+            'Outbreaks & surveillance',
+            'Outbreak investigation, herd immunity, reportable diseases.',
+            0.7,
+          ],
         ],
       },
     ],
   },
   {
     system: 'social',
-    description: 'Communication and interpersonal skills, medical ethics and law, patient safety and health systems.',
+    description:
+      'Communication and interpersonal skills, medical ethics and law, patient safety and health systems.',
     areas: [
       {
         discipline: 'behavioral-sciences',
         area: { slug: 'comm', name: 'Communication & Interpersonal Skills', weight: 35 },
         description: 'Patient-centered communication.',
         topics: [
-          ['patient-interviewing', 'Patient-centered interviewing', 'Open-ended questions, empathy, motivational interviewing.'],
-          ['difficult-conversations', 'Delivering bad news & difficult conversations', 'SPIKES, angry or nonadherent patients, conflict.'],
-          ['cultural-humility', 'Cultural humility & interpreters', 'Health literacy, use of interpreters, cultural and spiritual beliefs.', 0.7],
+          [
+            'patient-interviewing',
+            'Patient-centered interviewing',
+            'Open-ended questions, empathy, motivational interviewing.',
+          ],
+          [
+            'difficult-conversations',
+            'Delivering bad news & difficult conversations',
+            'SPIKES, angry or nonadherent patients, conflict.',
+          ],
+          [
+            'cultural-humility',
+            'Cultural humility & interpreters',
+            'Health literacy, use of interpreters, cultural and spiritual beliefs.',
+            0.7,
+          ],
         ],
       },
       {
@@ -894,11 +1799,33 @@ const SPEC: readonly SystemSpec[] = [
         area: { slug: 'ethics', name: 'Medical Ethics & Jurisprudence', weight: 45 },
         description: 'Ethical principles and legal obligations in clinical practice.',
         topics: [
-          ['informed-consent', 'Informed consent & capacity', 'Elements of consent, decision-making capacity, exceptions.', 1.2],
-          ['confidentiality', 'Confidentiality & reporting duties', 'HIPAA, duty to warn, mandatory reporting.'],
-          ['minors-surrogates', 'Minors & surrogate decision-making', 'Parental consent and its exceptions, emancipation, surrogates.'],
-          ['end-of-life', 'End-of-life care', 'Advance directives, withdrawal of care, palliative care, physician-assisted death.'],
-          ['professionalism', 'Professionalism & conflicts of interest', 'Gifts, relationships with patients, impaired colleagues.', 0.7],
+          [
+            'informed-consent',
+            'Informed consent & capacity',
+            'Elements of consent, decision-making capacity, exceptions.',
+            1.2,
+          ],
+          [
+            'confidentiality',
+            'Confidentiality & reporting duties',
+            'HIPAA, duty to warn, mandatory reporting.',
+          ],
+          [
+            'minors-surrogates',
+            'Minors & surrogate decision-making',
+            'Parental consent and its exceptions, emancipation, surrogates.',
+          ],
+          [
+            'end-of-life',
+            'End-of-life care',
+            'Advance directives, withdrawal of care, palliative care, physician-assisted death.',
+          ],
+          [
+            'professionalism',
+            'Professionalism & conflicts of interest',
+            'Gifts, relationships with patients, impaired colleagues.',
+            0.7,
+          ],
         ],
       },
       {
@@ -906,8 +1833,17 @@ const SPEC: readonly SystemSpec[] = [
         area: { slug: 'safety', name: 'Patient Safety & Health Systems', weight: 20 },
         description: 'Error prevention and health care delivery.',
         topics: [
-          ['patient-safety', 'Patient safety & quality improvement', 'Error types, disclosure, root cause analysis, PDSA cycles.'],
-          ['health-systems', 'Health care delivery & financing', 'Insurance, payment models, health disparities.', 0.7],
+          [
+            'patient-safety',
+            'Patient safety & quality improvement',
+            'Error types, disclosure, root cause analysis, PDSA cycles.',
+          ],
+          [
+            'health-systems',
+            'Health care delivery & financing',
+            'Insurance, payment models, health disparities.',
+            0.7,
+          ],
         ],
       },
     ],
@@ -925,6 +1861,15 @@ export const SYSTEM_WEIGHTS: Readonly<Record<SystemId, number>> = (() => {
   const total = raw.reduce((sum, [, w]) => sum + w, 0);
   return Object.fromEntries(raw.map(([system, w]) => [system, w / total])) as Record<SystemId, number>;
 })();
+
+/** Topic-units (sum of relative topic weights) at which a discipline area gets its discipline's full share. */
+export const FULL_AREA_COVERAGE = 3;
+
+/** Relative weight of a discipline area within its system: discipline midpoint × coverage factor. */
+function disciplineAreaWeight(area: AreaSpec): number {
+  const units = area.topics.reduce((sum, t) => sum + (t[3] ?? 1), 0);
+  return midpoint(DISCIPLINES[area.discipline].range) * Math.min(1, units / FULL_AREA_COVERAGE);
+}
 
 /** Splits `total` across items in proportion to `weights`. */
 function split(total: number, weights: readonly number[]): number[] {
@@ -954,7 +1899,7 @@ function buildTopics(): Topic[] {
     });
     const areaWeights = split(
       systemWeight,
-      spec.areas.map((a) => a.area?.weight ?? midpoint(DISCIPLINES[a.discipline].range)),
+      spec.areas.map((a) => a.area?.weight ?? disciplineAreaWeight(a)),
     );
     spec.areas.forEach((area, i) => {
       const d = DISCIPLINES[area.discipline];

@@ -283,10 +283,12 @@ export function masteryTrend(outcomes: readonly OutcomeRecord[]): MasteryTrend {
  */
 export function rollupToParent(children: readonly { score: number; weight: number }[]): number | null {
   if (children.length === 0) return null;
+  // Weights are scaled by the largest so tiny weights cannot underflow the products.
+  const maxWeight = Math.max(0, ...children.map((child) => child.weight));
   let weightSum = 0;
   let weighted = 0;
   for (const child of children) {
-    const weight = Math.max(0, child.weight);
+    const weight = maxWeight > 0 ? Math.max(0, child.weight) / maxWeight : 0;
     weightSum += weight;
     weighted += weight * child.score;
   }

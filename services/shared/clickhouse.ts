@@ -9,7 +9,10 @@ export type ClickHouseSettings = Pick<
 >;
 
 /** A ClickHouse HTTP client bound to the configured database. */
-export function createClickHouse(cfg: ClickHouseSettings, database = cfg.CLICKHOUSE_DATABASE): ClickHouseClient {
+export function createClickHouse(
+  cfg: ClickHouseSettings,
+  database = cfg.CLICKHOUSE_DATABASE,
+): ClickHouseClient {
   return createClient({
     url: cfg.CLICKHOUSE_URL,
     username: cfg.CLICKHOUSE_USER,

@@ -15,7 +15,10 @@ const SHARED_ENV = {
     default: '-1',
     doc: 'retention of event topics in ms (-1 keeps everything: topics are the source of truth for replays)',
   },
-  KAFKA_DLQ_RETENTION_MS: { default: '2592000000', doc: 'retention of the dead-letter topic in ms (30 days)' },
+  KAFKA_DLQ_RETENTION_MS: {
+    default: '2592000000',
+    doc: 'retention of the dead-letter topic in ms (30 days)',
+  },
   SCHEMA_REGISTRY_URL: {
     default: 'http://127.0.0.1:8081/apis/ccompat/v7',
     doc: 'Confluent-compatible schema registry base URL',
@@ -38,7 +41,6 @@ const SHARED_ENV = {
   SHUTDOWN_TIMEOUT_MS: { default: '15000', doc: 'grace period for a clean shutdown before exit' },
 } as const satisfies Record<string, { default: string; doc: string }>;
 
-
 export interface EnvSpec {
   default: string;
   doc: string;
@@ -58,17 +60,18 @@ export const envInt = (name: string) =>
     .transform((v) => Number.parseInt(v, 10));
 
 export const envBool = (name: string) =>
-  z.enum(['true', 'false', '1', '0'], { message: `${name} must be true or false` }).transform((v) => v === 'true' || v === '1');
+  z
+    .enum(['true', 'false', '1', '0'], { message: `${name} must be true or false` })
+    .transform((v) => v === 'true' || v === '1');
 
 /**
  * Declares a group of environment variables with documented defaults and a zod shape that parses them.
  * `load()` applies the defaults and throws one readable error listing every invalid variable.
  */
-export function defineEnv<S extends Record<string, EnvSpec>, Z extends { [K in keyof S]: z.ZodType<unknown, string> }>(
-  group: string,
-  spec: S,
-  shape: Z,
-) {
+export function defineEnv<
+  S extends Record<string, EnvSpec>,
+  Z extends { [K in keyof S]: z.ZodType<unknown, string> },
+>(group: string, spec: S, shape: Z) {
   declared.push({ group, spec });
   const schema = z.object(shape);
   return {
@@ -90,7 +93,12 @@ const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export const sharedEnv = defineEnv('shared', SHARED_ENV, {
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
-  KAFKA_BROKERS: z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  KAFKA_BROKERS: z.string().transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ),
   KAFKA_CLIENT_ID: z.string().min(1),
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, . _ - only'),
   KAFKA_PARTITIONS: envInt('KAFKA_PARTITIONS'),

@@ -16,7 +16,10 @@ export function errorBody(code: string, message: string, details?: unknown): Err
 
 const CHECK_TIMEOUT_MS = 2000;
 
-async function runCheck({ name, check }: ReadinessCheck): Promise<{ name: string; ok: boolean; error?: string }> {
+async function runCheck({
+  name,
+  check,
+}: ReadinessCheck): Promise<{ name: string; ok: boolean; error?: string }> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -37,7 +40,10 @@ async function runCheck({ name, check }: ReadinessCheck): Promise<{ name: string
  * Mounts the operational endpoints every service answers: /healthz (process alive), /readyz (dependencies
  * reachable, 503 otherwise) and /metrics (Prometheus), plus request metrics and access logs without payloads.
  */
-export function mountOps(app: Hono, opts: { registry: Registry; log: Logger; checks: ReadinessCheck[] }): void {
+export function mountOps(
+  app: Hono,
+  opts: { registry: Registry; log: Logger; checks: ReadinessCheck[] },
+): void {
   const duration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request latency by route and status',
@@ -60,7 +66,12 @@ export function mountOps(app: Hono, opts: { registry: Registry; log: Logger; che
     requests.inc(labels);
     if (c.req.routePath !== '/metrics' && c.req.routePath !== '/healthz') {
       opts.log.info(
-        { method: c.req.method, route: c.req.routePath, status: c.res.status, ms: Math.round(seconds * 1000) },
+        {
+          method: c.req.method,
+          route: c.req.routePath,
+          status: c.res.status,
+          ms: Math.round(seconds * 1000),
+        },
         'request',
       );
     }
@@ -79,7 +90,9 @@ export function mountOps(app: Hono, opts: { registry: Registry; log: Logger; che
 
 /** Uniform JSON for unknown routes and unexpected errors (a 5xx never leaks internals). */
 export function mountErrorHandlers(app: Hono, log: Logger): void {
-  app.notFound((c: Context) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
+  app.notFound((c: Context) =>
+    c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404),
+  );
   app.onError((err, c) => {
     log.error({ err, route: c.req.routePath }, 'unhandled error');
     return c.json(errorBody('internal_error', 'internal error'), 500);

@@ -67,7 +67,11 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 };
 
 /** A kafkajs client that logs through pino. */
-export function createKafka(cfg: Pick<SharedConfig, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>, log: Logger, clientSuffix = ''): Kafka {
+export function createKafka(
+  cfg: Pick<SharedConfig, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>,
+  log: Logger,
+  clientSuffix = '',
+): Kafka {
   return new Kafka({
     clientId: clientSuffix ? `${cfg.KAFKA_CLIENT_ID}-${clientSuffix}` : cfg.KAFKA_CLIENT_ID,
     brokers: cfg.KAFKA_BROKERS,

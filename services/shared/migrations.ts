@@ -52,7 +52,11 @@ function checkUnchanged(m: Migration, recordedChecksum: string): void {
 }
 
 /** Applies PostgreSQL migrations into `schema`, each file in its own transaction, under an advisory lock. */
-export async function migratePostgres(pool: pg.Pool, schema: string, dir = POSTGRES_DIR): Promise<MigrationReport> {
+export async function migratePostgres(
+  pool: pg.Pool,
+  schema: string,
+  dir = POSTGRES_DIR,
+): Promise<MigrationReport> {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
   const migrations = await readMigrations(dir);
   const client = await pool.connect();
@@ -92,7 +96,9 @@ export async function migratePostgres(pool: pg.Pool, schema: string, dir = POSTG
       report.applied.push(m.name);
     }
   } finally {
-    await client.query(`SELECT pg_advisory_unlock(hashtext('studystream-migrate-' || $1))`, [schema]).catch(() => {});
+    await client
+      .query(`SELECT pg_advisory_unlock(hashtext('studystream-migrate-' || $1))`, [schema])
+      .catch(() => {});
     await client.query('RESET search_path').catch(() => {});
     client.release();
   }

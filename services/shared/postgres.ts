@@ -18,7 +18,10 @@ export function createPgPool(cfg: Pick<SharedConfig, 'DATABASE_URL' | 'PG_SCHEMA
 }
 
 /** Runs `work` in one transaction; commits on success, rolls back and rethrows on failure. */
-export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');

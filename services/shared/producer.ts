@@ -16,7 +16,11 @@ export class EventProducer {
 
   constructor(kafka: Kafka, codec: EventCodec) {
     this.codec = codec;
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false });
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 5,
+      allowAutoTopicCreation: false,
+    });
   }
 
   connect(): Promise<void> {

@@ -20,7 +20,11 @@ export async function readSchemaFile(file: string): Promise<string> {
 }
 
 /** Registers an Avro schema under a subject and returns its global id. */
-export async function registerAvro(registry: SchemaRegistry, subject: string, schema: string): Promise<number> {
+export async function registerAvro(
+  registry: SchemaRegistry,
+  subject: string,
+  schema: string,
+): Promise<number> {
   const { id } = await registry.register({ type: SchemaType.AVRO, schema }, { subject });
   return id;
 }

@@ -31,7 +31,11 @@ export function isolatedEnv(label = 't'): IsolatedEnv {
 /** Creates what `migrate` creates, inside the isolated namespace. Pick the parts a test needs. */
 export async function provision(
   iso: IsolatedEnv,
-  parts: { postgres?: boolean; clickhouse?: boolean; kafka?: boolean } = { postgres: true, clickhouse: true, kafka: true },
+  parts: { postgres?: boolean; clickhouse?: boolean; kafka?: boolean } = {
+    postgres: true,
+    clickhouse: true,
+    kafka: true,
+  },
 ): Promise<void> {
   if (parts.postgres) {
     const pool = createPgPool(iso.cfg);

@@ -10,10 +10,18 @@ import { runStack } from './stack.ts';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The long-running services `npm start` supervises, in start order. Each is a folder under services/. */
-export const SERVICES: Array<{ name: string; entry: string; url?: (cfg: ReturnType<typeof loadConfig>) => string }> = [
+export const SERVICES: Array<{
+  name: string;
+  entry: string;
+  url?: (cfg: ReturnType<typeof loadConfig>) => string;
+}> = [
   { name: 'ingest', entry: 'services/ingest/main.ts', url: (c) => `http://${c.HTTP_HOST}:${c.INGEST_PORT}` },
   { name: 'stream', entry: 'services/stream/main.ts' },
-  { name: 'analytics-api', entry: 'services/analytics-api/main.ts', url: (c) => `http://${c.HTTP_HOST}:${c.API_PORT}` },
+  {
+    name: 'analytics-api',
+    entry: 'services/analytics-api/main.ts',
+    url: (c) => `http://${c.HTTP_HOST}:${c.API_PORT}`,
+  },
   { name: 'jobs', entry: 'services/jobs/main.ts' },
 ];
 
@@ -46,7 +54,10 @@ const start: Command = async () => {
 
   for (const service of SERVICES) {
     if (!existsSync(`${ROOT}${service.entry}`)) continue;
-    const child = spawn(process.execPath, [`${ROOT}${service.entry}`], { stdio: 'inherit', env: process.env });
+    const child = spawn(process.execPath, [`${ROOT}${service.entry}`], {
+      stdio: 'inherit',
+      env: process.env,
+    });
     child.on('exit', (code, signal) => log.warn({ service: service.name, code, signal }, 'service exited'));
     children.push(child);
     log.info({ service: service.name, url: service.url?.(cfg) }, 'service started');

@@ -105,7 +105,8 @@ describe('taxonomy board weights', () => {
     });
     // Shares of systems that split one outline line add up to 1.
     const byLine = new Map<string, number>();
-    for (const r of SYSTEM_WEIGHT_TABLE) byLine.set(r.outlineLine, (byLine.get(r.outlineLine) ?? 0) + r.share);
+    for (const r of SYSTEM_WEIGHT_TABLE)
+      byLine.set(r.outlineLine, (byLine.get(r.outlineLine) ?? 0) + r.share);
     for (const [line, share] of byLine) expect(share, line).toBeCloseTo(1, 12);
   });
 });
@@ -125,12 +126,16 @@ describe('taxonomy relationships', () => {
 
   it('has no duplicate edges (related edges are undirected; primary key is from, to, kind)', () => {
     const keys = TOPIC_RELATIONSHIPS.map((r) =>
-      r.kind === 'related' ? ['related', ...[r.from, r.to].sort()].join('|') : `prerequisite|${r.from}|${r.to}`,
+      r.kind === 'related'
+        ? ['related', ...[r.from, r.to].sort()].join('|')
+        : `prerequisite|${r.from}|${r.to}`,
     );
     expect(new Set(keys).size).toBe(keys.length);
     // A pair is not both prerequisite and related.
     const prereqPairs = new Set(
-      TOPIC_RELATIONSHIPS.filter((r) => r.kind === 'prerequisite').map((r) => [r.from, r.to].sort().join('|')),
+      TOPIC_RELATIONSHIPS.filter((r) => r.kind === 'prerequisite').map((r) =>
+        [r.from, r.to].sort().join('|'),
+      ),
     );
     for (const r of TOPIC_RELATIONSHIPS.filter((x) => x.kind === 'related')) {
       expect(prereqPairs.has([r.from, r.to].sort().join('|')), `${r.from} ~ ${r.to}`).toBe(false);

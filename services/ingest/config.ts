@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { defineEnv, envInt, sharedEnv } from '../shared/config.ts';
+
+/** Environment variables of the ingest service (on top of the shared ones), with defaults and meaning. */
+export const ingestEnv = defineEnv(
+  'ingest',
+  {
+    INGEST_MAX_BATCH_EVENTS: { default: '1000', doc: 'maximum events in one POST /v1/events/batch (413 beyond)' },
+    INGEST_MAX_BODY_BYTES: { default: '1048576', doc: 'maximum request body in bytes (413 beyond)' },
+    INGEST_RATE_LIMIT_PER_SEC: {
+      default: '50000',
+      doc: 'events per second per API key (token bucket in Redis, burst = max(rate, batch size)); 0 disables',
+    },
+    INGEST_DEDUPE_WINDOW_SEC: {
+      default: '604800',
+      doc: 'how long an acknowledged event_id is remembered in Redis to answer "duplicate" (7 days)',
+    },
+    INGEST_SKEW_TOLERANCE_MS: {
+      default: '120000',
+      doc: 'batch clock skew (received_at - sent_at) beyond which every occurred_at in the batch is shifted',
+    },
+    INGEST_MAX_EVENT_AGE_DAYS: {
+      default: '30',
+      doc: 'events whose (corrected) occurred_at is older than this are rejected',
+    },
+    INGEST_MAX_FUTURE_MS: {
+      default: '300000',
+      doc: 'events whose (corrected) occurred_at is further than this in the future are rejected',
+    },
+    INGEST_IP_SALT: {
+      default: '',
+      doc: 'secret salt for hashing client IPs (required when NODE_ENV=production; a fixed dev salt otherwise)',
+    },
+    INGEST_TRUST_PROXY: {
+      default: 'false',
+      doc: 'take the client IP from the first X-Forwarded-For entry (only behind a trusted proxy)',
+    },
+    INGEST_LINGER_MS: {
+      default: '3',
+      doc: 'how long records of concurrent requests are collected into one Kafka sendBatch',
+    },
+    INGEST_PRODUCE_MAX_RECORDS: { default: '5000', doc: 'maximum records in one Kafka sendBatch' },
+    INGEST_PRODUCE_CONCURRENCY: { default: '1', doc: 'concurrent Kafka sendBatch calls (1 keeps idempotent ordering simple)' },
+    INGEST_PRODUCE_TIMEOUT_MS: {
+      default: '5000',
+      doc: 'a request whose records Kafka has not acknowledged within this time gets 503 (the client retries)',
+    },
+    INGEST_APIKEY_CACHE_SEC: { default: '60', doc: 'how long a verified API key is cached in memory' },
+  },
+  {
+    INGEST_MAX_BATCH_EVENTS: envInt('INGEST_MAX_BATCH_EVENTS').pipe(z.number().min(1)),
+    INGEST_MAX_BODY_BYTES: envInt('INGEST_MAX_BODY_BYTES').pipe(z.number().min(1024)),
+    INGEST_RATE_LIMIT_PER_SEC: envInt('INGEST_RATE_LIMIT_PER_SEC').pipe(z.number().min(0)),
+    INGEST_DEDUPE_WINDOW_SEC: envInt('INGEST_DEDUPE_WINDOW_SEC').pipe(z.number().min(1)),
+    INGEST_SKEW_TOLERANCE_MS: envInt('INGEST_SKEW_TOLERANCE_MS').pipe(z.number().min(0)),
+    INGEST_MAX_EVENT_AGE_DAYS: envInt('INGEST_MAX_EVENT_AGE_DAYS').pipe(z.number().min(1)),
+    INGEST_MAX_FUTURE_MS: envInt('INGEST_MAX_FUTURE_MS').pipe(z.number().min(0)),
+    INGEST_IP_SALT: z.string(),
+    INGEST_TRUST_PROXY: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
+    INGEST_LINGER_MS: envInt('INGEST_LINGER_MS').pipe(z.number().min(0)),
+    INGEST_PRODUCE_MAX_RECORDS: envInt('INGEST_PRODUCE_MAX_RECORDS').pipe(z.number().min(1)),
+    INGEST_PRODUCE_CONCURRENCY: envInt('INGEST_PRODUCE_CONCURRENCY').pipe(z.number().min(1)),
+    INGEST_PRODUCE_TIMEOUT_MS: envInt('INGEST_PRODUCE_TIMEOUT_MS').pipe(z.number().min(100)),
+    INGEST_APIKEY_CACHE_SEC: envInt('INGEST_APIKEY_CACHE_SEC').pipe(z.number().min(0)),
+  },
+);
+
+export const DEV_IP_SALT = 'studystream-dev-salt-not-secret';
+
+export type IngestConfig = ReturnType<typeof sharedEnv.load> & ReturnType<typeof ingestEnv.load>;
+
+/** Shared and ingest settings. In production (NODE_ENV=production) INGEST_IP_SALT must be set. */
+export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig & { ipSaltIsDefault: boolean } {
+  const cfg = { ...sharedEnv.load(env), ...ingestEnv.load(env) };
+  const ipSaltIsDefault = cfg.INGEST_IP_SALT === '';
+  if (ipSaltIsDefault && env.NODE_ENV === 'production') {
+    throw new Error('invalid configuration (ingest):\n  INGEST_IP_SALT: required when NODE_ENV=production');
+  }
+  return { ...cfg, INGEST_IP_SALT: ipSaltIsDefault ? DEV_IP_SALT : cfg.INGEST_IP_SALT, ipSaltIsDefault };
+}

@@ -1,0 +1,241 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  classifySeverity,
+  detectKnowledgeGaps,
+  hoursToClose,
+  prerequisiteImpact,
+  recommendedStudyPath,
+  scoreGap,
+  topicGraph,
+  transitiveDependents,
+  transitivePrerequisites,
+} from '../../../services/domain/gaps.ts';
+import type { TopicNode } from '../../../services/domain/gaps.ts';
+
+// anatomy -> physiology -> pathology, physiology -> pharmacology; biochem stands alone.
+const graph = topicGraph([
+  { topicId: 'anatomy', boardExamWeight: 6, prerequisites: [] },
+  { topicId: 'physiology', boardExamWeight: 7, prerequisites: ['anatomy'] },
+  { topicId: 'pathology', boardExamWeight: 9, prerequisites: ['physiology'] },
+  { topicId: 'pharmacology', boardExamWeight: 8, prerequisites: ['physiology'] },
+  { topicId: 'biochem', boardExamWeight: 5, prerequisites: [] },
+]);
+
+describe('gap priority and severity (seed formula)', () => {
+  it('passes the seed test: mastery 0.3, accuracy 0.45, weight 8 -> critical with priority > 7', () => {
+    const gap = scoreGap({ masteryScore: 0.3, recentAccuracy: 0.45, boardExamWeight: 8 });
+    expect(gap.severity).toBe('critical');
+    expect(gap.priorityScore).toBeGreaterThan(7);
+    // 3.0 * 0.7 + 2.0 * 8 + 1.0 * 0 + 1.5 * 0.55
+    expect(gap.priorityScore).toBeCloseTo(18.925, 12);
+    expect(gap.gapScore).toBeCloseTo(0.7, 12);
+    expect(gap.recentFailureRate).toBeCloseTo(0.55, 12);
+  });
+
+  it('adds prerequisite impact at weight 1.0', () => {
+    const without = scoreGap({ masteryScore: 0.5, recentAccuracy: 0.5, boardExamWeight: 5 });
+    const withImpact = scoreGap({
+      masteryScore: 0.5,
+      recentAccuracy: 0.5,
+      boardExamWeight: 5,
+      prerequisiteImpact: 2.4,
+    });
+    expect(withImpact.priorityScore - without.priorityScore).toBeCloseTo(2.4, 12);
+  });
+
+  it('treats an unknown recent failure rate as 0.5', () => {
+    expect(scoreGap({ masteryScore: 1, recentAccuracy: null, boardExamWeight: 0 }).priorityScore).toBeCloseTo(
+      0.75,
+      12,
+    );
+  });
+
+  it('needs both a real deficit and priority for each severity', () => {
+    expect(classifySeverity(0.5, 15)).toBe('critical');
+    expect(classifySeverity(0.49, 30)).toBe('high');
+    expect(classifySeverity(0.9, 14.9)).toBe('high');
+    expect(classifySeverity(0.35, 10)).toBe('high');
+    expect(classifySeverity(0.9, 9.9)).toBe('medium');
+    expect(classifySeverity(0.2, 5)).toBe('medium');
+    expect(classifySeverity(0.19, 30)).toBe('low');
+    expect(classifySeverity(0.9, 4.9)).toBe('low');
+  });
+
+  it('never ranks a smaller gap above a larger one on the same topic', () => {
+    const severityRank = { low: 0, medium: 1, high: 2, critical: 3 };
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 10, noNaN: true }),
+        (a, b, weight) => {
+          const [low, high] = a <= b ? [a, b] : [b, a];
+          const weaker = scoreGap({ masteryScore: low, recentAccuracy: 0.5, boardExamWeight: weight });
+          const stronger = scoreGap({ masteryScore: high, recentAccuracy: 0.5, boardExamWeight: weight });
+          expect(weaker.priorityScore).toBeGreaterThanOrEqual(stronger.priorityScore);
+          expect(severityRank[weaker.severity]).toBeGreaterThanOrEqual(severityRank[stronger.severity]);
+        },
+      ),
+    );
+  });
+});
+
+describe('prerequisite impact', () => {
+  it('finds dependents and prerequisites transitively', () => {
+    expect(transitiveDependents('anatomy', graph)).toEqual(['pathology', 'pharmacology', 'physiology']);
+    expect(transitivePrerequisites('pathology', graph)).toEqual(['anatomy', 'physiology']);
+    expect(transitiveDependents('biochem', graph)).toEqual([]);
+  });
+
+  it('sums the board weight of every transitive dependent, in units of one weight-10 topic', () => {
+    expect(prerequisiteImpact('anatomy', graph)).toBeCloseTo((7 + 9 + 8) / 10, 12);
+    expect(prerequisiteImpact('physiology', graph)).toBeCloseTo(1.7, 12);
+    expect(prerequisiteImpact('pathology', graph)).toBe(0);
+  });
+
+  it('terminates on cyclic prerequisites and never counts a topic as its own dependent', () => {
+    const cyclic = topicGraph([
+      { topicId: 'a', boardExamWeight: 1, prerequisites: ['c'] },
+      { topicId: 'b', boardExamWeight: 2, prerequisites: ['a'] },
+      { topicId: 'c', boardExamWeight: 3, prerequisites: ['b'] },
+    ]);
+    expect(transitiveDependents('a', cyclic)).toEqual(['b', 'c']);
+    expect(prerequisiteImpact('a', cyclic)).toBeCloseTo(0.5, 12);
+  });
+});
+
+describe('hours to close a gap', () => {
+  it('adds the unread material to practice at 20 questions x 2 minutes per 0.1 of mastery, rounded up to the half hour', () => {
+    // deficit 0.5; 1 h of material closes 0.1; 0.4 left = 80 questions = 2.67 h; total 3.67 -> 4
+    expect(hoursToClose({ masteryScore: 0.3, materialCompletion: 0.5 })).toBe(4);
+    // deficit 0.2, materials done: 40 questions = 1.33 h -> 1.5
+    expect(hoursToClose({ masteryScore: 0.6, materialCompletion: 1 })).toBe(1.5);
+    // deficit 0.8: 2 h of material + 0.6 of practice (120 questions = 4 h)
+    expect(hoursToClose({ masteryScore: 0, materialCompletion: 0 })).toBe(6);
+  });
+
+  it('honours topic-specific material length and question time', () => {
+    expect(hoursToClose({ masteryScore: 0.6, materialCompletion: 1, minutesPerQuestion: 3 })).toBe(2);
+    expect(hoursToClose({ masteryScore: 0.7, materialCompletion: 0.5, materialHours: 6 })).toBe(3);
+  });
+
+  it('is 0 at or above the 0.8 target and never grows as mastery rises', () => {
+    expect(hoursToClose({ masteryScore: 0.8, materialCompletion: 0 })).toBe(0);
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (a, b, completion) => {
+          const [low, high] = a <= b ? [a, b] : [b, a];
+          expect(hoursToClose({ masteryScore: low, materialCompletion: completion })).toBeGreaterThanOrEqual(
+            hoursToClose({ masteryScore: high, materialCompletion: completion }),
+          );
+        },
+      ),
+    );
+  });
+});
+
+describe('detectKnowledgeGaps', () => {
+  it('lists topics below 0.8 mastery, highest priority first, with impact and hours', () => {
+    const gaps = detectKnowledgeGaps(
+      [
+        { topicId: 'anatomy', masteryScore: 0.5, recentAccuracy: 0.6, materialCompletion: 1 },
+        { topicId: 'pathology', masteryScore: 0.4, recentAccuracy: 0.3, materialCompletion: 0 },
+        { topicId: 'biochem', masteryScore: 0.85, recentAccuracy: 0.9, materialCompletion: 1 },
+      ],
+      graph,
+    );
+    expect(gaps.map((gap) => gap.topicId)).toEqual(['pathology', 'anatomy']);
+    // pathology: 3 * 0.6 + 2 * 9 + 0 + 1.5 * 0.7 = 20.85
+    expect(gaps[0]).toMatchObject({ severity: 'critical', blockedTopics: 0, prerequisiteImpact: 0 });
+    expect(gaps[0]?.priorityScore).toBeCloseTo(20.85, 12);
+    // anatomy: 3 * 0.5 + 2 * 6 + 2.4 + 1.5 * 0.4 = 16.5
+    expect(gaps[1]).toMatchObject({ severity: 'critical', blockedTopics: 3, hoursToClose: 2 });
+    expect(gaps[1]?.priorityScore).toBeCloseTo(16.5, 12);
+  });
+});
+
+describe('recommendedStudyPath', () => {
+  it('puts prerequisites first even when a dependent has higher priority, then goes by priority', () => {
+    const path = recommendedStudyPath(
+      [
+        { topicId: 'pathology', priorityScore: 20 },
+        { topicId: 'anatomy', priorityScore: 10 },
+        { topicId: 'biochem', priorityScore: 12 },
+        { topicId: 'pharmacology', priorityScore: 15 },
+      ],
+      graph,
+    );
+    expect(path).toEqual({ order: ['biochem', 'anatomy', 'pathology', 'pharmacology'], cycles: [] });
+  });
+
+  it('respects prerequisites that run through topics which are not gaps', () => {
+    // physiology is mastered, but anatomy still comes before pathology through it
+    const path = recommendedStudyPath(
+      [
+        { topicId: 'pathology', priorityScore: 20 },
+        { topicId: 'anatomy', priorityScore: 1 },
+      ],
+      graph,
+    );
+    expect(path.order).toEqual(['anatomy', 'pathology']);
+  });
+
+  it('breaks a prerequisite cycle at its highest-priority member and reports the cycle', () => {
+    const cyclic = topicGraph([
+      { topicId: 'a', boardExamWeight: 1, prerequisites: ['b'] },
+      { topicId: 'b', boardExamWeight: 1, prerequisites: ['a'] },
+      { topicId: 'c', boardExamWeight: 1, prerequisites: ['a'] },
+      { topicId: 'd', boardExamWeight: 1, prerequisites: [] },
+    ]);
+    const path = recommendedStudyPath(
+      [
+        { topicId: 'c', priorityScore: 30 },
+        { topicId: 'a', priorityScore: 5 },
+        { topicId: 'b', priorityScore: 9 },
+        { topicId: 'd', priorityScore: 1 },
+      ],
+      cyclic,
+    );
+    expect(path).toEqual({ order: ['d', 'b', 'a', 'c'], cycles: [['a', 'b']] });
+  });
+
+  it('orders any acyclic graph so every transitive prerequisite precedes its dependents', () => {
+    const dagArb = fc
+      .integer({ min: 1, max: 12 })
+      .chain((n) =>
+        fc.tuple(
+          fc.array(fc.array(fc.boolean(), { minLength: n, maxLength: n }), { minLength: n, maxLength: n }),
+          fc.array(fc.integer({ min: 0, max: 100 }), { minLength: n, maxLength: n }),
+        ),
+      );
+    fc.assert(
+      fc.property(dagArb, ([edges, priorities]) => {
+        // topic i may only require topics j < i, so the graph is acyclic
+        const nodes: TopicNode[] = priorities.map((_, i) => ({
+          topicId: `t${String(i).padStart(2, '0')}`,
+          boardExamWeight: 1,
+          prerequisites: priorities.flatMap((__, j) =>
+            j < i && edges[i]?.[j] ? [`t${String(j).padStart(2, '0')}`] : [],
+          ),
+        }));
+        const dag = topicGraph(nodes);
+        const gaps = nodes
+          .filter((_, i) => i % 3 !== 1)
+          .map((node, i) => ({ topicId: node.topicId, priorityScore: priorities[i] as number }));
+        const { order, cycles } = recommendedStudyPath(gaps, dag);
+        expect(cycles).toEqual([]);
+        expect([...order].sort()).toEqual(gaps.map((gap) => gap.topicId).sort());
+        for (const id of order) {
+          for (const prerequisite of transitivePrerequisites(id, dag)) {
+            if (order.includes(prerequisite))
+              expect(order.indexOf(prerequisite)).toBeLessThan(order.indexOf(id));
+          }
+        }
+      }),
+    );
+  });
+});
