@@ -24,7 +24,7 @@ export type TrackApiCallsOptions = {
 /**
  * Hono middleware that tracks every API call of an app backend as a study-events API_CALL event (the automatic
  * tracking): HTTP method, route pattern (`c.req.routePath`, e.g. /questions/:id, never the raw URL, ids or query
- * string), status and server time. Mount it before the routes:
+ * string; see routePattern), status and server time. Mount it before the routes:
  *
  * ```ts
  * app.use('*', trackApiCalls(client, { userId: (c) => c.get('studentId') }));
@@ -33,7 +33,7 @@ export type TrackApiCallsOptions = {
  * It never blocks or fails the request: the event is queued in memory after the response is ready (sending happens
  * in the background) and any error in tracking goes to `onError` only. A request whose handler threw is tracked with
  * status 500 and the error goes on to Hono's error handling unchanged. Requests that matched no route are tracked
- * with the middleware's own pattern (e.g. `*`).
+ * with the middleware's own pattern (e.g. `/*`).
  */
 export function trackApiCalls(
   client: Pick<StudystreamClient, 'track'>,
@@ -91,11 +91,18 @@ export function trackApiCalls(
   };
 }
 
-function routePattern(c: Context): string {
+/**
+ * The matched route pattern, normalised to what the contract accepts: it starts with /, carries no ? or # (Hono
+ * marks optional parameters with `?`: /animals/:type? becomes /animals/:type) and is at most 256 characters.
+ */
+export function routePattern(c: Context): string {
+  let route = '';
   try {
-    const route = c.req.routePath;
-    return route ? route : '*';
+    route = c.req.routePath ?? '';
   } catch {
-    return '*';
+    // no match information: fall through
   }
+  route = route.replace(/[?#]/g, '');
+  if (!route.startsWith('/')) route = `/${route}`;
+  return route.slice(0, 256);
 }

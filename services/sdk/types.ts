@@ -243,18 +243,26 @@ export type BuilderOptions = {
 // Validation helpers: the checks mirror the Avro types (int, long) and the ranges the schema docs state.
 
 const INT_MAX = 2 ** 31 - 1;
+/** Ingest's semantic limits (services/ingest/validate.ts); checked here so a bug fails at build time, not later. */
+const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_ID_LENGTH = 128;
+const MAX_TOPICS = 64;
+const MAX_ROUTE_LENGTH = 256;
+const MAX_APP_VERSION_LENGTH = 64;
 
 function fail(path: string, reason: string): never {
   throw new EventValidationError(path, reason);
 }
 
-function str(value: unknown, path: string): string {
-  if (typeof value !== 'string' || value.length === 0) fail(path, 'must be a non-empty string');
+function str(value: unknown, path: string, maxLength = MAX_ID_LENGTH): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) {
+    fail(path, `must be a string of 1 to ${maxLength} characters`);
+  }
   return value;
 }
 
-function optStr(value: unknown, path: string): string | null {
-  return value === undefined || value === null ? null : str(value, path);
+function optStr(value: unknown, path: string, maxLength = MAX_ID_LENGTH): string | null {
+  return value === undefined || value === null ? null : str(value, path, maxLength);
 }
 
 function long(value: unknown, path: string, min = 0): number {
@@ -304,6 +312,7 @@ function topics(value: unknown, path: string, required: boolean): string[] {
   }
   if (!Array.isArray(value)) fail(path, 'must be an array of topic ids');
   if (required && value.length === 0) fail(path, 'must list at least one topic id');
+  if (value.length > MAX_TOPICS) fail(path, `must list at most ${MAX_TOPICS} topic ids`);
   return value.map((t, i) => str(t, `${path}[${i}]`));
 }
 
@@ -316,6 +325,21 @@ function optBool(value: unknown, path: string): boolean | null {
 function bool(value: unknown, path: string): boolean {
   if (typeof value !== 'boolean') fail(path, 'must be a boolean');
   return value;
+}
+
+function userIdOf(value: unknown): string {
+  if (typeof value !== 'string' || !USER_ID.test(value)) {
+    fail('userId', 'must be a pseudonymous id of 1-64 letters, digits, _ or - (never a name or e-mail)');
+  }
+  return value;
+}
+
+function routeOf(value: unknown): string {
+  const route = str(value, 'route', MAX_ROUTE_LENGTH);
+  if (!route.startsWith('/') || /[?#]/.test(route)) {
+    fail('route', 'must be a route pattern starting with / without query string or fragment');
+  }
+  return route;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -348,7 +372,7 @@ export function createEventBuilders(opts: BuilderOptions = {}) {
       ? null
       : {
           platform: oneOf(opts.platform ?? 'UNKNOWN', PLATFORMS, 'platform'),
-          app_version: optStr(opts.appVersion, 'appVersion'),
+          app_version: optStr(opts.appVersion, 'appVersion', MAX_APP_VERSION_LENGTH),
         };
 
   function envelope(input: CommonInput) {
@@ -357,7 +381,7 @@ export function createEventBuilders(opts: BuilderOptions = {}) {
     if (!UUID.test(eventId)) fail('eventId', 'must be a UUID');
     return {
       event_id: eventId.toLowerCase(),
-      user_id: str(input.userId, 'userId'),
+      user_id: userIdOf(input.userId),
       occurred_at: long(input.occurredAt ?? clock(), 'occurredAt'),
       schema_version: SCHEMA_VERSION,
       session_id: optStr(input.sessionId, 'sessionId'),
@@ -469,7 +493,7 @@ export function createEventBuilders(opts: BuilderOptions = {}) {
       return study(input, 'API_CALL', {
         api_call: {
           method: str(input.method, 'method').toUpperCase(),
-          route: str(input.route, 'route'),
+          route: routeOf(input.route),
           status: int(input.status, 'status', 100, 599),
           duration_ms: long(input.durationMs, 'durationMs'),
         },

@@ -265,7 +265,7 @@ class Device {
       duplicate: false,
       sentAt: sent,
       receivedAt: sent + latency,
-      events: stamp(events, sent + latency, offline, this.p.clockSkewMs),
+      events: stamp(events, sent + latency, offline, this.p.clockSkewMs, false),
     };
     this.out.push({ kind: 'batch', batch });
     if (this.rng.chance(this.opts.duplicateRate)) {
@@ -279,7 +279,7 @@ class Device {
           duplicate: true,
           sentAt: retryAt,
           receivedAt,
-          events: stamp(events, receivedAt, offline, this.p.clockSkewMs),
+          events: stamp(events, receivedAt, offline, this.p.clockSkewMs, true),
         },
       });
     }
@@ -287,13 +287,23 @@ class Device {
 }
 
 /** Records as Kafka holds them after ingest: received_at, and the client context ingest would derive. */
-function stamp(events: SimEvent[], receivedAt: number, offline: boolean, skewMs: number): SimEvent[] {
+function stamp(events: SimEvent[], receivedAt: number, offline: boolean, skewMs: number, copy: boolean): SimEvent[] {
+  const correction = skewMs === 0 ? 0 : -skewMs;
+  if (!copy) {
+    for (const e of events) {
+      e.record.received_at = receivedAt;
+      const client = e.record.client as { offline_synced: boolean; clock_skew_ms: number };
+      client.offline_synced = offline;
+      client.clock_skew_ms = correction;
+    }
+    return events;
+  }
   return events.map((e) => ({
     family: e.family,
     record: {
       ...e.record,
       received_at: receivedAt,
-      client: { ...(e.record.client as object), offline_synced: offline, clock_skew_ms: skewMs === 0 ? 0 : -skewMs },
+      client: { ...(e.record.client as object), offline_synced: offline, clock_skew_ms: correction },
     },
   }));
 }

@@ -7,6 +7,7 @@ import { migrateClickHouse, migratePostgres } from '../../services/shared/migrat
 import { createPgPool } from '../../services/shared/postgres.ts';
 import { ident, sql } from '../../services/shared/sql.ts';
 import { Redis } from 'ioredis';
+import { loadTaxonomy } from '../../postgres/taxonomy/load.ts';
 
 /**
  * Integration tests share one local stack. Each test file gets its own namespace: a Kafka topic prefix,
@@ -41,6 +42,7 @@ export async function provision(
     const pool = createPgPool(iso.cfg);
     try {
       await migratePostgres(pool, iso.cfg.PG_SCHEMA);
+      await loadTaxonomy(pool);
     } finally {
       await pool.end();
     }

@@ -3,15 +3,17 @@ import { loadConfig } from '../../shared/config.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { migrateClickHouse, migratePostgres } from '../../shared/migrations.ts';
 import { createPgPool } from '../../shared/postgres.ts';
+import { loadTaxonomy } from '../../../postgres/taxonomy/load.ts';
 import type { Command } from '../command.ts';
 
-/** Applies PostgreSQL and ClickHouse migrations and creates missing Kafka topics. Safe to re-run. */
+/** Applies PostgreSQL and ClickHouse migrations, loads the taxonomy and creates missing Kafka topics. Safe to re-run. */
 export async function migrateAll(log = createLogger('migrate')): Promise<void> {
   const cfg = loadConfig();
   const pool = createPgPool(cfg);
   try {
     const pg = await migratePostgres(pool, cfg.PG_SCHEMA);
     log.info({ applied: pg.applied, skipped: pg.skipped.length }, 'postgres migrations');
+    log.info(await loadTaxonomy(pool), 'curriculum taxonomy loaded');
   } finally {
     await pool.end();
   }

@@ -1,0 +1,276 @@
+import type avro from 'avsc';
+import { familyType } from '../shared/codec.ts';
+import { isEventFamily, isPlatform, type EventFamily } from '../shared/events.ts';
+
+/**
+ * Decoding and validation of one event of the HTTP contract: `{"family": ..., ...fields in snake_case}`.
+ * decodeEvent turns the JSON value into a candidate Avro record (defaults filled, unknown fields reported,
+ * occurred_at parsed, server-owned fields dropped); validateEvent checks it against the Avro schema itself
+ * and the semantic rules. Neither throws for bad data: each returns a typed result with field paths.
+ */
+
+export type RejectCode =
+  | 'not_object'
+  | 'unknown_family'
+  | 'unknown_field'
+  | 'missing_field'
+  | 'invalid_type'
+  | 'invalid_value'
+  | 'too_old'
+  | 'in_future';
+
+export type FieldError = { path: string; code: RejectCode; reason: string };
+
+export type CandidateEvent = {
+  family: EventFamily;
+  /** The Avro-shaped record; client context holds only what the client may set until the apply step. */
+  record: Record<string, unknown> & { event_id: string; user_id: string; occurred_at: number };
+};
+
+export type DecodeResult =
+  | { ok: true; event: CandidateEvent }
+  | { ok: false; family?: string; eventId?: string; errors: FieldError[] };
+
+export type ValidateResult = { ok: true; event: CandidateEvent } | { ok: false; errors: FieldError[] };
+
+export type ValidationContext = {
+  receivedAt: number;
+  /** Shift added to occurred_at by the batch clock-skew rule. */
+  skewMs: number;
+  maxAgeMs: number;
+  maxFutureMs: number;
+};
+
+/** Client-context fields the server sets; a client value is ignored (documented in the README). */
+const SERVER_CONTEXT_FIELDS = new Set(['ip_hash', 'browser', 'os', 'offline_synced', 'clock_skew_ms']);
+const CLIENT_CONTEXT_FIELDS = new Set(['platform', 'app_version']);
+/** Top-level fields the server sets; a client value is ignored. */
+const SERVER_FIELDS = new Set(['received_at']);
+
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_ID_LENGTH = 128;
+const MAX_TOPICS = 64;
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const joinPath = (base: string, key: string) => (base ? `${base}.${key}` : key);
+
+function formatPath(segments: readonly string[]): string {
+  return segments.reduce((acc, s) => (/^\d+$/.test(s) ? `${acc}[${s}]` : joinPath(acc, s)), '');
+}
+
+/** Parses occurred_at: an integer epoch ms, or an ISO-8601 timestamp with a zone. */
+export function parseTimestamp(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : undefined;
+  if (typeof value === 'string' && ISO_8601.test(value)) {
+    const ms = Date.parse(value);
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+  return undefined;
+}
+
+/** Copies a record value with schema defaults filled in and unknown fields reported (recursing into records). */
+function fillRecord(type: avro.Type, value: unknown, path: string, errors: FieldError[]): unknown {
+  if (type.typeName === 'union:unwrapped' && isObject(value)) {
+    const branch = (type as unknown as { types: avro.Type[] }).types.find((t) => t.typeName === 'record');
+    return branch ? fillRecord(branch, value, path, errors) : value;
+  }
+  if (type.typeName !== 'record' || !isObject(value)) return value;
+  const fields = (type as unknown as { fields: Array<{ name: string; type: avro.Type; defaultValue(): unknown }> })
+    .fields;
+  const known = new Set(fields.map((f) => f.name));
+  for (const key of Object.keys(value)) {
+    if (!known.has(key)) errors.push({ path: joinPath(path, key), code: 'unknown_field', reason: 'unknown field' });
+  }
+  const out: Record<string, unknown> = {};
+  for (const f of fields) {
+    let v = Object.hasOwn(value, f.name) ? value[f.name] : undefined;
+    if (v === undefined) v = f.defaultValue();
+    out[f.name] = fillRecord(f.type, v, joinPath(path, f.name), errors);
+  }
+  return out;
+}
+
+function describe(type: avro.Type): string {
+  const name = type.typeName;
+  if (name === 'union:unwrapped' || name === 'union:wrapped') {
+    return (type as unknown as { types: avro.Type[] }).types.map(describe).join(' or ');
+  }
+  if (name === 'enum') return `one of ${(type as unknown as { symbols: string[] }).symbols.join(', ')}`;
+  if (name === 'int' || name === 'long') return 'an integer';
+  if (name === 'float' || name === 'double') return 'a number';
+  if (name === 'array') return 'an array';
+  if (name === 'record') return 'an object';
+  return `a ${name}`;
+}
+
+/** Step 1: JSON value → candidate record of its family (no semantic checks yet). */
+export function decodeEvent(raw: unknown, receivedAt: number): DecodeResult {
+  if (!isObject(raw)) {
+    return { ok: false, errors: [{ path: '', code: 'not_object', reason: 'an event must be a JSON object' }] };
+  }
+  const eventId = typeof raw.event_id === 'string' ? raw.event_id : undefined;
+  const family = raw.family;
+  if (!isEventFamily(family)) {
+    return {
+      ok: false,
+      eventId,
+      family: typeof family === 'string' ? family : undefined,
+      errors: [
+        {
+          path: 'family',
+          code: family === undefined ? 'missing_field' : 'unknown_family',
+          reason: 'must be one of study-events, question-attempts, material-interactions',
+        },
+      ],
+    };
+  }
+  const errors: FieldError[] = [];
+  const input: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (key === 'family' || SERVER_FIELDS.has(key)) continue;
+    input[key] = value;
+  }
+  input.received_at = receivedAt;
+
+  if (raw.occurred_at === undefined) {
+    errors.push({ path: 'occurred_at', code: 'missing_field', reason: 'required field is missing' });
+  } else {
+    const occurredAt = parseTimestamp(raw.occurred_at);
+    if (occurredAt === undefined) {
+      errors.push({
+        path: 'occurred_at',
+        code: 'invalid_type',
+        reason: 'expected epoch milliseconds (integer) or an ISO-8601 timestamp with zone',
+      });
+    } else {
+      input.occurred_at = occurredAt;
+    }
+  }
+
+  if (raw.client !== undefined && raw.client !== null) {
+    if (!isObject(raw.client)) {
+      errors.push({ path: 'client', code: 'invalid_type', reason: 'expected an object or null' });
+      delete input.client;
+    } else {
+      const client: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(raw.client)) {
+        if (CLIENT_CONTEXT_FIELDS.has(key)) client[key] = value;
+        else if (!SERVER_CONTEXT_FIELDS.has(key)) {
+          errors.push({ path: `client.${key}`, code: 'unknown_field', reason: 'unknown field' });
+        }
+      }
+      input.client = client;
+    }
+  }
+
+  const type = familyType(family);
+  const record = fillRecord(type, input, '', errors) as CandidateEvent['record'];
+  if (errors.length === 0) {
+    type.isValid(record, {
+      errorHook: (segments: string[], value: unknown, t: avro.Type) => {
+        errors.push(
+          value === undefined
+            ? { path: formatPath(segments), code: 'missing_field', reason: 'required field is missing' }
+            : { path: formatPath(segments), code: 'invalid_type', reason: `expected ${describe(t)}` },
+        );
+      },
+    });
+  }
+  if (errors.length > 0) return { ok: false, family, eventId, errors };
+  return { ok: true, event: { family, record } };
+}
+
+type Check = [boolean, string, string, RejectCode?];
+
+function rangeChecks(family: EventFamily, r: Record<string, unknown>): Check[] {
+  const num = (k: string) => r[k] as number | null;
+  const nonNeg = (k: string): Check => [num(k) === null || num(k)! >= 0, k, 'must be >= 0'];
+  switch (family) {
+    case 'question-attempts':
+      return [
+        [(r.topic_ids as string[]).length > 0, 'topic_ids', 'must name at least one topic'],
+        [num('attempt_number')! >= 1, 'attempt_number', 'must be >= 1'],
+        nonNeg('time_to_answer_ms'),
+        [num('confidence') === null || (num('confidence')! >= 1 && num('confidence')! <= 5), 'confidence', 'must be 1..5'],
+        [num('difficulty') === null || (num('difficulty')! >= 0 && num('difficulty')! <= 1), 'difficulty', 'must be 0..1'],
+        [typeof r.question_id === 'string' && r.question_id.length > 0, 'question_id', 'must not be empty'],
+      ];
+    case 'material-interactions':
+      return [
+        [num('progress') === null || (num('progress')! >= 0 && num('progress')! <= 1), 'progress', 'must be 0..1'],
+        nonNeg('position_ms'),
+        nonNeg('active_ms'),
+        nonNeg('text_length'),
+        [typeof r.material_id === 'string' && r.material_id.length > 0, 'material_id', 'must not be empty'],
+      ];
+    case 'study-events': {
+      const ai = r.ai_coach as { prompt_tokens: number; response_tokens: number } | null;
+      const api = r.api_call as { status: number; duration_ms: number; route: string } | null;
+      return [
+        nonNeg('duration_ms'),
+        [ai === null || ai.prompt_tokens >= 0, 'ai_coach.prompt_tokens', 'must be >= 0'],
+        [ai === null || ai.response_tokens >= 0, 'ai_coach.response_tokens', 'must be >= 0'],
+        [api === null || (api.status >= 100 && api.status <= 599), 'api_call.status', 'must be an HTTP status'],
+        [api === null || api.duration_ms >= 0, 'api_call.duration_ms', 'must be >= 0'],
+        [
+          api === null || (api.route.startsWith('/') && !/[?#]/.test(api.route) && api.route.length <= 256),
+          'api_call.route',
+          'must be a route pattern starting with / without query or fragment',
+        ],
+      ];
+    }
+  }
+}
+
+/** Step 2: semantic rules on a candidate that already matches its Avro schema. */
+export function validateEvent(candidate: CandidateEvent, ctx: ValidationContext): ValidateResult {
+  const r = candidate.record;
+  const corrected = r.occurred_at + ctx.skewMs;
+  const checks: Check[] = [
+    [UUID.test(r.event_id), 'event_id', 'must be a UUID'],
+    [USER_ID.test(r.user_id), 'user_id', 'must be a pseudonymous id: 1-64 letters, digits, _ or - (never an e-mail)'],
+    [(r.schema_version as number) >= 1, 'schema_version', 'must be >= 1'],
+    [
+      corrected <= ctx.receivedAt + ctx.maxFutureMs,
+      'occurred_at',
+      `is more than ${ctx.maxFutureMs / 1000} s in the future (after clock-skew correction)`,
+      'in_future',
+    ],
+    [
+      corrected >= ctx.receivedAt - ctx.maxAgeMs,
+      'occurred_at',
+      `is older than ${Math.round(ctx.maxAgeMs / 86_400_000)} days (after clock-skew correction)`,
+      'too_old',
+    ],
+    ...['session_id', 'question_id', 'material_id', 'exam_section', 'selected_answer'].map(
+      (k): Check => [typeof r[k] !== 'string' || (r[k] as string).length <= MAX_ID_LENGTH, k, `longer than ${MAX_ID_LENGTH}`],
+    ),
+    [(r.topic_ids as string[]).length <= MAX_TOPICS, 'topic_ids', `more than ${MAX_TOPICS} topics`],
+    ...(r.topic_ids as string[]).map(
+      (t, i): Check => [t.length > 0 && t.length <= MAX_ID_LENGTH, `topic_ids[${i}]`, `must be 1..${MAX_ID_LENGTH} characters`],
+    ),
+    ...rangeChecks(candidate.family, r),
+  ];
+  const client = r.client as { platform?: unknown; app_version?: unknown } | null;
+  if (client) {
+    checks.push([
+      client.platform === undefined || isPlatform(client.platform),
+      'client.platform',
+      'must be one of WEB, IOS, ANDROID, DESKTOP, SERVER, UNKNOWN',
+    ]);
+    checks.push([
+      typeof client.app_version !== 'string' || client.app_version.length <= 64,
+      'client.app_version',
+      'longer than 64',
+    ]);
+  }
+  const errors = checks
+    .filter(([ok]) => !ok)
+    .map(([, path, reason, code]) => ({ path, reason, code: code ?? ('invalid_value' as const) }));
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, event: { ...candidate, record: { ...r, event_id: r.event_id.toLowerCase() } } };
+}
