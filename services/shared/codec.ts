@@ -54,6 +54,16 @@ export class EventCodec {
     return ids;
   }
 
+  /**
+   * Resolves the writer schema id of every family (the current schema must already be registered, see
+   * `studystream schemas register`); producers call it at start so a missing registration fails early.
+   */
+  async resolveWriterIds(): Promise<Record<EventFamily, number>> {
+    const ids = {} as Record<EventFamily, number>;
+    for (const family of EVENT_FAMILIES) ids[family] = await this.writerId(family);
+    return ids;
+  }
+
   private async writerId(family: EventFamily): Promise<number> {
     let id = this.writerIds.get(family);
     if (id === undefined) {

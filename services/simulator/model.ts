@@ -51,7 +51,7 @@ export const MODEL = {
   /** Exam: a board-weighted form of items with b ~ examDifficulty; pass when the expected share correct ≥ cut. */
   examItemDifficulty: 0,
   examNoiseSd: 0.035,
-  examPassShare: 0.62,
+  examPassShare: 0.5,
 } as const;
 
 export type ModelParams = typeof MODEL;

@@ -332,7 +332,7 @@ export class StudentSim {
   private readonly device: Device;
   private readonly out: SimItem[];
   private readonly startMs: number;
-  private readonly horizonMs: number;
+  private horizonMs: number;
   private busyUntil: number;
   private lastEventAt = 0;
   private learningTopic = -1;
@@ -358,7 +358,7 @@ export class StudentSim {
 
   /** Extends the horizon (live mode keeps a student going past the simulated days). */
   setHorizon(ms: number): void {
-    (this as { horizonMs: number }).horizonMs = ms;
+    this.horizonMs = ms;
   }
 
   get lastActivityAt(): number {

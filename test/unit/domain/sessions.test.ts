@@ -134,7 +134,11 @@ describe('late, duplicate and stray events', () => {
   it('places a late event where it happened, splitting the idle gap it falls into', () => {
     const onTime = run([event('session_start', 0), event('activity', 20)]);
     expect(onTime.idleMs).toBe(20 * MINUTE);
-    const withTwoLate = run([...onTime.timeline.map((e) => event(e.type, (e.occurredAt - T0) / MINUTE)), event('activity', 4), event('activity', 8)]);
+    const withTwoLate = run([
+      ...onTime.timeline.map((e) => event(e.type, (e.occurredAt - T0) / MINUTE)),
+      event('activity', 4),
+      event('activity', 8),
+    ]);
     expect(withTwoLate.activeMs).toBe(8 * MINUTE);
     expect(withTwoLate.idleMs).toBe(12 * MINUTE);
   });

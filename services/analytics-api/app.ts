@@ -1,0 +1,171 @@
+import { Hono, type Context } from 'hono';
+import { requestId } from 'hono/request-id';
+import { swaggerUI } from '@hono/swagger-ui';
+import type { Redis } from 'ioredis';
+import type { ClickHouseClient } from '../shared/clickhouse.ts';
+import { mountErrorHandlers, mountOps, type ReadinessCheck } from '../shared/http.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { Registry } from '../shared/metrics.ts';
+import type { Pool } from '../shared/postgres.ts';
+import type { AuditSink } from './audit.ts';
+import { AuthError, bearerToken, type Principal, type TokenVerifier } from './auth.ts';
+import { ResponseCache } from './cache.ts';
+import { ApiError, parseInput, sendError } from './errors.ts';
+import { openApiDocument } from './openapi.ts';
+import type { DataDeps, RouteSpec } from './route.ts';
+import { ROUTES } from './routes/index.ts';
+
+export type ApiDeps = {
+  pg: Pool;
+  ch: ClickHouseClient;
+  /** The prefixed Redis client (cache, live sessions); null runs without a cache. */
+  redis: Redis | null;
+  log: Logger;
+  registry: Registry;
+  verify: TokenVerifier;
+  audit: AuditSink;
+  cacheTtlSec: number;
+  cacheTimeoutMs: number;
+  kAnonymity: number;
+  /** Readiness checks for /readyz. */
+  checks?: ReadinessCheck[];
+  /** Clock (tests pin it). */
+  now?: () => number;
+};
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The analytics API as a Hono app (testable with app.request()); main.ts wires it to real clients. */
+export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono {
+  const app = new Hono();
+  const now = deps.now ?? Date.now;
+  const cache = new ResponseCache(
+    deps.redis,
+    { ttlSec: deps.cacheTtlSec, timeoutMs: deps.cacheTimeoutMs },
+    deps.registry,
+    deps.log,
+  );
+  const data: DataDeps = {
+    pg: deps.pg,
+    ch: deps.ch,
+    redis: deps.redis,
+    kAnonymity: deps.kAnonymity,
+    redisTimeoutMs: deps.cacheTimeoutMs,
+  };
+
+  app.use('*', requestId({ headerName: 'X-Request-Id', generator: () => crypto.randomUUID() }));
+  app.use('*', async (c, next) => {
+    // An incoming X-Request-Id is echoed only if it is inert; otherwise a fresh one replaces it.
+    if (!REQUEST_ID.test(c.get('requestId'))) c.set('requestId', crypto.randomUUID());
+    await next();
+  });
+  mountOps(app, { registry: deps.registry, log: deps.log, checks: deps.checks ?? [] });
+  mountErrorHandlers(app, deps.log);
+
+  app.get('/openapi.json', (c) => c.json(openApiDocument(routes, deps.kAnonymity)));
+  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+
+  for (const spec of routes) {
+    app.get(spec.path, (c) => handle(c, spec));
+  }
+
+  async function handle(c: Context, spec: RouteSpec): Promise<Response> {
+    const at = new Date(now());
+    let principal: Principal | null = null;
+    let subjectUser: string | null = null;
+    let subjectCohort: string | null = null;
+    let audited: Record<string, unknown> = {};
+    let response: Response;
+    try {
+      principal = await authenticate(c);
+      const params = spec.params ? parseInput(spec.params, c.req.param(), 'path') : {};
+      const query = parseInput(spec.query, queryObject(c), 'query') as Record<string, unknown>;
+      audited = { ...(params as Record<string, unknown>), ...query };
+      if (spec.scope === 'student') {
+        subjectUser = typeof query.user === 'string' ? query.user : principal.sub;
+        authorizeStudent(principal, subjectUser);
+      } else if (spec.scope === 'cohort') {
+        subjectCohort = String((params as Record<string, unknown>).cohort);
+        authorizeCohort(principal, subjectCohort);
+      }
+      if (spec.scope === 'reserved' || !spec.handler) {
+        throw new ApiError(501, 'not_implemented', `${spec.path} is reserved for a later release`, {
+          operation: spec.operationId,
+        });
+      }
+      const lookup = spec.cache
+        ? await cache.get(
+            spec.cache,
+            subjectUser !== null ? { user: subjectUser } : { other: `cohort=${subjectCohort}` },
+            { ...(params as Record<string, unknown>), ...query },
+          )
+        : null;
+      if (lookup?.value != null) {
+        response = c.body(lookup.value, 200, { 'Content-Type': 'application/json', 'X-Cache': 'hit' });
+      } else {
+        const body = await spec.handler({
+          params,
+          query,
+          principal,
+          user: subjectUser ?? '',
+          cohort: subjectCohort ?? '',
+          data,
+          now: at.getTime(),
+        });
+        const text = JSON.stringify(body);
+        if (lookup) void cache.set(lookup.key, text);
+        response = c.body(text, 200, { 'Content-Type': 'application/json', 'X-Cache': lookup?.outcome ?? 'off' });
+      }
+    } catch (err) {
+      if (err instanceof AuthError) response = sendError(c, new ApiError(401, err.code, err.message));
+      else if (err instanceof ApiError) response = sendError(c, err);
+      else throw err;
+    }
+    if (principal && (subjectUser !== null || subjectCohort !== null)) {
+      deps.audit.record({
+        at,
+        requestId: c.get('requestId'),
+        actorId: principal.sub,
+        actorRole: principal.role,
+        method: c.req.method,
+        route: spec.path,
+        subjectUserId: subjectUser,
+        cohortId: subjectCohort,
+        status: response.status,
+        params: audited,
+      });
+    }
+    return response;
+  }
+
+  async function authenticate(c: Context): Promise<Principal> {
+    return deps.verify(bearerToken(c.req.header('Authorization')));
+  }
+
+  return app;
+}
+
+/** Students read only themselves; educators never read individual rows; admins read anyone. */
+export function authorizeStudent(principal: Principal, user: string): void {
+  if (principal.role === 'admin') return;
+  if (principal.role === 'educator') {
+    throw new ApiError(403, 'aggregates_only', 'educators may read cohort aggregates only, not individual students');
+  }
+  if (user !== principal.sub) throw new ApiError(403, 'forbidden', "students may read only their own data");
+}
+
+/** Educators read the cohorts listed in their token; admins any; students none. */
+export function authorizeCohort(principal: Principal, cohort: string): void {
+  if (principal.role === 'admin') return;
+  if (principal.role === 'educator' && principal.cohorts.includes(cohort)) return;
+  throw new ApiError(403, 'forbidden', 'this cohort is not one of yours');
+}
+
+/** Query parameters as an object: a repeated parameter becomes an array (which every schema rejects). */
+function queryObject(c: Context): Record<string, string | string[]> {
+  const out = Object.create(null) as Record<string, string | string[]>;
+  for (const [key, values] of Object.entries(c.req.queries())) {
+    out[key] = values.length === 1 ? values[0]! : values;
+  }
+  return out;
+}

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { defineEnv, envInt, sharedEnv } from '../shared/config.ts';
+
+/** Environment variables of the analytics API (on top of the shared ones), with defaults and meaning. */
+export const apiEnv = defineEnv(
+  'analytics-api',
+  {
+    JWT_SECRET: {
+      default: '',
+      doc: 'HS256 secret for API tokens (required in production unless JWT_JWKS_URL is set; a fixed dev secret otherwise)',
+    },
+    JWT_JWKS_URL: {
+      default: '',
+      doc: 'JWKS URL of the identity provider; when set, tokens are verified with its asymmetric keys (RS256/ES256/EdDSA) instead of JWT_SECRET',
+    },
+    JWT_ISSUER: { default: 'studystream', doc: 'expected iss claim (empty: not checked)' },
+    JWT_AUDIENCE: { default: 'studystream-api', doc: 'expected aud claim (empty: not checked)' },
+    JWT_CLOCK_TOLERANCE_SEC: { default: '5', doc: 'clock skew tolerated on exp/nbf' },
+    API_CACHE_TTL_SEC: { default: '300', doc: 'Redis cache TTL per endpoint and student (seconds); 0 disables' },
+    API_CACHE_TIMEOUT_MS: {
+      default: '30',
+      doc: 'a cache read or write slower than this is abandoned and the request answered uncached',
+    },
+    API_AUDIT_FLUSH_MS: { default: '1000', doc: 'audit records are written to PostgreSQL at least this often' },
+    API_AUDIT_BATCH_ROWS: { default: '500', doc: 'audit buffer size that triggers an immediate flush' },
+    API_AUDIT_MAX_BUFFER: {
+      default: '100000',
+      doc: 'audit records held while PostgreSQL is unreachable; beyond this the oldest are dropped (counted and logged)',
+    },
+    API_K_ANONYMITY: { default: '10', doc: 'minimum group size for any cohort figure (k-anonymity)' },
+    API_STATEMENT_TIMEOUT_MS: { default: '5000', doc: 'PostgreSQL statement timeout and ClickHouse max_execution_time for API reads' },
+    API_DEMO_USER: { default: '', doc: 'user id used by `npm start` for the demo token (default: the first student in topic_mastery)' },
+  },
+  {
+    JWT_SECRET: z.string(),
+    JWT_JWKS_URL: z.union([z.literal(''), z.url()]),
+    JWT_ISSUER: z.string(),
+    JWT_AUDIENCE: z.string(),
+    JWT_CLOCK_TOLERANCE_SEC: envInt('JWT_CLOCK_TOLERANCE_SEC').pipe(z.number().min(0)),
+    API_CACHE_TTL_SEC: envInt('API_CACHE_TTL_SEC').pipe(z.number().min(0)),
+    API_CACHE_TIMEOUT_MS: envInt('API_CACHE_TIMEOUT_MS').pipe(z.number().min(1)),
+    API_AUDIT_FLUSH_MS: envInt('API_AUDIT_FLUSH_MS').pipe(z.number().min(10)),
+    API_AUDIT_BATCH_ROWS: envInt('API_AUDIT_BATCH_ROWS').pipe(z.number().min(1)),
+    API_AUDIT_MAX_BUFFER: envInt('API_AUDIT_MAX_BUFFER').pipe(z.number().min(1)),
+    API_K_ANONYMITY: envInt('API_K_ANONYMITY').pipe(z.number().min(2)),
+    API_STATEMENT_TIMEOUT_MS: envInt('API_STATEMENT_TIMEOUT_MS').pipe(z.number().min(100)),
+    API_DEMO_USER: z.string(),
+  },
+);
+
+/** Used when JWT_SECRET is empty outside production: local tokens only, never accepted in production. */
+export const DEV_JWT_SECRET = 'studystream-dev-jwt-secret-not-for-production';
+
+export type ApiConfig = ReturnType<typeof sharedEnv.load> & ReturnType<typeof apiEnv.load>;
+
+/** Shared and API settings. In production either JWT_JWKS_URL or a JWT_SECRET of at least 32 bytes is required. */
+export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  const cfg = { ...sharedEnv.load(env), ...apiEnv.load(env) };
+  if (cfg.JWT_SECRET === '' && cfg.JWT_JWKS_URL === '') {
+    if (env.NODE_ENV === 'production') {
+      throw new Error('invalid configuration (analytics-api):\n  JWT_SECRET or JWT_JWKS_URL: required when NODE_ENV=production');
+    }
+    return { ...cfg, JWT_SECRET: DEV_JWT_SECRET };
+  }
+  if (cfg.JWT_JWKS_URL === '' && env.NODE_ENV === 'production' && Buffer.byteLength(cfg.JWT_SECRET) < 32) {
+    throw new Error('invalid configuration (analytics-api):\n  JWT_SECRET: at least 32 bytes in production');
+  }
+  return cfg;
+}

@@ -1,0 +1,141 @@
+import { chQuery, type ClickHouseClient } from '../../shared/clickhouse.ts';
+import { sql } from '../../shared/sql.ts';
+
+/**
+ * Reads of the ClickHouse rollups (clickhouse/002_rollups.sql) for one student. Every value is validated by the
+ * route's zod schema first and rendered by services/shared/sql.ts (ClickHouse 18.16 has no query parameters).
+ * Days are UTC dates 'YYYY-MM-DD'; the rollups are keyed by (user_id, day|hour), so each query reads one
+ * student's contiguous key range. 64-bit integers arrive as strings in JSONEachRow and are converted here.
+ */
+
+export type WindowStats = {
+  studyMinutes: number;
+  activeMinutes: number;
+  sessions: number;
+  questions: number;
+  correct: number;
+  accuracy: number | null;
+  firstAttempts: number;
+  firstAttemptCorrect: number;
+  materials: number;
+};
+
+export type DayActivity = { day: string; events: number; questions: number; correct: number; activeMs: number; studyMs: number };
+
+const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+
+/** Study figures for today, the last 7 and the last 30 days (windows end today, inclusive), exact distinct sessions. */
+export async function windowStats(
+  ch: ClickHouseClient,
+  user: string,
+  today: string,
+): Promise<{ today: WindowStats; last7Days: WindowStats; last30Days: WindowStats }> {
+  const windows = [
+    ['t', 0],
+    ['w', 6],
+    ['m', 29],
+  ] as const;
+  const cols = windows
+    .map(([name, back]) => {
+      const cond = sql`day >= subtractDays(toDate(${today}), ${back})`.text;
+      return [
+        `sumMergeIf(study_ms, ${cond}) AS ${name}_study_ms`,
+        `sumMergeIf(active_ms, ${cond}) AS ${name}_active_ms`,
+        `uniqExactMergeIf(sessions, ${cond}) AS ${name}_sessions`,
+        `sumMergeIf(questions, ${cond}) AS ${name}_questions`,
+        `sumMergeIf(correct, ${cond}) AS ${name}_correct`,
+        `sumMergeIf(first_attempts, ${cond}) AS ${name}_first_attempts`,
+        `sumMergeIf(first_attempt_correct, ${cond}) AS ${name}_first_attempt_correct`,
+        `uniqExactMergeIf(materials, ${cond}) AS ${name}_materials`,
+      ].join(',\n  ');
+    })
+    .join(',\n  ');
+  const query = `SELECT\n  ${cols}\nFROM daily_user_stats\nWHERE ${
+    sql`user_id = ${user} AND day >= subtractDays(toDate(${today}), 29) AND day <= toDate(${today})`.text
+  }`;
+  const [row = {}] = await chQuery<Record<string, unknown>>(ch, query);
+  const pick = (p: string): WindowStats => {
+    const questions = num(row[`${p}_questions`]);
+    const correct = num(row[`${p}_correct`]);
+    return {
+      studyMinutes: round1(num(row[`${p}_study_ms`]) / 60_000),
+      activeMinutes: round1(num(row[`${p}_active_ms`]) / 60_000),
+      sessions: num(row[`${p}_sessions`]),
+      questions,
+      correct,
+      accuracy: questions > 0 ? correct / questions : null,
+      firstAttempts: num(row[`${p}_first_attempts`]),
+      firstAttemptCorrect: num(row[`${p}_first_attempt_correct`]),
+      materials: num(row[`${p}_materials`]),
+    };
+  };
+  return { today: pick('t'), last7Days: pick('w'), last30Days: pick('m') };
+}
+
+/** One row per day with any activity in [from, to]. */
+export async function dailyActivity(ch: ClickHouseClient, user: string, from: string, to: string): Promise<DayActivity[]> {
+  const rows = await chQuery<Record<string, unknown>>(
+    ch,
+    sql`SELECT toString(day) AS day, sumMerge(events) AS events, sumMerge(questions) AS questions,
+          sumMerge(correct) AS correct, sumMerge(active_ms) AS active_ms, sumMerge(study_ms) AS study_ms
+        FROM daily_user_stats
+        WHERE user_id = ${user} AND day >= toDate(${from}) AND day <= toDate(${to})
+        GROUP BY day HAVING events > 0 ORDER BY day`.text,
+  );
+  return rows.map((r) => ({
+    day: String(r.day),
+    events: num(r.events),
+    questions: num(r.questions),
+    correct: num(r.correct),
+    activeMs: num(r.active_ms),
+    studyMs: num(r.study_ms),
+  }));
+}
+
+export type HeatmapCell = { weekday: number; hour: number; events: number; questions: number; activeMs: number };
+
+/** Activity by ISO weekday (1 = Monday) and UTC hour since `from` (inclusive). */
+export async function hourlyHeatmap(ch: ClickHouseClient, user: string, from: string): Promise<HeatmapCell[]> {
+  const rows = await chQuery<Record<string, unknown>>(
+    ch,
+    sql`SELECT weekday, hr, sum(e) AS events, sum(q) AS questions, sum(a) AS active_ms FROM (
+          SELECT hour, sumMerge(events) AS e, sumMerge(questions) AS q, sumMerge(active_ms) AS a
+          FROM hourly_user_activity
+          WHERE user_id = ${user} AND hour >= toDateTime(${from + ' 00:00:00'}, 'UTC')
+          GROUP BY hour
+        ) GROUP BY toDayOfWeek(hour) AS weekday, toHour(hour) AS hr ORDER BY weekday, hr`.text,
+  );
+  return rows.map((r) => ({
+    weekday: num(r.weekday),
+    hour: num(r.hr),
+    events: num(r.events),
+    questions: num(r.questions),
+    activeMs: num(r.active_ms),
+  }));
+}
+
+export type TopicDay = { day: string; questions: number; correct: number; firstAttempts: number; firstAttemptCorrect: number };
+
+/** Per-day answers of one student on a set of topics since `from`. */
+export async function topicDaily(ch: ClickHouseClient, user: string, topics: string[], from: string): Promise<TopicDay[]> {
+  if (topics.length === 0) return [];
+  const rows = await chQuery<Record<string, unknown>>(
+    ch,
+    sql`SELECT toString(day) AS day, sumMerge(questions) AS questions, sumMerge(correct) AS correct,
+          sumMerge(first_attempts) AS first_attempts, sumMerge(first_attempt_correct) AS first_attempt_correct
+        FROM daily_user_topic_stats
+        WHERE user_id = ${user} AND has(${topics}, topic_id) AND day >= toDate(${from})
+        GROUP BY day HAVING questions > 0 ORDER BY day`.text,
+  );
+  return rows.map((r) => ({
+    day: String(r.day),
+    questions: num(r.questions),
+    correct: num(r.correct),
+    firstAttempts: num(r.first_attempts),
+    firstAttemptCorrect: num(r.first_attempt_correct),
+  }));
+}
+
+export function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}

@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import type { RouteSpec } from './route.ts';
+
+/**
+ * The API contract as an OpenAPI 3.1 document, generated from the same route specs and zod schemas that
+ * validate requests (so the document cannot drift from the checks). Served at /openapi.json, rendered at /docs.
+ */
+export function openApiDocument(routes: readonly RouteSpec[], k: number) {
+  const error = { $ref: '#/components/schemas/Error' };
+  const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: error } } });
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const spec of routes) {
+    const path = spec.path.replace(/:([A-Za-z_]+)/g, '{$1}');
+    const parameters = [
+      ...parametersOf(spec.params, 'path'),
+      ...parametersOf(spec.query, 'query'),
+    ];
+    const responses: Record<string, unknown> =
+      spec.scope === 'reserved'
+        ? { '501': errorResponse('Not implemented yet (not_implemented); the path is reserved for a later release') }
+        : {
+            '200': {
+              description: 'OK. X-Cache tells hit, miss, bypass (Redis unavailable) or error.',
+              content: { 'application/json': { schema: spec.response ?? { type: 'object' } } },
+            },
+          };
+    Object.assign(responses, {
+      '400': errorResponse('A path or query parameter is invalid or unknown (invalid_parameter; details lists each)'),
+      '401': errorResponse('Missing, malformed, forged or expired token (missing_token, invalid_token, token_expired)'),
+      '403': errorResponse(
+        spec.scope === 'cohort'
+          ? 'The cohort is not one of the educator\'s (forbidden)'
+          : 'A student naming another student (forbidden); an educator asking for individual data (aggregates_only)',
+      ),
+    });
+    paths[path] = {
+      get: {
+        operationId: spec.operationId,
+        summary: spec.summary,
+        description: spec.description,
+        tags: [spec.tag],
+        ...(spec.scope === 'reserved' ? { 'x-not-implemented': true } : {}),
+        parameters,
+        responses,
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'studystream analytics API',
+      version: '1.0.0',
+      description:
+        'Read API for students and educators. Authenticate with `Authorization: Bearer <JWT>` (claims: sub, role ' +
+        'student|educator|admin, cohorts for educators, exp). Students read their own data; admins address a student ' +
+        'with ?user=; educators read aggregates of their cohorts only. Every read of a student\'s data is audited. ' +
+        `Cohort figures need at least k = ${k} students. Responses are cached for 5 minutes per endpoint and student ` +
+        'and invalidated when that student\'s state changes. Days and hours are UTC.',
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['error'],
+          properties: {
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
+            },
+          },
+        },
+      },
+    },
+    security: [{ bearer: [] }],
+    paths,
+  };
+}
+
+function parametersOf(schema: z.ZodType | undefined, where: 'path' | 'query') {
+  if (!schema) return [];
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, Record<string, unknown>>;
+    required?: string[];
+  };
+  return Object.entries(json.properties ?? {}).map(([name, prop]) => {
+    const { description, ...rest } = prop;
+    return {
+      name,
+      in: where,
+      required: where === 'path' || (json.required ?? []).includes(name),
+      ...(description ? { description } : {}),
+      schema: rest,
+    };
+  });
+}

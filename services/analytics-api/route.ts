@@ -1,0 +1,58 @@
+import type { ClickHouseClient } from '../shared/clickhouse.ts';
+import type { Pool } from '../shared/postgres.ts';
+import type { Redis } from 'ioredis';
+import type { z } from 'zod';
+import type { Principal } from './auth.ts';
+
+/** What a handler may read. */
+export type DataDeps = {
+  pg: Pool;
+  ch: ClickHouseClient;
+  /** For live session state; may be null or disconnected (handlers degrade, never fail). */
+  redis: Redis | null;
+  kAnonymity: number;
+  redisTimeoutMs: number;
+};
+
+export type HandlerContext<P, Q> = {
+  params: P;
+  query: Q;
+  principal: Principal;
+  /** The student whose data is read (scope 'student'). */
+  user: string;
+  /** The cohort whose aggregate is read (scope 'cohort'). */
+  cohort: string;
+  data: DataDeps;
+  /** Request time, epoch ms (injectable for tests). */
+  now: number;
+};
+
+/**
+ * One API operation: its contract (path, zod schemas for path and query, OpenAPI text) and its handler.
+ * app.ts runs every operation through the same pipeline: authenticate, validate, authorize by `scope`, audit,
+ * cache, respond. Handlers only read data and return JSON.
+ *
+ * scope 'student': data of one student (the caller, or ?user= for admins); educators are refused (aggregates only).
+ * scope 'cohort': an aggregate of the cohort named in the path; educators of that cohort and admins.
+ * scope 'reserved': documented but not implemented yet (501 with a machine-readable body).
+ */
+export type RouteSpec<PS extends z.ZodType = z.ZodType, QS extends z.ZodType = z.ZodType> = {
+  path: string;
+  operationId: string;
+  summary: string;
+  description: string;
+  tag: string;
+  scope: 'student' | 'cohort' | 'reserved';
+  params?: PS;
+  query: QS;
+  /** Cache namespace; omitted = never cached. */
+  cache?: string;
+  /** JSON schema of the 200 body (documentation). */
+  response?: Record<string, unknown>;
+  handler?: (ctx: HandlerContext<z.output<PS>, z.output<QS>>) => Promise<unknown>;
+};
+
+/** Keeps the generic types of a spec while storing it in a plain list. */
+export function defineRoute<PS extends z.ZodType, QS extends z.ZodType>(spec: RouteSpec<PS, QS>): RouteSpec {
+  return spec as unknown as RouteSpec;
+}

@@ -1,0 +1,154 @@
+import { Hono, type Context } from 'hono';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { errorBody, mountErrorHandlers, mountOps, type ReadinessCheck } from '../shared/http.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { Registry } from '../shared/metrics.ts';
+import type { Authenticator, ApiKeyPrincipal } from './apikeys.ts';
+import { parseBatchEnvelope, readJsonBody, type BodyError } from './body.ts';
+import type { IngestConfig } from './config.ts';
+import type { IngestMetrics } from './metrics.ts';
+import { openApiDocument } from './openapi.ts';
+import { ingestEvents, type IngestResponse } from './pipeline.ts';
+import { hashIp, reduceUserAgent } from './privacy.ts';
+import type { Publisher } from './publisher.ts';
+import type { Dedupe, RateLimiter } from './redis-scripts.ts';
+import { batchSkewMs } from './skew.ts';
+
+export type IngestAppConfig = Pick<
+  IngestConfig,
+  | 'INGEST_MAX_BATCH_EVENTS'
+  | 'INGEST_MAX_BODY_BYTES'
+  | 'INGEST_SKEW_TOLERANCE_MS'
+  | 'INGEST_MAX_EVENT_AGE_DAYS'
+  | 'INGEST_MAX_FUTURE_MS'
+  | 'INGEST_IP_SALT'
+  | 'INGEST_TRUST_PROXY'
+>;
+
+export type IngestDeps = {
+  cfg: IngestAppConfig;
+  log: Logger;
+  registry: Registry;
+  metrics: IngestMetrics;
+  auth: Authenticator;
+  rateLimiter: RateLimiter;
+  dedupe: Dedupe;
+  publisher: Publisher;
+  checks: ReadinessCheck[];
+  now?: () => number;
+};
+
+type Env = { Variables: { principal: ApiKeyPrincipal } };
+
+const UNAVAILABLE_RETRY_AFTER_S = 2;
+
+/** The ingest HTTP app (see openapi.ts for the contract). Testable with app.request(). */
+export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepting: () => void } {
+  const { cfg, log, metrics } = deps;
+  const now = deps.now ?? Date.now;
+  const app = new Hono<Env>();
+  let accepting = true;
+  mountOps(app as unknown as Hono, { registry: deps.registry, log, checks: deps.checks });
+  app.get('/openapi.json', (c) => c.json(openApiDocument(cfg)));
+
+  const fail = (c: Context, status: 400 | 401 | 413 | 415 | 429 | 503, code: string, message: string, details?: unknown) => {
+    metrics.errors.inc({ code });
+    return c.json(errorBody(code, message, details), status);
+  };
+  const unavailable = (c: Context, message: string) => {
+    c.header('Retry-After', String(UNAVAILABLE_RETRY_AFTER_S));
+    return fail(c, 503, 'unavailable', message);
+  };
+  const bodyError = (c: Context, e: BodyError) => fail(c, e.status, e.code, e.message, e.details);
+
+  app.use('/v1/*', async (c, next) => {
+    if (!accepting) return unavailable(c, 'ingest is shutting down');
+    const key = c.req.header('x-api-key');
+    if (!key) return fail(c, 401, 'unauthenticated', 'missing X-API-Key header');
+    let principal: ApiKeyPrincipal | undefined;
+    try {
+      principal = await deps.auth.authenticate(key);
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'API key lookup failed');
+      return unavailable(c, 'API key store unavailable');
+    }
+    if (!principal) return fail(c, 401, 'unauthenticated', 'unknown or revoked API key');
+    c.set('principal', principal);
+    await next();
+  });
+
+  /** Rate limit (counted in events) then the pipeline; maps outcomes to HTTP. */
+  async function handle(c: Context<Env>, events: readonly unknown[], sentAt: number | undefined) {
+    const principal = c.get('principal');
+    try {
+      const decision = await deps.rateLimiter.take(principal.prefix, events.length);
+      if (!decision.ok) {
+        c.header('Retry-After', String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))));
+        return { error: fail(c, 429, 'rate_limited', `rate limit exceeded for API key ${principal.prefix}`) };
+      }
+    } catch (err) {
+      metrics.degraded.inc({ dependency: 'redis' });
+      log.warn({ err: (err as Error).message }, 'rate limiter unavailable; request allowed');
+    }
+    metrics.requestBatchSize.observe(events.length);
+    const receivedAt = now();
+    const outcome = await ingestEvents(
+      events,
+      {
+        receivedAt,
+        skewMs: batchSkewMs(receivedAt, sentAt, cfg.INGEST_SKEW_TOLERANCE_MS),
+        ipHash: clientIp(c, cfg.INGEST_TRUST_PROXY, cfg.INGEST_IP_SALT),
+        userAgent: reduceUserAgent(c.req.header('user-agent')),
+      },
+      { maxAgeMs: cfg.INGEST_MAX_EVENT_AGE_DAYS * 86_400_000, maxFutureMs: cfg.INGEST_MAX_FUTURE_MS },
+      { dedupe: deps.dedupe, publisher: deps.publisher, metrics, log },
+    );
+    if (!outcome.ok) {
+      log.warn({ err: outcome.error.message, events: events.length }, 'produce failed');
+      return { error: unavailable(c, 'event store unavailable; retry with the same event_id') };
+    }
+    return { response: outcome.response };
+  }
+
+  app.post('/v1/events', async (c) => {
+    const body = await readJsonBody(c.req.raw, cfg.INGEST_MAX_BODY_BYTES);
+    if (!body.ok) return bodyError(c, body.error);
+    const out = await handle(c, [body.value], undefined);
+    if (out.error) return out.error;
+    const r: IngestResponse = out.response;
+    const status = r.accepted === 1 ? 202 : r.duplicates === 1 ? 200 : 422;
+    return c.json(r, status);
+  });
+
+  app.post('/v1/events/batch', async (c) => {
+    const body = await readJsonBody(c.req.raw, cfg.INGEST_MAX_BODY_BYTES);
+    if (!body.ok) return bodyError(c, body.error);
+    const envelope = parseBatchEnvelope(body.value, cfg.INGEST_MAX_BATCH_EVENTS);
+    if (!envelope.ok) return bodyError(c, envelope.error);
+    const out = await handle(c, envelope.value.events, envelope.value.sentAt);
+    if (out.error) return out.error;
+    return c.json(out.response, 200);
+  });
+
+  mountErrorHandlers(app as unknown as Hono, log);
+  return {
+    app,
+    stopAccepting: () => {
+      accepting = false;
+    },
+  };
+}
+
+/** The hashed client IP: the socket peer, or the first X-Forwarded-For entry behind a trusted proxy. */
+function clientIp(c: Context, trustProxy: boolean, salt: string): string | null {
+  let ip: string | undefined;
+  if (trustProxy) ip = c.req.header('x-forwarded-for')?.split(',')[0]?.trim() || undefined;
+  if (!ip) {
+    try {
+      ip = getConnInfo(c).remote.address;
+    } catch {
+      ip = undefined; // no socket (app.request() in tests)
+    }
+  }
+  return ip ? hashIp(salt, ip) : null;
+}

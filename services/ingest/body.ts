@@ -1,0 +1,119 @@
+/**
+ * Request body handling: content type, size limit (checked on Content-Length and while streaming, so an
+ * oversized body is never buffered whole), UTF-8 and JSON parsing, and the batch envelope. Every failure is
+ * a typed result mapped to a 4xx by the app; nothing here throws for bad input.
+ */
+
+export type BodyError = {
+  status: 400 | 413 | 415;
+  code: 'unsupported_media_type' | 'payload_too_large' | 'invalid_json' | 'invalid_envelope';
+  message: string;
+  details?: unknown;
+};
+
+export type BodyResult<T> = { ok: true; value: T } | { ok: false; error: BodyError };
+
+export type BatchEnvelope = { sentAt: number | undefined; events: unknown[] };
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+export function isJsonContentType(header: string | undefined | null): boolean {
+  return !!header && JSON_TYPE.test(header.trim());
+}
+
+const tooLarge = (limit: number): BodyError => ({
+  status: 413,
+  code: 'payload_too_large',
+  message: `request body exceeds ${limit} bytes`,
+});
+
+/** Reads and parses a JSON request body within `limit` bytes. */
+export async function readJsonBody(req: Request, limit: number): Promise<BodyResult<unknown>> {
+  if (!isJsonContentType(req.headers.get('content-type'))) {
+    return {
+      ok: false,
+      error: { status: 415, code: 'unsupported_media_type', message: 'Content-Type must be application/json' },
+    };
+  }
+  const encoding = req.headers.get('content-encoding');
+  if (encoding && encoding.toLowerCase() !== 'identity') {
+    return {
+      ok: false,
+      error: { status: 415, code: 'unsupported_media_type', message: `Content-Encoding ${encoding} is not supported` },
+    };
+  }
+  const declared = Number(req.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > limit) return { ok: false, error: tooLarge(limit) };
+
+  const bytes = await readLimited(req, limit);
+  if (bytes === undefined) return { ok: false, error: tooLarge(limit) };
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return { ok: false, error: { status: 400, code: 'invalid_json', message: 'body is not valid UTF-8' } };
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (err) {
+    return {
+      ok: false,
+      error: { status: 400, code: 'invalid_json', message: `body is not valid JSON: ${(err as Error).message}` },
+    };
+  }
+}
+
+/** The body bytes, or undefined as soon as more than `limit` bytes arrived. */
+async function readLimited(req: Request, limit: number): Promise<Uint8Array | undefined> {
+  if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** Checks the batch envelope `{"sent_at"?: epoch ms, "events": [...]}`. */
+export function parseBatchEnvelope(body: unknown, maxEvents: number): BodyResult<BatchEnvelope> {
+  const invalid = (path: string, reason: string): BodyResult<BatchEnvelope> => ({
+    ok: false,
+    error: { status: 400, code: 'invalid_envelope', message: `${path}: ${reason}`, details: [{ path, reason }] },
+  });
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return invalid('', 'expected an object {"sent_at"?: epoch ms, "events": [...]}');
+  }
+  const envelope = body as Record<string, unknown>;
+  const unknown = Object.keys(envelope).filter((k) => k !== 'events' && k !== 'sent_at');
+  if (unknown.length > 0) return invalid(unknown[0]!, 'unknown field');
+  if (!Array.isArray(envelope.events)) return invalid('events', 'expected an array of events');
+  if (envelope.events.length > maxEvents) {
+    return {
+      ok: false,
+      error: {
+        status: 413,
+        code: 'payload_too_large',
+        message: `a batch holds at most ${maxEvents} events (got ${envelope.events.length})`,
+      },
+    };
+  }
+  const sentAt = envelope.sent_at;
+  if (sentAt !== undefined && sentAt !== null && !(typeof sentAt === 'number' && Number.isSafeInteger(sentAt) && sentAt > 0)) {
+    return invalid('sent_at', 'expected epoch milliseconds (positive integer)');
+  }
+  return { ok: true, value: { sentAt: (sentAt as number | null | undefined) ?? undefined, events: envelope.events } };
+}

@@ -1,0 +1,120 @@
+import type { Logger } from '../shared/logger.ts';
+import type { OutgoingEvent } from '../shared/producer.ts';
+import { applyServerFields, type RequestContext } from './apply.ts';
+import type { IngestMetrics } from './metrics.ts';
+import type { Publisher } from './publisher.ts';
+import type { Dedupe, Reservation } from './redis-scripts.ts';
+import { decodeEvent, validateEvent, type FieldError } from './validate.ts';
+
+export type EventStatus = 'accepted' | 'duplicate' | 'rejected';
+
+export type EventResult = {
+  index: number;
+  event_id: string | null;
+  status: EventStatus;
+  errors?: Array<Pick<FieldError, 'path' | 'reason' | 'code'>>;
+};
+
+export type IngestResponse = { accepted: number; duplicates: number; rejected: number; results: EventResult[] };
+
+export type PipelineDeps = { dedupe: Dedupe; publisher: Publisher; metrics: IngestMetrics; log: Logger };
+
+export type PipelineLimits = { maxAgeMs: number; maxFutureMs: number };
+
+export type PipelineOutcome = { ok: true; response: IngestResponse } | { ok: false; error: Error };
+
+/**
+ * The ingest pipeline for the events of one request, top to bottom: decode, validate, apply the server fields,
+ * check duplicates, write to Kafka. Bad events become per-event results and never block the good ones.
+ * It fails as a whole only when Kafka did not acknowledge (the caller answers 503 and nothing was confirmed).
+ */
+export async function ingestEvents(
+  raw: readonly unknown[],
+  ctx: RequestContext,
+  limits: PipelineLimits,
+  deps: PipelineDeps,
+): Promise<PipelineOutcome> {
+  const results: EventResult[] = [];
+  const good: Array<{ result: EventResult; event: OutgoingEvent }> = [];
+  const seenInRequest = new Set<string>();
+
+  raw.forEach((value, index) => {
+    const decoded = decodeEvent(value, ctx.receivedAt);
+    if (!decoded.ok) {
+      results.push(reject(index, decoded.eventId, decoded.errors, deps.metrics, decoded.family));
+      return;
+    }
+    const validated = validateEvent(decoded.event, { ...limits, receivedAt: ctx.receivedAt, skewMs: ctx.skewMs });
+    if (!validated.ok) {
+      results.push(reject(index, decoded.event.record.event_id, validated.errors, deps.metrics, decoded.event.family));
+      return;
+    }
+    const event = applyServerFields(validated.event, ctx);
+    const eventId = validated.event.record.event_id;
+    const result: EventResult = { index, event_id: eventId, status: 'accepted' };
+    results.push(result);
+    if (seenInRequest.has(eventId)) {
+      result.status = 'duplicate';
+      return;
+    }
+    seenInRequest.add(eventId);
+    good.push({ result, event });
+  });
+
+  const ids = good.map((g) => g.result.event_id!);
+  const reservations = await reserve(ids, deps);
+  const toProduce = good.filter((_, i) => reservations?.[i] !== 'duplicate');
+  good.forEach((g, i) => {
+    if (reservations?.[i] === 'duplicate') g.result.status = 'duplicate';
+  });
+  const reservedHere = ids.filter((_, i) => reservations?.[i] === 'new');
+
+  try {
+    await deps.publisher.publish(toProduce.map((g) => g.event));
+  } catch (err) {
+    if (reservations) await deps.dedupe.release(reservedHere).catch((e: unknown) => deps.log.warn({ err: e }, 'dedupe release failed'));
+    return { ok: false, error: err as Error };
+  }
+  if (reservations) {
+    await deps.dedupe
+      .commit(toProduce.map((g) => g.result.event_id!))
+      .catch((err: unknown) => deps.log.warn({ err }, 'dedupe commit failed; downstream dedupes on event_id'));
+  }
+
+  const response: IngestResponse = { accepted: 0, duplicates: 0, rejected: 0, results };
+  for (const r of results) {
+    if (r.status === 'accepted') response.accepted++;
+    else if (r.status === 'duplicate') response.duplicates++;
+    else response.rejected++;
+  }
+  for (const g of good) deps.metrics.events.inc({ family: g.event.family, result: g.result.status, reason: '' });
+  return { ok: true, response };
+}
+
+function reject(
+  index: number,
+  eventId: string | undefined,
+  errors: FieldError[],
+  metrics: IngestMetrics,
+  family: string | undefined,
+): EventResult {
+  const fam = family && ['study-events', 'question-attempts', 'material-interactions'].includes(family) ? family : 'unknown';
+  metrics.events.inc({ family: fam, result: 'rejected', reason: errors[0]?.code ?? 'invalid_value' });
+  return {
+    index,
+    event_id: typeof eventId === 'string' && eventId.length <= 128 ? eventId : null,
+    status: 'rejected',
+    errors: errors.map(({ path, reason, code }) => ({ path, reason, code })),
+  };
+}
+
+/** Dedupe reservations, or undefined when Redis is unreachable (then every event is produced; downstream dedupes). */
+async function reserve(ids: string[], deps: PipelineDeps): Promise<Reservation[] | undefined> {
+  try {
+    return await deps.dedupe.reserve(ids);
+  } catch (err) {
+    deps.metrics.degraded.inc({ dependency: 'redis' });
+    deps.log.warn({ err: (err as Error).message }, 'dedupe unavailable; producing without the first-line check');
+    return undefined;
+  }
+}

@@ -1,0 +1,106 @@
+import type { ServerType } from '@hono/node-server';
+import { EventCodec } from '../shared/codec.ts';
+import { closeServer, listen } from '../shared/http.ts';
+import { createKafka } from '../shared/kafka.ts';
+import type { Logger } from '../shared/logger.ts';
+import { createMetricsRegistry } from '../shared/metrics.ts';
+import { createPgPool } from '../shared/postgres.ts';
+import { EventProducer } from '../shared/producer.ts';
+import { createRedis } from '../shared/redis.ts';
+import { createRegistry } from '../shared/registry.ts';
+import { PgAuthenticator } from './apikeys.ts';
+import { createIngestApp } from './app.ts';
+import type { IngestConfig } from './config.ts';
+import { createIngestMetrics } from './metrics.ts';
+import { BatchingPublisher } from './publisher.ts';
+import { RedisDedupe, RedisRateLimiter } from './redis-scripts.ts';
+
+/**
+ * Wires the ingest service from configuration: Kafka producer (idempotent, acks=all) behind the batching
+ * publisher, registry codec, PostgreSQL API keys, Redis rate limit and dedupe, the Hono app. `start` listens;
+ * `close` stops accepting, drains the publisher, flushes and disconnects the producer, closes the clients.
+ */
+export async function buildIngest(cfg: IngestConfig, log: Logger) {
+  const registry = createMetricsRegistry('ingest');
+  const metrics = createIngestMetrics(registry);
+  const kafka = createKafka(cfg, log, 'ingest');
+  const schemaRegistry = createRegistry(cfg);
+  const codec = new EventCodec(schemaRegistry, cfg);
+  const producer = new EventProducer(kafka, codec);
+  const admin = kafka.admin();
+  const pool = createPgPool(cfg);
+  const redis = createRedis(cfg);
+
+  await codec.resolveWriterIds();
+  await producer.connect();
+  await admin.connect();
+
+  const publisher = new BatchingPublisher((events) => producer.publish(events), {
+    lingerMs: cfg.INGEST_LINGER_MS,
+    maxRecords: cfg.INGEST_PRODUCE_MAX_RECORDS,
+    concurrency: cfg.INGEST_PRODUCE_CONCURRENCY,
+    timeoutMs: cfg.INGEST_PRODUCE_TIMEOUT_MS,
+    onBatch: (records, seconds, ok) => {
+      metrics.produceBatchSize.observe(records);
+      metrics.produceLatency.observe({ outcome: ok ? 'ok' : 'error' }, seconds);
+    },
+  });
+  const { app, stopAccepting } = createIngestApp({
+    cfg,
+    log,
+    registry,
+    metrics,
+    auth: new PgAuthenticator(pool, cfg.INGEST_APIKEY_CACHE_SEC),
+    rateLimiter: new RedisRateLimiter(redis, cfg.INGEST_RATE_LIMIT_PER_SEC, cfg.INGEST_MAX_BATCH_EVENTS),
+    dedupe: new RedisDedupe(
+      redis,
+      cfg.INGEST_DEDUPE_WINDOW_SEC,
+      Math.ceil((cfg.INGEST_PRODUCE_TIMEOUT_MS * 2) / 1000) + 30,
+    ),
+    publisher,
+    checks: [
+      { name: 'kafka', check: () => admin.describeCluster() },
+      { name: 'redis', check: () => redis.ping() },
+      { name: 'postgres', check: () => pool.query('SELECT 1') },
+      {
+        name: 'registry',
+        check: async () => {
+          const res = await fetch(`${cfg.SCHEMA_REGISTRY_URL}/subjects`, { signal: AbortSignal.timeout(2000) });
+          if (!res.ok) throw new Error(`registry answered ${res.status}`);
+        },
+      },
+    ],
+  });
+
+  let server: ServerType | undefined;
+  return {
+    app,
+    metrics,
+    async start(port = cfg.INGEST_PORT, host = cfg.HTTP_HOST): Promise<ServerType> {
+      server = await listen(app as never, port, host);
+      return server;
+    },
+    /** Closers in shutdown order. */
+    closers: [
+      {
+        name: 'http',
+        close: async () => {
+          stopAccepting();
+          if (server) await closeServer(server);
+        },
+      },
+      { name: 'publisher', close: () => publisher.drain() },
+      { name: 'producer', close: () => producer.disconnect() },
+      { name: 'kafka-admin', close: () => admin.disconnect() },
+      { name: 'redis', close: () => redis.quit() },
+      { name: 'postgres', close: () => pool.end() },
+    ] as Array<{ name: string; close: () => Promise<unknown> }>,
+  };
+}
+
+export type IngestService = Awaited<ReturnType<typeof buildIngest>>;
+
+/** Runs the closers in order (for tests; main.ts registers them with Shutdown). */
+export async function closeIngest(service: IngestService): Promise<void> {
+  for (const c of service.closers) await c.close();
+}

@@ -1,0 +1,121 @@
+import type { SharedConfig } from '../../shared/config.ts';
+import { createClickHouse, type ClickHouseClient } from '../../shared/clickhouse.ts';
+import { EventCodec } from '../../shared/codec.ts';
+import { EVENT_FAMILIES, topicNames, type Kafka } from '../../shared/kafka.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { Counter, type Registry } from '../../shared/metrics.ts';
+import { createRegistry, readWireSchemaId } from '../../shared/registry.ts';
+import { runProcessor, runtimeOptionsFromEnv, type RunningProcessor, type RuntimeOptions } from '../runtime/processor.ts';
+import { dlq, ok, type StepResult } from '../runtime/step.ts';
+import type { FlushBatch, InboundRecord } from '../runtime/types.ts';
+import type { StreamConfig } from '../runtime/config.ts';
+import type { SinkConfig } from './config.ts';
+import { groupByTable, mapRecord, type MappedRow } from './rows.ts';
+import { RawEventStore } from './store.ts';
+
+/**
+ * The ClickHouse sink: one consumer group over the three event topics, Avro decoding through the registry (writer
+ * schemas cached by id), rows written to the raw tables exactly once per event_id, offsets committed only after
+ * ClickHouse acknowledged the insert. While ClickHouse is down the runtime pauses fetching and retries with backoff.
+ */
+
+const TRANSIENT = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|EPIPE|socket hang up|fetch failed|timeout|network/i;
+
+/** Is a decode error a transient infrastructure failure (retry) rather than bad data (dead-letter)? */
+export function isTransientDecodeError(err: unknown): boolean {
+  const e = err as { status?: unknown; code?: unknown; message?: unknown };
+  if (typeof e?.status === 'number') return e.status >= 500 || e.status === 429 || e.status === 408;
+  if (typeof e?.code === 'string' && TRANSIENT.test(e.code)) return true;
+  return typeof e?.message === 'string' && TRANSIENT.test(e.message);
+}
+
+/** Decoding step: wire format, registry lookup, Avro, mapping. Bad data becomes a dead letter, never a throw. */
+export function sinkDecoder(codec: EventCodec) {
+  return async (record: InboundRecord): Promise<StepResult<MappedRow>> => {
+    const family = codec.familyOfTopic(record.topic);
+    if (!family) return dlq('unknown_topic', new Error(`no event family for topic ${record.topic}`));
+    if (!record.value) return dlq('empty_value', new Error('record has no value'));
+    if (readWireSchemaId(record.value) === undefined) {
+      return dlq('not_avro', new Error('not Confluent wire format (missing magic byte or too short)'));
+    }
+    let decoded: Record<string, unknown>;
+    try {
+      decoded = await codec.decode(family, record.value);
+    } catch (err) {
+      if (isTransientDecodeError(err)) throw err;
+      return dlq('undecodable', err);
+    }
+    const mapped = mapRecord(family, decoded);
+    return mapped.ok ? ok(mapped.value) : dlq('invalid', new Error(mapped.error));
+  };
+}
+
+export type ClickHouseSink = { processor: RunningProcessor; clickhouse: ClickHouseClient; stop(): Promise<void> };
+
+export type SinkDeps = {
+  cfg: SharedConfig;
+  stream: StreamConfig;
+  sink: SinkConfig;
+  kafka: Kafka;
+  log: Logger;
+  metrics: Registry;
+  /** Overrides of runtime options (tests use small batches and short backoffs). */
+  runtime?: Partial<Pick<RuntimeOptions, 'policy' | 'backoff' | 'stopGraceMs'>>;
+};
+
+export async function startClickHouseSink(deps: SinkDeps): Promise<ClickHouseSink> {
+  const { cfg, log } = deps;
+  const clickhouse = createClickHouse(cfg);
+  const store = new RawEventStore(clickhouse, deps.sink.SINK_DEDUP_WINDOW_S);
+  const codec = new EventCodec(createRegistry(cfg), cfg);
+  const topics = topicNames(cfg);
+  const skipped = new Counter({
+    name: 'sink_duplicates_skipped_total',
+    help: 'rows not inserted because their event_id was already stored or repeated in the batch',
+    labelNames: ['table', 'where'],
+    registers: [deps.metrics],
+  });
+  const inserted = new Counter({
+    name: 'sink_rows_inserted_total',
+    help: 'rows inserted into the raw tables',
+    labelNames: ['table'],
+    registers: [deps.metrics],
+  });
+
+  const handleBatch = async (batch: FlushBatch<MappedRow>): Promise<void> => {
+    const byTable = groupByTable(batch.items.map((i) => i.value));
+    const reports = await Promise.all([...byTable].map(([table, rows]) => store.write(table, rows)));
+    for (const r of reports) {
+      inserted.inc({ table: r.table }, r.inserted);
+      skipped.inc({ table: r.table, where: 'batch' }, r.duplicatesInBatch);
+      skipped.inc({ table: r.table, where: 'stored' }, r.alreadyStored);
+    }
+  };
+
+  const base = runtimeOptionsFromEnv(deps.stream, {
+    kafka: deps.kafka,
+    log,
+    metrics: deps.metrics,
+    deadLetterTopic: topics.deadLetter,
+  });
+  const processor = await runProcessor<MappedRow>(
+    {
+      name: 'clickhouse-sink',
+      groupId: deps.sink.SINK_GROUP_ID,
+      topics: EVENT_FAMILIES.map((f) => topics[f]),
+      decode: sinkDecoder(codec),
+      handleBatch,
+      offsets: { mode: 'kafka' },
+      fromBeginning: true,
+    },
+    { ...base, ...deps.runtime, policy: { ...base.policy, ...deps.runtime?.policy }, backoff: { ...base.backoff, ...deps.runtime?.backoff } },
+  );
+  return {
+    processor,
+    clickhouse,
+    async stop() {
+      await processor.stop();
+      await clickhouse.close();
+    },
+  };
+}
