@@ -108,7 +108,7 @@ stop_pid() {
 # Start "$@" detached (own session, no terminal), stdout+stderr appended to $1; prints the pid.
 spawn() {
   local out=$1; shift
-  setsid nohup "$@" >>"$out" 2>&1 </dev/null &
+  setsid nohup "$@" >>"$out" 2>&1 </dev/null 9>&- &   # 9 = our lock: daemons must not inherit it
   echo $!
 }
 
@@ -284,7 +284,7 @@ start_postgres() {
   if [ -f "$d/postmaster.pid" ] && ! is_ours postgres "$(head -n1 "$d/postmaster.pid")"; then
     rm -f "$d/postmaster.pid"
   fi
-  setsid runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$d" -l "$logf" -w -t "$STACK_START_TIMEOUT" -s start </dev/null \
+  setsid runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$d" -l "$logf" -w -t "$STACK_START_TIMEOUT" -s start </dev/null 9>&- \
     || die "postgres failed to start; see $logf"
   pid="$(head -n1 "$d/postmaster.pid")"
   echo "$pid" >"$(pidfile postgres)"
@@ -341,7 +341,7 @@ maxmemory-policy noeviction
 always-show-logo no
 EOF
   rm -f "$(pidfile redis)"
-  setsid redis-server "$CONF/redis/redis.conf" </dev/null >>"$logf" 2>&1 || die "redis failed to start; see $logf"
+  setsid redis-server "$CONF/redis/redis.conf" </dev/null >>"$logf" 2>&1 9>&- || die "redis failed to start; see $logf"
   deadline=$((SECONDS + 20))
   until [ -s "$(pidfile redis)" ]; do
     [ "$SECONDS" -lt "$deadline" ] || die "redis wrote no pid file; see $logf"
@@ -450,11 +450,19 @@ num.recovery.threads.per.data.dir=2
 EOF
 }
 
+# What `StorageTool random-uuid` prints (16 random bytes, URL-safe base64, no padding, not starting with "-"),
+# without paying for a JVM start.
+new_kafka_uuid() {
+  local id=-
+  while [[ "$id" == -* ]]; do id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"; done
+  echo "$id"
+}
+
 start_kafka() {
   local logf="$LOGS/kafka.log" pid id conf="$CONF/kafka/server.properties"
   conf_kafka
   if [ ! -f "$DATA/kafka/logs/meta.properties" ]; then
-    [ -s "$DATA/kafka/cluster-id" ] || kafka_java kafka.tools.StorageTool random-uuid >"$DATA/kafka/cluster-id"
+    [ -s "$DATA/kafka/cluster-id" ] || new_kafka_uuid >"$DATA/kafka/cluster-id"
     id="$(tr -d '[:space:]' <"$DATA/kafka/cluster-id")"
     log "kafka: formatting KRaft storage (cluster id $id)"
     kafka_java kafka.tools.StorageTool format --standalone --cluster-id "$id" --config "$conf" \

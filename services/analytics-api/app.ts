@@ -93,6 +93,15 @@ export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono 
           operation: spec.operationId,
         });
       }
+      const ctx = {
+        params,
+        query,
+        principal,
+        user: subjectUser ?? '',
+        cohort: subjectCohort ?? '',
+        data,
+        now: at.getTime(),
+      };
       const lookup = spec.cache
         ? await cache.get(
             spec.cache,
@@ -100,22 +109,23 @@ export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono 
             { ...(params as Record<string, unknown>), ...query },
           )
         : null;
+      let text: string;
+      let body: Record<string, unknown> | null = null;
       if (lookup?.value != null) {
-        response = c.body(lookup.value, 200, { 'Content-Type': 'application/json', 'X-Cache': 'hit' });
+        text = lookup.value;
       } else {
-        const body = await spec.handler({
-          params,
-          query,
-          principal,
-          user: subjectUser ?? '',
-          cohort: subjectCohort ?? '',
-          data,
-          now: at.getTime(),
-        });
-        const text = JSON.stringify(body);
+        body = await spec.handler(ctx);
+        text = JSON.stringify(body);
         if (lookup) void cache.set(lookup.key, text);
-        response = c.body(text, 200, { 'Content-Type': 'application/json', 'X-Cache': lookup?.outcome ?? 'off' });
       }
+      if (spec.fresh) {
+        const { _internal: internal, ...rest } = body ?? (JSON.parse(text) as Record<string, unknown>);
+        text = JSON.stringify({ ...rest, ...(await spec.fresh(ctx, internal)) });
+      }
+      response = c.body(text, 200, {
+        'Content-Type': 'application/json',
+        'X-Cache': lookup?.outcome ?? 'off',
+      });
     } catch (err) {
       if (err instanceof AuthError) response = sendError(c, new ApiError(401, err.code, err.message));
       else if (err instanceof ApiError) response = sendError(c, err);
@@ -149,9 +159,13 @@ export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono 
 export function authorizeStudent(principal: Principal, user: string): void {
   if (principal.role === 'admin') return;
   if (principal.role === 'educator') {
-    throw new ApiError(403, 'aggregates_only', 'educators may read cohort aggregates only, not individual students');
+    throw new ApiError(
+      403,
+      'aggregates_only',
+      'educators may read cohort aggregates only, not individual students',
+    );
   }
-  if (user !== principal.sub) throw new ApiError(403, 'forbidden', "students may read only their own data");
+  if (user !== principal.sub) throw new ApiError(403, 'forbidden', 'students may read only their own data');
 }
 
 /** Educators read the cohorts listed in their token; admins any; students none. */

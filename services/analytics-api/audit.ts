@@ -101,7 +101,11 @@ export class PgAuditLog implements AuditSink {
         this.failures.inc();
         // Keep the rows, oldest first, for the next attempt.
         this.buffer = batch.concat(this.buffer);
-        if (!this.closed) this.log.warn({ err: (err as Error).message, rows: batch.length }, 'audit flush failed; will retry');
+        if (!this.closed)
+          this.log.warn(
+            { err: (err as Error).message, rows: batch.length },
+            'audit flush failed; will retry',
+          );
         else throw err;
       },
     );

@@ -76,14 +76,21 @@ export class ResponseCache {
     const now = Date.now();
     if (now - this.lastWarn < 10_000) return;
     this.lastWarn = now;
-    this.log.warn({ err: err instanceof Error ? err.message : String(err) }, `cache ${what} failed; answering uncached`);
+    this.log.warn(
+      { err: err instanceof Error ? err.message : String(err) },
+      `cache ${what} failed; answering uncached`,
+    );
   }
 
   /**
    * Looks up an entry. `subject` is the student (versioned) or a cohort key (`cohort:<id>`, TTL only);
    * `params` must already be validated (their text is part of the key).
    */
-  async get(endpoint: string, subject: { user?: string; other?: string }, params: Record<string, unknown>): Promise<CacheLookup> {
+  async get(
+    endpoint: string,
+    subject: { user?: string; other?: string },
+    params: Record<string, unknown>,
+  ): Promise<CacheLookup> {
     if (!this.usable()) {
       this.lookups.inc({ endpoint, outcome: 'bypass' });
       return { value: null, key: null, outcome: 'bypass' };

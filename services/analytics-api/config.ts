@@ -16,20 +16,32 @@ export const apiEnv = defineEnv(
     JWT_ISSUER: { default: 'studystream', doc: 'expected iss claim (empty: not checked)' },
     JWT_AUDIENCE: { default: 'studystream-api', doc: 'expected aud claim (empty: not checked)' },
     JWT_CLOCK_TOLERANCE_SEC: { default: '5', doc: 'clock skew tolerated on exp/nbf' },
-    API_CACHE_TTL_SEC: { default: '300', doc: 'Redis cache TTL per endpoint and student (seconds); 0 disables' },
+    API_CACHE_TTL_SEC: {
+      default: '300',
+      doc: 'Redis cache TTL per endpoint and student (seconds); 0 disables',
+    },
     API_CACHE_TIMEOUT_MS: {
-      default: '30',
+      default: '50',
       doc: 'a cache read or write slower than this is abandoned and the request answered uncached',
     },
-    API_AUDIT_FLUSH_MS: { default: '1000', doc: 'audit records are written to PostgreSQL at least this often' },
+    API_AUDIT_FLUSH_MS: {
+      default: '1000',
+      doc: 'audit records are written to PostgreSQL at least this often',
+    },
     API_AUDIT_BATCH_ROWS: { default: '500', doc: 'audit buffer size that triggers an immediate flush' },
     API_AUDIT_MAX_BUFFER: {
       default: '100000',
       doc: 'audit records held while PostgreSQL is unreachable; beyond this the oldest are dropped (counted and logged)',
     },
     API_K_ANONYMITY: { default: '10', doc: 'minimum group size for any cohort figure (k-anonymity)' },
-    API_STATEMENT_TIMEOUT_MS: { default: '5000', doc: 'PostgreSQL statement timeout and ClickHouse max_execution_time for API reads' },
-    API_DEMO_USER: { default: '', doc: 'user id used by `npm start` for the demo token (default: the first student in topic_mastery)' },
+    API_STATEMENT_TIMEOUT_MS: {
+      default: '5000',
+      doc: "PostgreSQL statement_timeout of the API's connections (ms)",
+    },
+    API_DEMO_USER: {
+      default: '',
+      doc: 'user id in the demo token `npm start` prints (default: the student with the most answers)',
+    },
   },
   {
     JWT_SECRET: z.string(),
@@ -58,7 +70,9 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const cfg = { ...sharedEnv.load(env), ...apiEnv.load(env) };
   if (cfg.JWT_SECRET === '' && cfg.JWT_JWKS_URL === '') {
     if (env.NODE_ENV === 'production') {
-      throw new Error('invalid configuration (analytics-api):\n  JWT_SECRET or JWT_JWKS_URL: required when NODE_ENV=production');
+      throw new Error(
+        'invalid configuration (analytics-api):\n  JWT_SECRET or JWT_JWKS_URL: required when NODE_ENV=production',
+      );
     }
     return { ...cfg, JWT_SECRET: DEV_JWT_SECRET };
   }

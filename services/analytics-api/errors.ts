@@ -17,17 +17,28 @@ export class ApiError extends Error {
 }
 
 export function sendError(c: Context, err: ApiError): Response {
-  if (err.status === 401) c.header('WWW-Authenticate', `Bearer error="${err.code === 'missing_token' ? 'invalid_request' : 'invalid_token'}"`);
+  if (err.status === 401)
+    c.header(
+      'WWW-Authenticate',
+      `Bearer error="${err.code === 'missing_token' ? 'invalid_request' : 'invalid_token'}"`,
+    );
   return c.json(errorBody(err.code, err.message, err.details), err.status);
 }
 
 /** Parses input with a zod schema; failures become 400 invalid_parameter listing each bad parameter (never its value). */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where: 'query' | 'path'): z.output<S> {
+export function parseInput<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  where: 'query' | 'path',
+): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const details = result.error.issues.map((issue) => ({
     in: where,
-    param: issue.path.length > 0 ? issue.path.map(String).join('.') : (issue as { keys?: string[] }).keys?.join(',') ?? '',
+    param:
+      issue.path.length > 0
+        ? issue.path.map(String).join('.')
+        : ((issue as { keys?: string[] }).keys?.join(',') ?? ''),
     issue: issue.code,
     message: issue.message,
   }));

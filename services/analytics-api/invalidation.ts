@@ -31,7 +31,8 @@ export function usersInMessage(message: string): string[] {
       else if (v && typeof v === 'object') {
         const o = v as Record<string, unknown>;
         for (const k of ['user_id', 'userId', 'user']) if (typeof o[k] === 'string') out.push(o[k]);
-        for (const k of ['users', 'user_ids', 'userIds']) if (Array.isArray(o[k])) out.push(...(o[k] as unknown[]));
+        for (const k of ['users', 'user_ids', 'userIds'])
+          if (Array.isArray(o[k])) out.push(...(o[k] as unknown[]));
       }
     };
     collect(parsed);

@@ -7,17 +7,21 @@ import type { RouteSpec } from './route.ts';
  */
 export function openApiDocument(routes: readonly RouteSpec[], k: number) {
   const error = { $ref: '#/components/schemas/Error' };
-  const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: error } } });
+  const errorResponse = (description: string) => ({
+    description,
+    content: { 'application/json': { schema: error } },
+  });
   const paths: Record<string, Record<string, unknown>> = {};
   for (const spec of routes) {
     const path = spec.path.replace(/:([A-Za-z_]+)/g, '{$1}');
-    const parameters = [
-      ...parametersOf(spec.params, 'path'),
-      ...parametersOf(spec.query, 'query'),
-    ];
+    const parameters = [...parametersOf(spec.params, 'path'), ...parametersOf(spec.query, 'query')];
     const responses: Record<string, unknown> =
       spec.scope === 'reserved'
-        ? { '501': errorResponse('Not implemented yet (not_implemented); the path is reserved for a later release') }
+        ? {
+            '501': errorResponse(
+              'Not implemented yet (not_implemented); the path is reserved for a later release',
+            ),
+          }
         : {
             '200': {
               description: 'OK. X-Cache tells hit, miss, bypass (Redis unavailable) or error.',
@@ -25,11 +29,15 @@ export function openApiDocument(routes: readonly RouteSpec[], k: number) {
             },
           };
     Object.assign(responses, {
-      '400': errorResponse('A path or query parameter is invalid or unknown (invalid_parameter; details lists each)'),
-      '401': errorResponse('Missing, malformed, forged or expired token (missing_token, invalid_token, token_expired)'),
+      '400': errorResponse(
+        'A path or query parameter is invalid or unknown (invalid_parameter; details lists each)',
+      ),
+      '401': errorResponse(
+        'Missing, malformed, forged or expired token (missing_token, invalid_token, token_expired)',
+      ),
       '403': errorResponse(
         spec.scope === 'cohort'
-          ? 'The cohort is not one of the educator\'s (forbidden)'
+          ? "The cohort is not one of the educator's (forbidden)"
           : 'A student naming another student (forbidden); an educator asking for individual data (aggregates_only)',
       ),
     });
@@ -53,9 +61,9 @@ export function openApiDocument(routes: readonly RouteSpec[], k: number) {
       description:
         'Read API for students and educators. Authenticate with `Authorization: Bearer <JWT>` (claims: sub, role ' +
         'student|educator|admin, cohorts for educators, exp). Students read their own data; admins address a student ' +
-        'with ?user=; educators read aggregates of their cohorts only. Every read of a student\'s data is audited. ' +
+        "with ?user=; educators read aggregates of their cohorts only. Every read of a student's data is audited. " +
         `Cohort figures need at least k = ${k} students. Responses are cached for 5 minutes per endpoint and student ` +
-        'and invalidated when that student\'s state changes. Days and hours are UTC.',
+        "and invalidated when that student's state changes. Days and hours are UTC.",
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },

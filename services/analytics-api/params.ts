@@ -13,7 +13,10 @@ export const userId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 le
 export const topicId = z
   .string()
   .max(200)
-  .regex(/^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)*$/, 'must be a topic id like cardio.path.heart-failure');
+  .regex(
+    /^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)*$/,
+    'must be a topic id like cardio.path.heart-failure',
+  );
 
 export const cohortId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -');
 
@@ -51,10 +54,13 @@ export const masteryTopicQuery = z.strictObject({ ...userQuery, days: days(365, 
 export const reviewsQuery = z.strictObject({ ...userQuery, days: days(90, 14), limit: limit(500, 50) });
 export const patternsQuery = z.strictObject({ ...userQuery, days: days(365, 90) });
 export const sessionsQuery = z.strictObject({ ...userQuery, limit: limit(200, 20) });
-export const percentilesQuery = z.strictObject({ ...userQuery, cohort: cohortId
+export const percentilesQuery = z.strictObject({
+  ...userQuery,
+  cohort: cohortId
     .optional()
     .describe('a cohort the student belongs to (default: their first cohort, else every student)'),
-  days: days(365, 30) });
+  days: days(365, 30),
+});
 export const cohortParams = z.strictObject({ cohort: cohortId });
 export const cohortTopicsQuery = z.strictObject({ days: days(365, 30), limit: limit(500, 50) });
 export const emptyQuery = z.strictObject({ ...userQuery });

@@ -49,7 +49,15 @@ export type RouteSpec<PS extends z.ZodType = z.ZodType, QS extends z.ZodType = z
   cache?: string;
   /** JSON schema of the 200 body (documentation). */
   response?: Record<string, unknown>;
-  handler?: (ctx: HandlerContext<z.output<PS>, z.output<QS>>) => Promise<unknown>;
+  handler?: (ctx: HandlerContext<z.output<PS>, z.output<QS>>) => Promise<Record<string, unknown>>;
+  /**
+   * Fields read on every request, never cached (the live session), merged over the handler's (cached) body.
+   * The body's `_internal` field (cached with it, never sent) carries what the handler prepared for this step.
+   */
+  fresh?: (
+    ctx: HandlerContext<z.output<PS>, z.output<QS>>,
+    internal: unknown,
+  ) => Promise<Record<string, unknown>>;
 };
 
 /** Keeps the generic types of a spec while storing it in a plain list. */

@@ -5,6 +5,18 @@ import { UsageError, type Command } from './command.ts';
  * Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage.
  */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
+  schemas: {
+    summary: 'schema registry: register|check (BACKWARD compatibility), types (regenerate TS types)',
+    load: () => import('./commands/schemas.ts'),
+  },
+  apikey: {
+    summary: 'apikey create --name N: create an ingest API key',
+    load: () => import('./commands/apikey.ts'),
+  },
+  bench: {
+    summary: 'bench <name>: run a benchmark (results in bench/results/)',
+    load: () => import('./commands/bench.ts'),
+  },
   start: {
     summary: 'run the whole engine locally (stack, migrations, services, demo data)',
     load: () => import('./commands/start.ts'),
@@ -20,6 +32,20 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   migrate: {
     summary: 'apply PostgreSQL and ClickHouse migrations, create Kafka topics',
     load: () => import('./commands/migrate.ts'),
+  },
+  simulate: {
+    summary:
+      'simulate a student cohort into ingest or Kafka: --students N --days D --seed S --via ingest|kafka',
+    load: () => import('./commands/simulate.ts'),
+  },
+  demo: {
+    summary: 'load the demo cohort when the topics are empty, then keep demo students active',
+    load: () => import('./commands/demo.ts'),
+  },
+  token: {
+    summary:
+      'token --user ID --role student|educator|admin [--cohort C] [--ttl 1h]: print an analytics API token',
+    load: () => import('./commands/token.ts'),
   },
   config: {
     summary: 'print every environment variable with its default and meaning',

@@ -24,7 +24,11 @@ export function generateApiKey(): { key: string; prefix: string; secretSha256: B
 /** Creates a key and stores its hash; returns the full key (shown once, never stored). */
 export async function createApiKey(pool: Pool, name: string): Promise<{ key: string; prefix: string }> {
   const { key, prefix, secretSha256 } = generateApiKey();
-  await pool.query('INSERT INTO api_keys (prefix, name, secret_sha256) VALUES ($1, $2, $3)', [prefix, name, secretSha256]);
+  await pool.query('INSERT INTO api_keys (prefix, name, secret_sha256) VALUES ($1, $2, $3)', [
+    prefix,
+    name,
+    secretSha256,
+  ]);
   return { key, prefix };
 }
 
@@ -58,7 +62,8 @@ export class PgAuthenticator implements Authenticator {
       [prefix],
     );
     const row = rows[0];
-    const principal = row && timingSafeEqual(row.secret_sha256, sha256(secret)) ? { prefix, name: row.name } : undefined;
+    const principal =
+      row && timingSafeEqual(row.secret_sha256, sha256(secret)) ? { prefix, name: row.name } : undefined;
     if (this.cache.size >= PgAuthenticator.MAX_CACHE) this.cache.clear();
     this.cache.set(cacheKey, {
       principal,

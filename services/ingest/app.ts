@@ -51,7 +51,13 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
   mountOps(app as unknown as Hono, { registry: deps.registry, log, checks: deps.checks });
   app.get('/openapi.json', (c) => c.json(openApiDocument(cfg)));
 
-  const fail = (c: Context, status: 400 | 401 | 413 | 415 | 429 | 503, code: string, message: string, details?: unknown) => {
+  const fail = (
+    c: Context,
+    status: 400 | 401 | 413 | 415 | 429 | 503,
+    code: string,
+    message: string,
+    details?: unknown,
+  ) => {
     metrics.errors.inc({ code });
     return c.json(errorBody(code, message, details), status);
   };

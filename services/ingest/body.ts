@@ -32,14 +32,22 @@ export async function readJsonBody(req: Request, limit: number): Promise<BodyRes
   if (!isJsonContentType(req.headers.get('content-type'))) {
     return {
       ok: false,
-      error: { status: 415, code: 'unsupported_media_type', message: 'Content-Type must be application/json' },
+      error: {
+        status: 415,
+        code: 'unsupported_media_type',
+        message: 'Content-Type must be application/json',
+      },
     };
   }
   const encoding = req.headers.get('content-encoding');
   if (encoding && encoding.toLowerCase() !== 'identity') {
     return {
       ok: false,
-      error: { status: 415, code: 'unsupported_media_type', message: `Content-Encoding ${encoding} is not supported` },
+      error: {
+        status: 415,
+        code: 'unsupported_media_type',
+        message: `Content-Encoding ${encoding} is not supported`,
+      },
     };
   }
   const declared = Number(req.headers.get('content-length') ?? NaN);
@@ -58,7 +66,11 @@ export async function readJsonBody(req: Request, limit: number): Promise<BodyRes
   } catch (err) {
     return {
       ok: false,
-      error: { status: 400, code: 'invalid_json', message: `body is not valid JSON: ${(err as Error).message}` },
+      error: {
+        status: 400,
+        code: 'invalid_json',
+        message: `body is not valid JSON: ${(err as Error).message}`,
+      },
     };
   }
 }
@@ -92,7 +104,12 @@ async function readLimited(req: Request, limit: number): Promise<Uint8Array | un
 export function parseBatchEnvelope(body: unknown, maxEvents: number): BodyResult<BatchEnvelope> {
   const invalid = (path: string, reason: string): BodyResult<BatchEnvelope> => ({
     ok: false,
-    error: { status: 400, code: 'invalid_envelope', message: `${path}: ${reason}`, details: [{ path, reason }] },
+    error: {
+      status: 400,
+      code: 'invalid_envelope',
+      message: `${path}: ${reason}`,
+      details: [{ path, reason }],
+    },
   });
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return invalid('', 'expected an object {"sent_at"?: epoch ms, "events": [...]}');
@@ -112,8 +129,15 @@ export function parseBatchEnvelope(body: unknown, maxEvents: number): BodyResult
     };
   }
   const sentAt = envelope.sent_at;
-  if (sentAt !== undefined && sentAt !== null && !(typeof sentAt === 'number' && Number.isSafeInteger(sentAt) && sentAt > 0)) {
+  if (
+    sentAt !== undefined &&
+    sentAt !== null &&
+    !(typeof sentAt === 'number' && Number.isSafeInteger(sentAt) && sentAt > 0)
+  ) {
     return invalid('sent_at', 'expected epoch milliseconds (positive integer)');
   }
-  return { ok: true, value: { sentAt: (sentAt as number | null | undefined) ?? undefined, events: envelope.events } };
+  return {
+    ok: true,
+    value: { sentAt: (sentAt as number | null | undefined) ?? undefined, events: envelope.events },
+  };
 }

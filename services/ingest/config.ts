@@ -5,7 +5,10 @@ import { defineEnv, envInt, sharedEnv } from '../shared/config.ts';
 export const ingestEnv = defineEnv(
   'ingest',
   {
-    INGEST_MAX_BATCH_EVENTS: { default: '1000', doc: 'maximum events in one POST /v1/events/batch (413 beyond)' },
+    INGEST_MAX_BATCH_EVENTS: {
+      default: '1000',
+      doc: 'maximum events in one POST /v1/events/batch (413 beyond)',
+    },
     INGEST_MAX_BODY_BYTES: { default: '1048576', doc: 'maximum request body in bytes (413 beyond)' },
     INGEST_RATE_LIMIT_PER_SEC: {
       default: '50000',
@@ -40,7 +43,10 @@ export const ingestEnv = defineEnv(
       doc: 'how long records of concurrent requests are collected into one Kafka sendBatch',
     },
     INGEST_PRODUCE_MAX_RECORDS: { default: '5000', doc: 'maximum records in one Kafka sendBatch' },
-    INGEST_PRODUCE_CONCURRENCY: { default: '1', doc: 'concurrent Kafka sendBatch calls (1 keeps idempotent ordering simple)' },
+    INGEST_PRODUCE_CONCURRENCY: {
+      default: '1',
+      doc: 'concurrent Kafka sendBatch calls (1 keeps idempotent ordering simple)',
+    },
     INGEST_PRODUCE_TIMEOUT_MS: {
       default: '5000',
       doc: 'a request whose records Kafka has not acknowledged within this time gets 503 (the client retries)',
@@ -70,7 +76,9 @@ export const DEV_IP_SALT = 'studystream-dev-salt-not-secret';
 export type IngestConfig = ReturnType<typeof sharedEnv.load> & ReturnType<typeof ingestEnv.load>;
 
 /** Shared and ingest settings. In production (NODE_ENV=production) INGEST_IP_SALT must be set. */
-export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig & { ipSaltIsDefault: boolean } {
+export function loadIngestConfig(
+  env: NodeJS.ProcessEnv = process.env,
+): IngestConfig & { ipSaltIsDefault: boolean } {
   const cfg = { ...sharedEnv.load(env), ...ingestEnv.load(env) };
   const ipSaltIsDefault = cfg.INGEST_IP_SALT === '';
   if (ipSaltIsDefault && env.NODE_ENV === 'production') {

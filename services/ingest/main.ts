@@ -5,7 +5,8 @@ import { buildIngest } from './service.ts';
 
 const cfg = loadIngestConfig();
 const log = createLogger('ingest', cfg.LOG_LEVEL);
-if (cfg.ipSaltIsDefault) log.warn('INGEST_IP_SALT is not set: using the fixed development salt (never in production)');
+if (cfg.ipSaltIsDefault)
+  log.warn('INGEST_IP_SALT is not set: using the fixed development salt (never in production)');
 
 const service = await buildIngest(cfg, log);
 const shutdown = new Shutdown(log, cfg.SHUTDOWN_TIMEOUT_MS);

@@ -2,9 +2,14 @@ import { EVENT_FAMILIES } from '../shared/events.ts';
 import type { IngestAppConfig } from './app.ts';
 
 /** The ingest HTTP contract as an OpenAPI 3.1 document (hand-written; the event fields are the Avro schemas'). */
-export function openApiDocument(cfg: Pick<IngestAppConfig, 'INGEST_MAX_BATCH_EVENTS' | 'INGEST_MAX_BODY_BYTES'>) {
+export function openApiDocument(
+  cfg: Pick<IngestAppConfig, 'INGEST_MAX_BATCH_EVENTS' | 'INGEST_MAX_BODY_BYTES'>,
+) {
   const error = { $ref: '#/components/schemas/Error' };
-  const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: error } } });
+  const errorResponse = (description: string) => ({
+    description,
+    content: { 'application/json': { schema: error } },
+  });
   const result = { $ref: '#/components/schemas/IngestResponse' };
   const ok = (description: string) => ({ description, content: { 'application/json': { schema: result } } });
   const common = {
@@ -15,7 +20,9 @@ export function openApiDocument(cfg: Pick<IngestAppConfig, 'INGEST_MAX_BATCH_EVE
     ),
     '415': errorResponse('Content-Type is not application/json (unsupported_media_type)'),
     '429': errorResponse('Per-key rate limit in events/s exceeded (rate_limited); see Retry-After'),
-    '503': errorResponse('Kafka did not acknowledge (unavailable); nothing was accepted, retry with the same event_ids'),
+    '503': errorResponse(
+      'Kafka did not acknowledge (unavailable); nothing was accepted, retry with the same event_ids',
+    ),
   };
   return {
     openapi: '3.1.0',
@@ -23,7 +30,7 @@ export function openApiDocument(cfg: Pick<IngestAppConfig, 'INGEST_MAX_BATCH_EVE
       title: 'studystream ingest',
       version: '1.0.0',
       description:
-        'Receives study events from apps. Each event is validated against its family\'s Avro schema ' +
+        "Receives study events from apps. Each event is validated against its family's Avro schema " +
         '(schemas/<family>.avsc) and produced to Kafka; 2xx only after Kafka acknowledged (acks=all). ' +
         'Server-owned fields: received_at and client.{ip_hash,browser,os,offline_synced,clock_skew_ms} are ignored ' +
         'if sent. Clock-skew rule: when a batch carries sent_at and |received_at - sent_at| exceeds the tolerance, ' +
@@ -75,7 +82,11 @@ export function openApiDocument(cfg: Pick<IngestAppConfig, 'INGEST_MAX_BATCH_EVE
           additionalProperties: false,
           properties: {
             sent_at: { type: 'integer', description: 'Client clock (epoch ms) when the batch was sent' },
-            events: { type: 'array', maxItems: cfg.INGEST_MAX_BATCH_EVENTS, items: { $ref: '#/components/schemas/Event' } },
+            events: {
+              type: 'array',
+              maxItems: cfg.INGEST_MAX_BATCH_EVENTS,
+              items: { $ref: '#/components/schemas/Event' },
+            },
           },
         },
         EventResult: {
@@ -90,7 +101,11 @@ export function openApiDocument(cfg: Pick<IngestAppConfig, 'INGEST_MAX_BATCH_EVE
               items: {
                 type: 'object',
                 required: ['path', 'reason'],
-                properties: { path: { type: 'string' }, reason: { type: 'string' }, code: { type: 'string' } },
+                properties: {
+                  path: { type: 'string' },
+                  reason: { type: 'string' },
+                  code: { type: 'string' },
+                },
               },
             },
           },
@@ -112,7 +127,10 @@ export function openApiDocument(cfg: Pick<IngestAppConfig, 'INGEST_MAX_BATCH_EVE
       '/v1/events': {
         post: {
           summary: 'Send one event',
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Event' } } } },
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Event' } } },
+          },
           responses: {
             '202': ok('Accepted (acknowledged by Kafka)'),
             '200': ok('Duplicate: this event_id was accepted before'),
@@ -124,19 +142,32 @@ export function openApiDocument(cfg: Pick<IngestAppConfig, 'INGEST_MAX_BATCH_EVE
       '/v1/events/batch': {
         post: {
           summary: 'Send a batch of events (offline sync)',
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Batch' } } } },
-          responses: { '200': ok('One result per event, in order; a rejected event never blocks the others'), ...common },
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Batch' } } },
+          },
+          responses: {
+            '200': ok('One result per event, in order; a rejected event never blocks the others'),
+            ...common,
+          },
         },
       },
-      '/healthz': { get: { summary: 'Process alive', security: [], responses: { '200': { description: 'ok' } } } },
+      '/healthz': {
+        get: { summary: 'Process alive', security: [], responses: { '200': { description: 'ok' } } },
+      },
       '/readyz': {
         get: {
           summary: 'Kafka, Redis, PostgreSQL and the registry reachable',
           security: [],
-          responses: { '200': { description: 'ready' }, '503': { description: 'a dependency is unreachable' } },
+          responses: {
+            '200': { description: 'ready' },
+            '503': { description: 'a dependency is unreachable' },
+          },
         },
       },
-      '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'text' } } } },
+      '/metrics': {
+        get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'text' } } },
+      },
     },
   };
 }

@@ -15,7 +15,12 @@ export type EventResult = {
   errors?: Array<Pick<FieldError, 'path' | 'reason' | 'code'>>;
 };
 
-export type IngestResponse = { accepted: number; duplicates: number; rejected: number; results: EventResult[] };
+export type IngestResponse = {
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  results: EventResult[];
+};
 
 export type PipelineDeps = { dedupe: Dedupe; publisher: Publisher; metrics: IngestMetrics; log: Logger };
 
@@ -44,9 +49,15 @@ export async function ingestEvents(
       results.push(reject(index, decoded.eventId, decoded.errors, deps.metrics, decoded.family));
       return;
     }
-    const validated = validateEvent(decoded.event, { ...limits, receivedAt: ctx.receivedAt, skewMs: ctx.skewMs });
+    const validated = validateEvent(decoded.event, {
+      ...limits,
+      receivedAt: ctx.receivedAt,
+      skewMs: ctx.skewMs,
+    });
     if (!validated.ok) {
-      results.push(reject(index, decoded.event.record.event_id, validated.errors, deps.metrics, decoded.event.family));
+      results.push(
+        reject(index, decoded.event.record.event_id, validated.errors, deps.metrics, decoded.event.family),
+      );
       return;
     }
     const event = applyServerFields(validated.event, ctx);
@@ -72,13 +83,18 @@ export async function ingestEvents(
   try {
     await deps.publisher.publish(toProduce.map((g) => g.event));
   } catch (err) {
-    if (reservations) await deps.dedupe.release(reservedHere).catch((e: unknown) => deps.log.warn({ err: e }, 'dedupe release failed'));
+    if (reservations)
+      await deps.dedupe
+        .release(reservedHere)
+        .catch((e: unknown) => deps.log.warn({ err: e }, 'dedupe release failed'));
     return { ok: false, error: err as Error };
   }
   if (reservations) {
     await deps.dedupe
       .commit(toProduce.map((g) => g.result.event_id!))
-      .catch((err: unknown) => deps.log.warn({ err }, 'dedupe commit failed; downstream dedupes on event_id'));
+      .catch((err: unknown) =>
+        deps.log.warn({ err }, 'dedupe commit failed; downstream dedupes on event_id'),
+      );
   }
 
   const response: IngestResponse = { accepted: 0, duplicates: 0, rejected: 0, results };
@@ -87,7 +103,8 @@ export async function ingestEvents(
     else if (r.status === 'duplicate') response.duplicates++;
     else response.rejected++;
   }
-  for (const g of good) deps.metrics.events.inc({ family: g.event.family, result: g.result.status, reason: '' });
+  for (const g of good)
+    deps.metrics.events.inc({ family: g.event.family, result: g.result.status, reason: '' });
   return { ok: true, response };
 }
 
@@ -98,7 +115,10 @@ function reject(
   metrics: IngestMetrics,
   family: string | undefined,
 ): EventResult {
-  const fam = family && ['study-events', 'question-attempts', 'material-interactions'].includes(family) ? family : 'unknown';
+  const fam =
+    family && ['study-events', 'question-attempts', 'material-interactions'].includes(family)
+      ? family
+      : 'unknown';
   metrics.events.inc({ family: fam, result: 'rejected', reason: errors[0]?.code ?? 'invalid_value' });
   return {
     index,
@@ -114,7 +134,10 @@ async function reserve(ids: string[], deps: PipelineDeps): Promise<Reservation[]
     return await deps.dedupe.reserve(ids);
   } catch (err) {
     deps.metrics.degraded.inc({ dependency: 'redis' });
-    deps.log.warn({ err: (err as Error).message }, 'dedupe unavailable; producing without the first-line check');
+    deps.log.warn(
+      { err: (err as Error).message },
+      'dedupe unavailable; producing without the first-line check',
+    );
     return undefined;
   }
 }

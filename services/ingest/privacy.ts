@@ -8,7 +8,10 @@ import { createHash } from 'node:crypto';
 
 /** SHA-256(salt + ip), first 16 hex characters. IPv4-mapped IPv6 addresses are reduced to IPv4 first. */
 export function hashIp(salt: string, ip: string): string {
-  const normalized = ip.trim().toLowerCase().replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+  const normalized = ip
+    .trim()
+    .toLowerCase()
+    .replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
   return createHash('sha256').update(salt).update(normalized).digest('hex').slice(0, 16);
 }
 

@@ -54,7 +54,10 @@ export class BatchingPublisher implements Publisher {
         resolve,
         reject,
         settled: false,
-        timer: setTimeout(() => this.fail(pending, new UnavailableError('Kafka did not acknowledge in time')), this.opts.timeoutMs),
+        timer: setTimeout(
+          () => this.fail(pending, new UnavailableError('Kafka did not acknowledge in time')),
+          this.opts.timeoutMs,
+        ),
       };
       this.queue.push(pending);
       this.queuedRecords += events.length;
@@ -96,7 +99,10 @@ export class BatchingPublisher implements Publisher {
     if (this.queue.length === 0 || this.inFlight >= this.opts.concurrency) return;
     const batch: Pending[] = [];
     let records = 0;
-    while (this.queue.length > 0 && (batch.length === 0 || records + this.queue[0]!.events.length <= this.opts.maxRecords)) {
+    while (
+      this.queue.length > 0 &&
+      (batch.length === 0 || records + this.queue[0]!.events.length <= this.opts.maxRecords)
+    ) {
       const p = this.queue.shift()!;
       batch.push(p);
       records += p.events.length;

@@ -65,7 +65,9 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
       {
         name: 'registry',
         check: async () => {
-          const res = await fetch(`${cfg.SCHEMA_REGISTRY_URL}/subjects`, { signal: AbortSignal.timeout(2000) });
+          const res = await fetch(`${cfg.SCHEMA_REGISTRY_URL}/subjects`, {
+            signal: AbortSignal.timeout(2000),
+          });
           if (!res.ok) throw new Error(`registry answered ${res.status}`);
         },
       },

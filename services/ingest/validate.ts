@@ -72,24 +72,43 @@ export function parseTimestamp(value: unknown): number | undefined {
   return undefined;
 }
 
-/** Copies a record value with schema defaults filled in and unknown fields reported (recursing into records). */
-function fillRecord(type: avro.Type, value: unknown, path: string, errors: FieldError[]): unknown {
-  if (type.typeName === 'union:unwrapped' && isObject(value)) {
-    const branch = (type as unknown as { types: avro.Type[] }).types.find((t) => t.typeName === 'record');
-    return branch ? fillRecord(branch, value, path, errors) : value;
+type FieldPlan = { name: string; type: avro.Type; defaultValue: () => unknown; record?: RecordPlan };
+type RecordPlan = { fields: FieldPlan[]; known: Set<string> };
+const plans = new WeakMap<avro.Type, RecordPlan | null>();
+
+/** The record type an Avro type holds an object of (a record, or the record branch of a union), if any. */
+function recordPlan(type: avro.Type): RecordPlan | undefined {
+  let plan = plans.get(type);
+  if (plan === undefined) {
+    plan = null;
+    let record: avro.Type | undefined = type.typeName === 'record' ? type : undefined;
+    if (type.typeName === 'union:unwrapped') {
+      record = (type as unknown as { types: avro.Type[] }).types.find((t) => t.typeName === 'record');
+    }
+    if (record) {
+      const fields = (record as unknown as { fields: Array<{ name: string; type: avro.Type; defaultValue(): unknown }> })
+        .fields;
+      plan = { fields: [], known: new Set(fields.map((f) => f.name)) };
+      plans.set(type, plan);
+      for (const f of fields) {
+        plan.fields.push({ name: f.name, type: f.type, defaultValue: () => f.defaultValue(), record: recordPlan(f.type) });
+      }
+    }
+    plans.set(type, plan);
   }
-  if (type.typeName !== 'record' || !isObject(value)) return value;
-  const fields = (type as unknown as { fields: Array<{ name: string; type: avro.Type; defaultValue(): unknown }> })
-    .fields;
-  const known = new Set(fields.map((f) => f.name));
-  for (const key of Object.keys(value)) {
-    if (!known.has(key)) errors.push({ path: joinPath(path, key), code: 'unknown_field', reason: 'unknown field' });
+  return plan ?? undefined;
+}
+
+/** Copies a record value with schema defaults filled in and unknown fields reported (recursing into records). */
+function fillRecord(plan: RecordPlan, value: Record<string, unknown>, path: string, errors: FieldError[]): unknown {
+  for (const key in value) {
+    if (!plan.known.has(key)) errors.push({ path: joinPath(path, key), code: 'unknown_field', reason: 'unknown field' });
   }
   const out: Record<string, unknown> = {};
-  for (const f of fields) {
+  for (const f of plan.fields) {
     let v = Object.hasOwn(value, f.name) ? value[f.name] : undefined;
     if (v === undefined) v = f.defaultValue();
-    out[f.name] = fillRecord(f.type, v, joinPath(path, f.name), errors);
+    out[f.name] = f.record && isObject(v) ? fillRecord(f.record, v, joinPath(path, f.name), errors) : v;
   }
   return out;
 }
@@ -110,7 +129,10 @@ function describe(type: avro.Type): string {
 /** Step 1: JSON value → candidate record of its family (no semantic checks yet). */
 export function decodeEvent(raw: unknown, receivedAt: number): DecodeResult {
   if (!isObject(raw)) {
-    return { ok: false, errors: [{ path: '', code: 'not_object', reason: 'an event must be a JSON object' }] };
+    return {
+      ok: false,
+      errors: [{ path: '', code: 'not_object', reason: 'an event must be a JSON object' }],
+    };
   }
   const eventId = typeof raw.event_id === 'string' ? raw.event_id : undefined;
   const family = raw.family;
@@ -168,7 +190,7 @@ export function decodeEvent(raw: unknown, receivedAt: number): DecodeResult {
   }
 
   const type = familyType(family);
-  const record = fillRecord(type, input, '', errors) as CandidateEvent['record'];
+  const record = fillRecord(recordPlan(type)!, input, '', errors) as CandidateEvent['record'];
   if (errors.length === 0) {
     type.isValid(record, {
       errorHook: (segments: string[], value: unknown, t: avro.Type) => {
@@ -195,13 +217,25 @@ function rangeChecks(family: EventFamily, r: Record<string, unknown>): Check[] {
         [(r.topic_ids as string[]).length > 0, 'topic_ids', 'must name at least one topic'],
         [num('attempt_number')! >= 1, 'attempt_number', 'must be >= 1'],
         nonNeg('time_to_answer_ms'),
-        [num('confidence') === null || (num('confidence')! >= 1 && num('confidence')! <= 5), 'confidence', 'must be 1..5'],
-        [num('difficulty') === null || (num('difficulty')! >= 0 && num('difficulty')! <= 1), 'difficulty', 'must be 0..1'],
+        [
+          num('confidence') === null || (num('confidence')! >= 1 && num('confidence')! <= 5),
+          'confidence',
+          'must be 1..5',
+        ],
+        [
+          num('difficulty') === null || (num('difficulty')! >= 0 && num('difficulty')! <= 1),
+          'difficulty',
+          'must be 0..1',
+        ],
         [typeof r.question_id === 'string' && r.question_id.length > 0, 'question_id', 'must not be empty'],
       ];
     case 'material-interactions':
       return [
-        [num('progress') === null || (num('progress')! >= 0 && num('progress')! <= 1), 'progress', 'must be 0..1'],
+        [
+          num('progress') === null || (num('progress')! >= 0 && num('progress')! <= 1),
+          'progress',
+          'must be 0..1',
+        ],
         nonNeg('position_ms'),
         nonNeg('active_ms'),
         nonNeg('text_length'),
@@ -214,7 +248,11 @@ function rangeChecks(family: EventFamily, r: Record<string, unknown>): Check[] {
         nonNeg('duration_ms'),
         [ai === null || ai.prompt_tokens >= 0, 'ai_coach.prompt_tokens', 'must be >= 0'],
         [ai === null || ai.response_tokens >= 0, 'ai_coach.response_tokens', 'must be >= 0'],
-        [api === null || (api.status >= 100 && api.status <= 599), 'api_call.status', 'must be an HTTP status'],
+        [
+          api === null || (api.status >= 100 && api.status <= 599),
+          'api_call.status',
+          'must be an HTTP status',
+        ],
         [api === null || api.duration_ms >= 0, 'api_call.duration_ms', 'must be >= 0'],
         [
           api === null || (api.route.startsWith('/') && !/[?#]/.test(api.route) && api.route.length <= 256),
@@ -232,7 +270,11 @@ export function validateEvent(candidate: CandidateEvent, ctx: ValidationContext)
   const corrected = r.occurred_at + ctx.skewMs;
   const checks: Check[] = [
     [UUID.test(r.event_id), 'event_id', 'must be a UUID'],
-    [USER_ID.test(r.user_id), 'user_id', 'must be a pseudonymous id: 1-64 letters, digits, _ or - (never an e-mail)'],
+    [
+      USER_ID.test(r.user_id),
+      'user_id',
+      'must be a pseudonymous id: 1-64 letters, digits, _ or - (never an e-mail)',
+    ],
     [(r.schema_version as number) >= 1, 'schema_version', 'must be >= 1'],
     [
       corrected <= ctx.receivedAt + ctx.maxFutureMs,
@@ -246,13 +288,17 @@ export function validateEvent(candidate: CandidateEvent, ctx: ValidationContext)
       `is older than ${Math.round(ctx.maxAgeMs / 86_400_000)} days (after clock-skew correction)`,
       'too_old',
     ],
-    ...['session_id', 'question_id', 'material_id', 'exam_section', 'selected_answer'].map(
-      (k): Check => [typeof r[k] !== 'string' || (r[k] as string).length <= MAX_ID_LENGTH, k, `longer than ${MAX_ID_LENGTH}`],
-    ),
+    ...['session_id', 'question_id', 'material_id', 'exam_section', 'selected_answer'].map((k): Check => [
+      typeof r[k] !== 'string' || (r[k] as string).length <= MAX_ID_LENGTH,
+      k,
+      `longer than ${MAX_ID_LENGTH}`,
+    ]),
     [(r.topic_ids as string[]).length <= MAX_TOPICS, 'topic_ids', `more than ${MAX_TOPICS} topics`],
-    ...(r.topic_ids as string[]).map(
-      (t, i): Check => [t.length > 0 && t.length <= MAX_ID_LENGTH, `topic_ids[${i}]`, `must be 1..${MAX_ID_LENGTH} characters`],
-    ),
+    ...(r.topic_ids as string[]).map((t, i): Check => [
+      t.length > 0 && t.length <= MAX_ID_LENGTH,
+      `topic_ids[${i}]`,
+      `must be 1..${MAX_ID_LENGTH} characters`,
+    ]),
     ...rangeChecks(candidate.family, r),
   ];
   const client = r.client as { platform?: unknown; app_version?: unknown } | null;

@@ -1,5 +1,11 @@
 import { MemoryStorage, type QueueStorage } from './storage.ts';
-import { createEventBuilders, isWireEvent, type EventBuilders, type Platform, type WireEvent } from './types.ts';
+import {
+  createEventBuilders,
+  isWireEvent,
+  type EventBuilders,
+  type Platform,
+  type WireEvent,
+} from './types.ts';
 
 /** One problem the server (or the client, before sending) found with a field of an event. */
 export type FieldError = { path: string; reason: string };
@@ -25,7 +31,11 @@ export class StudystreamError extends Error {
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
 
-  constructor(kind: TransportErrorKind, message: string, extra: { status?: number; retryAfterMs?: number } = {}) {
+  constructor(
+    kind: TransportErrorKind,
+    message: string,
+    extra: { status?: number; retryAfterMs?: number } = {},
+  ) {
     super(message);
     this.name = 'StudystreamError';
     this.kind = kind;
@@ -121,9 +131,16 @@ export function parseRetryAfter(value: string | null | undefined, now: number): 
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-function positiveInt(value: number | undefined, fallback: number, name: string, min = 1, max = Infinity): number {
+function positiveInt(
+  value: number | undefined,
+  fallback: number,
+  name: string,
+  min = 1,
+  max = Infinity,
+): number {
   const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name} must be an integer from ${min} to ${max}`);
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}`);
   return v;
 }
 
@@ -201,7 +218,8 @@ export class StudystreamClient {
     if (!opts.apiKey) throw new TypeError('apiKey is required');
     this.url = opts.endpoint.replace(/\/+$/, '') + BATCH_PATH;
     this.apiKey = opts.apiKey;
-    if (typeof (opts.fetch ?? globalThis.fetch) !== 'function') throw new TypeError('no fetch implementation');
+    if (typeof (opts.fetch ?? globalThis.fetch) !== 'function')
+      throw new TypeError('no fetch implementation');
     // Called through globalThis so browsers do not throw 'Illegal invocation' on an unbound fetch.
     this.fetchFn = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.storage = opts.storage ?? new MemoryStorage();
@@ -218,11 +236,16 @@ export class StudystreamClient {
     this.onRejected = opts.onRejected;
     this.onDropped = opts.onDropped;
     this.onError = opts.onError;
-    this.events = createEventBuilders({ clock: this.clock, platform: opts.platform, appVersion: opts.appVersion });
+    this.events = createEventBuilders({
+      clock: this.clock,
+      platform: opts.platform,
+      appVersion: opts.appVersion,
+    });
 
     const load = this.storage.load().then(
       (stored) => this.restore(stored),
-      (err: unknown) => this.report(new StudystreamError('storage', `loading the queue failed: ${message(err)}`)),
+      (err: unknown) =>
+        this.report(new StudystreamError('storage', `loading the queue failed: ${message(err)}`)),
     );
     this.io = load;
     this.ready = load.then(() => {
@@ -245,13 +268,16 @@ export class StudystreamClient {
    */
   track(event: WireEvent): Promise<void> {
     if (this.closing) throw new Error('StudystreamClient is closed');
-    if (!isWireEvent(event)) throw new TypeError('track() expects an event built by the studystream SDK builders');
+    if (!isWireEvent(event))
+      throw new TypeError('track() expects an event built by the studystream SDK builders');
     if (this.index.has(event.event_id)) return this.persistOp ?? Promise.resolve();
     const bytes = encoder.encode(JSON.stringify(event)).length;
     if (bytes + 64 > this.maxBatchBytes) {
       this.counters.rejected++;
       this.callback(() =>
-        this.onRejected?.([{ event, errors: [{ path: '', reason: `event is ${bytes} bytes, over the batch limit` }] }]),
+        this.onRejected?.([
+          { event, errors: [{ path: '', reason: `event is ${bytes} bytes, over the batch limit` }] },
+        ]),
       );
       return Promise.resolve();
     }
@@ -348,7 +374,9 @@ export class StudystreamClient {
       try {
         await this.storage.append(batch.map((e) => e.event));
       } catch (err) {
-        this.report(new StudystreamError('storage', `persisting ${batch.length} events failed: ${message(err)}`));
+        this.report(
+          new StudystreamError('storage', `persisting ${batch.length} events failed: ${message(err)}`),
+        );
       }
       for (const e of batch) e.persisted = true;
       this.kickIfFull();
@@ -372,7 +400,9 @@ export class StudystreamClient {
         await this.storage.remove(ids);
       } catch (err) {
         // The events may be re-sent after a restart; the server answers 'duplicate', so nothing is stored twice.
-        this.report(new StudystreamError('storage', `removing ${ids.length} answered events failed: ${message(err)}`));
+        this.report(
+          new StudystreamError('storage', `removing ${ids.length} answered events failed: ${message(err)}`),
+        );
       }
     });
   }
@@ -420,9 +450,13 @@ export class StudystreamClient {
   private kick(): void {
     if (this.closing || !this.loaded || this.busy > 0) return;
     if (this.clock() < this.nextAttemptAt || this.sendable() === 0) return;
-    void this.exclusive(() => this.drain('background', 0, Number.POSITIVE_INFINITY)).then(() => {
-      if (this.consecutiveFailures === 0) this.kickIfFull();
-    });
+    void this.exclusive(() => this.drain('background', 0, Number.POSITIVE_INFINITY)).then(
+      () => {
+        if (this.consecutiveFailures === 0) this.kickIfFull();
+      },
+      (err: unknown) =>
+        this.report(new StudystreamError('network', `background send failed: ${message(err)}`)),
+    );
   }
 
   private kickIfFull(): void {
@@ -478,7 +512,10 @@ export class StudystreamClient {
 
   /** Full-jitter exponential backoff, never shorter than the server's Retry-After. */
   private backoff(retryAfterMs: number | undefined): number {
-    const exp = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** Math.min(this.consecutiveFailures - 1, 30));
+    const exp = Math.min(
+      this.backoffMaxMs,
+      this.backoffBaseMs * 2 ** Math.min(this.consecutiveFailures - 1, 30),
+    );
     const jittered = Math.floor(this.random() * exp);
     return retryAfterMs === undefined ? jittered : Math.max(retryAfterMs, jittered);
   }
@@ -520,7 +557,9 @@ export class StudystreamClient {
         kind: 'retry',
         error: new StudystreamError(
           timedOut ? 'timeout' : 'network',
-          timedOut ? `request timed out after ${this.requestTimeoutMs} ms` : `request failed: ${message(err)}`,
+          timedOut
+            ? `request timed out after ${this.requestTimeoutMs} ms`
+            : `request failed: ${message(err)}`,
         ),
       };
     } finally {
@@ -577,7 +616,8 @@ export class StudystreamClient {
     const answered: Entry[] = [];
     const rejections: Rejection[] = [];
     entries.forEach((entry, i) => {
-      const r = byId.get(entry.event.event_id) ?? results.find((x) => x?.index === i && x.event_id === undefined);
+      const r =
+        byId.get(entry.event.event_id) ?? results.find((x) => x?.index === i && x.event_id === undefined);
       if (!r) return;
       if (r.status === 'accepted') {
         tally.accepted++;
@@ -642,7 +682,9 @@ function serverErrors(text: string, status: number): FieldError[] {
     if (body.error) {
       const details = fieldErrors(body.error.details);
       if (details.length > 0) return details;
-      return [{ path: '', reason: `${String(body.error.code ?? status)}: ${String(body.error.message ?? '')}` }];
+      return [
+        { path: '', reason: `${String(body.error.code ?? status)}: ${String(body.error.message ?? '')}` },
+      ];
     }
   } catch {
     // not JSON

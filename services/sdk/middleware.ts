@@ -72,7 +72,8 @@ export function trackApiCalls(
       try {
         const userId = opts.userId(c);
         if (userId) {
-          const elapsed = startedAt === undefined ? (opts.clock ?? Date.now)() - occurredAt : performance.now() - startedAt;
+          const elapsed =
+            startedAt === undefined ? (opts.clock ?? Date.now)() - occurredAt : performance.now() - startedAt;
           const event = builders.apiCall({
             userId,
             sessionId: opts.sessionId?.(c) ?? null,

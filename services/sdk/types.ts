@@ -347,7 +347,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 function defaultUuid(): string {
   const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
   if (!c?.randomUUID) {
-    throw new Error('crypto.randomUUID is unavailable (browsers expose it only in secure contexts: use HTTPS)');
+    throw new Error(
+      'crypto.randomUUID is unavailable (browsers expose it only in secure contexts: use HTTPS)',
+    );
   }
   return c.randomUUID();
 }

@@ -14,12 +14,6 @@ type Field = { name: string; type: AvroSchema; doc?: string; default?: unknown }
 
 export const GENERATED_PATH = new URL('./events.generated.ts', import.meta.url);
 
-const pascal = (family: string) =>
-  family
-    .split('-')
-    .map((p) => p[0]!.toUpperCase() + p.slice(1))
-    .join('');
-
 const PRIMITIVES: Record<string, string> = {
   null: 'null',
   boolean: 'boolean',

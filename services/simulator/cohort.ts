@@ -5,7 +5,9 @@ import { DEFAULT_SIM_OPTIONS, type SimEvent, type SimItem, type SimOptions } fro
 
 const DAY = 86_400_000;
 
-export function simOptions(partial: Partial<SimOptions> & Pick<SimOptions, 'seed' | 'students' | 'days'>): SimOptions {
+export function simOptions(
+  partial: Partial<SimOptions> & Pick<SimOptions, 'seed' | 'students' | 'days'>,
+): SimOptions {
   const startMs = partial.startMs ?? utcMidnight(Date.now()) - partial.days * DAY;
   return { ...DEFAULT_SIM_OPTIONS, ...partial, startMs };
 }
@@ -17,7 +19,13 @@ export function utcMidnight(ms: number): number {
 /** Creates student `index` of a cohort exactly as `simulateCohort` does (the live demo reuses it). */
 export function createStudent(opts: SimOptions, index: number, out: SimItem[]): StudentSim {
   const cur = curriculum();
-  return new StudentSim(drawProfile(opts.seed, index, opts, cur), Rng.derive(opts.seed, 'student', index), opts, out, cur);
+  return new StudentSim(
+    drawProfile(opts.seed, index, opts, cur),
+    Rng.derive(opts.seed, 'student', index),
+    opts,
+    out,
+    cur,
+  );
 }
 
 /**
@@ -53,9 +61,12 @@ function* drain(out: SimItem[]): Generator<SimItem> {
 }
 
 /** Only the events (every copy, duplicates included), in delivery order. */
-export function* cohortEvents(opts: SimOptions): Generator<SimEvent & { duplicate: boolean; offline: boolean }> {
+export function* cohortEvents(
+  opts: SimOptions,
+): Generator<SimEvent & { duplicate: boolean; offline: boolean }> {
   for (const item of simulateCohort(opts)) {
     if (item.kind !== 'batch') continue;
-    for (const e of item.batch.events) yield { ...e, duplicate: item.batch.duplicate, offline: item.batch.offline };
+    for (const e of item.batch.events)
+      yield { ...e, duplicate: item.batch.duplicate, offline: item.batch.offline };
   }
 }

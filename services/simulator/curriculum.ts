@@ -82,11 +82,26 @@ export function curriculum(): Curriculum {
     const slug = t.id.replace(/\./g, '-');
     const materials: Material[] = [
       { id: `m-${slug}-text`, topicId: t.id, kind: 'TEXTBOOK', lengthMs: rng.logNormal(25, 0.3) * 60_000 },
-      { id: `m-${slug}-video`, topicId: t.id, kind: 'VIDEO', lengthMs: Math.round(rng.uniform(6, 24)) * 60_000 },
-      { id: `m-${slug}-notes`, topicId: t.id, kind: 'LECTURE_NOTES', lengthMs: rng.logNormal(12, 0.3) * 60_000 },
+      {
+        id: `m-${slug}-video`,
+        topicId: t.id,
+        kind: 'VIDEO',
+        lengthMs: Math.round(rng.uniform(6, 24)) * 60_000,
+      },
+      {
+        id: `m-${slug}-notes`,
+        topicId: t.id,
+        kind: 'LECTURE_NOTES',
+        lengthMs: rng.logNormal(12, 0.3) * 60_000,
+      },
     ];
     if (rng.chance(0.4)) {
-      materials.push({ id: `m-${slug}-article`, topicId: t.id, kind: 'ARTICLE', lengthMs: rng.logNormal(15, 0.3) * 60_000 });
+      materials.push({
+        id: `m-${slug}-article`,
+        topicId: t.id,
+        kind: 'ARTICLE',
+        lengthMs: rng.logNormal(15, 0.3) * 60_000,
+      });
     }
     return {
       id: t.id,

@@ -78,7 +78,10 @@ export class FetchIngestClient implements IngestClient {
     this.maxAttempts = maxAttempts;
   }
 
-  async postBatch(body: { sent_at: number; events: IngestEvent[] }, userAgent: string): Promise<IngestResponse> {
+  async postBatch(
+    body: { sent_at: number; events: IngestEvent[] },
+    userAgent: string,
+  ): Promise<IngestResponse> {
     let lastError = '';
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       try {
@@ -191,7 +194,10 @@ export class IngestSink implements Sink {
         const now = Date.now();
         const events = batches.flatMap((b) => ingestBody(b, now).events);
         const first = batches[0]!;
-        const response = await this.client.postBatch({ sent_at: now + first.clockSkewMs, events }, first.userAgent);
+        const response = await this.client.postBatch(
+          { sent_at: now + first.clockSkewMs, events },
+          first.userAgent,
+        );
         this.requests++;
         this.results.accepted += response.accepted;
         this.results.duplicate += response.duplicate;

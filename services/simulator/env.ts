@@ -5,12 +5,21 @@ import { defineEnv, envBool, envInt } from '../shared/config.ts';
 export const simulatorEnv = defineEnv(
   'simulator',
   {
-    STUDYSTREAM_API_KEY: { default: '', doc: 'API key `simulate --via ingest` sends (X-API-Key) unless --api-key is given' },
-    DEMO_ENABLED: { default: 'true', doc: '`start` loads a demo cohort into empty topics and keeps demo students active' },
+    STUDYSTREAM_API_KEY: {
+      default: '',
+      doc: 'API key `simulate --via ingest` sends (X-API-Key) unless --api-key is given',
+    },
+    DEMO_ENABLED: {
+      default: 'true',
+      doc: '`start` loads a demo cohort into empty topics and keeps demo students active',
+    },
     DEMO_STUDENTS: { default: '200', doc: 'students in the demo cohort' },
     DEMO_DAYS: { default: '60', doc: 'days of history in the demo cohort (ending now)' },
     DEMO_SEED: { default: '2024', doc: 'seed of the demo cohort' },
-    DEMO_LIVE_STUDENTS: { default: '5', doc: 'demo students kept studying in real time after the load (0: none)' },
+    DEMO_LIVE_STUDENTS: {
+      default: '5',
+      doc: 'demo students kept studying in real time after the load (0: none)',
+    },
   },
   {
     STUDYSTREAM_API_KEY: z.string(),

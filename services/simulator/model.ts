@@ -70,7 +70,11 @@ export interface MemoryTrace {
 }
 
 export function initialTrace(simStartMs: number, p: ModelParams = MODEL): MemoryTrace {
-  return { stability: p.initialStability, lastReviewAt: simStartMs - p.priorExposureAgeDays * DAY_MS, reviews: 0 };
+  return {
+    stability: p.initialStability,
+    lastReviewAt: simStartMs - p.priorExposureAgeDays * DAY_MS,
+    reviews: 0,
+  };
 }
 
 /** Retrievability R ∈ (0, 1] of a trace at time `atMs`: 0.9^(Δt/S). */
@@ -92,7 +96,9 @@ export function pCorrect(
   fatigue: number,
   p: ModelParams = MODEL,
 ): number {
-  return p.guess + (1 - p.guess) * sigmoid(item.a * (theta - p.memoryWeight * (1 - recall) - fatigue - item.b));
+  return (
+    p.guess + (1 - p.guess) * sigmoid(item.a * (theta - p.memoryWeight * (1 - recall) - fatigue - item.b))
+  );
 }
 
 /** The trace after a retrieval attempt at `atMs` (recall was `recall` just before it). Returns a new trace. */
@@ -104,13 +110,21 @@ export function afterRetrieval(
   p: ModelParams = MODEL,
 ): MemoryTrace {
   const stability = correct
-    ? Math.min(p.maxStability, trace.stability * (1 + p.stabilityGrowthBase + p.stabilityGrowthSpacing * (1 - recall)))
+    ? Math.min(
+        p.maxStability,
+        trace.stability * (1 + p.stabilityGrowthBase + p.stabilityGrowthSpacing * (1 - recall)),
+      )
     : Math.max(p.minStability, trace.stability * p.lapseFactor);
   return { stability, lastReviewAt: atMs, reviews: trace.reviews + 1 };
 }
 
 /** The trace after studying `share` (0..1) of a material on the topic at `atMs`. */
-export function afterStudy(trace: MemoryTrace, atMs: number, share: number, p: ModelParams = MODEL): MemoryTrace {
+export function afterStudy(
+  trace: MemoryTrace,
+  atMs: number,
+  share: number,
+  p: ModelParams = MODEL,
+): MemoryTrace {
   return {
     stability: Math.min(p.maxStability, trace.stability * (1 + p.materialStabilityGrowth * share)),
     lastReviewAt: atMs,

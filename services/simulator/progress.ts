@@ -39,7 +39,9 @@ export class Progress {
     const decile = Math.floor(share * 10);
     if (decile > this.lastDecile) {
       this.lastDecile = decile;
-      this.stream.write(`${this.label}: ${decile * 10}% (${done}/${total} days, ${events} events, ${rate}/s)\n`);
+      this.stream.write(
+        `${this.label}: ${decile * 10}% (${done}/${total} days, ${events} events, ${rate}/s)\n`,
+      );
     }
   }
 }

@@ -27,7 +27,10 @@ export async function runSimulation(
   const stats = emptyStats();
   const truth = extra.truthFile ? new TruthWriter(extra.truthFile) : undefined;
   const progress = extra.progress;
-  const items = simulateCohort({ ...opts, onDay: (done, total) => progress?.update(done, total, stats.eventsSent) });
+  const items = simulateCohort({
+    ...opts,
+    onDay: (done, total) => progress?.update(done, total, stats.eventsSent),
+  });
   try {
     for (const item of items) {
       if (item.kind === 'batch') {
@@ -44,7 +47,12 @@ export async function runSimulation(
     await truth?.close();
   }
   const elapsedMs = performance.now() - started;
-  return { stats, results: sink.results, elapsedMs, eventsPerSecond: Math.round((stats.eventsSent / elapsedMs) * 1_000) };
+  return {
+    stats,
+    results: sink.results,
+    elapsedMs,
+    eventsPerSecond: Math.round((stats.eventsSent / elapsedMs) * 1_000),
+  };
 }
 
 /** A connected EventProducer for the simulator (topics ensured, schemas registered idempotently). */
@@ -68,7 +76,9 @@ export function formatSummary(r: RunResult, via: string): string {
   const s = r.stats;
   const lines = [
     `simulated ${s.students} students via ${via}: ${s.eventsSent.toLocaleString('en-US')} events sent in ${(r.elapsedMs / 1_000).toFixed(1)} s (${r.eventsPerSecond.toLocaleString('en-US')} events/s)`,
-    ...Object.entries(s.events).map(([f, n]) => `  ${f.padEnd(22)} ${n.toLocaleString('en-US').padStart(12)}`),
+    ...Object.entries(s.events).map(
+      ([f, n]) => `  ${f.padEnd(22)} ${n.toLocaleString('en-US').padStart(12)}`,
+    ),
     `  ${'duplicates sent'.padEnd(22)} ${s.duplicatesSent.toLocaleString('en-US').padStart(12)}`,
     `  ${'question attempts'.padEnd(22)} ${s.attempts.toLocaleString('en-US').padStart(12)}`,
     `  ${'requests (batches)'.padEnd(22)} ${s.batches.toLocaleString('en-US').padStart(12)}  offline ${s.offlineBatches}, clock-skewed ${s.skewedBatches}`,

@@ -1,4 +1,11 @@
-import { curriculum, OPTIONS, type Curriculum, type LeafTopic, type Material, type Question } from './curriculum.ts';
+import {
+  curriculum,
+  OPTIONS,
+  type Curriculum,
+  type LeafTopic,
+  type Material,
+  type Question,
+} from './curriculum.ts';
 import {
   afterRetrieval,
   afterStudy,
@@ -12,7 +19,16 @@ import {
   type MemoryTrace,
 } from './model.ts';
 import { hash32, Rng } from './prng.ts';
-import type { AttemptTruth, ClientBatch, EventRecord, Platform, SimEvent, SimItem, SimOptions, StudentTruth } from './types.ts';
+import type {
+  AttemptTruth,
+  ClientBatch,
+  EventRecord,
+  Platform,
+  SimEvent,
+  SimItem,
+  SimOptions,
+  StudentTruth,
+} from './types.ts';
 import type { EventFamily } from '../shared/kafka.ts';
 
 const MIN = 60_000;
@@ -32,7 +48,10 @@ const CHRONOTYPES = [
 
 const TIMEZONES = [-8, -7, -6, -5, -5, -5, -4, 0, 1, 2, 5.5, 8];
 
-const DEVICES: Record<Platform, { versions: string[]; agents: Array<{ ua: string; browser: string; os: string }> }> = {
+const DEVICES: Record<
+  Platform,
+  { versions: string[]; agents: Array<{ ua: string; browser: string; os: string }> }
+> = {
   WEB: {
     versions: ['web-3.4.2', 'web-3.4.1'],
     agents: [
@@ -119,7 +138,12 @@ export interface Profile {
   thetaInitial: Float64Array;
 }
 
-export function drawProfile(seed: number | string, index: number, options: Pick<SimOptions, 'offlineRate'>, cur: Curriculum): Profile {
+export function drawProfile(
+  seed: number | string,
+  index: number,
+  options: Pick<SimOptions, 'offlineRate'>,
+  cur: Curriculum,
+): Profile {
   const rng = Rng.derive(seed, 'profile', index);
   const g = rng.normal(0, 1);
   const systemOffset = new Map(cur.systems.map((s) => [s, rng.normal(0, 0.45)]));
@@ -137,7 +161,9 @@ export function drawProfile(seed: number | string, index: number, options: Pick<
   const device = DEVICES[platform];
   const agent = rng.pick(device.agents);
   const skewed = offlineProne && rng.chance(0.5);
-  const skewMinutes = skewed ? (rng.chance(0.5) ? 1 : -1) * (rng.chance(0.4) ? 60 * rng.int(1, 10) : rng.int(10, 180)) : 0;
+  const skewMinutes = skewed
+    ? (rng.chance(0.5) ? 1 : -1) * (rng.chance(0.4) ? 60 * rng.int(1, 10) : rng.int(10, 180))
+    : 0;
   const systemOrder = [...cur.systems];
   for (let i = systemOrder.length - 1; i > 0; i--) {
     const j = rng.int(0, i);
@@ -224,9 +250,13 @@ class Device {
       return;
     }
     const t = event.record.occurred_at;
-    if (this.buffer.length > 0 && t - this.buffer[0]!.record.occurred_at >= this.opts.onlineFlushMs) {
+    // the SDK's flush timer fired when the oldest buffered event became onlineFlushMs old
+    const first = this.buffer[0]?.record.occurred_at;
+    if (first !== undefined && t - first >= this.opts.onlineFlushMs) {
       const last = this.buffer[this.buffer.length - 1]!.record.occurred_at;
-      this.flushOnline(Math.min(t - 1, last + this.rng.uniform(200, 3_000)));
+      this.flushOnline(
+        Math.max(last, Math.min(t - 1, first + this.opts.onlineFlushMs + this.rng.uniform(0, 1_000))),
+      );
     }
     this.buffer.push(event);
     if (this.buffer.length >= this.opts.batchSize) this.flushOnline(t + this.rng.uniform(50, 500));
@@ -265,7 +295,7 @@ class Device {
       duplicate: false,
       sentAt: sent,
       receivedAt: sent + latency,
-      events: stamp(events, sent + latency, offline, this.p.clockSkewMs, false),
+      events: stamp(events, sent + latency, this.p.clockSkewMs, false),
     };
     this.out.push({ kind: 'batch', batch });
     if (this.rng.chance(this.opts.duplicateRate)) {
@@ -279,33 +309,35 @@ class Device {
           duplicate: true,
           sentAt: retryAt,
           receivedAt,
-          events: stamp(events, receivedAt, offline, this.p.clockSkewMs, true),
+          events: stamp(events, receivedAt, this.p.clockSkewMs, true),
         },
       });
     }
   }
 }
 
-/** Records as Kafka holds them after ingest: received_at, and the client context ingest would derive. */
-function stamp(events: SimEvent[], receivedAt: number, offline: boolean, skewMs: number, copy: boolean): SimEvent[] {
+/** Ingest's rule: an event received more than 5 minutes after it occurred was queued on the device. */
+export const OFFLINE_SYNCED_AFTER_MS = 5 * 60_000;
+
+/**
+ * Records as Kafka holds them after ingest: received_at, and the client context ingest derives (clock correction
+ * applied = server minus client clock; offline_synced by ingest's 5-minute rule).
+ */
+function stamp(events: SimEvent[], receivedAt: number, skewMs: number, copy: boolean): SimEvent[] {
   const correction = skewMs === 0 ? 0 : -skewMs;
-  if (!copy) {
-    for (const e of events) {
-      e.record.received_at = receivedAt;
-      const client = e.record.client as { offline_synced: boolean; clock_skew_ms: number };
-      client.offline_synced = offline;
-      client.clock_skew_ms = correction;
-    }
-    return events;
+  const out = copy
+    ? events.map((e) => ({
+        family: e.family,
+        record: { ...e.record, client: { ...(e.record.client as object) } },
+      }))
+    : events;
+  for (const e of out) {
+    e.record.received_at = receivedAt;
+    const client = e.record.client as { offline_synced: boolean; clock_skew_ms: number };
+    client.offline_synced = receivedAt - e.record.occurred_at > OFFLINE_SYNCED_AFTER_MS;
+    client.clock_skew_ms = correction;
   }
-  return events.map((e) => ({
-    family: e.family,
-    record: {
-      ...e.record,
-      received_at: receivedAt,
-      client: { ...(e.record.client as object), offline_synced: offline, clock_skew_ms: correction },
-    },
-  }));
+  return out;
 }
 
 interface Session {
@@ -323,7 +355,7 @@ interface Session {
 export class StudentSim {
   readonly profile: Profile;
   private readonly cur: Curriculum;
-  private readonly rng: Rng;
+  private rng: Rng;
   private readonly theta: Float64Array;
   private readonly traces: MemoryTrace[];
   private readonly started = new Map<number, { nextReviewAt: number; intervalDays: number }>();
@@ -361,6 +393,14 @@ export class StudentSim {
     this.horizonMs = ms;
   }
 
+  /**
+   * Replaces the student's random stream. The live demo calls it after replaying a student's history, so events
+   * generated after a restart get fresh ids instead of repeating the previous run's.
+   */
+  reseed(rng: Rng): void {
+    this.rng = rng;
+  }
+
   get lastActivityAt(): number {
     return this.busyUntil;
   }
@@ -381,7 +421,10 @@ export class StudentSim {
     const count = Math.min(4, 1 + this.rng.poisson(p.extraSessionsMean));
     const starts: number[] = [];
     for (let i = 0; i < count; i++) {
-      const hour = Math.min(25.5, Math.max(5, p.peakHour + (i === 0 ? 0 : this.rng.uniform(-5, 5)) + this.rng.normal(0, 1.5)));
+      const hour = Math.min(
+        25.5,
+        Math.max(5, p.peakHour + (i === 0 ? 0 : this.rng.uniform(-5, 5)) + this.rng.normal(0, 1.5)),
+      );
       starts.push(localMidnight + hour * HOUR);
     }
     starts.sort((x, y) => x - y);
@@ -401,7 +444,8 @@ export class StudentSim {
     const session: Session = { id: this.rng.uuid(), startMs, offline, fatigueMinutes: 0 };
     let t = startMs;
     t = this.studyEvent(session, t, 'SESSION_START', {});
-    const target = (targetMinutes ?? Math.min(200, Math.max(10, this.rng.logNormal(p.sessionMedianMin, 0.4)))) * MIN;
+    const target =
+      (targetMinutes ?? Math.min(200, Math.max(10, this.rng.logNormal(p.sessionMedianMin, 0.4)))) * MIN;
     const focus = p.systemOrder[Math.floor(day / p.systemBlockDays) % p.systemOrder.length]!;
     let activities = 0;
     while (t < startMs + target && t < this.horizonMs - 2 * MIN) {
@@ -420,10 +464,14 @@ export class StudentSim {
     }
     let reason: string;
     const r = this.rng.next();
-    if (p.platform === 'IOS' || p.platform === 'ANDROID') reason = r < 0.35 ? 'APP_BACKGROUND' : r < 0.9 ? 'USER' : 'TIMEOUT';
+    if (p.platform === 'IOS' || p.platform === 'ANDROID')
+      reason = r < 0.35 ? 'APP_BACKGROUND' : r < 0.9 ? 'USER' : 'TIMEOUT';
     else reason = r < 0.82 ? 'USER' : r < 0.95 ? 'TIMEOUT' : 'LOGOUT';
     const endAt = reason === 'TIMEOUT' ? t + 15 * MIN : t + this.rng.uniform(1, 10) * 1_000;
-    t = this.studyEvent(session, endAt, 'SESSION_END', { duration_ms: Math.round(endAt - startMs), end_reason: reason });
+    t = this.studyEvent(session, endAt, 'SESSION_END', {
+      duration_ms: Math.round(endAt - startMs),
+      end_reason: reason,
+    });
     this.device.endSession(t, offline);
     this.busyUntil = t;
     return t;
@@ -480,10 +528,20 @@ export class StudentSim {
       const skipped = this.rng.chance(0.01);
       const correct = !skipped && this.rng.chance(prob);
       const slow = (1 + 0.25 * q.b) * (correct ? 1 : 1.25) * (1 + (0.3 * fatigue) / MODEL.fatiguePerHour);
-      const tta = Math.round(Math.min(600_000, Math.max(5_000, this.rng.logNormal(p.secondsPerQuestion * 1_000 * Math.max(0.4, slow), 0.35))));
+      const tta = Math.round(
+        Math.min(
+          600_000,
+          Math.max(5_000, this.rng.logNormal(p.secondsPerQuestion * 1_000 * Math.max(0.4, slow), 0.35)),
+        ),
+      );
       const answeredAt = t + tta;
-      const selected = skipped ? null : correct ? q.correctOption : this.rng.pick(OPTIONS.filter((o) => o !== q.correctOption));
-      const topicIds = leaf.related.length > 0 && this.rng.chance(0.15) ? [leaf.id, this.rng.pick(leaf.related)] : [leaf.id];
+      const selected = skipped
+        ? null
+        : correct
+          ? q.correctOption
+          : this.rng.pick(OPTIONS.filter((o) => o !== q.correctOption));
+      const topicIds =
+        leaf.related.length > 0 && this.rng.chance(0.15) ? [leaf.id, this.rng.pick(leaf.related)] : [leaf.id];
       const record = this.base(session, answeredAt);
       Object.assign(record, {
         question_id: q.id,
@@ -509,6 +567,7 @@ export class StudentSim {
         occurred_at: record.occurred_at,
         p_correct: prob,
         recall,
+        stability_days: trace.stability,
         theta: this.theta[index]!,
         fatigue,
         a: q.a,
@@ -520,7 +579,9 @@ export class StudentSim {
       this.theta[index] = learn(this.theta[index]!, MODEL.learnPerQuestion * p.learningRate);
       if (correct) correctCount += 1;
       // tutor and review modes show the explanation after each answer
-      t = record.occurred_at + (mode === 'TIMED' ? this.rng.uniform(1, 4) * 1_000 : this.rng.logNormal(35_000, 0.5));
+      t =
+        record.occurred_at +
+        (mode === 'TIMED' ? this.rng.uniform(1, 4) * 1_000 : this.rng.logNormal(35_000, 0.5));
     }
     // the app's own schedule (what the student sees as "due"), not the true memory model
     const s = this.started.get(index)!;
@@ -539,7 +600,11 @@ export class StudentSim {
   private materialBlock(session: Session, t0: number, focus: string): number {
     const p = this.profile;
     let index = this.learningTopic;
-    if (index < 0 || this.cur.leaves[index]!.materials.every((m) => (this.materialProgress.get(m.id) ?? 0) >= 1) || this.rng.chance(0.3)) {
+    if (
+      index < 0 ||
+      this.cur.leaves[index]!.materials.every((m) => (this.materialProgress.get(m.id) ?? 0) >= 1) ||
+      this.rng.chance(0.3)
+    ) {
       index = this.chooseTopic(t0, focus).index;
       this.learningTopic = index;
     }
@@ -550,7 +615,11 @@ export class StudentSim {
     let progress = this.materialProgress.get(material.id) ?? 0;
     if (progress >= 1) progress = 0; // re-reading from the start
     const topicIds = [leaf.id];
-    let t = this.studyEvent(session, t0, 'MATERIAL_OPEN', { material_id: material.id, material_type: material.kind, topic_ids: topicIds });
+    let t = this.studyEvent(session, t0, 'MATERIAL_OPEN', {
+      material_id: material.id,
+      material_type: material.kind,
+      topic_ids: topicIds,
+    });
     const opened = t;
     const video = material.kind === 'VIDEO';
     const speed = video ? p.playbackRate : this.rng.logNormal(1, 0.15);
@@ -576,8 +645,10 @@ export class StudentSim {
       t = record.occurred_at;
       last = t;
       const annotation = this.rng.next();
-      if (annotation < (video ? 0.03 : 0.15)) t = this.annotate(session, t, material, topicIds, 'HIGHLIGHT', this.rng.int(20, 300));
-      else if (annotation < (video ? 0.1 : 0.21)) t = this.annotate(session, t, material, topicIds, 'NOTE', this.rng.int(40, 1200));
+      if (annotation < (video ? 0.03 : 0.15))
+        t = this.annotate(session, t, material, topicIds, 'HIGHLIGHT', this.rng.int(20, 300));
+      else if (annotation < (video ? 0.1 : 0.21))
+        t = this.annotate(session, t, material, topicIds, 'NOTE', this.rng.int(40, 1200));
     }
     this.materialProgress.set(material.id, progress);
     t = this.studyEvent(session, t + this.rng.uniform(2, 30) * 1_000, 'MATERIAL_CLOSE', {
@@ -592,7 +663,14 @@ export class StudentSim {
     return t;
   }
 
-  private annotate(session: Session, t0: number, material: Material, topicIds: string[], type: string, length: number): number {
+  private annotate(
+    session: Session,
+    t0: number,
+    material: Material,
+    topicIds: string[],
+    type: string,
+    length: number,
+  ): number {
     const t = t0 + this.rng.uniform(10, 90) * 1_000;
     const record = this.base(session, t);
     Object.assign(record, {

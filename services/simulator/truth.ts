@@ -28,6 +28,8 @@ export class TruthWriter {
 
   async close(): Promise<void> {
     if (this.pending) await this.flush();
-    await new Promise<void>((resolve, reject) => this.stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      this.stream.end((err?: Error | null) => (err ? reject(err) : resolve())),
+    );
   }
 }

@@ -48,6 +48,8 @@ export interface AttemptTruth {
   p_correct: number;
   /** Retrievability of the topic's memory trace just before the attempt. */
   recall: number;
+  /** Stability (days) of the topic's memory trace just before the attempt. */
+  stability_days: number;
   theta: number;
   fatigue: number;
   a: number;
@@ -90,7 +92,8 @@ export interface StudentTruth {
   };
 }
 
-export type SimItem = { kind: 'batch'; batch: ClientBatch } | { kind: 'truth'; truth: AttemptTruth | StudentTruth };
+export type SimItem =
+  { kind: 'batch'; batch: ClientBatch } | { kind: 'truth'; truth: AttemptTruth | StudentTruth };
 
 export interface SimOptions {
   seed: number | string;

@@ -1,7 +1,12 @@
 import type { ClientBatch, SimEvent } from './types.ts';
 
 /** One event as the app sends it to `POST /v1/events/batch`: client clock, no received_at, bare client context. */
-export type IngestEvent = Record<string, unknown> & { family: string; event_id: string; user_id: string; occurred_at: number };
+export type IngestEvent = Record<string, unknown> & {
+  family: string;
+  event_id: string;
+  user_id: string;
+  occurred_at: number;
+};
 
 /**
  * The request body a device would send for a batch, at real time `nowMs` (historical simulations are replayed now:
@@ -9,7 +14,10 @@ export type IngestEvent = Record<string, unknown> & { family: string; event_id: 
  * (received_at − sent_at) restores the true occurred_at).
  */
 export function ingestBody(batch: ClientBatch, nowMs: number): { sent_at: number; events: IngestEvent[] } {
-  return { sent_at: nowMs + batch.clockSkewMs, events: batch.events.map((e) => ingestEvent(e, batch.clockSkewMs)) };
+  return {
+    sent_at: nowMs + batch.clockSkewMs,
+    events: batch.events.map((e) => ingestEvent(e, batch.clockSkewMs)),
+  };
 }
 
 export function ingestEvent(e: SimEvent, clockSkewMs: number): IngestEvent {

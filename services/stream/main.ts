@@ -32,7 +32,10 @@ mountOps(app, {
   registry: metrics,
   log,
   checks: [
-    { name: 'clickhouse', check: async () => (await probe.ping()).success || Promise.reject(new Error('ping failed')) },
+    {
+      name: 'clickhouse',
+      check: async () => (await probe.ping()).success || Promise.reject(new Error('ping failed')),
+    },
     {
       name: 'clickhouse-sink',
       check: async () => {

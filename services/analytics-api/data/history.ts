@@ -20,16 +20,28 @@ export type WindowStats = {
   materials: number;
 };
 
-export type DayActivity = { day: string; events: number; questions: number; correct: number; activeMs: number; studyMs: number };
+export type DayActivity = {
+  day: string;
+  events: number;
+  questions: number;
+  correct: number;
+  activeMs: number;
+  studyMs: number;
+};
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 
-/** Study figures for today, the last 7 and the last 30 days (windows end today, inclusive), exact distinct sessions. */
-export async function windowStats(
+/**
+ * Study figures for today, the last 7 and the last 30 days (windows end today, inclusive; distinct sessions and
+ * materials exact across days), and the days with any activity in the last 365 days (for streaks): one query.
+ * The inner query merges each day's states (uniqExactMergeState keeps them mergeable), the outer one merges the
+ * days of each window.
+ */
+export async function studySummary(
   ch: ClickHouseClient,
   user: string,
   today: string,
-): Promise<{ today: WindowStats; last7Days: WindowStats; last30Days: WindowStats }> {
+): Promise<{ today: WindowStats; last7Days: WindowStats; last30Days: WindowStats; activeDays: string[] }> {
   const windows = [
     ['t', 0],
     ['w', 6],
@@ -39,20 +51,26 @@ export async function windowStats(
     .map(([name, back]) => {
       const cond = sql`day >= subtractDays(toDate(${today}), ${back})`.text;
       return [
-        `sumMergeIf(study_ms, ${cond}) AS ${name}_study_ms`,
-        `sumMergeIf(active_ms, ${cond}) AS ${name}_active_ms`,
+        `sumIf(study_ms, ${cond}) AS ${name}_study_ms`,
+        `sumIf(active_ms, ${cond}) AS ${name}_active_ms`,
         `uniqExactMergeIf(sessions, ${cond}) AS ${name}_sessions`,
-        `sumMergeIf(questions, ${cond}) AS ${name}_questions`,
-        `sumMergeIf(correct, ${cond}) AS ${name}_correct`,
-        `sumMergeIf(first_attempts, ${cond}) AS ${name}_first_attempts`,
-        `sumMergeIf(first_attempt_correct, ${cond}) AS ${name}_first_attempt_correct`,
+        `sumIf(questions, ${cond}) AS ${name}_questions`,
+        `sumIf(correct, ${cond}) AS ${name}_correct`,
+        `sumIf(first_attempts, ${cond}) AS ${name}_first_attempts`,
+        `sumIf(first_attempt_correct, ${cond}) AS ${name}_first_attempt_correct`,
         `uniqExactMergeIf(materials, ${cond}) AS ${name}_materials`,
       ].join(',\n  ');
     })
     .join(',\n  ');
-  const query = `SELECT\n  ${cols}\nFROM daily_user_stats\nWHERE ${
-    sql`user_id = ${user} AND day >= subtractDays(toDate(${today}), 29) AND day <= toDate(${today})`.text
-  }`;
+  const inner =
+    sql`SELECT day, sumMerge(events) AS events, sumMerge(study_ms) AS study_ms, sumMerge(active_ms) AS active_ms,
+      uniqExactMergeState(sessions) AS sessions, sumMerge(questions) AS questions, sumMerge(correct) AS correct,
+      sumMerge(first_attempts) AS first_attempts, sumMerge(first_attempt_correct) AS first_attempt_correct,
+      uniqExactMergeState(materials) AS materials
+    FROM daily_user_stats
+    WHERE user_id = ${user} AND day >= subtractDays(toDate(${today}), 364) AND day <= toDate(${today})
+    GROUP BY day`.text;
+  const query = `SELECT\n  ${cols},\n  groupArrayIf(toString(day), events > 0) AS active_days\nFROM (${inner})`;
   const [row = {}] = await chQuery<Record<string, unknown>>(ch, query);
   const pick = (p: string): WindowStats => {
     const questions = num(row[`${p}_questions`]);
@@ -69,21 +87,27 @@ export async function windowStats(
       materials: num(row[`${p}_materials`]),
     };
   };
-  return { today: pick('t'), last7Days: pick('w'), last30Days: pick('m') };
+  const activeDays = Array.isArray(row.active_days) ? (row.active_days as unknown[]).map(String) : [];
+  return { today: pick('t'), last7Days: pick('w'), last30Days: pick('m'), activeDays };
 }
 
 /** One row per day with any activity in [from, to]. */
-export async function dailyActivity(ch: ClickHouseClient, user: string, from: string, to: string): Promise<DayActivity[]> {
+export async function dailyActivity(
+  ch: ClickHouseClient,
+  user: string,
+  from: string,
+  to: string,
+): Promise<DayActivity[]> {
   const rows = await chQuery<Record<string, unknown>>(
     ch,
-    sql`SELECT toString(day) AS day, sumMerge(events) AS events, sumMerge(questions) AS questions,
+    sql`SELECT toString(day) AS d, sumMerge(events) AS events, sumMerge(questions) AS questions,
           sumMerge(correct) AS correct, sumMerge(active_ms) AS active_ms, sumMerge(study_ms) AS study_ms
         FROM daily_user_stats
         WHERE user_id = ${user} AND day >= toDate(${from}) AND day <= toDate(${to})
         GROUP BY day HAVING events > 0 ORDER BY day`.text,
   );
   return rows.map((r) => ({
-    day: String(r.day),
+    day: String(r.d),
     events: num(r.events),
     questions: num(r.questions),
     correct: num(r.correct),
@@ -92,10 +116,20 @@ export async function dailyActivity(ch: ClickHouseClient, user: string, from: st
   }));
 }
 
-export type HeatmapCell = { weekday: number; hour: number; events: number; questions: number; activeMs: number };
+export type HeatmapCell = {
+  weekday: number;
+  hour: number;
+  events: number;
+  questions: number;
+  activeMs: number;
+};
 
 /** Activity by ISO weekday (1 = Monday) and UTC hour since `from` (inclusive). */
-export async function hourlyHeatmap(ch: ClickHouseClient, user: string, from: string): Promise<HeatmapCell[]> {
+export async function hourlyHeatmap(
+  ch: ClickHouseClient,
+  user: string,
+  from: string,
+): Promise<HeatmapCell[]> {
   const rows = await chQuery<Record<string, unknown>>(
     ch,
     sql`SELECT weekday, hr, sum(e) AS events, sum(q) AS questions, sum(a) AS active_ms FROM (
@@ -114,21 +148,32 @@ export async function hourlyHeatmap(ch: ClickHouseClient, user: string, from: st
   }));
 }
 
-export type TopicDay = { day: string; questions: number; correct: number; firstAttempts: number; firstAttemptCorrect: number };
+export type TopicDay = {
+  day: string;
+  questions: number;
+  correct: number;
+  firstAttempts: number;
+  firstAttemptCorrect: number;
+};
 
 /** Per-day answers of one student on a set of topics since `from`. */
-export async function topicDaily(ch: ClickHouseClient, user: string, topics: string[], from: string): Promise<TopicDay[]> {
+export async function topicDaily(
+  ch: ClickHouseClient,
+  user: string,
+  topics: string[],
+  from: string,
+): Promise<TopicDay[]> {
   if (topics.length === 0) return [];
   const rows = await chQuery<Record<string, unknown>>(
     ch,
-    sql`SELECT toString(day) AS day, sumMerge(questions) AS questions, sumMerge(correct) AS correct,
+    sql`SELECT toString(day) AS d, sumMerge(questions) AS questions, sumMerge(correct) AS correct,
           sumMerge(first_attempts) AS first_attempts, sumMerge(first_attempt_correct) AS first_attempt_correct
         FROM daily_user_topic_stats
         WHERE user_id = ${user} AND has(${topics}, topic_id) AND day >= toDate(${from})
         GROUP BY day HAVING questions > 0 ORDER BY day`.text,
   );
   return rows.map((r) => ({
-    day: String(r.day),
+    day: String(r.d),
     questions: num(r.questions),
     correct: num(r.correct),
     firstAttempts: num(r.first_attempts),

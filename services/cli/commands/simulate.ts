@@ -19,10 +19,17 @@ const HELP = `usage: studystream simulate --students N --days D --seed S --via i
   --quiet                 no progress bar
 `;
 
-function num(value: string | undefined, name: string, fallback: number, min = 0, max = Number.POSITIVE_INFINITY): number {
+function num(
+  value: string | undefined,
+  name: string,
+  fallback: number,
+  min = 0,
+  max = Number.POSITIVE_INFINITY,
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number in [${min}, ${max}]`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be a number in [${min}, ${max}]`);
   return n;
 }
 
@@ -76,9 +83,14 @@ const simulate: Command = async (args) => {
     close = () => producer.disconnect();
   } else {
     const apiKey = values['api-key'] ?? env.STUDYSTREAM_API_KEY;
-    if (!apiKey) throw new UsageError('--via ingest needs --api-key or STUDYSTREAM_API_KEY (create one: studystream apikey create --name sim)');
+    if (!apiKey)
+      throw new UsageError(
+        '--via ingest needs --api-key or STUDYSTREAM_API_KEY (create one: studystream apikey create --name sim)',
+      );
     const url = values['ingest-url'] ?? `http://${cfg.HTTP_HOST}:${cfg.INGEST_PORT}`;
-    sink = new IngestSink(new FetchIngestClient(url, apiKey), { concurrency: num(values.concurrency, 'concurrency', 4, 1, 64) });
+    sink = new IngestSink(new FetchIngestClient(url, apiKey), {
+      concurrency: num(values.concurrency, 'concurrency', 4, 1, 64),
+    });
   }
   try {
     const result = await runSimulation(opts, sink, {
@@ -86,7 +98,8 @@ const simulate: Command = async (args) => {
       progress: new Progress('simulate', { quiet: values.quiet ?? false }),
     });
     process.stderr.write(formatSummary(result, via));
-    if (sink instanceof IngestSink && sink.reasons.length > 0) process.stderr.write(`  first rejections: ${sink.reasons.join('\n    ')}\n`);
+    if (sink instanceof IngestSink && sink.reasons.length > 0)
+      process.stderr.write(`  first rejections: ${sink.reasons.join('\n    ')}\n`);
     return result.results.rejected > 0 ? 1 : 0;
   } finally {
     await close();

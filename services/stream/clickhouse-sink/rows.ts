@@ -32,7 +32,8 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const nullableNum = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const bool = (v: unknown): number => (v === true ? 1 : 0);
-const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+const strings = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 
 function clientColumns(client: unknown): Rec {
   const c = (client && typeof client === 'object' ? client : {}) as Rec;
@@ -49,7 +50,8 @@ function clientColumns(client: unknown): Rec {
 
 function common(r: Rec): { ok: true; cols: RawRow } | { ok: false; error: string } {
   const eventId = r.event_id;
-  if (typeof eventId !== 'string' || !UUID.test(eventId)) return { ok: false, error: 'event_id is not a UUID' };
+  if (typeof eventId !== 'string' || !UUID.test(eventId))
+    return { ok: false, error: 'event_id is not a UUID' };
   const userId = r.user_id;
   if (typeof userId !== 'string' || userId.length === 0 || userId.length > 256) {
     return { ok: false, error: 'user_id is empty or longer than 256 characters' };
@@ -58,7 +60,8 @@ function common(r: Rec): { ok: true; cols: RawRow } | { ok: false; error: string
   if (typeof occurred !== 'number' || !Number.isFinite(occurred) || occurred < MIN_MS || occurred >= MAX_MS) {
     return { ok: false, error: 'occurred_at is outside 2000-01-01..2100-01-01' };
   }
-  const received = typeof r.received_at === 'number' && Number.isFinite(r.received_at) ? r.received_at : occurred;
+  const received =
+    typeof r.received_at === 'number' && Number.isFinite(r.received_at) ? r.received_at : occurred;
   return {
     ok: true,
     cols: {

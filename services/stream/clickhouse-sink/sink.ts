@@ -5,7 +5,12 @@ import { EVENT_FAMILIES, topicNames, type Kafka } from '../../shared/kafka.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { Counter, type Registry } from '../../shared/metrics.ts';
 import { createRegistry, readWireSchemaId } from '../../shared/registry.ts';
-import { runProcessor, runtimeOptionsFromEnv, type RunningProcessor, type RuntimeOptions } from '../runtime/processor.ts';
+import {
+  runProcessor,
+  runtimeOptionsFromEnv,
+  type RunningProcessor,
+  type RuntimeOptions,
+} from '../runtime/processor.ts';
 import { dlq, ok, type StepResult } from '../runtime/step.ts';
 import type { FlushBatch, InboundRecord } from '../runtime/types.ts';
 import type { StreamConfig } from '../runtime/config.ts';
@@ -19,7 +24,8 @@ import { RawEventStore } from './store.ts';
  * ClickHouse acknowledged the insert. While ClickHouse is down the runtime pauses fetching and retries with backoff.
  */
 
-const TRANSIENT = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|EPIPE|socket hang up|fetch failed|timeout|network/i;
+const TRANSIENT =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|EPIPE|socket hang up|fetch failed|timeout|network/i;
 
 /** Is a decode error a transient infrastructure failure (retry) rather than bad data (dead-letter)? */
 export function isTransientDecodeError(err: unknown): boolean {
@@ -50,7 +56,11 @@ export function sinkDecoder(codec: EventCodec) {
   };
 }
 
-export type ClickHouseSink = { processor: RunningProcessor; clickhouse: ClickHouseClient; stop(): Promise<void> };
+export type ClickHouseSink = {
+  processor: RunningProcessor;
+  clickhouse: ClickHouseClient;
+  stop(): Promise<void>;
+};
 
 export type SinkDeps = {
   cfg: SharedConfig;
@@ -108,7 +118,12 @@ export async function startClickHouseSink(deps: SinkDeps): Promise<ClickHouseSin
       offsets: { mode: 'kafka' },
       fromBeginning: true,
     },
-    { ...base, ...deps.runtime, policy: { ...base.policy, ...deps.runtime?.policy }, backoff: { ...base.backoff, ...deps.runtime?.backoff } },
+    {
+      ...base,
+      ...deps.runtime,
+      policy: { ...base.policy, ...deps.runtime?.policy },
+      backoff: { ...base.backoff, ...deps.runtime?.backoff },
+    },
   );
   return {
     processor,

@@ -3,7 +3,13 @@ import { chQuery } from '../../shared/clickhouse.ts';
 import { ident, join, sql } from '../../shared/sql.ts';
 import { dedupeWithinBatch, type RawRow, type RawTable } from './rows.ts';
 
-export type InsertReport = { table: RawTable; received: number; duplicatesInBatch: number; alreadyStored: number; inserted: number };
+export type InsertReport = {
+  table: RawTable;
+  received: number;
+  duplicatesInBatch: number;
+  alreadyStored: number;
+  inserted: number;
+};
 
 /**
  * Writes raw rows exactly once per event_id. Before inserting, it drops duplicates inside the batch and asks the
@@ -32,10 +38,17 @@ export class RawEventStore {
     }
     const from = new Date((min - this.windowS) * 1000);
     const to = new Date((max + this.windowS) * 1000);
-    const userList = join([...users].map((u) => sql`${u}`), ',');
-    const idList = join(rows.map((r) => sql`${r.event_id}`), ',');
+    const userList = join(
+      [...users].map((u) => sql`${u}`),
+      ',',
+    );
+    const idList = join(
+      rows.map((r) => sql`${r.event_id}`),
+      ',',
+    );
     const query = sql`SELECT toString(event_id) AS id FROM ${ident(table)}
-      WHERE user_id IN (${userList}) AND occurred_at >= ${from} AND occurred_at <= ${to} AND event_id IN (${idList})`.text;
+      WHERE user_id IN (${userList}) AND occurred_at >= ${from} AND occurred_at <= ${to} AND event_id IN (${idList})`
+      .text;
     const rs = await this.client.query({
       query,
       format: 'JSONEachRow',
@@ -62,7 +75,10 @@ export class RawEventStore {
 }
 
 /** Row counts of a table: total rows and distinct event ids (equal when the table holds no duplicate). */
-export async function countRows(client: ClickHouseClient, table: RawTable): Promise<{ rows: number; events: number }> {
+export async function countRows(
+  client: ClickHouseClient,
+  table: RawTable,
+): Promise<{ rows: number; events: number }> {
   const [r] = await chQuery<{ rows: string; events: string }>(
     client,
     sql`SELECT count() AS rows, uniqExact(event_id) AS events FROM ${ident(table)}`.text,

@@ -27,7 +27,11 @@ export function flushDecision(
 }
 
 /** Milliseconds until a time-based flush is due (0 when due, undefined when nothing is buffered). */
-export function msUntilDue(policy: BatchPolicyOptions, oldestAt: number | undefined, now: number): number | undefined {
+export function msUntilDue(
+  policy: BatchPolicyOptions,
+  oldestAt: number | undefined,
+  now: number,
+): number | undefined {
   if (oldestAt === undefined) return undefined;
   return Math.max(0, oldestAt + policy.maxWaitMs - now);
 }
@@ -51,7 +55,8 @@ export class PositionTracker {
     const key = `${topic}\u0000${partition}`;
     const candidate = BigInt(offset) + 1n;
     const current = this.next.get(key);
-    if (!current || BigInt(current.offset) < candidate) this.next.set(key, { topic, partition, offset: candidate.toString() });
+    if (!current || BigInt(current.offset) < candidate)
+      this.next.set(key, { topic, partition, offset: candidate.toString() });
   }
 
   get size(): number {
@@ -68,7 +73,11 @@ export class PositionTracker {
 export type BackoffOptions = { initialMs: number; maxMs: number; factor: number; jitter: number };
 
 /** Exponential backoff delay for the given attempt (0-based), capped, with proportional jitter from `random`. */
-export function backoffDelay(opts: BackoffOptions, attempt: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  opts: BackoffOptions,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   const base = Math.min(opts.maxMs, opts.initialMs * opts.factor ** attempt);
   const spread = base * opts.jitter;
   return Math.max(0, Math.round(base - spread + random() * 2 * spread));

@@ -5,15 +5,27 @@ export const streamEnv = defineEnv(
   'stream',
   {
     STREAM_BATCH_MAX_RECORDS: { default: '50000', doc: 'flush a processor batch at this many records' },
-    STREAM_BATCH_MAX_WAIT_MS: { default: '1000', doc: 'flush a processor batch when its oldest record waited this long' },
+    STREAM_BATCH_MAX_WAIT_MS: {
+      default: '1000',
+      doc: 'flush a processor batch when its oldest record waited this long',
+    },
     STREAM_PAUSE_AT_RECORDS: {
       default: '100000',
       doc: 'pause fetching while this many records wait in memory (back-pressure while the store is slow or down)',
     },
-    STREAM_RETRY_INITIAL_MS: { default: '250', doc: 'first retry delay after a failed flush (doubles each attempt)' },
-    STREAM_RETRY_MAX_MS: { default: '30000', doc: 'longest retry delay after failed flushes (retries never give up)' },
+    STREAM_RETRY_INITIAL_MS: {
+      default: '250',
+      doc: 'first retry delay after a failed flush (doubles each attempt)',
+    },
+    STREAM_RETRY_MAX_MS: {
+      default: '30000',
+      doc: 'longest retry delay after failed flushes (retries never give up)',
+    },
     STREAM_FETCH_MAX_BYTES: { default: '52428800', doc: 'kafkajs maxBytes per fetch' },
-    STREAM_FETCH_MAX_BYTES_PER_PARTITION: { default: '4194304', doc: 'kafkajs maxBytesPerPartition per fetch' },
+    STREAM_FETCH_MAX_BYTES_PER_PARTITION: {
+      default: '4194304',
+      doc: 'kafkajs maxBytesPerPartition per fetch',
+    },
     STREAM_PORT: { default: '8095', doc: 'HTTP port of the stream service (/healthz, /readyz, /metrics)' },
   },
   {

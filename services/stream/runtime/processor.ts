@@ -86,14 +86,24 @@ export function runtimeOptionsFromEnv(
       maxWaitMs: env.STREAM_BATCH_MAX_WAIT_MS,
       pauseAtRecords: Math.max(env.STREAM_PAUSE_AT_RECORDS, env.STREAM_BATCH_MAX_RECORDS),
     },
-    backoff: { initialMs: env.STREAM_RETRY_INITIAL_MS, maxMs: env.STREAM_RETRY_MAX_MS, factor: 2, jitter: 0.2 },
-    fetch: { maxBytes: env.STREAM_FETCH_MAX_BYTES, maxBytesPerPartition: env.STREAM_FETCH_MAX_BYTES_PER_PARTITION },
+    backoff: {
+      initialMs: env.STREAM_RETRY_INITIAL_MS,
+      maxMs: env.STREAM_RETRY_MAX_MS,
+      factor: 2,
+      jitter: 0.2,
+    },
+    fetch: {
+      maxBytes: env.STREAM_FETCH_MAX_BYTES,
+      maxBytesPerPartition: env.STREAM_FETCH_MAX_BYTES_PER_PARTITION,
+    },
   };
 }
 
 /** Instrumentation events of a running processor (a public interface: tests and tools listen to them). */
 export type ProcessorEvents = {
-  flush: [{ records: number; ok: number; deadLettered: number; dropped: number; reason: FlushReason; ms: number }];
+  flush: [
+    { records: number; ok: number; deadLettered: number; dropped: number; reason: FlushReason; ms: number },
+  ];
   flush_failed: [{ attempt: number; error: Error; delayMs: number }];
   rebalance: [{ generation: number; droppedRecords: number }];
   paused: [];
@@ -126,7 +136,10 @@ class Pending<T> {
   add(record: InboundRecord, result: StepResult<T>, processor: string): void {
     if (result.type === 'ok') this.items.push({ record, value: result.value });
     else if (result.type === 'dlq')
-      this.deadLetters.push({ message: deadLetterMessage(record, processor, result.reason, result.error), reason: result.reason });
+      this.deadLetters.push({
+        message: deadLetterMessage(record, processor, result.reason, result.error),
+        reason: result.reason,
+      });
     else this.dropped.set(result.reason, (this.dropped.get(result.reason) ?? 0) + 1);
     this.positions.consumed(record.topic, record.partition, record.offset);
     this.count += 1;
@@ -211,7 +224,11 @@ class ProcessorRuntime<T> implements RunningProcessor {
       maxWaitTimeInMs: Math.min(500, opts.policy.maxWaitMs),
       allowAutoTopicCreation: false,
     });
-    this.producer = opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.producer = opts.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
   }
 
   private get labels() {
@@ -235,7 +252,8 @@ class ProcessorRuntime<T> implements RunningProcessor {
     });
     await this.producer.connect();
     await this.consumer.connect();
-    for (const topic of this.def.topics) await this.consumer.subscribe({ topic, fromBeginning: this.def.fromBeginning ?? true });
+    for (const topic of this.def.topics)
+      await this.consumer.subscribe({ topic, fromBeginning: this.def.fromBeginning ?? true });
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -261,7 +279,8 @@ class ProcessorRuntime<T> implements RunningProcessor {
     this.m.buffered.set(this.labels, 0);
     this.m.rebalances.inc(this.labels);
     if (why === 'rebalancing') this.joined = false;
-    if (dropped > 0) this.log.info({ dropped, why }, 'dropped uncommitted in-memory records of the old assignment');
+    if (dropped > 0)
+      this.log.info({ dropped, why }, 'dropped uncommitted in-memory records of the old assignment');
     this.events.emit('rebalance', { generation: this.generation, droppedRecords: dropped });
   }
 
@@ -314,7 +333,10 @@ class ProcessorRuntime<T> implements RunningProcessor {
       } catch (err) {
         if (this.stopping || generation !== this.generation) return undefined;
         const delayMs = backoffDelay(this.opts.backoff, attempt);
-        this.log.warn({ err, topic: record.topic, partition: record.partition, offset: record.offset, delayMs }, 'decode failed; retrying');
+        this.log.warn(
+          { err, topic: record.topic, partition: record.partition, offset: record.offset, delayMs },
+          'decode failed; retrying',
+        );
         await this.stopWake.wait(delayMs);
         await heartbeat();
       }
@@ -327,7 +349,8 @@ class ProcessorRuntime<T> implements RunningProcessor {
 
   private applyBackPressure(): void {
     if (!this.joined && !this.stopping) return;
-    const pause = this.stopping || this.storeDown || shouldPause(this.opts.policy, this.pending.count, this.inFlight);
+    const pause =
+      this.stopping || this.storeDown || shouldPause(this.opts.policy, this.pending.count, this.inFlight);
     if (pause === this.paused) return;
     const topics = this.def.topics.map((topic) => ({ topic }));
     try {
@@ -340,15 +363,26 @@ class ProcessorRuntime<T> implements RunningProcessor {
     this.paused = pause;
     this.m.paused.set(this.labels, pause ? 1 : 0);
     this.events.emit(pause ? 'paused' : 'resumed');
-    this.log.debug({ paused: pause, buffered: this.pending.count, inFlight: this.inFlight, storeDown: this.storeDown }, 'back-pressure');
+    this.log.debug(
+      { paused: pause, buffered: this.pending.count, inFlight: this.inFlight, storeDown: this.storeDown },
+      'back-pressure',
+    );
   }
 
   private async flushLoop(): Promise<void> {
     for (;;) {
-      const reason = flushDecision(this.opts.policy, this.pending.count, this.pending.oldestAt, Date.now(), this.stopping);
+      const reason = flushDecision(
+        this.opts.policy,
+        this.pending.count,
+        this.pending.oldestAt,
+        Date.now(),
+        this.stopping,
+      );
       if (!reason) {
         if (this.stopping && this.activeBatches === 0) return;
-        await this.wake.wait(msUntilDue(this.opts.policy, this.pending.oldestAt, Date.now()) ?? this.opts.policy.maxWaitMs);
+        await this.wake.wait(
+          msUntilDue(this.opts.policy, this.pending.oldestAt, Date.now()) ?? this.opts.policy.maxWaitMs,
+        );
         continue;
       }
       const batch = this.pending;
@@ -370,7 +404,10 @@ class ProcessorRuntime<T> implements RunningProcessor {
     let effectDone = batch.items.length === 0 && !external;
     for (let attempt = 0; !(deadLettersSent && effectDone); attempt++) {
       if (batch.generation !== this.generation) {
-        this.log.info({ records: batch.count }, 'batch of a revoked assignment not flushed; it will be redelivered');
+        this.log.info(
+          { records: batch.count },
+          'batch of a revoked assignment not flushed; it will be redelivered',
+        );
         return;
       }
       try {
@@ -392,12 +429,18 @@ class ProcessorRuntime<T> implements RunningProcessor {
         this.storeDown = true;
         this.applyBackPressure();
         if (this.abandoning) {
-          this.log.error({ err: error, records: batch.count }, 'abandoning a failing batch at shutdown (uncommitted: redelivered on restart)');
+          this.log.error(
+            { err: error, records: batch.count },
+            'abandoning a failing batch at shutdown (uncommitted: redelivered on restart)',
+          );
           return;
         }
         const delayMs = backoffDelay(this.opts.backoff, attempt);
         this.events.emit('flush_failed', { attempt, error, delayMs });
-        this.log.warn({ err: error, attempt, delayMs, records: batch.count }, 'flush failed; fetching paused, retrying');
+        this.log.warn(
+          { err: error, attempt, delayMs, records: batch.count },
+          'flush failed; fetching paused, retrying',
+        );
         await this.wake.wait(delayMs);
       }
     }
@@ -414,14 +457,20 @@ class ProcessorRuntime<T> implements RunningProcessor {
   private async commit(positions: TopicPartitionOffset[], generation: number): Promise<void> {
     if (positions.length === 0) return;
     if (generation !== this.generation) {
-      this.log.info('assignment changed during the flush; offsets not committed (records will be redelivered and deduplicated)');
+      this.log.info(
+        'assignment changed during the flush; offsets not committed (records will be redelivered and deduplicated)',
+      );
       return;
     }
     try {
       await this.consumer.commitOffsets(positions);
       for (const p of positions) {
         const hw = this.highWatermarks.get(`${p.topic}:${p.partition}`);
-        if (hw) this.m.lag.set({ ...this.labels, topic: p.topic, partition: String(p.partition) }, Number(hw.hw - BigInt(p.offset)));
+        if (hw)
+          this.m.lag.set(
+            { ...this.labels, topic: p.topic, partition: String(p.partition) },
+            Number(hw.hw - BigInt(p.offset)),
+          );
       }
     } catch (err) {
       this.m.commitFailures.inc(this.labels);
@@ -473,15 +522,22 @@ class ProcessorRuntime<T> implements RunningProcessor {
       await this.loop;
     } finally {
       clearTimeout(grace);
-      await this.consumer.disconnect().catch((err: unknown) => this.log.warn({ err }, 'consumer disconnect failed'));
-      await this.producer.disconnect().catch((err: unknown) => this.log.warn({ err }, 'producer disconnect failed'));
+      await this.consumer
+        .disconnect()
+        .catch((err: unknown) => this.log.warn({ err }, 'consumer disconnect failed'));
+      await this.producer
+        .disconnect()
+        .catch((err: unknown) => this.log.warn({ err }, 'producer disconnect failed'));
       this.log.info('processor stopped');
     }
   }
 }
 
 /** Starts a processor on the shared runtime; resolves once it is subscribed and running. */
-export async function runProcessor<T>(def: ProcessorDefinition<T>, opts: RuntimeOptions): Promise<RunningProcessor> {
+export async function runProcessor<T>(
+  def: ProcessorDefinition<T>,
+  opts: RuntimeOptions,
+): Promise<RunningProcessor> {
   const runtime = new ProcessorRuntime<T>(def, opts);
   await runtime.start();
   return runtime;

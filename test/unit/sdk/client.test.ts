@@ -103,9 +103,14 @@ describe('StudystreamClient batching', () => {
   it('rejects locally, without sending, an event larger than a whole request may be', async () => {
     const onRejected = vi.fn();
     const c = client({ maxBatchBytes: 2048, onRejected });
-    const big = events.sessionStart({ userId: 'u', topicIds: Array.from({ length: 40 }, (_, i) => `t${i}`.repeat(20)) });
+    const big = events.sessionStart({
+      userId: 'u',
+      topicIds: Array.from({ length: 40 }, (_, i) => `t${i}`.repeat(20)),
+    });
     await c.track(big);
-    expect(onRejected).toHaveBeenCalledWith([{ event: big, errors: [expect.objectContaining({ path: '' })] }]);
+    expect(onRejected).toHaveBeenCalledWith([
+      { event: big, errors: [expect.objectContaining({ path: '' })] },
+    ]);
     expect(c.stats()).toMatchObject({ queued: 0, rejected: 1 });
     await c.flush();
     expect(ingest.requests).toHaveLength(0);
@@ -129,7 +134,12 @@ describe('StudystreamClient retries', () => {
 
   it('draws each delay uniformly below the capped exponential bound (full jitter)', async () => {
     const draws = [0.999, 0.999, 0.999, 0.999, 0.25];
-    const c = client({ backoffBaseMs: 1000, backoffMaxMs: 3000, maxRetries: 10, random: () => draws.shift()! });
+    const c = client({
+      backoffBaseMs: 1000,
+      backoffMaxMs: 3000,
+      maxRetries: 10,
+      random: () => draws.shift()!,
+    });
     void c.track(answer());
     ingest.failNext(...Array.from({ length: 5 }, () => ({ kind: 'network' as const })));
     const flushed = c.flush();
@@ -177,7 +187,12 @@ describe('StudystreamClient retries', () => {
       return ingest.fetch(input, init);
     };
     const kinds: string[] = [];
-    const c = client({ fetch: hanging, requestTimeoutMs: 1000, random: () => 0, onError: (x) => kinds.push(x.kind) });
+    const c = client({
+      fetch: hanging,
+      requestTimeoutMs: 1000,
+      random: () => 0,
+      onError: (x) => kinds.push(x.kind),
+    });
     void c.track(e);
     const flushed = c.flush();
     await vi.advanceTimersByTimeAsync(5000);
@@ -190,8 +205,10 @@ describe('StudystreamClient retries', () => {
     const c = client({ maxRetries: 2, random: () => 0 });
     ingest.down = true;
     void c.track(answer());
-    const result = await c.flush();
-    expect(result).toEqual({ accepted: 0, duplicates: 0, rejected: 0, remaining: 1, ok: false });
+    const flushed = c.flush();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(await flushed).toEqual({ accepted: 0, duplicates: 0, rejected: 0, remaining: 1, ok: false });
+    expect(c.stats().failedRequests).toBe(3);
     expect(ingest.requests).toHaveLength(0); // the closed port never even saw a request
     expect(c.stats().queued).toBe(1);
     ingest.down = false;
@@ -201,7 +218,11 @@ describe('StudystreamClient retries', () => {
   it('keeps events on 401 (a key problem is not the events’ fault) and reports it', async () => {
     const errors: StudystreamError[] = [];
     const c = client({ maxRetries: 0, onError: (e) => errors.push(e) });
-    ingest.failNext({ kind: 'status', status: 401, body: { error: { code: 'unauthenticated', message: 'bad key' } } });
+    ingest.failNext({
+      kind: 'status',
+      status: 401,
+      body: { error: { code: 'unauthenticated', message: 'bad key' } },
+    });
     void c.track(answer());
     expect((await c.flush()).remaining).toBe(1);
     expect(errors[0]).toMatchObject({ kind: 'unauthorized', status: 401 });
@@ -288,11 +309,21 @@ describe('StudystreamClient per-event results', () => {
     ingest.failNext(
       { kind: 'status', status: 413 },
       { kind: 'status', status: 413 },
-      { kind: 'status', status: 413, body: { error: { code: 'payload_too_large', message: 'max 10 bytes' } } },
+      {
+        kind: 'status',
+        status: 413,
+        body: { error: { code: 'payload_too_large', message: 'max 10 bytes' } },
+      },
     );
     expect(await c.flush()).toMatchObject({ ok: true, accepted: 3, rejected: 1 });
     const ids = sent.map((e) => e.event_id);
-    expect(ingest.requests.map((r) => r.ids)).toEqual([ids, ids.slice(0, 2), ids.slice(0, 1), ids.slice(1, 2), ids.slice(2)]);
+    expect(ingest.requests.map((r) => r.ids)).toEqual([
+      ids,
+      ids.slice(0, 2),
+      ids.slice(0, 1),
+      ids.slice(1, 2),
+      ids.slice(2),
+    ]);
     expect(onRejected).toHaveBeenCalledWith([
       { event: sent[0], errors: [{ path: '', reason: 'payload_too_large: max 10 bytes' }] },
     ]);

@@ -30,7 +30,9 @@ const schemaFile = (family: string) => new URL(`../../../schemas/${family}.avsc`
 const types = Object.fromEntries(
   EVENT_FAMILIES.map((f) => [
     f,
-    avro.Type.forSchema(JSON.parse(readFileSync(schemaFile(f), 'utf8')) as avro.Schema, { wrapUnions: 'auto' }),
+    avro.Type.forSchema(JSON.parse(readFileSync(schemaFile(f), 'utf8')) as avro.Schema, {
+      wrapUnions: 'auto',
+    }),
   ]),
 ) as Record<(typeof EVENT_FAMILIES)[number], avro.Type>;
 
@@ -47,7 +49,14 @@ function asServerRecord(event: WireEvent): Record<string, unknown> {
     client:
       event.client === null
         ? null
-        : { ...event.client, ip_hash: '0123456789abcdef', browser: 'Chrome', os: 'macOS', offline_synced: false, clock_skew_ms: 0 },
+        : {
+            ...event.client,
+            ip_hash: '0123456789abcdef',
+            browser: 'Chrome',
+            os: 'macOS',
+            offline_synced: false,
+            clock_skew_ms: 0,
+          },
   };
 }
 
@@ -61,7 +70,12 @@ function assertValid(event: WireEvent): void {
 }
 
 function everyBuilderOutput(platform?: 'WEB' | 'IOS') {
-  const b = createEventBuilders({ clock: () => NOW, uuid, platform, appVersion: platform ? '3.2.1' : undefined });
+  const b = createEventBuilders({
+    clock: () => NOW,
+    uuid,
+    platform,
+    appVersion: platform ? '3.2.1' : undefined,
+  });
   const user = { userId: 'stu_42' };
   const mat = { ...user, materialId: 'mat-1', materialType: 'TEXTBOOK' as const, topicIds: ['cardio.hf'] };
   const start = b.sessionStart({ ...user, topicIds: ['cardio'] });
@@ -142,8 +156,10 @@ describe('SDK event builders against the Avro contract', () => {
 
   it('sends exactly the schema fields minus received_at (plus family), so nothing is unknown or missing', () => {
     for (const event of Object.values(everyBuilderOutput('WEB'))) {
-      const schemaFields = (JSON.parse(readFileSync(schemaFile(event.family), 'utf8')) as { fields: { name: string }[] })
-        .fields.map((f) => f.name)
+      const schemaFields = (
+        JSON.parse(readFileSync(schemaFile(event.family), 'utf8')) as { fields: { name: string }[] }
+      ).fields
+        .map((f) => f.name)
         .filter((f) => f !== 'received_at');
       expect(Object.keys(event).sort()).toEqual(['family', ...schemaFields].sort());
       expect(Object.keys(event.client!).sort()).toEqual(['app_version', 'platform']);
@@ -169,7 +185,9 @@ describe('SDK event builders against the Avro contract', () => {
     expect([...SESSION_END_REASONS]).toEqual(symbols('study-events', 'SessionEndReason'));
     expect([...AI_COACH_INTERACTIONS]).toEqual(symbols('study-events', 'AiCoachInteraction'));
     expect([...PRACTICE_MODES]).toEqual(symbols('question-attempts', 'PracticeMode'));
-    expect([...MATERIAL_INTERACTION_TYPES]).toEqual(symbols('material-interactions', 'MaterialInteractionType'));
+    expect([...MATERIAL_INTERACTION_TYPES]).toEqual(
+      symbols('material-interactions', 'MaterialInteractionType'),
+    );
     for (const family of EVENT_FAMILIES) expect([...PLATFORMS]).toEqual(symbols(family, 'Platform'));
     for (const family of ['study-events', 'material-interactions']) {
       expect([...MATERIAL_TYPES]).toEqual(symbols(family, 'MaterialType'));
@@ -203,7 +221,14 @@ describe('SDK event builders', () => {
 
   it('refuses input the server would reject permanently, naming the field', () => {
     const b = createEventBuilders({ clock: () => NOW });
-    const base = { userId: 'u1', questionId: 'q', topicIds: ['t'], isCorrect: true, attemptNumber: 1, timeToAnswerMs: 5 };
+    const base = {
+      userId: 'u1',
+      questionId: 'q',
+      topicIds: ['t'],
+      isCorrect: true,
+      attemptNumber: 1,
+      timeToAnswerMs: 5,
+    };
     const cases: Array<[() => unknown, string]> = [
       [() => b.questionAnswered({ ...base, userId: 'jane@example.org' }), 'userId'],
       [() => b.questionAnswered({ ...base, topicIds: [] }), 'topicIds'],
@@ -213,9 +238,15 @@ describe('SDK event builders', () => {
       [() => b.questionAnswered({ ...base, difficulty: 1.2 }), 'difficulty'],
       [() => b.questionAnswered({ ...base, timeToAnswerMs: -1 }), 'timeToAnswerMs'],
       [() => b.questionAnswered({ ...base, questionId: 'x'.repeat(129) }), 'questionId'],
-      [() => b.readProgress({ userId: 'u', materialId: 'm', materialType: 'VIDEO', progress: 2 }), 'progress'],
+      [
+        () => b.readProgress({ userId: 'u', materialId: 'm', materialType: 'VIDEO', progress: 2 }),
+        'progress',
+      ],
       [() => b.materialOpen({ userId: 'u', materialId: 'm', materialType: 'BOOK' as never }), 'materialType'],
-      [() => b.apiCall({ userId: 'u', method: 'GET', route: '/q?id=1', status: 200, durationMs: 1 }), 'route'],
+      [
+        () => b.apiCall({ userId: 'u', method: 'GET', route: '/q?id=1', status: 200, durationMs: 1 }),
+        'route',
+      ],
       [() => b.apiCall({ userId: 'u', method: 'GET', route: '/q', status: 99, durationMs: 1 }), 'status'],
       [() => b.sessionPause({ userId: 'u', sessionId: '' }), 'sessionId'],
       [() => b.sessionStart({ userId: 'u', eventId: 'not-a-uuid' }), 'eventId'],

@@ -38,9 +38,11 @@ export class FakeIngest {
   }
 
   readonly fetch: typeof fetch = async (input, init) => {
-    if (this.down) throw new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:9') });
+    if (this.down)
+      throw new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:9') });
     const body = JSON.parse(String(init?.body)) as { sent_at: number; events: WireEvent[] };
-    const headers = Object.fromEntries(new Headers(init?.headers).entries());
+    const headers: Record<string, string> = {};
+    new Headers(init?.headers).forEach((value, key) => (headers[key] = value));
     this.requests.push({
       at: Date.now(),
       url: String(input),
@@ -62,7 +64,8 @@ export class FakeIngest {
       if (reason) {
         return { index, event_id: event.event_id, status: 'rejected', errors: [{ path: 'user_id', reason }] };
       }
-      if (this.stored.has(event.event_id)) return { index, event_id: event.event_id, status: 'duplicate', errors: [] };
+      if (this.stored.has(event.event_id))
+        return { index, event_id: event.event_id, status: 'duplicate', errors: [] };
       this.stored.set(event.event_id, event);
       return { index, event_id: event.event_id, status: 'accepted', errors: [] };
     });

@@ -1,0 +1,535 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { createClient } from '@clickhouse/client';
+import { loadConfig } from '../services/shared/config.ts';
+import { createClickHouse, type ClickHouseClient } from '../services/shared/clickhouse.ts';
+import { createPgPool, type Pool } from '../services/shared/postgres.ts';
+import { parseOptions, type Command } from '../services/cli/command.ts';
+import { applyAttempt, applyMaterialProgress, type MasteryState } from '../services/domain/mastery.ts';
+import { applySessionEvent, summarizeSession, type SessionState } from '../services/domain/sessions.ts';
+import { simulateCohort, simOptions } from '../services/simulator/cohort.ts';
+import { mapRecord, type RawRow, type RawTable } from '../services/stream/clickhouse-sink/rows.ts';
+import {
+  leafColumns,
+  parentColumns,
+  unstudiedColumns,
+  type MasteryColumns,
+} from '../services/stream/mastery/columns.ts';
+import { toMasteryInput } from '../services/stream/mastery/decode.ts';
+import { TopicTree } from '../services/stream/mastery/taxonomy.ts';
+import { toSessionInput } from '../services/stream/sessions/decode.ts';
+import { signToken } from '../services/analytics-api/auth.ts';
+import { loadApiConfig } from '../services/analytics-api/config.ts';
+import { isolatedEnv, provision, teardown, type IsolatedEnv } from '../test/support/isolated.ts';
+import { report, runLoad, timed, type Row } from './harness.ts';
+
+/**
+ * `studystream bench api [--students 1000] [--days 90] [--seed 7] [--requests 1500] [--concurrency 16]
+ *   [--keep] [--reuse NAMESPACE]`
+ *
+ * Dataset: the simulator's cohort (students x days, ending today), LOADED DIRECTLY (not through Kafka): every
+ * event goes through the clickhouse-sink's own row mapping into the raw ClickHouse tables (the rollups fill
+ * through their materialized views, as in production), and PostgreSQL state is computed with the processors'
+ * pure functions (mastery: domain applyAttempt/applyMaterialProgress + stream/mastery/columns.ts leaf and
+ * board-weighted parent rows, end-of-day history snapshots; sessions: domain session windowing, summarized at
+ * session end). Re-sent (duplicate) batches are skipped, as the processors' dedupe would. 10 cohorts of
+ * students/10 members each.
+ *
+ * Measurement: the API runs as its own process on the namespace; a closed loop of `concurrency` keep-alive clients
+ * sends `requests` requests per endpoint for random students (each with their own student token; educators with
+ * a cohort token). Uncached: an API process with API_CACHE_TTL_SEC=0. Cached: an API process with the cache on,
+ * after one warm-up request per student and endpoint. Goal: p95 <= budget/4 (dashboard 200 ms, mastery 100 ms,
+ * study patterns 500 ms in the seed). Writes bench/results/api-<timestamp>.json.
+ */
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const DAY = 86_400_000;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+type Counts = {
+  events: number;
+  attempts: number;
+  masteryRows: number;
+  historyRows: number;
+  sessions: number;
+};
+
+/** Loads the simulated cohort into the namespace; returns the student ids, leaf topics and counts. */
+async function loadDataset(
+  iso: IsolatedEnv,
+  pg: Pool,
+  ch: ClickHouseClient,
+  opts: { students: number; days: number; seed: number },
+): Promise<{ users: string[]; counts: Counts }> {
+  const tree = await TopicTree.load(pg);
+  const mastery = new Map<string, Map<string, MasteryState>>();
+  const touchedDay = new Map<string, { day: number; topics: Set<string> }>();
+  const history: Array<[string, string, string, MasteryColumns]> = [];
+  const sessions = new Map<string, SessionState>();
+  const sessionUser = new Map<string, string>();
+  const finished: Array<ReturnType<typeof summarizeSession> & { userId: string; events: number }> = [];
+  const sessionEvents = new Map<string, number>();
+  const buffers: Record<RawTable, RawRow[]> = {
+    study_events: [],
+    question_attempts: [],
+    material_interactions: [],
+  };
+  const counts: Counts = { events: 0, attempts: 0, masteryRows: 0, historyRows: 0, sessions: 0 };
+  const pending: Promise<unknown>[] = [];
+  const flush = async (table: RawTable, min: number) => {
+    const rows = buffers[table];
+    if (rows.length < min) return;
+    buffers[table] = [];
+    pending.push(ch.insert({ table, values: rows, format: 'JSONEachRow' }));
+    if (pending.length >= 2) await Promise.all(pending.splice(0));
+  };
+  const snapshot = (user: string, day: number, topics: Set<string>) => {
+    const states = mastery.get(user)!;
+    const date = new Date(day * DAY).toISOString().slice(0, 10);
+    for (const t of topics) history.push([user, t, date, leafColumns(states.get(t)!, 'fsrs')]);
+  };
+
+  for (const item of simulateCohort(
+    simOptions({ seed: opts.seed, students: opts.students, days: opts.days }),
+  )) {
+    if (item.kind !== 'batch' || item.batch.duplicate) continue;
+    for (const { family, record } of item.batch.events) {
+      counts.events++;
+      const mapped = mapRecord(family, record);
+      if (mapped.ok) {
+        buffers[mapped.value.table].push(mapped.value.row);
+        await flush(mapped.value.table, 50_000);
+      }
+      const m = toMasteryInput(family, record, (id) => tree.kind(id));
+      if (m.type === 'ok') {
+        const v = m.value;
+        let states = mastery.get(v.userId);
+        if (!states) mastery.set(v.userId, (states = new Map()));
+        const day = Math.floor(v.occurredAt / DAY);
+        const touched = touchedDay.get(v.userId);
+        if (touched && day > touched.day) {
+          snapshot(v.userId, touched.day, touched.topics);
+          touchedDay.set(v.userId, { day, topics: new Set() });
+        } else if (!touched) touchedDay.set(v.userId, { day, topics: new Set() });
+        for (const t of v.topicIds) {
+          const prev = states.get(t);
+          states.set(
+            t,
+            v.kind === 'attempt'
+              ? applyAttempt(prev, { ...v.attempt, occurredAt: v.occurredAt })
+              : applyMaterialProgress(prev, { completion: v.progress, occurredAt: v.occurredAt }),
+          );
+          touchedDay.get(v.userId)!.topics.add(t);
+        }
+        if (v.kind === 'attempt') counts.attempts++;
+      }
+      const s = toSessionInput(family, record);
+      if (s.type === 'ok') {
+        const v = s.value;
+        const result = applySessionEvent(sessions.get(v.sessionId), v, { watermarkMs: 0 });
+        if (result.outcome === 'applied') {
+          sessions.set(v.sessionId, result.state);
+          sessionUser.set(v.sessionId, v.userId);
+          sessionEvents.set(v.sessionId, (sessionEvents.get(v.sessionId) ?? 0) + 1);
+          if (result.state.endedAt !== null) {
+            finished.push({
+              ...summarizeSession(result.state),
+              userId: v.userId,
+              events: sessionEvents.get(v.sessionId)!,
+            });
+            sessions.delete(v.sessionId);
+            sessionEvents.delete(v.sessionId);
+          }
+        }
+      }
+    }
+  }
+  for (const table of Object.keys(buffers) as RawTable[]) await flush(table, 1);
+  await Promise.all(pending);
+  for (const [user, t] of touchedDay) snapshot(user, t.day, t.topics);
+  for (const [id, state] of sessions) {
+    finished.push({
+      ...summarizeSession(state),
+      userId: sessionUser.get(id)!,
+      events: sessionEvents.get(id) ?? 0,
+    });
+  }
+
+  // topic_mastery: leaves, then level-1 and level-0 roll-ups by board weight (as the processor writes them).
+  const masteryRows: unknown[][] = [];
+  for (const [user, states] of mastery) {
+    const cols = new Map<string, MasteryColumns>();
+    for (const [t, s] of states) cols.set(t, leafColumns(s, 'fsrs'));
+    for (const level of [1, 0]) {
+      const parents = new Set<string>();
+      for (const id of cols.keys()) {
+        const p = tree.nodes.get(id)?.parentId;
+        if (p && tree.nodes.get(p)!.level === level) parents.add(p);
+      }
+      for (const p of parents) {
+        const node = tree.nodes.get(p)!;
+        cols.set(
+          p,
+          parentColumns(
+            node.children.map((c) => ({
+              weight: tree.nodes.get(c)!.weight,
+              columns: cols.get(c) ?? unstudiedColumns(),
+            })),
+          ),
+        );
+      }
+    }
+    for (const [t, c] of cols) masteryRows.push([user, t, tree.nodes.get(t)!.level, c]);
+  }
+  const ts = (ms: number | null) => (ms === null ? null : new Date(ms));
+  for (let i = 0; i < masteryRows.length; i += 5000) {
+    const chunk = masteryRows.slice(i, i + 5000) as Array<[string, string, number, MasteryColumns]>;
+    await pg.query(
+      `INSERT INTO topic_mastery (user_id, topic_id, topic_level, attempts, correct, first_attempt_total,
+         first_attempt_correct, accuracy, first_attempt_accuracy, recent_accuracy, retrieval_strength, stability_days,
+         sm2_state, fsrs_state, scheduler, next_review_at, material_completion, mastery_score, mastery_lower,
+         mastery_upper, trend, last_event_at, as_of)
+       SELECT u, t, l, a, c, fat, fac, acc, facc, racc, rs, sd, sm2, fsrs, 'fsrs', nr, mc, ms, lo, up, tr, le, ao
+       FROM unnest($1::text[], $2::text[], $3::smallint[], $4::int[], $5::int[], $6::int[], $7::int[],
+         $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::jsonb[], $14::jsonb[],
+         $15::timestamptz[], $16::float8[], $17::float8[], $18::float8[], $19::float8[], $20::text[],
+         $21::timestamptz[], $22::timestamptz[])
+         AS x(u, t, l, a, c, fat, fac, acc, facc, racc, rs, sd, sm2, fsrs, nr, mc, ms, lo, up, tr, le, ao)`,
+      [
+        chunk.map((r) => r[0]),
+        chunk.map((r) => r[1]),
+        chunk.map((r) => r[2]),
+        chunk.map((r) => r[3].attempts),
+        chunk.map((r) => r[3].correct),
+        chunk.map((r) => r[3].firstAttemptTotal),
+        chunk.map((r) => r[3].firstAttemptCorrect),
+        chunk.map((r) => r[3].accuracy),
+        chunk.map((r) => r[3].firstAttemptAccuracy),
+        chunk.map((r) => r[3].recentAccuracy),
+        chunk.map((r) => r[3].retrievalStrength),
+        chunk.map((r) => r[3].stabilityDays),
+        chunk.map((r) => (r[3].sm2State == null ? null : JSON.stringify(r[3].sm2State))),
+        chunk.map((r) => (r[3].fsrsState == null ? null : JSON.stringify(r[3].fsrsState))),
+        chunk.map((r) => ts(r[3].nextReviewAt)),
+        chunk.map((r) => r[3].materialCompletion),
+        chunk.map((r) => r[3].masteryScore),
+        chunk.map((r) => r[3].masteryLower),
+        chunk.map((r) => r[3].masteryUpper),
+        chunk.map((r) => r[3].trend),
+        chunk.map((r) => ts(r[3].lastEventAt)),
+        chunk.map((r) => ts(r[3].asOf)),
+      ],
+    );
+  }
+  counts.masteryRows = masteryRows.length;
+  for (let i = 0; i < history.length; i += 10_000) {
+    const chunk = history.slice(i, i + 10_000);
+    await pg.query(
+      `INSERT INTO topic_mastery_history (user_id, topic_id, day, attempts, correct, accuracy, retrieval_strength,
+         material_completion, mastery_score, mastery_lower, mastery_upper)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::int[], $5::int[], $6::float8[], $7::float8[],
+         $8::float8[], $9::float8[], $10::float8[], $11::float8[]) ON CONFLICT DO NOTHING`,
+      [
+        chunk.map((r) => r[0]),
+        chunk.map((r) => r[1]),
+        chunk.map((r) => r[2]),
+        chunk.map((r) => r[3].attempts),
+        chunk.map((r) => r[3].correct),
+        chunk.map((r) => r[3].accuracy),
+        chunk.map((r) => r[3].retrievalStrength),
+        chunk.map((r) => r[3].materialCompletion),
+        chunk.map((r) => r[3].masteryScore),
+        chunk.map((r) => r[3].masteryLower),
+        chunk.map((r) => r[3].masteryUpper),
+      ],
+    );
+  }
+  counts.historyRows = history.length;
+  for (let i = 0; i < finished.length; i += 10_000) {
+    const chunk = finished.slice(i, i + 10_000);
+    await pg.query(
+      `INSERT INTO study_sessions (session_id, user_id, started_at, ended_at, end_reason, duration_ms, active_ms, idle_ms,
+         pause_count, focus_score, questions_answered, questions_correct, materials_opened, notes, highlights,
+         ai_coach_interactions, event_count)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::bigint[],
+         $7::bigint[], $8::bigint[], $9::int[], $10::float8[], $11::int[], $12::int[], $13::int[], $14::int[],
+         $15::int[], $16::int[], $17::int[]) ON CONFLICT DO NOTHING`,
+      [
+        chunk.map((s) => s.sessionId),
+        chunk.map((s) => s.userId),
+        chunk.map((s) => new Date(s.startedAt)),
+        chunk.map((s) => new Date(s.endedAt)),
+        chunk.map((s) => s.endReason),
+        chunk.map((s) => s.durationMs),
+        chunk.map((s) => s.activeMs),
+        chunk.map((s) => s.idleMs),
+        chunk.map((s) => s.pauseCount),
+        chunk.map((s) => s.focusScore),
+        chunk.map((s) => s.questionsAnswered),
+        chunk.map((s) => s.questionsCorrect),
+        chunk.map((s) => s.materialsOpened),
+        chunk.map((s) => s.notes),
+        chunk.map((s) => s.highlights),
+        chunk.map((s) => s.aiCoachInteractions),
+        chunk.map((s) => s.events),
+      ],
+    );
+  }
+  counts.sessions = finished.length;
+  const users = [...mastery.keys()].sort();
+  await pg.query(
+    `INSERT INTO cohorts (id, name) SELECT 'cohort-' || g, 'Bench cohort ' || g FROM generate_series(0, 9) g`,
+  );
+  await pg.query(
+    `INSERT INTO cohort_members (cohort_id, user_id) SELECT 'cohort-' || (ord % 10), u
+     FROM unnest($1::text[]) WITH ORDINALITY AS x(u, ord)`,
+    [users],
+  );
+  await pg.query('ANALYZE');
+  void iso;
+  return { users, counts };
+}
+
+async function startApi(env: NodeJS.ProcessEnv, port: number): Promise<ChildProcess> {
+  const child = spawn(`${ROOT}node_modules/.bin/node`, [`${ROOT}services/analytics-api/main.ts`], {
+    env: { ...env, API_PORT: String(port), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      http
+        .get(`http://127.0.0.1:${port}/readyz`, (res) => {
+          res.resume();
+          resolve(res.statusCode === 200);
+        })
+        .on('error', () => resolve(false));
+    });
+    if (ok) return child;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  child.kill('SIGTERM');
+  throw new Error('the API did not become ready');
+}
+
+function stopApi(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+const bench: Command = async (args) => {
+  const { values } = parseOptions(args, {
+    students: { type: 'string', default: '1000' },
+    days: { type: 'string', default: '90' },
+    seed: { type: 'string', default: '7' },
+    requests: { type: 'string', default: '1500' },
+    concurrency: { type: 'string', default: '16' },
+    keep: { type: 'boolean', default: false },
+    reuse: { type: 'string' },
+  });
+  const students = Number(values.students);
+  const days = Number(values.days);
+  const requests = Number(values.requests);
+  const concurrency = Number(values.concurrency);
+  let iso: IsolatedEnv;
+  if (values.reuse) {
+    const id = values.reuse;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      KAFKA_TOPIC_PREFIX: `${id}.`,
+      CLICKHOUSE_DATABASE: `test_${id}`,
+      PG_SCHEMA: `test_${id}`,
+      REDIS_KEY_PREFIX: `test:${id}:`,
+    };
+    iso = { id, env, cfg: loadConfig(env) };
+  } else {
+    iso = isolatedEnv('benchapi');
+  }
+  const pg = createPgPool(iso.cfg);
+  const ch = createClickHouse(iso.cfg);
+  // The generator keeps the event loop busy for seconds, so pooled keep-alive sockets go stale: no keep-alive.
+  const loader = createClient({
+    url: iso.cfg.CLICKHOUSE_URL,
+    username: iso.cfg.CLICKHOUSE_USER,
+    password: iso.cfg.CLICKHOUSE_PASSWORD,
+    database: iso.cfg.CLICKHOUSE_DATABASE,
+    keep_alive: { enabled: false },
+    request_timeout: 300_000,
+  });
+  const params: Record<string, unknown> = {
+    students,
+    days,
+    seed: values.seed,
+    requests,
+    concurrency,
+    namespace: iso.id,
+  };
+  const notes: string[] = [];
+  try {
+    let users: string[];
+    if (values.reuse) {
+      const { rows } = await pg.query<{ user_id: string }>(
+        'SELECT DISTINCT user_id FROM topic_mastery ORDER BY 1',
+      );
+      users = rows.map((r) => r.user_id);
+      notes.push(`dataset reused from namespace ${iso.id}`);
+    } else {
+      await provision(iso, { postgres: true, clickhouse: true });
+      process.stderr.write(`loading ${students} students x ${days} days into namespace ${iso.id} ...\n`);
+      const { result, ms } = await timed(() =>
+        loadDataset(iso, pg, loader, { students, days, seed: Number(values.seed) }),
+      );
+      users = result.users;
+      Object.assign(params, result.counts, { loadSeconds: Math.round(ms / 100) / 10 });
+      process.stderr.write(`loaded in ${(ms / 1000).toFixed(1)} s: ${JSON.stringify(result.counts)}\n`);
+    }
+    const [{ rows: leafRows }, chRows] = await Promise.all([
+      pg.query<{ user_id: string; topic_id: string }>(
+        `SELECT DISTINCT ON (user_id) user_id, topic_id FROM topic_mastery WHERE topic_level = 2 ORDER BY user_id, attempts DESC`,
+      ),
+      ch
+        .query({ query: 'SELECT count() AS n FROM question_attempts', format: 'JSONEachRow' })
+        .then((r) => r.json<{ n: string }>()),
+    ]);
+    params.rawQuestionAttempts = Number(chRows[0]?.n ?? 0);
+    const topicOf = new Map(leafRows.map((r) => [r.user_id, r.topic_id]));
+    const apiCfg = loadApiConfig(iso.env);
+    const tokens = new Map<string, string>();
+    for (const u of users) {
+      tokens.set(
+        u,
+        await signToken(
+          { sub: u, role: 'student' },
+          {
+            secret: apiCfg.JWT_SECRET,
+            ttlSec: 7200,
+            issuer: apiCfg.JWT_ISSUER,
+            audience: apiCfg.JWT_AUDIENCE,
+          },
+        ),
+      );
+    }
+    const cohorts = Array.from({ length: 10 }, (_, i) => `cohort-${i}`);
+    const educator = await signToken(
+      { sub: 'bench-educator', role: 'educator', cohorts },
+      { secret: apiCfg.JWT_SECRET, ttlSec: 7200, issuer: apiCfg.JWT_ISSUER, audience: apiCfg.JWT_AUDIENCE },
+    );
+    type Endpoint = {
+      name: string;
+      budgetMs: number | null;
+      path: (i: number) => { path: string; token: string };
+    };
+    const userAt = (i: number) => users[Math.abs(i * 7919) % users.length]!;
+    const student = (p: (u: string) => string) => (i: number) => {
+      const u = userAt(i);
+      return { path: p(u), token: tokens.get(u)! };
+    };
+    const endpoints: Endpoint[] = [
+      { name: 'dashboard', budgetMs: 200, path: student(() => '/api/analytics/dashboard') },
+      { name: 'mastery', budgetMs: 100, path: student(() => '/api/analytics/mastery') },
+      {
+        name: 'mastery/{topic}',
+        budgetMs: 100,
+        path: student((u) => `/api/analytics/mastery/${topicOf.get(u) ?? 'cardio'}`),
+      },
+      { name: 'study-patterns', budgetMs: 500, path: student(() => '/api/analytics/study-patterns') },
+      { name: 'reviews', budgetMs: null, path: student(() => '/api/analytics/reviews') },
+      { name: 'sessions', budgetMs: null, path: student(() => '/api/analytics/sessions') },
+      { name: 'percentiles', budgetMs: null, path: student(() => '/api/analytics/percentiles') },
+      {
+        name: 'cohorts/{cohort}/topics',
+        budgetMs: null,
+        path: (i) => ({
+          path: `/api/analytics/cohorts/${cohorts[Math.abs(i) % cohorts.length]}/topics`,
+          token: educator,
+        }),
+      },
+    ];
+    const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+    const request = (port: number, target: { path: string; token: string }) =>
+      new Promise<void>((resolve, reject) => {
+        http
+          .get(
+            {
+              host: '127.0.0.1',
+              port,
+              path: target.path,
+              agent,
+              headers: { Authorization: `Bearer ${target.token}` },
+            },
+            (res) => {
+              res.resume();
+              res.on('end', () =>
+                res.statusCode === 200
+                  ? resolve()
+                  : reject(new Error(`HTTP ${res.statusCode} ${target.path}`)),
+              );
+            },
+          )
+          .on('error', reject);
+      });
+    const rows: Row[] = [];
+    for (const mode of ['uncached', 'cached'] as const) {
+      const port = await freePort();
+      const api = await startApi({ ...iso.env, API_CACHE_TTL_SEC: mode === 'uncached' ? '0' : '300' }, port);
+      try {
+        for (const e of endpoints) {
+          const n = e.name.startsWith('cohorts') ? Math.min(requests, 300) : requests;
+          if (mode === 'cached') {
+            // Warm: one request per distinct target, so the measured requests are all hits.
+            const distinct = e.name.startsWith('cohorts') ? cohorts.length : Math.min(users.length, n);
+            await runLoad((i) => request(port, e.path(i)), { iterations: distinct, concurrency });
+          }
+          const r = await runLoad((i) => request(port, e.path(i)), {
+            iterations: n,
+            concurrency,
+            warmup: 20,
+          });
+          const goal = e.budgetMs === null ? null : e.budgetMs / 4;
+          rows.push({
+            endpoint: e.name,
+            mode,
+            requests: n,
+            errors: r.errors,
+            rps: Math.round(r.opsPerSecond),
+            p50_ms: Math.round(r.latency.p50 * 10) / 10,
+            p95_ms: Math.round(r.latency.p95 * 10) / 10,
+            p99_ms: Math.round(r.latency.p99 * 10) / 10,
+            goal_p95_ms: goal,
+            meets_goal: goal === null ? '-' : r.latency.p95 <= goal ? 'yes' : 'NO',
+          });
+          process.stderr.write(`${mode} ${e.name}: p95 ${r.latency.p95.toFixed(1)} ms\n`);
+        }
+      } finally {
+        await stopApi(api);
+      }
+    }
+    agent.destroy();
+    notes.push(
+      "dataset loaded directly (simulator generator -> clickhouse-sink row mapping -> raw tables + MVs; PostgreSQL state from the processors' pure functions), not through Kafka",
+      `closed loop, ${concurrency} concurrent keep-alive clients, random students; the API is one Node process (audit on, live-session lookup on)`,
+    );
+    report({ name: 'api', params, rows, notes });
+  } finally {
+    await pg.end();
+    await ch.close();
+    await loader.close();
+    if (!values.keep && !values.reuse) await teardown(iso);
+    else process.stderr.write(`kept namespace ${iso.id} (reuse with --reuse ${iso.id})\n`);
+  }
+};
+export default bench;

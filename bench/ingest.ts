@@ -1,0 +1,334 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { familyType } from '../services/shared/codec.ts';
+import { createLogger } from '../services/shared/logger.ts';
+import { createPgPool } from '../services/shared/postgres.ts';
+import { registerAll } from '../services/cli/commands/schemas.ts';
+import { createApiKey } from '../services/ingest/apikeys.ts';
+import { decodeEvent } from '../services/ingest/validate.ts';
+import { parseOptions, type Command } from '../services/cli/command.ts';
+import { isolatedEnv, provision, teardown } from '../test/support/isolated.ts';
+import { realisticEvent } from '../test/support/ingest-events.ts';
+
+/**
+ * `studystream bench ingest [--duration S] [--concurrency N] [--batch N] [--rate EV/S] [--latency-duration S]
+ *   [--ceiling-records N] [--no-ceiling]`
+ *
+ * Starts ingest as its own process on an isolated namespace (topic prefix, PG schema, Redis prefix, 12
+ * partitions), then measures on loopback:
+ *   1. sustained events/s through POST /v1/events/batch: N concurrent clients, batches of realistic events;
+ *   2. acknowledgement latency p50/p99 at a fixed offered rate (open loop: latency counted from the
+ *      scheduled send time, so a stall is not hidden);
+ *   3. the ceiling: Kafka's own ProducerPerformance with the same record size, acks=all, idempotence.
+ * Writes bench/results/ingest-<timestamp>.json.
+ */
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+type Client = { send: (body: string) => Promise<{ status: number; accepted: number }> };
+
+function client(port: number, apiKey: string, sockets: number): Client {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
+  return {
+    send: (body) =>
+      new Promise((resolve, reject) => {
+        const req = http.request(
+          {
+            host: '127.0.0.1',
+            port,
+            path: '/v1/events/batch',
+            method: 'POST',
+            agent,
+            headers: {
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(body),
+              'x-api-key': apiKey,
+              'user-agent': 'studystream-bench/1.0 (X11; Linux x86_64) Chrome/124.0.0.0',
+            },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => {
+              let accepted = 0;
+              if (res.statusCode === 200) {
+                const text = Buffer.concat(chunks).toString();
+                const m = /"accepted":(\d+)/.exec(text);
+                accepted = m ? Number(m[1]) : 0;
+              }
+              resolve({ status: res.statusCode ?? 0, accepted });
+            });
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      }),
+  };
+}
+
+let counter = 0;
+function batchBody(size: number): string {
+  const now = Date.now();
+  const events = [];
+  for (let i = 0; i < size; i++) {
+    const e = realisticEvent(counter++, now);
+    e.event_id = randomUUID();
+    events.push(e);
+  }
+  return JSON.stringify({ sent_at: now, events });
+}
+
+/** Mean Avro wire size (5-byte header + body) of realistic events, as ingest produces them. */
+function meanRecordBytes(): number {
+  let total = 0;
+  const n = 1000;
+  for (let i = 0; i < n; i++) {
+    const d = decodeEvent(realisticEvent(i), Date.now());
+    if (!d.ok) throw new Error('bench event invalid');
+    const rec = {
+      ...d.event.record,
+      client: {
+        platform: 'WEB',
+        app_version: '3.2.1',
+        ip_hash: '0123456789abcdef',
+        browser: 'Chrome',
+        os: 'Linux',
+        offline_synced: false,
+        clock_skew_ms: 0,
+      },
+    };
+    total += 5 + familyType(d.event.family).toBuffer(rec).length;
+  }
+  return Math.round(total / n);
+}
+
+async function throughput(c: Client, concurrency: number, batch: number, seconds: number) {
+  const end = performance.now() + seconds * 1000;
+  let accepted = 0;
+  let requests = 0;
+  let errors = 0;
+  const latencies: number[] = [];
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const body = batchBody(batch);
+        const t0 = performance.now();
+        const r = await c.send(body);
+        latencies.push(performance.now() - t0);
+        requests++;
+        if (r.status === 200) accepted += r.accepted;
+        else errors++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    events_per_sec: Math.round(accepted / elapsed),
+    accepted,
+    requests,
+    non_200: errors,
+    seconds: round(elapsed),
+    request_latency_ms: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)) },
+  };
+}
+
+async function fixedRate(c: Client, rate: number, batch: number, seconds: number) {
+  const interval = (1000 * batch) / rate;
+  const total = Math.floor((seconds * 1000) / interval);
+  const latencies: number[] = [];
+  let errors = 0;
+  let accepted = 0;
+  const start = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const scheduled = start + i * interval;
+    const wait = scheduled - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const body = batchBody(batch);
+    inflight.push(
+      c.send(body).then((r) => {
+        latencies.push(performance.now() - scheduled);
+        if (r.status === 200) accepted += r.accepted;
+        else errors++;
+      }),
+    );
+  }
+  await Promise.all(inflight);
+  const elapsed = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    offered_events_per_sec: rate,
+    achieved_events_per_sec: Math.round(accepted / elapsed),
+    requests: total,
+    non_200: errors,
+    ack_latency_ms: {
+      p50: round(percentile(latencies, 50)),
+      p90: round(percentile(latencies, 90)),
+      p99: round(percentile(latencies, 99)),
+      max: round(latencies[latencies.length - 1] ?? NaN),
+    },
+  };
+}
+
+function kafkaCeiling(topic: string, brokers: string, recordSize: number, records: number) {
+  const r = spawnSync(
+    'bash',
+    [
+      `${ROOT}deploy/stack.sh`,
+      'kafka-run',
+      'org.apache.kafka.tools.ProducerPerformance',
+      '--topic',
+      topic,
+      '--num-records',
+      String(records),
+      '--record-size',
+      String(recordSize),
+      '--throughput',
+      '-1',
+      '--producer-props',
+      `bootstrap.servers=${brokers}`,
+      'acks=all',
+      'enable.idempotence=true',
+    ],
+    { encoding: 'utf8', timeout: 300_000 },
+  );
+  const line = r.stdout
+    .trim()
+    .split('\n')
+    .reverse()
+    .find((l) => l.includes('records sent'));
+  if (!line) return { error: `ProducerPerformance failed: ${(r.stderr || r.stdout).slice(-500)}` };
+  const num = (re: RegExp) => Number(re.exec(line)?.[1] ?? NaN);
+  return {
+    records,
+    record_bytes: recordSize,
+    records_per_sec: num(/([\d.]+) records\/sec/),
+    mb_per_sec: num(/\(([\d.]+) MB\/sec\)/),
+    avg_latency_ms: num(/([\d.]+) ms avg latency/),
+    p50_ms: num(/(\d+) ms 50th/),
+    p99_ms: num(/(\d+) ms 99th/),
+    raw: line,
+  };
+}
+
+async function waitReady(url: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 120; i++) {
+    if (child.exitCode !== null) throw new Error(`ingest exited with ${child.exitCode}`);
+    try {
+      const r = await fetch(`${url}/readyz`);
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('ingest did not become ready');
+}
+
+const ingestBench: Command = async (args) => {
+  const { values } = parseOptions(args, {
+    duration: { type: 'string', default: '20' },
+    concurrency: { type: 'string', default: '16' },
+    batch: { type: 'string', default: '100' },
+    rate: { type: 'string', default: '5000' },
+    'latency-duration': { type: 'string', default: '15' },
+    'ceiling-records': { type: 'string', default: '1000000' },
+    'no-ceiling': { type: 'boolean', default: false },
+  });
+  const duration = Number(values.duration);
+  const concurrency = Number(values.concurrency);
+  const batch = Number(values.batch);
+  const rate = Number(values.rate);
+  const log = createLogger('bench', 'info');
+
+  process.env.TEST_KAFKA_PARTITIONS ??= process.env.KAFKA_PARTITIONS ?? '12';
+  const iso = isolatedEnv('bench');
+  await provision(iso, { postgres: true, kafka: true });
+  await registerAll(iso.cfg, createLogger('bench', 'warn'));
+  const pool = createPgPool(iso.cfg);
+  const { key } = await createApiKey(pool, 'bench');
+  await pool.end();
+  const port = await freePort();
+  const child = spawn(process.execPath, [`${ROOT}services/ingest/main.ts`], {
+    env: { ...iso.env, INGEST_PORT: String(port), LOG_LEVEL: 'warn', INGEST_RATE_LIMIT_PER_SEC: '0' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitReady(url, child);
+    const c = client(port, key, concurrency);
+    log.info('warm-up');
+    await throughput(c, concurrency, batch, 3);
+    log.info({ duration, concurrency, batch }, 'throughput');
+    const sustained = await throughput(c, concurrency, batch, duration);
+    log.info(sustained, 'throughput done');
+    await new Promise((r) => setTimeout(r, 2000));
+    log.info({ rate }, 'fixed-rate latency');
+    const latency = await fixedRate(c, rate, batch, Number(values['latency-duration']));
+    log.info(latency, 'latency done');
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const recordBytes = meanRecordBytes();
+    let ceiling: unknown = 'skipped';
+    if (!values['no-ceiling']) {
+      log.info({ recordBytes }, 'Kafka ProducerPerformance ceiling');
+      ceiling = kafkaCeiling(
+        `${iso.cfg.KAFKA_TOPIC_PREFIX}study-events`,
+        iso.cfg.KAFKA_BROKERS.join(','),
+        recordBytes,
+        Number(values['ceiling-records']),
+      );
+    }
+    const produceBatch =
+      /ingest_produce_batch_records_sum\{[^}]*\} ([\d.e+]+)[\s\S]*?ingest_produce_batch_records_count\{[^}]*\} (\d+)/.exec(
+        metrics,
+      );
+    const result = {
+      bench: 'ingest',
+      at: new Date().toISOString(),
+      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+      settings: { duration, concurrency, batch, rate, partitions: iso.cfg.KAFKA_PARTITIONS },
+      sustained,
+      fixed_rate: latency,
+      mean_records_per_kafka_batch: produceBatch
+        ? round(Number(produceBatch[1]) / Number(produceBatch[2]))
+        : null,
+      kafka_producer_performance: ceiling,
+      goals: {
+        events_per_sec_ge_20000: sustained.events_per_sec >= 20_000,
+        p99_lt_100ms_at_5000: latency.ack_latency_ms.p99 < 100,
+      },
+    };
+    mkdirSync(`${ROOT}bench/results`, { recursive: true });
+    const file = `${ROOT}bench/results/ingest-${result.at.replace(/[:.]/g, '-')}.json`;
+    writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+    console.log(JSON.stringify(result, null, 2));
+    console.log(`wrote ${file}`);
+    return 0;
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await teardown(iso);
+  }
+};
+export default ingestBench;

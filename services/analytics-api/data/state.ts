@@ -1,0 +1,370 @@
+import type { Pool } from '../../shared/postgres.ts';
+import { fsrsRecallProbability, type FsrsState } from '../../domain/fsrs.ts';
+import { sm2RecallProbability, type Sm2State } from '../../domain/sm2.ts';
+import { MASTERY_WEIGHTS } from '../../domain/mastery.ts';
+import { clamp01 } from '../../domain/stats.ts';
+
+/**
+ * Reads of the processors' PostgreSQL state (postgres/021_topic_mastery.sql, 022_study_sessions.sql) and the
+ * taxonomy (001_topics.sql). Values are bound as $n parameters only, after the route's zod validation.
+ */
+
+export type MasteryRow = {
+  topicId: string;
+  name: string;
+  level: number;
+  parentId: string | null;
+  boardWeight: number;
+  attempts: number;
+  correct: number;
+  firstAttemptTotal: number;
+  firstAttemptCorrect: number;
+  accuracy: number | null;
+  firstAttemptAccuracy: number | null;
+  recentAccuracy: number | null;
+  /** Figures as of the row's last event (as_of). */
+  score: number;
+  lower: number;
+  upper: number;
+  retrievalStrength: number;
+  materialCompletion: number;
+  trend: string | null;
+  nextReviewAt: string | null;
+  lastEventAt: string | null;
+  asOf: string | null;
+  scheduler: 'sm2' | 'fsrs';
+  stabilityDays: number | null;
+  sm2State: Sm2State | null;
+  fsrsState: FsrsState | null;
+};
+
+const MASTERY_COLUMNS = `m.topic_id, t.name, m.topic_level, t.parent_id, t.board_weight, m.attempts, m.correct,
+  m.first_attempt_total, m.first_attempt_correct, m.accuracy, m.first_attempt_accuracy, m.recent_accuracy,
+  m.mastery_score, m.mastery_lower, m.mastery_upper, m.retrieval_strength, m.material_completion, m.trend,
+  m.next_review_at, m.last_event_at, m.as_of, m.scheduler, m.stability_days,
+  CASE WHEN m.scheduler = 'sm2' THEN m.sm2_state END AS sm2_state,
+  CASE WHEN m.scheduler = 'fsrs' THEN m.fsrs_state END AS fsrs_state`;
+
+type Raw = Record<string, unknown>;
+
+const iso = (v: unknown): string | null =>
+  v instanceof Date ? v.toISOString() : v == null ? null : String(v);
+const numOrNull = (v: unknown): number | null => (v == null ? null : Number(v));
+
+function toMastery(r: Raw): MasteryRow {
+  return {
+    topicId: String(r.topic_id),
+    name: String(r.name),
+    level: Number(r.topic_level),
+    parentId: (r.parent_id as string | null) ?? null,
+    boardWeight: Number(r.board_weight),
+    attempts: Number(r.attempts),
+    correct: Number(r.correct),
+    firstAttemptTotal: Number(r.first_attempt_total),
+    firstAttemptCorrect: Number(r.first_attempt_correct),
+    accuracy: numOrNull(r.accuracy),
+    firstAttemptAccuracy: numOrNull(r.first_attempt_accuracy),
+    recentAccuracy: numOrNull(r.recent_accuracy),
+    score: Number(r.mastery_score),
+    lower: Number(r.mastery_lower),
+    upper: Number(r.mastery_upper),
+    retrievalStrength: Number(r.retrieval_strength),
+    materialCompletion: Number(r.material_completion),
+    trend: (r.trend as string | null) ?? null,
+    nextReviewAt: iso(r.next_review_at),
+    lastEventAt: iso(r.last_event_at),
+    asOf: iso(r.as_of),
+    scheduler: r.scheduler === 'sm2' ? 'sm2' : 'fsrs',
+    stabilityDays: numOrNull(r.stability_days),
+    sm2State: (r.sm2_state as Sm2State | null) ?? null,
+    fsrsState: (r.fsrs_state as FsrsState | null) ?? null,
+  };
+}
+
+/**
+ * Retrieval strength decays after the last event; for a leaf row it is recomputed at `nowMs` from the
+ * scheduler state, and the score moved by the retrieval term's weight. Parent rows (no scheduler state) keep
+ * their as-of figures.
+ */
+export function masteryNow(
+  row: MasteryRow,
+  nowMs: number,
+): { retrievalStrength: number; score: number } | null {
+  const retrieval =
+    row.scheduler === 'sm2'
+      ? row.sm2State
+        ? sm2RecallProbability(row.sm2State, nowMs)
+        : null
+      : row.fsrsState
+        ? fsrsRecallProbability(row.fsrsState, nowMs)
+        : null;
+  if (retrieval === null) return null;
+  const score = clamp01(row.score + MASTERY_WEIGHTS.retrievalStrength * (retrieval - row.retrievalStrength));
+  return { retrievalStrength: retrieval, score };
+}
+
+export async function masteryRows(
+  pg: Pool,
+  user: string,
+  filter: { level?: number; parent?: string; topics?: string[] } = {},
+): Promise<MasteryRow[]> {
+  const where = ['m.user_id = $1'];
+  const values: unknown[] = [user];
+  if (filter.level !== undefined) {
+    values.push(filter.level);
+    where.push(`m.topic_level = $${values.length}`);
+  }
+  if (filter.parent !== undefined) {
+    values.push(filter.parent);
+    where.push(`t.parent_id = $${values.length}`);
+  }
+  if (filter.topics !== undefined) {
+    values.push(filter.topics);
+    where.push(`m.topic_id = ANY($${values.length}::text[])`);
+  }
+  const { rows } = await pg.query<Raw>(
+    `SELECT ${MASTERY_COLUMNS} FROM topic_mastery m JOIN topics t ON t.id = m.topic_id
+     WHERE ${where.join(' AND ')} ORDER BY m.topic_level, m.topic_id`,
+    values,
+  );
+  return rows.map(toMastery);
+}
+
+export type SummaryRow = {
+  topicId: string;
+  name: string;
+  level: number;
+  attempts: number;
+  score: number;
+  trend: string | null;
+};
+
+/** What the dashboard's mastery summary needs: studied leaves and level-0 (system) roll-ups, few columns. */
+export async function masterySummaryRows(pg: Pool, user: string): Promise<SummaryRow[]> {
+  const { rows } = await pg.query<Raw>(
+    `SELECT m.topic_id, t.name, m.topic_level, m.attempts, m.mastery_score, m.trend
+     FROM topic_mastery m JOIN topics t ON t.id = m.topic_id
+     WHERE m.user_id = $1 AND ((m.topic_level = 2 AND m.attempts > 0) OR m.topic_level = 0)
+     ORDER BY m.topic_level, m.topic_id`,
+    [user],
+  );
+  return rows.map((r) => ({
+    topicId: String(r.topic_id),
+    name: String(r.name),
+    level: Number(r.topic_level),
+    attempts: Number(r.attempts),
+    score: Number(r.mastery_score),
+    trend: (r.trend as string | null) ?? null,
+  }));
+}
+
+export type Topic = {
+  id: string;
+  name: string;
+  level: number;
+  parentId: string | null;
+  boardWeight: number;
+  system: string;
+  discipline: string | null;
+};
+
+export async function topicWithChildren(
+  pg: Pool,
+  topic: string,
+): Promise<{ topic: Topic; children: Topic[] } | null> {
+  const { rows } = await pg.query<Raw>(
+    `SELECT id, name, level, parent_id, board_weight, system, discipline FROM topics WHERE id = $1 OR parent_id = $1
+     ORDER BY level, id`,
+    [topic],
+  );
+  const toTopic = (r: Raw): Topic => ({
+    id: String(r.id),
+    name: String(r.name),
+    level: Number(r.level),
+    parentId: (r.parent_id as string | null) ?? null,
+    boardWeight: Number(r.board_weight),
+    system: String(r.system),
+    discipline: (r.discipline as string | null) ?? null,
+  });
+  const self = rows.find((r) => r.id === topic);
+  if (!self) return null;
+  return { topic: toTopic(self), children: rows.filter((r) => r.id !== topic).map(toTopic) };
+}
+
+export type HistoryPoint = {
+  day: string;
+  attempts: number;
+  correct: number;
+  accuracy: number | null;
+  score: number;
+  lower: number;
+  upper: number;
+  retrievalStrength: number;
+};
+
+/** Daily end-of-day snapshots of one leaf topic since `from` (inclusive). */
+export async function masteryHistory(
+  pg: Pool,
+  user: string,
+  topic: string,
+  from: string,
+): Promise<HistoryPoint[]> {
+  const { rows } = await pg.query<Raw>(
+    `SELECT to_char(day, 'YYYY-MM-DD') AS day, attempts, correct, accuracy, mastery_score, mastery_lower, mastery_upper,
+            retrieval_strength
+     FROM topic_mastery_history WHERE user_id = $1 AND topic_id = $2 AND day >= $3::date ORDER BY day`,
+    [user, topic, from],
+  );
+  return rows.map((r) => ({
+    day: String(r.day),
+    attempts: Number(r.attempts),
+    correct: Number(r.correct),
+    accuracy: numOrNull(r.accuracy),
+    score: Number(r.mastery_score),
+    lower: Number(r.mastery_lower),
+    upper: Number(r.mastery_upper),
+    retrievalStrength: Number(r.retrieval_strength),
+  }));
+}
+
+export type ReviewItem = {
+  topicId: string;
+  name: string;
+  nextReviewAt: string;
+  score: number;
+  retrievalStrength: number;
+};
+
+/** Leaf topics due for review by `untilMs` (overdue first), the total due now, and per-day counts. */
+export async function reviewSchedule(
+  pg: Pool,
+  user: string,
+  nowMs: number,
+  untilMs: number,
+  limit: number,
+): Promise<{
+  due: ReviewItem[];
+  dueCount: number;
+  upcoming: ReviewItem[];
+  upcomingCount: number;
+  calendar: Array<{ day: string; count: number }>;
+}> {
+  const now = new Date(nowMs);
+  const until = new Date(untilMs);
+  const item = (r: Raw): ReviewItem => ({
+    topicId: String(r.topic_id),
+    name: String(r.name),
+    nextReviewAt: iso(r.next_review_at)!,
+    score: Number(r.mastery_score),
+    retrievalStrength: Number(r.retrieval_strength),
+  });
+  const list = (cond: string) =>
+    pg.query<Raw>(
+      `SELECT m.topic_id, t.name, m.next_review_at, m.mastery_score, m.retrieval_strength
+       FROM topic_mastery m JOIN topics t ON t.id = m.topic_id
+       WHERE m.user_id = $1 AND m.topic_level = 2 AND ${cond}
+       ORDER BY m.next_review_at, m.topic_id LIMIT $4`,
+      [user, now, until, limit],
+    );
+  const [due, upcoming, counts] = await Promise.all([
+    list('m.next_review_at <= $2 AND $3::timestamptz IS NOT NULL'),
+    list('m.next_review_at > $2 AND m.next_review_at <= $3'),
+    pg.query<Raw>(
+      `SELECT to_char(greatest(m.next_review_at, $2::timestamptz) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+              count(*)::int AS n, bool_or(m.next_review_at <= $2) AS overdue
+       FROM topic_mastery m
+       WHERE m.user_id = $1 AND m.topic_level = 2 AND m.next_review_at <= $3
+       GROUP BY 1, (m.next_review_at <= $2) ORDER BY 1`,
+      [user, now, until],
+    ),
+  ]);
+  let dueCount = 0;
+  let upcomingCount = 0;
+  const perDay = new Map<string, number>();
+  for (const r of counts.rows) {
+    if (r.overdue) dueCount += Number(r.n);
+    else upcomingCount += Number(r.n);
+    perDay.set(String(r.day), (perDay.get(String(r.day)) ?? 0) + Number(r.n));
+  }
+  return {
+    due: due.rows.map(item),
+    dueCount,
+    upcoming: upcoming.rows.map(item),
+    upcomingCount,
+    calendar: [...perDay.entries()].map(([day, count]) => ({ day, count })),
+  };
+}
+
+export type SessionRow = {
+  sessionId: string;
+  startedAt: string;
+  endedAt: string;
+  endReason: string;
+  durationMs: number;
+  activeMs: number;
+  idleMs: number;
+  pauseCount: number;
+  focusScore: number | null;
+  questionsAnswered: number;
+  questionsCorrect: number;
+  materialsOpened: number;
+  notes: number;
+  highlights: number;
+  aiCoachInteractions: number;
+};
+
+function toSession(r: Raw): SessionRow {
+  return {
+    sessionId: String(r.session_id),
+    startedAt: iso(r.started_at)!,
+    endedAt: iso(r.ended_at)!,
+    endReason: String(r.end_reason),
+    durationMs: Number(r.duration_ms),
+    activeMs: Number(r.active_ms),
+    idleMs: Number(r.idle_ms),
+    pauseCount: Number(r.pause_count),
+    focusScore: numOrNull(r.focus_score),
+    questionsAnswered: Number(r.questions_answered),
+    questionsCorrect: Number(r.questions_correct),
+    materialsOpened: Number(r.materials_opened),
+    notes: Number(r.notes),
+    highlights: Number(r.highlights),
+    aiCoachInteractions: Number(r.ai_coach_interactions),
+  };
+}
+
+const SESSION_COLUMNS = `session_id, started_at, ended_at, end_reason, duration_ms, active_ms, idle_ms, pause_count,
+  focus_score, questions_answered, questions_correct, materials_opened, notes, highlights, ai_coach_interactions`;
+
+export async function recentSessions(pg: Pool, user: string, limit: number): Promise<SessionRow[]> {
+  const { rows } = await pg.query<Raw>(
+    `SELECT ${SESSION_COLUMNS} FROM study_sessions WHERE user_id = $1 ORDER BY started_at DESC, session_id LIMIT $2`,
+    [user, limit],
+  );
+  return rows.map(toSession);
+}
+
+export async function sessionsSince(pg: Pool, user: string, fromMs: number): Promise<SessionRow[]> {
+  const { rows } = await pg.query<Raw>(
+    `SELECT ${SESSION_COLUMNS} FROM study_sessions WHERE user_id = $1 AND started_at >= $2 ORDER BY started_at`,
+    [user, new Date(fromMs)],
+  );
+  return rows.map(toSession);
+}
+
+export async function cohortsOf(pg: Pool, user: string): Promise<string[]> {
+  const { rows } = await pg.query<{ cohort_id: string }>(
+    'SELECT cohort_id FROM cohort_members WHERE user_id = $1 ORDER BY cohort_id',
+    [user],
+  );
+  return rows.map((r) => r.cohort_id);
+}
+
+export async function cohortMembers(pg: Pool, cohort: string): Promise<string[] | null> {
+  const { rows } = await pg.query<{ user_id: string | null }>(
+    `SELECT m.user_id FROM cohorts c LEFT JOIN cohort_members m ON m.cohort_id = c.id WHERE c.id = $1 ORDER BY m.user_id`,
+    [cohort],
+  );
+  if (rows.length === 0) return null;
+  return rows.map((r) => r.user_id).filter((u): u is string => u !== null);
+}

@@ -1,0 +1,22 @@
+import type { RouteSpec } from '../route.ts';
+import { cohortTopics, percentiles } from './cohorts.ts';
+import { dashboard } from './dashboard.ts';
+import { masteryList, masteryTopic } from './mastery.ts';
+import { studyPatterns } from './patterns.ts';
+import { examReadiness, knowledgeGaps } from './reserved.ts';
+import { reviews } from './reviews.ts';
+import { sessions } from './sessions.ts';
+
+/** Every API operation, in the order of the OpenAPI document. */
+export const ROUTES: RouteSpec[] = [
+  dashboard,
+  masteryList,
+  masteryTopic,
+  reviews,
+  studyPatterns,
+  sessions,
+  percentiles,
+  cohortTopics,
+  knowledgeGaps,
+  examReadiness,
+];

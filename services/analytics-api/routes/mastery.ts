@@ -1,0 +1,116 @@
+import { ApiError } from '../errors.ts';
+import { masteryListQuery, masteryTopicParams, masteryTopicQuery } from '../params.ts';
+import { defineRoute } from '../route.ts';
+import { addDays, round, utcDay } from '../compute.ts';
+import { topicDaily } from '../data/history.ts';
+import {
+  masteryHistory,
+  masteryNow,
+  masteryRows,
+  topicWithChildren,
+  type MasteryRow,
+} from '../data/state.ts';
+
+/** The API shape of one mastery row at `now`. */
+export function masteryView(r: MasteryRow, now: number) {
+  const current = masteryNow(r, now);
+  return {
+    topicId: r.topicId,
+    name: r.name,
+    level: r.level,
+    parentId: r.parentId,
+    boardWeight: r.boardWeight,
+    score: round(r.score),
+    interval: { lower: round(r.lower), upper: round(r.upper), level: 0.95 },
+    trend: r.trend,
+    attempts: r.attempts,
+    correct: r.correct,
+    accuracy: round(r.accuracy),
+    firstAttemptAccuracy: round(r.firstAttemptAccuracy),
+    recentAccuracy: round(r.recentAccuracy),
+    retrievalStrength: round(r.retrievalStrength),
+    materialCompletion: round(r.materialCompletion),
+    asOf: r.asOf,
+    now: current
+      ? { retrievalStrength: round(current.retrievalStrength), score: round(current.score) }
+      : null,
+    nextReviewAt: r.nextReviewAt,
+    scheduler: r.level === 2 ? r.scheduler : null,
+  };
+}
+
+export const masteryList = defineRoute({
+  path: '/api/analytics/mastery',
+  operationId: 'listMastery',
+  tag: 'student',
+  summary: 'Mastery of every topic the student has a row for',
+  description:
+    "One entry per topic with mastery state (leaf topics from the student's answers and materials, parent topics " +
+    'as board-weighted roll-ups). score/interval/trend are as of the last activity on the topic (asOf); `now` ' +
+    'recomputes retrieval strength and the score at request time for leaf topics (recall decays between sessions).',
+  scope: 'student',
+  query: masteryListQuery,
+  cache: 'mastery-list',
+  handler: async ({ user, query, data, now }) => {
+    const rows = await masteryRows(data.pg, user, { level: query.level, parent: query.parent });
+    return { user, generatedAt: new Date(now).toISOString(), topics: rows.map((r) => masteryView(r, now)) };
+  },
+});
+
+export const masteryTopic = defineRoute({
+  path: '/api/analytics/mastery/:topic',
+  operationId: 'getTopicMastery',
+  tag: 'student',
+  summary: 'Mastery of one topic: score with interval, trend, history, sub-topics, next review',
+  description:
+    '404 topic_not_found for an id not in the taxonomy; a topic the student has not studied yet has `mastery: null`. ' +
+    '`history` holds end-of-day snapshots (topic_mastery_history, leaf topics) over the last `days` days; ' +
+    '`daily` the answers per UTC day on the topic and its direct sub-topics (ClickHouse rollup).',
+  scope: 'student',
+  params: masteryTopicParams,
+  query: masteryTopicQuery,
+  cache: 'mastery-topic',
+  handler: async ({ user, params, query, data, now }) => {
+    const found = await topicWithChildren(data.pg, params.topic);
+    if (!found) throw new ApiError(404, 'topic_not_found', 'no such topic', { topic: params.topic });
+    const from = addDays(utcDay(now), -(query.days - 1));
+    const ids = [found.topic.id, ...found.children.map((c) => c.id)];
+    const [rows, history, daily] = await Promise.all([
+      masteryRows(data.pg, user, { topics: ids }),
+      masteryHistory(data.pg, user, found.topic.id, from),
+      topicDaily(data.ch, user, found.topic.level === 2 ? [found.topic.id] : ids, from),
+    ]);
+    const byId = new Map(rows.map((r) => [r.topicId, r]));
+    const self = byId.get(found.topic.id);
+    return {
+      user,
+      generatedAt: new Date(now).toISOString(),
+      topic: found.topic,
+      mastery: self ? masteryView(self, now) : null,
+      nextReviewAt: self?.nextReviewAt ?? null,
+      history: history.map((h) => ({
+        day: h.day,
+        score: round(h.score),
+        lower: round(h.lower),
+        upper: round(h.upper),
+        attempts: h.attempts,
+        accuracy: round(h.accuracy),
+        retrievalStrength: round(h.retrievalStrength),
+      })),
+      daily: daily.map((d) => ({ ...d, accuracy: round(d.questions > 0 ? d.correct / d.questions : null) })),
+      subTopics: found.children.map((child) => {
+        const r = byId.get(child.id);
+        return {
+          topicId: child.id,
+          name: child.name,
+          boardWeight: child.boardWeight,
+          studied: r !== undefined,
+          score: r ? round(r.score) : null,
+          trend: r?.trend ?? null,
+          attempts: r?.attempts ?? 0,
+          nextReviewAt: r?.nextReviewAt ?? null,
+        };
+      }),
+    };
+  },
+});

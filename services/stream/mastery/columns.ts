@@ -1,0 +1,125 @@
+/**
+ * Pure derivation of topic_mastery columns: a leaf row from its MasteryState, a parent row from its children
+ * (board-weight roll-up). Everything is computed as of an event time, never the wall clock.
+ */
+import {
+  computeMastery,
+  emptyMasteryState,
+  masteryInterval,
+  rollupToParent,
+  type MasteryState,
+  type RetrievalScheduler,
+} from '../../domain/mastery.ts';
+
+export type MasteryColumns = {
+  attempts: number;
+  correct: number;
+  firstAttemptTotal: number;
+  firstAttemptCorrect: number;
+  accuracy: number | null;
+  firstAttemptAccuracy: number | null;
+  recentAccuracy: number | null;
+  retrievalStrength: number;
+  stabilityDays: number | null;
+  sm2State: unknown;
+  fsrsState: unknown;
+  nextReviewAt: number | null;
+  materialCompletion: number;
+  masteryScore: number;
+  masteryLower: number;
+  masteryUpper: number;
+  trend: string | null;
+  lastEventAt: number | null;
+  asOf: number | null;
+};
+
+const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : null);
+
+export function leafColumns(state: MasteryState, scheduler: RetrievalScheduler): MasteryColumns {
+  const asOf = state.lastEventAt;
+  const snap = computeMastery(state, asOf ?? 0, { scheduler });
+  return {
+    attempts: state.attempts,
+    correct: state.correct,
+    firstAttemptTotal: state.firstAttemptTotal,
+    firstAttemptCorrect: state.firstAttemptCorrect,
+    accuracy: ratio(state.correct, state.attempts),
+    firstAttemptAccuracy: ratio(state.firstAttemptCorrect, state.firstAttemptTotal),
+    recentAccuracy: snap.recentAccuracy,
+    retrievalStrength: snap.components.retrievalStrength,
+    stabilityDays: state.fsrs?.stability ?? null,
+    sm2State: state.sm2,
+    fsrsState: state.fsrs,
+    nextReviewAt: snap.nextReviewAt,
+    materialCompletion: state.materialCompletion,
+    masteryScore: snap.score,
+    masteryLower: snap.lower,
+    masteryUpper: snap.upper,
+    trend: snap.trend,
+    lastEventAt: state.lastEventAt,
+    asOf,
+  };
+}
+
+/** A child with no row: never studied (score 0, the interval of an empty state). */
+export function unstudiedColumns(): MasteryColumns {
+  const empty = emptyMasteryState();
+  const components = {
+    firstAttemptAccuracy: 0,
+    overallAccuracy: 0,
+    retrievalStrength: 0,
+    materialCompletion: 0,
+  };
+  const { lower, upper } = masteryInterval(empty, components, 0);
+  return {
+    ...leafColumns(empty, 'fsrs'),
+    masteryScore: 0,
+    masteryLower: lower,
+    masteryUpper: upper,
+    trend: null,
+  };
+}
+
+const minOf = (values: Array<number | null>): number | null => {
+  const present = values.filter((v): v is number => v !== null);
+  return present.length === 0 ? null : Math.min(...present);
+};
+const maxOf = (values: Array<number | null>): number | null => {
+  const present = values.filter((v): v is number => v !== null);
+  return present.length === 0 ? null : Math.max(...present);
+};
+
+/** A parent's row from all its children (in taxonomy order), weighted by board weight. */
+export function parentColumns(
+  children: ReadonlyArray<{ weight: number; columns: MasteryColumns }>,
+): MasteryColumns {
+  const roll = (pick: (c: MasteryColumns) => number): number =>
+    rollupToParent(children.map((c) => ({ score: pick(c.columns), weight: c.weight }))) ?? 0;
+  const sum = (pick: (c: MasteryColumns) => number): number =>
+    children.reduce((s, c) => s + pick(c.columns), 0);
+  const attempts = sum((c) => c.attempts);
+  const correct = sum((c) => c.correct);
+  const firstAttemptTotal = sum((c) => c.firstAttemptTotal);
+  const firstAttemptCorrect = sum((c) => c.firstAttemptCorrect);
+  return {
+    attempts,
+    correct,
+    firstAttemptTotal,
+    firstAttemptCorrect,
+    accuracy: ratio(correct, attempts),
+    firstAttemptAccuracy: ratio(firstAttemptCorrect, firstAttemptTotal),
+    recentAccuracy: null,
+    retrievalStrength: roll((c) => c.retrievalStrength),
+    stabilityDays: null,
+    sm2State: null,
+    fsrsState: null,
+    nextReviewAt: minOf(children.map((c) => c.columns.nextReviewAt)),
+    materialCompletion: roll((c) => c.materialCompletion),
+    masteryScore: roll((c) => c.masteryScore),
+    masteryLower: roll((c) => c.masteryLower),
+    masteryUpper: roll((c) => c.masteryUpper),
+    trend: null,
+    lastEventAt: maxOf(children.map((c) => c.columns.lastEventAt)),
+    asOf: maxOf(children.map((c) => c.columns.asOf)),
+  };
+}

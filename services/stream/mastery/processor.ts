@@ -1,0 +1,263 @@
+/**
+ * The mastery processor: question-attempts and material-interactions to topic_mastery (+ daily history), exactly
+ * once. Reads top to bottom: decode (wire → Avro), validate (→ MasteryInput), apply (pure row step, row.ts and
+ * columns.ts), write (one PostgreSQL transaction per batch holding the rows, the roll-ups, late events, the
+ * event_id claims and the consumer positions), then notify (Redis PUBLISH for the API cache).
+ */
+import type { Redis } from 'ioredis';
+import type { EventCodec } from '../../shared/codec.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { Counter, type Registry } from '../../shared/metrics.ts';
+import { withTransaction, type Pool, type PoolClient } from '../../shared/postgres.ts';
+import type { OffsetStore, ProcessorDefinition } from '../runtime/processor.ts';
+import { then, type StepResult } from '../runtime/step.ts';
+import type { Decoded, FlushBatch, InboundRecord } from '../runtime/types.ts';
+import { leafColumns, parentColumns, unstudiedColumns, type MasteryColumns } from './columns.ts';
+import type { MasteryConfig } from './config.ts';
+import { toMasteryInput, type MasteryInput } from './decode.ts';
+import { lateEventsCounter, recordLateEvents, type LateEvent } from './late-events.ts';
+import { admitRecords, loadPositions, lockPositions, savePositions, tpKey } from './positions.ts';
+import { applyToOwnedRow, emptyRow, type MasteryRowState, type RowEvent } from './row.ts';
+import {
+  claimEvents,
+  lockRows,
+  rowKey,
+  selectRows,
+  writeHistory,
+  writeRows,
+  type HistoryWrite,
+  type RowWrite,
+} from './store.ts';
+import type { TopicTree } from './taxonomy.ts';
+import { decodeWire } from './wire.ts';
+
+export const MASTERY_PROCESSOR = 'mastery';
+
+export type MasteryDeps = {
+  codec: EventCodec;
+  pool: Pool;
+  redis: Redis | null;
+  tree: TopicTree;
+  config: MasteryConfig;
+  /** Kafka topic names of the two input families. */
+  topics: { attempts: string; materials: string };
+  groupId: string;
+  /** Channel for cache invalidations (`<REDIS_KEY_PREFIX>invalidate`). */
+  invalidateChannel: string;
+  metrics: Registry;
+  log: Logger;
+};
+
+export function createMasteryProcessor(deps: MasteryDeps): ProcessorDefinition<MasteryInput> {
+  const m = masteryMetrics(deps.metrics);
+  const offsets: OffsetStore = {
+    mode: 'external',
+    load: (assignment) => loadPositions(deps.pool, deps.groupId, assignment),
+  };
+  return {
+    name: MASTERY_PROCESSOR,
+    groupId: deps.groupId,
+    topics: [deps.topics.attempts, deps.topics.materials],
+    offsets,
+    decode: async (record: InboundRecord): Promise<StepResult<MasteryInput>> =>
+      then(await decodeWire(deps.codec, record), ({ family, value }) =>
+        toMasteryInput(family, value, (id) => deps.tree.kind(id)),
+      ),
+    handleBatch: async (batch) => {
+      const outcome = await withTransaction(deps.pool, (client) => applyBatch(client, batch, deps));
+      m.applied.inc(outcome.applied);
+      m.duplicates.inc(outcome.duplicates);
+      m.skipped.inc(outcome.skipped);
+      for (const l of outcome.late) m.late.inc({ processor: MASTERY_PROCESSOR, reason: l.reason });
+      await notify(deps, outcome.users);
+    },
+  };
+}
+
+export type BatchOutcome = {
+  applied: number;
+  duplicates: number;
+  skipped: number;
+  late: LateEvent[];
+  users: string[];
+};
+
+/** One batch, in the caller's transaction. Exported for tests and the benchmark. */
+export async function applyBatch(
+  client: PoolClient,
+  batch: FlushBatch<MasteryInput>,
+  deps: Pick<MasteryDeps, 'groupId' | 'tree' | 'config'>,
+): Promise<BatchOutcome> {
+  const L = deps.config.MASTERY_ALLOWED_LATENESS_MS;
+  const scheduler = deps.config.MASTERY_SCHEDULER;
+
+  // 1. Positions: lock, skip what was applied before.
+  const tps = batch.positions.map((p) => ({ topic: p.topic, partition: p.partition }));
+  const stored = await lockPositions(client, deps.groupId, tps);
+  const { admitted, skipped, next } = admitRecords(batch.items, stored, batch.positions);
+
+  // 2. event_id dedupe (re-sent events at other offsets; copies within this batch).
+  const firstCopies: Decoded<MasteryInput>[] = [];
+  const seen = new Set<string>();
+  for (const item of admitted) {
+    if (seen.has(item.value.eventId)) continue;
+    seen.add(item.value.eventId);
+    firstCopies.push(item);
+  }
+  const claimed = await claimEvents(
+    client,
+    deps.groupId,
+    firstCopies.map((i) => i.value),
+  );
+  const fresh = firstCopies.filter((i) => claimed.has(i.value.eventId));
+
+  // 3. Leaf rows: lock, apply in batch order (per partition = per student order), derive columns.
+  const keys = new Map<string, { userId: string; topicId: string }>();
+  for (const { value } of fresh)
+    for (const t of value.topicIds) keys.set(rowKey(value.userId, t), { userId: value.userId, topicId: t });
+  const loaded = await lockRows(client, [...keys.values()], 2);
+  const rows = new Map<string, MasteryRowState>();
+  const history: HistoryWrite[] = [];
+  const late: LateEvent[] = [];
+  for (const { record, value } of fresh) {
+    const e = toRowEvent(value);
+    let wasLate: { foldPoint: number | null } | undefined;
+    for (const topicId of value.topicIds) {
+      const k = rowKey(value.userId, topicId);
+      let row = rows.get(k);
+      if (row === undefined) {
+        row = loaded.get(k)?.processorState ?? emptyRow();
+        rows.set(k, row);
+      }
+      const result = applyToOwnedRow(row, e, L);
+      if (result.late) wasLate ??= { foldPoint: result.foldPoint };
+      for (const s of result.snapshots)
+        history.push({ userId: value.userId, topicId, day: s.day, columns: leafColumns(s.state, scheduler) });
+      const wm = next.get(tpKey(record.topic, record.partition));
+      if (wm) wm.watermarkMs = Math.max(wm.watermarkMs ?? value.occurredAt, value.occurredAt);
+    }
+    if (wasLate)
+      late.push({
+        eventId: value.eventId,
+        userId: value.userId,
+        sessionId: null,
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        occurredAt: value.occurredAt,
+        watermarkAt: wasLate.foldPoint === null ? null : wasLate.foldPoint + L,
+        reason: 'too_late',
+        handling: 'counts_applied',
+      });
+  }
+  const writes: RowWrite[] = [];
+  for (const [k, row] of rows) {
+    const key = keys.get(k) as { userId: string; topicId: string };
+    writes.push({ ...key, columns: leafColumns(row.visible, scheduler), processorState: row });
+  }
+  await writeRows(client, writes, scheduler);
+  await writeHistory(client, history);
+  await recordLateEvents(client, MASTERY_PROCESSOR, late);
+
+  // 4. Roll-ups: level-1 parents of the touched leaves, then their level-0 parents.
+  let touched = [...keys.values()];
+  for (const level of [1, 0]) touched = await rollUp(client, deps.tree, touched, level, scheduler);
+
+  await savePositions(client, deps.groupId, next.values());
+  return {
+    applied: fresh.length,
+    duplicates: admitted.length - fresh.length,
+    skipped,
+    late,
+    users: [...new Set(fresh.map((i) => i.value.userId))].sort(),
+  };
+}
+
+function toRowEvent(v: MasteryInput): RowEvent {
+  return v.kind === 'attempt'
+    ? { at: v.occurredAt, id: v.eventId, a: v.attempt }
+    : { at: v.occurredAt, id: v.eventId, m: { id: v.materialId, p: v.progress } };
+}
+
+/** Recomputes the parents (at `level`) of `children` from all their children's rows; returns the parents. */
+async function rollUp(
+  client: PoolClient,
+  tree: TopicTree,
+  children: ReadonlyArray<{ userId: string; topicId: string }>,
+  level: number,
+  scheduler: MasteryConfig['MASTERY_SCHEDULER'],
+): Promise<Array<{ userId: string; topicId: string }>> {
+  const parents = new Map<string, { userId: string; topicId: string }>();
+  for (const c of children) {
+    const parentId = tree.nodes.get(c.topicId)?.parentId;
+    if (parentId && tree.nodes.get(parentId)?.level === level)
+      parents.set(rowKey(c.userId, parentId), { userId: c.userId, topicId: parentId });
+  }
+  if (parents.size === 0) return [];
+  await lockRows(client, [...parents.values()], level);
+  const users: string[] = [];
+  const topics: string[] = [];
+  for (const p of parents.values())
+    for (const child of tree.nodes.get(p.topicId)?.children ?? []) {
+      users.push(p.userId);
+      topics.push(child);
+    }
+  const childRows = await selectRows(client, users, topics, false);
+  const writes: RowWrite[] = [];
+  for (const p of parents.values()) {
+    const kids = (tree.nodes.get(p.topicId)?.children ?? []).map((id) => ({
+      weight: tree.nodes.get(id)?.weight ?? 0,
+      columns: childRows.get(rowKey(p.userId, id))?.columns ?? unstudiedColumns(),
+    }));
+    const columns: MasteryColumns = parentColumns(kids);
+    writes.push({ ...p, columns, processorState: null });
+  }
+  await writeRows(client, writes, scheduler);
+  return [...parents.values()];
+}
+
+/** Tells API caches that these students' mastery changed (fire-and-forget: the cache TTL is the backstop). */
+async function notify(
+  deps: Pick<MasteryDeps, 'redis' | 'invalidateChannel' | 'log'>,
+  users: string[],
+): Promise<void> {
+  if (!deps.redis || users.length === 0) return;
+  try {
+    const pipeline = deps.redis.pipeline();
+    for (const u of users) pipeline.publish(deps.invalidateChannel, u);
+    await pipeline.exec();
+  } catch (err) {
+    deps.log.warn({ err }, 'cache invalidation publish failed (cache TTL applies)');
+  }
+}
+
+const metricsCache = new WeakMap<Registry, ReturnType<typeof createMetrics>>();
+function masteryMetrics(registry: Registry) {
+  let m = metricsCache.get(registry);
+  if (!m) {
+    m = createMetrics(registry);
+    metricsCache.set(registry, m);
+  }
+  return m;
+}
+function createMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    applied: new Counter({
+      name: 'mastery_events_applied_total',
+      help: 'events applied to topic_mastery',
+      registers,
+    }),
+    duplicates: new Counter({
+      name: 'mastery_events_duplicate_total',
+      help: 'events skipped because their event_id was already applied (client re-sends)',
+      registers,
+    }),
+    skipped: new Counter({
+      name: 'mastery_records_below_position_total',
+      help: 'records skipped because their offset was below the stored consumer position (re-delivery)',
+      registers,
+    }),
+    late: lateEventsCounter(registry),
+  };
+}

@@ -1,0 +1,38 @@
+import type { EventCodec } from '../../shared/codec.ts';
+import type { EventFamily } from '../../shared/kafka.ts';
+import { readWireSchemaId } from '../../shared/registry.ts';
+import { dlq, ok, type StepResult } from '../runtime/step.ts';
+import type { InboundRecord } from '../runtime/types.ts';
+
+/**
+ * The decode step shared by the stateful processors: wire bytes to the Avro record of the record's family.
+ * Bad data (no value, not wire format, Avro that does not parse) is a dead letter; a registry that cannot be
+ * reached is a transient failure and throws, so the runtime retries the same record instead of skipping it.
+ */
+export async function decodeWire(
+  codec: EventCodec,
+  record: InboundRecord,
+): Promise<StepResult<{ family: EventFamily; value: Record<string, unknown> }>> {
+  const family = codec.familyOfTopic(record.topic);
+  if (family === undefined)
+    return dlq('unknown_topic', new Error(`no event family for topic ${record.topic}`));
+  if (record.value === null) return dlq('empty_value');
+  if (readWireSchemaId(record.value) === undefined) return dlq('not_wire_format');
+  try {
+    return ok({ family, value: await codec.decode(family, record.value) });
+  } catch (err) {
+    if (isTransient(err)) throw err;
+    return dlq('undecodable', err);
+  }
+}
+
+/** Registry/network failures (retry) as opposed to bytes that will never decode (dead-letter). */
+function isTransient(err: unknown): boolean {
+  const e = err as { name?: string; message?: string; status?: number; code?: string };
+  if (typeof e?.status === 'number') return e.status >= 500 || e.status === 429;
+  const text = `${e?.name ?? ''} ${e?.code ?? ''} ${e?.message ?? ''}`;
+  return /ECONN|ETIMEDOUT|EAI_AGAIN|socket|fetch failed|network|timeout|ResponseError|5\d\d/i.test(text);
+}
+
+export const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+export const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);

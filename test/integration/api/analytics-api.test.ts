@@ -1,0 +1,569 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- assertions walk JSON response bodies */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
+import { isolatedEnv, provision, teardown, type IsolatedEnv } from '../../support/isolated.ts';
+import { createClickHouse, type ClickHouseClient } from '../../../services/shared/clickhouse.ts';
+import { createLogger } from '../../../services/shared/logger.ts';
+import { Registry } from '../../../services/shared/metrics.ts';
+import { createPgPool, type Pool } from '../../../services/shared/postgres.ts';
+import { createRedis } from '../../../services/shared/redis.ts';
+import { createApiApp } from '../../../services/analytics-api/app.ts';
+import { PgAuditLog } from '../../../services/analytics-api/audit.ts';
+import { createVerifier, signToken, type Role } from '../../../services/analytics-api/auth.ts';
+import {
+  startInvalidationListener,
+  type InvalidationListener,
+} from '../../../services/analytics-api/invalidation.ts';
+import { percentileRank } from '../../../services/domain/stats.ts';
+import {
+  ALICE,
+  BIG,
+  BOB,
+  buildFixture,
+  loadClickHouse,
+  loadPostgres,
+  masteryFixture,
+  NOW,
+  TODAY,
+  type Fixture,
+} from './fixture.ts';
+
+/**
+ * The analytics API against real PostgreSQL, ClickHouse and Redis, on known data (fixture.ts). Every expected
+ * value below is computed from the fixture's raw arrays, not by the API's code.
+ */
+
+const SECRET = 'integration-secret-integration-secret';
+const DAY = 86_400_000;
+const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const addDays = (day: string, n: number) => dayOf(Date.parse(`${day}T00:00:00Z`) + n * DAY);
+const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
+const r1 = (x: number) => Math.round(x * 10) / 10;
+
+let iso: IsolatedEnv;
+let pg: Pool;
+let ch: ClickHouseClient;
+let redis: Redis;
+let listener: InvalidationListener;
+let audit: PgAuditLog;
+let app: ReturnType<typeof createApiApp>;
+let f: Fixture;
+
+const token = (sub: string, role: Role, cohorts?: string[]) =>
+  signToken(
+    { sub, role, cohorts },
+    { secret: SECRET, ttlSec: 600, issuer: 'studystream', audience: 'studystream-api' },
+  );
+
+async function get(path: string, as: string | Promise<string>) {
+  const res = await app.request(path, { headers: { Authorization: `Bearer ${await as}` } });
+  return {
+    status: res.status,
+    cache: res.headers.get('X-Cache'),
+    body: (await res.json()) as Record<string, any>,
+  };
+}
+
+beforeAll(async () => {
+  iso = isolatedEnv('api');
+  await provision(iso, { postgres: true, clickhouse: true });
+  pg = createPgPool(iso.cfg);
+  ch = createClickHouse(iso.cfg);
+  redis = createRedis(iso.cfg);
+  await new Promise((resolve) => redis.once('ready', resolve));
+  const { rows } = await pg.query<{ id: string; parent_id: string }>(
+    `SELECT id, parent_id FROM topics WHERE level = 2 AND parent_id = (
+       SELECT parent_id FROM topics WHERE level = 2 GROUP BY parent_id HAVING count(*) >= 4 ORDER BY parent_id LIMIT 1)
+     ORDER BY id LIMIT 3`,
+  );
+  f = buildFixture([rows[0]!.id, rows[1]!.id, rows[2]!.id], rows[0]!.parent_id);
+  await loadPostgres(pg, f);
+  await loadClickHouse(ch, f);
+  await redis.set(
+    'sessions:live:alice-live',
+    JSON.stringify({
+      v: 1,
+      userId: ALICE,
+      p: 0,
+      finalizeAt: NOW + DAY,
+      state: {
+        sessionId: 'alice-live',
+        timeline: [],
+        startedAt: NOW - 600_000,
+        endedAt: null,
+        lastEventAt: NOW - 300_000,
+        paused: false,
+        activeMs: 300_000,
+        idleMs: 0,
+        pauseCount: 0,
+        focusScore: 1,
+        questionsAnswered: 2,
+        questionsCorrect: 1,
+        materialsOpened: 0,
+        notes: 0,
+        highlights: 0,
+        aiCoachInteractions: 0,
+      },
+    }),
+  );
+  const log = createLogger('test', process.env.TEST_API_LOG ?? 'silent');
+  const registry = new Registry();
+  audit = new PgAuditLog(pg, { flushMs: 100, batchRows: 1000, maxBuffer: 10_000 }, registry, log);
+  listener = startInvalidationListener({
+    redisUrl: iso.cfg.REDIS_URL,
+    keyPrefix: iso.cfg.REDIS_KEY_PREFIX,
+    redis,
+    registry,
+    log,
+  });
+  app = createApiApp({
+    pg,
+    ch,
+    redis,
+    log,
+    registry,
+    audit,
+    verify: createVerifier({ secret: SECRET, issuer: 'studystream', audience: 'studystream-api' }),
+    cacheTtlSec: 300,
+    cacheTimeoutMs: 200,
+    kAnonymity: 10,
+    now: () => NOW,
+  });
+});
+
+afterAll(async () => {
+  await audit?.close();
+  await listener?.close();
+  redis?.disconnect();
+  await ch?.close();
+  await pg?.end();
+  if (iso) await teardown(iso);
+});
+
+/** Alice's raw rows in [from, to] (UTC days). */
+function aliceIn(from: string, to = TODAY) {
+  const inWin = (at: number) => dayOf(at) >= from && dayOf(at) <= to;
+  return {
+    attempts: f.attempts.filter((a) => a.user === ALICE && inWin(a.at)),
+    studyEvents: f.studyEvents.filter((e) => e.user === ALICE && inWin(e.at)),
+    materials: f.materials.filter((m) => m.user === ALICE && inWin(m.at)),
+  };
+}
+
+function expectedWindow(from: string) {
+  const w = aliceIn(from);
+  const questions = w.attempts.length;
+  const correct = w.attempts.filter((a) => a.correct).length;
+  const sessions = new Set(
+    [...w.attempts, ...w.studyEvents, ...w.materials].map((x) => x.session).filter(Boolean),
+  );
+  return {
+    studyMinutes: r1(
+      w.studyEvents.reduce((s, e) => s + (e.type === 'SESSION_END' ? e.durationMs! : 0), 0) / 60_000,
+    ),
+    activeMinutes: r1(
+      (w.attempts.reduce((s, a) => s + a.ms, 0) + w.materials.reduce((s, m) => s + m.activeMs, 0)) / 60_000,
+    ),
+    sessions: sessions.size,
+    questions,
+    correct,
+    accuracy: questions > 0 ? correct / questions : null,
+    firstAttempts: w.attempts.filter((a) => a.attempt === 1).length,
+    firstAttemptCorrect: w.attempts.filter((a) => a.attempt === 1 && a.correct).length,
+    materials: new Set([
+      ...w.materials.map((m) => m.material),
+      ...w.studyEvents.map((e) => e.material).filter(Boolean),
+    ]).size,
+  };
+}
+
+describe('student endpoints return values matching an independent computation', () => {
+  it('dashboard', async () => {
+    const r = await get('/api/analytics/dashboard', token(ALICE, 'student'));
+    expect(r.status).toBe(200);
+    expect(r.body.study.today).toEqual(expectedWindow(TODAY));
+    expect(r.body.study.last7Days).toEqual(expectedWindow(addDays(TODAY, -6)));
+    expect(r.body.study.last30Days).toEqual(expectedWindow(addDays(TODAY, -29)));
+    expect(r.body.streak).toEqual({ current: 3, longest: 3, lastActiveDay: TODAY });
+    const rows = masteryFixture(f);
+    const leaves = rows.filter((x) => x.level === 2);
+    expect(r.body.mastery.topicsStudied).toBe(3);
+    expect(r.body.mastery.averageScore).toBe(r4(leaves.reduce((s, x) => s + x.score, 0) / 3));
+    expect(r.body.mastery.bands).toEqual({ mastered: 1, developing: 1, weak: 1 });
+    expect(r.body.mastery.trends).toMatchObject({ improving: 1, stable: 1, declining: 1 });
+    expect(r.body.mastery.weakest[0].topicId).toBe(f.leaves[2]);
+    expect(r.body.mastery.strongest[0].topicId).toBe(f.leaves[0]);
+    const dueNow = leaves.filter((x) => x.nextReviewAt! <= NOW).length;
+    const dueWeek = leaves.filter((x) => x.nextReviewAt! > NOW && x.nextReviewAt! <= NOW + 7 * DAY).length;
+    expect(r.body.reviews.dueNow).toBe(dueNow);
+    expect(r.body.reviews.dueNext7Days).toBe(dueWeek);
+    expect(r.body.liveSession).toMatchObject({
+      sessionId: 'alice-live',
+      status: 'active',
+      questionsAnswered: 2,
+    });
+    expect(r.body.liveSessionAvailable).toBe(true);
+  });
+
+  it('mastery list and one topic', async () => {
+    const list = await get('/api/analytics/mastery', token(ALICE, 'student'));
+    expect(list.status).toBe(200);
+    const byId = new Map((list.body.topics as any[]).map((t) => [t.topicId, t]));
+    for (const x of masteryFixture(f)) {
+      const t = byId.get(x.topic);
+      expect(t, x.topic).toBeDefined();
+      expect(t.score).toBe(x.score);
+      expect(t.interval).toEqual({ lower: x.lower, upper: x.upper, level: 0.95 });
+      expect(t.trend).toBe(x.trend);
+      expect(t.attempts).toBe(x.attempts);
+      expect(t.accuracy).toBe(r4(x.correct / x.attempts));
+      expect(t.nextReviewAt).toBe(x.nextReviewAt === null ? null : new Date(x.nextReviewAt).toISOString());
+    }
+    expect(byId.size).toBe(4);
+    const leavesOnly = await get('/api/analytics/mastery?level=2', token(ALICE, 'student'));
+    expect((leavesOnly.body.topics as any[]).map((t) => t.topicId).sort()).toEqual([...f.leaves].sort());
+
+    const one = await get(`/api/analytics/mastery/${f.leaves[0]}?days=30`, token(ALICE, 'student'));
+    expect(one.status).toBe(200);
+    expect(one.body.mastery.score).toBe(0.82);
+    expect(one.body.nextReviewAt).toBe(new Date(NOW - 2 * 3_600_000).toISOString());
+    expect((one.body.history as any[]).map((h) => h.day)).toEqual(
+      [5, 4, 3, 2, 1].map((b) => addDays(TODAY, -b)),
+    );
+    expect(one.body.history[4].score).toBe(r4(0.8 - 0.05));
+    const t1Days = new Map<string, { q: number; c: number }>();
+    for (const a of aliceIn(addDays(TODAY, -29)).attempts.filter((a) => a.topic === f.leaves[0])) {
+      const d = t1Days.get(dayOf(a.at)) ?? { q: 0, c: 0 };
+      d.q++;
+      d.c += a.correct ? 1 : 0;
+      t1Days.set(dayOf(a.at), d);
+    }
+    expect((one.body.daily as any[]).map((d) => [d.day, d.questions, d.correct])).toEqual(
+      [...t1Days.entries()].sort().map(([day, d]) => [day, d.q, d.c]),
+    );
+
+    const parent = await get(`/api/analytics/mastery/${f.parent}`, token(ALICE, 'student'));
+    const studied = (parent.body.subTopics as any[])
+      .filter((s) => s.studied)
+      .map((s) => s.topicId)
+      .sort();
+    expect(studied).toEqual([...f.leaves].sort());
+    expect(parent.body.subTopics.length).toBeGreaterThanOrEqual(4);
+
+    expect((await get('/api/analytics/mastery/no.such.topic', token(ALICE, 'student'))).status).toBe(404);
+  });
+
+  it('review schedule', async () => {
+    const r = await get('/api/analytics/reviews?days=7', token(ALICE, 'student'));
+    expect(r.status).toBe(200);
+    expect(r.body.due.count).toBe(2);
+    expect((r.body.due.topics as any[]).map((t) => t.topicId)).toEqual([f.leaves[2], f.leaves[0]]); // overdue first
+    expect(r.body.upcoming.count).toBe(1);
+    expect(r.body.upcoming.topics[0].topicId).toBe(f.leaves[1]);
+    expect(r.body.calendar).toHaveLength(7);
+    expect(r.body.calendar[0]).toEqual({ day: TODAY, count: 2 });
+    expect(r.body.calendar[3]).toEqual({ day: addDays(TODAY, 3), count: 1 });
+    expect((r.body.calendar as any[]).reduce((s, d) => s + d.count, 0)).toBe(3);
+  });
+
+  it('study patterns', async () => {
+    const r = await get('/api/analytics/study-patterns', token(ALICE, 'student'));
+    expect(r.status).toBe(200);
+    const w = aliceIn(addDays(TODAY, -89));
+    const cells = new Map<string, { events: number; questions: number; activeMs: number }>();
+    const add = (at: number, q: number, ms: number) => {
+      const d = new Date(at);
+      const key = `${((d.getUTCDay() + 6) % 7) + 1}-${d.getUTCHours()}`;
+      const c = cells.get(key) ?? { events: 0, questions: 0, activeMs: 0 };
+      c.events++;
+      c.questions += q;
+      c.activeMs += ms;
+      cells.set(key, c);
+    };
+    for (const a of w.attempts) add(a.at, 1, a.ms);
+    for (const e of w.studyEvents) add(e.at, 0, 0);
+    for (const m of w.materials) add(m.at, 0, m.activeMs);
+    const got = new Map((r.body.heatmap as any[]).map((c) => [`${c.weekday}-${c.hour}`, c]));
+    expect(got.size).toBe(cells.size);
+    for (const [key, c] of cells) {
+      expect(got.get(key), key).toMatchObject({
+        events: c.events,
+        questions: c.questions,
+        activeMinutes: r1(c.activeMs / 60_000),
+      });
+    }
+    const durations = f.studyEvents
+      .filter((e) => e.user === ALICE && e.type === 'SESSION_END')
+      .map((e) => e.durationMs! / 60_000);
+    expect(r.body.sessionLengths.sessions).toBe(durations.length);
+    expect(r.body.sessionLengths.medianMinutes).toBe(50);
+    expect((r.body.sessionLengths.buckets as any[]).map((b) => b.count)).toEqual([0, 1, 1, 2, 2, 0, 0]);
+    const questions = w.attempts.length;
+    const activeMs =
+      w.attempts.reduce((s, a) => s + a.ms, 0) + w.materials.reduce((s, m) => s + m.activeMs, 0);
+    expect(r.body.efficiency.questions).toBe(questions);
+    expect(r.body.efficiency.accuracy).toBe(r4(w.attempts.filter((a) => a.correct).length / questions));
+    expect(r.body.efficiency.questionsPerActiveHour).toBe(
+      Math.round((questions / (activeMs / 3_600_000)) * 100) / 100,
+    );
+    expect(r.body.efficiency.meanFocusScore).toBe(0.7);
+    expect(r.body.efficiency.activeShare).toBeCloseTo(0.8, 3);
+    const weeks = r.body.velocity.weeks as any[];
+    expect(weeks.reduce((s, x) => s + x.questions, 0)).toBe(questions);
+    expect(weeks.at(-1).week).toBe('2026-03-09');
+  });
+
+  it('sessions: recent finished ones newest first, and the live one', async () => {
+    const r = await get('/api/analytics/sessions?limit=3', token(ALICE, 'student'));
+    expect(r.status).toBe(200);
+    expect((r.body.recent as any[]).map((s) => s.sessionId)).toEqual([
+      'alice-sess-0',
+      'alice-sess-1',
+      'alice-sess-2',
+    ]);
+    expect(r.body.recent[0].durationMs).toBe(25 * 60_000);
+    expect(r.body.live.sessionId).toBe('alice-live');
+  });
+});
+
+describe('cohorts and k-anonymity', () => {
+  const from = addDays(TODAY, -29);
+  const inWin = (at: number) => dayOf(at) >= from && dayOf(at) <= TODAY;
+
+  it('gives the student percentiles within a cohort of at least k', async () => {
+    const r = await get('/api/analytics/percentiles', token(ALICE, 'student'));
+    expect(r.status).toBe(200);
+    expect(r.body.cohort).toBe('big');
+    const weeks = 30 / 7;
+    const per = BIG.map((u) => {
+      const a = f.attempts.filter((x) => x.user === u && inWin(x.at));
+      const m = f.materials.filter((x) => x.user === u && inWin(x.at));
+      const active = a.reduce((s, x) => s + x.ms, 0) + m.reduce((s, x) => s + x.activeMs, 0);
+      return { u, q: a.length, c: a.filter((x) => x.correct).length, active };
+    });
+    const mine = per.find((p) => p.u === ALICE)!;
+    const acc = per
+      .filter((p) => p.q > 0)
+      .map((p) => p.c / p.q)
+      .sort((a, b) => a - b);
+    expect(r.body.metrics.accuracy.value).toBe(r4(mine.c / mine.q));
+    expect(r.body.metrics.accuracy.percentile).toBe(
+      Math.round(percentileRank(mine.c / mine.q, acc)! * 10) / 10,
+    );
+    const qpw = per.map((p) => p.q / weeks).sort((a, b) => a - b);
+    expect(r.body.metrics.questionsPerWeek.percentile).toBe(
+      Math.round(percentileRank(mine.q / weeks, qpw)! * 10) / 10,
+    );
+    const mpw = per.map((p) => p.active / 60_000 / weeks).sort((a, b) => a - b);
+    expect(r.body.metrics.studyMinutesPerWeek.percentile).toBe(
+      Math.round(percentileRank(mine.active / 60_000 / weeks, mpw)! * 10) / 10,
+    );
+    expect(r.body.metrics.questionsPerWeek.population).toBe(12);
+  });
+
+  it('gives no percentile in a cohort below k', async () => {
+    const r = await get('/api/analytics/percentiles', token('x1', 'student'));
+    expect(r.status).toBe(200);
+    expect(r.body.cohort).toBe('small');
+    for (const m of Object.values(r.body.metrics) as any[]) {
+      expect(m.percentile).toBeNull();
+      expect(m.suppressed).toBe(true);
+      expect(m.population).toBeNull();
+      expect(m.cohortMedian).toBeNull();
+    }
+    // A cohort the student is not in is refused.
+    expect((await get('/api/analytics/percentiles?cohort=big', token('x1', 'student'))).status).toBe(403);
+  });
+
+  it('gives educators topic difficulty of their cohort, topics below k withheld, no individual rows', async () => {
+    const r = await get('/api/analytics/cohorts/big/topics', token('teach', 'educator', ['big']));
+    expect(r.status).toBe(200);
+    const perTopic = new Map<string, Map<string, { q: number; c: number }>>();
+    for (const a of f.attempts.filter((x) => BIG.includes(x.user) && inWin(x.at))) {
+      const t = perTopic.get(a.topic) ?? new Map();
+      const s = t.get(a.user) ?? { q: 0, c: 0 };
+      s.q++;
+      s.c += a.correct ? 1 : 0;
+      t.set(a.user, s);
+      perTopic.set(a.topic, t);
+    }
+    const shown = [...perTopic.entries()].filter(([, users]) => users.size >= 10);
+    expect((r.body.topics as any[]).map((t) => t.topicId)).toEqual(shown.map(([t]) => t));
+    expect(r.body.withheldTopics).toBe(perTopic.size - shown.length);
+    const [topic, users] = shown[0]!;
+    const q = [...users.values()].reduce((s, x) => s + x.q, 0);
+    const c = [...users.values()].reduce((s, x) => s + x.c, 0);
+    const struggling = [...users.values()].filter((x) => x.q >= 5 && x.c < x.q * 0.5).length;
+    expect(r.body.topics[0]).toMatchObject({
+      topicId: topic,
+      students: users.size,
+      questions: q,
+      accuracy: r4(c / q),
+      strugglingShare: r4(struggling / users.size),
+    });
+    const text = JSON.stringify(r.body);
+    for (const u of BIG) expect(text).not.toContain(`"${u}"`);
+
+    const small = await get('/api/analytics/cohorts/small/topics', token('teach2', 'educator', ['small']));
+    expect(small.status).toBe(200);
+    expect(small.body).toMatchObject({ suppressed: true, cohortSize: null, topics: [] });
+    expect(
+      (await get('/api/analytics/cohorts/big/topics', token('teach2', 'educator', ['small']))).status,
+    ).toBe(403);
+    expect((await get('/api/analytics/cohorts/nope/topics', token('root', 'admin'))).status).toBe(404);
+  });
+});
+
+describe('access control on real data', () => {
+  it('student A reading B gets 403; admin may; educator gets no individual rows', async () => {
+    expect((await get(`/api/analytics/mastery?user=${BOB}`, token(ALICE, 'student'))).status).toBe(403);
+    const admin = await get(`/api/analytics/mastery?user=${BOB}`, token('root', 'admin'));
+    expect(admin.status).toBe(200);
+    expect((admin.body.topics as any[]).length).toBe(1);
+    expect(
+      (await get(`/api/analytics/dashboard?user=${ALICE}`, token('teach', 'educator', ['big']))).status,
+    ).toBe(403);
+  });
+
+  it('refuses missing, expired and forged tokens with 401', async () => {
+    expect((await app.request('/api/analytics/dashboard')).status).toBe(401);
+    const expired = await signToken(
+      { sub: ALICE, role: 'student' },
+      {
+        secret: SECRET,
+        ttlSec: 10,
+        nowSec: Math.floor(Date.now() / 1000) - 100,
+        issuer: 'studystream',
+        audience: 'studystream-api',
+      },
+    );
+    expect((await get('/api/analytics/dashboard', expired)).status).toBe(401);
+    const forged = await signToken(
+      { sub: ALICE, role: 'admin' },
+      {
+        secret: 'guessed-secret-guessed-secret-guessed',
+        ttlSec: 600,
+        issuer: 'studystream',
+        audience: 'studystream-api',
+      },
+    );
+    expect((await get('/api/analytics/dashboard', forged)).status).toBe(401);
+  });
+
+  it('valid but odd identifiers are harmless (no 5xx, no data of others)', async () => {
+    const admin = token('root', 'admin');
+    for (const u of ['OR-1-1', '--', '_', 'a--b', 'DROP_TABLE_topics', '1']) {
+      const r = await get(`/api/analytics/dashboard?user=${u}`, admin);
+      expect(r.status, u).toBe(200);
+      expect(r.body.mastery.topicsStudied).toBe(0);
+    }
+    expect((await get('/api/analytics/mastery/drop.table.topics', admin)).status).toBe(404);
+    await fc.assert(
+      fc.asyncProperty(fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), async (u) => {
+        const r = await get(`/api/analytics/mastery?user=${u}`, admin);
+        expect(r.status).toBe(200);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('cache', () => {
+  it('serves a hit, and a refreshed value after the processor announces a change', async () => {
+    const path = `/api/analytics/mastery/${f.leaves[1]}`;
+    const first = await get(path, token(ALICE, 'student'));
+    const second = await get(path, token(ALICE, 'student'));
+    expect([first.cache, second.cache]).toEqual(['miss', 'hit']);
+    expect(second.body.mastery.score).toBe(0.55);
+    // A new answer: the mastery processor updates the row and publishes the user id (services/stream/mastery).
+    await pg.query(
+      'UPDATE topic_mastery SET mastery_score = 0.61, attempts = attempts + 1 WHERE user_id = $1 AND topic_id = $2',
+      [ALICE, f.leaves[1]],
+    );
+    expect((await get(path, token(ALICE, 'student'))).body.mastery.score).toBe(0.55); // still cached
+    const publisher = new Redis(iso.cfg.REDIS_URL);
+    await publisher.publish(`${iso.cfg.REDIS_KEY_PREFIX}invalidate`, ALICE);
+    publisher.disconnect();
+    let refreshed: Awaited<ReturnType<typeof get>> | undefined;
+    for (let i = 0; i < 50; i++) {
+      refreshed = await get(path, token(ALICE, 'student'));
+      if (refreshed.cache === 'miss') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(refreshed!.cache).toBe('miss');
+    expect(refreshed!.body.mastery.score).toBe(0.61);
+    expect(refreshed!.body.mastery.attempts).toBe(11);
+  });
+
+  it('answers uncached when Redis is unreachable', async () => {
+    const dead = createRedis({
+      REDIS_URL: 'redis://127.0.0.1:1/0',
+      REDIS_KEY_PREFIX: iso.cfg.REDIS_KEY_PREFIX,
+    });
+    dead.on('error', () => undefined);
+    const noRedis = createApiApp({
+      pg,
+      ch,
+      redis: dead,
+      log: createLogger('test', 'silent'),
+      registry: new Registry(),
+      audit,
+      verify: createVerifier({ secret: SECRET, issuer: 'studystream', audience: 'studystream-api' }),
+      cacheTtlSec: 300,
+      cacheTimeoutMs: 50,
+      kAnonymity: 10,
+      now: () => NOW,
+    });
+    const started = performance.now();
+    const res = await noRedis.request('/api/analytics/dashboard', {
+      headers: { Authorization: `Bearer ${await token(ALICE, 'student')}` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('X-Cache')).toBe('bypass');
+    const body = (await res.json()) as Record<string, any>;
+    expect(body.liveSessionAvailable).toBe(false);
+    expect(body.mastery.topicsStudied).toBe(3);
+    expect(performance.now() - started).toBeLessThan(2000);
+    dead.disconnect();
+  });
+});
+
+describe('audit log', () => {
+  it('records who read which student, through which route, with the request id', async () => {
+    const res = await app.request('/api/analytics/reviews', {
+      headers: { Authorization: `Bearer ${await token(ALICE, 'student')}`, 'X-Request-Id': 'req-audit-1' },
+    });
+    expect(res.status).toBe(200);
+    await app.request(`/api/analytics/reviews?user=${BOB}`, {
+      headers: { Authorization: `Bearer ${await token(ALICE, 'student')}`, 'X-Request-Id': 'req-audit-2' },
+    });
+    await audit.flush();
+    const { rows } = await pg.query(
+      `SELECT request_id, actor_id, actor_role, route, subject_user_id, status FROM audit_log
+       WHERE request_id IN ('req-audit-1', 'req-audit-2') ORDER BY request_id`,
+    );
+    expect(rows).toEqual([
+      {
+        request_id: 'req-audit-1',
+        actor_id: ALICE,
+        actor_role: 'student',
+        route: '/api/analytics/reviews',
+        subject_user_id: ALICE,
+        status: 200,
+      },
+      {
+        request_id: 'req-audit-2',
+        actor_id: ALICE,
+        actor_role: 'student',
+        route: '/api/analytics/reviews',
+        subject_user_id: BOB,
+        status: 403,
+      },
+    ]);
+    const { rows: cohortRows } = await pg.query(
+      `SELECT count(*)::int AS n FROM audit_log WHERE cohort_id = 'big'`,
+    );
+    expect(cohortRows[0].n).toBeGreaterThan(0);
+  });
+});

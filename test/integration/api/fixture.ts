@@ -1,0 +1,339 @@
+import type { ClickHouseClient } from '../../../services/shared/clickhouse.ts';
+import type { Pool } from '../../../services/shared/postgres.ts';
+
+/**
+ * Known data for the API tests, inserted directly into the isolated PostgreSQL schema and ClickHouse database
+ * (raw tables; the rollups fill through their materialized views). Every expected value in the tests is computed
+ * from these arrays, independently of the API's code.
+ */
+
+export const NOW = Date.parse('2026-03-15T12:00:00Z'); // a Sunday
+export const TODAY = '2026-03-15';
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+
+export const ALICE = 's00';
+export const BOB = 's01';
+export const BIG = Array.from({ length: 12 }, (_, i) => `s${String(i).padStart(2, '0')}`);
+export const SMALL = ['x1', 'x2', 'x3'];
+
+export type Attempt = {
+  user: string;
+  at: number;
+  session: string;
+  topic: string;
+  correct: boolean;
+  attempt: number;
+  ms: number;
+};
+export type StudyEvent = {
+  user: string;
+  at: number;
+  session: string;
+  type: string;
+  durationMs: number | null;
+  material: string;
+};
+export type Material = {
+  user: string;
+  at: number;
+  session: string;
+  material: string;
+  topic: string;
+  kind: string;
+  activeMs: number;
+};
+
+export type Fixture = {
+  leaves: [string, string, string];
+  parent: string;
+  attempts: Attempt[];
+  studyEvents: StudyEvent[];
+  materials: Material[];
+};
+
+const chTime = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+
+/** Deterministic pseudo-random in [0, 1). */
+function rand(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+export function buildFixture(leaves: [string, string, string], parent: string): Fixture {
+  const attempts: Attempt[] = [];
+  const studyEvents: StudyEvent[] = [];
+  const materials: Material[] = [];
+  const [t1, t2, t3] = leaves;
+  // Alice: activity on days 0, 1, 2, 5, 10 and 40 before today; sessions of known length.
+  const aliceDays = [0, 1, 2, 5, 10, 40];
+  aliceDays.forEach((back, di) => {
+    const start = NOW - back * DAY - 3 * HOUR + di * 60_000; // 09:00 UTC (+ di minutes)
+    const session = `alice-sess-${back}`;
+    studyEvents.push({
+      user: ALICE,
+      at: start,
+      session,
+      type: 'SESSION_START',
+      durationMs: null,
+      material: '',
+    });
+    for (let q = 0; q < 4 + di; q++) {
+      attempts.push({
+        user: ALICE,
+        at: start + (q + 1) * 60_000,
+        session,
+        topic: q % 3 === 0 ? t1 : q % 3 === 1 ? t2 : t3,
+        correct: (q + di) % 3 !== 0,
+        attempt: q % 4 === 3 ? 2 : 1,
+        ms: 20_000 + q * 1000,
+      });
+    }
+    materials.push({
+      user: ALICE,
+      at: start + 30 * 60_000,
+      session,
+      material: `m-${di % 2}`,
+      topic: t1,
+      kind: di % 2 ? 'NOTE' : 'PROGRESS',
+      activeMs: 120_000,
+    });
+    const durationMs = (25 + di * 10) * 60_000;
+    studyEvents.push({
+      user: ALICE,
+      at: start + durationMs,
+      session,
+      type: 'SESSION_END',
+      durationMs,
+      material: '',
+    });
+  });
+  // A live session today (not finalized) for the live-session lookup.
+  studyEvents.push({
+    user: ALICE,
+    at: NOW - 10 * 60_000,
+    session: 'alice-live',
+    type: 'SESSION_START',
+    durationMs: null,
+    material: '',
+  });
+  // The rest of the big cohort: answers on t1 (all 12 students) and t2 (only 5 students: below k).
+  const r = rand(42);
+  for (const user of BIG.slice(1)) {
+    const n = 5 + Math.floor(r() * 20);
+    const skill = r();
+    for (let q = 0; q < n; q++) {
+      const back = Math.floor(r() * 20);
+      attempts.push({
+        user,
+        at: NOW - back * DAY - Math.floor(r() * 10) * HOUR,
+        session: `${user}-sess-${back}`,
+        topic: user < 's06' && q % 2 === 1 ? t2 : t1,
+        correct: r() < skill,
+        attempt: 1,
+        ms: 10_000 + Math.floor(r() * 50_000),
+      });
+    }
+  }
+  for (const user of SMALL) {
+    attempts.push({
+      user,
+      at: NOW - DAY,
+      session: `${user}-s`,
+      topic: t1,
+      correct: true,
+      attempt: 1,
+      ms: 5000,
+    });
+  }
+  return { leaves, parent, attempts, studyEvents, materials };
+}
+
+export async function loadClickHouse(ch: ClickHouseClient, f: Fixture): Promise<void> {
+  let n = 0;
+  const id = () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+  await ch.insert({
+    table: 'question_attempts',
+    format: 'JSONEachRow',
+    values: f.attempts.map((a) => ({
+      event_id: id(),
+      user_id: a.user,
+      occurred_at: chTime(a.at),
+      received_at: chTime(a.at),
+      schema_version: 1,
+      session_id: a.session,
+      question_id: `q-${n}`,
+      topic_ids: [a.topic],
+      selected_answer: 'A',
+      is_correct: a.correct ? 1 : 0,
+      attempt_number: a.attempt,
+      time_to_answer_ms: a.ms,
+    })),
+  });
+  await ch.insert({
+    table: 'study_events',
+    format: 'JSONEachRow',
+    values: f.studyEvents.map((e) => ({
+      event_id: id(),
+      user_id: e.user,
+      occurred_at: chTime(e.at),
+      received_at: chTime(e.at),
+      schema_version: 1,
+      event_type: e.type,
+      session_id: e.session,
+      topic_ids: [],
+      material_id: e.material,
+      duration_ms: e.durationMs,
+    })),
+  });
+  await ch.insert({
+    table: 'material_interactions',
+    format: 'JSONEachRow',
+    values: f.materials.map((m) => ({
+      event_id: id(),
+      user_id: m.user,
+      occurred_at: chTime(m.at),
+      received_at: chTime(m.at),
+      schema_version: 1,
+      session_id: m.session,
+      material_id: m.material,
+      material_type: 'ARTICLE',
+      topic_ids: [m.topic],
+      interaction_type: m.kind,
+      active_ms: m.activeMs,
+    })),
+  });
+}
+
+export type MasteryFixtureRow = {
+  topic: string;
+  level: number;
+  attempts: number;
+  correct: number;
+  score: number;
+  lower: number;
+  upper: number;
+  trend: string | null;
+  nextReviewAt: number | null;
+  retrieval: number;
+};
+
+export function masteryFixture(f: Fixture): MasteryFixtureRow[] {
+  const [t1, t2, t3] = f.leaves;
+  return [
+    {
+      topic: t1,
+      level: 2,
+      attempts: 12,
+      correct: 10,
+      score: 0.82,
+      lower: 0.7,
+      upper: 0.9,
+      trend: 'improving',
+      nextReviewAt: NOW - 2 * HOUR,
+      retrieval: 0.9,
+    },
+    {
+      topic: t2,
+      level: 2,
+      attempts: 10,
+      correct: 5,
+      score: 0.55,
+      lower: 0.4,
+      upper: 0.7,
+      trend: 'stable',
+      nextReviewAt: NOW + 3 * DAY,
+      retrieval: 0.6,
+    },
+    {
+      topic: t3,
+      level: 2,
+      attempts: 8,
+      correct: 2,
+      score: 0.31,
+      lower: 0.2,
+      upper: 0.45,
+      trend: 'declining',
+      nextReviewAt: NOW - 5 * DAY,
+      retrieval: 0.3,
+    },
+    {
+      topic: f.parent,
+      level: 1,
+      attempts: 30,
+      correct: 17,
+      score: 0.5,
+      lower: 0.4,
+      upper: 0.62,
+      trend: null,
+      nextReviewAt: NOW - 5 * DAY,
+      retrieval: 0.5,
+    },
+  ];
+}
+
+export async function loadPostgres(pg: Pool, f: Fixture): Promise<void> {
+  for (const r of masteryFixture(f)) {
+    await pg.query(
+      `INSERT INTO topic_mastery (user_id, topic_id, topic_level, attempts, correct, first_attempt_total, first_attempt_correct,
+         accuracy, first_attempt_accuracy, recent_accuracy, retrieval_strength, scheduler, next_review_at,
+         material_completion, mastery_score, mastery_lower, mastery_upper, trend, last_event_at, as_of)
+       VALUES ($1, $2, $3, $4::int, $5::int, $4::int, $5::int, $5::float / $4::float, $5::float / $4::float, 0.5, $6, 'fsrs', $7,
+         0.25, $8, $9, $10, $11, $12, $12)`,
+      [
+        ALICE,
+        r.topic,
+        r.level,
+        r.attempts,
+        r.correct,
+        r.retrieval,
+        r.nextReviewAt === null ? null : new Date(r.nextReviewAt),
+        r.score,
+        r.lower,
+        r.upper,
+        r.trend,
+        new Date(NOW - DAY),
+      ],
+    );
+  }
+  // Bob has one row (used by the cross-student checks).
+  await pg.query(
+    `INSERT INTO topic_mastery (user_id, topic_id, topic_level, attempts, correct, mastery_score) VALUES ($1, $2, 2, 3, 3, 0.9)`,
+    [BOB, f.leaves[0]],
+  );
+  for (let back = 1; back <= 5; back++) {
+    await pg.query(
+      `INSERT INTO topic_mastery_history (user_id, topic_id, day, attempts, correct, accuracy, retrieval_strength,
+         material_completion, mastery_score, mastery_lower, mastery_upper)
+       VALUES ($1, $2, $3::date, $4::int, $5::int, $5::float / $4::float, 0.8, 0.2, $6::float, $6::float - 0.1, $6::float + 0.1)`,
+      [
+        ALICE,
+        f.leaves[0],
+        new Date(NOW - back * DAY).toISOString().slice(0, 10),
+        10 - back,
+        8 - back,
+        0.8 - back * 0.05,
+      ],
+    );
+  }
+  // Finished sessions: the ended ones of the fixture.
+  const ends = f.studyEvents.filter((e) => e.type === 'SESSION_END');
+  for (const e of ends) {
+    const duration = e.durationMs!;
+    await pg.query(
+      `INSERT INTO study_sessions (session_id, user_id, started_at, ended_at, end_reason, duration_ms, active_ms, idle_ms,
+         pause_count, focus_score, questions_answered, questions_correct, materials_opened, notes, highlights,
+         ai_coach_interactions, event_count)
+       VALUES ($1, $2, $3, $4, 'ended', $5::bigint, $6::bigint, $5::bigint - $6::bigint, 1, 0.7, 4, 3, 1, 0, 0, 0, 10)`,
+      [e.session, e.user, new Date(e.at - duration), new Date(e.at), duration, Math.round(duration * 0.8)],
+    );
+  }
+  await pg.query(`INSERT INTO cohorts (id, name) VALUES ('big', 'Big cohort'), ('small', 'Small cohort')`);
+  await pg.query(`INSERT INTO cohort_members (cohort_id, user_id) SELECT 'big', unnest($1::text[])`, [BIG]);
+  await pg.query(`INSERT INTO cohort_members (cohort_id, user_id) SELECT 'small', unnest($1::text[])`, [
+    SMALL,
+  ]);
+}
