@@ -1,6 +1,6 @@
 import type avro from 'avsc';
 import { familyType } from '../shared/codec.ts';
-import { isEventFamily, isPlatform, type EventFamily } from '../shared/events.ts';
+import { isEventFamily, type EventFamily } from '../shared/events.ts';
 
 /**
  * Decoding and validation of one event of the HTTP contract: `{"family": ..., ...fields in snake_case}`.
@@ -191,7 +191,8 @@ export function decodeEvent(raw: unknown, receivedAt: number): DecodeResult {
 
   const type = familyType(family);
   const record = fillRecord(recordPlan(type)!, input, '', errors) as CandidateEvent['record'];
-  if (errors.length === 0) {
+  // Fast path without a hook; on failure run again with the hook to collect every field path.
+  if (errors.length === 0 && !type.isValid(record)) {
     type.isValid(record, {
       errorHook: (segments: string[], value: unknown, t: avro.Type) => {
         errors.push(
@@ -206,117 +207,86 @@ export function decodeEvent(raw: unknown, receivedAt: number): DecodeResult {
   return { ok: true, event: { family, record } };
 }
 
-type Check = [boolean, string, string, RejectCode?];
+type Fail = (path: string, reason: string, code?: RejectCode) => void;
 
-function rangeChecks(family: EventFamily, r: Record<string, unknown>): Check[] {
-  const num = (k: string) => r[k] as number | null;
-  const nonNeg = (k: string): Check => [num(k) === null || num(k)! >= 0, k, 'must be >= 0'];
+const num = (r: Record<string, unknown>, k: string) => r[k] as number | null;
+
+function checkRange(r: Record<string, unknown>, k: string, min: number, max: number, fail: Fail): void {
+  const v = num(r, k);
+  if (v !== null && (v < min || v > max)) fail(k, max === Infinity ? `must be >= ${min}` : `must be ${min}..${max}`);
+}
+
+function familyChecks(family: EventFamily, r: Record<string, unknown>, fail: Fail): void {
   switch (family) {
     case 'question-attempts':
-      return [
-        [(r.topic_ids as string[]).length > 0, 'topic_ids', 'must name at least one topic'],
-        [num('attempt_number')! >= 1, 'attempt_number', 'must be >= 1'],
-        nonNeg('time_to_answer_ms'),
-        [
-          num('confidence') === null || (num('confidence')! >= 1 && num('confidence')! <= 5),
-          'confidence',
-          'must be 1..5',
-        ],
-        [
-          num('difficulty') === null || (num('difficulty')! >= 0 && num('difficulty')! <= 1),
-          'difficulty',
-          'must be 0..1',
-        ],
-        [typeof r.question_id === 'string' && r.question_id.length > 0, 'question_id', 'must not be empty'],
-      ];
+      if ((r.topic_ids as string[]).length === 0) fail('topic_ids', 'must name at least one topic');
+      checkRange(r, 'attempt_number', 1, Infinity, fail);
+      checkRange(r, 'time_to_answer_ms', 0, Infinity, fail);
+      checkRange(r, 'confidence', 1, 5, fail);
+      checkRange(r, 'difficulty', 0, 1, fail);
+      if ((r.question_id as string).length === 0) fail('question_id', 'must not be empty');
+      return;
     case 'material-interactions':
-      return [
-        [
-          num('progress') === null || (num('progress')! >= 0 && num('progress')! <= 1),
-          'progress',
-          'must be 0..1',
-        ],
-        nonNeg('position_ms'),
-        nonNeg('active_ms'),
-        nonNeg('text_length'),
-        [typeof r.material_id === 'string' && r.material_id.length > 0, 'material_id', 'must not be empty'],
-      ];
+      checkRange(r, 'progress', 0, 1, fail);
+      checkRange(r, 'position_ms', 0, Infinity, fail);
+      checkRange(r, 'active_ms', 0, Infinity, fail);
+      checkRange(r, 'text_length', 0, Infinity, fail);
+      if ((r.material_id as string).length === 0) fail('material_id', 'must not be empty');
+      return;
     case 'study-events': {
-      const ai = r.ai_coach as { prompt_tokens: number; response_tokens: number } | null;
+      checkRange(r, 'duration_ms', 0, Infinity, fail);
+      const ai = r.ai_coach as Record<string, unknown> | null;
+      if (ai) {
+        checkRange(ai, 'prompt_tokens', 0, Infinity, (p, m) => fail(`ai_coach.${p}`, m));
+        checkRange(ai, 'response_tokens', 0, Infinity, (p, m) => fail(`ai_coach.${p}`, m));
+      }
       const api = r.api_call as { status: number; duration_ms: number; route: string } | null;
-      return [
-        nonNeg('duration_ms'),
-        [ai === null || ai.prompt_tokens >= 0, 'ai_coach.prompt_tokens', 'must be >= 0'],
-        [ai === null || ai.response_tokens >= 0, 'ai_coach.response_tokens', 'must be >= 0'],
-        [
-          api === null || (api.status >= 100 && api.status <= 599),
-          'api_call.status',
-          'must be an HTTP status',
-        ],
-        [api === null || api.duration_ms >= 0, 'api_call.duration_ms', 'must be >= 0'],
-        [
-          api === null || (api.route.startsWith('/') && !/[?#]/.test(api.route) && api.route.length <= 256),
-          'api_call.route',
-          'must be a route pattern starting with / without query or fragment',
-        ],
-      ];
+      if (api) {
+        if (api.status < 100 || api.status > 599) fail('api_call.status', 'must be an HTTP status');
+        if (api.duration_ms < 0) fail('api_call.duration_ms', 'must be >= 0');
+        if (!api.route.startsWith('/') || /[?#]/.test(api.route) || api.route.length > 256) {
+          fail('api_call.route', 'must be a route pattern starting with / without query or fragment');
+        }
+      }
+      return;
     }
   }
 }
 
+const ID_FIELDS = ['session_id', 'question_id', 'material_id', 'exam_section', 'selected_answer'];
+
 /** Step 2: semantic rules on a candidate that already matches its Avro schema. */
 export function validateEvent(candidate: CandidateEvent, ctx: ValidationContext): ValidateResult {
   const r = candidate.record;
+  const errors: FieldError[] = [];
+  const fail: Fail = (path, reason, code = 'invalid_value') => errors.push({ path, reason, code });
+
+  if (!UUID.test(r.event_id)) fail('event_id', 'must be a UUID');
+  if (!USER_ID.test(r.user_id)) fail('user_id', 'must be a pseudonymous id: 1-64 letters, digits, _ or - (never an e-mail)');
+  if ((r.schema_version as number) < 1) fail('schema_version', 'must be >= 1');
   const corrected = r.occurred_at + ctx.skewMs;
-  const checks: Check[] = [
-    [UUID.test(r.event_id), 'event_id', 'must be a UUID'],
-    [
-      USER_ID.test(r.user_id),
-      'user_id',
-      'must be a pseudonymous id: 1-64 letters, digits, _ or - (never an e-mail)',
-    ],
-    [(r.schema_version as number) >= 1, 'schema_version', 'must be >= 1'],
-    [
-      corrected <= ctx.receivedAt + ctx.maxFutureMs,
-      'occurred_at',
-      `is more than ${ctx.maxFutureMs / 1000} s in the future (after clock-skew correction)`,
-      'in_future',
-    ],
-    [
-      corrected >= ctx.receivedAt - ctx.maxAgeMs,
-      'occurred_at',
-      `is older than ${Math.round(ctx.maxAgeMs / 86_400_000)} days (after clock-skew correction)`,
-      'too_old',
-    ],
-    ...['session_id', 'question_id', 'material_id', 'exam_section', 'selected_answer'].map((k): Check => [
-      typeof r[k] !== 'string' || (r[k] as string).length <= MAX_ID_LENGTH,
-      k,
-      `longer than ${MAX_ID_LENGTH}`,
-    ]),
-    [(r.topic_ids as string[]).length <= MAX_TOPICS, 'topic_ids', `more than ${MAX_TOPICS} topics`],
-    ...(r.topic_ids as string[]).map((t, i): Check => [
-      t.length > 0 && t.length <= MAX_ID_LENGTH,
-      `topic_ids[${i}]`,
-      `must be 1..${MAX_ID_LENGTH} characters`,
-    ]),
-    ...rangeChecks(candidate.family, r),
-  ];
-  const client = r.client as { platform?: unknown; app_version?: unknown } | null;
-  if (client) {
-    checks.push([
-      client.platform === undefined || isPlatform(client.platform),
-      'client.platform',
-      'must be one of WEB, IOS, ANDROID, DESKTOP, SERVER, UNKNOWN',
-    ]);
-    checks.push([
-      typeof client.app_version !== 'string' || client.app_version.length <= 64,
-      'client.app_version',
-      'longer than 64',
-    ]);
+  if (corrected > ctx.receivedAt + ctx.maxFutureMs) {
+    fail('occurred_at', `is more than ${ctx.maxFutureMs / 1000} s in the future (after clock-skew correction)`, 'in_future');
   }
-  const errors = checks
-    .filter(([ok]) => !ok)
-    .map(([, path, reason, code]) => ({ path, reason, code: code ?? ('invalid_value' as const) }));
+  if (corrected < ctx.receivedAt - ctx.maxAgeMs) {
+    fail('occurred_at', `is older than ${Math.round(ctx.maxAgeMs / 86_400_000)} days (after clock-skew correction)`, 'too_old');
+  }
+  for (const k of ID_FIELDS) {
+    if (typeof r[k] === 'string' && (r[k] as string).length > MAX_ID_LENGTH) fail(k, `longer than ${MAX_ID_LENGTH}`);
+  }
+  const topics = r.topic_ids as string[];
+  if (topics.length > MAX_TOPICS) fail('topic_ids', `more than ${MAX_TOPICS} topics`);
+  for (let i = 0; i < topics.length; i++) {
+    if (topics[i]!.length === 0 || topics[i]!.length > MAX_ID_LENGTH) {
+      fail(`topic_ids[${i}]`, `must be 1..${MAX_ID_LENGTH} characters`);
+    }
+  }
+  familyChecks(candidate.family, r, fail);
+  const client = r.client as { app_version?: unknown } | null;
+  if (client && typeof client.app_version === 'string' && client.app_version.length > 64) {
+    fail('client.app_version', 'longer than 64');
+  }
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, event: { ...candidate, record: { ...r, event_id: r.event_id.toLowerCase() } } };
+  const lower = r.event_id.toLowerCase();
+  return { ok: true, event: lower === r.event_id ? candidate : { ...candidate, record: { ...r, event_id: lower } } };
 }

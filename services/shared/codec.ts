@@ -78,7 +78,16 @@ export class EventCodec {
 
   /** Encodes a record of a family. The record must already be valid (see validation in ingest). */
   async encode(family: EventFamily, record: Record<string, unknown>): Promise<Buffer> {
-    const id = await this.writerId(family);
+    return this.encodeWith(await this.writerId(family), family, record);
+  }
+
+  /** Synchronous encode when the writer id is already resolved (the hot path of the producer). */
+  encodeKnown(family: EventFamily, record: Record<string, unknown>): Buffer | undefined {
+    const id = this.writerIds.get(family);
+    return id === undefined ? undefined : this.encodeWith(id, family, record);
+  }
+
+  private encodeWith(id: number, family: EventFamily, record: Record<string, unknown>): Buffer {
     const body = familyType(family).toBuffer(record);
     const out = Buffer.allocUnsafe(5 + body.length);
     out.writeUInt8(0, 0);

@@ -36,7 +36,8 @@ export class EventProducer {
     const byTopic = new Map<string, { key: string; value: Buffer }[]>();
     for (const event of events) {
       const topic = this.codec.topicOf(event.family);
-      const value = await this.codec.encode(event.family, event.record);
+      const value =
+        this.codec.encodeKnown(event.family, event.record) ?? (await this.codec.encode(event.family, event.record));
       const list = byTopic.get(topic) ?? [];
       list.push({ key: event.record.user_id, value });
       byTopic.set(topic, list);

@@ -19,3 +19,19 @@ export function createRedis(
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });
 }
+
+/** Resolves once the client is connected and ready (commands issued before that fail: there is no offline queue). */
+export function redisReady(redis: Redis, timeoutMs = 5000): Promise<Redis> {
+  if (redis.status === 'ready') return Promise.resolve(redis);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(new Error(`redis not ready after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(redis);
+    };
+    redis.once('ready', onReady);
+  });
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chQuery, createClickHouse } from '../../../services/shared/clickhouse.ts';
 import { createPgPool, withTransaction } from '../../../services/shared/postgres.ts';
-import { createRedis } from '../../../services/shared/redis.ts';
+import { createRedis, redisReady } from '../../../services/shared/redis.ts';
 import { ident, sql } from '../../../services/shared/sql.ts';
 import { isolatedEnv, provision, teardown } from '../../support/isolated.ts';
 
@@ -49,10 +49,10 @@ describe('the stores answer through the shared clients', () => {
   });
 
   it('Redis: set and get under the isolated key prefix', async () => {
-    const redis = createRedis(iso.cfg);
+    const redis = await redisReady(createRedis(iso.cfg));
     await redis.set('probe', 'value', 'EX', 60);
     expect(await redis.get('probe')).toBe('value');
-    const raw = createRedis({ ...iso.cfg, REDIS_KEY_PREFIX: '' });
+    const raw = await redisReady(createRedis({ ...iso.cfg, REDIS_KEY_PREFIX: '' }));
     expect(await raw.get(`${iso.cfg.REDIS_KEY_PREFIX}probe`)).toBe('value');
     redis.disconnect();
     raw.disconnect();
