@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -85,16 +85,27 @@ function client(port: number, apiKey: string, sockets: number): Client {
   };
 }
 
-let counter = 0;
-function batchBody(size: number): string {
+/**
+ * Request bodies are prepared as templates (realistic events with an event_id placeholder) and only the
+ * event ids are filled per request, so the load generator spends little CPU on the shared 2-core machine.
+ */
+const PLACEHOLDER = '00000000-0000-4000-8000-000000000000';
+let templates: string[][] = [];
+let next = 0;
+
+function prepareTemplates(size: number, count = 64): void {
   const now = Date.now();
-  const events = [];
-  for (let i = 0; i < size; i++) {
-    const e = realisticEvent(counter++, now);
-    e.event_id = randomUUID();
-    events.push(e);
-  }
-  return JSON.stringify({ sent_at: now, events });
+  templates = Array.from({ length: count }, (_, t) => {
+    const events = Array.from({ length: size }, (_, i) => ({ ...realisticEvent(t * size + i, now), event_id: PLACEHOLDER }));
+    return JSON.stringify({ sent_at: 0, events }).split(PLACEHOLDER);
+  });
+}
+
+function batchBody(): string {
+  const parts = templates[next++ % templates.length]!;
+  let out = parts[0]!.replace('"sent_at":0', `"sent_at":${Date.now()}`);
+  for (let i = 1; i < parts.length; i++) out += randomUUID() + parts[i]!;
+  return out;
 }
 
 /** Mean Avro wire size (5-byte header + body) of realistic events, as ingest produces them. */
@@ -131,7 +142,7 @@ async function throughput(c: Client, concurrency: number, batch: number, seconds
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < end) {
-        const body = batchBody(batch);
+        const body = batchBody();
         const t0 = performance.now();
         const r = await c.send(body);
         latencies.push(performance.now() - t0);
@@ -165,7 +176,7 @@ async function fixedRate(c: Client, rate: number, batch: number, seconds: number
     const scheduled = start + i * interval;
     const wait = scheduled - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const body = batchBody(batch);
+    const body = batchBody();
     inflight.push(
       c.send(body).then((r) => {
         latencies.push(performance.now() - scheduled);
@@ -232,6 +243,12 @@ function kafkaCeiling(topic: string, brokers: string, recordSize: number, record
   };
 }
 
+/** User + system CPU seconds of a process (Linux /proc). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 async function waitReady(url: string, child: ChildProcess): Promise<void> {
   for (let i = 0; i < 120; i++) {
     if (child.exitCode !== null) throw new Error(`ingest exited with ${child.exitCode}`);
@@ -270,18 +287,31 @@ const ingestBench: Command = async (args) => {
   const { key } = await createApiKey(pool, 'bench');
   await pool.end();
   const port = await freePort();
-  const child = spawn(process.execPath, [`${ROOT}services/ingest/main.ts`], {
+  // BENCH_INGEST_NODE_ARGS passes extra node flags to the ingest process (e.g. --cpu-prof for profiling).
+  const nodeArgs = (process.env.BENCH_INGEST_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, `${ROOT}services/ingest/main.ts`], {
     env: { ...iso.env, INGEST_PORT: String(port), LOG_LEVEL: 'warn', INGEST_RATE_LIMIT_PER_SEC: '0' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitReady(url, child);
+    prepareTemplates(batch);
     const c = client(port, key, concurrency);
     log.info('warm-up');
     await throughput(c, concurrency, batch, 3);
     log.info({ duration, concurrency, batch }, 'throughput');
-    const sustained = await throughput(c, concurrency, batch, duration);
+    const cpuBefore = cpuSeconds(child.pid!);
+    const sustainedRun = await throughput(c, concurrency, batch, duration);
+    const ingestCpu = cpuSeconds(child.pid!) - cpuBefore;
+    const sustained = {
+      ...sustainedRun,
+      // Machine-load-independent: CPU the ingest process spent per accepted event, and what one core would carry.
+      ingest_cpu_seconds: round(ingestCpu, 2),
+      ingest_cpu_us_per_event: round((ingestCpu * 1e6) / Math.max(1, sustainedRun.accepted)),
+      ingest_events_per_cpu_second: Math.round(sustainedRun.accepted / Math.max(ingestCpu, 1e-9)),
+      load_average_1m: round((await import('node:os')).loadavg()[0]!, 2),
+    };
     log.info(sustained, 'throughput done');
     await new Promise((r) => setTimeout(r, 2000));
     log.info({ rate }, 'fixed-rate latency');

@@ -3,7 +3,7 @@ import { requestId } from 'hono/request-id';
 import { swaggerUI } from '@hono/swagger-ui';
 import type { Redis } from 'ioredis';
 import type { ClickHouseClient } from '../shared/clickhouse.ts';
-import { mountErrorHandlers, mountOps, type ReadinessCheck } from '../shared/http.ts';
+import { errorBody, mountErrorHandlers, mountOps, type ReadinessCheck } from '../shared/http.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Registry } from '../shared/metrics.ts';
 import type { Pool } from '../shared/postgres.ts';
@@ -129,7 +129,11 @@ export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono 
     } catch (err) {
       if (err instanceof AuthError) response = sendError(c, new ApiError(401, err.code, err.message));
       else if (err instanceof ApiError) response = sendError(c, err);
-      else throw err;
+      else {
+        // A store failed (or a bug): logged with the route, answered like mountErrorHandlers, still audited.
+        deps.log.error({ err, route: spec.path, requestId: c.get('requestId') }, 'request failed');
+        response = c.json(errorBody('internal_error', 'internal error'), 500);
+      }
     }
     if (principal && (subjectUser !== null || subjectCohort !== null)) {
       deps.audit.record({

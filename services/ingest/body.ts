@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /**
  * Request body handling: content type, size limit (checked on Content-Length and while streaming, so an
  * oversized body is never buffered whole), UTF-8 and JSON parsing, and the batch envelope. Every failure is
@@ -55,12 +57,10 @@ export async function readJsonBody(req: Request, limit: number): Promise<BodyRes
 
   const bytes = await readLimited(req, limit);
   if (bytes === undefined) return { ok: false, error: tooLarge(limit) };
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
+  if (!isUtf8(bytes)) {
     return { ok: false, error: { status: 400, code: 'invalid_json', message: 'body is not valid UTF-8' } };
   }
+  const text = bytes.toString('utf8');
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (err) {
@@ -76,8 +76,8 @@ export async function readJsonBody(req: Request, limit: number): Promise<BodyRes
 }
 
 /** The body bytes, or undefined as soon as more than `limit` bytes arrived. */
-async function readLimited(req: Request, limit: number): Promise<Uint8Array | undefined> {
-  if (!req.body) return new Uint8Array(0);
+async function readLimited(req: Request, limit: number): Promise<Buffer | undefined> {
+  if (!req.body) return Buffer.alloc(0);
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -91,13 +91,7 @@ async function readLimited(req: Request, limit: number): Promise<Uint8Array | un
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
+  return Buffer.concat(chunks, size);
 }
 
 /** Checks the batch envelope `{"sent_at"?: epoch ms, "events": [...]}`. */

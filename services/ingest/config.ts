@@ -44,8 +44,8 @@ export const ingestEnv = defineEnv(
     },
     INGEST_PRODUCE_MAX_RECORDS: { default: '5000', doc: 'maximum records in one Kafka sendBatch' },
     INGEST_PRODUCE_CONCURRENCY: {
-      default: '1',
-      doc: 'concurrent Kafka sendBatch calls (1 keeps idempotent ordering simple)',
+      default: '4',
+      doc: 'idempotent producers, each with one sendBatch in flight (kafkajs serialises produce requests per producer and broker)',
     },
     INGEST_PRODUCE_TIMEOUT_MS: {
       default: '5000',

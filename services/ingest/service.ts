@@ -26,16 +26,27 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
   const kafka = createKafka(cfg, log, 'ingest');
   const schemaRegistry = createRegistry(cfg);
   const codec = new EventCodec(schemaRegistry, cfg);
-  const producer = new EventProducer(kafka, codec);
+  // kafkajs allows one produce request in flight per idempotent producer and broker, so several producers
+  // pipeline requests; each sendBatch uses an idle one (a request's records always go through one producer).
+  const producers = Array.from({ length: cfg.INGEST_PRODUCE_CONCURRENCY }, () => new EventProducer(kafka, codec));
+  const idle = [...producers];
   const admin = kafka.admin();
   const pool = createPgPool(cfg);
   const redis = createRedis(cfg);
 
   await codec.resolveWriterIds();
-  await producer.connect();
+  await Promise.all(producers.map((p) => p.connect()));
   await admin.connect();
 
-  const publisher = new BatchingPublisher((events) => producer.publish(events), {
+  const send = async (events: Parameters<EventProducer['publish']>[0]) => {
+    const producer = idle.pop()!; // the publisher never runs more sends than there are producers
+    try {
+      return await producer.publish(events);
+    } finally {
+      idle.push(producer);
+    }
+  };
+  const publisher = new BatchingPublisher(send, {
     lingerMs: cfg.INGEST_LINGER_MS,
     maxRecords: cfg.INGEST_PRODUCE_MAX_RECORDS,
     concurrency: cfg.INGEST_PRODUCE_CONCURRENCY,
@@ -92,7 +103,7 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
         },
       },
       { name: 'publisher', close: () => publisher.drain() },
-      { name: 'producer', close: () => producer.disconnect() },
+      { name: 'producer', close: () => Promise.all(producers.map((p) => p.disconnect())) },
       { name: 'kafka-admin', close: () => admin.disconnect() },
       { name: 'redis', close: () => redis.quit() },
       { name: 'postgres', close: () => pool.end() },

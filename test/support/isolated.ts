@@ -82,6 +82,7 @@ export async function teardown(iso: IsolatedEnv): Promise<void> {
   } finally {
     await pool.end();
   }
+  await deleteSubjects(iso.cfg.SCHEMA_REGISTRY_URL, iso.cfg.KAFKA_TOPIC_PREFIX);
   const redis = new Redis(iso.cfg.REDIS_URL);
   try {
     let cursor = '0';
@@ -92,5 +93,17 @@ export async function teardown(iso: IsolatedEnv): Promise<void> {
     } while (cursor !== '0');
   } finally {
     redis.disconnect();
+  }
+}
+
+/** The registry caps its subject count, so every test removes the subjects its prefix created (soft, then hard). */
+async function deleteSubjects(registryUrl: string, prefix: string): Promise<void> {
+  const res = await fetch(`${registryUrl}/subjects`);
+  if (!res.ok) return;
+  const subjects = ((await res.json()) as string[]).filter((s) => s.startsWith(prefix));
+  for (const subject of subjects) {
+    const path = `${registryUrl}/subjects/${encodeURIComponent(subject)}`;
+    await fetch(path, { method: 'DELETE' });
+    await fetch(`${path}?permanent=true`, { method: 'DELETE' });
   }
 }

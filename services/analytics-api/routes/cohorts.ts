@@ -1,6 +1,7 @@
 import { ApiError } from '../errors.ts';
 import { cohortParams, cohortTopicsQuery, percentilesQuery } from '../params.ts';
 import { defineRoute } from '../route.ts';
+import { RESPONSES } from '../schemas.ts';
 import { addDays, round, utcDay } from '../compute.ts';
 import { studentPercentiles, topicDifficulty, type MetricPercentile } from '../data/cohort.ts';
 import { cohortMembers, cohortsOf } from '../data/state.ts';
@@ -26,6 +27,7 @@ export const percentiles = defineRoute({
   scope: 'student',
   query: percentilesQuery,
   cache: 'percentiles',
+  response: RESPONSES.percentiles,
   handler: async ({ user, query, principal, data, now }) => {
     const today = utcDay(now);
     const from = addDays(today, -(query.days - 1));
@@ -71,6 +73,7 @@ export const cohortTopics = defineRoute({
   params: cohortParams,
   query: cohortTopicsQuery,
   cache: 'cohort-topics',
+  response: RESPONSES.cohortTopics,
   handler: async ({ cohort, query, data, now }) => {
     const today = utcDay(now);
     const from = addDays(today, -(query.days - 1));

@@ -1,5 +1,6 @@
 import { dashboardQuery } from '../params.ts';
 import { defineRoute } from '../route.ts';
+import { RESPONSES } from '../schemas.ts';
 import { band, meanOf, round, streaks, utcDay } from '../compute.ts';
 import { studySummary } from '../data/history.ts';
 import { candidatesOf, liveSession, recentSessionIds } from '../data/live.ts';
@@ -49,6 +50,7 @@ export const dashboard = defineRoute({
   scope: 'student',
   query: dashboardQuery,
   cache: 'dashboard',
+  response: RESPONSES.dashboard,
   handler: async ({ user, data, now }) => {
     const today = utcDay(now);
     const [rows, study, reviews, liveCandidates] = await Promise.all([

@@ -1,6 +1,7 @@
 import { ApiError } from '../errors.ts';
 import { masteryListQuery, masteryTopicParams, masteryTopicQuery } from '../params.ts';
 import { defineRoute } from '../route.ts';
+import { RESPONSES } from '../schemas.ts';
 import { addDays, round, utcDay } from '../compute.ts';
 import { topicDaily } from '../data/history.ts';
 import {
@@ -51,6 +52,7 @@ export const masteryList = defineRoute({
   scope: 'student',
   query: masteryListQuery,
   cache: 'mastery-list',
+  response: RESPONSES.masteryList,
   handler: async ({ user, query, data, now }) => {
     const rows = await masteryRows(data.pg, user, { level: query.level, parent: query.parent });
     return { user, generatedAt: new Date(now).toISOString(), topics: rows.map((r) => masteryView(r, now)) };
@@ -70,6 +72,7 @@ export const masteryTopic = defineRoute({
   params: masteryTopicParams,
   query: masteryTopicQuery,
   cache: 'mastery-topic',
+  response: RESPONSES.masteryTopic,
   handler: async ({ user, params, query, data, now }) => {
     const found = await topicWithChildren(data.pg, params.topic);
     if (!found) throw new ApiError(404, 'topic_not_found', 'no such topic', { topic: params.topic });

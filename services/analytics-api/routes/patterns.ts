@@ -1,5 +1,6 @@
 import { patternsQuery } from '../params.ts';
 import { defineRoute } from '../route.ts';
+import { RESPONSES } from '../schemas.ts';
 import { addDays, histogram, meanOf, median, round, slope, utcDay, weekly } from '../compute.ts';
 import { dailyActivity, hourlyHeatmap } from '../data/history.ts';
 import { sessionsSince } from '../data/state.ts';
@@ -21,6 +22,7 @@ export const studyPatterns = defineRoute({
   scope: 'student',
   query: patternsQuery,
   cache: 'study-patterns',
+  response: RESPONSES.studyPatterns,
   handler: async ({ user, query, data, now }) => {
     const today = utcDay(now);
     const from = addDays(today, -(query.days - 1));

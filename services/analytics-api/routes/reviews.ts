@@ -1,5 +1,6 @@
 import { reviewsQuery } from '../params.ts';
 import { defineRoute } from '../route.ts';
+import { RESPONSES } from '../schemas.ts';
 import { addDays, round, utcDay } from '../compute.ts';
 import { reviewSchedule } from '../data/state.ts';
 
@@ -17,6 +18,7 @@ export const reviews = defineRoute({
   scope: 'student',
   query: reviewsQuery,
   cache: 'reviews',
+  response: RESPONSES.reviews,
   handler: async ({ user, query, data, now }) => {
     const today = utcDay(now);
     const endDay = addDays(today, query.days);

@@ -1,5 +1,6 @@
 import { sessionsQuery } from '../params.ts';
 import { defineRoute } from '../route.ts';
+import { RESPONSES } from '../schemas.ts';
 import { round } from '../compute.ts';
 import { candidatesOf, liveSession, recentSessionIds } from '../data/live.ts';
 import { recentSessions } from '../data/state.ts';
@@ -16,6 +17,7 @@ export const sessions = defineRoute({
   scope: 'student',
   query: sessionsQuery,
   cache: 'sessions',
+  response: RESPONSES.sessions,
   handler: async ({ user, query, data, now }) => {
     const [recent, liveCandidates] = await Promise.all([
       recentSessions(data.pg, user, query.limit),

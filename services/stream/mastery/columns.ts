@@ -35,8 +35,12 @@ export type MasteryColumns = {
 
 const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : null);
 
-export function leafColumns(state: MasteryState, scheduler: RetrievalScheduler): MasteryColumns {
-  const asOf = state.lastEventAt;
+/** A leaf row's columns, as of `asOf` (default: the state's latest event). */
+export function leafColumns(
+  state: MasteryState,
+  scheduler: RetrievalScheduler,
+  asOf: number | null = state.lastEventAt,
+): MasteryColumns {
   const snap = computeMastery(state, asOf ?? 0, { scheduler });
   return {
     attempts: state.attempts,

@@ -10,7 +10,7 @@ import type { Logger } from '../../shared/logger.ts';
 import { Counter, type Registry } from '../../shared/metrics.ts';
 import { withTransaction, type Pool, type PoolClient } from '../../shared/postgres.ts';
 import type { OffsetStore, ProcessorDefinition } from '../runtime/processor.ts';
-import { then, type StepResult } from '../runtime/step.ts';
+import { andThen, type StepResult } from '../runtime/step.ts';
 import type { Decoded, FlushBatch, InboundRecord } from '../runtime/types.ts';
 import { leafColumns, parentColumns, unstudiedColumns, type MasteryColumns } from './columns.ts';
 import type { MasteryConfig } from './config.ts';
@@ -60,7 +60,7 @@ export function createMasteryProcessor(deps: MasteryDeps): ProcessorDefinition<M
     topics: [deps.topics.attempts, deps.topics.materials],
     offsets,
     decode: async (record: InboundRecord): Promise<StepResult<MasteryInput>> =>
-      then(await decodeWire(deps.codec, record), ({ family, value }) =>
+      andThen(await decodeWire(deps.codec, record), ({ family, value }) =>
         toMasteryInput(family, value, (id) => deps.tree.kind(id)),
       ),
     handleBatch: async (batch) => {
@@ -117,7 +117,7 @@ export async function applyBatch(
     for (const t of value.topicIds) keys.set(rowKey(value.userId, t), { userId: value.userId, topicId: t });
   const loaded = await lockRows(client, [...keys.values()], 2);
   const rows = new Map<string, MasteryRowState>();
-  const history: HistoryWrite[] = [];
+  const history = new Map<string, HistoryWrite>();
   const late: LateEvent[] = [];
   for (const { record, value } of fresh) {
     const e = toRowEvent(value);
@@ -129,10 +129,9 @@ export async function applyBatch(
         row = loaded.get(k)?.processorState ?? emptyRow();
         rows.set(k, row);
       }
-      const result = applyToOwnedRow(row, e, L);
+      const result = applyToOwnedRow(row, e, L, scheduler);
       if (result.late) wasLate ??= { foldPoint: result.foldPoint };
-      for (const s of result.snapshots)
-        history.push({ userId: value.userId, topicId, day: s.day, columns: leafColumns(s.state, scheduler) });
+      for (const h of result.history) history.set(`${k}\u0000${h.day}`, { userId: value.userId, topicId, ...h });
       const wm = next.get(tpKey(record.topic, record.partition));
       if (wm) wm.watermarkMs = Math.max(wm.watermarkMs ?? value.occurredAt, value.occurredAt);
     }
@@ -156,7 +155,7 @@ export async function applyBatch(
     writes.push({ ...key, columns: leafColumns(row.visible, scheduler), processorState: row });
   }
   await writeRows(client, writes, scheduler);
-  await writeHistory(client, history);
+  await writeHistory(client, [...history.values()]);
   await recordLateEvents(client, MASTERY_PROCESSOR, late);
 
   // 4. Roll-ups: level-1 parents of the touched leaves, then their level-0 parents.

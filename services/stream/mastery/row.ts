@@ -1,25 +1,32 @@
 /**
  * The mastery processor's per-row step (one student, one leaf topic), pure and JSON-serialisable.
  *
- * Arrival order must not change the result (duplicated, reordered or replayed input gives identical rows), but
- * the schedulers (SM-2, FSRS) are sequential: a review cannot be inserted into a schedule after the fact. So a row
- * keeps two states:
- * - `folded`: every event older than the fold point (maxAt - allowed lateness) applied in event-time order
- *   (occurredAt, eventId). Once folded, an event never moves.
- * - `pending`: the newer events, sorted; `visible` = folded + pending applied in order, which is what readers see.
- * An event arriving in order (the common case) is applied to `visible` directly; one arriving out of order but
- * within the lateness makes `visible` be rebuilt from `folded`. At any moment both are a pure function of the
- * SET of events seen and of maxAt, so the same events give the same row in any order.
- * An event older than the fold point is late: counts and accuracies still take it (applied to `folded`, where
- * the schedulers ignore reviews older than their last one), and it is reported so it is recorded in late_events.
+ * Arrival order must not change the result (duplicated, reordered or replayed input, and any interleaving of the
+ * two input topics, give identical rows).
  *
- * Daily history: when the fold crosses the end of a UTC day on which the row had events, the folded state at
- * that instant is emitted as the day's snapshot: exactly the events up to the end of that day, in any order.
+ * Answers: the schedulers (SM-2, FSRS) are sequential, a review cannot be inserted into a schedule after the
+ * fact. So a row keeps
+ * - `folded`: every answer older than the fold point (newest answer time - allowed lateness) applied in event-time
+ *   order (occurredAt, eventId). Once folded, an answer never moves;
+ * - `pending`: the newer answers, sorted; `visible` = folded + pending in order, which readers see.
+ * An answer arriving in order (the common case) is applied to `visible` directly; one arriving out of order but
+ * within the lateness makes `visible` be rebuilt from `folded`. Answers come from one topic-partition, so the
+ * fold point depends only on that partition's order. An answer older than the fold point is late: counts and
+ * accuracies still take it (applied to `folded`; the schedulers ignore reviews older than their last one) and it
+ * is reported for late_events.
+ *
+ * Material progress commutes: per material and UTC day the max progress reached. Completion = mean over the
+ * materials seen of their max progress (up to a day, for history). It never waits and is never late.
+ *
+ * Daily history: when the fold crosses the end of a UTC day with answers, the answer-derived figures of that
+ * instant are kept as the day's base (`days`); a history row is base + material completion up to that day, and
+ * is recomputed when material progress of that day or earlier arrives later.
  */
 
-import { applyAttempt, applyMaterialProgress, emptyMasteryState } from '../../domain/mastery.ts';
-import type { MasteryState } from '../../domain/mastery.ts';
+import { applyAttempt, emptyMasteryState, MASTERY_WEIGHTS } from '../../domain/mastery.ts';
+import type { MasteryState, RetrievalScheduler } from '../../domain/mastery.ts';
 import type { AttemptForQuality } from '../../domain/sm2.ts';
+import { leafColumns, type MasteryColumns } from './columns.ts';
 
 export const DAY_MS = 86_400_000;
 
@@ -32,40 +39,53 @@ export type RowEvent = {
   m?: { id: string; p: number };
 };
 
-export type MasteryRowState = {
-  folded: MasteryState;
-  foldedMaterials: Record<string, number>;
-  pending: RowEvent[];
-  visible: MasteryState;
-  /** Max progress per material over every event seen (folded or pending). */
-  materials: Record<string, number>;
-  maxAt: number | null;
-  /** Day (epoch days) of the newest folded event, and the last day a snapshot was emitted for. */
-  foldedDay: number | null;
-  snapshotDay: number | null;
+/** Answer-derived history figures of a closed day, with material completion 0 (added when written). */
+export type DayBase = {
+  day: number;
+  attempts: number;
+  correct: number;
+  accuracy: number | null;
+  retrievalStrength: number;
+  score0: number;
+  lower0: number;
+  upper0: number;
 };
 
-export type DaySnapshot = { day: number; state: MasteryState };
+export type MasteryRowState = {
+  folded: MasteryState;
+  pending: RowEvent[];
+  visible: MasteryState;
+  /** Newest answer time seen. */
+  maxAt: number | null;
+  /** material id -> day -> max progress that day. */
+  materials: Record<string, Record<string, number>>;
+  materialAt: number | null;
+  /** Day of the newest folded answer; closed days' bases (ascending). */
+  foldedDay: number | null;
+  days: DayBase[];
+};
+
+export type HistoryRow = { day: number; columns: MasteryColumns };
 
 export type RowApplyResult = {
   row: MasteryRowState;
-  /** The event was older than the fold point: counted, not scheduled. */
+  /** The answer was older than the fold point: counted, not scheduled. */
   late: boolean;
-  /** The fold point it was compared with (for late_events). */
   foldPoint: number | null;
-  snapshots: DaySnapshot[];
+  /** History rows to (re)write. */
+  history: HistoryRow[];
 };
 
 export function emptyRow(): MasteryRowState {
   return {
     folded: emptyMasteryState(),
-    foldedMaterials: {},
     pending: [],
     visible: emptyMasteryState(),
-    materials: {},
     maxAt: null,
+    materials: {},
+    materialAt: null,
     foldedDay: null,
-    snapshotDay: null,
+    days: [],
   };
 }
 
@@ -74,102 +94,147 @@ export function compareEvents(a: RowEvent, b: RowEvent): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
-/** Mean over the materials seen of the max progress reached; 0 when none. */
-export function completionOf(materials: Record<string, number>): number {
-  const values = Object.values(materials);
-  if (values.length === 0) return 0;
-  return values.reduce((s, v) => s + v, 0) / values.length;
+const dayOf = (at: number): number => Math.floor(at / DAY_MS);
+
+/** Mean over the materials seen (up to `day`, inclusive) of the max progress reached. */
+export function completionUpTo(materials: MasteryRowState['materials'], day = Infinity): number {
+  let sum = 0;
+  let n = 0;
+  for (const byDay of Object.values(materials)) {
+    let max = -1;
+    for (const [d, p] of Object.entries(byDay)) if (Number(d) <= day) max = Math.max(max, p);
+    if (max >= 0) {
+      sum += max;
+      n++;
+    }
+  }
+  return n === 0 ? 0 : sum / n;
 }
 
-/** Applies one event to a state, given the material map to update (mutated) for material events. */
-function step(state: MasteryState, e: RowEvent, materials: Record<string, number>): MasteryState {
-  if (e.a) return applyAttempt(state, { ...e.a, occurredAt: e.at });
-  if (e.m) {
-    materials[e.m.id] = Math.max(materials[e.m.id] ?? 0, e.m.p);
-    const at = Math.max(e.at, state.materialCompletionAt ?? e.at);
-    return applyMaterialProgress(state, { completion: completionOf(materials), occurredAt: at });
-  }
-  return state;
+/** The state readers see: answers in order, material completion overlaid. */
+function withMaterials(state: MasteryState, row: MasteryRowState): MasteryState {
+  if (row.materialAt === null) return state;
+  return {
+    ...state,
+    materialCompletion: completionUpTo(row.materials),
+    materialCompletionAt: row.materialAt,
+    lastEventAt: Math.max(state.lastEventAt ?? row.materialAt, row.materialAt),
+  };
 }
 
 function rebuildVisible(row: MasteryRowState): MasteryState {
-  const materials = { ...row.foldedMaterials };
   let state = row.folded;
-  for (const e of row.pending) state = step(state, e, materials);
-  return state;
+  for (const e of row.pending) if (e.a) state = applyAttempt(state, { ...e.a, occurredAt: e.at });
+  return withMaterials(state, row);
 }
-
-const dayOf = (at: number): number => Math.floor(at / DAY_MS);
 
 /** Applies one (deduplicated) event to a row. Pure: the input row is not modified. */
 export function applyToRow(
   input: MasteryRowState | undefined,
   e: RowEvent,
   allowedLatenessMs: number,
+  scheduler: RetrievalScheduler,
 ): RowApplyResult {
-  return applyToOwnedRow(structuredClone(input ?? emptyRow()), e, allowedLatenessMs);
+  return applyToOwnedRow(structuredClone(input ?? emptyRow()), e, allowedLatenessMs, scheduler);
 }
 
 /**
  * applyToRow for a row the caller owns (a batch applies many events to one loaded row): `row` is updated in
- * place and returned. Domain states inside are never mutated, only replaced, so snapshots can share them.
+ * place and returned. Domain states inside are never mutated, only replaced.
  */
 export function applyToOwnedRow(
   row: MasteryRowState,
   e: RowEvent,
   allowedLatenessMs: number,
+  scheduler: RetrievalScheduler,
 ): RowApplyResult {
   const foldPoint = row.maxAt === null ? null : row.maxAt - allowedLatenessMs;
+  if (e.m) {
+    const day = String(dayOf(e.at));
+    const byDay = (row.materials[e.m.id] ??= {});
+    byDay[day] = Math.max(byDay[day] ?? 0, e.m.p);
+    row.materialAt = Math.max(row.materialAt ?? e.at, e.at);
+    row.visible = withMaterials(row.visible, row);
+    // Closed days from this one on now have a different material completion.
+    const history = row.days.filter((d) => d.day >= dayOf(e.at)).map((d) => historyRow(row, d));
+    return { row, late: false, foldPoint: null, history };
+  }
+  if (!e.a) return { row, late: false, foldPoint: null, history: [] };
   if (foldPoint !== null && e.at < foldPoint) {
-    // Late: counts and material progress only (see the module comment).
-    row.folded = step(row.folded, e, row.foldedMaterials);
-    row.materials = mergeMax(row.materials, row.foldedMaterials);
+    row.folded = applyAttempt(row.folded, { ...e.a, occurredAt: e.at });
     row.visible = rebuildVisible(row);
-    return { row, late: true, foldPoint, snapshots: [] };
+    return { row, late: true, foldPoint, history: [] };
   }
   const last = row.pending[row.pending.length - 1];
   if (last === undefined || compareEvents(last, e) < 0) {
     row.pending.push(e);
-    row.visible = step(row.visible, e, row.materials);
+    row.visible = withMaterials(applyAttempt(row.visible, { ...e.a, occurredAt: e.at }), row);
   } else {
     let index = row.pending.length;
     while (index > 0 && compareEvents(row.pending[index - 1] as RowEvent, e) > 0) index--;
     row.pending.splice(index, 0, e);
-    row.materials = mergeMax(row.materials, e.m ? { [e.m.id]: e.m.p } : {});
     row.visible = rebuildVisible(row);
   }
   row.maxAt = row.maxAt === null ? e.at : Math.max(row.maxAt, e.at);
-  const snapshots = fold(row, row.maxAt - allowedLatenessMs);
-  return { row, late: false, foldPoint, snapshots };
+  const closed = fold(row, row.maxAt - allowedLatenessMs, scheduler);
+  return { row, late: false, foldPoint, history: closed.map((d) => historyRow(row, d)) };
 }
 
-/** Moves pending events older than `point` into `folded`, emitting closed days' snapshots. Mutates `row`. */
-function fold(row: MasteryRowState, point: number): DaySnapshot[] {
-  const snapshots: DaySnapshot[] = [];
+/** Moves pending answers older than `point` into `folded`, closing days. Mutates `row`; returns new day bases. */
+function fold(row: MasteryRowState, point: number, scheduler: RetrievalScheduler): DayBase[] {
+  const closed: DayBase[] = [];
   let n = 0;
   while (n < row.pending.length && (row.pending[n] as RowEvent).at < point) {
     const e = row.pending[n] as RowEvent;
     const day = dayOf(e.at);
-    if (row.foldedDay !== null && day > row.foldedDay) emitSnapshot(row, snapshots);
-    row.folded = step(row.folded, e, row.foldedMaterials);
+    if (row.foldedDay !== null && day > row.foldedDay) closeDay(row, closed, scheduler);
+    if (e.a) row.folded = applyAttempt(row.folded, { ...e.a, occurredAt: e.at });
     row.foldedDay = day;
     n++;
   }
   if (n > 0) row.pending = row.pending.slice(n);
-  // The newest folded day is closed once the fold point passed its end.
-  if (row.foldedDay !== null && point >= (row.foldedDay + 1) * DAY_MS) emitSnapshot(row, snapshots);
-  return snapshots;
+  if (row.foldedDay !== null && point >= (row.foldedDay + 1) * DAY_MS) closeDay(row, closed, scheduler);
+  return closed;
 }
 
-function emitSnapshot(row: MasteryRowState, out: DaySnapshot[]): void {
+function closeDay(row: MasteryRowState, out: DayBase[], scheduler: RetrievalScheduler): void {
   const day = row.foldedDay as number;
-  if (row.snapshotDay !== null && row.snapshotDay >= day) return;
-  out.push({ day, state: row.folded });
-  row.snapshotDay = day;
+  const lastClosed = row.days[row.days.length - 1];
+  if (lastClosed !== undefined && lastClosed.day >= day) return;
+  const endOfDay = (day + 1) * DAY_MS;
+  const c = leafColumns({ ...row.folded, materialCompletion: 0 }, scheduler, endOfDay);
+  const base: DayBase = {
+    day,
+    attempts: c.attempts,
+    correct: c.correct,
+    accuracy: c.accuracy,
+    retrievalStrength: c.retrievalStrength,
+    score0: c.masteryScore,
+    lower0: c.masteryLower,
+    upper0: c.masteryUpper,
+  };
+  row.days.push(base);
+  out.push(base);
 }
 
-function mergeMax(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
-  const out = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = Math.max(out[k] ?? 0, v);
-  return out;
+/** A history row: the day's base plus material completion up to that day (its weight adds linearly). */
+function historyRow(row: MasteryRowState, d: DayBase): HistoryRow {
+  const material = completionUpTo(row.materials, d.day);
+  const add = MASTERY_WEIGHTS.materialCompletion * material;
+  const score = Math.min(1, d.score0 + add);
+  return {
+    day: d.day,
+    columns: {
+      ...leafColumns(emptyMasteryState(), scheduler0),
+      attempts: d.attempts,
+      correct: d.correct,
+      accuracy: d.accuracy,
+      retrievalStrength: d.retrievalStrength,
+      materialCompletion: material,
+      masteryScore: score,
+      masteryLower: Math.min(score, d.lower0 + add),
+      masteryUpper: Math.min(1, Math.max(score, d.upper0 + add)),
+    },
+  };
 }
+const scheduler0: RetrievalScheduler = 'fsrs';

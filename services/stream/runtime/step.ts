@@ -18,7 +18,8 @@ export const dlq = (reason: string, error?: unknown): DeadLetter => ({
 
 export const drop = (reason: string): Drop => ({ type: 'drop', reason });
 
-/** Chains a step after an ok result; dlq and drop pass through untouched. */
-export function then<A, B>(result: StepResult<A>, next: (value: A) => StepResult<B>): StepResult<B> {
+/** Chains a step after an ok result; dlq and drop pass through untouched. (Not named `then`: a module exporting
+ * `then` is a thenable namespace and `await import()` of it never settles.) */
+export function andThen<A, B>(result: StepResult<A>, next: (value: A) => StepResult<B>): StepResult<B> {
   return result.type === 'ok' ? next(result.value) : result;
 }

@@ -10,7 +10,7 @@ import type { Logger } from '../../shared/logger.ts';
 import { Counter, type Registry } from '../../shared/metrics.ts';
 import { withTransaction, type Pool } from '../../shared/postgres.ts';
 import type { OffsetStore, ProcessorDefinition } from '../runtime/processor.ts';
-import { then, type StepResult } from '../runtime/step.ts';
+import { andThen, type StepResult } from '../runtime/step.ts';
 import type { FlushBatch, InboundRecord } from '../runtime/types.ts';
 import { lateEventsCounter, recordLateEvents, type LateEvent } from '../mastery/late-events.ts';
 import { admitRecords, tpKey, type StoredPosition } from '../mastery/positions.ts';
@@ -89,7 +89,7 @@ export function createSessionsProcessor(deps: SessionsDeps): ProcessorDefinition
     topics: deps.topics,
     offsets,
     decode: async (record: InboundRecord): Promise<StepResult<SessionInput>> =>
-      then(await decodeWire(deps.codec, record), ({ family, value }) => toSessionInput(family, value)),
+      andThen(await decodeWire(deps.codec, record), ({ family, value }) => toSessionInput(family, value)),
     handleBatch: async (batch) => {
       for (let attempt = 1; ; attempt++) {
         const outcome = await tryBatch(batch, deps);

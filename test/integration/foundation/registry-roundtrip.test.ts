@@ -1,11 +1,13 @@
 import { SchemaType } from '@kafkajs/confluent-schema-registry';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createRegistry, readWireSchemaId } from '../../../services/shared/registry.ts';
-import { isolatedEnv } from '../../support/isolated.ts';
+import { isolatedEnv, teardown } from '../../support/isolated.ts';
 
 const iso = isolatedEnv('registry');
 
 describe('schema registry (Confluent-compatible API)', () => {
+  afterAll(() => teardown(iso));
+
   it('registers an Avro schema and round-trips a record in Confluent wire format', async () => {
     const registry = createRegistry(iso.cfg);
     const schema = JSON.stringify({
@@ -17,7 +19,7 @@ describe('schema registry (Confluent-compatible API)', () => {
         { name: 'n', type: 'long' },
       ],
     });
-    const subject = `${iso.id}-probe-value`;
+    const subject = `${iso.cfg.KAFKA_TOPIC_PREFIX}probe-value`;
     const { id } = await registry.register({ type: SchemaType.AVRO, schema }, { subject });
     expect(id).toBeGreaterThan(0);
     // Registering the same schema again returns the same id.

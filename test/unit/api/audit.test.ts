@@ -36,7 +36,12 @@ const log = createLogger('test', 'silent');
 describe('batched audit log', () => {
   it('writes one INSERT per batch when the row threshold is reached, and the rest on close', async () => {
     const { pool, batches } = fakePool();
-    const audit = new PgAuditLog(pool, { flushMs: 60_000, batchRows: 3, maxBuffer: 100 }, new Registry(), log);
+    const audit = new PgAuditLog(
+      pool,
+      { flushMs: 60_000, batchRows: 3, maxBuffer: 100 },
+      new Registry(),
+      log,
+    );
     for (const id of ['1', '2', '3', '4']) audit.record(rec(id));
     await audit.flush();
     await audit.close();

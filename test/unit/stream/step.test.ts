@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dlq, drop, ok, then } from '../../../services/stream/runtime/step.ts';
+import { andThen, dlq, drop, ok } from '../../../services/stream/runtime/step.ts';
 import { deadLetterMessage, DLQ_HEADERS } from '../../../services/stream/runtime/dead-letter.ts';
 import { isTransientDecodeError } from '../../../services/stream/clickhouse-sink/sink.ts';
 
@@ -14,11 +14,11 @@ describe('step results', () => {
     expect(dlq('invalid').error.message).toBe('invalid');
   });
   it('chain: ok continues, dlq and drop short-circuit', () => {
-    expect(then(ok(2), (v) => ok(v * 2))).toEqual(ok(4));
+    expect(andThen(ok(2), (v) => ok(v * 2))).toEqual(ok(4));
     const stopped = dlq('x');
-    expect(then(stopped, () => ok(1))).toBe(stopped);
+    expect(andThen(stopped, () => ok(1))).toBe(stopped);
     const dropped = drop('y');
-    expect(then(dropped, () => ok(1))).toBe(dropped);
+    expect(andThen(dropped, () => ok(1))).toBe(dropped);
   });
 });
 

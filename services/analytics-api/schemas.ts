@@ -1,0 +1,169 @@
+/** JSON schemas of the 200 bodies, for the OpenAPI document (top-level shape; details in each description). */
+
+const obj = (properties: Record<string, unknown>, description?: string) => ({
+  type: 'object',
+  ...(description ? { description } : {}),
+  properties,
+});
+const num = { type: 'number' };
+const numOrNull = { type: ['number', 'null'] };
+const str = { type: 'string' };
+const strOrNull = { type: ['string', 'null'] };
+const int = { type: 'integer' };
+const arr = (items: unknown) => ({ type: 'array', items });
+const head = { user: str, generatedAt: { type: 'string', format: 'date-time' } };
+
+const window = obj({
+  studyMinutes: num,
+  activeMinutes: num,
+  sessions: int,
+  questions: int,
+  correct: int,
+  accuracy: numOrNull,
+  firstAttempts: int,
+  firstAttemptCorrect: int,
+  materials: int,
+});
+
+const live = {
+  type: ['object', 'null'],
+  properties: {
+    sessionId: str,
+    status: { enum: ['active', 'paused', 'ended'] },
+    startedAt: str,
+    lastEventAt: str,
+    activeMs: int,
+    idleMs: int,
+    pauseCount: int,
+    focusScore: numOrNull,
+    questionsAnswered: int,
+    questionsCorrect: int,
+  },
+};
+
+const masteryTopicView = obj({
+  topicId: str,
+  name: str,
+  level: int,
+  parentId: strOrNull,
+  boardWeight: num,
+  score: num,
+  interval: obj({ lower: num, upper: num, level: num }),
+  trend: { type: ['string', 'null'], enum: ['improving', 'stable', 'declining', 'insufficient_data', null] },
+  attempts: int,
+  correct: int,
+  accuracy: numOrNull,
+  firstAttemptAccuracy: numOrNull,
+  recentAccuracy: numOrNull,
+  retrievalStrength: num,
+  materialCompletion: num,
+  asOf: strOrNull,
+  now: { type: ['object', 'null'], properties: { retrievalStrength: num, score: num } },
+  nextReviewAt: strOrNull,
+  scheduler: strOrNull,
+});
+
+const metric = obj({
+  value: numOrNull,
+  percentile: numOrNull,
+  cohortMedian: numOrNull,
+  population: { type: ['integer', 'null'] },
+  suppressed: { type: 'boolean' },
+});
+
+export const RESPONSES = {
+  dashboard: obj({
+    ...head,
+    mastery: obj({
+      topicsStudied: int,
+      averageScore: numOrNull,
+      attempts: int,
+      bands: obj({ mastered: int, developing: int, weak: int }),
+      trends: obj({ improving: int, stable: int, declining: int, insufficient_data: int }),
+      weakest: arr(obj({ topicId: str, name: str, score: num, trend: strOrNull })),
+      strongest: arr(obj({ topicId: str, name: str, score: num, trend: strOrNull })),
+      systems: arr(obj({ topicId: str, name: str, score: num, attempts: int })),
+    }),
+    study: obj({ today: window, last7Days: window, last30Days: window }),
+    streak: obj({ current: int, longest: int, lastActiveDay: strOrNull }),
+    reviews: obj({ dueNow: int, dueNext7Days: int, next: arr(obj({ topicId: str, nextReviewAt: str })) }),
+    liveSession: live,
+    liveSessionAvailable: { type: 'boolean' },
+  }),
+  masteryList: obj({ ...head, topics: arr(masteryTopicView) }),
+  masteryTopic: obj({
+    ...head,
+    topic: obj({ id: str, name: str, level: int, parentId: strOrNull, boardWeight: num }),
+    mastery: { ...masteryTopicView, type: ['object', 'null'] },
+    nextReviewAt: strOrNull,
+    history: arr(obj({ day: str, score: num, lower: num, upper: num, attempts: int, accuracy: numOrNull })),
+    daily: arr(obj({ day: str, questions: int, correct: int, accuracy: numOrNull })),
+    subTopics: arr(obj({ topicId: str, name: str, studied: { type: 'boolean' }, score: numOrNull })),
+  }),
+  reviews: obj({
+    ...head,
+    due: obj({ count: int, topics: arr(obj({ topicId: str, name: str, nextReviewAt: str, score: num })) }),
+    upcoming: obj({ count: int, days: int, topics: arr(obj({ topicId: str, nextReviewAt: str })) }),
+    calendar: arr(obj({ day: str, count: int })),
+  }),
+  studyPatterns: obj({
+    ...head,
+    from: str,
+    to: str,
+    heatmap: arr(obj({ weekday: int, hour: int, events: int, questions: int, activeMinutes: num })),
+    peakHours: arr(obj({ weekday: int, hour: int, questions: int })),
+    sessionLengths: obj({
+      sessions: int,
+      medianMinutes: numOrNull,
+      meanMinutes: numOrNull,
+      buckets: arr(obj({})),
+    }),
+    efficiency: obj({
+      questions: int,
+      activeMinutes: num,
+      questionsPerActiveHour: numOrNull,
+      accuracy: numOrNull,
+      meanFocusScore: numOrNull,
+      activeShare: numOrNull,
+      activeDays: int,
+    }),
+    velocity: obj({
+      weeks: arr(obj({ week: str, questions: int, accuracy: numOrNull })),
+      questionsPerWeekSlope: numOrNull,
+    }),
+  }),
+  sessions: obj({
+    ...head,
+    recent: arr(obj({ sessionId: str, startedAt: str, durationMs: int })),
+    live,
+    liveAvailable: { type: 'boolean' },
+  }),
+  percentiles: obj({
+    ...head,
+    cohort: strOrNull,
+    from: str,
+    to: str,
+    k: int,
+    metrics: obj({ accuracy: metric, studyMinutesPerWeek: metric, questionsPerWeek: metric }),
+  }),
+  cohortTopics: obj({
+    cohort: str,
+    generatedAt: str,
+    from: str,
+    to: str,
+    k: int,
+    cohortSize: { type: ['integer', 'null'] },
+    suppressed: { type: 'boolean' },
+    withheldTopics: int,
+    topics: arr(
+      obj({
+        topicId: str,
+        students: int,
+        questions: int,
+        accuracy: num,
+        firstAttemptAccuracy: numOrNull,
+        strugglingShare: num,
+      }),
+    ),
+  }),
+};

@@ -1,0 +1,21 @@
+import { createClickHouse } from '../../shared/clickhouse.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { deleteUser } from '../../stream/clickhouse-sink/maintenance.ts';
+import { parseOptions, UsageError, type Command } from '../command.ts';
+
+/** `studystream delete-user --user ID`: removes one user's rows from every raw and per-user rollup table. */
+const deleteUserCommand: Command = async (args) => {
+  const { values } = parseOptions(args, { user: { type: 'string' } });
+  if (!values.user) throw new UsageError('delete-user needs --user ID');
+  const cfg = loadConfig();
+  const client = createClickHouse(cfg);
+  try {
+    const report = await deleteUser(client, cfg.CLICKHOUSE_DATABASE, values.user);
+    for (const t of report.tables) process.stdout.write(`${t.table.padEnd(24)} before ${t.before}  after ${t.after}\n`);
+    const left = report.tables.reduce((n, t) => n + t.after, 0);
+    if (left > 0) throw new Error(`${left} rows of user ${values.user} remain`);
+  } finally {
+    await client.close();
+  }
+};
+export default deleteUserCommand;

@@ -1,0 +1,18 @@
+import { isolatedEnv, provision, teardown } from '../../support/isolated.ts';
+import { cohort, produce, runEnv, startInProcess, waitCaughtUp, dumpState, summary } from './support.ts';
+const t0 = Date.now();
+const iso = isolatedEnv('dbg');
+await provision(iso, { postgres: true, kafka: true });
+console.log('provisioned', Date.now() - t0);
+const ev = cohort(11, 15, 6);
+await produce(iso.cfg, ev);
+console.log('produced', ev.length, Date.now() - t0);
+const env = runEnv(iso, iso, 'a');
+const run = await startInProcess(env);
+console.log('started', Date.now() - t0);
+await waitCaughtUp(env, 120000);
+console.log('caught up', Date.now() - t0);
+await run.stop();
+const d = await dumpState(env); console.log(summary(d)); const r: Record<string, number> = {}; for (const x of d.late_events as any[]) r[x.processor + ':' + x.reason] = (r[x.processor + ':' + x.reason] ?? 0) + 1; console.log(r, (d.late_events as any[]).slice(0, 2), d.redis.slice(0,3));
+await teardown(iso);
+process.exit(0);
