@@ -96,7 +96,10 @@ let next = 0;
 function prepareTemplates(size: number, count = 64): void {
   const now = Date.now();
   templates = Array.from({ length: count }, (_, t) => {
-    const events = Array.from({ length: size }, (_, i) => ({ ...realisticEvent(t * size + i, now), event_id: PLACEHOLDER }));
+    const events = Array.from({ length: size }, (_, i) => ({
+      ...realisticEvent(t * size + i, now),
+      event_id: PLACEHOLDER,
+    }));
     return JSON.stringify({ sent_at: 0, events }).split(PLACEHOLDER);
   });
 }

@@ -47,6 +47,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
       'token --user ID --role student|educator|admin [--cohort C] [--ttl 1h]: print an analytics API token',
     load: () => import('./commands/token.ts'),
   },
+  retention: {
+    summary: 'drop ClickHouse monthly partitions older than --months (default 24) [--dry-run]',
+    load: () => import('./commands/retention.ts'),
+  },
+  'delete-user': {
+    summary: "remove one user's rows from every ClickHouse raw and rollup table: --user ID",
+    load: () => import('./commands/delete-user.ts'),
+  },
   config: {
     summary: 'print every environment variable with its default and meaning',
     load: () => import('./commands/config.ts'),

@@ -38,6 +38,12 @@ end
 return out
 `;
 
+/** Marks acknowledged events as seen for the window (ARGV[1] seconds): one command for a whole request. */
+const COMMIT = `
+for _, k in ipairs(KEYS) do redis.call('SET', k, 'a', 'EX', ARGV[1]) end
+return 0
+`;
+
 /** Releases reservations that were never acknowledged (only keys still pending). */
 const RELEASE = `
 for _, k in ipairs(KEYS) do
@@ -50,6 +56,7 @@ type ScriptRedis = Redis & {
   ingestTokenBucket(key: string, rate: number, cap: number, n: number): Promise<number>;
   ingestReserve(numKeys: number, ...args: Array<string | number>): Promise<number[]>;
   ingestRelease(numKeys: number, ...keys: string[]): Promise<number>;
+  ingestCommit(numKeys: number, ...args: Array<string | number>): Promise<number>;
 };
 
 function withScripts(redis: Redis): ScriptRedis {
@@ -58,6 +65,7 @@ function withScripts(redis: Redis): ScriptRedis {
     redis.defineCommand('ingestTokenBucket', { numberOfKeys: 1, lua: TOKEN_BUCKET });
     redis.defineCommand('ingestReserve', { lua: RESERVE });
     redis.defineCommand('ingestRelease', { lua: RELEASE });
+    redis.defineCommand('ingestCommit', { lua: COMMIT });
   }
   return r;
 }
@@ -123,9 +131,8 @@ export class RedisDedupe implements Dedupe {
 
   async commit(eventIds: readonly string[]): Promise<void> {
     if (eventIds.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const id of eventIds) pipeline.set(this.key(id), 'a', 'EX', this.windowSec);
-    await pipeline.exec();
+    const keys = eventIds.map((id) => this.key(id));
+    await this.redis.ingestCommit(keys.length, ...keys, this.windowSec);
   }
 
   async release(eventIds: readonly string[]): Promise<void> {

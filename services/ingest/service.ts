@@ -28,7 +28,10 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
   const codec = new EventCodec(schemaRegistry, cfg);
   // kafkajs allows one produce request in flight per idempotent producer and broker, so several producers
   // pipeline requests; each sendBatch uses an idle one (a request's records always go through one producer).
-  const producers = Array.from({ length: cfg.INGEST_PRODUCE_CONCURRENCY }, () => new EventProducer(kafka, codec));
+  const producers = Array.from(
+    { length: cfg.INGEST_PRODUCE_CONCURRENCY },
+    () => new EventProducer(kafka, codec),
+  );
   const idle = [...producers];
   const admin = kafka.admin();
   const pool = createPgPool(cfg);

@@ -86,12 +86,18 @@ function recordPlan(type: avro.Type): RecordPlan | undefined {
       record = (type as unknown as { types: avro.Type[] }).types.find((t) => t.typeName === 'record');
     }
     if (record) {
-      const fields = (record as unknown as { fields: Array<{ name: string; type: avro.Type; defaultValue(): unknown }> })
-        .fields;
+      const fields = (
+        record as unknown as { fields: Array<{ name: string; type: avro.Type; defaultValue(): unknown }> }
+      ).fields;
       plan = { fields: [], known: new Set(fields.map((f) => f.name)) };
       plans.set(type, plan);
       for (const f of fields) {
-        plan.fields.push({ name: f.name, type: f.type, defaultValue: () => f.defaultValue(), record: recordPlan(f.type) });
+        plan.fields.push({
+          name: f.name,
+          type: f.type,
+          defaultValue: () => f.defaultValue(),
+          record: recordPlan(f.type),
+        });
       }
     }
     plans.set(type, plan);
@@ -100,9 +106,15 @@ function recordPlan(type: avro.Type): RecordPlan | undefined {
 }
 
 /** Copies a record value with schema defaults filled in and unknown fields reported (recursing into records). */
-function fillRecord(plan: RecordPlan, value: Record<string, unknown>, path: string, errors: FieldError[]): unknown {
+function fillRecord(
+  plan: RecordPlan,
+  value: Record<string, unknown>,
+  path: string,
+  errors: FieldError[],
+): unknown {
   for (const key in value) {
-    if (!plan.known.has(key)) errors.push({ path: joinPath(path, key), code: 'unknown_field', reason: 'unknown field' });
+    if (!plan.known.has(key))
+      errors.push({ path: joinPath(path, key), code: 'unknown_field', reason: 'unknown field' });
   }
   const out: Record<string, unknown> = {};
   for (const f of plan.fields) {
@@ -213,7 +225,8 @@ const num = (r: Record<string, unknown>, k: string) => r[k] as number | null;
 
 function checkRange(r: Record<string, unknown>, k: string, min: number, max: number, fail: Fail): void {
   const v = num(r, k);
-  if (v !== null && (v < min || v > max)) fail(k, max === Infinity ? `must be >= ${min}` : `must be ${min}..${max}`);
+  if (v !== null && (v < min || v > max))
+    fail(k, max === Infinity ? `must be >= ${min}` : `must be ${min}..${max}`);
 }
 
 function familyChecks(family: EventFamily, r: Record<string, unknown>, fail: Fail): void {
@@ -262,17 +275,27 @@ export function validateEvent(candidate: CandidateEvent, ctx: ValidationContext)
   const fail: Fail = (path, reason, code = 'invalid_value') => errors.push({ path, reason, code });
 
   if (!UUID.test(r.event_id)) fail('event_id', 'must be a UUID');
-  if (!USER_ID.test(r.user_id)) fail('user_id', 'must be a pseudonymous id: 1-64 letters, digits, _ or - (never an e-mail)');
+  if (!USER_ID.test(r.user_id))
+    fail('user_id', 'must be a pseudonymous id: 1-64 letters, digits, _ or - (never an e-mail)');
   if ((r.schema_version as number) < 1) fail('schema_version', 'must be >= 1');
   const corrected = r.occurred_at + ctx.skewMs;
   if (corrected > ctx.receivedAt + ctx.maxFutureMs) {
-    fail('occurred_at', `is more than ${ctx.maxFutureMs / 1000} s in the future (after clock-skew correction)`, 'in_future');
+    fail(
+      'occurred_at',
+      `is more than ${ctx.maxFutureMs / 1000} s in the future (after clock-skew correction)`,
+      'in_future',
+    );
   }
   if (corrected < ctx.receivedAt - ctx.maxAgeMs) {
-    fail('occurred_at', `is older than ${Math.round(ctx.maxAgeMs / 86_400_000)} days (after clock-skew correction)`, 'too_old');
+    fail(
+      'occurred_at',
+      `is older than ${Math.round(ctx.maxAgeMs / 86_400_000)} days (after clock-skew correction)`,
+      'too_old',
+    );
   }
   for (const k of ID_FIELDS) {
-    if (typeof r[k] === 'string' && (r[k] as string).length > MAX_ID_LENGTH) fail(k, `longer than ${MAX_ID_LENGTH}`);
+    if (typeof r[k] === 'string' && (r[k] as string).length > MAX_ID_LENGTH)
+      fail(k, `longer than ${MAX_ID_LENGTH}`);
   }
   const topics = r.topic_ids as string[];
   if (topics.length > MAX_TOPICS) fail('topic_ids', `more than ${MAX_TOPICS} topics`);
@@ -288,5 +311,8 @@ export function validateEvent(candidate: CandidateEvent, ctx: ValidationContext)
   }
   if (errors.length > 0) return { ok: false, errors };
   const lower = r.event_id.toLowerCase();
-  return { ok: true, event: lower === r.event_id ? candidate : { ...candidate, record: { ...r, event_id: lower } } };
+  return {
+    ok: true,
+    event: lower === r.event_id ? candidate : { ...candidate, record: { ...r, event_id: lower } },
+  };
 }

@@ -37,7 +37,8 @@ export class EventProducer {
     for (const event of events) {
       const topic = this.codec.topicOf(event.family);
       const value =
-        this.codec.encodeKnown(event.family, event.record) ?? (await this.codec.encode(event.family, event.record));
+        this.codec.encodeKnown(event.family, event.record) ??
+        (await this.codec.encode(event.family, event.record));
       const list = byTopic.get(topic) ?? [];
       list.push({ key: event.record.user_id, value });
       byTopic.set(topic, list);

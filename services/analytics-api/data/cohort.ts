@@ -50,7 +50,8 @@ export async function studentPercentiles(
     ch,
     sql`SELECT user_id, sumMerge(questions) AS q, sumMerge(correct) AS c, sumMerge(active_ms) AS a
         FROM daily_user_stats
-        WHERE ${memberFilter(opts.members)} AND day >= toDate(${opts.from}) AND day <= toDate(${opts.to})
+        PREWHERE ${memberFilter(opts.members)}
+        WHERE day >= toDate(${opts.from}) AND day <= toDate(${opts.to})
         GROUP BY user_id`.text,
   );
   const weeks =
@@ -115,7 +116,8 @@ export async function topicDifficulty(
           SELECT topic_id, user_id, sumMerge(questions) AS q, sumMerge(correct) AS c,
                  sumMerge(first_attempts) AS fa, sumMerge(first_attempt_correct) AS fac
           FROM daily_user_topic_stats
-          WHERE ${memberFilter(opts.members)} AND day >= toDate(${opts.from}) AND day <= toDate(${opts.to})
+          PREWHERE ${memberFilter(opts.members)}
+        WHERE day >= toDate(${opts.from}) AND day <= toDate(${opts.to})
           GROUP BY topic_id, user_id
           HAVING q > 0
         )

@@ -69,7 +69,8 @@ export async function recentSessionIds(ch: ClickHouseClient, user: string, nowMs
   const rows = await chQuery<{ session_id: string }>(
     ch,
     sql`SELECT session_id FROM study_events
-        WHERE user_id = ${user} AND occurred_at >= ${since} AND session_id != ''
+        PREWHERE user_id = ${user}
+        WHERE occurred_at >= ${since} AND session_id != ''
         GROUP BY session_id ORDER BY max(occurred_at) DESC LIMIT 5`.text,
   );
   return rows.map((r) => r.session_id);

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import type { QueryResult, QueryResultRow } from 'pg';
 import type { Pool } from '../../shared/postgres.ts';
 import { fsrsRecallProbability, type FsrsState } from '../../domain/fsrs.ts';
 import { sm2RecallProbability, type Sm2State } from '../../domain/sm2.ts';
@@ -38,17 +40,46 @@ export type MasteryRow = {
   fsrsState: FsrsState | null;
 };
 
+/** A timestamptz as epoch milliseconds (float8): cheaper for the driver than parsing timestamp text into Dates. */
+const ms = (col: string) => `(extract(epoch from ${col}) * 1000)::float8`;
+
 const MASTERY_COLUMNS = `m.topic_id, t.name, m.topic_level, t.parent_id, t.board_weight, m.attempts, m.correct,
   m.first_attempt_total, m.first_attempt_correct, m.accuracy, m.first_attempt_accuracy, m.recent_accuracy,
   m.mastery_score, m.mastery_lower, m.mastery_upper, m.retrieval_strength, m.material_completion, m.trend,
-  m.next_review_at, m.last_event_at, m.as_of, m.scheduler, m.stability_days,
+  ${ms('m.next_review_at')} AS next_review_at, ${ms('m.last_event_at')} AS last_event_at, ${ms('m.as_of')} AS as_of,
+  m.scheduler, m.stability_days,
   CASE WHEN m.scheduler = 'sm2' THEN m.sm2_state END AS sm2_state,
   CASE WHEN m.scheduler = 'fsrs' THEN m.fsrs_state END AS fsrs_state`;
 
 type Raw = Record<string, unknown>;
 
 const iso = (v: unknown): string | null =>
-  v instanceof Date ? v.toISOString() : v == null ? null : String(v);
+  v instanceof Date
+    ? v.toISOString()
+    : typeof v === 'number'
+      ? new Date(v).toISOString()
+      : v == null
+        ? null
+        : String(v);
+
+const names = new Map<string, string>();
+
+/**
+ * Runs a query as a named (server-side prepared) statement: PostgreSQL plans each distinct text once per
+ * connection instead of on every request. Names derive from the text, so dynamic WHERE clauses stay distinct.
+ */
+function prepared<R extends QueryResultRow>(
+  pool: Pool,
+  text: string,
+  values: unknown[],
+): Promise<QueryResult<R>> {
+  let name = names.get(text);
+  if (!name) {
+    name = `api_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+    names.set(text, name);
+  }
+  return pool.query<R>({ name, text, values });
+}
 const numOrNull = (v: unknown): number | null => (v == null ? null : Number(v));
 
 function toMastery(r: Raw): MasteryRow {
@@ -122,7 +153,8 @@ export async function masteryRows(
     values.push(filter.topics);
     where.push(`m.topic_id = ANY($${values.length}::text[])`);
   }
-  const { rows } = await pg.query<Raw>(
+  const { rows } = await prepared<Raw>(
+    pg,
     `SELECT ${MASTERY_COLUMNS} FROM topic_mastery m JOIN topics t ON t.id = m.topic_id
      WHERE ${where.join(' AND ')} ORDER BY m.topic_level, m.topic_id`,
     values,
@@ -141,7 +173,8 @@ export type SummaryRow = {
 
 /** What the dashboard's mastery summary needs: studied leaves and level-0 (system) roll-ups, few columns. */
 export async function masterySummaryRows(pg: Pool, user: string): Promise<SummaryRow[]> {
-  const { rows } = await pg.query<Raw>(
+  const { rows } = await prepared<Raw>(
+    pg,
     `SELECT m.topic_id, t.name, m.topic_level, m.attempts, m.mastery_score, m.trend
      FROM topic_mastery m JOIN topics t ON t.id = m.topic_id
      WHERE m.user_id = $1 AND ((m.topic_level = 2 AND m.attempts > 0) OR m.topic_level = 0)
@@ -172,7 +205,8 @@ export async function topicWithChildren(
   pg: Pool,
   topic: string,
 ): Promise<{ topic: Topic; children: Topic[] } | null> {
-  const { rows } = await pg.query<Raw>(
+  const { rows } = await prepared<Raw>(
+    pg,
     `SELECT id, name, level, parent_id, board_weight, system, discipline FROM topics WHERE id = $1 OR parent_id = $1
      ORDER BY level, id`,
     [topic],
@@ -209,7 +243,8 @@ export async function masteryHistory(
   topic: string,
   from: string,
 ): Promise<HistoryPoint[]> {
-  const { rows } = await pg.query<Raw>(
+  const { rows } = await prepared<Raw>(
+    pg,
     `SELECT to_char(day, 'YYYY-MM-DD') AS day, attempts, correct, accuracy, mastery_score, mastery_lower, mastery_upper,
             retrieval_strength
      FROM topic_mastery_history WHERE user_id = $1 AND topic_id = $2 AND day >= $3::date ORDER BY day`,
@@ -259,7 +294,8 @@ export async function reviewSchedule(
     retrievalStrength: Number(r.retrieval_strength),
   });
   const list = (cond: string) =>
-    pg.query<Raw>(
+    prepared<Raw>(
+      pg,
       `SELECT m.topic_id, t.name, m.next_review_at, m.mastery_score, m.retrieval_strength
        FROM topic_mastery m JOIN topics t ON t.id = m.topic_id
        WHERE m.user_id = $1 AND m.topic_level = 2 AND ${cond}
@@ -269,7 +305,8 @@ export async function reviewSchedule(
   const [due, upcoming, counts] = await Promise.all([
     list('m.next_review_at <= $2 AND $3::timestamptz IS NOT NULL'),
     list('m.next_review_at > $2 AND m.next_review_at <= $3'),
-    pg.query<Raw>(
+    prepared<Raw>(
+      pg,
       `SELECT to_char(greatest(m.next_review_at, $2::timestamptz) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
               count(*)::int AS n, bool_or(m.next_review_at <= $2) AS overdue
        FROM topic_mastery m
@@ -337,7 +374,8 @@ const SESSION_COLUMNS = `session_id, started_at, ended_at, end_reason, duration_
   focus_score, questions_answered, questions_correct, materials_opened, notes, highlights, ai_coach_interactions`;
 
 export async function recentSessions(pg: Pool, user: string, limit: number): Promise<SessionRow[]> {
-  const { rows } = await pg.query<Raw>(
+  const { rows } = await prepared<Raw>(
+    pg,
     `SELECT ${SESSION_COLUMNS} FROM study_sessions WHERE user_id = $1 ORDER BY started_at DESC, session_id LIMIT $2`,
     [user, limit],
   );
@@ -345,7 +383,8 @@ export async function recentSessions(pg: Pool, user: string, limit: number): Pro
 }
 
 export async function sessionsSince(pg: Pool, user: string, fromMs: number): Promise<SessionRow[]> {
-  const { rows } = await pg.query<Raw>(
+  const { rows } = await prepared<Raw>(
+    pg,
     `SELECT ${SESSION_COLUMNS} FROM study_sessions WHERE user_id = $1 AND started_at >= $2 ORDER BY started_at`,
     [user, new Date(fromMs)],
   );
@@ -353,7 +392,8 @@ export async function sessionsSince(pg: Pool, user: string, fromMs: number): Pro
 }
 
 export async function cohortsOf(pg: Pool, user: string): Promise<string[]> {
-  const { rows } = await pg.query<{ cohort_id: string }>(
+  const { rows } = await prepared<{ cohort_id: string }>(
+    pg,
     'SELECT cohort_id FROM cohort_members WHERE user_id = $1 ORDER BY cohort_id',
     [user],
   );
@@ -361,7 +401,8 @@ export async function cohortsOf(pg: Pool, user: string): Promise<string[]> {
 }
 
 export async function cohortMembers(pg: Pool, cohort: string): Promise<string[] | null> {
-  const { rows } = await pg.query<{ user_id: string | null }>(
+  const { rows } = await prepared<{ user_id: string | null }>(
+    pg,
     `SELECT m.user_id FROM cohorts c LEFT JOIN cohort_members m ON m.cohort_id = c.id WHERE c.id = $1 ORDER BY m.user_id`,
     [cohort],
   );

@@ -17,9 +17,12 @@ export const ALL_TABLES: readonly string[] = [...USER_TABLES, ...COHORT_ROLLUPS]
 
 export type PartitionInfo = { table: string; partition: string; rows: number; bytes: number };
 
-/** The YYYYMM number of the oldest month kept when keeping `months` months up to and including `now`'s month. */
+/**
+ * The YYYYMM of the oldest month kept: the month holding the instant `months` months before `now`. A partition is
+ * dropped only when all of it is older than the limit (never data younger than the limit).
+ */
 export function oldestKeptMonth(months: number, now: Date): number {
-  const index = now.getUTCFullYear() * 12 + now.getUTCMonth() - (months - 1);
+  const index = now.getUTCFullYear() * 12 + now.getUTCMonth() - months;
   return Math.floor(index / 12) * 100 + (index % 12) + 1;
 }
 

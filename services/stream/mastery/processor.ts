@@ -41,7 +41,10 @@ export type MasteryDeps = {
   config: MasteryConfig;
   /** Kafka topic names of the two input families. */
   topics: { attempts: string; materials: string };
+  /** Consumer group: the key of the stored positions (and the Kafka group unless kafkaGroupId is set). */
   groupId: string;
+  /** Kafka consumer group when it differs from groupId (advisory only: progress lives with the state). */
+  kafkaGroupId?: string;
   /** Channel for cache invalidations (`<REDIS_KEY_PREFIX>invalidate`). */
   invalidateChannel: string;
   metrics: Registry;
@@ -56,7 +59,7 @@ export function createMasteryProcessor(deps: MasteryDeps): ProcessorDefinition<M
   };
   return {
     name: MASTERY_PROCESSOR,
-    groupId: deps.groupId,
+    groupId: deps.kafkaGroupId ?? deps.groupId,
     topics: [deps.topics.attempts, deps.topics.materials],
     offsets,
     decode: async (record: InboundRecord): Promise<StepResult<MasteryInput>> =>
@@ -131,7 +134,8 @@ export async function applyBatch(
       }
       const result = applyToOwnedRow(row, e, L, scheduler);
       if (result.late) wasLate ??= { foldPoint: result.foldPoint };
-      for (const h of result.history) history.set(`${k}\u0000${h.day}`, { userId: value.userId, topicId, ...h });
+      for (const h of result.history)
+        history.set(`${k}\u0000${h.day}`, { userId: value.userId, topicId, ...h });
       const wm = next.get(tpKey(record.topic, record.partition));
       if (wm) wm.watermarkMs = Math.max(wm.watermarkMs ?? value.occurredAt, value.occurredAt);
     }

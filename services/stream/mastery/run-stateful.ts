@@ -1,6 +1,7 @@
 /**
  * Dedicated entry running the stateful processors (sessions, mastery) without the rest of the stream service:
- * used by the kill tests and the benchmark as a child process. STATEFUL_PROCESSORS picks which (default both).
+ * used by the kill tests and the benchmark as a child process. STATEFUL_PROCESSORS picks which (default both);
+ * STATEFUL_KAFKA_GROUP_SUFFIX joins a fresh Kafka group over the same stored positions (see start.ts).
  *   node services/stream/mastery/run-stateful.ts
  */
 import { loadConfig } from '../../shared/config.ts';
@@ -29,6 +30,7 @@ const deps = {
   redis,
   log,
   metrics: createMetricsRegistry('stream-stateful'),
+  kafkaGroupSuffix: process.env.STATEFUL_KAFKA_GROUP_SUFFIX || undefined,
 };
 const which = (process.env.STATEFUL_PROCESSORS ?? 'sessions,mastery').split(',').map((s) => s.trim());
 if (which.includes('mastery')) {

@@ -27,6 +27,12 @@ export type StatefulDeps = {
   log: Logger;
   metrics: Registry;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Appended to the Kafka consumer group only (positions stay under the configured group). Kafka commits are
+   * advisory for these processors, so a restart may join a new Kafka group instead of waiting for a killed
+   * member's session timeout; the kill test uses it.
+   */
+  kafkaGroupSuffix?: string;
 };
 
 export async function startMasteryProcessor(d: StatefulDeps): Promise<RunningProcessor> {
@@ -40,6 +46,9 @@ export async function startMasteryProcessor(d: StatefulDeps): Promise<RunningPro
     config,
     topics: { attempts: topics['question-attempts'], materials: topics['material-interactions'] },
     groupId: `${d.cfg.KAFKA_TOPIC_PREFIX}${config.MASTERY_GROUP_ID}`,
+    kafkaGroupId: d.kafkaGroupSuffix
+      ? `${d.cfg.KAFKA_TOPIC_PREFIX}${config.MASTERY_GROUP_ID}${d.kafkaGroupSuffix}`
+      : undefined,
     invalidateChannel: `${d.cfg.REDIS_KEY_PREFIX}invalidate`,
     metrics: d.metrics,
     log: d.log,
@@ -65,6 +74,9 @@ export async function startSessionsProcessor(d: StatefulDeps): Promise<RunningPr
     config,
     topics: [topics['study-events'], topics['question-attempts'], topics['material-interactions']],
     groupId: `${d.cfg.KAFKA_TOPIC_PREFIX}${config.SESSIONS_GROUP_ID}`,
+    kafkaGroupId: d.kafkaGroupSuffix
+      ? `${d.cfg.KAFKA_TOPIC_PREFIX}${config.SESSIONS_GROUP_ID}${d.kafkaGroupSuffix}`
+      : undefined,
     metrics: d.metrics,
     log: d.log,
   });

@@ -45,7 +45,10 @@ export type SessionsDeps = {
   redis: Redis;
   config: SessionsConfig;
   topics: string[];
+  /** Consumer group: the key of the stored positions (and the Kafka group unless kafkaGroupId is set). */
   groupId: string;
+  /** Kafka consumer group when it differs from groupId (advisory only: progress lives with the state). */
+  kafkaGroupId?: string;
   metrics: Registry;
   log: Logger;
 };
@@ -85,7 +88,7 @@ export function createSessionsProcessor(deps: SessionsDeps): ProcessorDefinition
   };
   return {
     name: SESSIONS_PROCESSOR,
-    groupId: deps.groupId,
+    groupId: deps.kafkaGroupId ?? deps.groupId,
     topics: deps.topics,
     offsets,
     decode: async (record: InboundRecord): Promise<StepResult<SessionInput>> =>
