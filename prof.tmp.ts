@@ -12,15 +12,15 @@ const pg = createPgPool(cfg); const ch = createClickHouse(cfg);
 const now = Date.now(); const today = new Date(now).toISOString().slice(0,10);
 const from90 = new Date(now - 89*86400000).toISOString().slice(0,10);
 const from30 = new Date(now - 29*86400000).toISOString().slice(0,10);
-const users = (await pg.query('SELECT DISTINCT user_id FROM topic_mastery LIMIT 5')).rows.map((r: any) => r.user_id);
-const t = async (name: string, f: () => Promise<unknown>) => { const ts: number[] = []; for (const u of users) { const t0 = performance.now(); await f.call(null); ts.push(performance.now() - t0); } console.log(name.padEnd(22), ts.map(x => x.toFixed(1)).join(' ')); };
+const users = ['sim-02904b-00010','sim-02904b-00200','sim-02904b-00400','sim-02904b-00600','sim-02904b-00800'];
+const t = async (name: string, f: () => Promise<unknown>) => { const ts: number[] = []; for (const uu of users) { u = uu; const t0 = performance.now(); await f.call(null); ts.push(performance.now() - t0); } console.log(name.padEnd(22), ts.map(x => x.toFixed(1)).join(' ')); };
 let u = users[0];
 const members = await cohortMembers(pg, 'cohort-1');
 for (u of users.slice(0,1)) {}
 await t('masteryRows', () => masteryRows(pg, u));
 await t('masterySummaryRows', () => masterySummaryRows(pg, u));
 await t('reviewSchedule', () => reviewSchedule(pg, u, now, now + 7*86400000, 5));
-await t('studySummary', () => studySummary(ch, u, today));
+await t('studySummary', () => studySummary(ch, u, today, now - 86400000));
 await t('recentSessionIds', () => recentSessionIds(ch, u, now));
 await t('dailyActivity90', () => dailyActivity(ch, u, from90, today));
 await t('hourlyHeatmap', () => hourlyHeatmap(ch, u, from90));

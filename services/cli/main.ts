@@ -55,6 +55,26 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
     summary: "remove one user's rows from every ClickHouse raw and rollup table: --user ID",
     load: () => import('./commands/delete-user.ts'),
   },
+  offsets: {
+    summary: 'offsets [--group G] | offsets reset --group G --to-earliest|--to-latest|--to-timestamp T [--execute]',
+    load: () => import('./commands/offsets.ts'),
+  },
+  import: {
+    summary: 'import --file F [--format jsonl|csv] [--rejects FILE]: load historical events through ingest validation',
+    load: () => import('./commands/import.ts'),
+  },
+  dlq: {
+    summary: 'dead letters: list [--limit N] | show P:O | redrive --ids P:O,...|--all [--execute]',
+    load: () => import('./commands/dlq.ts'),
+  },
+  replay: {
+    summary: 'replay --processor clickhouse-sink|sessions|mastery --from T|offsets --to T|offsets [--users u1,u2]',
+    load: () => import('./commands/replay.ts'),
+  },
+  rebuild: {
+    summary: 'rebuild --store mastery|clickhouse: recompute into shadow tables, verify, switch atomically',
+    load: () => import('./commands/rebuild.ts'),
+  },
   config: {
     summary: 'print every environment variable with its default and meaning',
     load: () => import('./commands/config.ts'),

@@ -201,28 +201,57 @@ export type Topic = {
   discipline: string | null;
 };
 
+/** The taxonomy changes only with a deployment of the loader: kept in memory for TOPICS_TTL_MS per process. */
+export const TOPICS_TTL_MS = 5 * 60_000;
+const topicCache = new WeakMap<
+  Pool,
+  { at: number; byId: Map<string, Topic>; children: Map<string, Topic[]> }
+>();
+const topicLoads = new WeakMap<Pool, Promise<void>>();
+
+async function topicIndex(pg: Pool, nowMs = Date.now()) {
+  const cached = topicCache.get(pg);
+  if (cached && nowMs - cached.at < TOPICS_TTL_MS) return cached;
+  let loading = topicLoads.get(pg);
+  if (!loading) {
+    loading = pg
+      .query<Raw>(
+        'SELECT id, name, level, parent_id, board_weight, system, discipline FROM topics ORDER BY level, id',
+      )
+      .then(({ rows }) => {
+        const byId = new Map<string, Topic>();
+        const children = new Map<string, Topic[]>();
+        for (const r of rows) {
+          const t: Topic = {
+            id: String(r.id),
+            name: String(r.name),
+            level: Number(r.level),
+            parentId: (r.parent_id as string | null) ?? null,
+            boardWeight: Number(r.board_weight),
+            system: String(r.system),
+            discipline: (r.discipline as string | null) ?? null,
+          };
+          byId.set(t.id, t);
+          if (t.parentId !== null) children.set(t.parentId, [...(children.get(t.parentId) ?? []), t]);
+        }
+        topicCache.set(pg, { at: Date.now(), byId, children });
+      })
+      .finally(() => topicLoads.delete(pg));
+    topicLoads.set(pg, loading);
+  }
+  await loading;
+  return topicCache.get(pg)!;
+}
+
+/** A topic and its direct children (in-memory taxonomy), or null for an unknown id. */
 export async function topicWithChildren(
   pg: Pool,
   topic: string,
 ): Promise<{ topic: Topic; children: Topic[] } | null> {
-  const { rows } = await prepared<Raw>(
-    pg,
-    `SELECT id, name, level, parent_id, board_weight, system, discipline FROM topics WHERE id = $1 OR parent_id = $1
-     ORDER BY level, id`,
-    [topic],
-  );
-  const toTopic = (r: Raw): Topic => ({
-    id: String(r.id),
-    name: String(r.name),
-    level: Number(r.level),
-    parentId: (r.parent_id as string | null) ?? null,
-    boardWeight: Number(r.board_weight),
-    system: String(r.system),
-    discipline: (r.discipline as string | null) ?? null,
-  });
-  const self = rows.find((r) => r.id === topic);
+  const index = await topicIndex(pg);
+  const self = index.byId.get(topic);
   if (!self) return null;
-  return { topic: toTopic(self), children: rows.filter((r) => r.id !== topic).map(toTopic) };
+  return { topic: self, children: index.children.get(topic) ?? [] };
 }
 
 export type HistoryPoint = {

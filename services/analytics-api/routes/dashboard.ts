@@ -53,6 +53,8 @@ export const dashboard = defineRoute({
   response: RESPONSES.dashboard,
   handler: async ({ user, data, now }) => {
     const today = utcDay(now);
+    // A scalar subquery would save the second ClickHouse round trip, but 18.16 evaluates it twice (measured
+    // 31 ms against 18 ms + 6 ms in parallel), so the live-session candidates are a query of their own.
     const [rows, study, reviews, liveCandidates] = await Promise.all([
       masterySummaryRows(data.pg, user),
       studySummary(data.ch, user, today),

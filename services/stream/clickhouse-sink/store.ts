@@ -3,6 +3,9 @@ import { chQuery } from '../../shared/clickhouse.ts';
 import { ident, join, sql } from '../../shared/sql.ts';
 import { dedupeWithinBatch, type RawRow, type RawTable } from './rows.ts';
 
+/** Event ids per existence query: with as many user ids at most, well below the 50,000 AST elements limit. */
+const CHECK_CHUNK = 10_000;
+
 export type InsertReport = {
   table: RawTable;
   received: number;
@@ -26,8 +29,20 @@ export class RawEventStore {
     this.windowS = windowS;
   }
 
+  /**
+   * The event_ids of `rows` already in `table`. Asked in chunks: ClickHouse limits a query's AST (max_ast_elements,
+   * 50,000 by default) and every literal of the IN lists is an element.
+   */
   async alreadyStored(table: RawTable, rows: readonly RawRow[]): Promise<Set<string>> {
-    if (rows.length === 0) return new Set();
+    const found = new Set<string>();
+    for (let i = 0; i < rows.length; i += CHECK_CHUNK) {
+      for (const id of await this.storedChunk(table, rows.slice(i, i + CHECK_CHUNK))) found.add(id);
+    }
+    return found;
+  }
+
+  private async storedChunk(table: RawTable, rows: readonly RawRow[]): Promise<string[]> {
+    if (rows.length === 0) return [];
     const users = new Set<string>();
     let min = Infinity;
     let max = -Infinity;
@@ -54,8 +69,7 @@ export class RawEventStore {
       format: 'JSONEachRow',
       clickhouse_settings: { max_query_size: String(query.length + 65_536) as never },
     });
-    const found = await rs.json<{ id: string }>();
-    return new Set(found.map((f) => f.id));
+    return (await rs.json<{ id: string }>()).map((f) => f.id);
   }
 
   /** Inserts the rows of one table that are not stored yet; resolves after ClickHouse acknowledged the insert. */

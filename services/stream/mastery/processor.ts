@@ -45,6 +45,11 @@ export type MasteryDeps = {
   groupId: string;
   /** Kafka consumer group when it differs from groupId (advisory only: progress lives with the state). */
   kafkaGroupId?: string;
+  /**
+   * Key of the event_id claims (processed_events) when it differs from groupId. `studystream replay` runs under its
+   * own positions but claims under the live group, so an event already applied live is never applied again.
+   */
+  dedupeGroupId?: string;
   /** Channel for cache invalidations (`<REDIS_KEY_PREFIX>invalidate`). */
   invalidateChannel: string;
   metrics: Registry;
@@ -89,7 +94,7 @@ export type BatchOutcome = {
 export async function applyBatch(
   client: PoolClient,
   batch: FlushBatch<MasteryInput>,
-  deps: Pick<MasteryDeps, 'groupId' | 'tree' | 'config'>,
+  deps: Pick<MasteryDeps, 'groupId' | 'tree' | 'config' | 'dedupeGroupId'>,
 ): Promise<BatchOutcome> {
   const L = deps.config.MASTERY_ALLOWED_LATENESS_MS;
   const scheduler = deps.config.MASTERY_SCHEDULER;
@@ -109,7 +114,7 @@ export async function applyBatch(
   }
   const claimed = await claimEvents(
     client,
-    deps.groupId,
+    deps.dedupeGroupId ?? deps.groupId,
     firstCopies.map((i) => i.value),
   );
   const fresh = firstCopies.filter((i) => claimed.has(i.value.eventId));

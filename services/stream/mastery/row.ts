@@ -100,7 +100,9 @@ const dayOf = (at: number): number => Math.floor(at / DAY_MS);
 export function completionUpTo(materials: MasteryRowState['materials'], day = Infinity): number {
   let sum = 0;
   let n = 0;
-  for (const byDay of Object.values(materials)) {
+  // Sorted: the row round-trips through jsonb, which does not keep key order, and float sums depend on order.
+  for (const id of Object.keys(materials).sort()) {
+    const byDay = materials[id] as Record<string, number>;
     let max = -1;
     for (const [d, p] of Object.entries(byDay)) if (Number(d) <= day) max = Math.max(max, p);
     if (max >= 0) {

@@ -9,6 +9,7 @@ import { isolatedEnv, provision, teardown, type IsolatedEnv } from '../../suppor
 import {
   cohort,
   dumpState,
+  firstDifference,
   duplicatedAndShuffled,
   LATENESS_MS,
   produce,
@@ -62,7 +63,9 @@ describe('stateful processors are exactly-once', () => {
     const run = await startInProcess(env);
     await waitCaughtUp(env);
     await run.stop();
-    expect(await dumpState(env)).toEqual(baseline);
+    const state = await dumpState(env);
+    expect(firstDifference(state, baseline)).toBeUndefined();
+    expect(state).toEqual(baseline);
   });
 
   it('a replay from offset 0 into fresh tables gives the same state', async () => {
@@ -71,7 +74,9 @@ describe('stateful processors are exactly-once', () => {
     const run = await startInProcess(env);
     await waitCaughtUp(env);
     await run.stop();
-    expect(await dumpState(env)).toEqual(baseline);
+    const state = await dumpState(env);
+    expect(firstDifference(state, baseline)).toBeUndefined();
+    expect(state).toEqual(baseline);
   });
 
   it('two instances in one consumer group give the same state as one', async () => {
@@ -80,6 +85,8 @@ describe('stateful processors are exactly-once', () => {
     const [a, b] = await Promise.all([startInProcess(env), startInProcess(env)]);
     await waitCaughtUp(env);
     await Promise.all([a.stop(), b.stop()]);
-    expect(await dumpState(env)).toEqual(baseline);
+    const state = await dumpState(env);
+    expect(firstDifference(state, baseline)).toBeUndefined();
+    expect(state).toEqual(baseline);
   });
 });

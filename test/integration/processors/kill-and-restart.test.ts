@@ -10,7 +10,16 @@ import { once } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cohortEvents, simOptions } from '../../../services/simulator/cohort.ts';
 import { isolatedEnv, provision, teardown, type IsolatedEnv } from '../../support/isolated.ts';
-import { dumpState, produce, runEnv, startChild, startInProcess, summary, waitCaughtUp } from './support.ts';
+import {
+  dumpState,
+  firstDifference,
+  produce,
+  runEnv,
+  startChild,
+  startInProcess,
+  summary,
+  waitCaughtUp,
+} from './support.ts';
 
 describe('kill -9 at random moments', () => {
   const isos: IsolatedEnv[] = [];
@@ -59,6 +68,7 @@ describe('kill -9 at random moments', () => {
     const actual = await dumpState(env);
     expect(kills).toBeGreaterThanOrEqual(5);
     expect(summary(actual)).toEqual(summary(expected));
+    expect(firstDifference(actual, expected)).toBeUndefined();
     expect(actual).toEqual(expected);
   }, 600_000);
 });

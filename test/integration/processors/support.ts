@@ -212,3 +212,21 @@ export async function dumpState(env: NodeJS.ProcessEnv): Promise<StateDump> {
 export function summary(d: StateDump): Record<string, number> {
   return Object.fromEntries(Object.entries(d).map(([k, v]) => [k, v.length]));
 }
+
+/** The first differing path of two dumps (for a readable failure message), or undefined when equal. */
+export function firstDifference(a: unknown, b: unknown, path = ''): string | undefined {
+  if (a instanceof Date && b instanceof Date)
+    return a.getTime() === b.getTime() ? undefined : `${path}: ${a.toISOString()} != ${b.toISOString()}`;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null)
+    return Object.is(a, b) ? undefined : `${path}: ${JSON.stringify(a)} != ${JSON.stringify(b)}`;
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  for (const k of keys) {
+    const d = firstDifference(
+      (a as Record<string, unknown>)[k],
+      (b as Record<string, unknown>)[k],
+      `${path}.${k}`,
+    );
+    if (d) return d;
+  }
+  return undefined;
+}

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   applyToRow,
+  completionUpTo,
   emptyRow,
   type MasteryRowState,
   type RowEvent,
@@ -106,6 +107,13 @@ describe('mastery row step', () => {
     const reference = run([...answers, ...materials]);
     expect(run([...materials, ...answers]).row).toEqual(reference.row);
     expect(run(base).row).toEqual(reference.row);
+  });
+
+  it('material completion does not depend on the key order of the stored row (jsonb reorders keys)', () => {
+    const progress = [0.1, 0.7, 0.30000000000000004, 0.9, 0.2];
+    const a = completionUpTo(Object.fromEntries(progress.map((p, i) => [`m${i}`, { '1': p }])));
+    const b = completionUpTo(Object.fromEntries(progress.map((p, i) => [`m${i}`, { '1': p }]).reverse()));
+    expect(a).toBe(b);
   });
 
   it('an answer older than the fold point is late: counted, not scheduled', () => {
