@@ -103,6 +103,9 @@ const bench: Command = async (args) => {
       events: events.length,
       'events/s': (events.length / drainMs) * 1000,
       ms: drainMs,
+      p50_ms: null,
+      p99_ms: null,
+      max_ms: null,
     });
 
     // 2. Freshness at a fixed rate: fresh events (new ids, times after the cohort) acked one chunk per 50 ms.

@@ -36,7 +36,8 @@ const HELP = 'usage: studystream bench sink [--events N] [--students N] [--days 
 async function bytesOnDisk(ch: ClickHouseClient, db: string): Promise<{ raw: number; rollups: number }> {
   const rows = await chQuery<{ table: string; bytes: string }>(
     ch,
-    sql`SELECT table, sum(bytes_on_disk) AS bytes FROM system.parts WHERE active AND database = ${db} GROUP BY table`.text,
+    sql`SELECT table, sum(bytes_on_disk) AS bytes FROM system.parts WHERE active AND database = ${db} GROUP BY table`
+      .text,
   );
   let raw = 0;
   let rollups = 0;
@@ -50,12 +51,18 @@ async function bytesOnDisk(ch: ClickHouseClient, db: string): Promise<{ raw: num
 function clickhouseClient(db: string, table: string, file: string): Promise<void> {
   const port = process.env.CLICKHOUSE_TCP_PORT ?? '9000';
   return new Promise((resolve, reject) => {
-    const child = spawn('clickhouse-client', ['--port', port, '-d', db, '--query', `INSERT INTO ${table} FORMAT JSONEachRow`], {
-      stdio: ['pipe', 'inherit', 'inherit'],
-    });
+    const child = spawn(
+      'clickhouse-client',
+      ['--port', port, '-d', db, '--query', `INSERT INTO ${table} FORMAT JSONEachRow`],
+      {
+        stdio: ['pipe', 'inherit', 'inherit'],
+      },
+    );
     createReadStream(file).pipe(child.stdin);
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`clickhouse-client exited ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`clickhouse-client exited ${code}`)),
+    );
   });
 }
 
@@ -83,7 +90,12 @@ const sinkBench: Command = async (args) => {
   const seed = values.seed ?? '7';
 
   const id = `bench_sink_${randomBytes(3).toString('hex')}`;
-  const env = { ...process.env, KAFKA_TOPIC_PREFIX: `${id}.`, CLICKHOUSE_DATABASE: id, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
+  const env = {
+    ...process.env,
+    KAFKA_TOPIC_PREFIX: `${id}.`,
+    CLICKHOUSE_DATABASE: id,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  };
   const cfg = loadConfig(env);
   const ceilingDb = `${id}_ceiling`;
   const log = createLogger('bench-sink', cfg.LOG_LEVEL);
@@ -103,7 +115,9 @@ const sinkBench: Command = async (args) => {
     await producer.connect();
 
     // 1. Pre-fill: simulated events (no client re-sends: the ceiling file must hold the same rows).
-    const files = new Map<RawTable, WriteStream>(RAW_TABLES.map((t) => [t, createWriteStream(join(dir, `${t}.json`))]));
+    const files = new Map<RawTable, WriteStream>(
+      RAW_TABLES.map((t) => [t, createWriteStream(join(dir, `${t}.json`))]),
+    );
     let produced = 0;
     let round = 0;
     const fillStart = performance.now();
@@ -123,7 +137,7 @@ const sinkBench: Command = async (args) => {
         if (!mapped.ok) continue;
         const line = `${JSON.stringify(mapped.value.row)}\n`;
         const ws = files.get(mapped.value.table)!;
-        if (!ws.write(line)) await new Promise((r) => ws.once('drain', r));
+        if (!ws.write(line)) await new Promise<void>((r) => ws.once('drain', () => r()));
         chunk.push({ family: e.family, record: e.record as OutgoingEvent['record'] });
         produced += 1;
         if (chunk.length >= 5000) await flushChunk();
@@ -177,7 +191,10 @@ const sinkBench: Command = async (args) => {
     const disk = await bytesOnDisk(ch, id);
 
     // 5. Cohort percentile query over every student and the simulated days.
-    const [span] = await chQuery<{ lo: string; hi: string }>(ch, 'SELECT toString(min(day)) AS lo, toString(max(day)) AS hi FROM daily_user_stats');
+    const [span] = await chQuery<{ lo: string; hi: string }>(
+      ch,
+      'SELECT toString(min(day)) AS lo, toString(max(day)) AS hi FROM daily_user_stats',
+    );
     const [someone] = await chQuery<{ u: string }>(ch, 'SELECT any(user_id) AS u FROM daily_user_stats');
     const window = { from: new Date(`${span!.lo}T00:00:00Z`), to: new Date(`${span!.hi}T00:00:00Z`) };
     const times: number[] = [];
@@ -200,15 +217,33 @@ const sinkBench: Command = async (args) => {
       { measure: 'sink throughput', value: Math.round(sinkRate), unit: 'rows/s' },
       { measure: 'ceiling: clickhouse-client from file', value: Math.round(ceilRate), unit: 'rows/s' },
       { measure: 'sink / ceiling', value: Math.round((1000 * sinkRate) / ceilRate) / 10, unit: '%' },
-      { measure: 'raw bytes on disk per event', value: Math.round((10 * disk.raw) / produced) / 10, unit: 'B' },
-      { measure: 'rollup bytes on disk per event', value: Math.round((10 * disk.rollups) / produced) / 10, unit: 'B' },
-      { measure: `cohort percentile query (${cohortSize} students, ${span!.lo}..${span!.hi}) median`, value: Math.round(times[2]! * 10) / 10, unit: 'ms' },
+      {
+        measure: 'raw bytes on disk per event',
+        value: Math.round((10 * disk.raw) / produced) / 10,
+        unit: 'B',
+      },
+      {
+        measure: 'rollup bytes on disk per event',
+        value: Math.round((10 * disk.rollups) / produced) / 10,
+        unit: 'B',
+      },
+      {
+        measure: `cohort percentile query (${cohortSize} students, ${span!.lo}..${span!.hi}) median`,
+        value: Math.round(times[2]! * 10) / 10,
+        unit: 'ms',
+      },
     ];
     report({
       name: 'sink',
       params: { events: produced, students, days, seed, batch: streamEnv.load(env).STREAM_BATCH_MAX_RECORDS },
       rows,
-      ceiling: [{ tool: 'clickhouse-client --query "INSERT ... FORMAT JSONEachRow" < file', seconds: ceilSeconds, rowsPerSecond: Math.round(ceilRate) }],
+      ceiling: [
+        {
+          tool: 'clickhouse-client --query "INSERT ... FORMAT JSONEachRow" < file',
+          seconds: ceilSeconds,
+          rowsPerSecond: Math.round(ceilRate),
+        },
+      ],
       notes: [
         'ceiling inserts into an identical database (same raw tables and materialized views), one file per table',
         'sink throughput counts from its first flush; the ceiling reads pre-serialised rows (no Kafka, no Avro)',

@@ -66,7 +66,10 @@ const masteryTopicView = obj({
 const metric = obj({
   value: numOrNull,
   percentile: numOrNull,
-  cohortMedian: numOrNull,
+  cohortQuantiles: {
+    type: ['object', 'null'],
+    properties: { p10: num, p25: num, p50: num, p75: num, p90: num },
+  },
   population: { type: ['integer', 'null'] },
   suppressed: { type: 'boolean' },
 });
@@ -162,7 +165,8 @@ export const RESPONSES = {
         questions: int,
         accuracy: num,
         firstAttemptAccuracy: numOrNull,
-        strugglingShare: num,
+        difficulty: num,
+        strugglingShare: numOrNull,
       }),
     ),
   }),

@@ -11,7 +11,12 @@ import { join, raw, sql, type SqlFragment } from '../shared/sql.ts';
 
 export const cohortEnv = defineEnv(
   'analytics-cohort',
-  { COHORT_MIN_K: { default: '10', doc: 'smallest group of students any cohort figure is computed over (k-anonymity)' } },
+  {
+    COHORT_MIN_K: {
+      default: '10',
+      doc: 'smallest group of students any cohort figure is computed over (k-anonymity)',
+    },
+  },
   { COHORT_MIN_K: envInt('COHORT_MIN_K') },
 );
 
@@ -29,8 +34,17 @@ export type CohortResult<T> =
 
 export type Quantiles = { p10: number; p25: number; p50: number; p75: number; p90: number };
 /** A student's value, its percentile (0-100: share of the cohort below, ties counted half) and the distribution. */
-export type Standing = { value: number | null; percentile: number | null; quantiles: Quantiles; students: number };
-export type StudentStanding = { accuracy: Standing; studyMinutesPerWeek: Standing; questionsPerWeek: Standing };
+export type Standing = {
+  value: number | null;
+  percentile: number | null;
+  quantiles: Quantiles;
+  students: number;
+};
+export type StudentStanding = {
+  accuracy: Standing;
+  studyMinutesPerWeek: Standing;
+  questionsPerWeek: Standing;
+};
 
 export type CohortOptions = { minK?: number };
 
@@ -50,7 +64,10 @@ function day(d: Date): SqlFragment {
 function userFilter(cohort: Cohort): SqlFragment {
   if (cohort.userIds === undefined) return raw('1');
   if (cohort.userIds.length === 0) return raw('0');
-  return sql`user_id IN (${join(cohort.userIds.map((u) => sql`${u}`), ', ')})`;
+  return sql`user_id IN (${join(
+    cohort.userIds.map((u) => sql`${u}`),
+    ', ',
+  )})`;
 }
 
 function weeks(cohort: Cohort): number {
@@ -79,7 +96,10 @@ const toQuantiles = (values: number[]): Quantiles => ({
 
 /** Number of students with activity in the window. */
 export async function cohortSize(client: ClickHouseClient, cohort: Cohort): Promise<number> {
-  const [r] = await chQuery<{ n: string }>(client, sql`SELECT count() AS n FROM (${perStudent(cohort)})`.text);
+  const [r] = await chQuery<{ n: string }>(
+    client,
+    sql`SELECT count() AS n FROM (${perStudent(cohort)})`.text,
+  );
   return Number(r?.n ?? 0);
 }
 
@@ -124,7 +144,12 @@ export async function studentStanding(
     value: {
       accuracy:
         nAcc < minK
-          ? { value: value.acc, percentile: null, quantiles: toQuantiles([NaN, NaN, NaN, NaN, NaN]), students: nAcc }
+          ? {
+              value: value.acc,
+              percentile: null,
+              quantiles: toQuantiles([NaN, NaN, NaN, NaN, NaN]),
+              students: nAcc,
+            }
           : {
               value: value.acc,
               percentile: value.acc === null ? null : pct(accBelow, nAcc),

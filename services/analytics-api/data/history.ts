@@ -91,10 +91,7 @@ export async function studySummary(
     };
   };
   const activeDays = Array.isArray(row.active_days) ? (row.active_days as unknown[]).map(String) : [];
-  const liveCandidates = Array.isArray(row.live_candidates)
-    ? (row.live_candidates as unknown[]).map(String)
-    : [];
-  return { today: pick('t'), last7Days: pick('w'), last30Days: pick('m'), activeDays, liveCandidates };
+  return { today: pick('t'), last7Days: pick('w'), last30Days: pick('m'), activeDays };
 }
 
 /** One row per day with any activity in [from, to]. */

@@ -1,18 +1,44 @@
+import { strugglingShare, studentStanding, topicDifficulty, type Standing } from '../../analytics/cohort.ts';
 import { ApiError } from '../errors.ts';
 import { cohortParams, cohortTopicsQuery, percentilesQuery } from '../params.ts';
 import { defineRoute } from '../route.ts';
 import { RESPONSES } from '../schemas.ts';
 import { addDays, round, utcDay } from '../compute.ts';
-import { studentPercentiles, topicDifficulty, type MetricPercentile } from '../data/cohort.ts';
 import { cohortMembers, cohortsOf } from '../data/state.ts';
 
-const metricView = (m: MetricPercentile) => ({
-  value: round(m.value),
-  percentile: round(m.percentile, 1),
-  cohortMedian: round(m.cohortMedian),
-  population: m.suppressed ? null : m.population,
-  suppressed: m.suppressed,
-});
+/**
+ * Cohort figures come from the cohort module (services/analytics/cohort.ts: quantiles and rank counts computed in
+ * ClickHouse, k-anonymous). The API adds who may ask (membership, educator claims) and what is disclosed: below k
+ * neither the figure nor the group size is returned.
+ */
+
+const SUPPRESSED = {
+  value: null,
+  percentile: null,
+  cohortQuantiles: null,
+  population: null,
+  suppressed: true,
+};
+
+function metricView(s: Standing, k: number, mine: boolean) {
+  if (s.students < k || s.percentile === null) {
+    return { ...SUPPRESSED, value: mine ? round(s.value) : null };
+  }
+  const q = s.quantiles;
+  return {
+    value: round(s.value),
+    percentile: s.percentile,
+    cohortQuantiles: {
+      p10: round(q.p10),
+      p25: round(q.p25),
+      p50: round(q.p50),
+      p75: round(q.p75),
+      p90: round(q.p90),
+    },
+    population: s.students,
+    suppressed: false,
+  };
+}
 
 export const percentiles = defineRoute({
   path: '/api/analytics/percentiles',
@@ -20,10 +46,11 @@ export const percentiles = defineRoute({
   tag: 'student',
   summary: "The student's percentiles within a cohort (k-anonymous)",
   description:
-    "Percentile rank (0-100, mean rank: share below plus half the ties) of the student's accuracy, active study " +
-    'minutes per week and questions per week over the last `days` days, within `cohort` (one the student belongs to; ' +
-    'default their first cohort, or every active student when they have none). A metric whose population is smaller ' +
-    'than k has `percentile: null, suppressed: true`; the population size is then not disclosed either.',
+    "Percentile rank (0-100: share of the cohort below, ties counted half) of the student's accuracy, study minutes " +
+    'per week (finished sessions) and questions per week over the last `days` days, within `cohort` (one the student ' +
+    'belongs to; default their first cohort, or every active student when they have none). The population is the ' +
+    "cohort's students with activity in the window. A metric whose population is smaller than k has " +
+    '`percentile: null, suppressed: true`, and neither quantiles nor the population size are disclosed.',
   scope: 'student',
   query: percentilesQuery,
   cache: 'percentiles',
@@ -32,30 +59,32 @@ export const percentiles = defineRoute({
     const today = utcDay(now);
     const from = addDays(today, -(query.days - 1));
     const mine = await cohortsOf(data.pg, user);
-    let cohort: string | null = query.cohort ?? mine[0] ?? null;
+    const cohort: string | null = query.cohort ?? mine[0] ?? null;
     if (query.cohort !== undefined && !mine.includes(query.cohort) && principal.role !== 'admin') {
       throw new ApiError(403, 'forbidden', 'the student is not a member of this cohort');
     }
-    let members: string[] | null = null;
+    let members: string[] | undefined;
     if (cohort !== null) {
-      members = await cohortMembers(data.pg, cohort);
-      if (members === null) throw new ApiError(404, 'cohort_not_found', 'no such cohort', { cohort });
+      const found = await cohortMembers(data.pg, cohort);
+      if (found === null) throw new ApiError(404, 'cohort_not_found', 'no such cohort', { cohort });
+      members = found;
     }
-    const p = await studentPercentiles(data.ch, { user, members, from, to: today, k: data.kAnonymity });
-    if (members === null) cohort = null;
-    return {
+    const k = data.kAnonymity;
+    const result = await studentStanding(
+      data.ch,
       user,
-      generatedAt: new Date(now).toISOString(),
-      cohort,
-      from,
-      to: today,
-      k: data.kAnonymity,
-      metrics: {
-        accuracy: metricView(p.accuracy),
-        studyMinutesPerWeek: metricView(p.studyMinutesPerWeek),
-        questionsPerWeek: metricView(p.questionsPerWeek),
-      },
-    };
+      { userIds: members, from: new Date(`${from}T00:00:00Z`), to: new Date(`${today}T00:00:00Z`) },
+      { minK: k },
+    );
+    const metrics =
+      result.status === 'ok'
+        ? {
+            accuracy: metricView(result.value.accuracy, k, true),
+            studyMinutesPerWeek: metricView(result.value.studyMinutesPerWeek, k, true),
+            questionsPerWeek: metricView(result.value.questionsPerWeek, k, true),
+          }
+        : { accuracy: SUPPRESSED, studyMinutesPerWeek: SUPPRESSED, questionsPerWeek: SUPPRESSED };
+    return { user, generatedAt: new Date(now).toISOString(), cohort, from, to: today, k, metrics };
   },
 });
 
@@ -65,10 +94,11 @@ export const cohortTopics = defineRoute({
   tag: 'educator',
   summary: 'Topic difficulty across a cohort (educators of the cohort, admins)',
   description:
-    "Per topic over the cohort's members in the last `days` days: students who answered, answers, accuracy, " +
-    'first-attempt accuracy and the share of students struggling (>= 5 answers, accuracy < 50%), hardest first. ' +
-    'Aggregates only: topics answered by fewer than k students are withheld (counted in `withheldTopics`), and a ' +
-    'cohort smaller than k yields no topics at all.',
+    "Per topic over the cohort's students in the last `days` days: students who answered, answers, accuracy, " +
+    'first-attempt accuracy, difficulty (1 - accuracy) and the share of students struggling (>= 5 answers, accuracy ' +
+    'below 60%; null when fewer than k students have 5 answers), hardest first. Aggregates only: topics answered by ' +
+    'fewer than k students are withheld (`withheldTopics`), and a cohort with fewer than k active students yields ' +
+    'nothing (`suppressed: true`, no size).',
   scope: 'cohort',
   params: cohortParams,
   query: cohortTopicsQuery,
@@ -79,26 +109,36 @@ export const cohortTopics = defineRoute({
     const from = addDays(today, -(query.days - 1));
     const members = await cohortMembers(data.pg, cohort);
     if (members === null) throw new ApiError(404, 'cohort_not_found', 'no such cohort', { cohort });
-    const large = members.length >= data.kAnonymity;
-    const result = large
-      ? await topicDifficulty(data.ch, { members, from, to: today, k: data.kAnonymity, limit: query.limit })
-      : { topics: [], withheld: 0 };
+    const window = {
+      userIds: members,
+      from: new Date(`${from}T00:00:00Z`),
+      to: new Date(`${today}T00:00:00Z`),
+    };
+    const opts = { minK: data.kAnonymity };
+    const [difficulty, struggle] = await Promise.all([
+      topicDifficulty(data.ch, window, opts),
+      strugglingShare(data.ch, window, opts),
+    ]);
+    const head = { cohort, generatedAt: new Date(now).toISOString(), from, to: today, k: data.kAnonymity };
+    if (difficulty.status !== 'ok') {
+      return { ...head, cohortSize: null, suppressed: true, withheldTopics: 0, topics: [] };
+    }
+    const shares = new Map(
+      struggle.status === 'ok' ? struggle.value.topics.map((t) => [t.topicId, t.share]) : [],
+    );
     return {
-      cohort,
-      generatedAt: new Date(now).toISOString(),
-      from,
-      to: today,
-      k: data.kAnonymity,
-      cohortSize: large ? members.length : null,
-      suppressed: !large,
-      withheldTopics: result.withheld,
-      topics: result.topics.map((t) => ({
+      ...head,
+      cohortSize: difficulty.cohortSize,
+      suppressed: false,
+      withheldTopics: difficulty.value.suppressedTopics,
+      topics: difficulty.value.topics.slice(0, query.limit).map((t) => ({
         topicId: t.topicId,
         students: t.students,
-        questions: t.questions,
+        questions: t.attempts,
         accuracy: round(t.accuracy),
         firstAttemptAccuracy: round(t.firstAttemptAccuracy),
-        strugglingShare: round(t.strugglingShare),
+        difficulty: round(t.difficulty),
+        strugglingShare: round(shares.get(t.topicId) ?? null),
       })),
     };
   },

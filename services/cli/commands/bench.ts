@@ -14,6 +14,11 @@ export const BENCHES: Record<string, { summary: string; load: () => Promise<{ de
       'analytics API p50/p95/p99 per endpoint, cached and uncached, 1,000 simulated students x 90 days',
     load: () => import('../../../bench/api.ts'),
   },
+  rebuild: {
+    summary:
+      'rebuild rate (events/s) of the mastery state and of ClickHouse from N events (default 5,000,000); topic bytes/event',
+    load: () => import('../../../bench/rebuild.ts'),
+  },
   sink: {
     summary:
       'ClickHouse sink rows/s draining a pre-filled topic vs clickhouse-client from a file; bytes/event; cohort query',

@@ -11,7 +11,8 @@ const deleteUserCommand: Command = async (args) => {
   const client = createClickHouse(cfg);
   try {
     const report = await deleteUser(client, cfg.CLICKHOUSE_DATABASE, values.user);
-    for (const t of report.tables) process.stdout.write(`${t.table.padEnd(24)} before ${t.before}  after ${t.after}\n`);
+    for (const t of report.tables)
+      process.stdout.write(`${t.table.padEnd(24)} before ${t.before}  after ${t.after}\n`);
     const left = report.tables.reduce((n, t) => n + t.after, 0);
     if (left > 0) throw new Error(`${left} rows of user ${values.user} remain`);
   } finally {

@@ -1,6 +1,83 @@
-import { type Command } from '../command.ts';
+import { openContext, table } from '../../datatools/context.ts';
+import { formatDuration, formatRate, ProgressLine } from '../../datatools/progress.ts';
+import { rebuildClickHouse, rebuildMastery } from '../../datatools/rebuild.ts';
+import { parseOptions, UsageError, type Command } from '../command.ts';
 
-const cmd: Command = async () => {
-  throw new Error('not implemented yet');
+const HELP = `usage: studystream rebuild --store mastery|clickhouse [--verify-only] [--accept-differences]
+                           [--confirm-drop-old] [--keep-shadow] [--quiet]
+
+Recomputes a derived store from the beginning of the topics into shadow tables (PostgreSQL schema
+rebuild_<ts>, or ClickHouse database <db>_rebuild_<ts>, migrated by the same runner), verifies them against the
+live tables (row counts and checksums of canonical rows), then switches atomically. The old tables are kept in
+rebuild_old_<ts> (<db>_old_<ts>) until dropped: --confirm-drop-old drops them after a successful switch.
+A shadow that differs from live is kept and not switched unless --accept-differences (expected after a logic
+change). --verify-only builds and compares without switching.
+  drop the old data later:  psql -c 'DROP SCHEMA rebuild_old_<ts> CASCADE'  /  DROP DATABASE <db>_old_<ts>
+`;
+
+/** `studystream rebuild --store mastery|clickhouse ...` (see HELP). */
+const rebuild: Command = async (args) => {
+  const { values, positionals } = parseOptions(args, {
+    store: { type: 'string' },
+    'verify-only': { type: 'boolean' },
+    'accept-differences': { type: 'boolean' },
+    'confirm-drop-old': { type: 'boolean' },
+    'keep-shadow': { type: 'boolean' },
+    quiet: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(HELP.trimEnd());
+  const store = values.store;
+  if (store === 'sessions')
+    throw new Error(
+      'rebuild --store sessions is not supported yet: live sessions are Redis state checked by position; stop the sessions processor, clear its keys and study_sessions, and let it re-read from offset 0',
+    );
+  if (store !== 'mastery' && store !== 'clickhouse')
+    throw new UsageError('--store must be mastery or clickhouse');
+  const ctx = await openContext(process.env, 'rebuild');
+  const progress = new ProgressLine(`rebuild ${store}`, { quiet: values.quiet ?? false });
+  try {
+    const opts = {
+      acceptDifferences: values['accept-differences'] ?? false,
+      confirmDropOld: values['confirm-drop-old'] ?? false,
+      verifyOnly: values['verify-only'] ?? false,
+      keepShadow: values['keep-shadow'] ?? false,
+      onProgress: (p: { phase: string; done: number; total: number; remaining: number; elapsedMs: number }) =>
+        progress.update(
+          p.done,
+          p.total,
+          `${p.phase} ${p.done.toLocaleString('en-US')} events`,
+          p.remaining === 0,
+        ),
+    };
+    const report = store === 'mastery' ? await rebuildMastery(ctx, opts) : await rebuildClickHouse(ctx, opts);
+    process.stdout.write(
+      table(
+        ['TABLE', 'LIVE_ROWS', 'SHADOW_ROWS', 'LIVE_CHECKSUM', 'SHADOW_CHECKSUM', 'MATCH'],
+        report.checks.map((c) => [
+          c.table,
+          c.live.rows,
+          c.shadow.rows,
+          c.live.hash,
+          c.shadow.hash,
+          c.live.rows === c.shadow.rows && c.live.hash === c.shadow.hash ? 'yes' : 'NO',
+        ]),
+      ),
+    );
+    process.stdout.write(
+      `rebuilt ${store} from ${report.events.toLocaleString('en-US')} events in ${formatDuration(report.ms / 1000)} ` +
+        `(${formatRate((report.events * 1000) / Math.max(1, report.ms))}); ` +
+        (report.switched
+          ? `switched; old data ${report.droppedOld ? 'dropped' : `kept in ${report.old}`}\n`
+          : `not switched (${report.matches ? 'verify only' : 'differences'})\n`),
+    );
+    return 0;
+  } finally {
+    await ctx.close();
+  }
 };
-export default cmd;
+export default rebuild;

@@ -7,7 +7,8 @@ import { parseOptions, UsageError, type Command } from '../command.ts';
 const retention: Command = async (args) => {
   const { values } = parseOptions(args, { months: { type: 'string' }, 'dry-run': { type: 'boolean' } });
   const monthsText = values.months ?? process.env.RETENTION_MONTHS ?? '24';
-  if (!/^\d+$/.test(monthsText) || Number(monthsText) < 1) throw new UsageError('--months must be a positive integer');
+  if (!/^\d+$/.test(monthsText) || Number(monthsText) < 1)
+    throw new UsageError('--months must be a positive integer');
   const cfg = loadConfig();
   const client = createClickHouse(cfg);
   try {
@@ -17,9 +18,13 @@ const retention: Command = async (args) => {
     });
     const verb = report.dryRun ? 'would drop' : 'dropped';
     for (const p of report.dropped) {
-      process.stdout.write(`${verb} ${p.table} partition ${p.partition} (${p.rows} rows, ${p.bytes} bytes)\n`);
+      process.stdout.write(
+        `${verb} ${p.table} partition ${p.partition} (${p.rows} rows, ${p.bytes} bytes)\n`,
+      );
     }
-    process.stdout.write(`${verb} ${report.dropped.length} partitions; keeping ${report.keepFrom} and newer\n`);
+    process.stdout.write(
+      `${verb} ${report.dropped.length} partitions; keeping ${report.keepFrom} and newer\n`,
+    );
   } finally {
     await client.close();
   }

@@ -27,7 +27,11 @@ export function oldestKeptMonth(months: number, now: Date): number {
 }
 
 /** Partitions (monthly ids YYYYMM) older than the retention limit. Pure. */
-export function expiredPartitions(parts: readonly PartitionInfo[], months: number, now: Date): PartitionInfo[] {
+export function expiredPartitions(
+  parts: readonly PartitionInfo[],
+  months: number,
+  now: Date,
+): PartitionInfo[] {
   const keepFrom = oldestKeptMonth(months, now);
   return parts.filter((p) => /^\d{6}$/.test(p.partition) && Number(p.partition) < keepFrom);
 }
@@ -40,7 +44,12 @@ export async function listPartitions(client: ClickHouseClient, database: string)
         WHERE active AND database = ${database} AND table IN (${raw(tables.map((t) => t.text).join(', '))})
         GROUP BY table, partition ORDER BY table, partition`.text,
   );
-  return rows.map((r) => ({ table: r.table, partition: r.partition, rows: Number(r.rows), bytes: Number(r.bytes) }));
+  return rows.map((r) => ({
+    table: r.table,
+    partition: r.partition,
+    rows: Number(r.rows),
+    bytes: Number(r.bytes),
+  }));
 }
 
 export type RetentionReport = { keepFrom: number; dropped: PartitionInfo[]; dryRun: boolean };
@@ -56,26 +65,40 @@ export async function applyRetention(
   const expired = expiredPartitions(await listPartitions(client, database), opts.months, now);
   if (!opts.dryRun) {
     for (const p of expired) {
-      await client.command({ query: sql`ALTER TABLE ${ident(p.table)} DROP PARTITION ${raw(p.partition)}`.text });
+      await client.command({
+        query: sql`ALTER TABLE ${ident(p.table)} DROP PARTITION ${raw(p.partition)}`.text,
+      });
     }
   }
   return { keepFrom: oldestKeptMonth(opts.months, now), dropped: expired, dryRun: opts.dryRun };
 }
 
-export type DeletionReport = { userId: string; tables: Array<{ table: string; before: number; after: number }> };
+export type DeletionReport = {
+  userId: string;
+  tables: Array<{ table: string; before: number; after: number }>;
+};
 
 async function countUser(client: ClickHouseClient, table: string, userId: string): Promise<number> {
-  const [r] = await chQuery<{ n: string }>(client, sql`SELECT count() AS n FROM ${ident(table)} WHERE user_id = ${userId}`.text);
+  const [r] = await chQuery<{ n: string }>(
+    client,
+    sql`SELECT count() AS n FROM ${ident(table)} WHERE user_id = ${userId}`.text,
+  );
   return Number(r?.n ?? 0);
 }
 
 /** Waits until no mutation of `table` is pending. */
-async function waitForMutations(client: ClickHouseClient, database: string, table: string, timeoutMs: number): Promise<void> {
+async function waitForMutations(
+  client: ClickHouseClient,
+  database: string,
+  table: string,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const [r] = await chQuery<{ n: string }>(
       client,
-      sql`SELECT count() AS n FROM system.mutations WHERE database = ${database} AND table = ${table} AND is_done = 0`.text,
+      sql`SELECT count() AS n FROM system.mutations WHERE database = ${database} AND table = ${table} AND is_done = 0`
+        .text,
     );
     if (Number(r?.n ?? 0) === 0) return;
     if (Date.now() > deadline) throw new Error(`mutations on ${table} still running after ${timeoutMs} ms`);

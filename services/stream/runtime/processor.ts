@@ -170,6 +170,9 @@ class Wakeup {
   }
 }
 
+/** Records decoded between two yields to the event loop. */
+const YIELD_EVERY = 500;
+
 function toInbound(topic: string, partition: number, m: KafkaMessage): InboundRecord {
   return {
     topic,
@@ -301,8 +304,15 @@ class ProcessorRuntime<T> implements RunningProcessor {
     const generation = this.generation;
     this.activeBatches += 1;
     try {
+      let sinceYield = 0;
       for (const message of batch.messages) {
         if (!isRunning() || isStale() || this.stopping || generation !== this.generation) break;
+        // Decoding resolves mostly from caches (microtasks only): yield now and then so sockets and timers run.
+        if (++sinceYield >= YIELD_EVERY) {
+          sinceYield = 0;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (generation !== this.generation || this.stopping) break;
+        }
         const record = toInbound(batch.topic, batch.partition, message);
         this.m.consumed.inc({ ...this.labels, topic: batch.topic });
         const result = await this.decodeWithRetry(record, heartbeat, generation);

@@ -15,8 +15,18 @@ describe('cohort queries', () => {
     await provision(iso, { clickhouse: true });
     ch = createClickHouse(iso.cfg);
     const attempts = users.flatMap((user, i) => [
-      ...Array.from({ length: 10 }, (_, j) => ({ user, at: day + j * 1000, correct: j < i, topics: ['cardio'] })),
-      ...Array.from({ length: 2 }, (_, j) => ({ user, at: day + 60_000 + j, correct: true, topics: ['renal'] })),
+      ...Array.from({ length: 10 }, (_, j) => ({
+        user,
+        at: day + j * 1000,
+        correct: j < i,
+        topics: ['cardio'],
+      })),
+      ...Array.from({ length: 2 }, (_, j) => ({
+        user,
+        at: day + 60_000 + j,
+        correct: true,
+        topics: ['renal'],
+      })),
     ]);
     await writeAttempts(ch, attempts);
   });
@@ -39,7 +49,11 @@ describe('cohort queries', () => {
 
   it('refuses groups below k, whatever is asked', async () => {
     const small = { ...window, userIds: users.slice(0, 9) };
-    expect(await studentStanding(ch, 'u01', small, { minK: 10 })).toEqual({ status: 'insufficient_cohort', cohortSize: 9, minK: 10 });
+    expect(await studentStanding(ch, 'u01', small, { minK: 10 })).toEqual({
+      status: 'insufficient_cohort',
+      cohortSize: 9,
+      minK: 10,
+    });
     expect(await topicDifficulty(ch, small, { minK: 10 })).toMatchObject({ status: 'insufficient_cohort' });
     expect(await strugglingShare(ch, small, { minK: 10 })).toMatchObject({ status: 'insufficient_cohort' });
     expect((await studentStanding(ch, 'u01', window, { minK: 13 })).status).toBe('insufficient_cohort');

@@ -74,7 +74,14 @@ function jsonlRows(): string[] {
     rows.push(JSON.stringify(row));
   }
   rows.push('{"family": "question-attempts", "user_id": "x"'); // not JSON
-  rows.push(JSON.stringify({ family: 'study-events', user_id: 'a@b.c', occurred_at: base, event_type: 'SESSION_START' }));
+  rows.push(
+    JSON.stringify({
+      family: 'study-events',
+      user_id: 'a@b.c',
+      occurred_at: base,
+      event_type: 'SESSION_START',
+    }),
+  );
   return rows;
 }
 
@@ -110,11 +117,21 @@ describe('import', () => {
     const first = await cli(iso.env, ['import', '--file', jsonl, '--rejects', rejects, '--quiet']);
     expect(first.code, first.stderr).toBe(1); // two rows rejected
     expect(first.stdout).toMatch(/accepted 40 \(event_id derived for 32\).*rejected 2/);
-    const rejected = readFileSync(rejects, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { line: number; errors: Array<{ path: string }> });
+    const rejected = readFileSync(rejects, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line: number; errors: Array<{ path: string }> });
     expect(rejected.map((r) => r.line)).toEqual([41, 42]);
     expect(rejected[1]!.errors.map((e) => e.path)).toContain('user_id');
 
-    const csvRun = await cli(iso.env, ['import', '--file', csv, '--rejects', join(dir, 'csv-rejects.jsonl'), '--quiet']);
+    const csvRun = await cli(iso.env, [
+      'import',
+      '--file',
+      csv,
+      '--rejects',
+      join(dir, 'csv-rejects.jsonl'),
+      '--quiet',
+    ]);
     expect(csvRun.code).toBe(1);
     expect(csvRun.stdout).toMatch(/accepted 2 .*rejected 1/);
     expect(readFileSync(join(dir, 'csv-rejects.jsonl'), 'utf8')).toMatch(/"line":4.*progress/);
@@ -144,7 +161,10 @@ describe('import', () => {
 describe('offsets', () => {
   it('shows lag; reset in dry run changes nothing; --execute refuses an active group', async () => {
     const group = `${iso.id}-sink`;
-    const before = await h.admin.fetchOffsets({ groupId: group, topics: [`${iso.cfg.KAFKA_TOPIC_PREFIX}study-events`] });
+    const before = await h.admin.fetchOffsets({
+      groupId: group,
+      topics: [`${iso.cfg.KAFKA_TOPIC_PREFIX}study-events`],
+    });
     await pool.query(
       `INSERT INTO consumer_positions (consumer_group, topic, partition, next_offset) VALUES ($1, $2, 0, 7)`,
       [`${iso.id}-pg`, `${iso.cfg.KAFKA_TOPIC_PREFIX}study-events`],
@@ -158,24 +178,51 @@ describe('offsets', () => {
     const dry = await cli(iso.env, ['offsets', 'reset', '--group', group, '--to-earliest']);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/dry run/);
-    const dryPg = await cli(iso.env, ['offsets', 'reset', '--group', `${iso.id}-pg`, '--to-timestamp', '2020-01-01T00:00:00Z']);
+    const dryPg = await cli(iso.env, [
+      'offsets',
+      'reset',
+      '--group',
+      `${iso.id}-pg`,
+      '--to-timestamp',
+      '2020-01-01T00:00:00Z',
+    ]);
     expect(dryPg.code, dryPg.stderr).toBe(0);
     expect(dryPg.stdout).toMatch(/postgres\s+\S+study-events\s+0\s+7\s+0/);
-    const after = await h.admin.fetchOffsets({ groupId: group, topics: [`${iso.cfg.KAFKA_TOPIC_PREFIX}study-events`] });
+    const after = await h.admin.fetchOffsets({
+      groupId: group,
+      topics: [`${iso.cfg.KAFKA_TOPIC_PREFIX}study-events`],
+    });
     expect(after).toEqual(before);
-    const { rows } = await pool.query('SELECT next_offset FROM consumer_positions WHERE consumer_group = $1', [`${iso.id}-pg`]);
+    const { rows } = await pool.query(
+      'SELECT next_offset FROM consumer_positions WHERE consumer_group = $1',
+      [`${iso.id}-pg`],
+    );
     expect(rows).toEqual([{ next_offset: 7 }]);
 
     const sink = await startSink(h, group);
     try {
       await waitUntil('sink joined', async () => sink.processor.ready());
-      const refused = await cli(iso.env, ['offsets', 'reset', '--group', group, '--to-earliest', '--execute']);
+      const refused = await cli(iso.env, [
+        'offsets',
+        'reset',
+        '--group',
+        group,
+        '--to-earliest',
+        '--execute',
+      ]);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/active member/);
     } finally {
       await sink.stop();
     }
-    const executed = await cli(iso.env, ['offsets', 'reset', '--group', `${iso.id}-pg`, '--to-earliest', '--execute']);
+    const executed = await cli(iso.env, [
+      'offsets',
+      'reset',
+      '--group',
+      `${iso.id}-pg`,
+      '--to-earliest',
+      '--execute',
+    ]);
     expect(executed.code, executed.stderr).toBe(0);
     const { rows: reset } = await pool.query(
       'SELECT partition, next_offset FROM consumer_positions WHERE consumer_group = $1 ORDER BY partition',

@@ -2,7 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topicNames } from '../../../services/shared/kafka.ts';
 import { DLQ_HEADERS } from '../../../services/stream/runtime/dead-letter.ts';
 import { isolatedEnv, teardown } from '../../support/isolated.ts';
-import { caughtUp, harness, makeEvents, observed, publishInChunks, startSink, waitFor, type StreamHarness } from './support.ts';
+import {
+  caughtUp,
+  harness,
+  makeEvents,
+  observed,
+  publishInChunks,
+  startSink,
+  waitFor,
+  type StreamHarness,
+} from './support.ts';
 
 /** A record that is not Avro lands in the dead-letter topic with its origin; the sink goes on with the rest. */
 describe('clickhouse-sink: dead-lettering', () => {
@@ -18,7 +27,12 @@ describe('clickhouse-sink: dead-lettering', () => {
 
   it('dead-letters a non-Avro record with its original bytes and origin, and stores the valid ones', async () => {
     const names = topicNames(iso.cfg);
-    const { events, expected } = makeEvents({ users: 3, perUser: 30, startMs: Date.UTC(2025, 4, 1), spanDays: 3 });
+    const { events, expected } = makeEvents({
+      users: 3,
+      perUser: 30,
+      startMs: Date.UTC(2025, 4, 1),
+      spanDays: 3,
+    });
     await publishInChunks(h, events.slice(0, 45));
     const raw = h.kafka.producer();
     await raw.connect();
@@ -45,7 +59,9 @@ describe('clickhouse-sink: dead-lettering', () => {
     await consumer.subscribe({ topic: names.deadLetter, fromBeginning: true });
     await consumer.run({
       eachMessage: async ({ message }) => {
-        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+        const headers = Object.fromEntries(
+          Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
+        );
         received.push({ value: message.value!.toString(), headers });
       },
     });

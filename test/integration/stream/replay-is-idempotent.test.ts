@@ -1,6 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedEnv, teardown } from '../../support/isolated.ts';
-import { caughtUp, harness, makeEvents, observed, publishInChunks, resetToEarliest, startSink, waitFor, type StreamHarness } from './support.ts';
+import {
+  caughtUp,
+  harness,
+  makeEvents,
+  observed,
+  publishInChunks,
+  resetToEarliest,
+  startSink,
+  waitFor,
+  type StreamHarness,
+} from './support.ts';
 
 /**
  * Exactness under re-sends and replays: every event is produced twice, the sink drains the topics, then the
@@ -10,7 +20,12 @@ import { caughtUp, harness, makeEvents, observed, publishInChunks, resetToEarlie
 describe('clickhouse-sink: duplicates and replays', () => {
   const iso = isolatedEnv('replay');
   let h: StreamHarness;
-  const { events, expected } = makeEvents({ users: 12, perUser: 60, startMs: Date.UTC(2025, 0, 20), spanDays: 20 });
+  const { events, expected } = makeEvents({
+    users: 12,
+    perUser: 60,
+    startMs: Date.UTC(2025, 0, 20),
+    spanDays: 20,
+  });
   const group = `${iso.id}-sink`;
 
   beforeAll(async () => {

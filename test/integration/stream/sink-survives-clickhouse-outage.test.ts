@@ -2,11 +2,24 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedEnv, teardown } from '../../support/isolated.ts';
-import { caughtUp, harness, makeEvents, observed, publishInChunks, startSink, waitFor, type StreamHarness } from './support.ts';
+import {
+  caughtUp,
+  harness,
+  makeEvents,
+  observed,
+  publishInChunks,
+  startSink,
+  waitFor,
+  type StreamHarness,
+} from './support.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const stack = (action: 'up' | 'down') =>
-  execFileSync('bash', ['deploy/stack.sh', action, 'clickhouse'], { cwd: ROOT, stdio: 'pipe', timeout: 120_000 });
+  execFileSync('bash', ['deploy/stack.sh', action, 'clickhouse'], {
+    cwd: ROOT,
+    stdio: 'pipe',
+    timeout: 120_000,
+  });
 
 /**
  * ClickHouse stops mid-stream (shared stack: kept short, restarted in finally). The sink pauses fetching, retries
@@ -24,7 +37,12 @@ describe('clickhouse-sink: ClickHouse outage', () => {
   });
 
   it('loses nothing and duplicates nothing across a ClickHouse restart', async () => {
-    const { events, expected } = makeEvents({ users: 8, perUser: 90, startMs: Date.UTC(2025, 5, 1), spanDays: 10 });
+    const { events, expected } = makeEvents({
+      users: 8,
+      perUser: 90,
+      startMs: Date.UTC(2025, 5, 1),
+      spanDays: 10,
+    });
     const half = Math.floor(events.length / 2);
     await publishInChunks(h, events.slice(0, half));
     const group = `${iso.id}-sink`;
@@ -46,7 +64,12 @@ describe('clickhouse-sink: ClickHouse outage', () => {
       await sink.stop();
     }
     const o = await observed(h.clickhouse);
-    for (const [table, n] of Object.entries(expected.perTable)) expect(o.raw[table], table).toEqual({ rows: n, events: n });
-    expect(o.daily).toMatchObject({ questions: expected.questions, correct: expected.correct, studyMs: expected.studyMs });
+    for (const [table, n] of Object.entries(expected.perTable))
+      expect(o.raw[table], table).toEqual({ rows: n, events: n });
+    expect(o.daily).toMatchObject({
+      questions: expected.questions,
+      correct: expected.correct,
+      studyMs: expected.studyMs,
+    });
   });
 });

@@ -64,7 +64,11 @@ export function startSink(h: StreamHarness, groupId = `${h.iso.id}-sink`): Promi
   });
 }
 
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -122,15 +126,34 @@ export function makeEvents(opts: { users: number; perUser: number; startMs: numb
     const user_id = `stu-${u}`;
     const session_id = `s-${u}`;
     for (let i = 0; i < opts.perUser; i++) {
-      const occurred_at = opts.startMs + Math.floor(((i * 7919 + u * 104729) % (opts.spanDays * 86_400)) * 1000) + i;
-      const common = { event_id: randomUUID(), user_id, occurred_at, received_at: occurred_at + 50, schema_version: 1, session_id, client: null };
+      const occurred_at =
+        opts.startMs + Math.floor(((i * 7919 + u * 104729) % (opts.spanDays * 86_400)) * 1000) + i;
+      const common = {
+        event_id: randomUUID(),
+        user_id,
+        occurred_at,
+        received_at: occurred_at + 50,
+        schema_version: 1,
+        session_id,
+        client: null,
+      };
       const topic_ids = [`t${(i + u) % 5}`, `t${(i + u + 1) % 5}`];
       switch (i % 3) {
         case 0: {
           const duration = i % 2 === 0 ? 60_000 + i : null;
           events.push({
             family: 'study-events',
-            record: { ...common, event_type: duration ? 'SESSION_END' : 'SESSION_START', topic_ids, material_id: null, material_type: null, duration_ms: duration, end_reason: null, ai_coach: null, api_call: null },
+            record: {
+              ...common,
+              event_type: duration ? 'SESSION_END' : 'SESSION_START',
+              topic_ids,
+              material_id: null,
+              material_type: null,
+              duration_ms: duration,
+              end_reason: null,
+              ai_coach: null,
+              api_call: null,
+            },
           });
           expected.perTable.study_events += 1;
           expected.studyMs += duration ?? 0;
@@ -141,7 +164,19 @@ export function makeEvents(opts: { users: number; perUser: number; startMs: numb
           const attempt = 1 + (i % 2);
           events.push({
             family: 'question-attempts',
-            record: { ...common, question_id: `q${i}`, topic_ids, selected_answer: 'A', is_correct: isCorrect, attempt_number: attempt, time_to_answer_ms: 1000 + i, confidence: null, difficulty: null, exam_section: null, mode: 'TUTOR' },
+            record: {
+              ...common,
+              question_id: `q${i}`,
+              topic_ids,
+              selected_answer: 'A',
+              is_correct: isCorrect,
+              attempt_number: attempt,
+              time_to_answer_ms: 1000 + i,
+              confidence: null,
+              difficulty: null,
+              exam_section: null,
+              mode: 'TUTOR',
+            },
           });
           expected.perTable.question_attempts += 1;
           expected.questions += 1;
@@ -154,7 +189,17 @@ export function makeEvents(opts: { users: number; perUser: number; startMs: numb
           const kind = i % 2 === 0 ? 'NOTE' : 'READ_PROGRESS';
           events.push({
             family: 'material-interactions',
-            record: { ...common, material_id: `m${i % 4}`, material_type: 'TEXTBOOK', topic_ids, interaction_type: kind, progress: 0.5, position_ms: null, active_ms: 2000, text_length: null },
+            record: {
+              ...common,
+              material_id: `m${i % 4}`,
+              material_type: 'TEXTBOOK',
+              topic_ids,
+              interaction_type: kind,
+              progress: 0.5,
+              position_ms: null,
+              active_ms: 2000,
+              text_length: null,
+            },
           });
           expected.perTable.material_interactions += 1;
           expected.notes += kind === 'NOTE' ? 1 : 0;
@@ -166,7 +211,11 @@ export function makeEvents(opts: { users: number; perUser: number; startMs: numb
   return { events, expected };
 }
 
-export async function publishInChunks(h: StreamHarness, events: readonly OutgoingEvent[], chunk = 500): Promise<void> {
+export async function publishInChunks(
+  h: StreamHarness,
+  events: readonly OutgoingEvent[],
+  chunk = 500,
+): Promise<void> {
   for (let i = 0; i < events.length; i += chunk) await h.producer.publish(events.slice(i, i + chunk));
 }
 
@@ -195,7 +244,17 @@ export async function observed(client: ClickHouseClient) {
     client,
     `SELECT sum(q) AS questions FROM (SELECT user_id, topic_id, day, sumMerge(questions) AS q FROM daily_user_topic_stats GROUP BY user_id, topic_id, day)`,
   );
-  const [hr] = await chQuery<Record<string, string>>(client, `SELECT sumMerge(events) AS events FROM hourly_user_activity`);
-  const num = (o: Record<string, string> | undefined) => Object.fromEntries(Object.entries(o ?? {}).map(([k, v]) => [k, Number(v)]));
-  return { raw, daily: num(d), topicQuestions: Number(t?.questions ?? 0), userTopicQuestions: Number(ut?.questions ?? 0), hourlyEvents: Number(hr?.events ?? 0) };
+  const [hr] = await chQuery<Record<string, string>>(
+    client,
+    `SELECT sumMerge(events) AS events FROM hourly_user_activity`,
+  );
+  const num = (o: Record<string, string> | undefined) =>
+    Object.fromEntries(Object.entries(o ?? {}).map(([k, v]) => [k, Number(v)]));
+  return {
+    raw,
+    daily: num(d),
+    topicQuestions: Number(t?.questions ?? 0),
+    userTopicQuestions: Number(ut?.questions ?? 0),
+    hourlyEvents: Number(hr?.events ?? 0),
+  };
 }

@@ -140,12 +140,20 @@ describe('batch helpers', () => {
 });
 
 describe('retention arithmetic', async () => {
-  const { expiredPartitions, oldestKeptMonth } = await import('../../../services/stream/clickhouse-sink/maintenance.ts');
+  const { expiredPartitions, oldestKeptMonth } =
+    await import('../../../services/stream/clickhouse-sink/maintenance.ts');
   it('keeps the month holding the limit and everything newer', () => {
     expect(oldestKeptMonth(24, new Date(Date.UTC(2026, 5, 15)))).toBe(202406);
     expect(oldestKeptMonth(1, new Date(Date.UTC(2026, 0, 1)))).toBe(202512);
     expect(oldestKeptMonth(12, new Date(Date.UTC(2026, 11, 31)))).toBe(202512);
-    const parts = ['202405', '202406', 'all', '202606'].map((partition) => ({ table: 't', partition, rows: 1, bytes: 1 }));
-    expect(expiredPartitions(parts, 24, new Date(Date.UTC(2026, 5, 15))).map((p) => p.partition)).toEqual(['202405']);
+    const parts = ['202405', '202406', 'all', '202606'].map((partition) => ({
+      table: 't',
+      partition,
+      rows: 1,
+      bytes: 1,
+    }));
+    expect(expiredPartitions(parts, 24, new Date(Date.UTC(2026, 5, 15))).map((p) => p.partition)).toEqual([
+      '202405',
+    ]);
   });
 });

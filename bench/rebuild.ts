@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseOptions, UsageError, type Command } from '../services/cli/command.ts';
+import { openContext } from '../services/datatools/context.ts';
+import { rebuildClickHouse, rebuildMastery, type RebuildReport } from '../services/datatools/rebuild.ts';
+import { createClickHouse } from '../services/shared/clickhouse.ts';
+import { EventCodec } from '../services/shared/codec.ts';
+import { loadConfig } from '../services/shared/config.ts';
+import { createKafka, ensureTopics, topicDeclarations } from '../services/shared/kafka.ts';
+import { createLogger } from '../services/shared/logger.ts';
+import { migrateClickHouse, migratePostgres } from '../services/shared/migrations.ts';
+import { createPgPool } from '../services/shared/postgres.ts';
+import { EventProducer, type OutgoingEvent } from '../services/shared/producer.ts';
+import { createRegistry } from '../services/shared/registry.ts';
+import { ident, sql } from '../services/shared/sql.ts';
+import { cohortEvents, simOptions } from '../services/simulator/cohort.ts';
+import { loadTaxonomy } from '../postgres/taxonomy/load.ts';
+import { report, type Row } from './harness.ts';
+
+/**
+ * `studystream bench rebuild [--events 5000000] [--students 1000] [--days 90] [--seed 7] [--only mastery|clickhouse]`
+ *
+ * Pre-fills isolated event topics with simulated events, then times `rebuild` (build phase: the processor draining
+ * the topics from offset 0 into the shadow store) for the mastery state and for ClickHouse. Also measures the disk
+ * cost of the event topics per million events (sum of the topics' log segment files in the broker's log dir,
+ * KAFKA_LOG_DIR, default <repo>/.stack/data/kafka/logs). Everything it creates is dropped.
+ */
+
+const HELP =
+  'usage: studystream bench rebuild [--events N] [--students N] [--days N] [--seed S] [--only mastery|clickhouse]\n';
+
+function topicBytes(logDir: string, prefix: string): { bytes: number; partitions: number } {
+  let bytes = 0;
+  let partitions = 0;
+  for (const name of readdirSync(logDir)) {
+    if (!name.startsWith(prefix) || name.includes('dead-letter')) continue;
+    partitions++;
+    for (const f of readdirSync(join(logDir, name))) bytes += statSync(join(logDir, name, f)).size;
+  }
+  return { bytes, partitions };
+}
+
+const rebuildBench: Command = async (args) => {
+  const { values } = parseOptions(args, {
+    events: { type: 'string' },
+    students: { type: 'string' },
+    days: { type: 'string' },
+    seed: { type: 'string' },
+    only: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const int = (v: string | undefined, name: string, d: number) => {
+    const n = v === undefined ? d : Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer`);
+    return n;
+  };
+  const total = int(values.events, 'events', 5_000_000);
+  const students = int(values.students, 'students', 1000);
+  const days = int(values.days, 'days', 90);
+  const seed = values.seed ?? '7';
+  if (values.only && values.only !== 'mastery' && values.only !== 'clickhouse')
+    throw new UsageError('--only must be mastery or clickhouse');
+
+  const id = `bench_rebuild_${randomBytes(3).toString('hex')}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    KAFKA_TOPIC_PREFIX: `${id}.`,
+    CLICKHOUSE_DATABASE: id,
+    PG_SCHEMA: id,
+    REDIS_KEY_PREFIX: `${id}:`,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  };
+  const cfg = loadConfig(env);
+  const log = createLogger('bench-rebuild', cfg.LOG_LEVEL);
+  const kafka = createKafka(cfg, log, 'bench');
+  const admin = kafka.admin();
+  const root = createClickHouse(cfg, 'default');
+  const pool = createPgPool(cfg);
+  const logDir =
+    process.env.KAFKA_LOG_DIR ??
+    join(process.env.STACK_DIR ?? fileURLToPath(new URL('../.stack/', import.meta.url)), 'data/kafka/logs');
+  await admin.connect();
+  try {
+    await ensureTopics(admin, topicDeclarations(cfg));
+    await migratePostgres(pool, id);
+    await loadTaxonomy(pool);
+    await migrateClickHouse(cfg, id);
+    const codec = new EventCodec(createRegistry(cfg), cfg);
+    await codec.registerAll();
+    const producer = new EventProducer(kafka, codec);
+    await producer.connect();
+    let produced = 0;
+    let mastery = 0;
+    let round = 0;
+    let chunk: OutgoingEvent[] = [];
+    const fillStart = performance.now();
+    while (produced < total) {
+      let any = false;
+      for (const e of cohortEvents(
+        simOptions({ seed: `${seed}-${round++}`, students, days, duplicateRate: 0 }),
+      )) {
+        if (e.duplicate) continue;
+        any = true;
+        chunk.push({ family: e.family, record: e.record as OutgoingEvent['record'] });
+        if (e.family !== 'study-events') mastery++;
+        produced++;
+        if (chunk.length >= 5000) {
+          await producer.publish(chunk);
+          chunk = [];
+        }
+        if (produced % 500_000 === 0) log.warn({ produced }, 'pre-filling');
+        if (produced >= total) break;
+      }
+      if (!any) throw new Error('simulator produced no events');
+    }
+    if (chunk.length > 0) await producer.publish(chunk);
+    await producer.disconnect();
+    const fillSeconds = (performance.now() - fillStart) / 1000;
+    await new Promise((r) => setTimeout(r, 2000)); // let the broker flush segment files
+    const disk = topicBytes(logDir, `${id}.`);
+
+    const rows: Row[] = [];
+    const ctx = await openContext(env, 'bench-rebuild');
+    const measure = (store: string, r: RebuildReport, input: number) => {
+      rows.push({
+        store,
+        events: r.events,
+        inputOfStore: input,
+        buildSeconds: Math.round(r.buildMs / 100) / 10,
+        eventsPerSecond: Math.round((r.events * 1000) / Math.max(1, r.buildMs)),
+        totalSeconds: Math.round(r.ms / 100) / 10,
+      });
+    };
+    try {
+      const opts = { acceptDifferences: false, confirmDropOld: false, verifyOnly: true };
+      if (values.only !== 'clickhouse')
+        measure('mastery (PostgreSQL)', await rebuildMastery(ctx, opts), mastery);
+      if (values.only !== 'mastery')
+        measure('clickhouse (raw + rollups)', await rebuildClickHouse(ctx, opts), produced);
+    } finally {
+      await ctx.close();
+    }
+    rows.push({
+      store: `kafka event topics on disk (${disk.partitions} partitions)`,
+      events: produced,
+      inputOfStore: produced,
+      buildSeconds: null,
+      eventsPerSecond: null,
+      totalSeconds: null,
+    });
+    report({
+      name: 'rebuild',
+      params: {
+        events: produced,
+        masteryEvents: mastery,
+        students,
+        days,
+        seed,
+        fillSeconds: Math.round(fillSeconds),
+      },
+      rows,
+      notes: [
+        'eventsPerSecond = records read by the rebuild build phase / its wall time (processor draining from offset 0 into the shadow store)',
+        'mastery reads question-attempts and material-interactions only; clickhouse reads all three topics',
+        `event topics on disk: ${disk.bytes} bytes for ${produced} events = ${(((disk.bytes / produced) * 1e6) / 2 ** 20).toFixed(1)} MiB per million events (uncompressed Avro, CompressionTypes.None, index files included)`,
+      ],
+    });
+    return 0;
+  } finally {
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(`${id}.`));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine }).catch(() => {});
+    await root.command({ query: sql`DROP DATABASE IF EXISTS ${ident(id)}`.text }).catch(() => {});
+    await pool.query(`DROP SCHEMA IF EXISTS ${id} CASCADE`).catch(() => {});
+    await admin.disconnect();
+    await root.close();
+    await pool.end();
+  }
+};
+export default rebuildBench;
