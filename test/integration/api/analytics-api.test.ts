@@ -335,31 +335,47 @@ describe('cohorts and k-anonymity', () => {
     const r = await get('/api/analytics/percentiles', token(ALICE, 'student'));
     expect(r.status).toBe(200);
     expect(r.body.cohort).toBe('big');
+    // The cohort module's definitions: students with activity in the window; study time = finished sessions
+    // (SESSION_END durations); percentile = share below + half the ties, rounded to 0.1.
     const weeks = 30 / 7;
     const per = BIG.map((u) => {
       const a = f.attempts.filter((x) => x.user === u && inWin(x.at));
-      const m = f.materials.filter((x) => x.user === u && inWin(x.at));
-      const active = a.reduce((s, x) => s + x.ms, 0) + m.reduce((s, x) => s + x.activeMs, 0);
-      return { u, q: a.length, c: a.filter((x) => x.correct).length, active };
-    });
+      const ends = f.studyEvents.filter((x) => x.user === u && inWin(x.at) && x.type === 'SESSION_END');
+      const active = a.length > 0 || f.studyEvents.some((x) => x.user === u && inWin(x.at));
+      return {
+        u,
+        q: a.length,
+        c: a.filter((x) => x.correct).length,
+        study: ends.reduce((s, e) => s + e.durationMs!, 0),
+        active,
+      };
+    }).filter((p) => p.active);
     const mine = per.find((p) => p.u === ALICE)!;
-    const acc = per
-      .filter((p) => p.q > 0)
-      .map((p) => p.c / p.q)
-      .sort((a, b) => a - b);
+    const pct = (v: number, all: number[]) =>
+      Math.round(
+        percentileRank(
+          v,
+          [...all].sort((x, y) => x - y),
+        )! * 10,
+      ) / 10;
+    const acc = per.filter((p) => p.q > 0).map((p) => p.c / p.q);
     expect(r.body.metrics.accuracy.value).toBe(r4(mine.c / mine.q));
-    expect(r.body.metrics.accuracy.percentile).toBe(
-      Math.round(percentileRank(mine.c / mine.q, acc)! * 10) / 10,
-    );
-    const qpw = per.map((p) => p.q / weeks).sort((a, b) => a - b);
+    expect(r.body.metrics.accuracy.percentile).toBe(pct(mine.c / mine.q, acc));
     expect(r.body.metrics.questionsPerWeek.percentile).toBe(
-      Math.round(percentileRank(mine.q / weeks, qpw)! * 10) / 10,
+      pct(
+        mine.q / weeks,
+        per.map((p) => p.q / weeks),
+      ),
     );
-    const mpw = per.map((p) => p.active / 60_000 / weeks).sort((a, b) => a - b);
+    expect(r.body.metrics.studyMinutesPerWeek.value).toBe(r4(mine.study / 60_000 / weeks));
     expect(r.body.metrics.studyMinutesPerWeek.percentile).toBe(
-      Math.round(percentileRank(mine.active / 60_000 / weeks, mpw)! * 10) / 10,
+      pct(
+        mine.study / 60_000 / weeks,
+        per.map((p) => p.study / 60_000 / weeks),
+      ),
     );
-    expect(r.body.metrics.questionsPerWeek.population).toBe(12);
+    expect(r.body.metrics.questionsPerWeek.population).toBe(per.length);
+    expect(r.body.metrics.questionsPerWeek.cohortQuantiles.p50).toBeTypeOf('number');
   });
 
   it('gives no percentile in a cohort below k', async () => {
@@ -370,7 +386,7 @@ describe('cohorts and k-anonymity', () => {
       expect(m.percentile).toBeNull();
       expect(m.suppressed).toBe(true);
       expect(m.population).toBeNull();
-      expect(m.cohortMedian).toBeNull();
+      expect(m.cohortQuantiles).toBeNull();
     }
     // A cohort the student is not in is refused.
     expect((await get('/api/analytics/percentiles?cohort=big', token('x1', 'student'))).status).toBe(403);
@@ -394,13 +410,15 @@ describe('cohorts and k-anonymity', () => {
     const [topic, users] = shown[0]!;
     const q = [...users.values()].reduce((s, x) => s + x.q, 0);
     const c = [...users.values()].reduce((s, x) => s + x.c, 0);
-    const struggling = [...users.values()].filter((x) => x.q >= 5 && x.c < x.q * 0.5).length;
+    const withFive = [...users.values()].filter((x) => x.q >= 5);
+    const struggling = withFive.filter((x) => x.c / x.q < 0.6).length;
     expect(r.body.topics[0]).toMatchObject({
       topicId: topic,
       students: users.size,
       questions: q,
       accuracy: r4(c / q),
-      strugglingShare: r4(struggling / users.size),
+      difficulty: r4(1 - c / q),
+      strugglingShare: withFive.length >= 10 ? r4(struggling / withFive.length) : null,
     });
     const text = JSON.stringify(r.body);
     for (const u of BIG) expect(text).not.toContain(`"${u}"`);

@@ -192,7 +192,7 @@ describe('replay and rebuild', () => {
         record: {
           ...attempt.record,
           event_id: '00000000-0000-4000-8000-00000000beef',
-          occurred_at: attempt.record.occurred_at + 60_000,
+          occurred_at: (attempt.record.occurred_at as number) + 60_000,
         },
       };
       const sumAttempts = async () =>
