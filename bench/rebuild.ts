@@ -31,15 +31,24 @@ import { report, type Row } from './harness.ts';
 const HELP =
   'usage: studystream bench rebuild [--events N] [--students N] [--days N] [--seed S] [--only mastery|clickhouse]\n';
 
-function topicBytes(logDir: string, prefix: string): { bytes: number; partitions: number } {
-  let bytes = 0;
+/** Segment bytes (.log files) and allocated bytes (every file, du-style: index files are sparse pre-allocations). */
+function topicBytes(
+  logDir: string,
+  prefix: string,
+): { segments: number; allocated: number; partitions: number } {
+  let segments = 0;
+  let allocated = 0;
   let partitions = 0;
   for (const name of readdirSync(logDir)) {
     if (!name.startsWith(prefix) || name.includes('dead-letter')) continue;
     partitions++;
-    for (const f of readdirSync(join(logDir, name))) bytes += statSync(join(logDir, name, f)).size;
+    for (const f of readdirSync(join(logDir, name))) {
+      const st = statSync(join(logDir, name, f));
+      if (f.endsWith('.log')) segments += st.size;
+      allocated += st.blocks * 512;
+    }
   }
-  return { bytes, partitions };
+  return { segments, allocated, partitions };
 }
 
 const rebuildBench: Command = async (args) => {
@@ -157,6 +166,8 @@ const rebuildBench: Command = async (args) => {
     report({
       name: 'rebuild',
       params: {
+        topicSegmentBytes: disk.segments,
+        topicAllocatedBytes: disk.allocated,
         events: produced,
         masteryEvents: mastery,
         students,
@@ -168,7 +179,10 @@ const rebuildBench: Command = async (args) => {
       notes: [
         'eventsPerSecond = records read by the rebuild build phase / its wall time (processor draining from offset 0 into the shadow store)',
         'mastery reads question-attempts and material-interactions only; clickhouse reads all three topics',
-        `event topics on disk: ${disk.bytes} bytes for ${produced} events = ${(((disk.bytes / produced) * 1e6) / 2 ** 20).toFixed(1)} MiB per million events (uncompressed Avro, CompressionTypes.None, index files included)`,
+        `event topics on disk: log segments ${disk.segments} bytes for ${produced} events = ` +
+          `${(((disk.segments / produced) * 1e6) / 2 ** 20).toFixed(1)} MiB per million events ` +
+          `(${Math.round(disk.segments / produced)} B/event; Avro wire format, CompressionTypes.None, record batches of 5,000); ` +
+          `allocated incl. indexes ${(((disk.allocated / produced) * 1e6) / 2 ** 20).toFixed(1)} MiB per million`,
       ],
     });
     return 0;

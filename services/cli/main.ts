@@ -56,11 +56,13 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
     load: () => import('./commands/delete-user.ts'),
   },
   offsets: {
-    summary: 'offsets [--group G] | offsets reset --group G --to-earliest|--to-latest|--to-timestamp T [--execute]',
+    summary:
+      'offsets [--group G] | offsets reset --group G --to-earliest|--to-latest|--to-timestamp T [--execute]',
     load: () => import('./commands/offsets.ts'),
   },
   import: {
-    summary: 'import --file F [--format jsonl|csv] [--rejects FILE]: load historical events through ingest validation',
+    summary:
+      'import --file F [--format jsonl|csv] [--rejects FILE]: load historical events through ingest validation',
     load: () => import('./commands/import.ts'),
   },
   dlq: {
@@ -68,12 +70,18 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
     load: () => import('./commands/dlq.ts'),
   },
   replay: {
-    summary: 'replay --processor clickhouse-sink|sessions|mastery --from T|offsets --to T|offsets [--users u1,u2]',
+    summary:
+      'replay --processor clickhouse-sink|sessions|mastery --from T|offsets --to T|offsets [--users u1,u2]',
     load: () => import('./commands/replay.ts'),
   },
   rebuild: {
     summary: 'rebuild --store mastery|clickhouse: recompute into shadow tables, verify, switch atomically',
     load: () => import('./commands/rebuild.ts'),
+  },
+  eval: {
+    summary:
+      'model quality on a held-out simulated cohort: mastery estimates (AUC, log loss), SM-2 vs FSRS recall',
+    load: () => import('./commands/eval.ts'),
   },
   config: {
     summary: 'print every environment variable with its default and meaning',

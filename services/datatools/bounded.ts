@@ -22,6 +22,10 @@ export type TopicPartitionRange = { topic: string; partition: number; from: numb
 
 export type BoundedProgress = { done: number; total: number; remaining: number; elapsedMs: number };
 
+/**
+ * records: decode calls (a record re-fetched after a rebalance counts again); inRange: records of the range
+ * (each once: the sum of the range sizes); skippedUsers: in-range decode calls dropped by the user filter.
+ */
 export type BoundedResult = { records: number; inRange: number; skippedUsers: number; ms: number };
 
 export const rangeKey = (topic: string, partition: number) => `${topic}|${partition}`;
@@ -53,6 +57,7 @@ export async function runBounded<T>(opts: {
   const total = opts.ranges.reduce((s, r) => s + Math.max(0, r.to - r.from), 0);
   const open = new Set([...ranges].filter(([, r]) => r.to > r.from).map(([k]) => k));
   const result: BoundedResult = { records: 0, inRange: 0, skippedUsers: 0, ms: 0 };
+  let seen = 0;
   if (open.size === 0) return result;
   const inner = opts.def.decode;
   const decode = async (record: InboundRecord): Promise<StepResult<T>> => {
@@ -65,7 +70,7 @@ export async function runBounded<T>(opts: {
       return drop('outside_range');
     }
     if (offset >= range.to - 1) open.delete(key);
-    result.inRange++;
+    seen++;
     if (opts.users && !opts.users.has(record.key?.toString('utf8') ?? '')) {
       result.skippedUsers++;
       return drop('user_not_selected');
@@ -86,10 +91,11 @@ export async function runBounded<T>(opts: {
   try {
     while (open.size > 0) {
       await new Promise((r) => setTimeout(r, 200));
+      const done = Math.min(seen, total);
       opts.onProgress?.({
-        done: result.inRange,
+        done,
         total,
-        remaining: total - result.inRange,
+        remaining: total - done,
         elapsedMs: performance.now() - started,
       });
     }
@@ -97,6 +103,7 @@ export async function runBounded<T>(opts: {
     await processor.stop();
   }
   result.ms = performance.now() - started;
-  opts.onProgress?.({ done: result.inRange, total, remaining: 0, elapsedMs: result.ms });
+  result.inRange = total;
+  opts.onProgress?.({ done: total, total, remaining: 0, elapsedMs: result.ms });
   return result;
 }

@@ -42,6 +42,12 @@ export async function openContext(
   const admin = kafka.admin();
   await admin.connect();
   const names = topicNames(cfg);
+  const existing = new Set(await admin.listTopics());
+  const missing = [...EVENT_FAMILIES.map((f) => names[f]), names.deadLetter].filter((t) => !existing.has(t));
+  if (missing.length > 0) {
+    await admin.disconnect();
+    throw new Error(`topics missing: ${missing.join(', ')} (run \`studystream migrate\` first)`);
+  }
   let pool: Pool | undefined;
   let redis: Redis | undefined;
   return {

@@ -84,6 +84,11 @@ export interface SessionOptions {
   idleGapMs?: number;
 }
 
+/** An event older than the watermark minus the allowed lateness is too late to change a session. */
+export function isTooLate(occurredAt: number, watermarkMs: number, allowedLatenessMs: number): boolean {
+  return occurredAt < watermarkMs - allowedLatenessMs;
+}
+
 export type SessionApplyResult =
   | { outcome: 'applied'; state: SessionState }
   | { outcome: 'too_late'; state: SessionState | undefined; event: SessionEvent }
@@ -97,8 +102,7 @@ export function applySessionEvent(
   event: SessionEvent,
   options: SessionOptions,
 ): SessionApplyResult {
-  const allowedLatenessMs = options.allowedLatenessMs ?? 0;
-  if (event.occurredAt < options.watermarkMs - allowedLatenessMs)
+  if (isTooLate(event.occurredAt, options.watermarkMs, options.allowedLatenessMs ?? 0))
     return { outcome: 'too_late', state, event };
   if (state !== undefined) {
     if (state.sessionId !== event.sessionId) return { outcome: 'wrong_session', state, event };

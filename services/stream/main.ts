@@ -1,18 +1,23 @@
 import { Hono } from 'hono';
 import { createClickHouse } from '../shared/clickhouse.ts';
 import { loadConfig } from '../shared/config.ts';
-import { closeServer, listen, mountErrorHandlers, mountOps } from '../shared/http.ts';
+import { closeServer, listen, mountErrorHandlers, mountOps, type ReadinessCheck } from '../shared/http.ts';
 import { createKafka } from '../shared/kafka.ts';
 import { createLogger } from '../shared/logger.ts';
 import { createMetricsRegistry } from '../shared/metrics.ts';
+import { createPgPool } from '../shared/postgres.ts';
+import { createRedis } from '../shared/redis.ts';
 import { Shutdown } from '../shared/shutdown.ts';
 import { sinkEnv } from './clickhouse-sink/config.ts';
 import { startClickHouseSink } from './clickhouse-sink/sink.ts';
+import { startMasteryProcessor, startSessionsProcessor } from './mastery/start.ts';
 import { streamEnv } from './runtime/config.ts';
+import type { RunningProcessor } from './runtime/processor.ts';
 
 /**
- * The stream service: starts every processor that exists (for now the ClickHouse sink; the sessions and mastery
- * processors join here on the same runtime) and answers /healthz, /readyz and /metrics on STREAM_PORT.
+ * The stream service: runs the processors named in STREAM_PROCESSORS (default all three) on the shared runtime
+ * and answers /healthz, /readyz and /metrics on STREAM_PORT. Every processor scales by running more processes
+ * with the same settings: partitions are shared out by the consumer groups.
  */
 const cfg = loadConfig();
 const stream = streamEnv.load();
@@ -22,29 +27,63 @@ const shutdown = new Shutdown(log, cfg.SHUTDOWN_TIMEOUT_MS);
 shutdown.installSignalHandlers();
 
 const kafka = createKafka(cfg, log, 'stream');
-const sink = await startClickHouseSink({ cfg, stream, sink: sinkEnv.load(), kafka, log, metrics });
-shutdown.add('clickhouse-sink', () => sink.stop());
+const checks: ReadinessCheck[] = [];
+const running: Array<{ name: string; processor: RunningProcessor }> = [];
+const wanted = new Set(stream.STREAM_PROCESSORS);
 
-const probe = createClickHouse(cfg);
-shutdown.add('clickhouse-probe', () => probe.close());
+if (wanted.has('clickhouse-sink')) {
+  const sink = await startClickHouseSink({ cfg, stream, sink: sinkEnv.load(), kafka, log, metrics });
+  shutdown.add('clickhouse-sink', () => sink.stop());
+  running.push({ name: 'clickhouse-sink', processor: sink.processor });
+  const probe = createClickHouse(cfg);
+  shutdown.add('clickhouse-probe', () => probe.close());
+  checks.push({
+    name: 'clickhouse',
+    check: async () => (await probe.ping()).success || Promise.reject(new Error('ping failed')),
+  });
+}
+
+if (wanted.has('sessions') || wanted.has('mastery')) {
+  const pool = createPgPool(cfg);
+  const redis = createRedis(cfg);
+  shutdown.add('postgres', () => pool.end());
+  shutdown.add('redis', async () => void redis.disconnect());
+  checks.push({ name: 'postgres', check: () => pool.query('SELECT 1') });
+  checks.push({ name: 'redis', check: () => redis.ping() });
+  const deps = {
+    cfg,
+    stream,
+    kafka,
+    pool,
+    redis,
+    log,
+    metrics,
+    kafkaGroupSuffix: stream.STREAM_KAFKA_GROUP_SUFFIX || undefined,
+  };
+  if (wanted.has('mastery')) {
+    const processor = await startMasteryProcessor(deps);
+    shutdown.add('mastery', () => processor.stop());
+    running.push({ name: 'mastery', processor });
+  }
+  if (wanted.has('sessions')) {
+    const processor = await startSessionsProcessor(deps);
+    shutdown.add('sessions', () => processor.stop());
+    running.push({ name: 'sessions', processor });
+  }
+}
+
+for (const { name, processor } of running) {
+  checks.push({
+    name,
+    check: async () => {
+      if (!processor.ready()) throw new Error('consumer not in its group');
+    },
+  });
+}
+
 const app = new Hono();
-mountOps(app, {
-  registry: metrics,
-  log,
-  checks: [
-    {
-      name: 'clickhouse',
-      check: async () => (await probe.ping()).success || Promise.reject(new Error('ping failed')),
-    },
-    {
-      name: 'clickhouse-sink',
-      check: async () => {
-        if (!sink.processor.ready()) throw new Error('consumer not in its group');
-      },
-    },
-  ],
-});
+mountOps(app, { registry: metrics, log, checks });
 mountErrorHandlers(app, log);
 const server = await listen(app, stream.STREAM_PORT, cfg.HTTP_HOST);
 shutdown.add('http', () => closeServer(server));
-log.info({ port: stream.STREAM_PORT }, 'stream service listening');
+log.info({ port: stream.STREAM_PORT, processors: running.map((r) => r.name) }, 'stream service running');

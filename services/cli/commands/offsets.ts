@@ -125,10 +125,9 @@ const offsets: Command = async (args) => {
     }
     const rows = await lag(ctx, values.group);
     if (rows.length === 0) {
-      process.stdout.write(
-        values.group ? `no positions for group ${values.group}\n` : 'no consumer positions\n',
-      );
-      return values.group ? 1 : 0;
+      if (values.group) throw new Error(`no positions for group ${values.group}`);
+      process.stdout.write('no consumer positions\n');
+      return 0;
     }
     process.stdout.write(
       table(

@@ -6,6 +6,10 @@ import { createLogger } from '../../shared/logger.ts';
 import type { Command } from '../command.ts';
 import { migrateAll } from './migrate.ts';
 import { runStack } from './stack.ts';
+import { demoHints } from '../../analytics-api/demo.ts';
+import { loadApiConfig } from '../../analytics-api/config.ts';
+import { createPgPool } from '../../shared/postgres.ts';
+import { streamEnv } from '../../stream/runtime/config.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -16,7 +20,11 @@ export const SERVICES: Array<{
   url?: (cfg: ReturnType<typeof loadConfig>) => string;
 }> = [
   { name: 'ingest', entry: 'services/ingest/main.ts', url: (c) => `http://${c.HTTP_HOST}:${c.INGEST_PORT}` },
-  { name: 'stream', entry: 'services/stream/main.ts' },
+  {
+    name: 'stream',
+    entry: 'services/stream/main.ts',
+    url: (c) => `http://${c.HTTP_HOST}:${streamEnv.load().STREAM_PORT}`,
+  },
   {
     name: 'analytics-api',
     entry: 'services/analytics-api/main.ts',
@@ -24,6 +32,20 @@ export const SERVICES: Array<{
   },
   { name: 'jobs', entry: 'services/jobs/main.ts' },
 ];
+
+/** Polls a service's /readyz until it answers 200 (or the deadline passes). */
+async function waitReady(url: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return true;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return false;
+}
 
 /** Optional steps that later parts of the engine plug in (schema registration, demo data). */
 export type StartHook = { name: string; module: string };
@@ -63,6 +85,27 @@ const start: Command = async () => {
     log.info({ service: service.name, url: service.url?.(cfg) }, 'service started');
   }
   if (children.length === 0) log.warn('no services exist yet; the stack is up and migrated');
+
+  const urls: string[] = [];
+  for (const service of SERVICES) {
+    const url = service.url?.(cfg);
+    if (!url || !existsSync(`${ROOT}${service.entry}`)) continue;
+    const ready = await waitReady(url, 120_000);
+    urls.push(`  ${service.name.padEnd(14)} ${url}  ${ready ? 'ready' : 'NOT READY (see the logs above)'}`);
+  }
+  const api = loadApiConfig();
+  const pool = createPgPool(cfg);
+  const hints = await demoHints(api, pool).finally(() => pool.end());
+  process.stdout.write(
+    [
+      '',
+      'studystream is running (Ctrl-C stops the services; `npm run stack -- down` stops the stack):',
+      ...urls,
+      `  ingest API keys: bin/studystream apikey create --name my-app   (docs: ${cfg.HTTP_HOST}:${cfg.INGEST_PORT}/openapi.json)`,
+      ...hints,
+      '',
+    ].join('\n'),
+  );
   await Promise.all(children.map((c) => new Promise((resolve) => c.on('exit', resolve))));
 };
 export default start;

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { defineEnv, envInt } from '../../shared/config.ts';
 
 /** Environment of the stream processors' shared runtime (batching, retries, the ops port). */
@@ -26,7 +27,18 @@ export const streamEnv = defineEnv(
       default: '4194304',
       doc: 'kafkajs maxBytesPerPartition per fetch',
     },
-    STREAM_PORT: { default: '8095', doc: 'HTTP port of the stream service (/healthz, /readyz, /metrics)' },
+    STREAM_PORT: {
+      default: '8095',
+      doc: 'HTTP port of the stream service (/healthz, /readyz, /metrics); 0 picks a free port',
+    },
+    STREAM_PROCESSORS: {
+      default: 'clickhouse-sink,sessions,mastery',
+      doc: 'processors this stream process runs (deploy them together or as separate processes)',
+    },
+    STREAM_KAFKA_GROUP_SUFFIX: {
+      default: '',
+      doc: "appended to the Kafka group of the PostgreSQL-position processors only (their stored positions stay); lets a restart skip a killed member's session timeout",
+    },
   },
   {
     STREAM_BATCH_MAX_RECORDS: envInt('STREAM_BATCH_MAX_RECORDS'),
@@ -37,6 +49,16 @@ export const streamEnv = defineEnv(
     STREAM_FETCH_MAX_BYTES: envInt('STREAM_FETCH_MAX_BYTES'),
     STREAM_FETCH_MAX_BYTES_PER_PARTITION: envInt('STREAM_FETCH_MAX_BYTES_PER_PARTITION'),
     STREAM_PORT: envInt('STREAM_PORT'),
+    STREAM_PROCESSORS: z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.enum(['clickhouse-sink', 'sessions', 'mastery'])).min(1)),
+    STREAM_KAFKA_GROUP_SUFFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, . _ - only'),
   },
 );
 

@@ -244,9 +244,8 @@ class ProcessorRuntime<T> implements RunningProcessor {
     this.consumer.on(GROUP_JOIN, (e) => {
       this.revoke('joined');
       this.joined = true;
-      this.paused = false;
-      this.m.paused.set(this.labels, 0);
-      this.applyBackPressure();
+      // kafkajs keeps (or drops) paused partitions across a rejoin on its own terms: re-assert the state we want.
+      this.applyBackPressure(true);
       void this.seekExternal(e.payload.memberAssignment);
     });
     this.consumer.on(CRASH, (e) => {
@@ -357,11 +356,11 @@ class ProcessorRuntime<T> implements RunningProcessor {
     this.highWatermarks.set(`${topic}:${partition}`, { topic, partition, hw: BigInt(hw) });
   }
 
-  private applyBackPressure(): void {
+  private applyBackPressure(force = false): void {
     if (!this.joined && !this.stopping) return;
     const pause =
       this.stopping || this.storeDown || shouldPause(this.opts.policy, this.pending.count, this.inFlight);
-    if (pause === this.paused) return;
+    if (pause === this.paused && !force) return;
     const topics = this.def.topics.map((topic) => ({ topic }));
     try {
       if (pause) this.consumer.pause(topics);

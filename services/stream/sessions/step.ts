@@ -9,7 +9,7 @@
  * timeout) + allowed lateness: then any event still to come on any topic is either late or after the session's
  * end/timeout, so closing earlier or later in processing order cannot change the session.
  */
-import { applySessionEvent, shouldFinalize, summarizeSession } from '../../domain/sessions.ts';
+import { applySessionEvent, isTooLate, shouldFinalize, summarizeSession } from '../../domain/sessions.ts';
 import type { SessionState, SessionSummary } from '../../domain/sessions.ts';
 import type { LateEvent } from '../mastery/late-events.ts';
 import type { Decoded } from '../runtime/types.ts';
@@ -69,7 +69,15 @@ export function applyEvents(
     }
     const closed = ctx.closed.get(value.sessionId);
     if (live === undefined && closed !== undefined) {
-      out.late.push(lateRow(value.occurredAt > closed.endedAt ? 'after_session_end' : 'session_finalized'));
+      // Whether the session was already closed when this event arrived depends on how the topics interleaved;
+      // whether the event is too late depends only on its own partition. Label by the latter first, so the
+      // late_events row is the same in every run.
+      const tooLate = isTooLate(value.occurredAt, watermark ?? -Infinity, o.allowedLatenessMs);
+      out.late.push(
+        lateRow(
+          tooLate ? 'too_late' : value.occurredAt > closed.endedAt ? 'after_session_end' : 'session_finalized',
+        ),
+      );
       continue;
     }
     const result = applySessionEvent(

@@ -69,8 +69,8 @@ export function runEnv(iso: IsolatedEnv, topicsOf: IsolatedEnv, group: string): 
     MASTERY_ALLOWED_LATENESS_MS: String(LATENESS_MS),
     STREAM_BATCH_MAX_WAIT_MS: '300',
     STREAM_BATCH_MAX_RECORDS: '5000',
-    // High enough never to pause: see the report (a consumer paused for back-pressure did not resume after a rejoin).
-    STREAM_PAUSE_AT_RECORDS: '10000000',
+    // Low enough that back-pressure pauses and resumes fetching during the runs, rejoins included.
+    STREAM_PAUSE_AT_RECORDS: '8000',
     STREAM_PORT: '0',
   };
 }
