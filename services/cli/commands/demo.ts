@@ -1,3 +1,4 @@
+import { createPgPool, withTransaction } from '../../shared/postgres.ts';
 import { loadConfig, type SharedConfig } from '../../shared/config.ts';
 import { createKafka, EVENT_FAMILIES, topicNames } from '../../shared/kafka.ts';
 import { createLogger, type Logger } from '../../shared/logger.ts';
@@ -60,6 +61,28 @@ export async function loadDemo(
   );
 }
 
+export const DEMO_COHORT_ID = 'demo';
+
+/** Enrols the demo students in an educator cohort, so cohort percentiles and the educator views have a group. */
+export async function enrolDemoCohort(cohort: SimOptions, cfg: ReturnType<typeof loadConfig>): Promise<void> {
+  const pool = createPgPool(cfg);
+  try {
+    const users = Array.from({ length: cohort.students }, (_, i) => studentId(cohort.seed, i));
+    await withTransaction(pool, async (client) => {
+      await client.query(`INSERT INTO cohorts (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, [
+        DEMO_COHORT_ID,
+        'Demo cohort (simulated students)',
+      ]);
+      await client.query(
+        `INSERT INTO cohort_members (cohort_id, user_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`,
+        [DEMO_COHORT_ID, users],
+      );
+    });
+  } finally {
+    await pool.end();
+  }
+}
+
 function printDemoStudent(cohort: SimOptions): void {
   const user = studentId(cohort.seed, 0);
   process.stderr.write(
@@ -107,9 +130,10 @@ export async function onStart(parentLog: unknown): Promise<void> {
     const cohort = demoCohort(env);
     const existing = await eventTopicMessages(cfg, log);
     const producer = await connectProducer(cfg, log);
-    if (existing === 0) await loadDemo(cohort, producer, log);
-    else log.info({ messages: existing }, 'event topics hold data; demo cohort not loaded');
-    printDemoStudent(cohort);
+    if (existing === 0) {
+      await loadDemo(cohort, producer, log);
+      await enrolDemoCohort(cohort, cfg);
+    } else log.info({ messages: existing }, 'event topics hold data; demo cohort not loaded');
     if (env.DEMO_LIVE_STUDENTS > 0) startLive(cohort, env.DEMO_LIVE_STUDENTS, producer, log);
     else await producer.disconnect();
   } catch (err) {
@@ -131,8 +155,10 @@ const demo: Command = async (args) => {
   const cohort = demoCohort(env);
   const existing = await eventTopicMessages(cfg, log);
   const producer = await connectProducer(cfg, log);
-  if (existing === 0 || values.force) await loadDemo(cohort, producer, log, values.quiet ?? false);
-  else process.stderr.write(`event topics already hold ${existing} messages; not loading (use --force)\n`);
+  if (existing === 0 || values.force) {
+    await loadDemo(cohort, producer, log, values.quiet ?? false);
+    await enrolDemoCohort(cohort, cfg);
+  } else process.stderr.write(`event topics already hold ${existing} messages; not loading (use --force)\n`);
   printDemoStudent(cohort);
   const live = values.live !== undefined ? Number(values.live) : env.DEMO_LIVE_STUDENTS;
   if (values['no-live'] || !(live > 0)) {
