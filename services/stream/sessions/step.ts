@@ -75,7 +75,11 @@ export function applyEvents(
       const tooLate = isTooLate(value.occurredAt, watermark ?? -Infinity, o.allowedLatenessMs);
       out.late.push(
         lateRow(
-          tooLate ? 'too_late' : value.occurredAt > closed.endedAt ? 'after_session_end' : 'session_finalized',
+          tooLate
+            ? 'too_late'
+            : value.occurredAt > closed.endedAt
+              ? 'after_session_end'
+              : 'session_finalized',
         ),
       );
       continue;
