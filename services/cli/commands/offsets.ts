@@ -117,12 +117,11 @@ const offsets: Command = async (args) => {
   }
   const [sub, ...extra] = positionals;
   if (extra.length > 0 || (sub !== undefined && sub !== 'reset')) throw new UsageError(HELP.trimEnd());
+  if (sub === 'reset' && !values.group) throw new UsageError('offsets reset needs --group');
+  const to = sub === 'reset' ? target(values) : undefined;
   const ctx = await openContext();
   try {
-    if (sub === 'reset') {
-      if (!values.group) throw new UsageError('offsets reset needs --group');
-      return await reset(ctx, values.group, target(values), values.topic, values.execute ?? false);
-    }
+    if (sub === 'reset' && to) return await reset(ctx, values.group!, to, values.topic, values.execute ?? false);
     const rows = await lag(ctx, values.group);
     if (rows.length === 0) {
       if (values.group) throw new Error(`no positions for group ${values.group}`);

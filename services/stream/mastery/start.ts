@@ -55,12 +55,16 @@ export async function startMasteryProcessor(d: StatefulDeps): Promise<RunningPro
   });
   return runProcessor(
     def,
-    runtimeOptionsFromEnv(d.stream, {
-      kafka: d.kafka,
-      log: d.log,
-      metrics: d.metrics,
-      deadLetterTopic: topics.deadLetter,
-    }),
+    runtimeOptionsFromEnv(
+      d.stream,
+      {
+        kafka: d.kafka,
+        log: d.log,
+        metrics: d.metrics,
+        deadLetterTopic: topics.deadLetter,
+      },
+      'live',
+    ),
   );
 }
 
@@ -82,11 +86,15 @@ export async function startSessionsProcessor(d: StatefulDeps): Promise<RunningPr
   });
   return runProcessor(
     def,
-    runtimeOptionsFromEnv(d.stream, {
-      kafka: d.kafka,
-      log: d.log,
-      metrics: d.metrics,
-      deadLetterTopic: topics.deadLetter,
-    }),
+    runtimeOptionsFromEnv(
+      d.stream,
+      {
+        kafka: d.kafka,
+        log: d.log,
+        metrics: d.metrics,
+        deadLetterTopic: topics.deadLetter,
+      },
+      'live',
+    ),
   );
 }

@@ -10,6 +10,10 @@ export const streamEnv = defineEnv(
       default: '1000',
       doc: 'flush a processor batch when its oldest record waited this long',
     },
+    STREAM_LIVE_BATCH_MAX_WAIT_MS: {
+      default: '200',
+      doc: 'flush wait of the live-state processors (sessions, mastery): a dashboard waits for it, the sink does not',
+    },
     STREAM_PAUSE_AT_RECORDS: {
       default: '100000',
       doc: 'pause fetching while this many records wait in memory (back-pressure while the store is slow or down)',
@@ -43,6 +47,7 @@ export const streamEnv = defineEnv(
   {
     STREAM_BATCH_MAX_RECORDS: envInt('STREAM_BATCH_MAX_RECORDS'),
     STREAM_BATCH_MAX_WAIT_MS: envInt('STREAM_BATCH_MAX_WAIT_MS'),
+    STREAM_LIVE_BATCH_MAX_WAIT_MS: envInt('STREAM_LIVE_BATCH_MAX_WAIT_MS'),
     STREAM_PAUSE_AT_RECORDS: envInt('STREAM_PAUSE_AT_RECORDS'),
     STREAM_RETRY_INITIAL_MS: envInt('STREAM_RETRY_INITIAL_MS'),
     STREAM_RETRY_MAX_MS: envInt('STREAM_RETRY_MAX_MS'),

@@ -74,16 +74,20 @@ export type RuntimeOptions = {
   stopGraceMs?: number;
 };
 
-/** Runtime options from the stream env (STREAM_*). */
+/**
+ * Runtime options from the environment. The `live` lane (processors a dashboard waits for) flushes after
+ * STREAM_LIVE_BATCH_MAX_WAIT_MS instead of STREAM_BATCH_MAX_WAIT_MS; batches still grow with the load.
+ */
 export function runtimeOptionsFromEnv(
   env: StreamConfig,
   base: Pick<RuntimeOptions, 'kafka' | 'log' | 'metrics' | 'deadLetterTopic'>,
+  lane: 'bulk' | 'live' = 'bulk',
 ): RuntimeOptions {
   return {
     ...base,
     policy: {
       maxRecords: env.STREAM_BATCH_MAX_RECORDS,
-      maxWaitMs: env.STREAM_BATCH_MAX_WAIT_MS,
+      maxWaitMs: lane === 'live' ? env.STREAM_LIVE_BATCH_MAX_WAIT_MS : env.STREAM_BATCH_MAX_WAIT_MS,
       pauseAtRecords: Math.max(env.STREAM_PAUSE_AT_RECORDS, env.STREAM_BATCH_MAX_RECORDS),
     },
     backoff: {
