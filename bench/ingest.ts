@@ -246,10 +246,24 @@ function kafkaCeiling(topic: string, brokers: string, recordSize: number, record
   };
 }
 
-/** User + system CPU seconds of a process (Linux /proc). */
+/** User + system CPU seconds of a process and its live children (ingest workers with INGEST_WORKERS > 1). */
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  let total = (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  let children: string[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean);
+  } catch {
+    // no children file (older kernels): the process alone
+  }
+  for (const child of children) {
+    try {
+      total += cpuSeconds(Number(child));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total;
 }
 
 async function waitReady(url: string, child: ChildProcess): Promise<void> {
@@ -313,6 +327,7 @@ const ingestBench: Command = async (args) => {
       ingest_cpu_seconds: round(ingestCpu, 2),
       ingest_cpu_us_per_event: round((ingestCpu * 1e6) / Math.max(1, sustainedRun.accepted)),
       ingest_events_per_cpu_second: Math.round(sustainedRun.accepted / Math.max(ingestCpu, 1e-9)),
+      ingest_workers: Number(process.env.INGEST_WORKERS ?? 1),
       load_average_1m: round((await import('node:os')).loadavg()[0]!, 2),
     };
     log.info(sustained, 'throughput done');

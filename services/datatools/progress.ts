@@ -11,8 +11,12 @@ export class ProgressLine {
   private lastDecile = -1;
   private readonly label: string;
 
-  constructor(label: string, opts: { quiet?: boolean; stream?: NodeJS.WriteStream } = {}) {
+  private readonly rate: boolean;
+
+  /** `rate: false` when the caller puts its own rate and ETA into `extra`. */
+  constructor(label: string, opts: { quiet?: boolean; stream?: NodeJS.WriteStream; rate?: boolean } = {}) {
     this.label = label;
+    this.rate = opts.rate ?? true;
     this.stream = opts.stream ?? process.stderr;
     this.tty = Boolean(this.stream.isTTY);
     this.quiet = opts.quiet ?? false;
@@ -25,7 +29,8 @@ export class ProgressLine {
     const elapsed = (performance.now() - this.startedAt) / 1000;
     const rate = elapsed > 0 ? done / elapsed : 0;
     const eta = rate > 0 ? Math.max(0, (total - done) / rate) : 0;
-    const text = `${this.label} ${(share * 100).toFixed(0).padStart(3)}% ${extra}  ${formatRate(rate)}  eta ${formatDuration(eta)}`;
+    const tail = this.rate ? `  ${formatRate(rate)}  eta ${formatDuration(eta)}` : '';
+    const text = `${this.label} ${(share * 100).toFixed(0).padStart(3)}% ${extra}${tail}`;
     if (this.tty) {
       const now = performance.now();
       if (!final && now - this.lastDraw < 150) return;

@@ -161,6 +161,30 @@ export interface SessionSummary {
   aiCoachInteractions: number;
 }
 
+/**
+ * A session ends at its first inactivity gap: events at least `inactivityTimeoutMs` after the previous one (and
+ * before any session_end) belong to no session. Deciding this from the whole timeline at close time, rather than
+ * when each event arrives, makes the result independent of how the event topics were interleaved.
+ */
+export function splitAtInactivity(
+  state: SessionState,
+  inactivityTimeoutMs: number,
+  idleGapMs = DEFAULT_IDLE_GAP_MS,
+): { state: SessionState; overflow: TimelineEntry[] } {
+  const timeline = state.timeline;
+  for (let i = 1; i < timeline.length; i++) {
+    const previous = timeline[i - 1] as TimelineEntry;
+    if (previous.type === 'session_end') break;
+    if ((timeline[i] as TimelineEntry).occurredAt - previous.occurredAt >= inactivityTimeoutMs) {
+      return {
+        state: summarize(state.sessionId, timeline.slice(0, i), idleGapMs),
+        overflow: timeline.slice(i),
+      };
+    }
+  }
+  return { state, overflow: [] };
+}
+
 /** The finished session; a session without session_end ends at its last event. */
 export function summarizeSession(state: SessionState): SessionSummary {
   const endedAt = state.endedAt ?? state.lastEventAt;

@@ -8,7 +8,8 @@ import { parseBatchEnvelope, readJsonBody, type BodyError } from './body.ts';
 import type { IngestConfig } from './config.ts';
 import type { IngestMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
-import { ingestEvents, type IngestResponse } from './pipeline.ts';
+import type { IncomingMessage } from 'node:http';
+import { ingestEvents, responseJson, type IngestResponse } from './pipeline.ts';
 import { hashIp, reduceUserAgent } from './privacy.ts';
 import type { Publisher } from './publisher.ts';
 import type { Dedupe, RateLimiter } from './redis-scripts.ts';
@@ -38,7 +39,11 @@ export type IngestDeps = {
   now?: () => number;
 };
 
-type Env = { Variables: { principal: ApiKeyPrincipal } };
+type Env = { Variables: { principal: ApiKeyPrincipal }; Bindings: { incoming?: IncomingMessage } };
+
+/** The Node request when served by @hono/node-server (undefined under app.request() in tests). */
+const incomingOf = (c: Context<Env>): IncomingMessage | undefined =>
+  (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
 
 const UNAVAILABLE_RETRY_AFTER_S = 2;
 
@@ -117,7 +122,7 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
   }
 
   app.post('/v1/events', async (c) => {
-    const body = await readJsonBody(c.req.raw, cfg.INGEST_MAX_BODY_BYTES);
+    const body = await readJsonBody(c.req.raw, cfg.INGEST_MAX_BODY_BYTES, incomingOf(c));
     if (!body.ok) return bodyError(c, body.error);
     const out = await handle(c, [body.value], undefined);
     if (out.error) return out.error;
@@ -127,13 +132,14 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
   });
 
   app.post('/v1/events/batch', async (c) => {
-    const body = await readJsonBody(c.req.raw, cfg.INGEST_MAX_BODY_BYTES);
+    const body = await readJsonBody(c.req.raw, cfg.INGEST_MAX_BODY_BYTES, incomingOf(c));
     if (!body.ok) return bodyError(c, body.error);
     const envelope = parseBatchEnvelope(body.value, cfg.INGEST_MAX_BATCH_EVENTS);
     if (!envelope.ok) return bodyError(c, envelope.error);
     const out = await handle(c, envelope.value.events, envelope.value.sentAt);
     if (out.error) return out.error;
-    return c.json(out.response, 200);
+    c.header('Content-Type', 'application/json');
+    return c.body(responseJson(out.response), 200);
   });
 
   mountErrorHandlers(app as unknown as Hono, log);

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage } from 'node:http';
 
 /**
  * Request body handling: content type, size limit (checked on Content-Length and while streaming, so an
@@ -29,8 +30,16 @@ const tooLarge = (limit: number): BodyError => ({
   message: `request body exceeds ${limit} bytes`,
 });
 
-/** Reads and parses a JSON request body within `limit` bytes. */
-export async function readJsonBody(req: Request, limit: number): Promise<BodyResult<unknown>> {
+/**
+ * Reads and parses a JSON request body within `limit` bytes. With `incoming` (the Node request behind the
+ * Hono request, when served by @hono/node-server) the body is read from it directly, which skips the
+ * web-stream adapter.
+ */
+export async function readJsonBody(
+  req: Request,
+  limit: number,
+  incoming?: IncomingMessage,
+): Promise<BodyResult<unknown>> {
   if (!isJsonContentType(req.headers.get('content-type'))) {
     return {
       ok: false,
@@ -55,7 +64,7 @@ export async function readJsonBody(req: Request, limit: number): Promise<BodyRes
   const declared = Number(req.headers.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > limit) return { ok: false, error: tooLarge(limit) };
 
-  const bytes = await readLimited(req, limit);
+  const bytes = incoming ? await readIncoming(incoming, limit) : await readLimited(req, limit);
   if (bytes === undefined) return { ok: false, error: tooLarge(limit) };
   if (!isUtf8(bytes)) {
     return { ok: false, error: { status: 400, code: 'invalid_json', message: 'body is not valid UTF-8' } };
@@ -92,6 +101,48 @@ async function readLimited(req: Request, limit: number): Promise<Buffer | undefi
     chunks.push(value);
   }
   return Buffer.concat(chunks, size);
+}
+
+/** As readLimited, from a Node request stream (the rest of an oversized body is discarded, not buffered). */
+function readIncoming(incoming: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  if (incoming.readableEnded) return Promise.resolve(Buffer.alloc(0));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        incoming.resume(); // drain and drop the rest so the connection stays usable
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = () => {
+      if (incoming.readableEnded) return onEnd();
+      cleanup();
+      reject(new Error('client connection closed before the body was complete'));
+    };
+    const cleanup = () => {
+      incoming.off('data', onData);
+      incoming.off('end', onEnd);
+      incoming.off('error', onError);
+      incoming.off('close', onClose);
+    };
+    incoming.on('data', onData);
+    incoming.on('end', onEnd);
+    incoming.on('error', onError);
+    incoming.on('close', onClose);
+  });
 }
 
 /** Checks the batch envelope `{"sent_at"?: epoch ms, "events": [...]}`. */

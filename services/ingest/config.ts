@@ -52,6 +52,10 @@ export const ingestEnv = defineEnv(
       doc: 'a request whose records Kafka has not acknowledged within this time gets 503 (the client retries)',
     },
     INGEST_APIKEY_CACHE_SEC: { default: '60', doc: 'how long a verified API key is cached in memory' },
+    INGEST_WORKERS: {
+      default: '1',
+      doc: 'ingest processes sharing the port (node:cluster; /metrics aggregates all of them); raise it only when ingest has cores of its own (Kafka and the clients on other cores), 1 otherwise',
+    },
   },
   {
     INGEST_MAX_BATCH_EVENTS: envInt('INGEST_MAX_BATCH_EVENTS').pipe(z.number().min(1)),
@@ -68,6 +72,7 @@ export const ingestEnv = defineEnv(
     INGEST_PRODUCE_CONCURRENCY: envInt('INGEST_PRODUCE_CONCURRENCY').pipe(z.number().min(1)),
     INGEST_PRODUCE_TIMEOUT_MS: envInt('INGEST_PRODUCE_TIMEOUT_MS').pipe(z.number().min(100)),
     INGEST_APIKEY_CACHE_SEC: envInt('INGEST_APIKEY_CACHE_SEC').pipe(z.number().min(0)),
+    INGEST_WORKERS: envInt('INGEST_WORKERS').pipe(z.number().min(1).max(64)),
   },
 );
 

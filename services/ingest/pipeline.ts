@@ -39,46 +39,53 @@ export async function ingestEvents(
   limits: PipelineLimits,
   deps: PipelineDeps,
 ): Promise<PipelineOutcome> {
-  const results: EventResult[] = [];
+  const results: EventResult[] = new Array(raw.length);
   const good: Array<{ result: EventResult; event: OutgoingEvent }> = [];
   const seenInRequest = new Set<string>();
+  const vctx = { ...limits, receivedAt: ctx.receivedAt, skewMs: ctx.skewMs };
 
-  raw.forEach((value, index) => {
-    const decoded = decodeEvent(value, ctx.receivedAt);
+  for (let index = 0; index < raw.length; index++) {
+    const decoded = decodeEvent(raw[index], ctx.receivedAt);
     if (!decoded.ok) {
-      results.push(reject(index, decoded.eventId, decoded.errors, deps.metrics, decoded.family));
-      return;
+      results[index] = reject(index, decoded.eventId, decoded.errors, deps.metrics, decoded.family);
+      continue;
     }
-    const validated = validateEvent(decoded.event, {
-      ...limits,
-      receivedAt: ctx.receivedAt,
-      skewMs: ctx.skewMs,
-    });
+    const validated = validateEvent(decoded.event, vctx);
     if (!validated.ok) {
-      results.push(
-        reject(index, decoded.event.record.event_id, validated.errors, deps.metrics, decoded.event.family),
+      results[index] = reject(
+        index,
+        decoded.event.record.event_id,
+        validated.errors,
+        deps.metrics,
+        decoded.event.family,
       );
-      return;
+      continue;
     }
-    const event = applyServerFields(validated.event, ctx);
     const eventId = validated.event.record.event_id;
     const result: EventResult = { index, event_id: eventId, status: 'accepted' };
-    results.push(result);
+    results[index] = result;
     if (seenInRequest.has(eventId)) {
       result.status = 'duplicate';
-      return;
+      continue;
     }
     seenInRequest.add(eventId);
-    good.push({ result, event });
-  });
+    good.push({ result, event: applyServerFields(validated.event, ctx) });
+  }
 
   const ids = good.map((g) => g.result.event_id!);
   const reservations = await reserve(ids, deps);
-  const toProduce = good.filter((_, i) => reservations?.[i] !== 'duplicate');
-  good.forEach((g, i) => {
-    if (reservations?.[i] === 'duplicate') g.result.status = 'duplicate';
-  });
-  const reservedHere = ids.filter((_, i) => reservations?.[i] === 'new');
+  let toProduce = good;
+  let reservedHere = ids;
+  if (reservations) {
+    toProduce = [];
+    reservedHere = [];
+    for (let i = 0; i < good.length; i++) {
+      const r = reservations[i];
+      if (r === 'duplicate') good[i]!.result.status = 'duplicate';
+      else toProduce.push(good[i]!);
+      if (r === 'new') reservedHere.push(ids[i]!);
+    }
+  }
 
   try {
     await deps.publisher.publish(toProduce.map((g) => g.event));
@@ -103,10 +110,37 @@ export async function ingestEvents(
     else if (r.status === 'duplicate') response.duplicates++;
     else response.rejected++;
   }
-  for (const g of good)
-    deps.metrics.events.inc({ family: g.event.family, result: g.result.status, reason: '' });
+  // One counter update per (family, result) instead of one per event.
+  const counts = new Map<string, number>();
+  for (const g of good) {
+    const k = `${g.event.family}\u0000${g.result.status}`;
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  for (const [k, n] of counts) {
+    const [family, result] = k.split('\u0000') as [string, string];
+    deps.metrics.events.inc({ family, result, reason: '' }, n);
+  }
   return { ok: true, response };
 }
+
+/** The response body as JSON text (same as JSON.stringify(response), built without a generic walk). */
+export function responseJson(response: IngestResponse): string {
+  let out = `{"accepted":${response.accepted},"duplicates":${response.duplicates},"rejected":${response.rejected},"results":[`;
+  const results = response.results;
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i]!;
+    if (i > 0) out += ',';
+    if (r.errors !== undefined || (r.event_id !== null && !SAFE_ID.test(r.event_id))) {
+      out += JSON.stringify(r);
+    } else {
+      out += `{"index":${r.index},"event_id":${r.event_id === null ? 'null' : `"${r.event_id}"`},"status":"${r.status}"}`;
+    }
+  }
+  return out + ']}';
+}
+
+/** Ids that need no JSON escaping (every accepted id: validated ids are UUIDs). */
+const SAFE_ID = /^[\w.:-]*$/;
 
 function reject(
   index: number,

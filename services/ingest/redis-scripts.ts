@@ -24,24 +24,28 @@ return wait
 `;
 
 /**
- * Dedupe reservation. KEYS: one per event_id; ARGV[1] pending TTL in s. Per key returns
- * 0 = reserved now (value 'p'), 1 = reserved by a request still in flight, 2 = acknowledged before (duplicate).
+ * Commits then reservations of several requests in one atomic call (see RedisDedupe: concurrent requests'
+ * operations are coalesced). No KEYS: the key prefix is sent once and the event ids as plain arguments, so a
+ * request of 100 events costs one small command instead of two with 100 full keys each.
+ * ARGV: key prefix, pending TTL s, window TTL s, number of commits c, then c committed ids, then reserved ids.
+ * Returns one code per reserved id: 0 = reserved now (value 'p'), 1 = reserved by a request still in flight,
+ * 2 = acknowledged before (duplicate).
  */
-const RESERVE = `
+const APPLY = `
+local prefix = ARGV[1]
+local pending = ARGV[2]
+local window = ARGV[3]
+local c = tonumber(ARGV[4])
+for i = 5, 4 + c do redis.call('SET', prefix .. ARGV[i], 'a', 'EX', window) end
 local out = {}
-for i, k in ipairs(KEYS) do
+for i = 5 + c, #ARGV do
+  local k = prefix .. ARGV[i]
   local v = redis.call('GET', k)
-  if v == 'a' then out[i] = 2
-  elseif v then out[i] = 1
-  else redis.call('SET', k, 'p', 'EX', ARGV[1]); out[i] = 0 end
+  if v == 'a' then out[#out + 1] = 2
+  elseif v then out[#out + 1] = 1
+  else redis.call('SET', k, 'p', 'EX', pending); out[#out + 1] = 0 end
 end
 return out
-`;
-
-/** Marks acknowledged events as seen for the window (ARGV[1] seconds): one command for a whole request. */
-const COMMIT = `
-for _, k in ipairs(KEYS) do redis.call('SET', k, 'a', 'EX', ARGV[1]) end
-return 0
 `;
 
 /** Releases reservations that were never acknowledged (only keys still pending). */
@@ -54,18 +58,16 @@ return 0
 
 type ScriptRedis = Redis & {
   ingestTokenBucket(key: string, rate: number, cap: number, n: number): Promise<number>;
-  ingestReserve(numKeys: number, ...args: Array<string | number>): Promise<number[]>;
   ingestRelease(numKeys: number, ...keys: string[]): Promise<number>;
-  ingestCommit(numKeys: number, ...args: Array<string | number>): Promise<number>;
+  ingestApply(...args: Array<string | number>): Promise<number[]>;
 };
 
 function withScripts(redis: Redis): ScriptRedis {
   const r = redis as ScriptRedis;
   if (typeof r.ingestTokenBucket !== 'function') {
     redis.defineCommand('ingestTokenBucket', { numberOfKeys: 1, lua: TOKEN_BUCKET });
-    redis.defineCommand('ingestReserve', { lua: RESERVE });
     redis.defineCommand('ingestRelease', { lua: RELEASE });
-    redis.defineCommand('ingestCommit', { lua: COMMIT });
+    redis.defineCommand('ingestApply', { numberOfKeys: 0, lua: APPLY });
   }
   return r;
 }
@@ -107,32 +109,86 @@ export interface Dedupe {
 
 const RESERVATIONS: Reservation[] = ['new', 'inflight', 'duplicate'];
 
+type ReserveOp = { ids: readonly string[]; resolve: (r: Reservation[]) => void; reject: (e: Error) => void };
+type CommitOp = { ids: readonly string[]; resolve: () => void; reject: (e: Error) => void };
+
+/**
+ * Reservations and commits of concurrent requests are queued and sent together once per event-loop turn
+ * (setImmediate): one Redis round trip serves every request parsed or acknowledged in the same turn. Each
+ * caller still gets its own answer and waits for its own operation (a 2xx is never sent before its commit).
+ */
 export class RedisDedupe implements Dedupe {
   private readonly redis: ScriptRedis;
   private readonly windowSec: number;
   private readonly pendingSec: number;
+  private readonly prefix: string;
+  private reserves: ReserveOp[] = [];
+  private commits: CommitOp[] = [];
+  private scheduled = false;
 
   constructor(redis: Redis, windowSec: number, pendingSec: number) {
     this.redis = withScripts(redis);
     this.windowSec = windowSec;
     this.pendingSec = pendingSec;
+    this.prefix = `${redis.options.keyPrefix ?? ''}ingest:seen:`;
   }
 
   private key(id: string): string {
     return `ingest:seen:${id}`;
   }
 
-  async reserve(eventIds: readonly string[]): Promise<Reservation[]> {
-    if (eventIds.length === 0) return [];
-    const keys = eventIds.map((id) => this.key(id));
-    const codes = await this.redis.ingestReserve(keys.length, ...keys, this.pendingSec);
-    return codes.map((c) => RESERVATIONS[c] ?? 'new');
+  reserve(eventIds: readonly string[]): Promise<Reservation[]> {
+    if (eventIds.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.reserves.push({ ids: eventIds, resolve, reject });
+      this.schedule();
+    });
   }
 
-  async commit(eventIds: readonly string[]): Promise<void> {
-    if (eventIds.length === 0) return;
-    const keys = eventIds.map((id) => this.key(id));
-    await this.redis.ingestCommit(keys.length, ...keys, this.windowSec);
+  commit(eventIds: readonly string[]): Promise<void> {
+    if (eventIds.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.commits.push({ ids: eventIds, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const reserves = this.reserves;
+    const commits = this.commits;
+    this.reserves = [];
+    this.commits = [];
+    const args: Array<string | number> = [this.prefix, this.pendingSec, this.windowSec, 0];
+    let committed = 0;
+    for (const op of commits) {
+      for (const id of op.ids) args.push(id);
+      committed += op.ids.length;
+    }
+    args[3] = committed;
+    for (const op of reserves) for (const id of op.ids) args.push(id);
+    this.redis.ingestApply(...args).then(
+      (codes) => {
+        for (const op of commits) op.resolve();
+        let at = 0;
+        for (const op of reserves) {
+          const out = new Array<Reservation>(op.ids.length);
+          for (let i = 0; i < op.ids.length; i++) out[i] = RESERVATIONS[codes[at++]!] ?? 'new';
+          op.resolve(out);
+        }
+      },
+      (err: unknown) => {
+        const error = err instanceof Error ? err : new Error(String(err));
+        for (const op of commits) op.reject(error);
+        for (const op of reserves) op.reject(error);
+      },
+    );
   }
 
   async release(eventIds: readonly string[]): Promise<void> {

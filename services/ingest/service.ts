@@ -92,6 +92,7 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
   return {
     app,
     metrics,
+    registry,
     async start(port = cfg.INGEST_PORT, host = cfg.HTTP_HOST): Promise<ServerType> {
       server = await listen(app as never, port, host);
       return server;

@@ -30,8 +30,10 @@ async function lag(ctx: ToolContext, group: string | undefined): Promise<LagRow[
   const rows: LagRow[] = [];
   const kafkaGroups = group ? [group] : await groupsOnTopics(ctx.admin, ctx.eventTopics);
   for (const g of kafkaGroups) {
-    const positions = await kafkaPositions(ctx.admin, g, ctx.eventTopics);
-    if (positions.some((p) => p.offset !== null)) rows.push(...lagRows(g, 'kafka', positions, marks));
+    const all = await kafkaPositions(ctx.admin, g, ctx.eventTopics);
+    const read = new Set(all.filter((p) => p.offset !== null).map((p) => p.topic));
+    const positions = all.filter((p) => read.has(p.topic)); // only topics the group consumes
+    if (positions.length > 0) rows.push(...lagRows(g, 'kafka', positions, marks));
   }
   const pg = await postgresPositions(ctx.pool(), group).catch(() => new Map());
   for (const [g, positions] of pg) rows.push(...lagRows(g, 'postgres', positions, marks));
@@ -121,7 +123,8 @@ const offsets: Command = async (args) => {
   const to = sub === 'reset' ? target(values) : undefined;
   const ctx = await openContext();
   try {
-    if (sub === 'reset' && to) return await reset(ctx, values.group!, to, values.topic, values.execute ?? false);
+    if (sub === 'reset' && to)
+      return await reset(ctx, values.group!, to, values.topic, values.execute ?? false);
     const rows = await lag(ctx, values.group);
     if (rows.length === 0) {
       if (values.group) throw new Error(`no positions for group ${values.group}`);

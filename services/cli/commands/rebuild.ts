@@ -39,7 +39,7 @@ const rebuild: Command = async (args) => {
   if (store !== 'mastery' && store !== 'clickhouse')
     throw new UsageError('--store must be mastery or clickhouse');
   const ctx = await openContext(process.env, 'rebuild');
-  const progress = new ProgressLine(`rebuild ${store}`, { quiet: values.quiet ?? false });
+  const progress = new ProgressLine(`rebuild ${store}`, { quiet: values.quiet ?? false, rate: false });
   try {
     const opts = {
       acceptDifferences: values['accept-differences'] ?? false,
@@ -50,7 +50,8 @@ const rebuild: Command = async (args) => {
         progress.update(
           p.done,
           p.total,
-          `${p.phase} ${p.done.toLocaleString('en-US')} events`,
+          `${p.phase} ${p.done.toLocaleString('en-US')} events, ${p.remaining.toLocaleString('en-US')} left, ` +
+            `${formatRate((p.done * 1000) / Math.max(1, p.elapsedMs))}`,
           p.remaining === 0,
         ),
     };
@@ -70,7 +71,7 @@ const rebuild: Command = async (args) => {
     );
     process.stdout.write(
       `rebuilt ${store} from ${report.events.toLocaleString('en-US')} events in ${formatDuration(report.ms / 1000)} ` +
-        `(${formatRate((report.events * 1000) / Math.max(1, report.ms))}); ` +
+        `(build ${formatDuration(report.buildMs / 1000)}, ${formatRate((report.events * 1000) / Math.max(1, report.buildMs))}); ` +
         (report.switched
           ? `switched; old data ${report.droppedOld ? 'dropped' : `kept in ${report.old}`}\n`
           : `not switched (${report.matches ? 'verify only' : 'differences'})\n`),

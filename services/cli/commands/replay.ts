@@ -99,7 +99,7 @@ const replay: Command = async (args) => {
     if (total === 0) return 0;
 
     const stream = streamEnv.load(ctx.env);
-    const progress = new ProgressLine(`replay ${processor}`, { quiet: values.quiet ?? false });
+    const progress = new ProgressLine(`replay ${processor}`, { quiet: values.quiet ?? false, rate: false });
     const onProgress = (p: { done: number; total: number; remaining: number; elapsedMs: number }) => {
       const rate = p.elapsedMs > 0 ? (p.done * 1000) / p.elapsedMs : 0;
       progress.update(

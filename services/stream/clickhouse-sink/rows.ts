@@ -146,6 +146,23 @@ export function mapRecord(family: EventFamily, record: Rec): MapResult {
   }
 }
 
+/**
+ * A row serialised for insertion (its JSONEachRow line) with the key columns the store de-duplicates on. The sink
+ * keeps these in its batches instead of decoded records and row objects: one flat string per row instead of dozens
+ * of small objects, far less for the garbage collector to trace and copy while a batch waits.
+ */
+export type SerialisedRow = RowKey & { table: RawTable; json: string };
+
+export function serialiseRow({ table, row }: MappedRow): SerialisedRow {
+  return {
+    table,
+    event_id: row.event_id,
+    user_id: row.user_id,
+    occurred_at: row.occurred_at,
+    json: JSON.stringify(row),
+  };
+}
+
 /** Keeps the first row of each event_id (a batch may hold the same event twice: re-sends, replays). */
 export function dedupeWithinBatch<R extends RowKey>(rows: readonly R[]): R[] {
   const seen = new Set<string>();

@@ -1,7 +1,7 @@
 import type { SharedConfig } from '../../shared/config.ts';
 import { createClickHouse, type ClickHouseClient } from '../../shared/clickhouse.ts';
 import { EventCodec } from '../../shared/codec.ts';
-import { EVENT_FAMILIES, topicNames, type Kafka } from '../../shared/kafka.ts';
+import { EVENT_FAMILIES, topicNames, type EventFamily, type Kafka } from '../../shared/kafka.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { Counter, type Registry } from '../../shared/metrics.ts';
 import { createRegistry, readWireSchemaId } from '../../shared/registry.ts';
@@ -15,7 +15,7 @@ import { dlq, ok, type StepResult } from '../runtime/step.ts';
 import type { FlushBatch, InboundRecord } from '../runtime/types.ts';
 import type { StreamConfig } from '../runtime/config.ts';
 import type { SinkConfig } from './config.ts';
-import { groupByTable, mapRecord, type MappedRow } from './rows.ts';
+import { mapRecord, serialiseRow, type MappedRow, type RawTable, type SerialisedRow } from './rows.ts';
 import { RawEventStore } from './store.ts';
 
 /**
@@ -37,22 +37,56 @@ export function isTransientDecodeError(err: unknown): boolean {
 
 /** Decoding step: wire format, registry lookup, Avro, mapping. Bad data becomes a dead letter, never a throw. */
 export function sinkDecoder(codec: EventCodec) {
-  return async (record: InboundRecord): Promise<StepResult<MappedRow>> => {
-    const family = codec.familyOfTopic(record.topic);
+  return decoder(codec, (m) => m);
+}
+
+/** The sink's own decoding step: `sinkDecoder`, the row then serialised right away (see SerialisedRow). */
+export function serialisingSinkDecoder(codec: EventCodec) {
+  return decoder(codec, serialiseRow);
+}
+
+/**
+ * Synchronous once the writer schema of a record is cached (every record but the first of each schema): no
+ * promise per record. A transient failure throws (synchronously or through the promise), the runtime retries.
+ */
+function decoder<V>(
+  codec: EventCodec,
+  finish: (mapped: MappedRow) => V,
+): (record: InboundRecord) => StepResult<V> | Promise<StepResult<V>> {
+  const families = new Map<string, EventFamily | undefined>();
+  const toStep = (family: EventFamily, decoded: Record<string, unknown>): StepResult<V> => {
+    const mapped = mapRecord(family, decoded);
+    return mapped.ok ? ok(finish(mapped.value)) : dlq('invalid', new Error(mapped.error));
+  };
+  const slow = async (family: EventFamily, value: Buffer): Promise<StepResult<V>> => {
+    let decoded: Record<string, unknown>;
+    try {
+      decoded = await codec.decode(family, value);
+    } catch (err) {
+      if (isTransientDecodeError(err)) throw err;
+      return dlq('undecodable', err);
+    }
+    return toStep(family, decoded);
+  };
+  return (record) => {
+    let family = families.get(record.topic);
+    if (family === undefined && !families.has(record.topic)) {
+      family = codec.familyOfTopic(record.topic);
+      families.set(record.topic, family);
+    }
     if (!family) return dlq('unknown_topic', new Error(`no event family for topic ${record.topic}`));
     if (!record.value) return dlq('empty_value', new Error('record has no value'));
     if (readWireSchemaId(record.value) === undefined) {
       return dlq('not_avro', new Error('not Confluent wire format (missing magic byte or too short)'));
     }
-    let decoded: Record<string, unknown>;
+    let decoded: Record<string, unknown> | undefined;
     try {
-      decoded = await codec.decode(family, record.value);
+      decoded = codec.decodeKnown(family, record.value);
     } catch (err) {
       if (isTransientDecodeError(err)) throw err;
       return dlq('undecodable', err);
     }
-    const mapped = mapRecord(family, decoded);
-    return mapped.ok ? ok(mapped.value) : dlq('invalid', new Error(mapped.error));
+    return decoded === undefined ? slow(family, record.value) : toStep(family, decoded);
   };
 }
 
@@ -92,9 +126,16 @@ export async function startClickHouseSink(deps: SinkDeps): Promise<ClickHouseSin
     registers: [deps.metrics],
   });
 
-  const handleBatch = async (batch: FlushBatch<MappedRow>): Promise<void> => {
-    const byTable = groupByTable(batch.items.map((i) => i.value));
-    const reports = await Promise.all([...byTable].map(([table, rows]) => store.write(table, rows)));
+  const handleBatch = async (batch: FlushBatch<SerialisedRow>): Promise<void> => {
+    const byTable = new Map<RawTable, SerialisedRow[]>();
+    for (const { value } of batch.items) {
+      const list = byTable.get(value.table);
+      if (list) list.push(value);
+      else byTable.set(value.table, [value]);
+    }
+    const reports = await Promise.all(
+      [...byTable].map(([table, rows]) => store.writeSerialised(table, rows)),
+    );
     for (const r of reports) {
       inserted.inc({ table: r.table }, r.inserted);
       skipped.inc({ table: r.table, where: 'batch' }, r.duplicatesInBatch);
@@ -108,12 +149,12 @@ export async function startClickHouseSink(deps: SinkDeps): Promise<ClickHouseSin
     metrics: deps.metrics,
     deadLetterTopic: topics.deadLetter,
   });
-  const processor = await runProcessor<MappedRow>(
+  const processor = await runProcessor<SerialisedRow>(
     {
       name: 'clickhouse-sink',
       groupId: deps.sink.SINK_GROUP_ID,
       topics: EVENT_FAMILIES.map((f) => topics[f]),
-      decode: sinkDecoder(codec),
+      decode: serialisingSinkDecoder(codec),
       handleBatch,
       offsets: { mode: 'kafka' },
       fromBeginning: true,

@@ -48,26 +48,31 @@ export type TopicPartitionOffset = { topic: string; partition: number; offset: s
  * record to read", so the committed offset is the last record's offset + 1.
  */
 export class PositionTracker {
-  private readonly next = new Map<string, TopicPartitionOffset>();
+  /** The highest offset consumed per topic-partition (called per record: no BigInt until toList). */
+  private readonly last = new Map<string, TopicPartitionOffset>();
 
   /** Notes that the record at `offset` was consumed (whatever its step result was). */
   consumed(topic: string, partition: number, offset: string): void {
     const key = `${topic}\u0000${partition}`;
-    const candidate = BigInt(offset) + 1n;
-    const current = this.next.get(key);
-    if (!current || BigInt(current.offset) < candidate)
-      this.next.set(key, { topic, partition, offset: candidate.toString() });
+    const current = this.last.get(key);
+    if (!current) this.last.set(key, { topic, partition, offset });
+    else if (offsetLess(current.offset, offset)) current.offset = offset;
   }
 
   get size(): number {
-    return this.next.size;
+    return this.last.size;
   }
 
   toList(): TopicPartitionOffset[] {
-    return [...this.next.values()].sort((a, b) =>
-      a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1,
-    );
+    return [...this.last.values()]
+      .map((p) => ({ topic: p.topic, partition: p.partition, offset: (BigInt(p.offset) + 1n).toString() }))
+      .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
   }
+}
+
+/** a < b for Kafka offsets (non-negative decimal strings without leading zeros), without parsing them. */
+function offsetLess(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length < b.length : a < b;
 }
 
 export type BackoffOptions = { initialMs: number; maxMs: number; factor: number; jitter: number };

@@ -9,7 +9,13 @@
  * timeout) + allowed lateness: then any event still to come on any topic is either late or after the session's
  * end/timeout, so closing earlier or later in processing order cannot change the session.
  */
-import { applySessionEvent, isTooLate, shouldFinalize, summarizeSession } from '../../domain/sessions.ts';
+import {
+  applySessionEvent,
+  isTooLate,
+  shouldFinalize,
+  splitAtInactivity,
+  summarizeSession,
+} from '../../domain/sessions.ts';
 import type { SessionState, SessionSummary } from '../../domain/sessions.ts';
 import type { LateEvent } from '../mastery/late-events.ts';
 import type { Decoded } from '../runtime/types.ts';
@@ -151,10 +157,11 @@ export function closeDue(
       })
     )
       continue;
-    const summary = summarizeSession(s.state);
-    const inSession = s.state.timeline.filter((t) => t.occurredAt <= summary.endedAt);
+    const { state, overflow } = splitAtInactivity(s.state, o.inactivityTimeoutMs, o.idleGapMs);
+    const summary = summarizeSession(state);
+    const inSession = state.timeline.filter((t) => t.occurredAt <= summary.endedAt);
     rows.push({ ...summary, userId: s.userId, eventCount: inSession.length });
-    for (const t of s.state.timeline)
+    for (const t of [...state.timeline, ...overflow])
       if (t.occurredAt > summary.endedAt && t.eventId !== null)
         afterEnd.push(afterEndRow(s.userId, id, t.eventId, t.occurredAt));
     live.delete(id);

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../services/shared/logger.ts';
-import { simOptions, simulateCohort } from '../../../services/simulator/cohort.ts';
+import { simOptions, simulateCohort, utcMidnight } from '../../../services/simulator/cohort.ts';
 import { FetchIngestClient, IngestSink, KafkaSink } from '../../../services/simulator/delivery.ts';
 import { connectProducer, runSimulation } from '../../../services/simulator/run.ts';
 import { consumeAll, startHarness, type Harness } from '../ingest/harness.ts';
@@ -16,7 +16,8 @@ const opts = simOptions({
   seed: 'modes-agree',
   students: 8,
   days: 4,
-  startMs: Date.UTC(2025, 4, 5),
+  // Recent enough for ingest's age limit (INGEST_MAX_EVENT_AGE_DAYS), ending two days before today.
+  startMs: utcMidnight(Date.now()) - 6 * 86_400_000,
   duplicateRate: 0.05,
   offlineRate: 0.4,
 });
