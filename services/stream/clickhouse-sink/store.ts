@@ -117,8 +117,10 @@ export class RawEventStore {
     rows: readonly R[],
     line: (row: R) => string,
   ): Promise<InsertReport> {
+    const t0 = performance.now();
     const unique = dedupeWithinBatch(rows);
     const stored = await this.alreadyStored(table, unique);
+    const t1 = performance.now();
     const fresh = stored.size === 0 ? unique : unique.filter((r) => !stored.has(r.event_id));
     if (fresh.length > 0) {
       // The body streams in chunks of lines (no single copy of the whole batch); the response arrives once the
@@ -137,6 +139,7 @@ export class RawEventStore {
       });
       await text(rs.stream);
     }
+    console.error(`PROF ${table} n=${rows.length} check=${(t1 - t0).toFixed(0)} insert=${(performance.now() - t1).toFixed(0)}`);
     return {
       table,
       received: rows.length,

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteUserFromPostgres, PG_USER_TABLES } from '../../../services/datatools/delete-user.ts';
+import { createPgPool, type Pool } from '../../../services/shared/postgres.ts';
+import { isolatedEnv, provision, teardown } from '../../support/isolated.ts';
+
+const iso = isolatedEnv('deluser');
+let pool: Pool;
+
+async function seed(user: string, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    await pool.query(
+      `INSERT INTO study_sessions (session_id, user_id, started_at, ended_at, end_reason, duration_ms, active_ms, idle_ms,
+         pause_count, questions_answered, questions_correct, materials_opened, notes, highlights, ai_coach_interactions,
+         event_count)
+       VALUES ($1, $2, now(), now(), 'ended', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1)`,
+      [`${user}-s${i}`, user],
+    );
+    await pool.query(
+      `INSERT INTO late_events (processor, event_id, user_id, occurred_at, reason, handling)
+       VALUES ('sessions', $1, $2, now(), 'too_late', 'recorded_only')`,
+      [`${user}-e${i}`, user],
+    );
+  }
+  await pool.query(`INSERT INTO cohorts (id, name) VALUES ('c1', 'c1') ON CONFLICT DO NOTHING`);
+  await pool.query(`INSERT INTO cohort_members (cohort_id, user_id) VALUES ('c1', $1)`, [user]);
+}
+
+async function rowsOf(user: string): Promise<number> {
+  let total = 0;
+  for (const table of PG_USER_TABLES)
+    total += (await pool.query(`SELECT count(*)::int AS n FROM ${table} WHERE user_id = $1`, [user])).rows[0]
+      .n;
+  return total;
+}
+
+describe('delete-user in PostgreSQL', () => {
+  beforeAll(async () => {
+    await provision(iso, { postgres: true });
+    pool = createPgPool(iso.cfg);
+    await seed('stu_a', 3);
+    await seed('stu_b', 2);
+  });
+  afterAll(async () => {
+    await pool.end();
+    await teardown(iso);
+  });
+
+  it('removes exactly one student and reports what it removed', async () => {
+    expect(await rowsOf('stu_a')).toBe(7);
+    const report = await deleteUserFromPostgres(pool, 'stu_a');
+    expect(Object.fromEntries(report.map((r) => [r.table, r.deleted]))).toEqual({
+      topic_mastery_history: 0,
+      topic_mastery: 0,
+      study_sessions: 3,
+      late_events: 3,
+      cohort_members: 1,
+    });
+    expect(await rowsOf('stu_a')).toBe(0);
+    expect(await rowsOf('stu_b')).toBe(5);
+  });
+});
