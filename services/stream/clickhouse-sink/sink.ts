@@ -16,7 +16,7 @@ import type { FlushBatch, InboundRecord } from '../runtime/types.ts';
 import type { StreamConfig } from '../runtime/config.ts';
 import type { SinkConfig } from './config.ts';
 import { mapRecord, serialiseRow, type MappedRow, type RawTable, type SerialisedRow } from './rows.ts';
-import { RawEventStore } from './store.ts';
+import { RawEventStore, type InsertReport } from './store.ts';
 
 /**
  * The ClickHouse sink: one consumer group over the three event topics, Avro decoding through the registry (writer
@@ -133,9 +133,16 @@ export async function startClickHouseSink(deps: SinkDeps): Promise<ClickHouseSin
       if (list) list.push(value);
       else byTable.set(value.table, [value]);
     }
-    const reports = await Promise.all(
+    // Every table's write settles before the batch fails: a retry must never run its existence check while an
+    // insert of the failed attempt is still in flight (it would not see those rows yet and insert them again).
+    const settled = await Promise.allSettled(
       [...byTable].map(([table, rows]) => store.writeSerialised(table, rows)),
     );
+    const reports: InsertReport[] = [];
+    for (const s of settled) {
+      if (s.status === 'rejected') throw s.reason;
+      reports.push(s.value);
+    }
     for (const r of reports) {
       inserted.inc({ table: r.table }, r.inserted);
       skipped.inc({ table: r.table, where: 'batch' }, r.duplicatesInBatch);

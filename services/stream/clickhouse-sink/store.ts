@@ -82,16 +82,22 @@ export class RawEventStore {
       FORMAT TabSeparated`.text;
     const boundary = `studystream-${randomUUID()}`;
     const body = `${part(boundary, 'batch_ids', ids)}${part(boundary, 'batch_users', userLines)}--${boundary}--\r\n`;
+    const bytes = Buffer.from(body);
     const rs = await this.client.exec({
       query,
-      values: Readable.from([Buffer.from(body)]),
+      values: Readable.from([bytes]),
       clickhouse_settings: {
         batch_ids_structure: 'event_id UUID',
         batch_ids_format: 'TabSeparated',
         batch_users_structure: 'user_id String',
         batch_users_format: 'TabSeparated',
       } as never,
-      http_headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}` },
+      // With a length, not chunked: 18.16 leaves the end of a chunked multipart body unread on the keep-alive
+      // connection, and the next request on that socket then fails with an empty 400.
+      http_headers: {
+        'Content-Type': `multipart/form-data; boundary=${boundary}`,
+        'Content-Length': String(bytes.length),
+      },
     });
     for (const line of (await text(rs.stream)).split('\n')) {
       if (line === '') continue;
@@ -117,10 +123,8 @@ export class RawEventStore {
     rows: readonly R[],
     line: (row: R) => string,
   ): Promise<InsertReport> {
-    const t0 = performance.now();
     const unique = dedupeWithinBatch(rows);
     const stored = await this.alreadyStored(table, unique);
-    const t1 = performance.now();
     const fresh = stored.size === 0 ? unique : unique.filter((r) => !stored.has(r.event_id));
     if (fresh.length > 0) {
       // The body streams in chunks of lines (no single copy of the whole batch); the response arrives once the
@@ -139,7 +143,6 @@ export class RawEventStore {
       });
       await text(rs.stream);
     }
-    console.error(`PROF ${table} n=${rows.length} check=${(t1 - t0).toFixed(0)} insert=${(performance.now() - t1).toFixed(0)}`);
     return {
       table,
       received: rows.length,

@@ -420,7 +420,6 @@ class ProcessorRuntime<T> implements RunningProcessor {
         continue;
       }
       const batch = this.pending;
-      console.error(`PROF flush start n=${batch.count} idle=${(Date.now() - this.lastFlushEnd)} reason=${reason} at=${Date.now() % 1000000}`);
       this.pending = new Pending<T>(this.generation);
       this.inFlight = batch.count;
       this.m.buffered.set(this.labels, 0);
