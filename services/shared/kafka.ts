@@ -5,6 +5,9 @@ import type { Logger } from './logger.ts';
 export type { Admin, Consumer, Producer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 export { Kafka };
 
+// We use kafkajs' default (Java-compatible murmur2) partitioner on purpose; its one-time notice is noise.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+
 /** The event families; each has one topic and one Avro record schema in schemas/<family>.avsc. */
 export const EVENT_FAMILIES = ['study-events', 'question-attempts', 'material-interactions'] as const;
 export type EventFamily = (typeof EVENT_FAMILIES)[number];
