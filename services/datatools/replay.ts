@@ -16,6 +16,7 @@
  *  - sessions: positions live in Redis per topic-partition (not per group) and the processor re-applies by
  *    position, so a replay into the live store can only be a no-op; it reports that and exits (use rebuild).
  */
+import { allSettledOrThrow } from '../shared/async.ts';
 import type { Admin } from 'kafkajs';
 import { createClickHouse } from '../shared/clickhouse.ts';
 import { EventCodec } from '../shared/codec.ts';
@@ -157,7 +158,8 @@ export function sinkDefinition(
       decode: sinkDecoder(codec),
       handleBatch: async (batch) => {
         const byTable = groupByTable(batch.items.map((i) => i.value));
-        await Promise.all([...byTable].map(([table, rows]) => store.write(table, rows)));
+        // Every write settles before the batch fails, so a retry never races an insert of the failed attempt.
+        await allSettledOrThrow([...byTable].map(([table, rows]) => store.write(table, rows)));
       },
       offsets: { mode: 'kafka' },
       fromBeginning: true,

@@ -1,3 +1,4 @@
+import { allSettledOrThrow } from '../../shared/async.ts';
 import type { SharedConfig } from '../../shared/config.ts';
 import { createClickHouse, type ClickHouseClient } from '../../shared/clickhouse.ts';
 import { EventCodec } from '../../shared/codec.ts';
@@ -135,14 +136,9 @@ export async function startClickHouseSink(deps: SinkDeps): Promise<ClickHouseSin
     }
     // Every table's write settles before the batch fails: a retry must never run its existence check while an
     // insert of the failed attempt is still in flight (it would not see those rows yet and insert them again).
-    const settled = await Promise.allSettled(
+    const reports: InsertReport[] = await allSettledOrThrow(
       [...byTable].map(([table, rows]) => store.writeSerialised(table, rows)),
     );
-    const reports: InsertReport[] = [];
-    for (const s of settled) {
-      if (s.status === 'rejected') throw s.reason;
-      reports.push(s.value);
-    }
     for (const r of reports) {
       inserted.inc({ table: r.table }, r.inserted);
       skipped.inc({ table: r.table, where: 'batch' }, r.duplicatesInBatch);
