@@ -20,6 +20,9 @@ export function createClickHouse(
     database,
     request_timeout: 60_000,
     compression: { request: false, response: false },
+    // ClickHouse closes idle keep-alive connections after 3 s (keep_alive_timeout); retire ours well before that so
+    // a request never goes out on a socket the server is closing ("socket hang up").
+    keep_alive: { enabled: true, idle_socket_ttl: 1000 },
   });
 }
 

@@ -10,6 +10,8 @@ import { demoHints } from '../../analytics-api/demo.ts';
 import { loadApiConfig } from '../../analytics-api/config.ts';
 import { createPgPool } from '../../shared/postgres.ts';
 import { streamEnv } from '../../stream/runtime/config.ts';
+import { studentId } from '../../simulator/student.ts';
+import { demoCohort } from './demo.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -94,8 +96,10 @@ const start: Command = async () => {
     urls.push(`  ${service.name.padEnd(14)} ${url}  ${ready ? 'ready' : 'NOT READY (see the logs above)'}`);
   }
   const api = loadApiConfig();
+  // The demo student is the simulator's first student: known before the processors have caught up.
+  const demoUser = api.API_DEMO_USER || studentId(demoCohort().seed, 0);
   const pool = createPgPool(cfg);
-  const hints = await demoHints(api, pool).finally(() => pool.end());
+  const hints = await demoHints({ ...api, API_DEMO_USER: demoUser }, pool).finally(() => pool.end());
   process.stdout.write(
     [
       '',
