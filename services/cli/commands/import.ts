@@ -8,7 +8,7 @@ import { EventProducer } from '../../shared/producer.ts';
 import { createRegistry } from '../../shared/registry.ts';
 import { ingestEnv } from '../../ingest/config.ts';
 import { importFile, type ImportFormat } from '../../datatools/import.ts';
-import { ProgressLine } from '../../datatools/progress.ts';
+import { ProgressLine } from '../../shared/progress.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
 const HELP = `usage: studystream import --file F [--format jsonl|csv] [--rejects FILE] [--quiet]

@@ -1,5 +1,5 @@
 import { openContext, table } from '../../datatools/context.ts';
-import { formatDuration, formatRate, ProgressLine } from '../../datatools/progress.ts';
+import { formatDuration, formatRate, ProgressLine } from '../../shared/progress.ts';
 import { rebuildClickHouse, rebuildMastery } from '../../datatools/rebuild.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 

@@ -1,7 +1,7 @@
 import { streamEnv } from '../../stream/runtime/config.ts';
 import { runBounded, seedKafkaGroup } from '../../datatools/bounded.ts';
 import { openContext, table } from '../../datatools/context.ts';
-import { formatDuration, formatRate, ProgressLine } from '../../datatools/progress.ts';
+import { formatDuration, formatRate, ProgressLine } from '../../shared/progress.ts';
 import {
   clampToLive,
   computeRanges,

@@ -82,9 +82,9 @@ const start: Command = async () => {
       stdio: 'inherit',
       env: process.env,
     });
-    child.on('exit', (code, signal) => log.warn({ service: service.name, code, signal }, 'service exited'));
+    child.on('exit', (code, signal) => log.warn({ child: service.name, code, signal }, 'service exited'));
     children.push(child);
-    log.info({ service: service.name, url: service.url?.(cfg) }, 'service started');
+    log.info({ child: service.name, url: service.url?.(cfg) }, 'service started');
   }
   if (children.length === 0) log.warn('no services exist yet; the stack is up and migrated');
 

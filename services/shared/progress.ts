@@ -1,5 +1,5 @@
 /**
- * A progress line on stderr for the data tools: done/total, rate and ETA. Redrawn in place on a terminal, one line
+ * A progress line on stderr for long CLI runs (simulate, import, replay, rebuild): done/total, rate and ETA. Redrawn in place on a terminal, one line
  * every 10 % otherwise (logs), silent when quiet.
  */
 export class ProgressLine {
