@@ -4,6 +4,7 @@
  * columns.ts), write (one PostgreSQL transaction per batch holding the rows, the roll-ups, late events, the
  * event_id claims and the consumer positions), then notify (Redis PUBLISH for the API cache).
  */
+import { publishInvalidations } from '../runtime/invalidation.ts';
 import type { Redis } from 'ioredis';
 import type { EventCodec } from '../../shared/codec.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -77,7 +78,7 @@ export function createMasteryProcessor(deps: MasteryDeps): ProcessorDefinition<M
       m.duplicates.inc(outcome.duplicates);
       m.skipped.inc(outcome.skipped);
       for (const l of outcome.late) m.late.inc({ processor: MASTERY_PROCESSOR, reason: l.reason });
-      await notify(deps, outcome.users);
+      await publishInvalidations(deps.redis, deps.invalidateChannel, outcome.users, deps.log);
     },
   };
 }
@@ -222,21 +223,6 @@ async function rollUp(
   }
   await writeRows(client, writes, scheduler);
   return [...parents.values()];
-}
-
-/** Tells API caches that these students' mastery changed (fire-and-forget: the cache TTL is the backstop). */
-async function notify(
-  deps: Pick<MasteryDeps, 'redis' | 'invalidateChannel' | 'log'>,
-  users: string[],
-): Promise<void> {
-  if (!deps.redis || users.length === 0) return;
-  try {
-    const pipeline = deps.redis.pipeline();
-    for (const u of users) pipeline.publish(deps.invalidateChannel, u);
-    await pipeline.exec();
-  } catch (err) {
-    deps.log.warn({ err }, 'cache invalidation publish failed (cache TTL applies)');
-  }
 }
 
 const metricsCache = new WeakMap<Registry, ReturnType<typeof createMetrics>>();

@@ -2,6 +2,7 @@
  * Wiring of the two stateful processors onto the shared runtime (for services/stream/main.ts and the dedicated
  * entry run-stateful.ts). Each returns a running processor and a stop() that also closes what it opened.
  */
+import { invalidationChannel } from '../runtime/invalidation.ts';
 import type { Redis } from 'ioredis';
 import { EventCodec } from '../../shared/codec.ts';
 import type { SharedConfig } from '../../shared/config.ts';
@@ -49,7 +50,7 @@ export async function startMasteryProcessor(d: StatefulDeps): Promise<RunningPro
     kafkaGroupId: d.kafkaGroupSuffix
       ? `${d.cfg.KAFKA_TOPIC_PREFIX}${config.MASTERY_GROUP_ID}${d.kafkaGroupSuffix}`
       : undefined,
-    invalidateChannel: `${d.cfg.REDIS_KEY_PREFIX}invalidate`,
+    invalidateChannel: invalidationChannel(d.cfg.REDIS_KEY_PREFIX),
     metrics: d.metrics,
     log: d.log,
   });
@@ -83,6 +84,7 @@ export async function startSessionsProcessor(d: StatefulDeps): Promise<RunningPr
       : undefined,
     metrics: d.metrics,
     log: d.log,
+    invalidateChannel: invalidationChannel(d.cfg.REDIS_KEY_PREFIX),
   });
   return runProcessor(
     def,

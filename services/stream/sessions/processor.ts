@@ -4,6 +4,7 @@
  * (→ SessionInput), read (Redis snapshot), apply (pure, step.ts), close due sessions (pure), write PostgreSQL
  * (idempotent), commit Redis (Lua compare-and-set on positions, watermarks and session versions).
  */
+import { publishInvalidations } from '../runtime/invalidation.ts';
 import type { Redis } from 'ioredis';
 import type { EventCodec } from '../../shared/codec.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -51,6 +52,8 @@ export type SessionsDeps = {
   kafkaGroupId?: string;
   metrics: Registry;
   log: Logger;
+  /** Channel for API cache invalidations; students whose sessions closed are announced after each commit. */
+  invalidateChannel?: string;
 };
 
 export function sessionOptions(c: SessionsConfig): SessionOptions {
@@ -98,6 +101,8 @@ export function createSessionsProcessor(deps: SessionsDeps): ProcessorDefinition
         const outcome = await tryBatch(batch, deps);
         if (outcome) {
           m.closed.inc(outcome.closed);
+          if (deps.invalidateChannel)
+            await publishInvalidations(deps.redis, deps.invalidateChannel, outcome.closedUsers, deps.log);
           for (const l of outcome.late) late.inc({ processor: SESSIONS_PROCESSOR, reason: l.reason });
           return;
         }
@@ -113,7 +118,7 @@ export function createSessionsProcessor(deps: SessionsDeps): ProcessorDefinition
 export async function tryBatch(
   batch: FlushBatch<SessionInput>,
   deps: Pick<SessionsDeps, 'pool' | 'redis' | 'config' | 'topics'>,
-): Promise<{ closed: number; late: LateEvent[] } | undefined> {
+): Promise<{ closed: number; closedUsers: string[]; late: LateEvent[] } | undefined> {
   const o = sessionOptions(deps.config);
   // Read: positions and watermarks of every topic of the batch's partitions, live sessions of the batch.
   const partitions = [...new Set(batch.positions.map((p) => p.partition))].sort((a, b) => a - b);
@@ -190,7 +195,7 @@ export async function tryBatch(
   for (const id of due)
     if (!touched.has(id) && versions.has(id)) plan.sessions.push(guard(id, versions, live));
   if (!(await commit(deps.redis, plan))) return undefined;
-  return { closed: rows.length, late };
+  return { closed: rows.length, closedUsers: rows.map((r) => r.userId), late };
 }
 
 function guard(id: string, versions: Map<string, { v: number; p: number }>, live: Map<string, LiveSession>) {
