@@ -109,7 +109,10 @@ export class EventCodec {
 
   private readonly scratch = Buffer.allocUnsafe(64 * 1024);
 
-  /** Decodes a wire-format message with its writer schema into the reader (current) schema of the family. */
+  /**
+   * Decodes a wire-format message with its writer schema into the reader (current) schema of the family. Trailing
+   * bytes are an error, so a corrupt or foreign body is dead-lettered instead of decoded into garbage.
+   */
   async decode(family: EventFamily, buffer: Buffer): Promise<Record<string, unknown>> {
     const id = readWireSchemaId(buffer);
     if (id === undefined) throw new Error('not Confluent wire format (missing magic byte)');
@@ -120,7 +123,7 @@ export class EventCodec {
       resolver = reader.createResolver(await this.writerType(id));
       this.resolvers.set(key, resolver);
     }
-    return reader.fromBuffer(buffer.subarray(5), resolver, true) as Record<string, unknown>;
+    return reader.fromBuffer(buffer.subarray(5), resolver, false) as Record<string, unknown>;
   }
 
   /**
@@ -132,7 +135,7 @@ export class EventCodec {
     if (id === undefined) throw new Error('not Confluent wire format (missing magic byte)');
     const resolver = this.resolvers.get(`${family}:${id}`);
     if (!resolver) return undefined;
-    return familyType(family).fromBuffer(buffer.subarray(5), resolver, true) as Record<string, unknown>;
+    return familyType(family).fromBuffer(buffer.subarray(5), resolver, false) as Record<string, unknown>;
   }
 
   /** Resolvers per (family, writer id): creating one costs ~0.6 ms, decoding with a cached one ~2 µs. */

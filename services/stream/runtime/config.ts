@@ -5,7 +5,7 @@ import { defineEnv, envInt } from '../../shared/config.ts';
 export const streamEnv = defineEnv(
   'stream',
   {
-    STREAM_BATCH_MAX_RECORDS: { default: '50000', doc: 'flush a processor batch at this many records' },
+    STREAM_BATCH_MAX_RECORDS: { default: '100000', doc: 'flush a processor batch at this many records' },
     STREAM_BATCH_MAX_WAIT_MS: {
       default: '1000',
       doc: 'flush a processor batch when its oldest record waited this long',
@@ -15,7 +15,7 @@ export const streamEnv = defineEnv(
       doc: 'flush wait of the live-state processors (sessions, mastery): a dashboard waits for it, the sink does not',
     },
     STREAM_PAUSE_AT_RECORDS: {
-      default: '100000',
+      default: '200000',
       doc: 'pause fetching while this many records wait in memory (back-pressure while the store is slow or down)',
     },
     STREAM_RETRY_INITIAL_MS: {
