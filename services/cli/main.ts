@@ -26,7 +26,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
     load: () => import('./commands/stack.ts'),
   },
   run: {
-    summary: 'run one service in the foreground: ingest|stream|analytics-api|jobs',
+    summary: 'run one service in the foreground: ingest|stream|analytics-api',
     load: () => import('./commands/run.ts'),
   },
   migrate: {

@@ -32,7 +32,6 @@ export const SERVICES: Array<{
     entry: 'services/analytics-api/main.ts',
     url: (c) => `http://${c.HTTP_HOST}:${c.API_PORT}`,
   },
-  { name: 'jobs', entry: 'services/jobs/main.ts' },
 ];
 
 /** Polls a service's /readyz until it answers 200 (or the deadline passes). */
