@@ -4,7 +4,14 @@ export default defineConfig({
   test: {
     projects: [
       {
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' },
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          environment: 'node',
+          // A few unit tests start a child process (the SDK's crash test); they run beside the integration
+          // project on 2 cores, so they get more than the default 5 s.
+          testTimeout: 30_000,
+        },
       },
       {
         test: {
