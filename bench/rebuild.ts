@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseOptions, UsageError, type Command } from '../services/cli/command.ts';
+import { parseOptions, positiveIntOption, UsageError, type Command } from '../services/cli/command.ts';
 import { openContext } from '../services/datatools/context.ts';
 import { rebuildClickHouse, rebuildMastery, type RebuildReport } from '../services/datatools/rebuild.ts';
 import { createClickHouse } from '../services/shared/clickhouse.ts';
@@ -64,14 +64,9 @@ const rebuildBench: Command = async (args) => {
     process.stdout.write(HELP);
     return 0;
   }
-  const int = (v: string | undefined, name: string, d: number) => {
-    const n = v === undefined ? d : Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer`);
-    return n;
-  };
-  const total = int(values.events, 'events', 5_000_000);
-  const students = int(values.students, 'students', 1000);
-  const days = int(values.days, 'days', 90);
+  const total = positiveIntOption(values.events, 'events', 5_000_000);
+  const students = positiveIntOption(values.students, 'students', 1000);
+  const days = positiveIntOption(values.days, 'days', 90);
   const seed = values.seed ?? '7';
   if (values.only && values.only !== 'mastery' && values.only !== 'clickhouse')
     throw new UsageError('--only must be mastery or clickhouse');

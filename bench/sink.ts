@@ -4,7 +4,7 @@ import { createReadStream, createWriteStream, mkdtempSync, rmSync, type WriteStr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { studentStanding } from '../services/analytics/cohort.ts';
-import { parseOptions, UsageError, type Command } from '../services/cli/command.ts';
+import { parseOptions, positiveIntOption, type Command } from '../services/cli/command.ts';
 import { chQuery, createClickHouse, type ClickHouseClient } from '../services/shared/clickhouse.ts';
 import { EventCodec } from '../services/shared/codec.ts';
 import { loadConfig } from '../services/shared/config.ts';
@@ -79,14 +79,9 @@ const sinkBench: Command = async (args) => {
     process.stdout.write(HELP);
     return 0;
   }
-  const int = (v: string | undefined, name: string, d: number) => {
-    const n = v === undefined ? d : Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer`);
-    return n;
-  };
-  const total = int(values.events, 'events', 5_000_000);
-  const students = int(values.students, 'students', 1000);
-  const days = int(values.days, 'days', 90);
+  const total = positiveIntOption(values.events, 'events', 5_000_000);
+  const students = positiveIntOption(values.students, 'students', 1000);
+  const days = positiveIntOption(values.days, 'days', 90);
   const seed = values.seed ?? '7';
 
   const id = `bench_sink_${randomBytes(3).toString('hex')}`;

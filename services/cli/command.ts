@@ -14,3 +14,10 @@ export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(
     throw new UsageError((err as Error).message);
   }
 }
+
+/** A positive whole-number option (`--events 5000000`), or its default when absent; bad usage otherwise. */
+export function positiveIntOption(value: string | undefined, name: string, fallback: number): number {
+  const n = value === undefined ? fallback : Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer`);
+  return n;
+}

@@ -72,6 +72,22 @@ export type RebuildReport = {
   droppedOld: boolean;
 };
 
+/** A report before anything happened: nothing built, checked, switched or dropped yet. */
+function emptyReport(store: RebuildReport['store'], shadow: string): RebuildReport {
+  return {
+    store,
+    shadow,
+    old: null,
+    events: 0,
+    ms: 0,
+    buildMs: 0,
+    checks: [],
+    matches: false,
+    switched: false,
+    droppedOld: false,
+  };
+}
+
 export type RebuildOptions = {
   acceptDifferences: boolean;
   confirmDropOld: boolean;
@@ -162,18 +178,7 @@ export async function rebuildMastery(ctx: ToolContext, opts: RebuildOptions): Pr
   const livePool = ctx.pool();
   const shadowPool = createPgPool({ ...ctx.cfg, PG_SCHEMA: shadow });
   const stream = streamEnv.load(ctx.env);
-  const report: RebuildReport = {
-    store: 'mastery',
-    shadow,
-    old: null,
-    events: 0,
-    ms: 0,
-    buildMs: 0,
-    checks: [],
-    matches: false,
-    switched: false,
-    droppedOld: false,
-  };
+  const report = emptyReport('mastery', shadow);
   let keepShadow = opts.keepShadow ?? false;
   try {
     await migratePostgres(shadowPool, shadow);
@@ -350,18 +355,7 @@ export async function rebuildClickHouse(ctx: ToolContext, opts: RebuildOptions):
   const group = `${ctx.cfg.KAFKA_TOPIC_PREFIX}rebuild-clickhouse-${tag}`;
   const stream = streamEnv.load(ctx.env);
   const root = createClickHouse(ctx.cfg, 'default');
-  const report: RebuildReport = {
-    store: 'clickhouse',
-    shadow,
-    old: null,
-    events: 0,
-    ms: 0,
-    buildMs: 0,
-    checks: [],
-    matches: false,
-    switched: false,
-    droppedOld: false,
-  };
+  const report = emptyReport('clickhouse', shadow);
   let keepShadow = opts.keepShadow ?? false;
   const run = async (phase: string, database: string, g: string, ranges: TopicPartitionRange[]) => {
     const { def, close } = sinkDefinition(ctx.cfg, ctx.env, g, database);
