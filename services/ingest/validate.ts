@@ -44,8 +44,6 @@ export type ValidationContext = {
 /** Client-context fields the server sets; a client value is ignored (documented in the README). */
 const SERVER_CONTEXT_FIELDS = new Set(['ip_hash', 'browser', 'os', 'offline_synced', 'clock_skew_ms']);
 const CLIENT_CONTEXT_FIELDS = new Set(['platform', 'app_version']);
-/** Top-level fields the server sets; a client value is ignored. */
-const SERVER_FIELDS = new Set(['received_at']);
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -163,46 +161,59 @@ export function decodeEvent(raw: unknown, receivedAt: number): DecodeResult {
     };
   }
   const errors: FieldError[] = [];
-  const input: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(raw)) {
-    if (key === 'family' || SERVER_FIELDS.has(key)) continue;
-    input[key] = value;
+  const type = familyType(family);
+  const plan = recordPlan(type)!;
+  for (const key in raw) {
+    if (!plan.known.has(key) && key !== 'family')
+      errors.push({ path: key, code: 'unknown_field', reason: 'unknown field' });
   }
-  input.received_at = receivedAt;
 
-  if (raw.occurred_at === undefined) {
+  let occurredAt: unknown = raw.occurred_at;
+  if (occurredAt === undefined) {
     errors.push({ path: 'occurred_at', code: 'missing_field', reason: 'required field is missing' });
   } else {
-    const occurredAt = parseTimestamp(raw.occurred_at);
-    if (occurredAt === undefined) {
+    const parsed = parseTimestamp(occurredAt);
+    if (parsed === undefined) {
       errors.push({
         path: 'occurred_at',
         code: 'invalid_type',
         reason: 'expected epoch milliseconds (integer) or an ISO-8601 timestamp with zone',
       });
     } else {
-      input.occurred_at = occurredAt;
+      occurredAt = parsed;
     }
   }
 
-  if (raw.client !== undefined && raw.client !== null) {
-    if (!isObject(raw.client)) {
+  let client: unknown = raw.client;
+  if (client !== undefined && client !== null) {
+    if (!isObject(client)) {
       errors.push({ path: 'client', code: 'invalid_type', reason: 'expected an object or null' });
-      delete input.client;
+      client = undefined;
     } else {
-      const client: Record<string, unknown> = {};
-      for (const [key, value] of Object.entries(raw.client)) {
-        if (CLIENT_CONTEXT_FIELDS.has(key)) client[key] = value;
+      const own: Record<string, unknown> = {};
+      for (const key in client) {
+        if (CLIENT_CONTEXT_FIELDS.has(key)) own[key] = client[key];
         else if (!SERVER_CONTEXT_FIELDS.has(key)) {
           errors.push({ path: `client.${key}`, code: 'unknown_field', reason: 'unknown field' });
         }
       }
-      input.client = client;
+      client = own;
     }
   }
 
-  const type = familyType(family);
-  const record = fillRecord(recordPlan(type)!, input, '', errors) as CandidateEvent['record'];
+  // One pass over the schema's fields builds the candidate: the client's value, or the server's for the fields it
+  // owns (received_at, the parsed occurred_at, the client context reduced to what the client may set), or the default.
+  const record: Record<string, unknown> = {};
+  for (const f of plan.fields) {
+    let v: unknown;
+    if (f.name === 'occurred_at') v = occurredAt;
+    else if (f.name === 'client') v = client;
+    else if (f.name === 'received_at')
+      v = receivedAt; // a client value is ignored
+    else v = Object.hasOwn(raw, f.name) ? raw[f.name] : undefined;
+    if (v === undefined) v = f.defaultValue();
+    record[f.name] = f.record && isObject(v) ? fillRecord(f.record, v, f.name, errors) : v;
+  }
   // Fast path without a hook; on failure run again with the hook to collect every field path.
   if (errors.length === 0 && !type.isValid(record)) {
     type.isValid(record, {
@@ -216,7 +227,7 @@ export function decodeEvent(raw: unknown, receivedAt: number): DecodeResult {
     });
   }
   if (errors.length > 0) return { ok: false, family, eventId, errors };
-  return { ok: true, event: { family, record } };
+  return { ok: true, event: { family, record: record as CandidateEvent['record'] } };
 }
 
 type Fail = (path: string, reason: string, code?: RejectCode) => void;
