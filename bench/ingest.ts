@@ -283,7 +283,7 @@ async function waitReady(url: string, child: ChildProcess): Promise<void> {
 const ingestBench: Command = async (args) => {
   const { values } = parseOptions(args, {
     duration: { type: 'string', default: '20' },
-    concurrency: { type: 'string', default: '16' },
+    concurrency: { type: 'string', default: '64' },
     batch: { type: 'string', default: '100' },
     rate: { type: 'string', default: '5000' },
     'latency-duration': { type: 'string', default: '15' },
@@ -319,8 +319,10 @@ const ingestBench: Command = async (args) => {
     await throughput(c, concurrency, batch, 3);
     log.info({ duration, concurrency, batch }, 'throughput');
     const cpuBefore = cpuSeconds(child.pid!);
+    const loadBefore = process.cpuUsage();
     const sustainedRun = await throughput(c, concurrency, batch, duration);
     const ingestCpu = cpuSeconds(child.pid!) - cpuBefore;
+    const load = process.cpuUsage(loadBefore);
     const sustained = {
       ...sustainedRun,
       // Machine-load-independent: CPU the ingest process spent per accepted event, and what one core would carry.
@@ -328,6 +330,8 @@ const ingestBench: Command = async (args) => {
       ingest_cpu_us_per_event: round((ingestCpu * 1e6) / Math.max(1, sustainedRun.accepted)),
       ingest_events_per_cpu_second: Math.round(sustainedRun.accepted / Math.max(ingestCpu, 1e-9)),
       ingest_workers: Number(process.env.INGEST_WORKERS ?? 1),
+      // The clients run in this process, on the same 2 cores as ingest and Kafka.
+      load_generator_cpu_seconds: round((load.user + load.system) / 1e6, 2),
       load_average_1m: round((await import('node:os')).loadavg()[0]!, 2),
     };
     log.info(sustained, 'throughput done');
