@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { familyType } from '../services/shared/codec.ts';
 import { createLogger } from '../services/shared/logger.ts';
@@ -10,16 +11,16 @@ import { createPgPool } from '../services/shared/postgres.ts';
 import { registerAll } from '../services/cli/commands/schemas.ts';
 import { createApiKey } from '../services/ingest/apikeys.ts';
 import { decodeEvent } from '../services/ingest/validate.ts';
-import { parseOptions, type Command } from '../services/cli/command.ts';
+import { parseOptions, positiveIntOption, type Command } from '../services/cli/command.ts';
 import { isolatedEnv, provision, teardown } from '../test/support/isolated.ts';
 import { realisticEvent } from '../test/support/ingest-events.ts';
 
 /**
  * `studystream bench ingest [--duration S] [--concurrency N] [--batch N] [--rate EV/S] [--latency-duration S]
- *   [--ceiling-records N] [--no-ceiling]`
+ *   [--workers 1,2] [--ceiling-records N] [--no-ceiling]`
  *
  * Starts ingest as its own process on an isolated namespace (topic prefix, PG schema, Redis prefix, 12
- * partitions), then measures on loopback:
+ * partitions), once per `--workers` count (INGEST_WORKERS), and measures each on loopback:
  *   1. sustained events/s through POST /v1/events/batch: N concurrent clients, batches of realistic events;
  *   2. acknowledgement latency p50/p99 at a fixed offered rate (open loop: latency counted from the
  *      scheduled send time, so a stall is not hidden);
@@ -280,6 +281,74 @@ async function waitReady(url: string, child: ChildProcess): Promise<void> {
   throw new Error('ingest did not become ready');
 }
 
+/** One ingest configuration measured: sustained throughput, then latency at the fixed offered rate. */
+async function measureIngest(
+  iso: ReturnType<typeof isolatedEnv>,
+  apiKey: string,
+  workers: number,
+  o: { duration: number; concurrency: number; batch: number; rate: number; latencyDuration: number },
+  log: ReturnType<typeof createLogger>,
+) {
+  const port = await freePort();
+  // BENCH_INGEST_NODE_ARGS passes extra node flags to the ingest process (e.g. --cpu-prof for profiling).
+  const nodeArgs = (process.env.BENCH_INGEST_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, `${ROOT}services/ingest/main.ts`], {
+    env: {
+      ...iso.env,
+      INGEST_PORT: String(port),
+      INGEST_WORKERS: String(workers),
+      LOG_LEVEL: 'warn',
+      INGEST_RATE_LIMIT_PER_SEC: '0',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitReady(url, child);
+    const c = client(port, apiKey, o.concurrency);
+    log.info({ workers }, 'warm-up');
+    await throughput(c, o.concurrency, o.batch, 3);
+    log.info({ workers, duration: o.duration, concurrency: o.concurrency, batch: o.batch }, 'throughput');
+    const cpuBefore = cpuSeconds(child.pid!);
+    const loadBefore = process.cpuUsage();
+    const sustainedRun = await throughput(c, o.concurrency, o.batch, o.duration);
+    const ingestCpu = cpuSeconds(child.pid!) - cpuBefore;
+    const load = process.cpuUsage(loadBefore);
+    const sustained = {
+      ...sustainedRun,
+      // Machine-load-independent: CPU the ingest process spent per accepted event, and what one core would carry.
+      ingest_cpu_seconds: round(ingestCpu, 2),
+      ingest_cpu_us_per_event: round((ingestCpu * 1e6) / Math.max(1, sustainedRun.accepted)),
+      ingest_events_per_cpu_second: Math.round(sustainedRun.accepted / Math.max(ingestCpu, 1e-9)),
+      ingest_workers: workers,
+      // The clients run in this process, on the same 2 cores as ingest and Kafka.
+      load_generator_cpu_seconds: round((load.user + load.system) / 1e6, 2),
+      load_average_1m: round(loadavg()[0]!, 2),
+    };
+    log.info(sustained, 'throughput done');
+    await new Promise((r) => setTimeout(r, 2000));
+    log.info({ workers, rate: o.rate }, 'fixed-rate latency');
+    const latency = await fixedRate(c, o.rate, o.batch, o.latencyDuration);
+    log.info(latency, 'latency done');
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const produceBatch =
+      /ingest_produce_batch_records_sum\{[^}]*\} ([\d.e+]+)[\s\S]*?ingest_produce_batch_records_count\{[^}]*\} (\d+)/.exec(
+        metrics,
+      );
+    return {
+      workers,
+      sustained,
+      fixed_rate: latency,
+      mean_records_per_kafka_batch: produceBatch
+        ? round(Number(produceBatch[1]) / Number(produceBatch[2]))
+        : null,
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
 const ingestBench: Command = async (args) => {
   const { values } = parseOptions(args, {
     duration: { type: 'string', default: '20' },
@@ -287,13 +356,18 @@ const ingestBench: Command = async (args) => {
     batch: { type: 'string', default: '100' },
     rate: { type: 'string', default: '5000' },
     'latency-duration': { type: 'string', default: '15' },
+    workers: { type: 'string', default: '1,2' },
     'ceiling-records': { type: 'string', default: '1000000' },
     'no-ceiling': { type: 'boolean', default: false },
   });
-  const duration = Number(values.duration);
-  const concurrency = Number(values.concurrency);
-  const batch = Number(values.batch);
-  const rate = Number(values.rate);
+  const options = {
+    duration: positiveIntOption(values.duration, 'duration', 20),
+    concurrency: positiveIntOption(values.concurrency, 'concurrency', 64),
+    batch: positiveIntOption(values.batch, 'batch', 100),
+    rate: positiveIntOption(values.rate, 'rate', 5000),
+    latencyDuration: positiveIntOption(values['latency-duration'], 'latency-duration', 15),
+  };
+  const workerCounts = values.workers.split(',').map((w) => positiveIntOption(w.trim(), 'workers', 1));
   const log = createLogger('bench', 'info');
 
   process.env.TEST_KAFKA_PARTITIONS ??= process.env.KAFKA_PARTITIONS ?? '12';
@@ -303,43 +377,10 @@ const ingestBench: Command = async (args) => {
   const pool = createPgPool(iso.cfg);
   const { key } = await createApiKey(pool, 'bench');
   await pool.end();
-  const port = await freePort();
-  // BENCH_INGEST_NODE_ARGS passes extra node flags to the ingest process (e.g. --cpu-prof for profiling).
-  const nodeArgs = (process.env.BENCH_INGEST_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, `${ROOT}services/ingest/main.ts`], {
-    env: { ...iso.env, INGEST_PORT: String(port), LOG_LEVEL: 'warn', INGEST_RATE_LIMIT_PER_SEC: '0' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
   try {
-    await waitReady(url, child);
-    prepareTemplates(batch);
-    const c = client(port, key, concurrency);
-    log.info('warm-up');
-    await throughput(c, concurrency, batch, 3);
-    log.info({ duration, concurrency, batch }, 'throughput');
-    const cpuBefore = cpuSeconds(child.pid!);
-    const loadBefore = process.cpuUsage();
-    const sustainedRun = await throughput(c, concurrency, batch, duration);
-    const ingestCpu = cpuSeconds(child.pid!) - cpuBefore;
-    const load = process.cpuUsage(loadBefore);
-    const sustained = {
-      ...sustainedRun,
-      // Machine-load-independent: CPU the ingest process spent per accepted event, and what one core would carry.
-      ingest_cpu_seconds: round(ingestCpu, 2),
-      ingest_cpu_us_per_event: round((ingestCpu * 1e6) / Math.max(1, sustainedRun.accepted)),
-      ingest_events_per_cpu_second: Math.round(sustainedRun.accepted / Math.max(ingestCpu, 1e-9)),
-      ingest_workers: Number(process.env.INGEST_WORKERS ?? 1),
-      // The clients run in this process, on the same 2 cores as ingest and Kafka.
-      load_generator_cpu_seconds: round((load.user + load.system) / 1e6, 2),
-      load_average_1m: round((await import('node:os')).loadavg()[0]!, 2),
-    };
-    log.info(sustained, 'throughput done');
-    await new Promise((r) => setTimeout(r, 2000));
-    log.info({ rate }, 'fixed-rate latency');
-    const latency = await fixedRate(c, rate, batch, Number(values['latency-duration']));
-    log.info(latency, 'latency done');
-    const metrics = await (await fetch(`${url}/metrics`)).text();
+    prepareTemplates(options.batch);
+    const runs = [];
+    for (const workers of workerCounts) runs.push(await measureIngest(iso, key, workers, options, log));
     const recordBytes = meanRecordBytes();
     let ceiling: unknown = 'skipped';
     if (!values['no-ceiling']) {
@@ -351,25 +392,18 @@ const ingestBench: Command = async (args) => {
         Number(values['ceiling-records']),
       );
     }
-    const produceBatch =
-      /ingest_produce_batch_records_sum\{[^}]*\} ([\d.e+]+)[\s\S]*?ingest_produce_batch_records_count\{[^}]*\} (\d+)/.exec(
-        metrics,
-      );
     const result = {
       bench: 'ingest',
       at: new Date().toISOString(),
-      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
-      settings: { duration, concurrency, batch, rate, partitions: iso.cfg.KAFKA_PARTITIONS },
-      sustained,
-      fixed_rate: latency,
-      mean_records_per_kafka_batch: produceBatch
-        ? round(Number(produceBatch[1]) / Number(produceBatch[2]))
-        : null,
+      machine: { cpus: cpus().length, node: process.version },
+      settings: { ...options, workers: workerCounts, partitions: iso.cfg.KAFKA_PARTITIONS },
+      runs,
       kafka_producer_performance: ceiling,
-      goals: {
-        events_per_sec_ge_20000: sustained.events_per_sec >= 20_000,
-        p99_lt_100ms_at_5000: latency.ack_latency_ms.p99 < 100,
-      },
+      goals: runs.map((r) => ({
+        workers: r.workers,
+        events_per_sec_ge_20000: r.sustained.events_per_sec >= 20_000,
+        p99_lt_100ms_at_5000: r.fixed_rate.ack_latency_ms.p99 < 100,
+      })),
     };
     mkdirSync(`${ROOT}bench/results`, { recursive: true });
     const file = `${ROOT}bench/results/ingest-${result.at.replace(/[:.]/g, '-')}.json`;
@@ -378,8 +412,6 @@ const ingestBench: Command = async (args) => {
     console.log(`wrote ${file}`);
     return 0;
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
     await teardown(iso);
   }
 };
