@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
 import { chQuery, type ClickHouseClient } from '../../shared/clickhouse.ts';
-import { sql } from '../../shared/sql.ts';
+import { raw, sql } from '../../shared/sql.ts';
 import type { SessionState } from '../../domain/sessions.ts';
 import { withTimeout } from '../cache.ts';
+import { PER_STUDENT } from './history.ts';
 
 /**
  * The student's live (not yet finalized) study session, read from the sessions processor's Redis state
@@ -71,7 +72,8 @@ export async function recentSessionIds(ch: ClickHouseClient, user: string, nowMs
     sql`SELECT session_id FROM study_events
         PREWHERE user_id = ${user}
         WHERE occurred_at >= ${since} AND session_id != ''
-        GROUP BY session_id ORDER BY max(occurred_at) DESC LIMIT 5`.text,
+        GROUP BY session_id ORDER BY max(occurred_at) DESC LIMIT 5
+        ${raw(PER_STUDENT)}`.text,
   );
   return rows.map((r) => r.session_id);
 }
