@@ -139,6 +139,9 @@ const rebuildBench: Command = async (args) => {
         buildSeconds: Math.round(r.buildMs / 100) / 10,
         eventsPerSecond: Math.round((r.events * 1000) / Math.max(1, r.buildMs)),
         totalSeconds: Math.round(r.ms / 100) / 10,
+        stagesMs: Object.entries(r.stages)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' '),
       });
     };
     try {
@@ -157,6 +160,7 @@ const rebuildBench: Command = async (args) => {
       buildSeconds: null,
       eventsPerSecond: null,
       totalSeconds: null,
+      stagesMs: null,
     });
     report({
       name: 'rebuild',
@@ -172,7 +176,8 @@ const rebuildBench: Command = async (args) => {
       },
       rows,
       notes: [
-        'eventsPerSecond = records read by the rebuild build phase / its wall time (processor draining from offset 0 into the shadow store)',
+        'eventsPerSecond = records read by the rebuild build phase / its wall time: draining the topics from offset 0 (Kafka fetch, decode, apply) plus writing the shadow store',
+        'stagesMs: drain = Kafka fetch + decode + apply (+ ClickHouse inserts for clickhouse); apply = the pure apply step alone; write.* = each PostgreSQL write of the shadow (mastery)',
         'mastery reads question-attempts and material-interactions only; clickhouse reads all three topics',
         `event topics on disk: log segments ${disk.segments} bytes for ${produced} events = ` +
           `${(((disk.segments / produced) * 1e6) / 2 ** 20).toFixed(1)} MiB per million events ` +

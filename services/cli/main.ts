@@ -75,7 +75,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
     load: () => import('./commands/replay.ts'),
   },
   rebuild: {
-    summary: 'rebuild --store mastery|clickhouse: recompute into shadow tables, verify, switch atomically',
+    summary:
+      'rebuild --store mastery|clickhouse|sessions: recompute into shadow tables, verify, switch atomically',
     load: () => import('./commands/rebuild.ts'),
   },
   eval: {

@@ -60,7 +60,11 @@ export async function runBounded<T>(opts: {
   let seen = 0;
   if (open.size === 0) return result;
   const inner = opts.def.decode;
-  const decode = async (record: InboundRecord): Promise<StepResult<T>> => {
+  const asStep = (out: StepResult<T>): StepResult<T> =>
+    out.type === 'dlq' ? drop(`dead_letter:${out.reason}`) : out;
+  // Synchronous when the inner decode is (the sink's and the rebuild's decoders are, once a writer schema is
+  // cached): no promise per record, as in the live processors.
+  const decode = (record: InboundRecord): StepResult<T> | Promise<StepResult<T>> => {
     const key = rangeKey(record.topic, record.partition);
     const range = ranges.get(key);
     const offset = Number(record.offset);
@@ -75,8 +79,8 @@ export async function runBounded<T>(opts: {
       result.skippedUsers++;
       return drop('user_not_selected');
     }
-    const out = await inner(record);
-    return out.type === 'dlq' ? drop(`dead_letter:${out.reason}`) : out;
+    const out = inner(record);
+    return out instanceof Promise ? out.then(asStep) : asStep(out);
   };
   const base = runtimeOptionsFromEnv(opts.stream, {
     kafka: opts.kafka,

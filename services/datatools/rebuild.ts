@@ -32,19 +32,32 @@ import type { SharedConfig } from '../shared/config.ts';
 import { migrateClickHouse, migratePostgres } from '../shared/migrations.ts';
 import { createPgPool, type Pool } from '../shared/postgres.ts';
 import { ident, sql } from '../shared/sql.ts';
+import { EventCodec } from '../shared/codec.ts';
+import { topicNames } from '../shared/kafka.ts';
+import { createRegistry } from '../shared/registry.ts';
 import { RAW_TABLES } from '../stream/clickhouse-sink/rows.ts';
+import { masteryEnv } from '../stream/mastery/config.ts';
+import { TopicTree } from '../stream/mastery/taxonomy.ts';
+import { MasteryBulkBuild } from './mastery-bulk.ts';
+import { SessionsBulkBuild } from './sessions-bulk.ts';
+import { sessionsEnv } from '../stream/sessions/config.ts';
+import { sessionOptions } from '../stream/sessions/processor.ts';
+import type { ProcessorDefinition } from '../stream/runtime/processor.ts';
 import { streamEnv } from '../stream/runtime/config.ts';
 import {
   rangeKey,
   runBounded,
   seedKafkaGroup,
   type BoundedProgress,
+  type BoundedResult,
   type TopicPartitionRange,
 } from './bounded.ts';
 import type { ToolContext } from './context.ts';
 import { kafkaPositions } from './offsets.ts';
 import {
+  clampToLive,
   computeRanges,
+  livePositions,
   masteryDefinition,
   processorTopics,
   seedPostgresPositions,
@@ -58,7 +71,7 @@ export type TableCheck = {
   shadow: { rows: number; hash: string };
 };
 export type RebuildReport = {
-  store: 'mastery' | 'clickhouse';
+  store: 'mastery' | 'clickhouse' | 'sessions';
   shadow: string;
   old: string | null;
   events: number;
@@ -66,6 +79,8 @@ export type RebuildReport = {
   ms: number;
   /** Time spent processing events (build and catch-up runs only). */
   buildMs: number;
+  /** Time per stage of the build (ms): drain (Kafka fetch + decode + apply), apply alone, each write. */
+  stages: Record<string, number>;
   checks: TableCheck[];
   matches: boolean;
   switched: boolean;
@@ -81,6 +96,7 @@ function emptyReport(store: RebuildReport['store'], shadow: string): RebuildRepo
     events: 0,
     ms: 0,
     buildMs: 0,
+    stages: {},
     checks: [],
     matches: false,
     switched: false,
@@ -177,7 +193,6 @@ export async function rebuildMastery(ctx: ToolContext, opts: RebuildOptions): Pr
   const group = `${ctx.cfg.KAFKA_TOPIC_PREFIX}rebuild-mastery-${tag}`;
   const livePool = ctx.pool();
   const shadowPool = createPgPool({ ...ctx.cfg, PG_SCHEMA: shadow });
-  const stream = streamEnv.load(ctx.env);
   const report = emptyReport('mastery', shadow);
   let keepShadow = opts.keepShadow ?? false;
   try {
@@ -191,22 +206,38 @@ export async function rebuildMastery(ctx: ToolContext, opts: RebuildOptions): Pr
       { kind: 'latest' },
     );
     await seedPostgresPositions(shadowPool, group, ranges);
+    // Build: drain into memory, write once (mastery-bulk.ts); catch-up: the regular processor over the shadow.
+    const t = topicNames(ctx.cfg);
+    const bulk = new MasteryBulkBuild({
+      codec: new EventCodec(createRegistry(ctx.cfg), ctx.cfg),
+      tree: await TopicTree.load(shadowPool),
+      config: masteryEnv.load(ctx.env),
+      topics: { attempts: t['question-attempts'], materials: t['material-interactions'] },
+      groupId: group,
+    });
+    const drained = await drain(ctx, opts, {
+      def: bulk.definition(),
+      group: group,
+      ranges: ranges,
+      phase: 'build',
+    });
+    const writeStarted = performance.now();
+    const writes = await bulk.write(shadowPool);
+    const writeMs = performance.now() - writeStarted;
+    report.events += drained.inRange;
+    report.buildMs += drained.ms + writeMs;
+    report.stages = {
+      drain: Math.round(drained.ms),
+      apply: Math.round(bulk.applyMs),
+      write: Math.round(writeMs),
+      ...Object.fromEntries(Object.entries(writes).map(([k, v]) => [`write.${k}`, v])),
+    };
     const def = await masteryDefinition(ctx.cfg, ctx.env, shadowPool, group, group, ctx.log);
     const run = async (phase: string, r: TopicPartitionRange[]) => {
-      await seedKafkaGroup(ctx.admin, group, r);
-      const res = await runBounded({
-        def,
-        kafka: ctx.kafka,
-        log: ctx.log,
-        stream,
-        deadLetterTopic: ctx.deadLetterTopic,
-        ranges: r,
-        onProgress: (p) => opts.onProgress?.({ ...p, phase }),
-      });
+      const res = await drain(ctx, opts, { def, group: group, ranges: r, phase });
       report.events += res.inRange;
       report.buildMs += res.ms;
     };
-    await run('build', ranges);
     for (let round = 0; round < 5; round++) {
       const more = catchUpRanges(
         await positionsOf(shadowPool, shadow, group),
@@ -221,16 +252,11 @@ export async function rebuildMastery(ctx: ToolContext, opts: RebuildOptions): Pr
         live: await pgChecksum(livePool, live, table),
         shadow: await pgChecksum(livePool, shadow, table),
       });
-    report.matches = report.checks.every(
-      (c) => c.live.rows === c.shadow.rows && c.live.hash === c.shadow.hash,
-    );
+    report.matches = allMatch(report.checks);
     if (opts.verifyOnly) return report;
     if (!report.matches && !opts.acceptDifferences) {
       keepShadow = true;
-      throw new Error(
-        `shadow differs from live (${report.checks.map((c) => `${c.table}: ${c.live.rows} vs ${c.shadow.rows} rows`).join('; ')}); ` +
-          `kept schema ${shadow} for inspection; re-run with --accept-differences to switch anyway`,
-      );
+      throw differs(report, `schema ${shadow}`);
     }
     for (let attempt = 0; ; attempt++) {
       const switched = await trySwitchMastery(livePool, { live, shadow, old, liveGroup, group });
@@ -243,19 +269,67 @@ export async function rebuildMastery(ctx: ToolContext, opts: RebuildOptions): Pr
       );
       await run('catch-up', more);
     }
-    report.switched = true;
-    report.old = old;
-    if (opts.confirmDropOld) {
-      await livePool.query(`DROP SCHEMA ${old} CASCADE`);
-      report.droppedOld = true;
-    }
+    await switchedPg(livePool, report, old, opts.confirmDropOld);
     return report;
   } finally {
-    report.ms = performance.now() - started;
-    await ctx.admin.deleteGroups([group]).catch(() => undefined);
-    await shadowPool.end();
-    if (!keepShadow) await livePool.query(`DROP SCHEMA IF EXISTS ${shadow} CASCADE`);
+    await endPg(ctx, { report, started, group, shadowPool, livePool, keepShadow });
   }
+}
+
+const allMatch = (checks: TableCheck[]) =>
+  checks.every((c) => c.live.rows === c.shadow.rows && c.live.hash === c.shadow.hash);
+
+function differs(report: RebuildReport, kept: string): Error {
+  const counts = report.checks.map((c) => `${c.table}: ${c.live.rows} vs ${c.shadow.rows} rows`).join('; ');
+  return new Error(
+    `shadow differs from live (${counts}); kept ${kept} for inspection; re-run with --accept-differences to switch anyway`,
+  );
+}
+
+/** Runs a definition over ranges under the rebuild's group (Kafka offsets seeded to the range starts). */
+async function drain<T>(
+  ctx: ToolContext,
+  opts: RebuildOptions,
+  r: { def: ProcessorDefinition<T>; group: string; ranges: TopicPartitionRange[]; phase: string },
+): Promise<BoundedResult> {
+  await seedKafkaGroup(ctx.admin, r.group, r.ranges);
+  return runBounded({
+    def: r.def,
+    kafka: ctx.kafka,
+    log: ctx.log,
+    stream: streamEnv.load(ctx.env),
+    deadLetterTopic: ctx.deadLetterTopic,
+    ranges: r.ranges,
+    onProgress: (p) => opts.onProgress?.({ ...p, phase: r.phase }),
+  });
+}
+
+/** After a PostgreSQL switch: the old schema is kept, or dropped on confirmation. */
+async function switchedPg(pool: Pool, report: RebuildReport, old: string, confirmDropOld: boolean) {
+  report.switched = true;
+  report.old = old;
+  if (confirmDropOld) {
+    await pool.query(`DROP SCHEMA ${pgIdent(old)} CASCADE`);
+    report.droppedOld = true;
+  }
+}
+
+/** The end of a PostgreSQL rebuild, whatever happened: the run's group deleted, the shadow dropped unless kept. */
+async function endPg(
+  ctx: ToolContext,
+  r: {
+    report: RebuildReport;
+    started: number;
+    group: string;
+    shadowPool: Pool;
+    livePool: Pool;
+    keepShadow: boolean;
+  },
+) {
+  r.report.ms = performance.now() - r.started;
+  await ctx.admin.deleteGroups([r.group]).catch(() => undefined);
+  await r.shadowPool.end();
+  if (!r.keepShadow) await r.livePool.query(`DROP SCHEMA IF EXISTS ${pgIdent(r.report.shadow)} CASCADE`);
 }
 
 async function trySwitchMastery(
@@ -284,18 +358,21 @@ async function trySwitchMastery(
       return false;
     }
     await client.query(`CREATE SCHEMA ${old}`);
-    for (const t of MASTERY_TABLES) await client.query(`ALTER TABLE ${live}.${t} SET SCHEMA ${old}`);
-    for (const t of MASTERY_TABLES) await client.query(`ALTER TABLE ${shadow}.${t} SET SCHEMA ${live}`);
+    const liveGroup = `'${n.liveGroup.replace(/'/g, "''")}'`;
+    // The live group's claims become the shadow's: old copy kept, then only the differences applied (the sets
+    // are equal when the logic did not change, so this is two anti-joins, not millions of index updates).
     await client.query(
-      `CREATE TABLE ${old}.processed_events AS SELECT * FROM ${live}.processed_events WHERE consumer_group = $1`.replace(
-        '$1',
-        `'${n.liveGroup.replace(/'/g, "''")}'`,
-      ),
+      `CREATE TABLE ${old}.processed_events AS SELECT * FROM ${live}.processed_events WHERE consumer_group = ${liveGroup}`,
     );
-    await client.query(`DELETE FROM ${live}.processed_events WHERE consumer_group = $1`, [n.liveGroup]);
+    await client.query(
+      `DELETE FROM ${live}.processed_events l WHERE l.consumer_group = $1 AND NOT EXISTS (
+         SELECT 1 FROM ${shadow}.processed_events s WHERE s.consumer_group = $2 AND s.event_id = l.event_id)`,
+      [n.liveGroup, n.group],
+    );
     await client.query(
       `INSERT INTO ${live}.processed_events (consumer_group, event_id, occurred_at)
-       SELECT $1, event_id, occurred_at FROM ${shadow}.processed_events WHERE consumer_group = $2`,
+       SELECT $1, s.event_id, s.occurred_at FROM ${shadow}.processed_events s WHERE s.consumer_group = $2
+         AND NOT EXISTS (SELECT 1 FROM ${live}.processed_events l WHERE l.consumer_group = $1 AND l.event_id = s.event_id)`,
       [n.liveGroup, n.group],
     );
     await client.query(
@@ -306,7 +383,7 @@ async function trySwitchMastery(
       `INSERT INTO ${live}.late_events SELECT * FROM ${shadow}.late_events WHERE processor = 'mastery'`,
     );
     await client.query(
-      `CREATE TABLE ${old}.consumer_positions AS SELECT * FROM ${live}.consumer_positions WHERE consumer_group = '${n.liveGroup.replace(/'/g, "''")}'`,
+      `CREATE TABLE ${old}.consumer_positions AS SELECT * FROM ${live}.consumer_positions WHERE consumer_group = ${liveGroup}`,
     );
     await client.query(
       `INSERT INTO ${live}.consumer_positions (consumer_group, topic, partition, next_offset, watermark_ms)
@@ -315,6 +392,10 @@ async function trySwitchMastery(
          watermark_ms = EXCLUDED.watermark_ms, updated_at = now()`,
       [n.liveGroup, n.group],
     );
+    // Last: the catalog moves take ACCESS EXCLUSIVE locks held until COMMIT, so the API's reads wait only for
+    // these few statements, not for the claims above.
+    for (const t of MASTERY_TABLES) await client.query(`ALTER TABLE ${live}.${t} SET SCHEMA ${old}`);
+    for (const t of MASTERY_TABLES) await client.query(`ALTER TABLE ${shadow}.${t} SET SCHEMA ${live}`);
     await client.query('COMMIT');
     return true;
   } catch (err) {
@@ -353,23 +434,13 @@ export async function rebuildClickHouse(ctx: ToolContext, opts: RebuildOptions):
   const shadow = `${live}_rebuild_${tag}`;
   const old = `${live}_old_${tag}`;
   const group = `${ctx.cfg.KAFKA_TOPIC_PREFIX}rebuild-clickhouse-${tag}`;
-  const stream = streamEnv.load(ctx.env);
   const root = createClickHouse(ctx.cfg, 'default');
   const report = emptyReport('clickhouse', shadow);
   let keepShadow = opts.keepShadow ?? false;
   const run = async (phase: string, database: string, g: string, ranges: TopicPartitionRange[]) => {
     const { def, close } = sinkDefinition(ctx.cfg, ctx.env, g, database);
     try {
-      await seedKafkaGroup(ctx.admin, g, ranges);
-      const res = await runBounded({
-        def,
-        kafka: ctx.kafka,
-        log: ctx.log,
-        stream,
-        deadLetterTopic: ctx.deadLetterTopic,
-        ranges,
-        onProgress: (p) => opts.onProgress?.({ ...p, phase }),
-      });
+      const res = await drain(ctx, opts, { def, group: g, ranges: ranges, phase });
       report.events += res.inRange;
       report.buildMs += res.ms;
     } finally {
@@ -388,16 +459,11 @@ export async function rebuildClickHouse(ctx: ToolContext, opts: RebuildOptions):
         live: await chChecksum(ctx.cfg, live, table),
         shadow: await chChecksum(ctx.cfg, shadow, table),
       });
-    report.matches = report.checks.every(
-      (c) => c.live.rows === c.shadow.rows && c.live.hash === c.shadow.hash,
-    );
+    report.matches = allMatch(report.checks);
     if (opts.verifyOnly) return report;
     if (!report.matches && !opts.acceptDifferences) {
       keepShadow = true;
-      throw new Error(
-        `shadow differs from live (${report.checks.map((c) => `${c.table}: ${c.live.rows} vs ${c.shadow.rows} rows`).join('; ')}); ` +
-          `kept database ${shadow}; re-run with --accept-differences to switch anyway`,
-      );
+      throw differs(report, `database ${shadow}`);
     }
     const tables = await chQuery<{ name: string; engine: string }>(
       root,
@@ -458,4 +524,155 @@ export async function rebuildClickHouse(ctx: ToolContext, opts: RebuildOptions):
         .catch(() => undefined);
     await root.close();
   }
+}
+
+// ---------- sessions ----------
+
+const SESSION_CHECKS = [
+  { table: 'study_sessions', where: 'TRUE' },
+  { table: 'late_events', where: `processor = 'sessions'` },
+] as const;
+
+async function sessionChecks(pool: Pool, live: string, shadow: string): Promise<TableCheck[]> {
+  const out: TableCheck[] = [];
+  for (const c of SESSION_CHECKS)
+    out.push({
+      table: c.table === 'late_events' ? 'late_events (sessions)' : c.table,
+      live: await pgChecksum(pool, live, c.table, c.where),
+      shadow: await pgChecksum(pool, shadow, c.table, c.where),
+    });
+  return out;
+}
+
+const sameChecks = (a: TableCheck[], b: TableCheck[]) =>
+  a.length === b.length &&
+  a.every((c, i) => c.live.rows === b[i]?.live.rows && c.live.hash === b[i]?.live.hash);
+
+/**
+ * sessions (PostgreSQL study_sessions and the sessions' late_events)
+ *  1. Shadow schema `rebuild_<ts>` migrated by the same runner.
+ *  2. The sessions processor's pure steps over the topics from offset 0 up to the live processor's positions (Redis
+ *     `sessions:pos`), state in memory (sessions-bulk.ts); closed sessions and late events written to the shadow.
+ *     Catch-up rounds follow the live positions while they move.
+ *  3. Verify over the same range: the live positions are read before and after the checksums of live and shadow;
+ *     the comparison counts only when both equal the rebuild's positions (else catch up and compare again).
+ *  4. Switch, in ONE transaction: lock the live study_sessions against writes (reads go on), re-check that the live
+ *     positions did not move and the live checksums are those verified (a live batch that wrote its rows but has
+ *     not committed its Redis positions yet shows there; then catch up and retry), keep the live late_events rows
+ *     of the sessions processor in `rebuild_old_<ts>`, replace them with the shadow's, and move the live
+ *     study_sessions to `rebuild_old_<ts>` and the shadow's in (catalog only). The live processor's blocked upsert
+ *     then goes to the new table (PostgreSQL re-resolves a name that changed while it waited for the lock). The
+ *     live sessions still open in Redis are unchanged: equal to the rebuild's when the shadow matched.
+ */
+export async function rebuildSessions(ctx: ToolContext, opts: RebuildOptions): Promise<RebuildReport> {
+  const started = performance.now();
+  const tag = timestampTag();
+  const live = ctx.cfg.PG_SCHEMA;
+  const shadow = `rebuild_${tag}`;
+  const old = `rebuild_old_${tag}`;
+  const group = `${ctx.cfg.KAFKA_TOPIC_PREFIX}rebuild-sessions-${tag}`;
+  const livePool = ctx.pool();
+  const shadowPool = createPgPool({ ...ctx.cfg, PG_SCHEMA: shadow });
+  const report = emptyReport('sessions', shadow);
+  const topics = processorTopics(ctx.cfg, 'sessions');
+  const bulk = new SessionsBulkBuild({
+    codec: new EventCodec(createRegistry(ctx.cfg), ctx.cfg),
+    options: sessionOptions(sessionsEnv.load(ctx.env)),
+    topics,
+    groupId: group,
+  });
+  let keepShadow = opts.keepShadow ?? false;
+  const livePos = () => livePositions(ctx, 'sessions');
+  const run = async (phase: string, ranges: TopicPartitionRange[]) => {
+    if (ranges.length === 0) return;
+    const res = await drain(ctx, opts, {
+      def: bulk.definition(),
+      group: group,
+      ranges: ranges,
+      phase: phase,
+    });
+    const t = performance.now();
+    await bulk.flush(shadowPool);
+    report.events += res.inRange;
+    report.buildMs += res.ms + (performance.now() - t);
+    report.stages.drain = (report.stages.drain ?? 0) + Math.round(res.ms);
+    report.stages.write = (report.stages.write ?? 0) + Math.round(performance.now() - t);
+    report.stages.apply = Math.round(bulk.applyMs);
+  };
+  /** Ranges from what the rebuild reached up to the live positions; true when there was nothing to do. */
+  const catchUp = async (): Promise<boolean> => {
+    const more = catchUpRanges(bulk.reached(), await livePos());
+    await run('catch-up', more);
+    return more.length === 0;
+  };
+  try {
+    await migratePostgres(shadowPool, shadow);
+    const all = await computeRanges(ctx.admin, topics, { kind: 'earliest' }, { kind: 'latest' });
+    const { ranges } = clampToLive(all, await livePos());
+    await run('build', ranges);
+    // Verify over the same range: live positions unchanged across the checksums and equal to the rebuild's.
+    let verified: TableCheck[] | undefined;
+    for (let round = 0; round < 10 && !verified; round++) {
+      if (!(await catchUp())) continue;
+      const before = await livePos();
+      const checks = await sessionChecks(livePool, live, shadow);
+      const after = await livePos();
+      if (catchUpRanges(bulk.reached(), before).length === 0 && samePositions(before, after))
+        verified = checks;
+    }
+    if (!verified) throw new Error('the live sessions processor kept moving; try again');
+    report.checks = verified;
+    report.matches = allMatch(verified);
+    if (opts.verifyOnly) return report;
+    if (!report.matches && !opts.acceptDifferences) {
+      keepShadow = true;
+      throw differs(report, `schema ${shadow}`);
+    }
+    for (let attempt = 0; ; attempt++) {
+      const expected = bulk.reached();
+      const client = await livePool.connect();
+      let switched = false;
+      try {
+        await client.query('BEGIN');
+        await client.query(`SET LOCAL lock_timeout = '30s'`);
+        await client.query(`LOCK TABLE ${pgIdent(live)}.study_sessions IN EXCLUSIVE MODE`);
+        const now = await livePos();
+        const liveNow = await sessionChecks(livePool, live, shadow);
+        if (catchUpRanges(expected, now).length === 0 && sameChecks(liveNow, verified)) {
+          await client.query(`CREATE SCHEMA ${pgIdent(old)}`);
+          await client.query(
+            `CREATE TABLE ${old}.late_events AS SELECT * FROM ${live}.late_events WHERE processor = 'sessions'`,
+          );
+          await client.query(`DELETE FROM ${live}.late_events WHERE processor = 'sessions'`);
+          await client.query(
+            `INSERT INTO ${live}.late_events SELECT * FROM ${shadow}.late_events WHERE processor = 'sessions'`,
+          );
+          await client.query(`ALTER TABLE ${live}.study_sessions SET SCHEMA ${old}`);
+          await client.query(`ALTER TABLE ${shadow}.study_sessions SET SCHEMA ${live}`);
+          await client.query('COMMIT');
+          switched = true;
+        } else await client.query('ROLLBACK');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+      if (switched) break;
+      if (attempt >= 5)
+        throw new Error('the live sessions processor kept moving ahead of the shadow; try again');
+      await catchUp();
+      const checks = await sessionChecks(livePool, live, shadow);
+      if (!opts.acceptDifferences && !allMatch(checks)) continue;
+      verified = checks;
+    }
+    await switchedPg(livePool, report, old, opts.confirmDropOld);
+    return report;
+  } finally {
+    await endPg(ctx, { report, started, group, shadowPool, livePool, keepShadow });
+  }
+}
+
+function samePositions(a: Map<string, number>, b: Map<string, number>): boolean {
+  return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
 }

@@ -16,7 +16,6 @@
  *  - sessions: positions live in Redis per topic-partition (not per group) and the processor re-applies by
  *    position, so a replay into the live store can only be a no-op; it reports that and exits (use rebuild).
  */
-import { allSettledOrThrow } from '../shared/async.ts';
 import type { Admin } from 'kafkajs';
 import { createClickHouse } from '../shared/clickhouse.ts';
 import { EventCodec } from '../shared/codec.ts';
@@ -25,8 +24,9 @@ import { topicNames } from '../shared/kafka.ts';
 import type { Pool } from '../shared/postgres.ts';
 import { createRegistry } from '../shared/registry.ts';
 import { sinkEnv } from '../stream/clickhouse-sink/config.ts';
-import { groupByTable, type MappedRow } from '../stream/clickhouse-sink/rows.ts';
-import { sinkDecoder } from '../stream/clickhouse-sink/sink.ts';
+import type { SerialisedRow } from '../stream/clickhouse-sink/rows.ts';
+import { clickHouseSinkDefinition } from '../stream/clickhouse-sink/sink.ts';
+import { createMetricsRegistry } from '../shared/metrics.ts';
 import { RawEventStore } from '../stream/clickhouse-sink/store.ts';
 import { masteryEnv } from '../stream/mastery/config.ts';
 import { createMasteryProcessor } from '../stream/mastery/processor.ts';
@@ -140,30 +140,22 @@ export function clampToLive(
   return { ranges: out, clamped };
 }
 
-/** The ClickHouse sink's definition writing into `database` (the live one for replay, a shadow for rebuild). */
+/** The ClickHouse sink's definition (the live sink's own, shared) writing into `database` (live, or a shadow). */
 export function sinkDefinition(
   cfg: SharedConfig,
   env: NodeJS.ProcessEnv,
   groupId: string,
   database: string,
-): { def: ProcessorDefinition<MappedRow>; close: () => Promise<void> } {
+): { def: ProcessorDefinition<SerialisedRow>; close: () => Promise<void> } {
   const clickhouse = createClickHouse(cfg, database);
-  const store = new RawEventStore(clickhouse, sinkEnv.load(env).SINK_DEDUP_WINDOW_S);
-  const codec = new EventCodec(createRegistry(cfg), cfg);
   return {
-    def: {
-      name: 'clickhouse-sink',
+    def: clickHouseSinkDefinition({
+      codec: new EventCodec(createRegistry(cfg), cfg),
+      store: new RawEventStore(clickhouse, sinkEnv.load(env).SINK_DEDUP_WINDOW_S),
       groupId,
       topics: processorTopics(cfg, 'clickhouse-sink'),
-      decode: sinkDecoder(codec),
-      handleBatch: async (batch) => {
-        const byTable = groupByTable(batch.items.map((i) => i.value));
-        // Every write settles before the batch fails, so a retry never races an insert of the failed attempt.
-        await allSettledOrThrow([...byTable].map(([table, rows]) => store.write(table, rows)));
-      },
-      offsets: { mode: 'kafka' },
-      fromBeginning: true,
-    },
+      metrics: createMetricsRegistry('datatools'),
+    }),
     close: () => clickhouse.close(),
   };
 }
@@ -191,7 +183,7 @@ export async function masteryDefinition(
     groupId,
     dedupeGroupId,
     invalidateChannel: `${cfg.REDIS_KEY_PREFIX}invalidate`,
-    metrics: (await import('../shared/metrics.ts')).createMetricsRegistry('datatools'),
+    metrics: createMetricsRegistry('datatools'),
     log,
   });
 }

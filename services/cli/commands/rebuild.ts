@@ -1,13 +1,13 @@
 import { openContext, table } from '../../datatools/context.ts';
 import { formatDuration, formatRate, ProgressLine } from '../../shared/progress.ts';
-import { rebuildClickHouse, rebuildMastery } from '../../datatools/rebuild.ts';
+import { rebuildClickHouse, rebuildMastery, rebuildSessions } from '../../datatools/rebuild.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
-const HELP = `usage: studystream rebuild --store mastery|clickhouse [--verify-only] [--accept-differences]
+const HELP = `usage: studystream rebuild --store mastery|clickhouse|sessions [--verify-only] [--accept-differences]
                            [--confirm-drop-old] [--keep-shadow] [--quiet]
 
-Recomputes a derived store from the beginning of the topics into shadow tables (PostgreSQL schema
-rebuild_<ts>, or ClickHouse database <db>_rebuild_<ts>, migrated by the same runner), verifies them against the
+Recomputes a derived store (mastery, ClickHouse, closed study sessions) from the beginning of the topics into shadow
+tables (PostgreSQL schema rebuild_<ts>, or ClickHouse database <db>_rebuild_<ts>, migrated by the same runner), verifies them against the
 live tables (row counts and checksums of canonical rows), then switches atomically. The old tables are kept in
 rebuild_old_<ts> (<db>_old_<ts>) until dropped: --confirm-drop-old drops them after a successful switch.
 A shadow that differs from live is kept and not switched unless --accept-differences (expected after a logic
@@ -15,7 +15,7 @@ change). --verify-only builds and compares without switching.
   drop the old data later:  psql -c 'DROP SCHEMA rebuild_old_<ts> CASCADE'  /  DROP DATABASE <db>_old_<ts>
 `;
 
-/** `studystream rebuild --store mastery|clickhouse ...` (see HELP). */
+/** `studystream rebuild --store mastery|clickhouse|sessions ...` (see HELP). */
 const rebuild: Command = async (args) => {
   const { values, positionals } = parseOptions(args, {
     store: { type: 'string' },
@@ -32,12 +32,8 @@ const rebuild: Command = async (args) => {
   }
   if (positionals.length > 0) throw new UsageError(HELP.trimEnd());
   const store = values.store;
-  if (store === 'sessions')
-    throw new Error(
-      'rebuild --store sessions is not supported yet: live sessions are Redis state checked by position; stop the sessions processor, clear its keys and study_sessions, and let it re-read from offset 0',
-    );
-  if (store !== 'mastery' && store !== 'clickhouse')
-    throw new UsageError('--store must be mastery or clickhouse');
+  if (store !== 'mastery' && store !== 'clickhouse' && store !== 'sessions')
+    throw new UsageError('--store must be mastery, clickhouse or sessions');
   const ctx = await openContext(process.env, 'rebuild');
   const progress = new ProgressLine(`rebuild ${store}`, { quiet: values.quiet ?? false, rate: false });
   try {
@@ -55,7 +51,12 @@ const rebuild: Command = async (args) => {
           p.remaining === 0,
         ),
     };
-    const report = store === 'mastery' ? await rebuildMastery(ctx, opts) : await rebuildClickHouse(ctx, opts);
+    const report =
+      store === 'mastery'
+        ? await rebuildMastery(ctx, opts)
+        : store === 'sessions'
+          ? await rebuildSessions(ctx, opts)
+          : await rebuildClickHouse(ctx, opts);
     process.stdout.write(
       table(
         ['TABLE', 'LIVE_ROWS', 'SHADOW_ROWS', 'LIVE_CHECKSUM', 'SHADOW_CHECKSUM', 'MATCH'],

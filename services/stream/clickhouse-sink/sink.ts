@@ -9,6 +9,7 @@ import { createRegistry, readWireSchemaId } from '../../shared/registry.ts';
 import {
   runProcessor,
   runtimeOptionsFromEnv,
+  type ProcessorDefinition,
   type RunningProcessor,
   type RuntimeOptions,
 } from '../runtime/processor.ts';
@@ -36,12 +37,10 @@ export function isTransientDecodeError(err: unknown): boolean {
   return typeof e?.message === 'string' && TRANSIENT.test(e.message);
 }
 
-/** Decoding step: wire format, registry lookup, Avro, mapping. Bad data becomes a dead letter, never a throw. */
-export function sinkDecoder(codec: EventCodec) {
-  return decoder(codec, (m) => m);
-}
-
-/** The sink's own decoding step: `sinkDecoder`, the row then serialised right away (see SerialisedRow). */
+/**
+ * The sink's decoding step: wire format, registry lookup, Avro, mapping, the row then serialised right away (see
+ * SerialisedRow). Bad data becomes a dead letter, never a throw.
+ */
 export function serialisingSinkDecoder(codec: EventCodec) {
   return decoder(codec, serialiseRow);
 }
@@ -108,25 +107,42 @@ export type SinkDeps = {
   runtime?: Partial<Pick<RuntimeOptions, 'policy' | 'backoff' | 'stopGraceMs'>>;
 };
 
-export async function startClickHouseSink(deps: SinkDeps): Promise<ClickHouseSink> {
-  const { cfg, log } = deps;
-  const clickhouse = createClickHouse(cfg);
-  const store = new RawEventStore(clickhouse, deps.sink.SINK_DEDUP_WINDOW_S);
-  const codec = new EventCodec(createRegistry(cfg), cfg);
-  const topics = topicNames(cfg);
-  const skipped = new Counter({
-    name: 'sink_duplicates_skipped_total',
-    help: 'rows not inserted because their event_id was already stored or repeated in the batch',
-    labelNames: ['table', 'where'],
-    registers: [deps.metrics],
-  });
-  const inserted = new Counter({
-    name: 'sink_rows_inserted_total',
-    help: 'rows inserted into the raw tables',
-    labelNames: ['table'],
-    registers: [deps.metrics],
-  });
+const countersCache = new WeakMap<Registry, { skipped: Counter<string>; inserted: Counter<string> }>();
+function sinkCounters(registry: Registry) {
+  let c = countersCache.get(registry);
+  if (!c) {
+    c = {
+      skipped: new Counter({
+        name: 'sink_duplicates_skipped_total',
+        help: 'rows not inserted because their event_id was already stored or repeated in the batch',
+        labelNames: ['table', 'where'],
+        registers: [registry],
+      }),
+      inserted: new Counter({
+        name: 'sink_rows_inserted_total',
+        help: 'rows inserted into the raw tables',
+        labelNames: ['table'],
+        registers: [registry],
+      }),
+    };
+    countersCache.set(registry, c);
+  }
+  return c;
+}
 
+/**
+ * The sink's processor definition: serialising decoder, per-table existence check (external data) and insert.
+ * The live sink, `replay --processor clickhouse-sink` and `rebuild --store clickhouse` all run this one
+ * definition; only the store's database and the group differ.
+ */
+export function clickHouseSinkDefinition(d: {
+  codec: EventCodec;
+  store: RawEventStore;
+  groupId: string;
+  topics: string[];
+  metrics: Registry;
+}): ProcessorDefinition<SerialisedRow> {
+  const { skipped, inserted } = sinkCounters(d.metrics);
   const handleBatch = async (batch: FlushBatch<SerialisedRow>): Promise<void> => {
     const byTable = new Map<RawTable, SerialisedRow[]>();
     for (const { value } of batch.items) {
@@ -137,7 +153,7 @@ export async function startClickHouseSink(deps: SinkDeps): Promise<ClickHouseSin
     // Every table's write settles before the batch fails: a retry must never run its existence check while an
     // insert of the failed attempt is still in flight (it would not see those rows yet and insert them again).
     const reports: InsertReport[] = await allSettledOrThrow(
-      [...byTable].map(([table, rows]) => store.writeSerialised(table, rows)),
+      [...byTable].map(([table, rows]) => d.store.writeSerialised(table, rows)),
     );
     for (const r of reports) {
       inserted.inc({ table: r.table }, r.inserted);
@@ -145,7 +161,23 @@ export async function startClickHouseSink(deps: SinkDeps): Promise<ClickHouseSin
       skipped.inc({ table: r.table, where: 'stored' }, r.alreadyStored);
     }
   };
+  return {
+    name: 'clickhouse-sink',
+    groupId: d.groupId,
+    topics: d.topics,
+    decode: serialisingSinkDecoder(d.codec),
+    handleBatch,
+    offsets: { mode: 'kafka' },
+    fromBeginning: true,
+  };
+}
 
+export async function startClickHouseSink(deps: SinkDeps): Promise<ClickHouseSink> {
+  const { cfg, log } = deps;
+  const clickhouse = createClickHouse(cfg);
+  const store = new RawEventStore(clickhouse, deps.sink.SINK_DEDUP_WINDOW_S);
+  const codec = new EventCodec(createRegistry(cfg), cfg);
+  const topics = topicNames(cfg);
   const base = runtimeOptionsFromEnv(deps.stream, {
     kafka: deps.kafka,
     log,
@@ -153,15 +185,13 @@ export async function startClickHouseSink(deps: SinkDeps): Promise<ClickHouseSin
     deadLetterTopic: topics.deadLetter,
   });
   const processor = await runProcessor<SerialisedRow>(
-    {
-      name: 'clickhouse-sink',
+    clickHouseSinkDefinition({
+      codec,
+      store,
       groupId: deps.sink.SINK_GROUP_ID,
       topics: EVENT_FAMILIES.map((f) => topics[f]),
-      decode: serialisingSinkDecoder(codec),
-      handleBatch,
-      offsets: { mode: 'kafka' },
-      fromBeginning: true,
-    },
+      metrics: deps.metrics,
+    }),
     {
       ...base,
       ...deps.runtime,

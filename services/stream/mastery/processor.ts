@@ -17,7 +17,14 @@ import { leafColumns, parentColumns, unstudiedColumns, type MasteryColumns } fro
 import type { MasteryConfig } from './config.ts';
 import { toMasteryInput, type MasteryInput } from './decode.ts';
 import { lateEventsCounter, recordLateEvents, type LateEvent } from './late-events.ts';
-import { admitRecords, loadPositions, lockPositions, savePositions, tpKey } from './positions.ts';
+import {
+  admitRecords,
+  loadPositions,
+  lockPositions,
+  savePositions,
+  tpKey,
+  type StoredPosition,
+} from './positions.ts';
 import { applyToOwnedRow, emptyRow, type MasteryRowState, type RowEvent } from './row.ts';
 import {
   claimEvents,
@@ -27,6 +34,7 @@ import {
   writeHistory,
   writeRows,
   type HistoryWrite,
+  type RowKey,
   type RowWrite,
 } from './store.ts';
 import type { TopicTree } from './taxonomy.ts';
@@ -106,13 +114,7 @@ export async function applyBatch(
   const { admitted, skipped, next } = admitRecords(batch.items, stored, batch.positions);
 
   // 2. event_id dedupe (re-sent events at other offsets; copies within this batch).
-  const firstCopies: Decoded<MasteryInput>[] = [];
-  const seen = new Set<string>();
-  for (const item of admitted) {
-    if (seen.has(item.value.eventId)) continue;
-    seen.add(item.value.eventId);
-    firstCopies.push(item);
-  }
+  const firstCopies = firstCopiesById(admitted);
   const claimed = await claimEvents(
     client,
     deps.dedupeGroupId ?? deps.groupId,
@@ -121,44 +123,15 @@ export async function applyBatch(
   const fresh = firstCopies.filter((i) => claimed.has(i.value.eventId));
 
   // 3. Leaf rows: lock, apply in batch order (per partition = per student order), derive columns.
-  const keys = new Map<string, { userId: string; topicId: string }>();
-  for (const { value } of fresh)
-    for (const t of value.topicIds) keys.set(rowKey(value.userId, t), { userId: value.userId, topicId: t });
+  const keys = leafKeysOf(fresh);
   const loaded = await lockRows(client, [...keys.values()], 2);
-  const rows = new Map<string, MasteryRowState>();
-  const history = new Map<string, HistoryWrite>();
-  const late: LateEvent[] = [];
-  for (const { record, value } of fresh) {
-    const e = toRowEvent(value);
-    let wasLate: { foldPoint: number | null } | undefined;
-    for (const topicId of value.topicIds) {
-      const k = rowKey(value.userId, topicId);
-      let row = rows.get(k);
-      if (row === undefined) {
-        row = loaded.get(k)?.processorState ?? emptyRow();
-        rows.set(k, row);
-      }
-      const result = applyToOwnedRow(row, e, L, scheduler);
-      if (result.late) wasLate ??= { foldPoint: result.foldPoint };
-      for (const h of result.history)
-        history.set(`${k}\u0000${h.day}`, { userId: value.userId, topicId, ...h });
-      const wm = next.get(tpKey(record.topic, record.partition));
-      if (wm) wm.watermarkMs = Math.max(wm.watermarkMs ?? value.occurredAt, value.occurredAt);
-    }
-    if (wasLate)
-      late.push({
-        eventId: value.eventId,
-        userId: value.userId,
-        sessionId: null,
-        topic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
-        occurredAt: value.occurredAt,
-        watermarkAt: wasLate.foldPoint === null ? null : wasLate.foldPoint + L,
-        reason: 'too_late',
-        handling: 'counts_applied',
-      });
-  }
+  const { rows, history, late } = applyFresh(
+    fresh,
+    (k) => loaded.get(k)?.processorState ?? emptyRow(),
+    next,
+    L,
+    scheduler,
+  );
   const writes: RowWrite[] = [];
   for (const [k, row] of rows) {
     const key = keys.get(k) as { userId: string; topicId: string };
@@ -182,26 +155,116 @@ export async function applyBatch(
   };
 }
 
+/** The first record of each event_id, in batch order (a batch may hold an event twice: re-sends, replays). */
+export function firstCopiesById<R extends { value: { eventId: string } }>(items: readonly R[]): R[] {
+  const out: R[] = [];
+  const seen = new Set<string>();
+  for (const item of items) {
+    if (seen.has(item.value.eventId)) continue;
+    seen.add(item.value.eventId);
+    out.push(item);
+  }
+  return out;
+}
+
+/** The leaf rows (student, topic) the events touch, keyed by rowKey, in first-touch order. */
+export function leafKeysOf(fresh: ReadonlyArray<Decoded<MasteryInput>>): Map<string, RowKey> {
+  const keys = new Map<string, RowKey>();
+  for (const { value } of fresh)
+    for (const t of value.topicIds) keys.set(rowKey(value.userId, t), { userId: value.userId, topicId: t });
+  return keys;
+}
+
+/**
+ * The pure apply step of a batch: fresh (deduplicated, admitted) events applied in batch order to their leaf
+ * rows. `rowOf` gives a row's state the first time the batch touches it (the returned rows are updated in place);
+ * `next` (the batch's advanced positions) gets the event-time watermarks. Returns the touched rows (first-touch
+ * order), the history rows to upsert (last write per student, topic and day) and the late events.
+ */
+export function applyFresh(
+  fresh: ReadonlyArray<Decoded<MasteryInput>>,
+  rowOf: (key: string) => MasteryRowState,
+  next: Map<string, StoredPosition>,
+  L: number,
+  scheduler: MasteryConfig['MASTERY_SCHEDULER'],
+): { rows: Map<string, MasteryRowState>; history: Map<string, HistoryWrite>; late: LateEvent[] } {
+  const rows = new Map<string, MasteryRowState>();
+  const history = new Map<string, HistoryWrite>();
+  const late: LateEvent[] = [];
+  for (const { record, value } of fresh) {
+    const e = toRowEvent(value);
+    let wasLate: { foldPoint: number | null } | undefined;
+    for (const topicId of value.topicIds) {
+      const k = rowKey(value.userId, topicId);
+      let row = rows.get(k);
+      if (row === undefined) {
+        row = rowOf(k);
+        rows.set(k, row);
+      }
+      const result = applyToOwnedRow(row, e, L, scheduler);
+      if (result.late) wasLate ??= { foldPoint: result.foldPoint };
+      for (const h of result.history)
+        history.set(`${k}\u0000${h.day}`, { userId: value.userId, topicId, ...h });
+      const wm = next.get(tpKey(record.topic, record.partition));
+      if (wm) wm.watermarkMs = Math.max(wm.watermarkMs ?? value.occurredAt, value.occurredAt);
+    }
+    if (wasLate)
+      late.push({
+        eventId: value.eventId,
+        userId: value.userId,
+        sessionId: null,
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        occurredAt: value.occurredAt,
+        watermarkAt: wasLate.foldPoint === null ? null : wasLate.foldPoint + L,
+        reason: 'too_late',
+        handling: 'counts_applied',
+      });
+  }
+  return { rows, history, late };
+}
+
 function toRowEvent(v: MasteryInput): RowEvent {
   return v.kind === 'attempt'
     ? { at: v.occurredAt, id: v.eventId, a: v.attempt }
     : { at: v.occurredAt, id: v.eventId, m: { id: v.materialId, p: v.progress } };
 }
 
-/** Recomputes the parents (at `level`) of `children` from all their children's rows; returns the parents. */
-async function rollUp(
+/** The parents at `level` of `children` (keyed by rowKey). */
+export function parentsAt(tree: TopicTree, children: Iterable<RowKey>, level: number): Map<string, RowKey> {
+  const parents = new Map<string, RowKey>();
+  for (const c of children) {
+    const parentId = tree.nodes.get(c.topicId)?.parentId;
+    if (parentId && tree.nodes.get(parentId)?.level === level)
+      parents.set(rowKey(c.userId, parentId), { userId: c.userId, topicId: parentId });
+  }
+  return parents;
+}
+
+/** A parent row's columns from all its children's (taxonomy order; a child without a row is unstudied). */
+export function rolledUpColumns(
+  tree: TopicTree,
+  parent: RowKey,
+  columnsOf: (key: string) => MasteryColumns | undefined,
+): MasteryColumns {
+  return parentColumns(
+    (tree.nodes.get(parent.topicId)?.children ?? []).map((id) => ({
+      weight: tree.nodes.get(id)?.weight ?? 0,
+      columns: columnsOf(rowKey(parent.userId, id)) ?? unstudiedColumns(),
+    })),
+  );
+}
+
+/** Recomputes the parents (at `level`) of `children` from all their children's rows (live processor and rebuild); returns the parents. */
+export async function rollUp(
   client: PoolClient,
   tree: TopicTree,
   children: ReadonlyArray<{ userId: string; topicId: string }>,
   level: number,
   scheduler: MasteryConfig['MASTERY_SCHEDULER'],
 ): Promise<Array<{ userId: string; topicId: string }>> {
-  const parents = new Map<string, { userId: string; topicId: string }>();
-  for (const c of children) {
-    const parentId = tree.nodes.get(c.topicId)?.parentId;
-    if (parentId && tree.nodes.get(parentId)?.level === level)
-      parents.set(rowKey(c.userId, parentId), { userId: c.userId, topicId: parentId });
-  }
+  const parents = parentsAt(tree, children, level);
   if (parents.size === 0) return [];
   await lockRows(client, [...parents.values()], level);
   const users: string[] = [];
@@ -213,14 +276,12 @@ async function rollUp(
     }
   const childRows = await selectRows(client, users, topics, false);
   const writes: RowWrite[] = [];
-  for (const p of parents.values()) {
-    const kids = (tree.nodes.get(p.topicId)?.children ?? []).map((id) => ({
-      weight: tree.nodes.get(id)?.weight ?? 0,
-      columns: childRows.get(rowKey(p.userId, id))?.columns ?? unstudiedColumns(),
-    }));
-    const columns: MasteryColumns = parentColumns(kids);
-    writes.push({ ...p, columns, processorState: null });
-  }
+  for (const p of parents.values())
+    writes.push({
+      ...p,
+      columns: rolledUpColumns(tree, p, (k) => childRows.get(k)?.columns),
+      processorState: null,
+    });
   await writeRows(client, writes, scheduler);
   return [...parents.values()];
 }

@@ -97,13 +97,8 @@ export async function selectRows(
 
 export type RowWrite = RowKey & { columns: MasteryColumns; processorState: MasteryRowState | null };
 
-export async function writeRows(
-  client: PoolClient,
-  rows: readonly RowWrite[],
-  scheduler: RetrievalScheduler,
-): Promise<void> {
-  if (rows.length === 0) return;
-  const payload = rows.map((r) => ({
+function rowPayload(r: RowWrite) {
+  return {
     user_id: r.userId,
     topic_id: r.topicId,
     attempts: r.columns.attempts,
@@ -126,7 +121,26 @@ export async function writeRows(
     last_event_ms: r.columns.lastEventAt,
     as_of_ms: r.columns.asOf,
     processor_state: r.processorState,
-  }));
+  };
+}
+
+/** The recordset of rowPayload objects (one jsonb parameter). */
+const rowRecordset = (extra = '') => `jsonb_to_recordset($1::jsonb) AS r(${extra}
+       user_id text, topic_id text, attempts int, correct int, first_attempt_total int, first_attempt_correct int,
+       accuracy float8, first_attempt_accuracy float8, recent_accuracy float8, retrieval_strength float8,
+       stability_days float8, sm2_state jsonb, fsrs_state jsonb, next_review_ms float8, material_completion float8,
+       mastery_score float8, mastery_lower float8, mastery_upper float8, trend text, last_event_ms float8,
+       as_of_ms float8, processor_state jsonb)`;
+
+const msToTimestamp = (column: string) =>
+  `CASE WHEN r.${column} IS NULL THEN NULL ELSE to_timestamp(r.${column} / 1000.0) END`;
+
+export async function writeRows(
+  client: PoolClient,
+  rows: readonly RowWrite[],
+  scheduler: RetrievalScheduler,
+): Promise<void> {
+  if (rows.length === 0) return;
   await client.query(
     `UPDATE topic_mastery t SET
        attempts = r.attempts, correct = r.correct, first_attempt_total = r.first_attempt_total,
@@ -134,20 +148,40 @@ export async function writeRows(
        first_attempt_accuracy = r.first_attempt_accuracy, recent_accuracy = r.recent_accuracy,
        retrieval_strength = r.retrieval_strength, stability_days = r.stability_days, sm2_state = r.sm2_state,
        fsrs_state = r.fsrs_state, scheduler = $2,
-       next_review_at = CASE WHEN r.next_review_ms IS NULL THEN NULL ELSE to_timestamp(r.next_review_ms / 1000.0) END,
+       next_review_at = ${msToTimestamp('next_review_ms')},
        material_completion = r.material_completion, mastery_score = r.mastery_score,
        mastery_lower = r.mastery_lower, mastery_upper = r.mastery_upper, trend = r.trend,
-       last_event_at = CASE WHEN r.last_event_ms IS NULL THEN NULL ELSE to_timestamp(r.last_event_ms / 1000.0) END,
-       as_of = CASE WHEN r.as_of_ms IS NULL THEN NULL ELSE to_timestamp(r.as_of_ms / 1000.0) END,
+       last_event_at = ${msToTimestamp('last_event_ms')},
+       as_of = ${msToTimestamp('as_of_ms')},
        processor_state = r.processor_state, updated_at = now()
-     FROM jsonb_to_recordset($1::jsonb) AS r(
-       user_id text, topic_id text, attempts int, correct int, first_attempt_total int, first_attempt_correct int,
-       accuracy float8, first_attempt_accuracy float8, recent_accuracy float8, retrieval_strength float8,
-       stability_days float8, sm2_state jsonb, fsrs_state jsonb, next_review_ms float8, material_completion float8,
-       mastery_score float8, mastery_lower float8, mastery_upper float8, trend text, last_event_ms float8,
-       as_of_ms float8, processor_state jsonb)
+     FROM ${rowRecordset()}
      WHERE t.user_id = r.user_id AND t.topic_id = r.topic_id`,
-    [JSON.stringify(payload), scheduler],
+    [JSON.stringify(rows.map(rowPayload)), scheduler],
+  );
+}
+
+/**
+ * Inserts complete rows that do not exist yet (a bulk load into empty tables: `rebuild --store mastery`); the
+ * same columns and conversions as writeRows. A row that exists already is an error (primary key).
+ */
+export async function insertRows(
+  client: PoolClient,
+  rows: ReadonlyArray<RowWrite & { level: number }>,
+  scheduler: RetrievalScheduler,
+): Promise<void> {
+  if (rows.length === 0) return;
+  await client.query(
+    `INSERT INTO topic_mastery (user_id, topic_id, topic_level, attempts, correct, first_attempt_total,
+       first_attempt_correct, accuracy, first_attempt_accuracy, recent_accuracy, retrieval_strength, stability_days,
+       sm2_state, fsrs_state, scheduler, next_review_at, material_completion, mastery_score, mastery_lower,
+       mastery_upper, trend, last_event_at, as_of, processor_state)
+     SELECT r.user_id, r.topic_id, r.topic_level, r.attempts, r.correct, r.first_attempt_total, r.first_attempt_correct,
+       r.accuracy, r.first_attempt_accuracy, r.recent_accuracy, r.retrieval_strength, r.stability_days, r.sm2_state,
+       r.fsrs_state, $2, ${msToTimestamp('next_review_ms')}, r.material_completion, r.mastery_score,
+       r.mastery_lower, r.mastery_upper, r.trend, ${msToTimestamp('last_event_ms')}, ${msToTimestamp('as_of_ms')},
+       r.processor_state
+     FROM ${rowRecordset('topic_level smallint, ')}`,
+    [JSON.stringify(rows.map((r) => ({ topic_level: r.level, ...rowPayload(r) }))), scheduler],
   );
 }
 

@@ -1,7 +1,7 @@
 import type { EventCodec } from '../../shared/codec.ts';
 import type { EventFamily } from '../../shared/kafka.ts';
 import { readWireSchemaId } from '../../shared/registry.ts';
-import { dlq, ok, type StepResult } from '../runtime/step.ts';
+import { andThen, dlq, ok, type StepResult } from '../runtime/step.ts';
 import type { InboundRecord } from '../runtime/types.ts';
 
 /**
@@ -36,3 +36,26 @@ function isTransient(err: unknown): boolean {
 
 export const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 export const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * decodeWire without a promise per record: synchronous once the record's writer schema is cached (every record
+ * but the first of each schema), the registry lookup otherwise. Same results and failure handling as decodeWire.
+ */
+export function decodeWireCached<T>(
+  codec: EventCodec,
+  record: InboundRecord,
+  next: (decoded: { family: EventFamily; value: Record<string, unknown> }) => StepResult<T>,
+): StepResult<T> | Promise<StepResult<T>> {
+  const family = codec.familyOfTopic(record.topic);
+  if (family !== undefined && record.value !== null && readWireSchemaId(record.value) !== undefined) {
+    let value: Record<string, unknown> | undefined;
+    try {
+      value = codec.decodeKnown(family, record.value);
+    } catch (err) {
+      if (isTransient(err)) throw err;
+      return dlq('undecodable', err);
+    }
+    if (value !== undefined) return next({ family, value });
+  }
+  return decodeWire(codec, record).then((r) => andThen(r, next));
+}

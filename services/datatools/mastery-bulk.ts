@@ -1,0 +1,190 @@
+/**
+ * The build phase of `rebuild --store mastery`: the mastery processor's own steps (decode, admit by position,
+ * event_id dedupe, the pure row step `applyFresh`, the roll-up `rollUp`), with the state held in memory while the
+ * topics are drained from offset 0, and written to the empty shadow schema once at the end.
+ *
+ * Why: the live processor pays, per batch, a transaction that claims every event_id in processed_events (a
+ * growing primary-key index of random UUIDs), locks and reads back every touched row with its processor_state
+ * (jsonb, rewritten, TOASTed and left as a dead tuple on every batch) and recomputes the parents. A rebuild reads
+ * each student's whole history once, so each row's final state is written once instead of once per batch.
+ *
+ * Guarantees kept:
+ *  - No event counted twice: records below the in-memory position of their partition are skipped (re-delivery
+ *    after a rebalance), and every event_id is applied at most once (an in-memory set over the whole run, the same
+ *    rule as processed_events). The claims are then written to the shadow's processed_events (index built after
+ *    the load), so the catch-up runs and, after the switch, the live processor keep skipping them.
+ *  - Same result as the live processor: the same functions in the same order per partition (the row step is pure
+ *    and per row; parents are rolled up by the live code from the written leaves). `rebuild` verifies the shadow
+ *    against live (checksums) before switching anyway.
+ *  - Crash safety: nothing is visible before the switch; a failed build leaves a shadow schema that is dropped,
+ *    and the rebuild is re-run from offset 0. After the write, catch-up runs use the regular (transactional)
+ *    processor over the shadow, with the positions written here.
+ */
+import type { EventCodec } from '../shared/codec.ts';
+import type { Pool, PoolClient } from '../shared/postgres.ts';
+import { leafColumns } from '../stream/mastery/columns.ts';
+import type { MasteryConfig } from '../stream/mastery/config.ts';
+import { toMasteryInput, type MasteryInput } from '../stream/mastery/decode.ts';
+import { recordLateEvents, type LateEvent } from '../stream/mastery/late-events.ts';
+import { admitRecords, savePositions, type StoredPosition } from '../stream/mastery/positions.ts';
+import {
+  applyFresh,
+  firstCopiesById,
+  leafKeysOf,
+  MASTERY_PROCESSOR,
+  rollUp,
+} from '../stream/mastery/processor.ts';
+import { emptyRow, type MasteryRowState } from '../stream/mastery/row.ts';
+import {
+  claimEvents,
+  insertRows,
+  writeHistory,
+  type HistoryWrite,
+  type RowKey,
+} from '../stream/mastery/store.ts';
+import type { TopicTree } from '../stream/mastery/taxonomy.ts';
+import { decodeWireCached } from '../stream/mastery/wire.ts';
+import type { ProcessorDefinition } from '../stream/runtime/processor.ts';
+import type { FlushBatch } from '../stream/runtime/types.ts';
+
+/** Rows per statement of the final write. */
+const CHUNK = 5000;
+const CLAIM_CHUNK = 50_000;
+
+function* chunks<T>(list: readonly T[], size: number): Generator<T[]> {
+  for (let i = 0; i < list.length; i += size) yield list.slice(i, i + size);
+}
+
+export type MasteryBulkDeps = {
+  codec: EventCodec;
+  tree: TopicTree;
+  config: MasteryConfig;
+  topics: { attempts: string; materials: string };
+  /** The rebuild's group: Kafka group of the drain, and the key of the shadow's positions and claims. */
+  groupId: string;
+};
+
+export class MasteryBulkBuild {
+  private readonly deps: MasteryBulkDeps;
+  private readonly rows = new Map<string, MasteryRowState>();
+  private readonly keys = new Map<string, RowKey>();
+  private readonly history = new Map<string, HistoryWrite>();
+  private readonly late = new Map<string, LateEvent>();
+  /** event_id -> occurred_at of every applied event (the in-memory processed_events). */
+  private readonly claims = new Map<string, number>();
+  private positions = new Map<string, StoredPosition>();
+  /** Milliseconds spent applying batches (the pure step), for the profile. */
+  applyMs = 0;
+
+  constructor(deps: MasteryBulkDeps) {
+    this.deps = deps;
+  }
+
+  get events(): number {
+    return this.claims.size;
+  }
+
+  /** The processor definition draining the topics into memory (Kafka offsets of the rebuild's own group). */
+  definition(): ProcessorDefinition<MasteryInput> {
+    const { codec, tree } = this.deps;
+    return {
+      name: 'mastery-rebuild',
+      groupId: this.deps.groupId,
+      topics: [this.deps.topics.attempts, this.deps.topics.materials],
+      offsets: { mode: 'kafka' },
+      fromBeginning: true,
+      decode: (record) =>
+        decodeWireCached(codec, record, ({ family, value }) =>
+          toMasteryInput(family, value, (id) => tree.kind(id)),
+        ),
+      handleBatch: (batch) => {
+        this.apply(batch);
+        return Promise.resolve();
+      },
+    };
+  }
+
+  /** One batch, as applyBatch does it, against the in-memory state. */
+  apply(batch: FlushBatch<MasteryInput>): void {
+    const started = performance.now();
+    const { admitted, next } = admitRecords(batch.items, this.positions, batch.positions);
+    const fresh = firstCopiesById(admitted).filter((i) => !this.claims.has(i.value.eventId));
+    for (const i of fresh) this.claims.set(i.value.eventId, i.value.occurredAt);
+    for (const [k, v] of leafKeysOf(fresh)) this.keys.set(k, v);
+    const { history, late } = applyFresh(
+      fresh,
+      (k) => {
+        let row = this.rows.get(k);
+        if (row === undefined) {
+          row = emptyRow();
+          this.rows.set(k, row);
+        }
+        return row;
+      },
+      next,
+      this.deps.config.MASTERY_ALLOWED_LATENESS_MS,
+      this.deps.config.MASTERY_SCHEDULER,
+    );
+    for (const [k, h] of history) this.history.set(k, h);
+    for (const l of late) if (!this.late.has(l.eventId)) this.late.set(l.eventId, l);
+    this.positions = next;
+    this.applyMs += performance.now() - started;
+  }
+
+  /**
+   * Writes the state into the shadow schema (`pool`'s search_path): leaf rows, roll-ups, history, late events,
+   * claims (processed_events loaded without its indexes, which are built afterwards) and positions.
+   * Returns the time per stage (ms).
+   */
+  async write(pool: Pool): Promise<Record<string, number>> {
+    const scheduler = this.deps.config.MASTERY_SCHEDULER;
+    const timing: Record<string, number> = {};
+    const client = await pool.connect();
+    const stage = async (name: string, work: (c: PoolClient) => Promise<void>) => {
+      const t = performance.now();
+      await work(client);
+      timing[name] = Math.round(performance.now() - t);
+    };
+    try {
+      await stage('rows', async (c) => {
+        const leaves = [...this.keys].map(([k, key]) => {
+          const row = this.rows.get(k) as MasteryRowState;
+          return { ...key, level: 2, columns: leafColumns(row.visible, scheduler), processorState: row };
+        });
+        for (const part of chunks(leaves, CHUNK)) await insertRows(c, part, scheduler);
+      });
+      await stage('rollups', async (c) => {
+        // The live roll-up code, over the written leaves: parents of every leaf, then their parents.
+        let touched = [...this.keys.values()];
+        for (const level of [1, 0]) {
+          const parents: RowKey[] = [];
+          for (const part of chunks(touched, CHUNK))
+            parents.push(...(await rollUp(c, this.deps.tree, part, level, scheduler)));
+          touched = parents;
+        }
+      });
+      await stage('history', async (c) => {
+        for (const part of chunks([...this.history.values()], CHUNK)) await writeHistory(c, part);
+      });
+      await stage('late_events', async (c) => {
+        for (const part of chunks([...this.late.values()], CHUNK))
+          await recordLateEvents(c, MASTERY_PROCESSOR, part);
+      });
+      await stage('processed_events', async (c) => {
+        await c.query('ALTER TABLE processed_events DROP CONSTRAINT processed_events_pkey');
+        await c.query('DROP INDEX processed_events_occurred_at_idx');
+        const claims = [...this.claims].map(([eventId, occurredAt]) => ({ eventId, occurredAt }));
+        for (const part of chunks(claims, CLAIM_CHUNK)) {
+          const inserted = await claimEvents(c, this.deps.groupId, part);
+          if (inserted.size !== part.length) throw new Error('processed_events: a claim was not inserted');
+        }
+        await c.query('ALTER TABLE processed_events ADD PRIMARY KEY (consumer_group, event_id)');
+        await c.query('CREATE INDEX processed_events_occurred_at_idx ON processed_events (occurred_at)');
+      });
+      await stage('positions', (c) => savePositions(c, this.deps.groupId, this.positions.values()));
+      return timing;
+    } finally {
+      client.release();
+    }
+  }
+}
