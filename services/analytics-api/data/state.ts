@@ -5,6 +5,7 @@ import { fsrsRecallProbability, type FsrsState } from '../../domain/fsrs.ts';
 import { sm2RecallProbability, type Sm2State } from '../../domain/sm2.ts';
 import { MASTERY_WEIGHTS } from '../../domain/mastery.ts';
 import { clamp01 } from '../../domain/stats.ts';
+import { isoFromMs } from '../compute.ts';
 
 /**
  * Reads of the processors' PostgreSQL state (postgres/021_topic_mastery.sql, 022_study_sessions.sql) and the
@@ -19,8 +20,6 @@ export type MasteryRow = {
   boardWeight: number;
   attempts: number;
   correct: number;
-  firstAttemptTotal: number;
-  firstAttemptCorrect: number;
   accuracy: number | null;
   firstAttemptAccuracy: number | null;
   recentAccuracy: number | null;
@@ -32,10 +31,8 @@ export type MasteryRow = {
   materialCompletion: number;
   trend: string | null;
   nextReviewAt: string | null;
-  lastEventAt: string | null;
   asOf: string | null;
   scheduler: 'sm2' | 'fsrs';
-  stabilityDays: number | null;
   sm2State: Sm2State | null;
   fsrsState: FsrsState | null;
 };
@@ -43,24 +40,20 @@ export type MasteryRow = {
 /** A timestamptz as epoch milliseconds (float8): cheaper for the driver than parsing timestamp text into Dates. */
 const ms = (col: string) => `(extract(epoch from ${col}) * 1000)::float8`;
 
-const MASTERY_COLUMNS = `m.topic_id, t.name, m.topic_level, t.parent_id, t.board_weight, m.attempts, m.correct,
-  m.first_attempt_total, m.first_attempt_correct, m.accuracy, m.first_attempt_accuracy, m.recent_accuracy,
+/**
+ * The columns the mastery views show (a full list is ~250 rows: every column costs the driver a parse per row).
+ * Name, level, parent and board weight come from the in-memory taxonomy, not from a join.
+ */
+const MASTERY_COLUMNS = `m.topic_id, m.attempts, m.correct, m.accuracy, m.first_attempt_accuracy, m.recent_accuracy,
   m.mastery_score, m.mastery_lower, m.mastery_upper, m.retrieval_strength, m.material_completion, m.trend,
-  ${ms('m.next_review_at')} AS next_review_at, ${ms('m.last_event_at')} AS last_event_at, ${ms('m.as_of')} AS as_of,
-  m.scheduler, m.stability_days,
+  ${ms('m.next_review_at')} AS next_review_at, ${ms('m.as_of')} AS as_of, m.scheduler,
   CASE WHEN m.scheduler = 'sm2' THEN m.sm2_state END AS sm2_state,
   CASE WHEN m.scheduler = 'fsrs' THEN m.fsrs_state END AS fsrs_state`;
 
 type Raw = Record<string, unknown>;
 
 const iso = (v: unknown): string | null =>
-  v instanceof Date
-    ? v.toISOString()
-    : typeof v === 'number'
-      ? new Date(v).toISOString()
-      : v == null
-        ? null
-        : String(v);
+  v instanceof Date ? v.toISOString() : typeof v === 'number' ? isoFromMs(v) : v == null ? null : String(v);
 
 const names = new Map<string, string>();
 
@@ -82,17 +75,15 @@ function prepared<R extends QueryResultRow>(
 }
 const numOrNull = (v: unknown): number | null => (v == null ? null : Number(v));
 
-function toMastery(r: Raw): MasteryRow {
+function toMastery(r: Raw, topic: Topic): MasteryRow {
   return {
-    topicId: String(r.topic_id),
-    name: String(r.name),
-    level: Number(r.topic_level),
-    parentId: (r.parent_id as string | null) ?? null,
-    boardWeight: Number(r.board_weight),
+    topicId: topic.id,
+    name: topic.name,
+    level: topic.level,
+    parentId: topic.parentId,
+    boardWeight: topic.boardWeight,
     attempts: Number(r.attempts),
     correct: Number(r.correct),
-    firstAttemptTotal: Number(r.first_attempt_total),
-    firstAttemptCorrect: Number(r.first_attempt_correct),
     accuracy: numOrNull(r.accuracy),
     firstAttemptAccuracy: numOrNull(r.first_attempt_accuracy),
     recentAccuracy: numOrNull(r.recent_accuracy),
@@ -103,10 +94,8 @@ function toMastery(r: Raw): MasteryRow {
     materialCompletion: Number(r.material_completion),
     trend: (r.trend as string | null) ?? null,
     nextReviewAt: iso(r.next_review_at),
-    lastEventAt: iso(r.last_event_at),
     asOf: iso(r.as_of),
     scheduler: r.scheduler === 'sm2' ? 'sm2' : 'fsrs',
-    stabilityDays: numOrNull(r.stability_days),
     sm2State: (r.sm2_state as Sm2State | null) ?? null,
     fsrsState: (r.fsrs_state as FsrsState | null) ?? null,
   };
@@ -145,21 +134,27 @@ export async function masteryRows(
     values.push(filter.level);
     where.push(`m.topic_level = $${values.length}`);
   }
-  if (filter.parent !== undefined) {
-    values.push(filter.parent);
-    where.push(`t.parent_id = $${values.length}`);
-  }
-  if (filter.topics !== undefined) {
-    values.push(filter.topics);
+  let index = await topicIndex(pg);
+  for (const topics of [
+    filter.parent === undefined ? undefined : (index.children.get(filter.parent) ?? []).map((t) => t.id),
+    filter.topics,
+  ]) {
+    if (topics === undefined) continue;
+    values.push(topics);
     where.push(`m.topic_id = ANY($${values.length}::text[])`);
   }
   const { rows } = await prepared<Raw>(
     pg,
-    `SELECT ${MASTERY_COLUMNS} FROM topic_mastery m JOIN topics t ON t.id = m.topic_id
+    `SELECT ${MASTERY_COLUMNS} FROM topic_mastery m
      WHERE ${where.join(' AND ')} ORDER BY m.topic_level, m.topic_id`,
     values,
   );
-  return rows.map(toMastery);
+  // topic_mastery references topics: an id missing from the index means the taxonomy changed since it was loaded.
+  if (rows.some((r) => !index.byId.has(String(r.topic_id)))) index = await topicIndex(pg, Date.now(), true);
+  return rows.flatMap((r) => {
+    const topic = index.byId.get(String(r.topic_id));
+    return topic ? [toMastery(r, topic)] : [];
+  });
 }
 
 export type SummaryRow = {
@@ -209,9 +204,9 @@ const topicCache = new WeakMap<
 >();
 const topicLoads = new WeakMap<Pool, Promise<void>>();
 
-async function topicIndex(pg: Pool, nowMs = Date.now()) {
+async function topicIndex(pg: Pool, nowMs = Date.now(), reload = false) {
   const cached = topicCache.get(pg);
-  if (cached && nowMs - cached.at < TOPICS_TTL_MS) return cached;
+  if (cached && !reload && nowMs - cached.at < TOPICS_TTL_MS) return cached;
   let loading = topicLoads.get(pg);
   if (!loading) {
     loading = pg
@@ -358,6 +353,42 @@ export async function reviewSchedule(
     upcoming: upcoming.rows.map(item),
     upcomingCount,
     calendar: [...perDay.entries()].map(([day, count]) => ({ day, count })),
+  };
+}
+
+/**
+ * What the dashboard shows of the review schedule, in one statement (reviewSchedule needs three): leaf topics due
+ * now (next_review_at <= nowMs), due later until `untilMs`, and the first `limit` of both in due order (overdue
+ * first, as reviewSchedule's due list followed by its upcoming list). The window counts run before the LIMIT.
+ */
+export async function reviewSummary(
+  pg: Pool,
+  user: string,
+  nowMs: number,
+  untilMs: number,
+  limit: number,
+): Promise<{ dueCount: number; upcomingCount: number; next: ReviewItem[] }> {
+  const { rows } = await prepared<Raw>(
+    pg,
+    `SELECT m.topic_id, t.name, ${ms('m.next_review_at')} AS next_review_at, m.mastery_score, m.retrieval_strength,
+            count(*) FILTER (WHERE m.next_review_at <= $2) OVER () AS due_count, count(*) OVER () AS total
+     FROM topic_mastery m JOIN topics t ON t.id = m.topic_id
+     WHERE m.user_id = $1 AND m.topic_level = 2 AND m.next_review_at <= $3
+     ORDER BY m.next_review_at, m.topic_id LIMIT $4`,
+    [user, new Date(nowMs), new Date(untilMs), limit],
+  );
+  const dueCount = rows.length > 0 ? Number(rows[0]!.due_count) : 0;
+  const total = rows.length > 0 ? Number(rows[0]!.total) : 0;
+  return {
+    dueCount,
+    upcomingCount: total - dueCount,
+    next: rows.map((r) => ({
+      topicId: String(r.topic_id),
+      name: String(r.name),
+      nextReviewAt: iso(r.next_review_at)!,
+      score: Number(r.mastery_score),
+      retrievalStrength: Number(r.retrieval_strength),
+    })),
   };
 }
 

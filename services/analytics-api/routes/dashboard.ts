@@ -4,7 +4,7 @@ import { RESPONSES } from '../schemas.ts';
 import { band, meanOf, round, streaks, utcDay } from '../compute.ts';
 import { studySummary } from '../data/history.ts';
 import { candidatesOf, liveSession, recentSessionIds } from '../data/live.ts';
-import { masterySummaryRows, reviewSchedule, type SummaryRow } from '../data/state.ts';
+import { masterySummaryRows, reviewSummary, type SummaryRow } from '../data/state.ts';
 
 const brief = (r: SummaryRow) => ({
   topicId: r.topicId,
@@ -58,7 +58,7 @@ export const dashboard = defineRoute({
     const [rows, study, reviews, liveCandidates] = await Promise.all([
       masterySummaryRows(data.pg, user),
       studySummary(data.ch, user, today),
-      reviewSchedule(data.pg, user, now, now + 7 * 86_400_000, 5),
+      reviewSummary(data.pg, user, now, now + 7 * 86_400_000, 5),
       recentSessionIds(data.ch, user, now),
     ]);
     const { activeDays, ...windows } = study;
@@ -68,11 +68,7 @@ export const dashboard = defineRoute({
       mastery: masterySummary(rows),
       study: windows,
       streak: streaks(activeDays, today),
-      reviews: {
-        dueNow: reviews.dueCount,
-        dueNext7Days: reviews.upcomingCount,
-        next: reviews.due.concat(reviews.upcoming).slice(0, 5),
-      },
+      reviews: { dueNow: reviews.dueCount, dueNext7Days: reviews.upcomingCount, next: reviews.next },
       _internal: { liveCandidates },
     };
   },

@@ -4,6 +4,7 @@ import {
   addDays,
   band,
   histogram,
+  isoFromMs,
   median,
   mondayOf,
   slope,
@@ -12,6 +13,7 @@ import {
 } from '../../../services/analytics-api/compute.ts';
 import { entryKey } from '../../../services/analytics-api/cache.ts';
 import { usersInMessage } from '../../../services/analytics-api/invalidation.ts';
+import { invalidationMessages } from '../../../services/stream/runtime/invalidation.ts';
 
 describe('streaks', () => {
   it('counts the run ending today, or yesterday while today has no activity yet', () => {
@@ -63,6 +65,20 @@ describe('calendar helpers', () => {
   });
 });
 
+describe('isoFromMs', () => {
+  it('formats exactly like Date#toISOString (property, years 0-9999 and beyond)', () => {
+    for (const ms of [0, -1, 1.9, -1.9, 951_782_400_000, 4_107_542_399_999, -62_167_219_200_000]) {
+      expect(isoFromMs(ms)).toBe(new Date(ms).toISOString());
+    }
+    fc.assert(
+      fc.property(fc.double({ min: -8.64e15, max: 8.64e15, noNaN: true }), (ms) => {
+        expect(isoFromMs(ms)).toBe(new Date(ms).toISOString());
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
 describe('small statistics', () => {
   it('bands, histogram, median, slope', () => {
     expect([band(0.8), band(0.79), band(0.5), band(0.49)]).toEqual([
@@ -96,5 +112,19 @@ describe('cache keys and invalidation messages', () => {
     expect(usersInMessage('["x","y"]')).toEqual(['x', 'y']);
     expect(usersInMessage("s1' OR 1=1")).toEqual([]);
     expect(usersInMessage('{}')).toEqual([]);
+  });
+  it("the processors' messages announce exactly their students, a few plainly, many in JSON chunks", () => {
+    expect(invalidationMessages(['a', 'b'])).toEqual(['a', 'b']);
+    const many = Array.from({ length: 2500 }, (_, i) => `stu-${i}`);
+    expect(invalidationMessages(many)).toHaveLength(3);
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), { maxLength: 2500 }),
+        (users) => {
+          expect(invalidationMessages(users).flatMap(usersInMessage)).toEqual(users);
+        },
+      ),
+      { numRuns: 30 },
+    );
   });
 });
