@@ -31,8 +31,13 @@ const checks: ReadinessCheck[] = [];
 const running: Array<{ name: string; processor: RunningProcessor }> = [];
 const wanted = new Set(stream.STREAM_PROCESSORS);
 
+// One Redis client: the live-state processors' state, and the API cache invalidations every processor announces
+// (the sink only announces: without Redis it still works, so Redis is a readiness check of the other two only).
+const redis = createRedis(cfg);
+shutdown.add('redis', async () => void redis.disconnect());
+
 if (wanted.has('clickhouse-sink')) {
-  const sink = await startClickHouseSink({ cfg, stream, sink: sinkEnv.load(), kafka, log, metrics });
+  const sink = await startClickHouseSink({ cfg, stream, sink: sinkEnv.load(), kafka, log, metrics, redis });
   shutdown.add('clickhouse-sink', () => sink.stop());
   running.push({ name: 'clickhouse-sink', processor: sink.processor });
   const probe = createClickHouse(cfg);
@@ -45,9 +50,7 @@ if (wanted.has('clickhouse-sink')) {
 
 if (wanted.has('sessions') || wanted.has('mastery')) {
   const pool = createPgPool(cfg);
-  const redis = createRedis(cfg);
   shutdown.add('postgres', () => pool.end());
-  shutdown.add('redis', async () => void redis.disconnect());
   checks.push({ name: 'postgres', check: () => pool.query('SELECT 1') });
   checks.push({ name: 'redis', check: () => redis.ping() });
   const deps = {

@@ -5,7 +5,9 @@ import { EventCodec } from '../../shared/codec.ts';
 import { EVENT_FAMILIES, topicNames, type EventFamily, type Kafka } from '../../shared/kafka.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { Counter, type Registry } from '../../shared/metrics.ts';
+import type { Redis } from '../../shared/redis.ts';
 import { createRegistry, readWireSchemaId } from '../../shared/registry.ts';
+import { invalidationChannel, publishInvalidations } from '../runtime/invalidation.ts';
 import {
   runProcessor,
   runtimeOptionsFromEnv,
@@ -103,6 +105,8 @@ export type SinkDeps = {
   kafka: Kafka;
   log: Logger;
   metrics: Registry;
+  /** Set: the students of every inserted batch are announced to API caches (study figures, patterns). */
+  redis?: Redis;
   /** Overrides of runtime options (tests use small batches and short backoffs). */
   runtime?: Partial<Pick<RuntimeOptions, 'policy' | 'backoff' | 'stopGraceMs'>>;
 };
@@ -141,6 +145,7 @@ export function clickHouseSinkDefinition(d: {
   groupId: string;
   topics: string[];
   metrics: Registry;
+  invalidate?: { redis: Redis; channel: string; log: Logger };
 }): ProcessorDefinition<SerialisedRow> {
   const { skipped, inserted } = sinkCounters(d.metrics);
   const handleBatch = async (batch: FlushBatch<SerialisedRow>): Promise<void> => {
@@ -159,6 +164,12 @@ export function clickHouseSinkDefinition(d: {
       inserted.inc({ table: r.table }, r.inserted);
       skipped.inc({ table: r.table, where: 'batch' }, r.duplicatesInBatch);
       skipped.inc({ table: r.table, where: 'stored' }, r.alreadyStored);
+    }
+    // Acknowledged by ClickHouse: API caches of the students with new rows are stale now (once per batch).
+    const changed = new Set(reports.filter((r) => r.inserted > 0).map((r) => r.table));
+    if (d.invalidate && changed.size > 0) {
+      const users = batch.items.filter((i) => changed.has(i.value.table)).map((i) => i.value.user_id);
+      await publishInvalidations(d.invalidate.redis, d.invalidate.channel, users, d.invalidate.log);
     }
   };
   return {
@@ -191,6 +202,11 @@ export async function startClickHouseSink(deps: SinkDeps): Promise<ClickHouseSin
       groupId: deps.sink.SINK_GROUP_ID,
       topics: EVENT_FAMILIES.map((f) => topics[f]),
       metrics: deps.metrics,
+      invalidate: deps.redis && {
+        redis: deps.redis,
+        channel: invalidationChannel(cfg.REDIS_KEY_PREFIX),
+        log,
+      },
     }),
     {
       ...base,
