@@ -109,20 +109,25 @@ export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono 
             { ...(params as Record<string, unknown>), ...query },
           )
         : null;
-      let text: string;
+      // Bytes, not strings, where the body is final: a hit is written as Redis returned it, and a miss is encoded to
+      // UTF-8 once for the socket and the cache (a full mastery list is ~130 KB).
+      let payload: string | Buffer;
       let body: Record<string, unknown> | null = null;
       if (lookup?.value != null) {
-        text = lookup.value;
+        payload = lookup.value;
       } else {
         body = await spec.handler(ctx);
-        text = JSON.stringify(body);
-        if (lookup) void cache.set(lookup.key, text);
+        const text = JSON.stringify(body);
+        payload = spec.fresh ? text : Buffer.from(text);
+        if (lookup) void cache.set(lookup.key, payload);
       }
       if (spec.fresh) {
-        const { _internal: internal, ...rest } = body ?? (JSON.parse(text) as Record<string, unknown>);
-        text = JSON.stringify({ ...rest, ...(await spec.fresh(ctx, internal)) });
+        const { _internal: internal, ...rest } =
+          body ?? (JSON.parse(payload.toString()) as Record<string, unknown>);
+        payload = JSON.stringify({ ...rest, ...(await spec.fresh(ctx, internal)) });
       }
-      response = c.body(text, 200, {
+      // A Node Buffer is a Uint8Array over an ArrayBuffer (never a SharedArrayBuffer).
+      response = c.body(payload as string | Uint8Array<ArrayBuffer>, 200, {
         'Content-Type': 'application/json',
         'X-Cache': lookup?.outcome ?? 'off',
       });

@@ -24,7 +24,8 @@ import type { Logger } from '../shared/logger.ts';
 
 export type CacheOutcome = 'hit' | 'miss' | 'bypass' | 'error';
 
-export type CacheLookup = { value: string | null; key: string | null; outcome: CacheOutcome };
+/** A hit's value is the stored UTF-8 bytes: served as they are, never decoded and re-encoded. */
+export type CacheLookup = { value: Buffer | null; key: string | null; outcome: CacheOutcome };
 
 export const epochKey = 'api:epoch';
 export const userVersionKey = (user: string) => `api:ver:${user}`;
@@ -100,7 +101,7 @@ export class ResponseCache {
       const versionKeys = subject.user ? [epochKey, userVersionKey(subject.user)] : [epochKey];
       const versions = await withTimeout(redis.mget(...versionKeys), this.opts.timeoutMs);
       const key = entryKey(endpoint, subject, versions.map((v) => v ?? '0').join('.'), params);
-      const value = await withTimeout(redis.get(key), this.opts.timeoutMs);
+      const value = await withTimeout(redis.getBuffer(key), this.opts.timeoutMs);
       const outcome: CacheOutcome = value === null ? 'miss' : 'hit';
       this.lookups.inc({ endpoint, outcome });
       return { value, key, outcome };
@@ -112,7 +113,7 @@ export class ResponseCache {
   }
 
   /** Stores an entry under the key a miss returned; never fails the request. */
-  async set(key: string | null, value: string): Promise<void> {
+  async set(key: string | null, value: string | Buffer): Promise<void> {
     if (key === null || !this.usable()) return;
     try {
       await withTimeout(this.redis!.set(key, value, 'EX', this.opts.ttlSec), this.opts.timeoutMs);
