@@ -368,15 +368,18 @@ export async function reviewSummary(
   untilMs: number,
   limit: number,
 ): Promise<{ dueCount: number; upcomingCount: number; next: ReviewItem[] }> {
-  const { rows } = await prepared<Raw>(
-    pg,
-    `SELECT m.topic_id, t.name, ${ms('m.next_review_at')} AS next_review_at, m.mastery_score, m.retrieval_strength,
-            count(*) FILTER (WHERE m.next_review_at <= $2) OVER () AS due_count, count(*) OVER () AS total
-     FROM topic_mastery m JOIN topics t ON t.id = m.topic_id
-     WHERE m.user_id = $1 AND m.topic_level = 2 AND m.next_review_at <= $3
-     ORDER BY m.next_review_at, m.topic_id LIMIT $4`,
-    [user, new Date(nowMs), new Date(untilMs), limit],
-  );
+  const [index, { rows }] = await Promise.all([
+    topicIndex(pg),
+    prepared<Raw>(
+      pg,
+      `SELECT m.topic_id, ${ms('m.next_review_at')} AS next_review_at, m.mastery_score, m.retrieval_strength,
+              count(*) FILTER (WHERE m.next_review_at <= $2) OVER () AS due_count, count(*) OVER () AS total
+       FROM topic_mastery m
+       WHERE m.user_id = $1 AND m.topic_level = 2 AND m.next_review_at <= $3
+       ORDER BY m.next_review_at, m.topic_id LIMIT $4`,
+      [user, new Date(nowMs), new Date(untilMs), limit],
+    ),
+  ]);
   const dueCount = rows.length > 0 ? Number(rows[0]!.due_count) : 0;
   const total = rows.length > 0 ? Number(rows[0]!.total) : 0;
   return {
@@ -384,7 +387,7 @@ export async function reviewSummary(
     upcomingCount: total - dueCount,
     next: rows.map((r) => ({
       topicId: String(r.topic_id),
-      name: String(r.name),
+      name: index.byId.get(String(r.topic_id))?.name ?? String(r.topic_id),
       nextReviewAt: iso(r.next_review_at)!,
       score: Number(r.mastery_score),
       retrievalStrength: Number(r.retrieval_strength),
