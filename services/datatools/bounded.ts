@@ -26,7 +26,14 @@ export type BoundedProgress = { done: number; total: number; remaining: number; 
  * records: decode calls (a record re-fetched after a rebalance counts again); inRange: records of the range
  * (each once: the sum of the range sizes); skippedUsers: in-range decode calls dropped by the user filter.
  */
-export type BoundedResult = { records: number; inRange: number; skippedUsers: number; ms: number };
+export type BoundedResult = {
+  records: number;
+  inRange: number;
+  skippedUsers: number;
+  ms: number;
+  /** From the start to the end of the first flush (what `bench sink` leaves out of its drain time). */
+  firstFlushMs: number | null;
+};
 
 export const rangeKey = (topic: string, partition: number) => `${topic}|${partition}`;
 
@@ -56,7 +63,7 @@ export async function runBounded<T>(opts: {
   const ranges = new Map(opts.ranges.map((r) => [rangeKey(r.topic, r.partition), r]));
   const total = opts.ranges.reduce((s, r) => s + Math.max(0, r.to - r.from), 0);
   const open = new Set([...ranges].filter(([, r]) => r.to > r.from).map(([k]) => k));
-  const result: BoundedResult = { records: 0, inRange: 0, skippedUsers: 0, ms: 0 };
+  const result: BoundedResult = { records: 0, inRange: 0, skippedUsers: 0, ms: 0, firstFlushMs: null };
   let seen = 0;
   if (open.size === 0) return result;
   const inner = opts.def.decode;
@@ -92,6 +99,7 @@ export async function runBounded<T>(opts: {
     { ...opts.def, decode, fromBeginning: true },
     { ...base, policy: { ...base.policy, ...opts.runtime?.policy }, stopGraceMs: 30_000 },
   );
+  processor.events.once('flush', () => (result.firstFlushMs = performance.now() - started));
   try {
     while (open.size > 0) {
       await new Promise((r) => setTimeout(r, 200));

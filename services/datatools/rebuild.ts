@@ -438,11 +438,15 @@ export async function rebuildClickHouse(ctx: ToolContext, opts: RebuildOptions):
   const report = emptyReport('clickhouse', shadow);
   let keepShadow = opts.keepShadow ?? false;
   const run = async (phase: string, database: string, g: string, ranges: TopicPartitionRange[]) => {
-    const { def, close } = sinkDefinition(ctx.cfg, ctx.env, g, database);
+    // Only the build writes the shadow (sole writer); the catch-up writes the live tables beside the live sink.
+    const { def, close } = sinkDefinition(ctx.cfg, ctx.env, g, database, database === shadow);
     try {
-      const res = await drain(ctx, opts, { def, group: g, ranges: ranges, phase });
+      const res = await drain(ctx, opts, { def, group: g, ranges, phase });
       report.events += res.inRange;
       report.buildMs += res.ms;
+      report.stages.drain = (report.stages.drain ?? 0) + Math.round(res.ms);
+      if (phase === 'build' && res.firstFlushMs !== null)
+        report.stages.firstFlush = Math.round(res.firstFlushMs);
     } finally {
       await close();
       await ctx.admin.deleteGroups([g]).catch(() => undefined);

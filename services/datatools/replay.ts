@@ -146,12 +146,14 @@ export function sinkDefinition(
   env: NodeJS.ProcessEnv,
   groupId: string,
   database: string,
+  /** The run is the only writer of `database` (a rebuild's shadow): see RawEventStore. */
+  soleWriter = false,
 ): { def: ProcessorDefinition<SerialisedRow>; close: () => Promise<void> } {
   const clickhouse = createClickHouse(cfg, database);
   return {
     def: clickHouseSinkDefinition({
       codec: new EventCodec(createRegistry(cfg), cfg),
-      store: new RawEventStore(clickhouse, sinkEnv.load(env).SINK_DEDUP_WINDOW_S),
+      store: new RawEventStore(clickhouse, sinkEnv.load(env).SINK_DEDUP_WINDOW_S, { soleWriter }),
       groupId,
       topics: processorTopics(cfg, 'clickhouse-sink'),
       metrics: createMetricsRegistry('datatools'),

@@ -52,10 +52,19 @@ export type InsertReport = {
 export class RawEventStore {
   private readonly client: ClickHouseClient;
   private readonly windowS: number;
+  /**
+   * Sole-writer mode (`rebuild --store clickhouse` into its own empty shadow database): the event_ids this store
+   * inserted, per table. Nobody else writes those tables, so a batch's stored ids are known without asking
+   * ClickHouse; after any failed write (which may have stored part of its rows) the table is asked again, as the
+   * live sink always does. Undefined for the live sink and replays (other writers exist).
+   */
+  private readonly inserted: Map<RawTable, Set<string>> | undefined;
+  private failed = false;
 
-  constructor(client: ClickHouseClient, windowS: number) {
+  constructor(client: ClickHouseClient, windowS: number, opts: { soleWriter?: boolean } = {}) {
     this.client = client;
     this.windowS = windowS;
+    this.inserted = opts.soleWriter ? new Map() : undefined;
   }
 
   /** The event_ids of `rows` already in `table` (one query; ids and users are sent as external tables). */
@@ -124,7 +133,10 @@ export class RawEventStore {
     line: (row: R) => string,
   ): Promise<InsertReport> {
     const unique = dedupeWithinBatch(rows);
-    const stored = await this.alreadyStored(table, unique);
+    const known = this.failed ? undefined : this.inserted;
+    let ids = known?.get(table);
+    if (known && !ids) known.set(table, (ids = new Set()));
+    const stored = ids ?? (await this.alreadyStored(table, unique));
     const fresh = stored.size === 0 ? unique : unique.filter((r) => !stored.has(r.event_id));
     if (fresh.length > 0) {
       // The body streams in chunks of lines (no single copy of the whole batch); the response arrives once the
@@ -137,11 +149,21 @@ export class RawEventStore {
           yield text;
         }
       };
-      const rs = await this.client.exec({
-        query: sql`INSERT INTO ${ident(table)} FORMAT JSONEachRow`.text,
-        values: Readable.from(chunks()),
-      });
-      await text(rs.stream);
+      try {
+        const rs = await this.client.exec({
+          query: sql`INSERT INTO ${ident(table)} FORMAT JSONEachRow`.text,
+          values: Readable.from(chunks()),
+        });
+        await text(rs.stream);
+      } catch (err) {
+        this.failed = true;
+        throw err;
+      }
+      if (this.inserted) {
+        let set = this.inserted.get(table);
+        if (!set) this.inserted.set(table, (set = new Set()));
+        for (const r of fresh) set.add(r.event_id);
+      }
     }
     return {
       table,
