@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { requestId } from 'hono/request-id';
 import { swaggerUI } from '@hono/swagger-ui';
 import type { Redis } from 'ioredis';
-import type { ClickHouseClient } from '../shared/clickhouse.ts';
+import { clientReader, type ClickHouseClient, type RowReader } from '../shared/clickhouse.ts';
 import { errorBody, mountErrorHandlers, mountOps, type ReadinessCheck } from '../shared/http.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Registry } from '../shared/metrics.ts';
@@ -18,6 +18,8 @@ import { ROUTES } from './routes/index.ts';
 export type ApiDeps = {
   pg: Pool;
   ch: ClickHouseClient;
+  /** Per-student ClickHouse reads (main.ts: createClickHouseReader); default: through `ch`. */
+  chRows?: RowReader;
   /** The prefixed Redis client (cache, live sessions); null runs without a cache. */
   redis: Redis | null;
   log: Logger;
@@ -48,6 +50,7 @@ export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono 
   const data: DataDeps = {
     pg: deps.pg,
     ch: deps.ch,
+    chRows: deps.chRows ?? clientReader(deps.ch),
     redis: deps.redis,
     kAnonymity: deps.kAnonymity,
     redisTimeoutMs: deps.cacheTimeoutMs,

@@ -1,4 +1,4 @@
-import { createClickHouse } from '../shared/clickhouse.ts';
+import { createClickHouse, createClickHouseReader } from '../shared/clickhouse.ts';
 import { closeServer, listen } from '../shared/http.ts';
 import { createLogger } from '../shared/logger.ts';
 import { createMetricsRegistry } from '../shared/metrics.ts';
@@ -25,6 +25,8 @@ shutdown.add('postgres', () => pg.end());
 
 const ch = createClickHouse(cfg);
 shutdown.add('clickhouse', () => ch.close());
+const chRows = createClickHouseReader(cfg);
+shutdown.add('clickhouse-reader', async () => chRows.close());
 
 const redis = createRedis(cfg);
 redis.on('error', () => {
@@ -56,6 +58,7 @@ shutdown.add('audit', () => audit.close());
 const app = createApiApp({
   pg,
   ch,
+  chRows,
   redis,
   log,
   registry,

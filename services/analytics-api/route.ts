@@ -1,4 +1,4 @@
-import type { ClickHouseClient } from '../shared/clickhouse.ts';
+import type { ClickHouseClient, RowReader } from '../shared/clickhouse.ts';
 import type { Pool } from '../shared/postgres.ts';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
@@ -8,6 +8,8 @@ import type { Principal } from './auth.ts';
 export type DataDeps = {
   pg: Pool;
   ch: ClickHouseClient;
+  /** The per-student ClickHouse reads (data/history.ts, data/live.ts): the lean reader in production. */
+  chRows: RowReader;
   /** For live session state; may be null or disconnected (handlers degrade, never fail). */
   redis: Redis | null;
   kAnonymity: number;

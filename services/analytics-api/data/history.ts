@@ -1,4 +1,4 @@
-import { chQuery, type ClickHouseClient } from '../../shared/clickhouse.ts';
+import type { RowReader } from '../../shared/clickhouse.ts';
 import { join, raw, sql } from '../../shared/sql.ts';
 
 /**
@@ -50,7 +50,7 @@ const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(
  * days of each window.
  */
 export async function studySummary(
-  ch: ClickHouseClient,
+  ch: RowReader,
   user: string,
   today: string,
 ): Promise<{ today: WindowStats; last7Days: WindowStats; last30Days: WindowStats; activeDays: string[] }> {
@@ -84,7 +84,7 @@ export async function studySummary(
     WHERE day >= subtractDays(toDate(${today}), 364) AND day <= toDate(${today})
     GROUP BY day`.text;
   const query = `SELECT\n  ${cols},\n  groupArrayIf(toString(day), events > 0) AS active_days\nFROM (${inner})\n${PER_STUDENT}`;
-  const [row = {}] = await chQuery<Record<string, unknown>>(ch, query);
+  const [row = {}] = await ch.rows<Record<string, unknown>>(query);
   const pick = (p: string): WindowStats => {
     const questions = num(row[`${p}_questions`]);
     const correct = num(row[`${p}_correct`]);
@@ -106,13 +106,12 @@ export async function studySummary(
 
 /** One row per day with any activity in [from, to]. */
 export async function dailyActivity(
-  ch: ClickHouseClient,
+  ch: RowReader,
   user: string,
   from: string,
   to: string,
 ): Promise<DayActivity[]> {
-  const rows = await chQuery<Record<string, unknown>>(
-    ch,
+  const rows = await ch.rows<Record<string, unknown>>(
     sql`SELECT toString(day) AS d, sumMerge(events) AS events, sumMerge(questions) AS questions,
           sumMerge(correct) AS correct, sumMerge(active_ms) AS active_ms, sumMerge(study_ms) AS study_ms
         FROM daily_user_stats
@@ -140,13 +139,8 @@ export type HeatmapCell = {
 };
 
 /** Activity by ISO weekday (1 = Monday) and UTC hour since `from` (inclusive). */
-export async function hourlyHeatmap(
-  ch: ClickHouseClient,
-  user: string,
-  from: string,
-): Promise<HeatmapCell[]> {
-  const rows = await chQuery<Record<string, unknown>>(
-    ch,
+export async function hourlyHeatmap(ch: RowReader, user: string, from: string): Promise<HeatmapCell[]> {
+  const rows = await ch.rows<Record<string, unknown>>(
     sql`SELECT weekday, hr, sum(e) AS events, sum(q) AS questions, sum(a) AS active_ms FROM (
           SELECT hour, sumMerge(events) AS e, sumMerge(questions) AS q, sumMerge(active_ms) AS a
           FROM hourly_user_activity
@@ -175,14 +169,13 @@ export type TopicDay = {
 
 /** Per-day answers of one student on a set of topics since `from`. */
 export async function topicDaily(
-  ch: ClickHouseClient,
+  ch: RowReader,
   user: string,
   topics: string[],
   from: string,
 ): Promise<TopicDay[]> {
   if (topics.length === 0) return [];
-  const rows = await chQuery<Record<string, unknown>>(
-    ch,
+  const rows = await ch.rows<Record<string, unknown>>(
     sql`SELECT toString(day) AS d, sumMerge(questions) AS questions, sumMerge(correct) AS correct,
           sumMerge(first_attempts) AS first_attempts, sumMerge(first_attempt_correct) AS first_attempt_correct
         FROM daily_user_topic_stats

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { chQuery, type ClickHouseClient } from '../../shared/clickhouse.ts';
+import type { RowReader } from '../../shared/clickhouse.ts';
 import { raw, sql } from '../../shared/sql.ts';
 import type { SessionState } from '../../domain/sessions.ts';
 import { withTimeout } from '../cache.ts';
@@ -65,10 +65,9 @@ export function toLiveView(sessionId: string, s: Partial<SessionState>): LiveSes
 }
 
 /** Session ids of the student's events in the last hours, newest first. */
-export async function recentSessionIds(ch: ClickHouseClient, user: string, nowMs: number): Promise<string[]> {
+export async function recentSessionIds(ch: RowReader, user: string, nowMs: number): Promise<string[]> {
   const since = new Date(nowMs - LIVE_LOOKBACK_HOURS * 3_600_000);
-  const rows = await chQuery<{ session_id: string }>(
-    ch,
+  const rows = await ch.rows<{ session_id: string }>(
     sql`SELECT session_id FROM study_events
         PREWHERE user_id = ${user}
         WHERE occurred_at >= ${since} AND session_id != ''

@@ -57,9 +57,9 @@ export const dashboard = defineRoute({
     // 31 ms against 18 ms + 6 ms in parallel), so the live-session candidates are a query of their own.
     const [rows, study, reviews, liveCandidates] = await Promise.all([
       masterySummaryRows(data.pg, user),
-      studySummary(data.ch, user, today),
+      studySummary(data.chRows, user, today),
       reviewSummary(data.pg, user, now, now + 7 * 86_400_000, 5),
-      recentSessionIds(data.ch, user, now),
+      recentSessionIds(data.chRows, user, now),
     ]);
     const { activeDays, ...windows } = study;
     return {

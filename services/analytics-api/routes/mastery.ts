@@ -81,7 +81,7 @@ export const masteryTopic = defineRoute({
     const [rows, history, daily] = await Promise.all([
       masteryRows(data.pg, user, { topics: ids }),
       masteryHistory(data.pg, user, found.topic.id, from),
-      topicDaily(data.ch, user, found.topic.level === 2 ? [found.topic.id] : ids, from),
+      topicDaily(data.chRows, user, found.topic.level === 2 ? [found.topic.id] : ids, from),
     ]);
     const byId = new Map(rows.map((r) => [r.topicId, r]));
     const self = byId.get(found.topic.id);

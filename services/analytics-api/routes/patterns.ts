@@ -27,8 +27,8 @@ export const studyPatterns = defineRoute({
     const today = utcDay(now);
     const from = addDays(today, -(query.days - 1));
     const [cells, days, sessions] = await Promise.all([
-      hourlyHeatmap(data.ch, user, from),
-      dailyActivity(data.ch, user, from, today),
+      hourlyHeatmap(data.chRows, user, from),
+      dailyActivity(data.chRows, user, from, today),
       sessionsSince(data.pg, user, Date.parse(`${from}T00:00:00Z`)),
     ]);
     const heatmap = cells.map((c) => ({

@@ -21,7 +21,7 @@ export const sessions = defineRoute({
   handler: async ({ user, query, data, now }) => {
     const [recent, liveCandidates] = await Promise.all([
       recentSessions(data.pg, user, query.limit),
-      recentSessionIds(data.ch, user, now),
+      recentSessionIds(data.chRows, user, now),
     ]);
     return {
       user,

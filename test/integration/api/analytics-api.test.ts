@@ -3,7 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { isolatedEnv, provision, teardown, type IsolatedEnv } from '../../support/isolated.ts';
-import { createClickHouse, type ClickHouseClient } from '../../../services/shared/clickhouse.ts';
+import {
+  createClickHouse,
+  createClickHouseReader,
+  type ClickHouseClient,
+} from '../../../services/shared/clickhouse.ts';
 import { createLogger } from '../../../services/shared/logger.ts';
 import { Registry } from '../../../services/shared/metrics.ts';
 import { createPgPool, type Pool } from '../../../services/shared/postgres.ts';
@@ -44,6 +48,7 @@ const r1 = (x: number) => Math.round(x * 10) / 10;
 let iso: IsolatedEnv;
 let pg: Pool;
 let ch: ClickHouseClient;
+let chRows: ReturnType<typeof createClickHouseReader>;
 let redis: Redis;
 let listener: InvalidationListener;
 let audit: PgAuditLog;
@@ -70,6 +75,7 @@ beforeAll(async () => {
   await provision(iso, { postgres: true, clickhouse: true });
   pg = createPgPool(iso.cfg);
   ch = createClickHouse(iso.cfg);
+  chRows = createClickHouseReader(iso.cfg);
   redis = createRedis(iso.cfg);
   await new Promise((resolve) => redis.once('ready', resolve));
   const { rows } = await pg.query<{ id: string; parent_id: string }>(
@@ -120,6 +126,7 @@ beforeAll(async () => {
   app = createApiApp({
     pg,
     ch,
+    chRows,
     redis,
     log,
     registry,
@@ -137,6 +144,7 @@ afterAll(async () => {
   await listener?.close();
   redis?.disconnect();
   await ch?.close();
+  chRows?.close();
   await pg?.end();
   if (iso) await teardown(iso);
 });
@@ -544,6 +552,31 @@ describe('cache', () => {
     expect(body.mastery.topicsStudied).toBe(3);
     expect(performance.now() - started).toBeLessThan(2000);
     dead.disconnect();
+  });
+});
+
+describe('the lean ClickHouse reader of the per-student reads', () => {
+  it('returns the rows of a query, and throws with the server message for bad SQL or a failure mid-stream', async () => {
+    expect(
+      await chRows.rows('SELECT number AS n, toString(number) AS s FROM system.numbers LIMIT 3'),
+    ).toEqual([
+      { n: '0', s: '0' },
+      { n: '1', s: '1' },
+      { n: '2', s: '2' },
+    ]);
+    expect(await chRows.rows('SELECT 1 AS x WHERE 0')).toEqual([]);
+    await expect(chRows.rows('SELECT no_such_column FROM daily_user_stats')).rejects.toThrow(
+      /Missing columns|Unknown identifier/,
+    );
+    // throwIf fails after the first blocks were sent: the server appends the exception to a 200 response.
+    await expect(
+      chRows.rows(
+        'SELECT throwIf(number = 200000) AS t FROM system.numbers LIMIT 300000 SETTINGS max_block_size = 1000',
+      ),
+    ).rejects.toThrow(/^ClickHouse: .*throwIf/);
+    // Idle sockets are retired and reused sockets closed by the server are retried: still answers after a pause.
+    await new Promise((r) => setTimeout(r, 3500));
+    expect(await chRows.rows('SELECT 7 AS x')).toEqual([{ x: 7 }]);
   });
 });
 
