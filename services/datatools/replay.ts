@@ -34,6 +34,7 @@ import { TopicTree } from '../stream/mastery/taxonomy.ts';
 import type { ProcessorDefinition } from '../stream/runtime/processor.ts';
 import { kafkaPositions, postgresPositions, redisSessionPositions } from './offsets.ts';
 import { rangeKey, type TopicPartitionRange } from './bounded.ts';
+import { UuidSet } from './uuid-set.ts';
 import type { ToolContext } from './context.ts';
 
 export const PROCESSORS = ['clickhouse-sink', 'sessions', 'mastery'] as const;
@@ -153,7 +154,9 @@ export function sinkDefinition(
   return {
     def: clickHouseSinkDefinition({
       codec: new EventCodec(createRegistry(cfg), cfg),
-      store: new RawEventStore(clickhouse, sinkEnv.load(env).SINK_DEDUP_WINDOW_S, { soleWriter }),
+      store: new RawEventStore(clickhouse, sinkEnv.load(env).SINK_DEDUP_WINDOW_S, {
+        soleWriter: soleWriter ? () => new UuidSet() : undefined,
+      }),
       groupId,
       topics: processorTopics(cfg, 'clickhouse-sink'),
       metrics: createMetricsRegistry('datatools'),

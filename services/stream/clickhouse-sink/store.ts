@@ -35,6 +35,9 @@ function part(boundary: string, name: string, lines: string): string {
   );
 }
 
+/** What sole-writer mode needs of a set of event ids. */
+export type IdSet = { readonly size: number; has(id: string): boolean; add(id: string): unknown };
+
 export type InsertReport = {
   table: RawTable;
   received: number;
@@ -58,13 +61,16 @@ export class RawEventStore {
    * ClickHouse; after any failed write (which may have stored part of its rows) the table is asked again, as the
    * live sink always does. Undefined for the live sink and replays (other writers exist).
    */
-  private readonly inserted: Map<RawTable, Set<string>> | undefined;
+  private readonly inserted: Map<RawTable, IdSet> | undefined;
+  private readonly newIdSet: () => IdSet;
   private failed = false;
 
-  constructor(client: ClickHouseClient, windowS: number, opts: { soleWriter?: boolean } = {}) {
+  /** `soleWriter`: the set type remembering inserted ids (a compact one for millions; see UuidSet). */
+  constructor(client: ClickHouseClient, windowS: number, opts: { soleWriter?: () => IdSet } = {}) {
     this.client = client;
     this.windowS = windowS;
     this.inserted = opts.soleWriter ? new Map() : undefined;
+    this.newIdSet = opts.soleWriter ?? (() => new Set<string>());
   }
 
   /** The event_ids of `rows` already in `table` (one query; ids and users are sent as external tables). */
@@ -135,7 +141,7 @@ export class RawEventStore {
     const unique = dedupeWithinBatch(rows);
     const known = this.failed ? undefined : this.inserted;
     let ids = known?.get(table);
-    if (known && !ids) known.set(table, (ids = new Set()));
+    if (known && !ids) known.set(table, (ids = this.newIdSet()));
     const stored = ids ?? (await this.alreadyStored(table, unique));
     const fresh = stored.size === 0 ? unique : unique.filter((r) => !stored.has(r.event_id));
     if (fresh.length > 0) {
@@ -161,7 +167,7 @@ export class RawEventStore {
       }
       if (this.inserted) {
         let set = this.inserted.get(table);
-        if (!set) this.inserted.set(table, (set = new Set()));
+        if (!set) this.inserted.set(table, (set = this.newIdSet()));
         for (const r of fresh) set.add(r.event_id);
       }
     }
