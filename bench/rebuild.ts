@@ -5,17 +5,21 @@ import { fileURLToPath } from 'node:url';
 import { parseOptions, positiveIntOption, UsageError, type Command } from '../services/cli/command.ts';
 import { openContext } from '../services/datatools/context.ts';
 import { rebuildClickHouse, rebuildMastery, type RebuildReport } from '../services/datatools/rebuild.ts';
-import { createClickHouse } from '../services/shared/clickhouse.ts';
+import { chQuery, createClickHouse } from '../services/shared/clickhouse.ts';
 import { EventCodec } from '../services/shared/codec.ts';
-import { loadConfig } from '../services/shared/config.ts';
-import { createKafka, ensureTopics, topicDeclarations } from '../services/shared/kafka.ts';
-import { createLogger } from '../services/shared/logger.ts';
+import { loadConfig, type SharedConfig } from '../services/shared/config.ts';
+import { createKafka, ensureTopics, topicDeclarations, type Kafka } from '../services/shared/kafka.ts';
+import { createLogger, type Logger } from '../services/shared/logger.ts';
+import { createMetricsRegistry } from '../services/shared/metrics.ts';
 import { migrateClickHouse, migratePostgres } from '../services/shared/migrations.ts';
 import { createPgPool } from '../services/shared/postgres.ts';
 import { EventProducer, type OutgoingEvent } from '../services/shared/producer.ts';
 import { createRegistry } from '../services/shared/registry.ts';
 import { ident, sql } from '../services/shared/sql.ts';
 import { cohortEvents, simOptions } from '../services/simulator/cohort.ts';
+import { sinkEnv } from '../services/stream/clickhouse-sink/config.ts';
+import { startClickHouseSink } from '../services/stream/clickhouse-sink/sink.ts';
+import { streamEnv } from '../services/stream/runtime/config.ts';
 import { loadTaxonomy } from '../postgres/taxonomy/load.ts';
 import { report, type Row } from './harness.ts';
 
@@ -23,7 +27,8 @@ import { report, type Row } from './harness.ts';
  * `studystream bench rebuild [--events 5000000] [--students 1000] [--days 90] [--seed 7] [--only mastery|clickhouse]`
  *
  * Pre-fills isolated event topics with simulated events, then times `rebuild` (build phase: the processor draining
- * the topics from offset 0 into the shadow store) for the mastery state and for ClickHouse. Also measures the disk
+ * the topics from offset 0 into the shadow store, write included) for the mastery state and for ClickHouse, then the
+ * live ClickHouse sink draining the same topics in the same run (the goal's figure). Also measures the disk
  * cost of the event topics per million events (sum of the topics' log segment files in the broker's log dir,
  * KAFKA_LOG_DIR, default <repo>/.stack/data/kafka/logs). Everything it creates is dropped.
  */
@@ -49,6 +54,67 @@ function topicBytes(
     }
   }
   return { segments, allocated, partitions };
+}
+
+/**
+ * The live ClickHouse sink (its own start function and group, a fresh database with the same migrations) draining
+ * the same topics right after the rebuild, measured as `bench sink` measures it: the goal's figure, same data and
+ * machine conditions.
+ */
+async function liveSinkRow(
+  env: NodeJS.ProcessEnv,
+  cfg: SharedConfig,
+  kafka: Kafka,
+  log: Logger,
+  produced: number,
+): Promise<Row> {
+  const database = `${cfg.CLICKHOUSE_DATABASE}_live`;
+  const liveCfg = { ...cfg, CLICKHOUSE_DATABASE: database };
+  await migrateClickHouse(liveCfg, database);
+  const ch = createClickHouse(liveCfg, database);
+  const group = `${cfg.KAFKA_TOPIC_PREFIX}live-sink`;
+  try {
+    const started = performance.now();
+    let firstFlushAt: number | undefined;
+    const sink = await startClickHouseSink({
+      cfg: liveCfg,
+      stream: streamEnv.load(env),
+      sink: sinkEnv.load({ ...env, SINK_GROUP_ID: group }),
+      kafka,
+      log,
+      metrics: createMetricsRegistry('bench'),
+    });
+    sink.processor.events.on('flush', () => {
+      firstFlushAt ??= performance.now();
+    });
+    let stored = 0;
+    while (stored < produced) {
+      await new Promise((r) => setTimeout(r, 500));
+      const [r] = await chQuery<{ n: string }>(
+        ch,
+        'SELECT (SELECT count() FROM study_events) + (SELECT count() FROM question_attempts) + (SELECT count() FROM material_interactions) AS n',
+      );
+      stored = Number(r?.n ?? 0);
+    }
+    const ended = performance.now();
+    await sink.stop();
+    const ms = ended - started;
+    return {
+      store: 'live clickhouse-sink, same topics, same run (goal)',
+      events: produced,
+      inputOfStore: produced,
+      buildSeconds: Math.round(ms / 100) / 10,
+      eventsPerSecond: Math.round((produced * 1000) / ms),
+      afterFirstFlushPerSecond: Math.round((produced * 1000) / (ended - (firstFlushAt ?? started))),
+      totalSeconds: Math.round(ms / 100) / 10,
+      stagesMs: null,
+    };
+  } finally {
+    await ch.close();
+    const root = createClickHouse(cfg, 'default');
+    await root.command({ query: sql`DROP DATABASE IF EXISTS ${ident(database)}`.text }).catch(() => {});
+    await root.close();
+  }
 }
 
 const rebuildBench: Command = async (args) => {
@@ -153,8 +219,10 @@ const rebuildBench: Command = async (args) => {
       const opts = { acceptDifferences: false, confirmDropOld: false, verifyOnly: true };
       if (values.only !== 'clickhouse')
         measure('mastery (PostgreSQL)', await rebuildMastery(ctx, opts), mastery);
-      if (values.only !== 'mastery')
+      if (values.only !== 'mastery') {
         measure('clickhouse (raw + rollups)', await rebuildClickHouse(ctx, opts), produced);
+        rows.push(await liveSinkRow(env, cfg, kafka, log, produced));
+      }
     } finally {
       await ctx.close();
     }
