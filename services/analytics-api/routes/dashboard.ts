@@ -3,7 +3,7 @@ import { defineRoute } from '../route.ts';
 import { RESPONSES } from '../schemas.ts';
 import { band, meanOf, round, streaks, utcDay } from '../compute.ts';
 import { studySummary } from '../data/history.ts';
-import { candidatesOf, liveSession, recentSessionIds } from '../data/live.ts';
+import { liveSession } from '../data/live.ts';
 import { masterySummaryRows, reviewSummary, type SummaryRow } from '../data/state.ts';
 
 const brief = (r: SummaryRow) => ({
@@ -53,13 +53,10 @@ export const dashboard = defineRoute({
   response: RESPONSES.dashboard,
   handler: async ({ user, data, now }) => {
     const today = utcDay(now);
-    // A scalar subquery would save the second ClickHouse round trip, but 18.16 evaluates it twice (measured
-    // 31 ms against 18 ms + 6 ms in parallel), so the live-session candidates are a query of their own.
-    const [rows, study, reviews, liveCandidates] = await Promise.all([
+    const [rows, study, reviews] = await Promise.all([
       masterySummaryRows(data.pg, user),
       studySummary(data.chRows, user, today),
       reviewSummary(data.pg, user, now, now + 7 * 86_400_000, 5),
-      recentSessionIds(data.chRows, user, now),
     ]);
     const { activeDays, ...windows } = study;
     return {
@@ -69,11 +66,10 @@ export const dashboard = defineRoute({
       study: windows,
       streak: streaks(activeDays, today),
       reviews: { dueNow: reviews.dueCount, dueNext7Days: reviews.upcomingCount, next: reviews.next },
-      _internal: { liveCandidates },
     };
   },
-  fresh: async ({ user, data }, internal) => {
-    const live = await liveSession(data.redis, candidatesOf(internal), user, data.redisTimeoutMs);
+  fresh: async ({ user, data }) => {
+    const live = await liveSession(data.redis, user, data.redisTimeoutMs);
     return { liveSession: live.session, liveSessionAvailable: live.available };
   },
 });

@@ -2,7 +2,7 @@ import { sessionsQuery } from '../params.ts';
 import { defineRoute } from '../route.ts';
 import { RESPONSES } from '../schemas.ts';
 import { round } from '../compute.ts';
-import { candidatesOf, liveSession, recentSessionIds } from '../data/live.ts';
+import { liveSession } from '../data/live.ts';
 import { recentSessions } from '../data/state.ts';
 
 export const sessions = defineRoute({
@@ -19,10 +19,7 @@ export const sessions = defineRoute({
   cache: 'sessions',
   response: RESPONSES.sessions,
   handler: async ({ user, query, data, now }) => {
-    const [recent, liveCandidates] = await Promise.all([
-      recentSessions(data.pg, user, query.limit),
-      recentSessionIds(data.chRows, user, now),
-    ]);
+    const recent = await recentSessions(data.pg, user, query.limit);
     return {
       user,
       generatedAt: new Date(now).toISOString(),
@@ -31,11 +28,10 @@ export const sessions = defineRoute({
         focusScore: round(s.focusScore),
         accuracy: round(s.questionsAnswered > 0 ? s.questionsCorrect / s.questionsAnswered : null),
       })),
-      _internal: { liveCandidates },
     };
   },
-  fresh: async ({ user, data }, internal) => {
-    const live = await liveSession(data.redis, candidatesOf(internal), user, data.redisTimeoutMs);
+  fresh: async ({ user, data }) => {
+    const live = await liveSession(data.redis, user, data.redisTimeoutMs);
     return { live: live.session, liveAvailable: live.available };
   },
 });

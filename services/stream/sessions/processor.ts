@@ -186,10 +186,17 @@ export async function tryBatch(
     });
   }
   const touched = new Set([...applied.changed, ...rows.map((r) => r.sessionId)]);
+  const closedUser = new Map(rows.map((r) => [r.sessionId, r.userId]));
   for (const id of [...touched].sort()) {
     const s: LiveSession | undefined = live.get(id);
     const before = versions.get(id);
-    plan.sessions.push({ id, p: s?.p ?? before?.p ?? 0, expectedV: before?.v ?? 0, val: s ?? null });
+    plan.sessions.push({
+      id,
+      userId: s?.userId ?? closedUser.get(id) ?? '',
+      p: s?.p ?? before?.p ?? 0,
+      expectedV: before?.v ?? 0,
+      val: s ?? null,
+    });
   }
   // Sessions read but not written still guard against a concurrent write (their version must not move).
   for (const id of due)
@@ -202,5 +209,5 @@ function guard(id: string, versions: Map<string, { v: number; p: number }>, live
   const v = versions.get(id) as { v: number; p: number };
   const s = live.get(id) as LiveSession;
   // Writing the unchanged value back with v+1 keeps the check and the index consistent.
-  return { id, p: v.p, expectedV: v.v, val: s };
+  return { id, userId: s.userId, p: v.p, expectedV: v.v, val: s };
 }

@@ -6,6 +6,10 @@
  *   sessions:wm                  hash  "<topic>|<partition>" -> event-time watermark (max occurred_at seen)
  *   sessions:live:<session_id>   string JSON {v, userId, p, finalizeAt, state}; v is bumped on every write
  *   sessions:due:<partition>     zset  session_id scored by finalizeAt (which live sessions a watermark closes)
+ *   sessions:user:<user_id>      zset  the student's live session ids scored by their last event (ms): the index the
+ *                                      analytics API reads instead of scanning events; written in the same script
+ *                                      as the live keys (added with them, removed when they are finalized), and
+ *                                      expiring USER_INDEX_TTL_SEC after the student's last write, so it cannot leak
  * A batch commits through one Lua script (COMMIT_SCRIPT) that checks the positions and watermarks it read, and
  * the version of every session it writes, and only then writes everything and advances the positions; if any
  * check fails (another instance moved on) nothing is written and the batch is recomputed from a fresh read.
@@ -23,7 +27,15 @@ export const KEYS = {
   wm: 'sessions:wm',
   live: (sessionId: string) => `sessions:live:${sessionId}`,
   due: (p: number) => `sessions:due:${p}`,
+  user: (userId: string) => `sessions:user:${userId}`,
 };
+
+/**
+ * Expiry of a student's live-session index, renewed on every write of one of their sessions. A session the
+ * processor has not touched for this long (its partition's watermark stalled) drops out of the index, not out
+ * of the live state: the API stops showing a "live" session whose last event is a day old.
+ */
+export const USER_INDEX_TTL_SEC = 86_400;
 
 export type Snapshot = {
   positions: Map<string, string>;
@@ -85,8 +97,9 @@ export async function readLive(redis: Redis, ids: string[]): Promise<Map<string,
 }
 
 /**
- * KEYS[1] positions hash, KEYS[2] watermarks hash, KEYS[3..] session and due keys referenced by index.
- * ARGV[1] JSON: {pf: fields, pe: expected ('' = absent), pn: new, wf, we, wn, s: [{k, d, id, v, val, score}]}.
+ * KEYS[1] positions hash, KEYS[2] watermarks hash, KEYS[3..] session, due and user-index keys referenced by index.
+ * ARGV[1] JSON: {pf: fields, pe: expected ('' = absent), pn: new, wf, we, wn, ttl,
+ *   s: [{k, d, u, id, v, val, score, last}]}.
  * Returns 1 when committed, 0 when a check failed (nothing written).
  */
 const COMMIT_SCRIPT = `
@@ -109,9 +122,12 @@ for _, s in ipairs(a.s) do
   if s.val then
     redis.call('SET', KEYS[s.k], s.val)
     redis.call('ZADD', KEYS[s.d], s.score, s.id)
+    redis.call('ZADD', KEYS[s.u], s.last, s.id)
+    redis.call('EXPIRE', KEYS[s.u], a.ttl)
   else
     redis.call('DEL', KEYS[s.k])
     redis.call('ZREM', KEYS[s.d], s.id)
+    redis.call('ZREM', KEYS[s.u], s.id)
   end
 end
 return 1
@@ -120,8 +136,11 @@ return 1
 export type CommitPlan = {
   positions: Array<{ field: string; expected: string; next: string }>;
   watermarks: Array<{ field: string; expected: string; next: string }>;
-  /** Sessions to write (val = new LiveSession) or delete (val = null), each with the version read. */
-  sessions: Array<{ id: string; p: number; expectedV: number; val: LiveSession | null }>;
+  /**
+   * Sessions to write (val = new LiveSession) or delete (val = null), each with the version read and the student
+   * (whose live-session index gains or loses the id).
+   */
+  sessions: Array<{ id: string; userId: string; p: number; expectedV: number; val: LiveSession | null }>;
 };
 
 export async function commit(redis: Redis, plan: CommitPlan): Promise<boolean> {
@@ -134,6 +153,7 @@ export async function commit(redis: Redis, plan: CommitPlan): Promise<boolean> {
   const s = plan.sessions.map((x) => ({
     k: index(KEYS.live(x.id)),
     d: index(KEYS.due(x.p)),
+    u: index(KEYS.user(x.val?.userId ?? x.userId)),
     id: x.id,
     v: x.expectedV,
     val:
@@ -147,6 +167,7 @@ export async function commit(redis: Redis, plan: CommitPlan): Promise<boolean> {
             state: x.val.state,
           }),
     score: x.val === null ? '0' : String(x.val.finalizeAt),
+    last: x.val === null ? '0' : String(x.val.state.lastEventAt),
   }));
   const arg = JSON.stringify({
     pf: plan.positions.map((p) => p.field),
@@ -155,6 +176,7 @@ export async function commit(redis: Redis, plan: CommitPlan): Promise<boolean> {
     wf: plan.watermarks.map((w) => w.field),
     we: plan.watermarks.map((w) => w.expected),
     wn: plan.watermarks.map((w) => w.next),
+    ttl: USER_INDEX_TTL_SEC,
     s,
   });
   const result = await redis.eval(COMMIT_SCRIPT, keys.length, ...keys, arg);

@@ -113,6 +113,8 @@ beforeAll(async () => {
       },
     }),
   );
+  // The sessions processor's per-student index of live sessions (services/stream/sessions/store.ts).
+  await redis.zadd('sessions:user:' + ALICE, NOW - 300_000, 'alice-live');
   const log = createLogger('test', process.env.TEST_API_LOG ?? 'silent');
   const registry = new Registry();
   audit = new PgAuditLog(pg, { flushMs: 100, batchRows: 1000, maxBuffer: 10_000 }, registry, log);

@@ -8,15 +8,13 @@ import { createRedis, redisReady } from '../../../services/shared/redis.ts';
 import { sinkEnv } from '../../../services/stream/clickhouse-sink/config.ts';
 import { startClickHouseSink, type ClickHouseSink } from '../../../services/stream/clickhouse-sink/sink.ts';
 import { streamEnv } from '../../../services/stream/runtime/config.ts';
-import { createApiApp } from '../../../services/analytics-api/app.ts';
-import type { AuditSink } from '../../../services/analytics-api/audit.ts';
 import { epochKey } from '../../../services/analytics-api/cache.ts';
-import { createVerifier, signToken } from '../../../services/analytics-api/auth.ts';
 import {
   startInvalidationListener,
   type InvalidationListener,
 } from '../../../services/analytics-api/invalidation.ts';
 import { isolatedEnv, provision, teardown } from '../../support/isolated.ts';
+import { inProcessApi, type StudentClient } from './in-process.ts';
 import { caughtUp, harness, makeEvents, waitFor, type StreamHarness } from '../stream/support.ts';
 
 /**
@@ -26,7 +24,6 @@ import { caughtUp, harness, makeEvents, waitFor, type StreamHarness } from '../s
  * and PostgreSQL; the API runs in-process with its real invalidation listener.
  */
 
-const SECRET = 'integration-secret-integration-secret';
 const iso = isolatedEnv('apisink');
 const group = `${iso.id}-sink`;
 let h: StreamHarness;
@@ -35,24 +32,7 @@ let pg: Pool;
 let redis: Redis;
 let sinkRedis: Redis;
 let listener: InvalidationListener;
-let app: ReturnType<typeof createApiApp>;
-
-async function get(path: string, user: string) {
-  const token = await signToken(
-    { sub: user, role: 'student' },
-    { secret: SECRET, ttlSec: 600, issuer: 'studystream', audience: 'studystream-api' },
-  );
-  const res = await app.request(path, { headers: { Authorization: `Bearer ${token}` } });
-  expect(res.status).toBe(200);
-  return { cache: res.headers.get('X-Cache'), body: (await res.json()) as Record<string, any> };
-}
-
-/** Auditing is covered by analytics-api.test.ts; this file is about the cache. */
-const noAudit: AuditSink = {
-  record: () => undefined,
-  flush: async () => undefined,
-  close: async () => undefined,
-};
+let get: StudentClient['get'];
 
 const questionsOf = (body: Record<string, any>) => body.efficiency.questions as number;
 
@@ -73,18 +53,7 @@ beforeAll(async () => {
   });
   // The listener moves the epoch once subscribed: from then on every announcement reaches it.
   await waitFor('the invalidation listener', async () => (await redis.get(epochKey)) !== null, 10_000);
-  app = createApiApp({
-    pg,
-    ch: h.clickhouse,
-    redis,
-    log,
-    registry,
-    audit: noAudit,
-    verify: createVerifier({ secret: SECRET, issuer: 'studystream', audience: 'studystream-api' }),
-    cacheTtlSec: 300,
-    cacheTimeoutMs: 200,
-    kAnonymity: 10,
-  });
+  ({ get } = inProcessApi({ pg, ch: h.clickhouse, redis }));
   const env = { ...iso.env, SINK_GROUP_ID: group };
   sink = await startClickHouseSink({
     cfg: iso.cfg,
