@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createClient } from '@clickhouse/client';
 import { loadConfig } from '../services/shared/config.ts';
@@ -23,11 +25,11 @@ import { toSessionInput } from '../services/stream/sessions/decode.ts';
 import { signToken } from '../services/analytics-api/auth.ts';
 import { loadApiConfig } from '../services/analytics-api/config.ts';
 import { isolatedEnv, provision, teardown, type IsolatedEnv } from '../test/support/isolated.ts';
-import { report, runLoad, timed, type Row } from './harness.ts';
+import { percentiles, report, runLoad, timed, type Row } from './harness.ts';
 
 /**
- * `studystream bench api [--students 1000] [--days 90] [--seed 7] [--requests 1500] [--concurrency 16]
- *   [--keep] [--reuse NAMESPACE]`
+ * `studystream bench api [--students 1000] [--days 90] [--seed 7] [--rate 80] [--duration 60] [--requests 600]
+ *   [--concurrency 16] [--no-closed] [--keep] [--reuse NAMESPACE]`
  *
  * Dataset: the simulator's cohort (students x days, ending today), LOADED DIRECTLY (not through Kafka): every
  * event goes through the clickhouse-sink's own row mapping into the raw ClickHouse tables (the rollups fill
@@ -37,12 +39,58 @@ import { report, runLoad, timed, type Row } from './harness.ts';
  * session end). Re-sent (duplicate) batches are skipped, as the processors' dedupe would. 10 cohorts of
  * students/10 members each.
  *
- * Measurement: the API runs as its own process on the namespace; a closed loop of `concurrency` keep-alive clients
- * sends `requests` requests per endpoint for random students (each with their own student token; educators with
- * a cohort token). Uncached: an API process with API_CACHE_TTL_SEC=0. Cached: an API process with the cache on,
- * after one warm-up request per student and endpoint. Goal: p95 <= budget/4 (dashboard 200 ms, mastery 100 ms,
- * study patterns 500 ms in the seed). Writes bench/results/api-<timestamp>.json.
+ * The API runs as its own process on the namespace (audit on, live-session lookup on). Two modes, each against an
+ * uncached API process (API_CACHE_TTL_SEC=0) and a cached one (after one warm-up request per student and endpoint,
+ * so the measured requests are hits; the hit ratio is reported):
+ *
+ * 1. Open loop ("under concurrent load"): a fixed offered load of `rate` requests/s in total for `duration` seconds,
+ *    Poisson arrivals (seeded), each request an endpoint drawn from a dashboard mix (MIX below) for a random
+ *    student with their own token. Requests are sent at their scheduled time whatever is still in flight, and the
+ *    latency is counted from the SCHEDULED send time, so a stall (queueing in the API, in the client's sockets or
+ *    in this process's event loop) shows up in the figures instead of slowing the offered load down. p50/p95/p99
+ *    per endpoint. The goal check (p95 <= budget/4: dashboard 200 ms, mastery 100 ms, study patterns 500 ms in
+ *    the seed) is computed from this run, at this rate.
+ * 2. Closed loop (capacity): `concurrency` keep-alive clients send `requests` requests per endpoint back to back;
+ *    reports requests/s (what the host sustains for that endpoint alone) with its latencies. Skipped with
+ *    --no-closed.
+ *
+ * Writes bench/results/api-<timestamp>.json (load average at the start and end of every phase, API process CPU
+ * per request in the open loop).
  */
+
+/** The open loop's mix: relative weights of a student's page views in the app. */
+const MIX: Array<{ name: string; weight: number }> = [
+  { name: 'dashboard', weight: 30 },
+  { name: 'mastery/{topic}', weight: 20 },
+  { name: 'mastery', weight: 15 },
+  { name: 'reviews', weight: 15 },
+  { name: 'study-patterns', weight: 10 },
+  { name: 'sessions', weight: 10 },
+];
+
+/** Deterministic uniform [0, 1) (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** CPU time (user + system, ms) of a process so far, from /proc (Linux; 0 elsewhere). */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * (1000 / 100);
+  } catch {
+    return 0;
+  }
+}
+
+const load = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DAY = 86_400_000;
@@ -335,8 +383,11 @@ const bench: Command = async (args) => {
     students: { type: 'string', default: '1000' },
     days: { type: 'string', default: '90' },
     seed: { type: 'string', default: '7' },
-    requests: { type: 'string', default: '1500' },
+    requests: { type: 'string', default: '600' },
     concurrency: { type: 'string', default: '16' },
+    rate: { type: 'string', default: '80' },
+    duration: { type: 'string', default: '60' },
+    'no-closed': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     reuse: { type: 'string' },
   });
@@ -344,6 +395,9 @@ const bench: Command = async (args) => {
   const days = Number(values.days);
   const requests = Number(values.requests);
   const concurrency = Number(values.concurrency);
+  const rate = Number(values.rate);
+  const duration = Number(values.duration);
+  const closed = !values['no-closed'];
   let iso: IsolatedEnv;
   if (values.reuse) {
     const id = values.reuse;
@@ -376,6 +430,9 @@ const bench: Command = async (args) => {
     seed: values.seed,
     requests,
     concurrency,
+    rate,
+    durationSec: duration,
+    mix: MIX,
     namespace: iso.id,
   };
   const notes: string[] = [];
@@ -428,28 +485,28 @@ const bench: Command = async (args) => {
       { sub: 'bench-educator', role: 'educator', cohorts },
       { secret: apiCfg.JWT_SECRET, ttlSec: 7200, issuer: apiCfg.JWT_ISSUER, audience: apiCfg.JWT_AUDIENCE },
     );
+    type Target = { path: string; token: string };
     type Endpoint = {
       name: string;
       budgetMs: number | null;
-      path: (i: number) => { path: string; token: string };
+      /** The i-th target of the closed loop. */
+      path: (i: number) => Target;
+      /** The target for one student (student endpoints; the open loop's mix). */
+      forUser?: (u: string) => Target;
     };
     const userAt = (i: number) => users[Math.abs(i * 7919) % users.length]!;
-    const student = (p: (u: string) => string) => (i: number) => {
-      const u = userAt(i);
-      return { path: p(u), token: tokens.get(u)! };
+    const studentEndpoint = (name: string, budgetMs: number | null, p: (u: string) => string): Endpoint => {
+      const forUser = (u: string) => ({ path: p(u), token: tokens.get(u)! });
+      return { name, budgetMs, forUser, path: (i) => forUser(userAt(i)) };
     };
     const endpoints: Endpoint[] = [
-      { name: 'dashboard', budgetMs: 200, path: student(() => '/api/analytics/dashboard') },
-      { name: 'mastery', budgetMs: 100, path: student(() => '/api/analytics/mastery') },
-      {
-        name: 'mastery/{topic}',
-        budgetMs: 100,
-        path: student((u) => `/api/analytics/mastery/${topicOf.get(u) ?? 'cardio'}`),
-      },
-      { name: 'study-patterns', budgetMs: 500, path: student(() => '/api/analytics/study-patterns') },
-      { name: 'reviews', budgetMs: null, path: student(() => '/api/analytics/reviews') },
-      { name: 'sessions', budgetMs: null, path: student(() => '/api/analytics/sessions') },
-      { name: 'percentiles', budgetMs: null, path: student(() => '/api/analytics/percentiles') },
+      studentEndpoint('dashboard', 200, () => '/api/analytics/dashboard'),
+      studentEndpoint('mastery', 100, () => '/api/analytics/mastery'),
+      studentEndpoint('mastery/{topic}', 100, (u) => `/api/analytics/mastery/${topicOf.get(u) ?? 'cardio'}`),
+      studentEndpoint('study-patterns', 500, () => '/api/analytics/study-patterns'),
+      studentEndpoint('reviews', null, () => '/api/analytics/reviews'),
+      studentEndpoint('sessions', null, () => '/api/analytics/sessions'),
+      studentEndpoint('percentiles', null, () => '/api/analytics/percentiles'),
       {
         name: 'cohorts/{cohort}/topics',
         budgetMs: null,
@@ -459,34 +516,170 @@ const bench: Command = async (args) => {
         }),
       },
     ];
+    const byName = new Map(endpoints.map((e) => [e.name, e]));
     const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-    const request = (port: number, target: { path: string; token: string }) =>
-      new Promise<void>((resolve, reject) => {
+    // The open loop's own pool: wide enough that the client never holds a request back (each one would still be
+    // timed from its scheduled send, but the API should see the offered load).
+    const openAgent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+    /** One GET; resolves with X-Cache, rejects on a non-200. */
+    const request = (port: number, target: Target, via = agent) =>
+      new Promise<string>((resolve, reject) => {
         http
           .get(
             {
               host: '127.0.0.1',
               port,
               path: target.path,
-              agent,
+              agent: via,
               headers: { Authorization: `Bearer ${target.token}` },
             },
             (res) => {
               res.resume();
               res.on('end', () =>
                 res.statusCode === 200
-                  ? resolve()
+                  ? resolve(String(res.headers['x-cache'] ?? ''))
                   : reject(new Error(`HTTP ${res.statusCode} ${target.path}`)),
               );
             },
           )
           .on('error', reject);
       });
+
+    // The open loop's schedule, the same in both modes: Poisson arrivals at `rate`, endpoint by MIX weight, a
+    // random student each.
+    const random = rng(Number(values.seed));
+    const totalWeight = MIX.reduce((s, m) => s + m.weight, 0);
+    const schedule: Array<{ atMs: number; endpoint: string; user: string }> = [];
+    for (let t = 0; ;) {
+      t += (-Math.log(1 - random()) / rate) * 1000;
+      if (t >= duration * 1000) break;
+      let pick = random() * totalWeight;
+      const m = MIX.find((x) => (pick -= x.weight) < 0) ?? MIX[MIX.length - 1]!;
+      schedule.push({ atMs: t, endpoint: m.name, user: users[Math.floor(random() * users.length)]! });
+    }
+    params.openLoopRequests = schedule.length;
+
+    const openLoop = async (port: number, pid: number | undefined) => {
+      const samples = new Map<string, number[]>(MIX.map((m) => [m.name, []]));
+      const hits = new Map<string, number>(MIX.map((m) => [m.name, 0]));
+      const errors = new Map<string, number>(MIX.map((m) => [m.name, 0]));
+      const inFlight = new Set<Promise<void>>();
+      let maxInFlight = 0;
+      let maxSendLagMs = 0;
+      let sumSendLagMs = 0;
+      const cpu0 = cpuMs(pid);
+      const t0 = performance.now() + 20;
+      let k = 0;
+      await new Promise<void>((resolve) => {
+        const tick = () => {
+          for (; k < schedule.length && t0 + schedule[k]!.atMs <= performance.now(); k++) {
+            const item = schedule[k]!;
+            const scheduled = t0 + item.atMs;
+            const lag = performance.now() - scheduled;
+            maxSendLagMs = Math.max(maxSendLagMs, lag);
+            sumSendLagMs += lag;
+            const e = byName.get(item.endpoint)!;
+            const p: Promise<void> = request(port, e.forUser!(item.user), openAgent)
+              .then(
+                (cache) => {
+                  samples.get(e.name)!.push(performance.now() - scheduled);
+                  if (cache === 'hit') hits.set(e.name, hits.get(e.name)! + 1);
+                },
+                () => {
+                  errors.set(e.name, errors.get(e.name)! + 1);
+                },
+              )
+              .finally(() => inFlight.delete(p));
+            inFlight.add(p);
+            maxInFlight = Math.max(maxInFlight, inFlight.size);
+          }
+          if (k < schedule.length) setTimeout(tick, Math.max(0, t0 + schedule[k]!.atMs - performance.now()));
+          else resolve();
+        };
+        tick();
+      });
+      await Promise.all(inFlight);
+      const elapsedMs = performance.now() - t0;
+      const apiCpuMs = cpuMs(pid) - cpu0;
+      const meanSendLagMs = sumSendLagMs / schedule.length;
+      return { samples, hits, errors, maxInFlight, maxSendLagMs, meanSendLagMs, elapsedMs, apiCpuMs };
+    };
+
     const rows: Row[] = [];
+    const goal: Record<string, unknown> = {
+      rate,
+      durationSec: duration,
+      endpoints: {} as Record<string, unknown>,
+    };
+    const phases: Record<string, unknown> = {};
     for (const mode of ['uncached', 'cached'] as const) {
       const port = await freePort();
       const api = await startApi({ ...iso.env, API_CACHE_TTL_SEC: mode === 'uncached' ? '0' : '300' }, port);
       try {
+        if (mode === 'cached') {
+          // Warm every (endpoint, student) of the schedule: the measured requests are then hits until the TTL.
+          const start = load();
+          const distinct = [...new Set(schedule.map((x) => `${x.endpoint}\u0000${x.user}`))].map((k) =>
+            k.split('\u0000'),
+          );
+          await runLoad((i) => request(port, byName.get(distinct[i]![0]!)!.forUser!(distinct[i]![1]!)), {
+            iterations: distinct.length,
+            concurrency,
+          });
+          phases[`${mode} warm-up`] = { loadStart: start, loadEnd: load() };
+        }
+        // Open loop, after 200 unrecorded requests of the same mix (JIT, connections).
+        await runLoad(
+          (i) => request(port, byName.get(schedule[i]!.endpoint)!.forUser!(schedule[i]!.user), openAgent),
+          {
+            iterations: Math.min(200, schedule.length),
+            concurrency: 4,
+          },
+        );
+        const start = load();
+        const o = await openLoop(port, api.pid);
+        phases[`${mode} open loop`] = {
+          loadStart: start,
+          loadEnd: load(),
+          offeredRps: rate,
+          achievedRps: Math.round((schedule.length / o.elapsedMs) * 10_000) / 10,
+          maxInFlight: o.maxInFlight,
+          // How late this process sent requests (timer and event-loop delay): part of every latency.
+          meanSendLagMs: Math.round(o.meanSendLagMs * 100) / 100,
+          maxSendLagMs: Math.round(o.maxSendLagMs * 10) / 10,
+          apiCpuMsPerRequest: Math.round((o.apiCpuMs / schedule.length) * 100) / 100,
+          apiCpuCores: Math.round((o.apiCpuMs / o.elapsedMs) * 100) / 100,
+        };
+        for (const m of MIX) {
+          const e = byName.get(m.name)!;
+          const lat = percentiles(o.samples.get(m.name)!);
+          const budget = e.budgetMs === null ? null : e.budgetMs / 4;
+          const n = lat.count + o.errors.get(m.name)!;
+          rows.push({
+            phase: `open ${rate}/s`,
+            endpoint: e.name,
+            mode,
+            requests: n,
+            errors: o.errors.get(m.name)!,
+            hit_pct: n === 0 ? 0 : Math.round((o.hits.get(m.name)! / n) * 1000) / 10,
+            rps: Math.round((n / o.elapsedMs) * 10_000) / 10,
+            p50_ms: Math.round(lat.p50 * 10) / 10,
+            p95_ms: Math.round(lat.p95 * 10) / 10,
+            p99_ms: Math.round(lat.p99 * 10) / 10,
+            goal_p95_ms: budget,
+            meets_goal:
+              budget === null ? '-' : lat.p95 <= budget && o.errors.get(m.name)! === 0 ? 'yes' : 'NO',
+          });
+          if (budget !== null)
+            (goal.endpoints as Record<string, unknown>)[`${e.name} ${mode}`] = {
+              p95Ms: Math.round(lat.p95 * 10) / 10,
+              goalP95Ms: budget,
+              met: lat.p95 <= budget && o.errors.get(m.name)! === 0,
+            };
+          process.stderr.write(`open ${mode} ${e.name}: p95 ${lat.p95.toFixed(1)} ms\n`);
+        }
+        if (!closed) continue;
+        const closedStart = load();
         for (const e of endpoints) {
           const n = e.name.startsWith('cohorts') ? Math.min(requests, 300) : requests;
           if (mode === 'cached') {
@@ -499,29 +692,39 @@ const bench: Command = async (args) => {
             concurrency,
             warmup: 20,
           });
-          const goal = e.budgetMs === null ? null : e.budgetMs / 4;
           rows.push({
+            phase: `closed c=${concurrency}`,
             endpoint: e.name,
             mode,
             requests: n,
             errors: r.errors,
+            hit_pct: null,
             rps: Math.round(r.opsPerSecond),
             p50_ms: Math.round(r.latency.p50 * 10) / 10,
             p95_ms: Math.round(r.latency.p95 * 10) / 10,
             p99_ms: Math.round(r.latency.p99 * 10) / 10,
-            goal_p95_ms: goal,
-            meets_goal: goal === null ? '-' : r.latency.p95 <= goal ? 'yes' : 'NO',
+            goal_p95_ms: null,
+            meets_goal: '-',
           });
-          process.stderr.write(`${mode} ${e.name}: p95 ${r.latency.p95.toFixed(1)} ms\n`);
+          process.stderr.write(`closed ${mode} ${e.name}: ${Math.round(r.opsPerSecond)}/s\n`);
         }
+        phases[`${mode} closed loop`] = { loadStart: closedStart, loadEnd: load() };
       } finally {
         await stopApi(api);
       }
     }
     agent.destroy();
+    openAgent.destroy();
+    goal.met = Object.values(goal.endpoints as Record<string, { met: boolean }>).every((g) => g.met);
+    params.goal = goal;
+    params.phases = phases;
     notes.push(
       "dataset loaded directly (simulator generator -> clickhouse-sink row mapping -> raw tables + MVs; PostgreSQL state from the processors' pure functions), not through Kafka",
-      `closed loop, ${concurrency} concurrent keep-alive clients, random students; the API is one Node process (audit on, live-session lookup on)`,
+      `open loop: ${rate} requests/s offered in total for ${duration} s (Poisson, seeded), mix ${MIX.map((m) => `${m.name} ${m.weight}`).join(', ')}, random students; latency from the scheduled send time; the goal check (params.goal) is this run's`,
+      closed
+        ? `closed loop (capacity): ${concurrency} concurrent keep-alive clients per endpoint, random students`
+        : 'closed loop skipped (--no-closed)',
+      'the API is one Node process (audit on, live-session lookup on); uncached = API_CACHE_TTL_SEC=0',
     );
     report({ name: 'api', params, rows, notes });
   } finally {
