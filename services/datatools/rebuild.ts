@@ -438,8 +438,7 @@ export async function rebuildClickHouse(ctx: ToolContext, opts: RebuildOptions):
   const report = emptyReport('clickhouse', shadow);
   let keepShadow = opts.keepShadow ?? false;
   const run = async (phase: string, database: string, g: string, ranges: TopicPartitionRange[]) => {
-    // Only the build writes the shadow (sole writer); the catch-up writes the live tables beside the live sink.
-    const { def, close } = sinkDefinition(ctx.cfg, ctx.env, g, database, database === shadow);
+    const { def, close } = sinkDefinition(ctx.cfg, ctx.env, g, database);
     try {
       const res = await drain(ctx, opts, { def, group: g, ranges, phase });
       report.events += res.inRange;

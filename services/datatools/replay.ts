@@ -34,7 +34,6 @@ import { TopicTree } from '../stream/mastery/taxonomy.ts';
 import type { ProcessorDefinition } from '../stream/runtime/processor.ts';
 import { kafkaPositions, postgresPositions, redisSessionPositions } from './offsets.ts';
 import { rangeKey, type TopicPartitionRange } from './bounded.ts';
-import { UuidSet } from './uuid-set.ts';
 import type { ToolContext } from './context.ts';
 
 export const PROCESSORS = ['clickhouse-sink', 'sessions', 'mastery'] as const;
@@ -147,16 +146,12 @@ export function sinkDefinition(
   env: NodeJS.ProcessEnv,
   groupId: string,
   database: string,
-  /** The run is the only writer of `database` (a rebuild's shadow): see RawEventStore. */
-  soleWriter = false,
 ): { def: ProcessorDefinition<SerialisedRow>; close: () => Promise<void> } {
   const clickhouse = createClickHouse(cfg, database);
   return {
     def: clickHouseSinkDefinition({
       codec: new EventCodec(createRegistry(cfg), cfg),
-      store: new RawEventStore(clickhouse, sinkEnv.load(env).SINK_DEDUP_WINDOW_S, {
-        soleWriter: soleWriter ? () => new UuidSet() : undefined,
-      }),
+      store: new RawEventStore(clickhouse, sinkEnv.load(env).SINK_DEDUP_WINDOW_S),
       groupId,
       topics: processorTopics(cfg, 'clickhouse-sink'),
       metrics: createMetricsRegistry('datatools'),

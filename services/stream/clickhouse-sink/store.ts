@@ -35,9 +35,6 @@ function part(boundary: string, name: string, lines: string): string {
   );
 }
 
-/** What sole-writer mode needs of a set of event ids. */
-export type IdSet = { readonly size: number; has(id: string): boolean; add(id: string): unknown };
-
 export type InsertReport = {
   table: RawTable;
   received: number;
@@ -55,22 +52,10 @@ export type InsertReport = {
 export class RawEventStore {
   private readonly client: ClickHouseClient;
   private readonly windowS: number;
-  /**
-   * Sole-writer mode (`rebuild --store clickhouse` into its own empty shadow database): the event_ids this store
-   * inserted, per table. Nobody else writes those tables, so a batch's stored ids are known without asking
-   * ClickHouse; after any failed write (which may have stored part of its rows) the table is asked again, as the
-   * live sink always does. Undefined for the live sink and replays (other writers exist).
-   */
-  private readonly inserted: Map<RawTable, IdSet> | undefined;
-  private readonly newIdSet: () => IdSet;
-  private failed = false;
 
-  /** `soleWriter`: the set type remembering inserted ids (a compact one for millions; see UuidSet). */
-  constructor(client: ClickHouseClient, windowS: number, opts: { soleWriter?: () => IdSet } = {}) {
+  constructor(client: ClickHouseClient, windowS: number) {
     this.client = client;
     this.windowS = windowS;
-    this.inserted = opts.soleWriter ? new Map() : undefined;
-    this.newIdSet = opts.soleWriter ?? (() => new Set<string>());
   }
 
   /** The event_ids of `rows` already in `table` (one query; ids and users are sent as external tables). */
@@ -139,10 +124,7 @@ export class RawEventStore {
     line: (row: R) => string,
   ): Promise<InsertReport> {
     const unique = dedupeWithinBatch(rows);
-    const known = this.failed ? undefined : this.inserted;
-    let ids = known?.get(table);
-    if (known && !ids) known.set(table, (ids = this.newIdSet()));
-    const stored = ids ?? (await this.alreadyStored(table, unique));
+    const stored = await this.alreadyStored(table, unique);
     const fresh = stored.size === 0 ? unique : unique.filter((r) => !stored.has(r.event_id));
     if (fresh.length > 0) {
       // The body streams in chunks of lines (no single copy of the whole batch); the response arrives once the
@@ -155,21 +137,11 @@ export class RawEventStore {
           yield text;
         }
       };
-      try {
-        const rs = await this.client.exec({
-          query: sql`INSERT INTO ${ident(table)} FORMAT JSONEachRow`.text,
-          values: Readable.from(chunks()),
-        });
-        await text(rs.stream);
-      } catch (err) {
-        this.failed = true;
-        throw err;
-      }
-      if (this.inserted) {
-        let set = this.inserted.get(table);
-        if (!set) this.inserted.set(table, (set = this.newIdSet()));
-        for (const r of fresh) set.add(r.event_id);
-      }
+      const rs = await this.client.exec({
+        query: sql`INSERT INTO ${ident(table)} FORMAT JSONEachRow`.text,
+        values: Readable.from(chunks()),
+      });
+      await text(rs.stream);
     }
     return {
       table,
