@@ -5,27 +5,32 @@
  * mastery (PostgreSQL)
  *  1. Shadow schema `rebuild_<ts>` migrated by the same runner; topics copied from the live schema; the shadow
  *     tables' foreign keys re-pointed to the live `topics`, so the tables can later move without dangling refs.
- *  2. The mastery processor runs into the shadow schema (own group `rebuild-mastery-<ts>`, own positions and
- *     event_id claims) from offset 0 to the high watermarks at start, then catches up to the live positions.
+ *  2. Build (mastery-bulk.ts): the processor's own steps drain the topics from offset 0 to the high watermarks at
+ *     start (group `rebuild-mastery-<ts>`) with the state in memory, written to the shadow once (rows, roll-ups by
+ *     the processor's rollUp, history, late events, event_id claims, positions). Then the regular processor over
+ *     the shadow (own positions and claims) catches up to the live positions.
  *  3. Verify: per table, row count and the sum of md5 hashes of canonical rows (every column except updated_at,
  *     and processor_state, the processor's internal buffers) — shadow vs live.
  *  4. Switch, in ONE transaction: lock the live group's consumer_positions rows (this pauses the live processor's
  *     next batch, which locks them first), re-check the shadow reached the live positions (else catch up again),
- *     move the live topic_mastery/topic_mastery_history into schema `rebuild_old_<ts>` and the shadow ones into
- *     the live schema (ALTER TABLE ... SET SCHEMA: metadata only), and replace the live group's processed_events,
- *     late_events (processor mastery) and positions with the shadow's (old copies saved in the old schema). The
- *     API reads by unqualified name through its search_path, so it keeps serving: its reads wait only for the
- *     few milliseconds the catalog locks are held, then see the new tables.
+ *     replace the live group's processed_events (by differences), late_events (processor mastery) and positions
+ *     with the shadow's (old copies saved in schema `rebuild_old_<ts>`), and last move the live
+ *     topic_mastery/topic_mastery_history into the old schema and the shadow ones into the live schema (ALTER
+ *     TABLE ... SET SCHEMA: metadata only). The API reads by unqualified name through its search_path, so it keeps
+ *     serving: its reads wait only for the few milliseconds the catalog locks are held, then see the new tables.
  *
  * clickhouse
  *  1. New database `<db>_rebuild_<ts>` migrated by the same runner (raw tables, rollups, materialized views).
- *  2. The sink runs into it (group `rebuild-clickhouse-<ts>`) from offset 0 to the high watermarks at start.
+ *  2. The live sink's own definition runs into it (group `rebuild-clickhouse-<ts>`) from offset 0 to the high
+ *     watermarks at start.
  *  3. Verify: per raw table count(), uniqExact(event_id) and sum(cityHash64(event_id, user_id, occurred_at, ms)).
  *  4. Switch: the shadow's materialized views are dropped; one RENAME TABLE statement moves every live data table
  *     (raw and rollup targets) into `<db>_old_<ts>` and the shadow ones into the live database. The live
  *     materialized views stay: 18.16 binds them to their source and target tables by name, so they now feed
  *     the new tables. Then a catch-up writes what the live sink stored in the old tables after the rebuild's end
  *     (once the live sink committed past the rename, so the two never write the same records concurrently).
+ *
+ * sessions: see rebuildSessions.
  */
 import { chQuery, createClickHouse } from '../shared/clickhouse.ts';
 import type { SharedConfig } from '../shared/config.ts';
