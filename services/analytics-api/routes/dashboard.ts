@@ -1,12 +1,17 @@
 import { dashboardQuery } from '../params.ts';
 import { defineRoute } from '../route.ts';
 import { RESPONSES } from '../schemas.ts';
-import { band, meanOf, round, streaks, utcDay } from '../compute.ts';
+import { DEVELOPING, MASTERED, round, streaks, utcDay } from '../compute.ts';
 import { studySummary } from '../data/history.ts';
 import { liveSession } from '../data/live.ts';
-import { masterySummaryRows, reviewSummary, type SummaryRow } from '../data/state.ts';
+import {
+  masterySummaryData,
+  reviewSummary,
+  type MasterySummaryData,
+  type SummaryTopic,
+} from '../data/state.ts';
 
-const brief = (r: SummaryRow) => ({
+const brief = (r: SummaryTopic) => ({
   topicId: r.topicId,
   name: r.name,
   score: round(r.score),
@@ -14,26 +19,33 @@ const brief = (r: SummaryRow) => ({
 });
 
 /** Mastery summary over the student's studied leaf topics, plus their level-0 (system) roll-ups. */
-export function masterySummary(rows: readonly SummaryRow[]) {
-  const leaves = rows.filter((r) => r.level === 2 && r.attempts > 0);
+export function masterySummary(d: MasterySummaryData) {
   const bands = { mastered: 0, developing: 0, weak: 0 };
   const trends = { improving: 0, stable: 0, declining: 0, insufficient_data: 0 };
-  for (const r of leaves) {
-    bands[band(r.score)]++;
-    if (r.trend && r.trend in trends) trends[r.trend as keyof typeof trends]++;
+  let n = 0;
+  let scoreSum = 0;
+  let attempts = 0;
+  for (const g of d.groups) {
+    bands[g.band] += g.n;
+    if (g.trend && g.trend in trends) trends[g.trend as keyof typeof trends] += g.n;
+    n += g.n;
+    scoreSum += g.scoreSum;
+    attempts += g.attempts;
   }
-  const byScore = [...leaves].sort((a, b) => a.score - b.score || a.topicId.localeCompare(b.topicId));
   return {
-    topicsStudied: leaves.length,
-    averageScore: round(meanOf(leaves.map((r) => r.score))),
-    attempts: leaves.reduce((s, r) => s + r.attempts, 0),
+    topicsStudied: n,
+    averageScore: round(n === 0 ? null : scoreSum / n),
+    attempts,
     bands,
     trends,
-    weakest: byScore.slice(0, 3).map(brief),
-    strongest: byScore.slice(-3).reverse().map(brief),
-    systems: rows
-      .filter((r) => r.level === 0)
-      .map((r) => ({ topicId: r.topicId, name: r.name, score: round(r.score), attempts: r.attempts })),
+    weakest: d.weakest.map(brief),
+    strongest: d.strongest.map(brief),
+    systems: d.systems.map((r) => ({
+      topicId: r.topicId,
+      name: r.name,
+      score: round(r.score),
+      attempts: r.attempts,
+    })),
   };
 }
 
@@ -54,7 +66,7 @@ export const dashboard = defineRoute({
   handler: async ({ user, data, now }) => {
     const today = utcDay(now);
     const [rows, study, reviews] = await Promise.all([
-      masterySummaryRows(data.pg, user),
+      masterySummaryData(data.pg, user, { mastered: MASTERED, developing: DEVELOPING }),
       studySummary(data.chRows, user, today),
       reviewSummary(data.pg, user, now, now + 7 * 86_400_000, 5),
     ]);
