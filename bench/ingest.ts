@@ -331,17 +331,19 @@ async function measureIngest(
     const latency = await fixedRate(c, o.rate, o.batch, o.latencyDuration);
     log.info(latency, 'latency done');
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    const produceBatch =
-      /ingest_produce_batch_records_sum\{[^}]*\} ([\d.e+]+)[\s\S]*?ingest_produce_batch_records_count\{[^}]*\} (\d+)/.exec(
-        metrics,
+    // Summed over every series (with INGEST_WORKERS > 1 the aggregated output has one per worker).
+    const total = (name: string) =>
+      [...metrics.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+]+)$`, 'gm'))].reduce(
+        (sum, m) => sum + Number(m[1]),
+        0,
       );
+    const batches = total('ingest_produce_batch_records_count');
     return {
       workers,
       sustained,
       fixed_rate: latency,
-      mean_records_per_kafka_batch: produceBatch
-        ? round(Number(produceBatch[1]) / Number(produceBatch[2]))
-        : null,
+      mean_records_per_kafka_batch:
+        batches > 0 ? round(total('ingest_produce_batch_records_sum') / batches) : null,
     };
   } finally {
     child.kill('SIGTERM');
