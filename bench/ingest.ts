@@ -300,7 +300,7 @@ async function measureIngest(
       LOG_LEVEL: 'warn',
       INGEST_RATE_LIMIT_PER_SEC: '0',
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', process.env.BENCH_DEBUG ? 'inherit' : 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
   try {

@@ -53,7 +53,10 @@ if (cfg.INGEST_WORKERS > 1 && cluster.isPrimary) {
 
   const service = await buildIngest(cfg, log);
   if (cluster.isWorker) {
-    // /metrics of any worker answers with the series of all workers (aggregated by the primary).
+    // /metrics of any worker answers with the series of all workers (aggregated by the primary). prom-client
+    // installs a worker's answer to the primary's metrics request only when an AggregatorRegistry is
+    // constructed in that worker; without it every aggregation timed out and /metrics answered 500.
+    new AggregatorRegistry();
     AggregatorRegistry.setRegistries([service.registry]);
     let nextId = 0;
     const waiting = new Map<number, { resolve: (t: string) => void; reject: (e: Error) => void }>();

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventCodec } from '../../../services/shared/codec.ts';
 import { createLogger } from '../../../services/shared/logger.ts';
 import { createPgPool } from '../../../services/shared/postgres.ts';
@@ -12,6 +12,10 @@ import { isolatedEnv, provision, teardown } from '../../support/isolated.ts';
 import { consumeAll } from './harness.ts';
 
 const iso = isolatedEnv('ingestproc');
+beforeAll(async () => {
+  await provision(iso, { postgres: true, kafka: true });
+  await registerAll(iso.cfg, createLogger('test', 'warn'));
+});
 afterAll(() => teardown(iso));
 
 const freePort = () =>
@@ -24,8 +28,6 @@ const freePort = () =>
 
 describe('ingest process (services/ingest/main.ts)', () => {
   it('serves over HTTP, hashes the socket IP, and exits 0 on SIGTERM after flushing', async () => {
-    await provision(iso, { postgres: true, kafka: true });
-    await registerAll(iso.cfg, createLogger('test', 'warn'));
     const pool = createPgPool(iso.cfg);
     const { key } = await createApiKey(pool, 'proc');
     await pool.end();
@@ -68,5 +70,52 @@ describe('ingest process (services/ingest/main.ts)', () => {
       ip_hash: expect.stringMatching(/^[0-9a-f]{16}$/),
       browser: 'okhttp',
     });
+  });
+
+  it('with INGEST_WORKERS=2 serves from both workers and /metrics counts the events of all of them', async () => {
+    const pool = createPgPool(iso.cfg);
+    const { key } = await createApiKey(pool, 'proc-workers');
+    await pool.end();
+    const port = await freePort();
+    const child = spawn(process.execPath, ['services/ingest/main.ts'], {
+      env: { ...iso.env, INGEST_PORT: String(port), INGEST_WORKERS: '2', INGEST_IP_SALT: 'test-salt' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      for (let i = 0; i < 60; i++) {
+        const ok = await fetch(`${url}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (ok) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      // Fresh connections (no keep-alive) are spread over both workers by node:cluster.
+      const posts = Array.from({ length: 8 }, () =>
+        fetch(`${url}/v1/events/batch`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': key, connection: 'close' },
+          body: JSON.stringify({ events: Array.from({ length: 5 }, () => studyEvent()) }),
+        }).then(async (r) => ({
+          status: r.status,
+          accepted: ((await r.json()) as { accepted: number }).accepted,
+        })),
+      );
+      const answers = await Promise.all(posts);
+      expect(answers.every((a) => a.status === 200 && a.accepted === 5)).toBe(true);
+
+      const metrics = await fetch(`${url}/metrics`);
+      expect(metrics.status).toBe(200);
+      const text = await metrics.text();
+      const accepted = [
+        ...text.matchAll(/^ingest_events_total\{[^}]*result="accepted"[^}]*\} (\d+)$/gm),
+      ].reduce((sum, m) => sum + Number(m[1]), 0);
+      expect(accepted).toBe(40);
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
   });
 });
