@@ -29,7 +29,7 @@ import { percentiles, report, runLoad, timed, type Row } from './harness.ts';
 
 /**
  * `studystream bench api [--students 1000] [--days 90] [--seed 7] [--rate 80] [--duration 60] [--requests 600]
- *   [--concurrency 16] [--no-closed] [--keep] [--reuse NAMESPACE]`
+ *   [--concurrency 16] [--mix dashboard=30,mastery=15,...] [--no-closed] [--keep] [--reuse NAMESPACE]`
  *
  * Dataset: the simulator's cohort (students x days, ending today), LOADED DIRECTLY (not through Kafka): every
  * event goes through the clickhouse-sink's own row mapping into the raw ClickHouse tables (the rollups fill
@@ -44,8 +44,8 @@ import { percentiles, report, runLoad, timed, type Row } from './harness.ts';
  * so the measured requests are hits; the hit ratio is reported):
  *
  * 1. Open loop ("under concurrent load"): a fixed offered load of `rate` requests/s in total for `duration` seconds,
- *    Poisson arrivals (seeded), each request an endpoint drawn from a dashboard mix (MIX below) for a random
- *    student with their own token. Requests are sent at their scheduled time whatever is still in flight, and the
+ *    Poisson arrivals (seeded), each request an endpoint drawn from a dashboard mix (DEFAULT_MIX below) for a random
+ *    student with their own token (--mix: other endpoints or weights). Requests are sent at their scheduled time whatever is still in flight, and the
  *    latency is counted from the SCHEDULED send time, so a stall (queueing in the API, in the client's sockets or
  *    in this process's event loop) shows up in the figures instead of slowing the offered load down. p50/p95/p99
  *    per endpoint. The goal check (p95 <= budget/4: dashboard 200 ms, mastery 100 ms, study patterns 500 ms in
@@ -58,8 +58,8 @@ import { percentiles, report, runLoad, timed, type Row } from './harness.ts';
  * per request in the open loop).
  */
 
-/** The open loop's mix: relative weights of a student's page views in the app. */
-const MIX: Array<{ name: string; weight: number }> = [
+/** The open loop's default mix: relative weights of a student's page views in the app (`--mix` replaces it). */
+const DEFAULT_MIX: Array<{ name: string; weight: number }> = [
   { name: 'dashboard', weight: 30 },
   { name: 'mastery/{topic}', weight: 20 },
   { name: 'mastery', weight: 15 },
@@ -388,6 +388,7 @@ const bench: Command = async (args) => {
     rate: { type: 'string', default: '80' },
     duration: { type: 'string', default: '60' },
     'no-closed': { type: 'boolean', default: false },
+    mix: { type: 'string' },
     keep: { type: 'boolean', default: false },
     reuse: { type: 'string' },
   });
@@ -398,6 +399,13 @@ const bench: Command = async (args) => {
   const rate = Number(values.rate);
   const duration = Number(values.duration);
   const closed = !values['no-closed'];
+  // --mix dashboard=3,mastery=1: the open loop's endpoints and weights (student endpoints only).
+  const MIX = values.mix
+    ? values.mix.split(',').map((part) => {
+        const [name = '', weight = '1'] = part.split('=');
+        return { name, weight: Number(weight) };
+      })
+    : DEFAULT_MIX;
   let iso: IsolatedEnv;
   if (values.reuse) {
     const id = values.reuse;
@@ -517,6 +525,9 @@ const bench: Command = async (args) => {
       },
     ];
     const byName = new Map(endpoints.map((e) => [e.name, e]));
+    for (const m of MIX)
+      if (!byName.get(m.name)?.forUser || !(m.weight > 0))
+        throw new Error(`--mix: ${m.name}=${m.weight} is not a student endpoint with a positive weight`);
     const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
     // The open loop's own pool: wide enough that the client never holds a request back (each one would still be
     // timed from its scheduled send, but the API should see the offered load).
