@@ -28,8 +28,10 @@ echo "== tests"
 mkdir -p .stack/test-results
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=.stack/test-results/vitest.json "$@" || status=$?
-node -e '
+VITEST_STATUS=$status node -e '
 const r = JSON.parse(require("fs").readFileSync(".stack/test-results/vitest.json", "utf8"));
-console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+// Unhandled errors (e.g. a rejection nobody awaited) fail the run without failing a test: say so in the summary.
+const errors = process.env.VITEST_STATUS !== "0" && r.numFailedTests === 0 ? " (vitest exited non-zero: errors outside tests, see above)" : "";
+console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : "") + errors);
 '
 exit $status

@@ -61,7 +61,7 @@ const names = new Map<string, string>();
  * Runs a query as a named (server-side prepared) statement: PostgreSQL plans each distinct text once per
  * connection instead of on every request. Names derive from the text, so dynamic WHERE clauses stay distinct.
  */
-function prepared<R extends QueryResultRow>(
+async function prepared<R extends QueryResultRow>(
   pool: Pool,
   text: string,
   values: unknown[],
