@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createClient } from '@clickhouse/client';
@@ -25,6 +24,7 @@ import { toSessionInput } from '../services/stream/sessions/decode.ts';
 import { signToken } from '../services/analytics-api/auth.ts';
 import { loadApiConfig } from '../services/analytics-api/config.ts';
 import { isolatedEnv, provision, teardown, type IsolatedEnv } from '../test/support/isolated.ts';
+import { freePort, waitReady } from '../test/support/process.ts';
 import { percentiles, report, runLoad, timed, type Row } from './harness.ts';
 
 /**
@@ -94,17 +94,6 @@ const load = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DAY = 86_400_000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 type Counts = {
   events: number;
@@ -355,20 +344,13 @@ async function startApi(env: NodeJS.ProcessEnv, port: number): Promise<ChildProc
     env: { ...env, API_PORT: String(port), LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      http
-        .get(`http://127.0.0.1:${port}/readyz`, (res) => {
-          res.resume();
-          resolve(res.statusCode === 200);
-        })
-        .on('error', () => resolve(false));
-    });
-    if (ok) return child;
-    await new Promise((r) => setTimeout(r, 200));
+  try {
+    await waitReady(`http://127.0.0.1:${port}`, child, { attempts: 100, intervalMs: 200, name: 'the API' });
+  } catch (err) {
+    child.kill('SIGTERM');
+    throw err;
   }
-  child.kill('SIGTERM');
-  throw new Error('the API did not become ready');
+  return child;
 }
 
 function stopApi(child: ChildProcess): Promise<void> {

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { positiveIntOption } from '../services/cli/command.ts';
 
 /**
  * Shared benchmark utilities: every `studystream bench <name>` measures with these, prints one table and writes
@@ -190,4 +191,27 @@ export function report(
   );
   print(`results: ${file}\n`);
   return file;
+}
+
+/** Options of the benchmarks that pre-fill topics with a simulated cohort (`bench sink`, `bench rebuild`). */
+export const DATASET_OPTIONS = {
+  events: { type: 'string' },
+  students: { type: 'string' },
+  days: { type: 'string' },
+  seed: { type: 'string' },
+} as const;
+
+/** The simulated cohort those options ask for: 5 million events, 1,000 students over 90 days, seed 7 by default. */
+export function datasetFromOptions(values: {
+  events?: string;
+  students?: string;
+  days?: string;
+  seed?: string;
+}) {
+  return {
+    total: positiveIntOption(values.events, 'events', 5_000_000),
+    students: positiveIntOption(values.students, 'students', 1000),
+    days: positiveIntOption(values.days, 'days', 90),
+    seed: values.seed ?? '7',
+  };
 }

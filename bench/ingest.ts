@@ -1,8 +1,7 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { familyType } from '../services/shared/codec.ts';
@@ -13,6 +12,7 @@ import { createApiKey } from '../services/ingest/apikeys.ts';
 import { decodeEvent } from '../services/ingest/validate.ts';
 import { parseOptions, positiveIntOption, type Command } from '../services/cli/command.ts';
 import { isolatedEnv, provision, teardown } from '../test/support/isolated.ts';
+import { freePort, waitReady } from '../test/support/process.ts';
 import { realisticEvent } from '../test/support/ingest-events.ts';
 
 /**
@@ -29,17 +29,6 @@ import { realisticEvent } from '../test/support/ingest-events.ts';
  */
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 const percentile = (sorted: number[], p: number) =>
   sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -267,20 +256,6 @@ function cpuSeconds(pid: number): number {
   return total;
 }
 
-async function waitReady(url: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 120; i++) {
-    if (child.exitCode !== null) throw new Error(`ingest exited with ${child.exitCode}`);
-    try {
-      const r = await fetch(`${url}/readyz`);
-      if (r.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error('ingest did not become ready');
-}
-
 /** One ingest configuration measured: sustained throughput, then latency at the fixed offered rate. */
 async function measureIngest(
   iso: ReturnType<typeof isolatedEnv>,
@@ -304,7 +279,7 @@ async function measureIngest(
   });
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitReady(url, child);
+    await waitReady(url, child, { name: 'ingest' });
     const c = client(port, apiKey, o.concurrency);
     log.info({ workers }, 'warm-up');
     await throughput(c, o.concurrency, o.batch, 3);

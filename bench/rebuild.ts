@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseOptions, positiveIntOption, UsageError, type Command } from '../services/cli/command.ts';
+import { parseOptions, UsageError, type Command } from '../services/cli/command.ts';
 import { openContext } from '../services/datatools/context.ts';
 import { rebuildClickHouse, rebuildMastery, type RebuildReport } from '../services/datatools/rebuild.ts';
 import { chQuery, createClickHouse } from '../services/shared/clickhouse.ts';
@@ -21,7 +21,7 @@ import { sinkEnv } from '../services/stream/clickhouse-sink/config.ts';
 import { startClickHouseSink } from '../services/stream/clickhouse-sink/sink.ts';
 import { streamEnv } from '../services/stream/runtime/config.ts';
 import { loadTaxonomy } from '../postgres/taxonomy/load.ts';
-import { report, type Row } from './harness.ts';
+import { DATASET_OPTIONS, datasetFromOptions, report, type Row } from './harness.ts';
 
 /**
  * `studystream bench rebuild [--events 5000000] [--students 1000] [--days 90] [--seed 7] [--only mastery|clickhouse]`
@@ -119,10 +119,7 @@ async function liveSinkRow(
 
 const rebuildBench: Command = async (args) => {
   const { values } = parseOptions(args, {
-    events: { type: 'string' },
-    students: { type: 'string' },
-    days: { type: 'string' },
-    seed: { type: 'string' },
+    ...DATASET_OPTIONS,
     only: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -130,10 +127,7 @@ const rebuildBench: Command = async (args) => {
     process.stdout.write(HELP);
     return 0;
   }
-  const total = positiveIntOption(values.events, 'events', 5_000_000);
-  const students = positiveIntOption(values.students, 'students', 1000);
-  const days = positiveIntOption(values.days, 'days', 90);
-  const seed = values.seed ?? '7';
+  const { total, students, days, seed } = datasetFromOptions(values);
   if (values.only && values.only !== 'mastery' && values.only !== 'clickhouse')
     throw new UsageError('--only must be mastery or clickhouse');
 

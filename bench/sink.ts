@@ -4,7 +4,7 @@ import { createReadStream, createWriteStream, mkdtempSync, rmSync, type WriteStr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { studentStanding } from '../services/analytics/cohort.ts';
-import { parseOptions, positiveIntOption, type Command } from '../services/cli/command.ts';
+import { parseOptions, type Command } from '../services/cli/command.ts';
 import { chQuery, createClickHouse, type ClickHouseClient } from '../services/shared/clickhouse.ts';
 import { EventCodec } from '../services/shared/codec.ts';
 import { loadConfig } from '../services/shared/config.ts';
@@ -20,7 +20,7 @@ import { sinkEnv } from '../services/stream/clickhouse-sink/config.ts';
 import { mapRecord, RAW_TABLES, type RawTable } from '../services/stream/clickhouse-sink/rows.ts';
 import { startClickHouseSink } from '../services/stream/clickhouse-sink/sink.ts';
 import { streamEnv } from '../services/stream/runtime/config.ts';
-import { report, type Row } from './harness.ts';
+import { DATASET_OPTIONS, datasetFromOptions, report, type Row } from './harness.ts';
 
 /**
  * `studystream bench sink [--events 5000000] [--students 1000] [--days 90] [--seed 7]`
@@ -68,10 +68,7 @@ function clickhouseClient(db: string, table: string, file: string): Promise<void
 
 const sinkBench: Command = async (args) => {
   const { values } = parseOptions(args, {
-    events: { type: 'string' },
-    students: { type: 'string' },
-    days: { type: 'string' },
-    seed: { type: 'string' },
+    ...DATASET_OPTIONS,
     keep: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -79,10 +76,7 @@ const sinkBench: Command = async (args) => {
     process.stdout.write(HELP);
     return 0;
   }
-  const total = positiveIntOption(values.events, 'events', 5_000_000);
-  const students = positiveIntOption(values.students, 'students', 1000);
-  const days = positiveIntOption(values.days, 'days', 90);
-  const seed = values.seed ?? '7';
+  const { total, students, days, seed } = datasetFromOptions(values);
 
   const id = `bench_sink_${randomBytes(3).toString('hex')}`;
   const env = {

@@ -11,7 +11,12 @@ import type { Logger } from '../../shared/logger.ts';
 import type { Registry } from '../../shared/metrics.ts';
 import type { Pool } from '../../shared/postgres.ts';
 import { createRegistry } from '../../shared/registry.ts';
-import { runProcessor, runtimeOptionsFromEnv, type RunningProcessor } from '../runtime/processor.ts';
+import {
+  runProcessor,
+  runtimeOptionsFromEnv,
+  type ProcessorDefinition,
+  type RunningProcessor,
+} from '../runtime/processor.ts';
 import type { StreamConfig } from '../runtime/config.ts';
 import { sessionsEnv } from '../sessions/config.ts';
 import { createSessionsProcessor } from '../sessions/processor.ts';
@@ -54,19 +59,7 @@ export async function startMasteryProcessor(d: StatefulDeps): Promise<RunningPro
     metrics: d.metrics,
     log: d.log,
   });
-  return runProcessor(
-    def,
-    runtimeOptionsFromEnv(
-      d.stream,
-      {
-        kafka: d.kafka,
-        log: d.log,
-        metrics: d.metrics,
-        deadLetterTopic: topics.deadLetter,
-      },
-      'live',
-    ),
-  );
+  return runLive(def, d);
 }
 
 export async function startSessionsProcessor(d: StatefulDeps): Promise<RunningProcessor> {
@@ -86,16 +79,16 @@ export async function startSessionsProcessor(d: StatefulDeps): Promise<RunningPr
     log: d.log,
     invalidateChannel: invalidationChannel(d.cfg.REDIS_KEY_PREFIX),
   });
+  return runLive(def, d);
+}
+
+/** Runs a stateful processor on the shared runtime as a live processor (stream settings, dead-letter topic). */
+function runLive<T>(def: ProcessorDefinition<T>, d: StatefulDeps): Promise<RunningProcessor> {
   return runProcessor(
     def,
     runtimeOptionsFromEnv(
       d.stream,
-      {
-        kafka: d.kafka,
-        log: d.log,
-        metrics: d.metrics,
-        deadLetterTopic: topics.deadLetter,
-      },
+      { kafka: d.kafka, log: d.log, metrics: d.metrics, deadLetterTopic: topicNames(d.cfg).deadLetter },
       'live',
     ),
   );

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventCodec } from '../../../services/shared/codec.ts';
 import { createLogger } from '../../../services/shared/logger.ts';
@@ -9,6 +8,7 @@ import { registerAll } from '../../../services/cli/commands/schemas.ts';
 import { createApiKey } from '../../../services/ingest/apikeys.ts';
 import { studyEvent } from '../../support/ingest-events.ts';
 import { isolatedEnv, provision, teardown } from '../../support/isolated.ts';
+import { freePort, waitReady } from '../../support/process.ts';
 import { consumeAll } from './harness.ts';
 
 const iso = isolatedEnv('ingestproc');
@@ -17,14 +17,6 @@ beforeAll(async () => {
   await registerAll(iso.cfg, createLogger('test', 'warn'));
 });
 afterAll(() => teardown(iso));
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 
 describe('ingest process (services/ingest/main.ts)', () => {
   it('serves over HTTP, hashes the socket IP, and exits 0 on SIGTERM after flushing', async () => {
@@ -40,14 +32,7 @@ describe('ingest process (services/ingest/main.ts)', () => {
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const url = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 60; i++) {
-      const ok = await fetch(`${url}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await waitReady(url, child, { attempts: 60, name: 'ingest' });
     const events = Array.from({ length: 50 }, () => studyEvent());
     const res = await fetch(`${url}/v1/events/batch`, {
       method: 'POST',
@@ -83,14 +68,7 @@ describe('ingest process (services/ingest/main.ts)', () => {
     });
     const url = `http://127.0.0.1:${port}`;
     try {
-      for (let i = 0; i < 60; i++) {
-        const ok = await fetch(`${url}/readyz`).then(
-          (r) => r.ok,
-          () => false,
-        );
-        if (ok) break;
-        await new Promise((r) => setTimeout(r, 500));
-      }
+      await waitReady(url, child, { attempts: 60, name: 'ingest' });
       // Fresh connections (no keep-alive) are spread over both workers by node:cluster.
       const posts = Array.from({ length: 8 }, () =>
         fetch(`${url}/v1/events/batch`, {

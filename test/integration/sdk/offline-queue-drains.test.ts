@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import { createLogger } from '../../../services/shared/logger.ts';
 import { createPgPool } from '../../../services/shared/postgres.ts';
 import { createRegistry } from '../../../services/shared/registry.ts';
 import { isolatedEnv, provision, teardown } from '../../support/isolated.ts';
+import { freePort } from '../../support/process.ts';
 
 /**
  * The SDK's offline queue against the real ingest service, Kafka, registry, Redis and PostgreSQL.
@@ -36,14 +36,6 @@ const N = 240;
 let dir: string;
 let apiKey: string;
 let ingest: IngestService | undefined;
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 async function until(
   what: string,
