@@ -1,0 +1,116 @@
+import os from 'node:os';
+import { loadConfig } from '../services/shared/config.ts';
+import type { RowReader } from '../services/shared/clickhouse.ts';
+import { createPgPool } from '../services/shared/postgres.ts';
+import {
+  dailyActivity,
+  hourlyHeatmap,
+  studySummary,
+  topicDaily,
+} from '../services/analytics-api/data/history.ts';
+import { percentiles } from './harness.ts';
+
+/**
+ * `node bench/clickhouse-reads.ts NAMESPACE [USERS]`: ClickHouse SERVER time (system.query_log,
+ * query_duration_ms) of the analytics API's per-student reads (services/analytics-api/data/history.ts) on a bench
+ * api dataset (`bench api --keep`, then this with its namespace): for USERS students (default 200), one at a
+ * time, the dashboard's studySummary, mastery/{topic}'s topicDaily (the student's most-answered leaf, 90 days, as
+ * bench api asks) and study-patterns' hourlyHeatmap + dailyActivity (90 days). The queries are the API's own,
+ * sent with log_queries = 1 and a marker comment; the server time of each read is then read back from
+ * system.query_log. Prints p50/p95/max per read and the load average. Run it under the bench lock.
+ */
+
+const [ns, usersArg = '200'] = process.argv.slice(2);
+if (!ns) {
+  process.stderr.write('usage: node bench/clickhouse-reads.ts NAMESPACE [USERS]\n');
+  process.exit(2);
+}
+const env = {
+  ...process.env,
+  LOG_LEVEL: 'warn',
+  CLICKHOUSE_DATABASE: `test_${ns}`,
+  PG_SCHEMA: `test_${ns}`,
+};
+const cfg = loadConfig(env);
+const run = `chreads_${Date.now().toString(36)}`;
+const base = cfg.CLICKHOUSE_URL.replace(/\/+$/, '');
+const auth = `Basic ${Buffer.from(`${cfg.CLICKHOUSE_USER}:${cfg.CLICKHOUSE_PASSWORD}`).toString('base64')}`;
+
+async function post(query: string, database: string, log: boolean): Promise<string> {
+  const res = await fetch(`${base}/?database=${encodeURIComponent(database)}${log ? '&log_queries=1' : ''}`, {
+    method: 'POST',
+    headers: { Authorization: auth },
+    body: query,
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`ClickHouse HTTP ${res.status}: ${text.slice(0, 500)}`);
+  return text;
+}
+
+/** A RowReader that marks each query with the read's name and logs it. */
+const reader = (label: string): RowReader => ({
+  async rows<T>(query: string): Promise<T[]> {
+    const text = await post(
+      `/* ${run}:${label} */ ${query}\nFORMAT JSONEachRow`,
+      cfg.CLICKHOUSE_DATABASE,
+      true,
+    );
+    return text
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as T);
+  },
+});
+
+const pg = createPgPool(cfg);
+const { rows } = await pg.query<{ user_id: string; topic_id: string }>(
+  `SELECT DISTINCT ON (user_id) user_id, topic_id FROM topic_mastery WHERE topic_level = 2
+   ORDER BY user_id, attempts DESC`,
+);
+await pg.end();
+const picked = rows.slice(0, Number(usersArg));
+const today = new Date().toISOString().slice(0, 10);
+const from = new Date(Date.now() - 89 * 86_400_000).toISOString().slice(0, 10);
+const loadBefore = os.loadavg();
+const t0 = performance.now();
+for (const { user_id: user, topic_id: topic } of picked) {
+  await studySummary(reader('dashboard'), user, today);
+  await topicDaily(reader('topic'), user, [topic], from);
+  await hourlyHeatmap(reader('patterns-heatmap'), user, from);
+  await dailyActivity(reader('patterns-daily'), user, from, today);
+}
+const wall = performance.now() - t0;
+const loadAfter = os.loadavg();
+await post('SYSTEM FLUSH LOGS', 'default', false);
+const logged = await post(
+  `SELECT extract(query, '${run}:([a-z-]+)') AS label, query_duration_ms AS ms, read_rows AS rows, memory_usage AS mem
+   FROM system.query_log WHERE type = 2 AND query LIKE '/* ${run}:%' AND event_date >= yesterday()
+   FORMAT JSONEachRow`,
+  'default',
+  false,
+);
+const by = new Map<string, { ms: number[]; rows: number[]; mem: number[] }>();
+for (const line of logged.split('\n').filter((l) => l.length > 0)) {
+  const r = JSON.parse(line) as { label: string; ms: string; rows: string; mem: string };
+  const e = by.get(r.label) ?? { ms: [], rows: [], mem: [] };
+  e.ms.push(Number(r.ms));
+  e.rows.push(Number(r.rows));
+  e.mem.push(Number(r.mem));
+  by.set(r.label, e);
+}
+const round2 = (x: number) => Math.round(x * 100) / 100;
+process.stdout.write(
+  `database ${cfg.CLICKHOUSE_DATABASE}, ${picked.length} students one at a time, ${round2(wall / 1000)} s; ` +
+    `load average ${loadBefore.map(round2).join(' ')} -> ${loadAfter.map(round2).join(' ')}\n` +
+    `read                 n    server ms p50 / p95 / max   mean    rows read (mean)  memory MB (mean)\n`,
+);
+for (const [label, e] of [...by].sort()) {
+  const p = percentiles(e.ms);
+  const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  process.stdout.write(
+    `${label.padEnd(20)} ${String(p.count).padStart(4)}    ${p.p50} / ${p.p95} / ${p.max}`.padEnd(54) +
+      `${round2(p.mean)}`.padEnd(8) +
+      `${Math.round(mean(e.rows))}`.padEnd(18) +
+      `${round2(mean(e.mem) / 1e6)}\n`,
+  );
+}
