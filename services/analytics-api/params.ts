@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MASTERY_FIELDS, type MasteryCursor } from './data/state.ts';
 
 /**
  * Every path and query parameter the API accepts, as zod schemas. Patterns are strict allow-lists, so a value
@@ -40,6 +41,10 @@ export const userQuery = {
 };
 
 export const dashboardQuery = z.strictObject({ ...userQuery });
+/** Page size of the mastery list: default and maximum of `limit`. */
+export const MASTERY_LIST_DEFAULT = 500;
+export const MASTERY_LIST_MAX = 1000;
+
 export const masteryListQuery = z.strictObject({
   ...userQuery,
   level: z
@@ -48,7 +53,52 @@ export const masteryListQuery = z.strictObject({
     .optional()
     .describe('only topics of this taxonomy level (0 system, 1 system x discipline, 2 topic)'),
   parent: topicId.optional().describe('only the direct sub-topics of this topic'),
+  limit: limit(MASTERY_LIST_MAX, MASTERY_LIST_DEFAULT).describe(
+    `maximum entries per page, 1-${MASTERY_LIST_MAX} (default ${MASTERY_LIST_DEFAULT}: more than the ` +
+      "taxonomy's topics today, so a call without paging parameters still gets every row); follow `nextCursor` " +
+      'for the rest',
+  ),
+  cursor: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{4,300}$/, 'must be a nextCursor returned by this endpoint')
+    .refine((v) => decodeMasteryCursor(v) !== null, 'must be a nextCursor returned by this endpoint')
+    .optional()
+    .describe(
+      'resume after the last entry of a previous page (its `nextCursor`; opaque). Pages follow one stable order ' +
+        '(level, then topic id bytewise), so following the cursors visits every row exactly once',
+    ),
+  fields: z
+    .string()
+    .regex(/^[A-Za-z]+(,[A-Za-z]+)*$/, 'must be a comma-separated list of field names')
+    .transform((v, ctx) => {
+      const asked = new Set(v.split(','));
+      const unknown = [...asked].filter((f) => !(MASTERY_FIELDS as readonly string[]).includes(f));
+      if (unknown.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `unknown field; one of ${MASTERY_FIELDS.join(', ')}` });
+        return z.NEVER;
+      }
+      // Canonical (response) order, topicId always: the same selection is the same cache entry.
+      return MASTERY_FIELDS.filter((f) => f === 'topicId' || asked.has(f)).join(',');
+    })
+    .optional()
+    .describe(
+      `only these fields of each entry (comma-separated; topicId is always sent): ${MASTERY_FIELDS.join(', ')}`,
+    ),
 });
+
+/** A mastery list cursor: base64url of `<level>:<topic id>`, the last entry of the previous page. */
+export function encodeMasteryCursor(c: MasteryCursor): string {
+  return Buffer.from(`${c.level}:${c.topicId}`).toString('base64url');
+}
+
+/** The position a cursor names, or null for anything this API did not issue. */
+export function decodeMasteryCursor(cursor: string): MasteryCursor | null {
+  const m = /^([0-2]):(.+)$/.exec(Buffer.from(cursor, 'base64url').toString('latin1'));
+  if (!m || !topicId.safeParse(m[2]).success) return null;
+  const c = { level: Number(m[1]), topicId: m[2]! };
+  // One encoding per position: a cursor must be exactly what encodeMasteryCursor gives.
+  return encodeMasteryCursor(c) === cursor ? c : null;
+}
 export const masteryTopicParams = z.strictObject({ topic: topicId });
 export const masteryTopicQuery = z.strictObject({ ...userQuery, days: days(365, 90) });
 export const reviewsQuery = z.strictObject({ ...userQuery, days: days(90, 14), limit: limit(500, 50) });

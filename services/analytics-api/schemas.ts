@@ -93,7 +93,14 @@ export const RESPONSES = {
     liveSession: live,
     liveSessionAvailable: { type: 'boolean' },
   }),
-  masteryList: obj({ ...head, topics: arr(masteryTopicView) }),
+  masteryList: obj({
+    ...head,
+    topics: arr(masteryTopicView),
+    nextCursor: {
+      type: ['string', 'null'],
+      description: 'pass as `cursor` for the next page; null when this page holds the last entry',
+    },
+  }),
   masteryTopic: obj({
     ...head,
     topic: obj({ id: str, name: str, level: int, parentId: strOrNull, boardWeight: num }),

@@ -5,7 +5,7 @@ import { fsrsRecallProbability, type FsrsState } from '../../domain/fsrs.ts';
 import { sm2RecallProbability, type Sm2State } from '../../domain/sm2.ts';
 import { MASTERY_WEIGHTS } from '../../domain/mastery.ts';
 import { clamp01 } from '../../domain/stats.ts';
-import { isoFromMs } from '../compute.ts';
+import { isoFromMs, round } from '../compute.ts';
 
 /**
  * Reads of the processors' PostgreSQL state (postgres/021_topic_mastery.sql, 022_study_sessions.sql) and the
@@ -65,15 +65,18 @@ async function prepared<R extends QueryResultRow>(
   pool: Pool,
   text: string,
   values: unknown[],
+  rowMode?: 'array',
 ): Promise<QueryResult<R>> {
   let name = names.get(text);
   if (!name) {
     name = `api_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
     names.set(text, name);
   }
-  return pool.query<R>({ name, text, values });
+  return pool.query<R>({ name, text, values, ...(rowMode ? { rowMode } : {}) });
 }
 const numOrNull = (v: unknown): number | null => (v == null ? null : Number(v));
+/** compute.ts round(x, 4) as JSON text. */
+const round4 = (x: number): string => String(round(x) ?? null);
 
 function toMastery(r: Raw, topic: Topic): MasteryRow {
   return {
@@ -107,7 +110,7 @@ function toMastery(r: Raw, topic: Topic): MasteryRow {
  * their as-of figures.
  */
 export function masteryNow(
-  row: MasteryRow,
+  row: Pick<MasteryRow, 'scheduler' | 'score' | 'retrievalStrength' | 'sm2State' | 'fsrsState'>,
   nowMs: number,
 ): { retrievalStrength: number; score: number } | null {
   const retrieval =
@@ -155,6 +158,190 @@ export async function masteryRows(
     const topic = index.byId.get(String(r.topic_id));
     return topic ? [toMastery(r, topic)] : [];
   });
+}
+
+/** The fields of a mastery list entry, in response order (`topicId` is always sent). */
+export const MASTERY_FIELDS = [
+  'topicId',
+  'name',
+  'level',
+  'parentId',
+  'boardWeight',
+  'score',
+  'interval',
+  'trend',
+  'attempts',
+  'correct',
+  'accuracy',
+  'firstAttemptAccuracy',
+  'recentAccuracy',
+  'retrievalStrength',
+  'materialCompletion',
+  'asOf',
+  'now',
+  'nextReviewAt',
+  'scheduler',
+] as const;
+export type MasteryField = (typeof MASTERY_FIELDS)[number];
+
+/**
+ * compute.ts round(x, 4) in SQL, as JSON text: Math.round(y) is floor(y) + 1 when y - floor(y) >= 0.5 (ties up,
+ * exact in float8), and float8 text is the shortest round-trip form, as JavaScript prints it. NULL, NaN and the
+ * infinities become null.
+ */
+const r4 = (col: string) => {
+  const y = `(${col} * 10000::float8)`;
+  return `CASE WHEN ${col} IS NULL OR ${col} IN ('NaN', 'Infinity', '-Infinity') THEN 'null'
+    ELSE ((floor(${y}) + CASE WHEN ${y} - floor(${y}) >= 0.5 THEN 1 ELSE 0 END) / 10000::float8)::text END`;
+};
+/** A timestamptz as Date.toISOString() text (quoted), or null. */
+const isoText = (col: string) =>
+  `coalesce('"' || to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"', 'null')`;
+const jsonText = (expr: string) => `coalesce(to_json(${expr})::text, 'null')`;
+
+/** Each field's JSON value as SQL text (the same values masteryView gives; `now` is computed in Node). */
+const FIELD_SQL: Record<Exclude<MasteryField, 'now'>, string> = {
+  topicId: 'to_json(t.id)::text',
+  name: 'to_json(t.name)::text',
+  level: 't.level::text',
+  parentId: jsonText('t.parent_id'),
+  boardWeight: 't.board_weight::float8::text',
+  score: r4('m.mastery_score'),
+  interval: `'{"lower":' || ${r4('m.mastery_lower')} || ',"upper":' || ${r4('m.mastery_upper')} || ',"level":0.95}'`,
+  trend: jsonText('m.trend'),
+  attempts: 'm.attempts::text',
+  correct: 'm.correct::text',
+  accuracy: r4('m.accuracy'),
+  firstAttemptAccuracy: r4('m.first_attempt_accuracy'),
+  recentAccuracy: r4('m.recent_accuracy'),
+  retrievalStrength: r4('m.retrieval_strength'),
+  materialCompletion: r4('m.material_completion'),
+  asOf: isoText('m.as_of'),
+  nextReviewAt: isoText('m.next_review_at'),
+  scheduler: `CASE WHEN t.level = 2 THEN ${jsonText('m.scheduler')} ELSE 'null' END`,
+};
+
+/** `'"a":' || <a> || ',"b":' || <b> ...` for the given fields (constant names only, never request text). */
+function fieldsSql(fields: readonly Exclude<MasteryField, 'now'>[], open: string, close: string): string {
+  if (fields.length === 0) return `'${close}'`;
+  return fields
+    .map((f, i) => `'${i === 0 ? open : ','}"${f}":' || ${FIELD_SQL[f]}`)
+    .concat(close === '' ? [] : [`'${close}'`])
+    .join(' || ');
+}
+
+/** A position in the mastery list's order (topic level, then topic id bytewise): what a cursor encodes. */
+export type MasteryCursor = { level: number; topicId: string };
+
+export type MasteryPage = {
+  /** Each entry as JSON text, in list order. */
+  entries: string[];
+  /** Where the next page starts, or null when this page holds the last entry. */
+  next: MasteryCursor | null;
+};
+
+/**
+ * One page of the mastery list as JSON text, built by PostgreSQL: each row arrives as at most two text columns
+ * (the entry up to `"now":` and the rest) and the few numbers `now` needs, so the driver parses ~6 values per row
+ * instead of ~17 and Node neither builds row objects nor serialises them. `now` (retrieval strength and score at
+ * request time) stays in Node with the domain's scheduler functions (masteryNow). Order: topic level, then topic id
+ * bytewise (COLLATE "C"), the order a cursor resumes from. Values equal masteryView's (integration-tested).
+ */
+export async function masteryListPage(
+  pg: Pool,
+  user: string,
+  opts: {
+    level?: number;
+    parent?: string;
+    after?: MasteryCursor;
+    limit: number;
+    fields?: readonly MasteryField[];
+    nowMs: number;
+  },
+): Promise<MasteryPage> {
+  const fields = opts.fields ?? MASTERY_FIELDS;
+  const withNow = fields.includes('now');
+  const at = withNow ? fields.indexOf('now') : fields.length;
+  const before = fields.slice(0, at) as Exclude<MasteryField, 'now'>[];
+  const after = fields.slice(at + 1) as Exclude<MasteryField, 'now'>[];
+  const head = withNow
+    ? `${fieldsSql(before, '{', '')} || '${before.length > 0 ? ',' : '{'}"now":'`
+    : fieldsSql(before, '{', '}');
+  const tail = withNow ? fieldsSql(after, ',', '}') : `''`;
+  const where = ['m.user_id = $1'];
+  const values: unknown[] = [user];
+  if (opts.level !== undefined) {
+    values.push(opts.level);
+    where.push(`t.level = $${values.length}`);
+  }
+  if (opts.parent !== undefined) {
+    values.push(opts.parent);
+    where.push(`t.parent_id = $${values.length}`);
+  }
+  if (opts.after !== undefined) {
+    values.push(opts.after.level, opts.after.topicId);
+    where.push(`(t.level, t.id COLLATE "C") > ($${values.length - 1}, $${values.length})`);
+  }
+  values.push(opts.limit + 1);
+  const nowColumns = withNow
+    ? `, m.scheduler = 'sm2', m.mastery_score, m.retrieval_strength,
+       CASE WHEN m.scheduler = 'sm2' THEN (m.sm2_state->>'intervalDays')::float8
+            ELSE (m.fsrs_state->>'stability')::float8 END,
+       CASE WHEN m.scheduler = 'sm2' THEN (m.sm2_state->>'lastReviewAt')::float8
+            ELSE (m.fsrs_state->>'lastReviewAt')::float8 END,
+       CASE WHEN m.scheduler = 'sm2' THEN m.sm2_state IS NOT NULL ELSE m.fsrs_state IS NOT NULL END,
+       m.fsrs_state->>'state'`
+    : '';
+  const text = `SELECT t.level, t.id, ${head}, ${tail}${nowColumns}
+    FROM topic_mastery m JOIN topics t ON t.id = m.topic_id
+    WHERE ${where.join(' AND ')}
+    ORDER BY t.level, t.id COLLATE "C" LIMIT $${values.length}`;
+  // The full entry is one statement, prepared once per connection; a `fields` subset runs unnamed (2^18 subsets
+  // must not become 2^18 prepared statements per connection).
+  const { rows } =
+    opts.fields === undefined
+      ? await prepared<unknown[]>(pg, text, values, 'array')
+      : await pg.query<unknown[]>({ text, values, rowMode: 'array' });
+  const n = Math.min(rows.length, opts.limit);
+  const entries = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]!;
+    if (!withNow) {
+      entries[i] = r[2] as string;
+      continue;
+    }
+    const current = r[9] ? recallNow(r, opts.nowMs) : null;
+    entries[i] = `${r[2] as string}${current ?? 'null'}${r[3] as string}`;
+  }
+  const last = rows[n - 1];
+  return {
+    entries,
+    next: rows.length > opts.limit && last ? { level: Number(last[0]), topicId: String(last[1]) } : null,
+  };
+}
+
+/**
+ * `now` of a list row as JSON text, from the columns masteryListPage selects: the same computation as masteryNow
+ * (the domain's recall functions on the scheduler state's fields they read), rounded as masteryView rounds.
+ */
+function recallNow(r: unknown[], nowMs: number): string | null {
+  const sm2 = r[4] === true;
+  const a = r[7] === null ? undefined : Number(r[7]);
+  const lastReviewAt = r[8] === null ? undefined : Number(r[8]);
+  const current = masteryNow(
+    {
+      scheduler: sm2 ? 'sm2' : 'fsrs',
+      score: Number(r[5]),
+      retrievalStrength: Number(r[6]),
+      sm2State: sm2 ? ({ intervalDays: a, lastReviewAt } as Sm2State) : null,
+      fsrsState: sm2 ? null : ({ stability: a, lastReviewAt, state: r[10] } as FsrsState),
+    },
+    nowMs,
+  );
+  if (current === null) return null;
+  const rs = round4(current.retrievalStrength);
+  const score = round4(current.score);
+  return `{"retrievalStrength":${rs},"score":${score}}`;
 }
 
 export type SummaryTopic = {

@@ -1,13 +1,21 @@
 import { ApiError } from '../errors.ts';
-import { masteryListQuery, masteryTopicParams, masteryTopicQuery } from '../params.ts';
-import { defineRoute } from '../route.ts';
+import {
+  decodeMasteryCursor,
+  encodeMasteryCursor,
+  masteryListQuery,
+  masteryTopicParams,
+  masteryTopicQuery,
+} from '../params.ts';
+import { defineRoute, JsonText } from '../route.ts';
 import { RESPONSES } from '../schemas.ts';
 import { addDays, round, utcDay } from '../compute.ts';
 import { topicDaily } from '../data/history.ts';
 import {
   masteryHistory,
+  masteryListPage,
   masteryNow,
   masteryRows,
+  type MasteryField,
   topicWithChildren,
   type MasteryRow,
 } from '../data/state.ts';
@@ -48,14 +56,26 @@ export const masteryList = defineRoute({
   description:
     "One entry per topic with mastery state (leaf topics from the student's answers and materials, parent topics " +
     'as board-weighted roll-ups). score/interval/trend are as of the last activity on the topic (asOf); `now` ' +
-    'recomputes retrieval strength and the score at request time for leaf topics (recall decays between sessions).',
+    'recomputes retrieval strength and the score at request time for leaf topics (recall decays between sessions). ' +
+    'Entries come in one stable order (level, then topic id bytewise), at most `limit` per page; `nextCursor` ' +
+    '(null on the last page) resumes after this page. `fields` trims each entry to the fields named.',
   scope: 'student',
   query: masteryListQuery,
   cache: 'mastery-list',
   response: RESPONSES.masteryList,
   handler: async ({ user, query, data, now }) => {
-    const rows = await masteryRows(data.pg, user, { level: query.level, parent: query.parent });
-    return { user, generatedAt: new Date(now).toISOString(), topics: rows.map((r) => masteryView(r, now)) };
+    const page = await masteryListPage(data.pg, user, {
+      level: query.level,
+      parent: query.parent,
+      after: query.cursor === undefined ? undefined : (decodeMasteryCursor(query.cursor) ?? undefined),
+      limit: query.limit,
+      fields: query.fields === undefined ? undefined : (query.fields.split(',') as MasteryField[]),
+      nowMs: now,
+    });
+    // The entries are JSON text already (masteryListPage): the body is assembled around them, not re-serialised.
+    const head = `{"user":${JSON.stringify(user)},"generatedAt":"${new Date(now).toISOString()}","topics":[`;
+    const next = page.next === null ? 'null' : `"${encodeMasteryCursor(page.next)}"`;
+    return new JsonText(`${head}${page.entries.join(',')}],"nextCursor":${next}}`);
   },
 });
 

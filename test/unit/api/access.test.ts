@@ -106,7 +106,7 @@ describe('validation', () => {
     const token = await tokenFor('admin1', 'admin');
     const params: Array<[string, string[]]> = [
       ['/api/analytics/dashboard', ['user']],
-      ['/api/analytics/mastery', ['user', 'level', 'parent']],
+      ['/api/analytics/mastery', ['user', 'level', 'parent', 'limit', 'cursor', 'fields']],
       ['/api/analytics/mastery/cardio', ['user', 'days']],
       ['/api/analytics/reviews', ['user', 'days', 'limit']],
       ['/api/analytics/study-patterns', ['user', 'days']],
