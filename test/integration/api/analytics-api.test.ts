@@ -264,6 +264,153 @@ describe('student endpoints return values matching an independent computation', 
     expect((await get('/api/analytics/mastery/no.such.topic', token(ALICE, 'student'))).status).toBe(404);
   });
 
+  it('mastery list pages: every row exactly once in one stable order, fields, bad parameters 400', async () => {
+    // A student with 40 rows over the three levels: leaves alternate SM-2 and FSRS state, some leaves have none.
+    const PAGER = 'pager';
+    const { rows: topics } = await pg.query<{ id: string; level: number }>(
+      `SELECT id, level FROM topics WHERE level = 0 OR id IN (
+         SELECT id FROM topics WHERE level > 0 ORDER BY md5(id) LIMIT 37) ORDER BY level, id COLLATE "C"`,
+    );
+    const picked = topics.slice(0, 40);
+    const expected = picked.map((t, i) => {
+      const leaf = t.level === 2;
+      const scheduler = leaf && i % 2 === 0 ? 'sm2' : 'fsrs';
+      const withState = leaf && i % 5 !== 0;
+      return {
+        ...t,
+        score: r4(0.2 + (i % 7) / 10),
+        retrieval: 1,
+        attempts: i + 1,
+        scheduler,
+        intervalDays: 1 + (i % 4),
+        lastReviewAt: NOW - (1 + (i % 3)) * DAY,
+        sm2: withState && scheduler === 'sm2',
+        fsrs: withState && scheduler === 'fsrs',
+      };
+    });
+    for (const e of expected) {
+      await pg.query(
+        `INSERT INTO topic_mastery (user_id, topic_id, topic_level, attempts, correct, mastery_score, retrieval_strength,
+           scheduler, sm2_state, fsrs_state, as_of)
+         VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10)`,
+        [
+          PAGER,
+          e.id,
+          e.level,
+          e.attempts,
+          e.score,
+          e.retrieval,
+          e.scheduler,
+          e.sm2
+            ? {
+                repetitions: 1,
+                intervalDays: e.intervalDays,
+                easiness: 2.5,
+                dueAt: 0,
+                lastReviewAt: e.lastReviewAt,
+              }
+            : null,
+          e.fsrs
+            ? {
+                // FSRS stability is the interval at which recall falls to 90 %: now is exactly that far out.
+                stability: (NOW - e.lastReviewAt) / DAY,
+                difficulty: 5,
+                reps: 1,
+                lapses: 0,
+                state: 'review',
+                dueAt: 0,
+                scheduledDays: 1,
+                learningSteps: 0,
+                lastReviewAt: e.lastReviewAt,
+              }
+            : null,
+          new Date(NOW - DAY),
+        ],
+      );
+    }
+    const admin = token('root', 'admin');
+    const full = await get(`/api/analytics/mastery?user=${PAGER}`, admin);
+    expect(full.status).toBe(200);
+    expect(full.body.nextCursor).toBeNull();
+    // One order: level, then topic id bytewise.
+    expect((full.body.topics as any[]).map((t) => t.topicId)).toEqual(expected.map((e) => e.id));
+    for (const [i, t] of (full.body.topics as any[]).entries()) {
+      const e = expected[i]!;
+      expect(t.score).toBe(e.score);
+      expect(t.attempts).toBe(e.attempts);
+      expect(t.level).toBe(e.level);
+      expect(t.scheduler).toBe(e.level === 2 ? e.scheduler : null);
+      if (e.sm2) {
+        // SM-2 recall 0.9 at the due date (exponential in between); the score moves by 0.30 x the change in recall.
+        const recall = 0.9 ** ((NOW - e.lastReviewAt) / DAY / e.intervalDays);
+        expect(t.now).toEqual({
+          retrievalStrength: r4(recall),
+          score: r4(Math.min(1, Math.max(0, e.score + 0.3 * (recall - e.retrieval)))),
+        });
+      } else if (e.fsrs) {
+        expect(t.now).toEqual({
+          retrievalStrength: 0.9,
+          score: r4(Math.min(1, Math.max(0, e.score + 0.3 * (0.9 - e.retrieval)))),
+        });
+      } else {
+        expect(t.now).toBeNull();
+      }
+    }
+
+    for (const limit of [1, 3, 7, 40]) {
+      const seen: any[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const q: string = `user=${PAGER}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`;
+        const page = await get(`/api/analytics/mastery?${q}`, admin);
+        expect(page.status, q).toBe(200);
+        expect(page.body.topics.length).toBeLessThanOrEqual(limit);
+        seen.push(...page.body.topics);
+        cursor = page.body.nextCursor;
+        pages++;
+      } while (cursor !== null && pages < 100);
+      expect(pages).toBe(Math.ceil(expected.length / limit));
+      // The pages, concatenated, are the full list: every row once, same order, same values.
+      expect(seen).toEqual(full.body.topics);
+    }
+    const leaves = await get(`/api/analytics/mastery?user=${PAGER}&level=2&limit=4`, admin);
+    expect((leaves.body.topics as any[]).map((t) => t.topicId)).toEqual(
+      expected
+        .filter((e) => e.level === 2)
+        .slice(0, 4)
+        .map((e) => e.id),
+    );
+
+    const trimmed = await get(`/api/analytics/mastery?user=${PAGER}&fields=score,now,name&limit=5`, admin);
+    expect(trimmed.status).toBe(200);
+    expect(trimmed.body.topics).toEqual(
+      (full.body.topics as any[])
+        .slice(0, 5)
+        .map((t) => ({ topicId: t.topicId, name: t.name, score: t.score, now: t.now })),
+    );
+    const idsOnly = await get(`/api/analytics/mastery?user=${PAGER}&fields=topicId`, admin);
+    expect(idsOnly.body.topics).toEqual(expected.map((e) => ({ topicId: e.id })));
+
+    const forged = Buffer.from('9:cardio').toString('base64url');
+    for (const bad of [
+      'limit=0',
+      'limit=1001',
+      'limit=ten',
+      'cursor=%25%25',
+      'cursor=abc',
+      `cursor=${forged}`,
+      `cursor=${Buffer.from('1:Not A Topic').toString('base64url')}`,
+      'fields=score,password',
+      'fields=',
+      'fields=score&fields=name',
+    ]) {
+      const r = await get(`/api/analytics/mastery?user=${PAGER}&${bad}`, admin);
+      expect(r.status, bad).toBe(400);
+      expect(r.body.error.code, bad).toBe('invalid_parameter');
+    }
+  });
+
   it('review schedule', async () => {
     const r = await get('/api/analytics/reviews?days=7', token(ALICE, 'student'));
     expect(r.status).toBe(200);
