@@ -38,6 +38,10 @@ export const apiEnv = defineEnv(
       default: '5000',
       doc: "PostgreSQL statement_timeout of the API's connections (ms)",
     },
+    API_WORKERS: {
+      default: '1',
+      doc: 'API processes sharing the port (node:cluster; /metrics aggregates all of them); more than 1 lets a slow request (a full mastery list) stop holding up the others on a multi-core host',
+    },
     API_DEMO_USER: {
       default: '',
       doc: 'user id in the demo token `npm start` prints (default: the student with the most answers)',
@@ -56,6 +60,7 @@ export const apiEnv = defineEnv(
     API_AUDIT_MAX_BUFFER: envInt('API_AUDIT_MAX_BUFFER').pipe(z.number().min(1)),
     API_K_ANONYMITY: envInt('API_K_ANONYMITY').pipe(z.number().min(2)),
     API_STATEMENT_TIMEOUT_MS: envInt('API_STATEMENT_TIMEOUT_MS').pipe(z.number().min(100)),
+    API_WORKERS: envInt('API_WORKERS').pipe(z.number().min(1).max(64)),
     API_DEMO_USER: z.string(),
   },
 );

@@ -1,4 +1,10 @@
 import { createClickHouse, createClickHouseReader } from '../shared/clickhouse.ts';
+import {
+  isClusterPrimary,
+  isClusterWorker,
+  runClusterPrimary,
+  serveClusterMetrics,
+} from '../shared/cluster.ts';
 import { closeServer, listen } from '../shared/http.ts';
 import { createLogger } from '../shared/logger.ts';
 import { createMetricsRegistry } from '../shared/metrics.ts';
@@ -11,81 +17,95 @@ import { createVerifier } from './auth.ts';
 import { loadApiConfig } from './config.ts';
 import { startInvalidationListener } from './invalidation.ts';
 
-/** The analytics API process: real clients, the app, the invalidation listener, graceful shutdown. */
+/**
+ * The analytics API process: real clients, the app, the invalidation listener, graceful shutdown. With
+ * API_WORKERS > 1 this process only forks that many such processes, which share the port (services/shared/
+ * cluster.ts): each has its own pools, cache client, invalidation subscription and audit buffer, and /metrics of
+ * any of them sums the series of all.
+ */
 const cfg = loadApiConfig();
 const log = createLogger('analytics-api', cfg.LOG_LEVEL);
-const registry = createMetricsRegistry('analytics-api');
-const shutdown = new Shutdown(log, cfg.SHUTDOWN_TIMEOUT_MS);
+const url = `http://${cfg.HTTP_HOST}:${cfg.API_PORT}`;
+if (isClusterPrimary(cfg.API_WORKERS)) {
+  runClusterPrimary({ service: 'analytics-api', workers: cfg.API_WORKERS, log });
+  log.info({ url, workers: cfg.API_WORKERS }, 'analytics API listening (docs at /docs)');
+} else {
+  await startApi();
+}
 
-const pg = createPgPool(cfg);
-// Sent as a startup parameter of every new connection (no extra round trip, no race with the first query).
-pg.options.statement_timeout = cfg.API_STATEMENT_TIMEOUT_MS;
-pg.on('error', (err) => log.warn({ err: err.message }, 'idle PostgreSQL client error'));
-shutdown.add('postgres', () => pg.end());
+async function startApi(): Promise<void> {
+  const registry = createMetricsRegistry('analytics-api');
+  serveClusterMetrics('analytics-api', registry);
+  const shutdown = new Shutdown(log, cfg.SHUTDOWN_TIMEOUT_MS);
 
-const ch = createClickHouse(cfg);
-shutdown.add('clickhouse', () => ch.close());
-const chRows = createClickHouseReader(cfg);
-shutdown.add('clickhouse-reader', async () => chRows.close());
+  const pg = createPgPool(cfg);
+  // Sent as a startup parameter of every new connection (no extra round trip, no race with the first query).
+  pg.options.statement_timeout = cfg.API_STATEMENT_TIMEOUT_MS;
+  pg.on('error', (err) => log.warn({ err: err.message }, 'idle PostgreSQL client error'));
+  shutdown.add('postgres', () => pg.end());
 
-const redis = createRedis(cfg);
-redis.on('error', () => {
-  /* logged by the cache at most every 10 s; the API answers uncached meanwhile */
-});
-shutdown.add('redis', () => redis.quit().catch(() => redis.disconnect()));
+  const ch = createClickHouse(cfg);
+  shutdown.add('clickhouse', () => ch.close());
+  const chRows = createClickHouseReader(cfg);
+  shutdown.add('clickhouse-reader', async () => chRows.close());
 
-const listener = startInvalidationListener({
-  redisUrl: cfg.REDIS_URL,
-  keyPrefix: cfg.REDIS_KEY_PREFIX,
-  redis,
-  registry,
-  log,
-});
-shutdown.add('invalidation', () => listener.close());
+  const redis = createRedis(cfg);
+  redis.on('error', () => {
+    /* logged by the cache at most every 10 s; the API answers uncached meanwhile */
+  });
+  shutdown.add('redis', () => redis.quit().catch(() => redis.disconnect()));
 
-const audit = new PgAuditLog(
-  pg,
-  {
-    flushMs: cfg.API_AUDIT_FLUSH_MS,
-    batchRows: cfg.API_AUDIT_BATCH_ROWS,
-    maxBuffer: cfg.API_AUDIT_MAX_BUFFER,
-  },
-  registry,
-  log,
-);
-shutdown.add('audit', () => audit.close());
+  const listener = startInvalidationListener({
+    redisUrl: cfg.REDIS_URL,
+    keyPrefix: cfg.REDIS_KEY_PREFIX,
+    redis,
+    registry,
+    log,
+  });
+  shutdown.add('invalidation', () => listener.close());
 
-const app = createApiApp({
-  pg,
-  ch,
-  chRows,
-  redis,
-  log,
-  registry,
-  audit,
-  verify: createVerifier({
-    secret: cfg.JWT_SECRET,
-    jwksUrl: cfg.JWT_JWKS_URL || undefined,
-    issuer: cfg.JWT_ISSUER,
-    audience: cfg.JWT_AUDIENCE,
-    clockToleranceSec: cfg.JWT_CLOCK_TOLERANCE_SEC,
-  }),
-  cacheTtlSec: cfg.API_CACHE_TTL_SEC,
-  cacheTimeoutMs: cfg.API_CACHE_TIMEOUT_MS,
-  kAnonymity: cfg.API_K_ANONYMITY,
-  checks: [
-    { name: 'postgres', check: () => pg.query('SELECT 1') },
+  const audit = new PgAuditLog(
+    pg,
     {
-      name: 'clickhouse',
-      check: () => ch.ping().then((r) => (r.success ? r : Promise.reject(new Error('ping failed')))),
+      flushMs: cfg.API_AUDIT_FLUSH_MS,
+      batchRows: cfg.API_AUDIT_BATCH_ROWS,
+      maxBuffer: cfg.API_AUDIT_MAX_BUFFER,
     },
-  ],
-});
+    registry,
+    log,
+  );
+  shutdown.add('audit', () => audit.close());
 
-const server = await listen(app, cfg.API_PORT, cfg.HTTP_HOST);
-shutdown.add('http', () => closeServer(server));
-shutdown.installSignalHandlers();
-log.info(
-  { url: `http://${cfg.HTTP_HOST}:${cfg.API_PORT}`, auth: cfg.JWT_JWKS_URL ? 'jwks' : 'hs256' },
-  'analytics API listening (docs at /docs)',
-);
+  const app = createApiApp({
+    pg,
+    ch,
+    chRows,
+    redis,
+    log,
+    registry,
+    audit,
+    verify: createVerifier({
+      secret: cfg.JWT_SECRET,
+      jwksUrl: cfg.JWT_JWKS_URL || undefined,
+      issuer: cfg.JWT_ISSUER,
+      audience: cfg.JWT_AUDIENCE,
+      clockToleranceSec: cfg.JWT_CLOCK_TOLERANCE_SEC,
+    }),
+    cacheTtlSec: cfg.API_CACHE_TTL_SEC,
+    cacheTimeoutMs: cfg.API_CACHE_TIMEOUT_MS,
+    kAnonymity: cfg.API_K_ANONYMITY,
+    checks: [
+      { name: 'postgres', check: () => pg.query('SELECT 1') },
+      {
+        name: 'clickhouse',
+        check: () => ch.ping().then((r) => (r.success ? r : Promise.reject(new Error('ping failed')))),
+      },
+    ],
+  });
+
+  const server = await listen(app, cfg.API_PORT, cfg.HTTP_HOST);
+  shutdown.add('http', () => closeServer(server));
+  shutdown.installSignalHandlers();
+  if (!isClusterWorker())
+    log.info({ url, auth: cfg.JWT_JWKS_URL ? 'jwks' : 'hs256' }, 'analytics API listening (docs at /docs)');
+}
