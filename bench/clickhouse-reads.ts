@@ -16,8 +16,8 @@ import { percentiles } from './harness.ts';
  * api dataset (`bench api --keep`, then this with its namespace): for USERS students (default 200), one at a
  * time, the dashboard's studySummary, mastery/{topic}'s topicDaily (the student's most-answered leaf, 90 days, as
  * bench api asks) and study-patterns' hourlyHeatmap + dailyActivity (90 days). The queries are the API's own,
- * sent with log_queries = 1 and a marker comment; the server time of each read is then read back from
- * system.query_log. Prints p50/p95/max per read and the load average. Run it under the bench lock.
+ * sent with log_queries = 1 and a marker comment; the server time of each read (the sum over its queries) is then
+ * read back from system.query_log. Prints p50/p95/max per read and the load average. Run it under the bench lock.
  */
 
 const [ns, usersArg = '200'] = process.argv.slice(2);
@@ -48,10 +48,10 @@ async function post(query: string, database: string, log: boolean): Promise<stri
 }
 
 /** A RowReader that marks each query with the read's name and logs it. */
-const reader = (label: string): RowReader => ({
+const reader = (label: string, call: number): RowReader => ({
   async rows<T>(query: string): Promise<T[]> {
     const text = await post(
-      `/* ${run}:${label} */ ${query}\nFORMAT JSONEachRow`,
+      `/* ${run}:${label}:${call} */ ${query}\nFORMAT JSONEachRow`,
       cfg.CLICKHOUSE_DATABASE,
       true,
     );
@@ -73,26 +73,28 @@ const today = new Date().toISOString().slice(0, 10);
 const from = new Date(Date.now() - 89 * 86_400_000).toISOString().slice(0, 10);
 const loadBefore = os.loadavg();
 const t0 = performance.now();
-for (const { user_id: user, topic_id: topic } of picked) {
-  await studySummary(reader('dashboard'), user, today);
-  await topicDaily(reader('topic'), user, [topic], from);
-  await hourlyHeatmap(reader('patterns-heatmap'), user, from);
-  await dailyActivity(reader('patterns-daily'), user, from, today);
+for (const [i, { user_id: user, topic_id: topic }] of picked.entries()) {
+  await studySummary(reader('dashboard', i), user, today);
+  await topicDaily(reader('topic', i), user, [topic], from);
+  await hourlyHeatmap(reader('patterns-heatmap', i), user, from);
+  await dailyActivity(reader('patterns-daily', i), user, from, today);
 }
 const wall = performance.now() - t0;
 const loadAfter = os.loadavg();
 await post('SYSTEM FLUSH LOGS', 'default', false);
 const logged = await post(
-  `SELECT extract(query, '${run}:([a-z-]+)') AS label, query_duration_ms AS ms, read_rows AS rows, memory_usage AS mem
+  `SELECT extract(query, '${run}:([a-z-]+)') AS label, sum(query_duration_ms) AS ms, sum(read_rows) AS rows,
+     sum(memory_usage) AS mem, count() AS queries
    FROM system.query_log WHERE type = 2 AND query LIKE '/* ${run}:%' AND event_date >= yesterday()
+   GROUP BY label, extract(query, '${run}:[a-z-]+:([0-9]+)')
    FORMAT JSONEachRow`,
   'default',
   false,
 );
-const by = new Map<string, { ms: number[]; rows: number[]; mem: number[] }>();
+const by = new Map<string, { ms: number[]; rows: number[]; mem: number[]; queries: number }>();
 for (const line of logged.split('\n').filter((l) => l.length > 0)) {
-  const r = JSON.parse(line) as { label: string; ms: string; rows: string; mem: string };
-  const e = by.get(r.label) ?? { ms: [], rows: [], mem: [] };
+  const r = JSON.parse(line) as { label: string; ms: string; rows: string; mem: string; queries: string };
+  const e = by.get(r.label) ?? { ms: [], rows: [], mem: [], queries: Number(r.queries) };
   e.ms.push(Number(r.ms));
   e.rows.push(Number(r.rows));
   e.mem.push(Number(r.mem));
@@ -102,13 +104,15 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 process.stdout.write(
   `database ${cfg.CLICKHOUSE_DATABASE}, ${picked.length} students one at a time, ${round2(wall / 1000)} s; ` +
     `load average ${loadBefore.map(round2).join(' ')} -> ${loadAfter.map(round2).join(' ')}\n` +
-    `read                 n    server ms p50 / p95 / max   mean    rows read (mean)  memory MB (mean)\n`,
+    `read (queries)       n    server ms p50 / p95 / max   mean    rows read (mean)  memory MB (mean)\n`,
 );
 for (const [label, e] of [...by].sort()) {
   const p = percentiles(e.ms);
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
   process.stdout.write(
-    `${label.padEnd(20)} ${String(p.count).padStart(4)}    ${p.p50} / ${p.p95} / ${p.max}`.padEnd(54) +
+    `${`${label} (${e.queries})`.padEnd(20)} ${String(p.count).padStart(4)}    ${p.p50} / ${p.p95} / ${p.max}`.padEnd(
+      54,
+    ) +
       `${round2(p.mean)}`.padEnd(8) +
       `${Math.round(mean(e.rows))}`.padEnd(18) +
       `${round2(mean(e.mem) / 1e6)}\n`,

@@ -1,24 +1,31 @@
 import type { RowReader } from '../../shared/clickhouse.ts';
 import { join, raw, sql } from '../../shared/sql.ts';
+import { addDays } from '../compute.ts';
 
 /**
- * Reads of the ClickHouse rollups (clickhouse/002_rollups.sql, index granularity from 003) for one student. Every
- * value is validated by the route's zod schema first and rendered by services/shared/sql.ts (ClickHouse 18.16 has
- * no query parameters). Days are UTC dates 'YYYY-MM-DD'; the rollups are keyed by (user_id, day|hour), so each
- * query reads one student's contiguous key range: with the 256-row granules of 003 that is one or two granules
- * per monthly part (about 1,000 rows for a year of daily rows, against 34,000 with 8,192-row granules).
- * `PREWHERE user_id = ...` is explicit because ClickHouse never moves primary-key conditions to PREWHERE by
- * itself: without it every aggregate-state column of the matching granules is deserialized before filtering.
- * Every query ends with PER_STUDENT (see there). 64-bit integers arrive as strings in JSONEachRow and are
- * converted here.
+ * Reads of the ClickHouse per-student rollups for one student: the plain-number tables of
+ * clickhouse/004_plain_user_rollups.sql (daily_user_sums, daily_user_topic_sums, hourly_user_sums,
+ * daily_user_distinct; same figures as the AggregateFunction rollups of 002, which ClickHouse 18.16 reads at a cost
+ * per -Merge aggregate). Every value is validated by the route's zod schema first and rendered by
+ * services/shared/sql.ts (ClickHouse 18.16 has no query parameters). Days are UTC dates 'YYYY-MM-DD'; the tables
+ * are keyed by (user_id, day|hour) with 256-row granules, so each query reads one student's contiguous key range
+ * (one or two granules per monthly part). `PREWHERE user_id = ...` is explicit because ClickHouse never moves
+ * primary-key conditions to PREWHERE by itself. Merges are eventual (SummingMergeTree, ReplacingMergeTree), so
+ * every read aggregates: sum() ... GROUP BY, or one row per distinct value. Few expressions per query: 18.16's
+ * cost grows with the aggregates and columns of a query more than with its rows, so the windows of the dashboard
+ * are added up here from per-day rows. Every query ends with PER_STUDENT (see there). 64-bit integers arrive as
+ * strings in JSONEachRow and are converted here (exact: every figure is far below 2^53).
  */
 
 /**
  * A per-student read touches a few hundred rows: one thread does it faster than the default max_threads (one
  * stream per core, then a merge of their partial aggregates), measured 4.3 ms against 8 ms server time for a
- * daily_user_stats read on the 2-core bench host, and leaves the other core to concurrent requests.
+ * daily_user_stats read on the 2-core bench host, and leaves the other core to concurrent requests. The
+ * uncompressed block cache (uncompressed_cache_size, 1 GiB in the local stack) keeps the decompressed blocks of
+ * recently read students: a read of a few granules otherwise decompresses whole 64 KiB blocks of every column
+ * (measured on the bench dataset: 7-column daily read 7 -> 4 ms, memory 5.4 -> 2.1 MB).
  */
-export const PER_STUDENT = 'SETTINGS max_threads = 1';
+export const PER_STUDENT = 'SETTINGS max_threads = 1, use_uncompressed_cache = 1';
 
 export type WindowStats = {
   studyMinutes: number;
@@ -45,63 +52,78 @@ const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(
 
 /**
  * Study figures for today, the last 7 and the last 30 days (windows end today, inclusive; distinct sessions and
- * materials exact across days), and the days with any activity in the last 365 days (for streaks): one query.
- * The inner query merges each day's states (uniqExactMergeState keeps them mergeable), the outer one merges the
- * days of each window.
+ * materials exact across days), and the days with any activity in the last 365 days (for streaks). Three small
+ * queries run together: the last 30 days' sums per day (the windows are added up here), the active days of the
+ * year (the `day` column only; every daily_user_sums row has events >= 1) and, per distinct session and material
+ * id of the last 30 days, the last day it was seen (a window counts the ids seen on or after its first day).
  */
 export async function studySummary(
   ch: RowReader,
   user: string,
   today: string,
 ): Promise<{ today: WindowStats; last7Days: WindowStats; last30Days: WindowStats; activeDays: string[] }> {
-  const windows = [
-    ['t', 0],
-    ['w', 6],
-    ['m', 29],
-  ] as const;
-  const cols = windows
-    .map(([name, back]) => {
-      const cond = sql`day >= subtractDays(toDate(${today}), ${back})`.text;
-      return [
-        `sumIf(study_ms, ${cond}) AS ${name}_study_ms`,
-        `sumIf(active_ms, ${cond}) AS ${name}_active_ms`,
-        `uniqExactMergeIf(sessions, ${cond}) AS ${name}_sessions`,
-        `sumIf(questions, ${cond}) AS ${name}_questions`,
-        `sumIf(correct, ${cond}) AS ${name}_correct`,
-        `sumIf(first_attempts, ${cond}) AS ${name}_first_attempts`,
-        `sumIf(first_attempt_correct, ${cond}) AS ${name}_first_attempt_correct`,
-        `uniqExactMergeIf(materials, ${cond}) AS ${name}_materials`,
-      ].join(',\n  ');
-    })
-    .join(',\n  ');
-  const inner =
-    sql`SELECT day, sumMerge(events) AS events, sumMerge(study_ms) AS study_ms, sumMerge(active_ms) AS active_ms,
-      uniqExactMergeState(sessions) AS sessions, sumMerge(questions) AS questions, sumMerge(correct) AS correct,
-      sumMerge(first_attempts) AS first_attempts, sumMerge(first_attempt_correct) AS first_attempt_correct,
-      uniqExactMergeState(materials) AS materials
-    FROM daily_user_stats
-    PREWHERE user_id = ${user}
-    WHERE day >= subtractDays(toDate(${today}), 364) AND day <= toDate(${today})
-    GROUP BY day`.text;
-  const query = `SELECT\n  ${cols},\n  groupArrayIf(toString(day), events > 0) AS active_days\nFROM (${inner})\n${PER_STUDENT}`;
-  const [row = {}] = await ch.rows<Record<string, unknown>>(query);
-  const pick = (p: string): WindowStats => {
-    const questions = num(row[`${p}_questions`]);
-    const correct = num(row[`${p}_correct`]);
+  const [days, ids] = await Promise.all([
+    ch.rows<Record<string, unknown>>(
+      sql`SELECT toString(day) AS d, sum(events) AS events, sum(study_ms) AS study_ms, sum(active_ms) AS active_ms,
+            sum(questions) AS questions, sum(correct) AS correct, sum(first_attempts) AS first_attempts,
+            sum(first_attempt_correct) AS first_attempt_correct
+          FROM daily_user_sums
+          PREWHERE user_id = ${user}
+          WHERE day >= subtractDays(toDate(${today}), 364) AND day <= toDate(${today})
+          GROUP BY day
+          ${raw(PER_STUDENT)}`.text,
+    ),
+    ch.rows<{ kind: string; last: string }>(
+      sql`SELECT kind, toString(max(day)) AS last
+          FROM daily_user_distinct
+          PREWHERE user_id = ${user}
+          WHERE day >= subtractDays(toDate(${today}), 29) AND day <= toDate(${today})
+          GROUP BY kind, value
+          ${raw(PER_STUDENT)}`.text,
+    ),
+  ]);
+  const window = (back: number): WindowStats => {
+    const first = addDays(today, -back);
+    let studyMs = 0;
+    let activeMs = 0;
+    let questions = 0;
+    let correct = 0;
+    let firstAttempts = 0;
+    let firstAttemptCorrect = 0;
+    for (const r of days) {
+      if (String(r.d) < first) continue;
+      studyMs += num(r.study_ms);
+      activeMs += num(r.active_ms);
+      questions += num(r.questions);
+      correct += num(r.correct);
+      firstAttempts += num(r.first_attempts);
+      firstAttemptCorrect += num(r.first_attempt_correct);
+    }
+    let sessions = 0;
+    let materials = 0;
+    for (const r of ids) {
+      if (r.last < first) continue;
+      if (r.kind === 'session') sessions += 1;
+      else if (r.kind === 'material') materials += 1;
+    }
     return {
-      studyMinutes: round1(num(row[`${p}_study_ms`]) / 60_000),
-      activeMinutes: round1(num(row[`${p}_active_ms`]) / 60_000),
-      sessions: num(row[`${p}_sessions`]),
+      studyMinutes: round1(studyMs / 60_000),
+      activeMinutes: round1(activeMs / 60_000),
+      sessions,
       questions,
       correct,
       accuracy: questions > 0 ? correct / questions : null,
-      firstAttempts: num(row[`${p}_first_attempts`]),
-      firstAttemptCorrect: num(row[`${p}_first_attempt_correct`]),
-      materials: num(row[`${p}_materials`]),
+      firstAttempts,
+      firstAttemptCorrect,
+      materials,
     };
   };
-  const activeDays = Array.isArray(row.active_days) ? (row.active_days as unknown[]).map(String) : [];
-  return { today: pick('t'), last7Days: pick('w'), last30Days: pick('m'), activeDays };
+  return {
+    today: window(0),
+    last7Days: window(6),
+    last30Days: window(29),
+    activeDays: days.filter((r) => num(r.events) > 0).map((r) => String(r.d)),
+  };
 }
 
 /** One row per day with any activity in [from, to]. */
@@ -112,11 +134,11 @@ export async function dailyActivity(
   to: string,
 ): Promise<DayActivity[]> {
   const rows = await ch.rows<Record<string, unknown>>(
-    sql`SELECT toString(day) AS d, sumMerge(events) AS events, sumMerge(questions) AS questions,
-          sumMerge(correct) AS correct, sumMerge(active_ms) AS active_ms, sumMerge(study_ms) AS study_ms
-        FROM daily_user_stats
+    sql`SELECT toString(day) AS d, sum(events) AS events, sum(questions) AS questions,
+          sum(correct) AS correct, sum(active_ms) AS active_ms, sum(study_ms) AS study_ms
+        FROM daily_user_sums
         PREWHERE user_id = ${user}
-    WHERE day >= toDate(${from}) AND day <= toDate(${to})
+        WHERE day >= toDate(${from}) AND day <= toDate(${to})
         GROUP BY day HAVING events > 0 ORDER BY day
         ${raw(PER_STUDENT)}`.text,
   );
@@ -141,13 +163,12 @@ export type HeatmapCell = {
 /** Activity by ISO weekday (1 = Monday) and UTC hour since `from` (inclusive). */
 export async function hourlyHeatmap(ch: RowReader, user: string, from: string): Promise<HeatmapCell[]> {
   const rows = await ch.rows<Record<string, unknown>>(
-    sql`SELECT weekday, hr, sum(e) AS events, sum(q) AS questions, sum(a) AS active_ms FROM (
-          SELECT hour, sumMerge(events) AS e, sumMerge(questions) AS q, sumMerge(active_ms) AS a
-          FROM hourly_user_activity
-          PREWHERE user_id = ${user}
-    WHERE hour >= toDateTime(${from + ' 00:00:00'}, 'UTC')
-          GROUP BY hour
-        ) GROUP BY toDayOfWeek(hour) AS weekday, toHour(hour) AS hr ORDER BY weekday, hr
+    sql`SELECT toDayOfWeek(hour) AS weekday, toHour(hour) AS hr, sum(events) AS events,
+          sum(questions) AS questions, sum(active_ms) AS active_ms
+        FROM hourly_user_sums
+        PREWHERE user_id = ${user}
+        WHERE hour >= toDateTime(${from + ' 00:00:00'}, 'UTC')
+        GROUP BY weekday, hr ORDER BY weekday, hr
         ${raw(PER_STUDENT)}`.text,
   );
   return rows.map((r) => ({
@@ -176,9 +197,9 @@ export async function topicDaily(
 ): Promise<TopicDay[]> {
   if (topics.length === 0) return [];
   const rows = await ch.rows<Record<string, unknown>>(
-    sql`SELECT toString(day) AS d, sumMerge(questions) AS questions, sumMerge(correct) AS correct,
-          sumMerge(first_attempts) AS first_attempts, sumMerge(first_attempt_correct) AS first_attempt_correct
-        FROM daily_user_topic_stats
+    sql`SELECT toString(day) AS d, sum(questions) AS questions, sum(correct) AS correct,
+          sum(first_attempts) AS first_attempts, sum(first_attempt_correct) AS first_attempt_correct
+        FROM daily_user_topic_sums
         PREWHERE user_id = ${user}
         WHERE topic_id IN ${tuple(topics)} AND day >= toDate(${from})
         GROUP BY day HAVING questions > 0 ORDER BY day

@@ -3,13 +3,21 @@ import { ident, raw, sql } from '../../shared/sql.ts';
 import { RAW_TABLES } from './rows.ts';
 
 /**
- * Retention and the right to deletion over the raw and rollup tables (clickhouse/001, 002). Every table is
+ * Retention and the right to deletion over the raw and rollup tables (clickhouse/001, 002, 004). Every table is
  * partitioned by toYYYYMM of its time column, so retention drops whole monthly partitions (cheap, no rewrite);
  * deletion is an ALTER TABLE ... DELETE mutation per table, awaited until ClickHouse finished it.
  */
 
-/** Rollups keyed by user: deletion removes the user's rows. */
-export const USER_ROLLUPS = ['daily_user_stats', 'daily_user_topic_stats', 'hourly_user_activity'] as const;
+/** Rollups keyed by user (002's and 004's plain-number ones): deletion removes the user's rows. */
+export const USER_ROLLUPS = [
+  'daily_user_stats',
+  'daily_user_topic_stats',
+  'hourly_user_activity',
+  'daily_user_sums',
+  'daily_user_topic_sums',
+  'hourly_user_sums',
+  'daily_user_distinct',
+] as const;
 /** Cohort rollups with no user key (only aggregate states): retention applies, deletion cannot single out a user. */
 export const COHORT_ROLLUPS = ['daily_topic_stats'] as const;
 export const USER_TABLES: readonly string[] = [...RAW_TABLES, ...USER_ROLLUPS];

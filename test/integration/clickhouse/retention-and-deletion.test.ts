@@ -41,6 +41,10 @@ describe('retention and the right to deletion', () => {
         'daily_user_topic_stats',
         'hourly_user_activity',
         'daily_topic_stats',
+        'daily_user_sums',
+        'daily_user_topic_sums',
+        'hourly_user_sums',
+        'daily_user_distinct',
       ]),
     );
     expect(
@@ -48,7 +52,7 @@ describe('retention and the right to deletion', () => {
     ).toBe(true);
 
     const done = await applyRetention(ch, iso.cfg.CLICKHOUSE_DATABASE, { months: 24, dryRun: false, now });
-    expect(done.dropped).toHaveLength(5);
+    expect(done.dropped).toHaveLength(9);
     const left = await listPartitions(ch, iso.cfg.CLICKHOUSE_DATABASE);
     expect(left.some((p) => p.partition === '202405')).toBe(false);
     expect(new Set(left.filter((p) => p.table === 'question_attempts').map((p) => p.partition))).toEqual(
@@ -76,6 +80,7 @@ describe('retention and the right to deletion', () => {
     for (const table of USER_TABLES) expect(await count(table, 'a'), table).toBe(0);
     expect(await count('question_attempts', 'b')).toBe(1);
     expect(await count('daily_user_stats', 'b')).toBeGreaterThan(0);
+    expect(await count('daily_user_sums', 'b')).toBeGreaterThan(0);
     expect(await count('question_attempts', 'old')).toBe(1);
   });
 });
