@@ -29,7 +29,7 @@ import { percentiles, report, runLoad, timed, type Row } from './harness.ts';
 
 /**
  * `studystream bench api [--students 1000] [--days 90] [--seed 7] [--rate 80] [--duration 60] [--requests 600]
- *   [--concurrency 16] [--mix dashboard=30,mastery=15,...] [--no-closed] [--keep] [--reuse NAMESPACE]`
+ *   [--concurrency 16] [--mix dashboard=30,mastery=15,...] [--api-workers 1] [--no-closed] [--keep] [--reuse NAMESPACE]`
  *
  * Dataset: the simulator's cohort (students x days, ending today), LOADED DIRECTLY (not through Kafka): every
  * event goes through the clickhouse-sink's own row mapping into the raw ClickHouse tables (the rollups fill
@@ -80,14 +80,26 @@ function rng(seed: number): () => number {
   };
 }
 
-/** CPU time (user + system, ms) of a process so far, from /proc (Linux; 0 elsewhere). */
+/**
+ * CPU time (user + system, ms) of a process and its live children (the API's node:cluster workers with
+ * --api-workers) so far, from /proc (Linux; 0 elsewhere).
+ */
 function cpuMs(pid: number | undefined): number {
+  const one = (p: number | string | undefined) => {
+    try {
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * (1000 / 100);
+    } catch {
+      return 0;
+    }
+  };
+  let children: string[] = [];
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * (1000 / 100);
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
   } catch {
-    return 0;
+    /* no children file: the process alone */
   }
+  return children.reduce((sum, c) => sum + one(c), one(pid));
 }
 
 const load = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
@@ -373,6 +385,7 @@ const bench: Command = async (args) => {
     mix: { type: 'string' },
     keep: { type: 'boolean', default: false },
     reuse: { type: 'string' },
+    'api-workers': { type: 'string', default: '1' },
   });
   const students = Number(values.students);
   const days = Number(values.days);
@@ -381,6 +394,8 @@ const bench: Command = async (args) => {
   const rate = Number(values.rate);
   const duration = Number(values.duration);
   const closed = !values['no-closed'];
+  const apiWorkers = Number(values['api-workers']);
+  if (!Number.isInteger(apiWorkers) || apiWorkers < 1) throw new Error('--api-workers: a whole number >= 1');
   // --mix dashboard=3,mastery=1: the open loop's endpoints and weights (student endpoints only).
   const MIX = values.mix
     ? values.mix.split(',').map((part) => {
@@ -423,6 +438,7 @@ const bench: Command = async (args) => {
     rate,
     durationSec: duration,
     mix: MIX,
+    apiWorkers,
     namespace: iso.id,
   };
   const notes: string[] = [];
@@ -607,7 +623,14 @@ const bench: Command = async (args) => {
     const phases: Record<string, unknown> = {};
     for (const mode of ['uncached', 'cached'] as const) {
       const port = await freePort();
-      const api = await startApi({ ...iso.env, API_CACHE_TTL_SEC: mode === 'uncached' ? '0' : '300' }, port);
+      const api = await startApi(
+        {
+          ...iso.env,
+          API_CACHE_TTL_SEC: mode === 'uncached' ? '0' : '300',
+          API_WORKERS: String(apiWorkers),
+        },
+        port,
+      );
       try {
         if (mode === 'cached') {
           // Warm every (endpoint, student) of the schedule: the measured requests are then hits until the TTL.
@@ -717,7 +740,7 @@ const bench: Command = async (args) => {
       closed
         ? `closed loop (capacity): ${concurrency} concurrent keep-alive clients per endpoint, random students`
         : 'closed loop skipped (--no-closed)',
-      'the API is one Node process (audit on, live-session lookup on); uncached = API_CACHE_TTL_SEC=0',
+      `the API is ${apiWorkers === 1 ? 'one Node process' : `${apiWorkers} node:cluster workers (API_WORKERS; CPU figures include them)`} (audit on, live-session lookup on); uncached = API_CACHE_TTL_SEC=0`,
     );
     report({ name: 'api', params, rows, notes });
   } finally {
