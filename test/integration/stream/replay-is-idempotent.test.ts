@@ -54,6 +54,12 @@ describe('clickhouse-sink: duplicates and replays', () => {
     expect(o.topicQuestions).toBe(expected.questions * 2);
     expect(o.userTopicQuestions).toBe(expected.questions * 2);
     expect(o.hourlyEvents).toBe(events.length);
+    // The plain-number rollups of clickhouse/004 hold the same figures.
+    expect(o.plain).toEqual({
+      daily: o.daily,
+      userTopicQuestions: o.userTopicQuestions,
+      hourlyEvents: o.hourlyEvents,
+    });
   };
 
   it('stores every event once when each was produced twice', async () => {

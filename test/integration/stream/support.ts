@@ -219,7 +219,10 @@ export async function publishInChunks(
   for (let i = 0; i < events.length; i += chunk) await h.producer.publish(events.slice(i, i + chunk));
 }
 
-/** What the raw tables and the daily per-user rollup say, to compare with Expected. */
+/**
+ * What the raw tables and the rollups say, to compare with Expected: the AggregateFunction rollups of 002 and, under
+ * `plain`, the same figures from the plain-number tables of 004 (which must always equal them).
+ */
 export async function observed(client: ClickHouseClient) {
   const raw: Record<string, { rows: number; events: number }> = {};
   for (const table of ['study_events', 'question_attempts', 'material_interactions']) {
@@ -248,6 +251,21 @@ export async function observed(client: ClickHouseClient) {
     client,
     `SELECT sumMerge(events) AS events FROM hourly_user_activity`,
   );
+  const [pd] = await chQuery<Record<string, string>>(
+    client,
+    `SELECT sum(questions) AS questions, sum(correct) AS correct,
+            sum(first_attempt_correct) AS firstAttemptCorrect, sum(study_ms) AS studyMs,
+            sum(notes) AS notes, sum(active_ms) AS activeMs, sum(events) AS events
+     FROM daily_user_sums`,
+  );
+  const [put] = await chQuery<Record<string, string>>(
+    client,
+    `SELECT sum(questions) AS questions FROM daily_user_topic_sums`,
+  );
+  const [phr] = await chQuery<Record<string, string>>(
+    client,
+    `SELECT sum(events) AS events FROM hourly_user_sums`,
+  );
   const num = (o: Record<string, string> | undefined) =>
     Object.fromEntries(Object.entries(o ?? {}).map(([k, v]) => [k, Number(v)]));
   return {
@@ -256,5 +274,10 @@ export async function observed(client: ClickHouseClient) {
     topicQuestions: Number(t?.questions ?? 0),
     userTopicQuestions: Number(ut?.questions ?? 0),
     hourlyEvents: Number(hr?.events ?? 0),
+    plain: {
+      daily: num(pd),
+      userTopicQuestions: Number(put?.questions ?? 0),
+      hourlyEvents: Number(phr?.events ?? 0),
+    },
   };
 }
