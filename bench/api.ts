@@ -7,6 +7,7 @@ import { createClient } from '@clickhouse/client';
 import { loadConfig } from '../services/shared/config.ts';
 import { createClickHouse, type ClickHouseClient } from '../services/shared/clickhouse.ts';
 import { createPgPool, type Pool } from '../services/shared/postgres.ts';
+import { migrateClickHouse, migratePostgres } from '../services/shared/migrations.ts';
 import { parseOptions, type Command } from '../services/cli/command.ts';
 import { applyAttempt, applyMaterialProgress, type MasteryState } from '../services/domain/mastery.ts';
 import { applySessionEvent, summarizeSession, type SessionState } from '../services/domain/sessions.ts';
@@ -450,6 +451,16 @@ const bench: Command = async (args) => {
       );
       users = rows.map((r) => r.user_id);
       notes.push(`dataset reused from namespace ${iso.id}`);
+      // A kept dataset gets the migrations added since it was loaded (e.g. a rollup backfilled from its raw
+      // history, clickhouse/004), as `migrate` would give a deployment; already applied ones are skipped.
+      const migrated = [
+        ...(await migratePostgres(pg, iso.cfg.PG_SCHEMA)).applied,
+        ...(await migrateClickHouse(iso.cfg, iso.cfg.CLICKHOUSE_DATABASE)).applied,
+      ];
+      if (migrated.length > 0) {
+        process.stderr.write(`migrated the reused namespace: ${migrated.join(', ')}\n`);
+        notes.push(`migrations applied to the reused namespace: ${migrated.join(', ')}`);
+      }
     } else {
       await provision(iso, { postgres: true, clickhouse: true });
       process.stderr.write(`loading ${students} students x ${days} days into namespace ${iso.id} ...\n`);
