@@ -9,13 +9,7 @@
  * timeout) + allowed lateness: then any event still to come on any topic is either late or after the session's
  * end/timeout, so closing earlier or later in processing order cannot change the session.
  */
-import {
-  applySessionEvent,
-  isTooLate,
-  shouldFinalize,
-  splitAtInactivity,
-  summarizeSession,
-} from '../../domain/sessions.ts';
+import { applySessionEvent, isTooLate, splitAtInactivity, summarizeSession } from '../../domain/sessions.ts';
 import type { SessionState, SessionSummary } from '../../domain/sessions.ts';
 import type { LateEvent } from '../mastery/late-events.ts';
 import type { Decoded } from '../runtime/types.ts';
@@ -53,41 +47,36 @@ export function applyEvents(
     const field = wmField(record.topic, record.partition);
     const watermark = ctx.watermarks.get(field);
     ctx.watermarks.set(field, Math.max(watermark ?? value.occurredAt, value.occurredAt));
-    const lateRow = (reason: LateEvent['reason']): LateEvent =>
-      reason === 'after_session_end'
-        ? afterEndRow(value.userId, value.sessionId, value.eventId, value.occurredAt)
-        : {
-            eventId: value.eventId,
-            userId: value.userId,
-            sessionId: value.sessionId,
-            topic: record.topic,
-            partition: record.partition,
-            offset: record.offset,
-            occurredAt: value.occurredAt,
-            watermarkAt: watermark ?? null,
-            reason,
-            handling: 'recorded_only',
-          };
+    // Too late is decided first, from the event's own partition alone: a re-send arriving after the lateness
+    // must get the same row whether its session is still live (and the copy a duplicate) or already closed
+    // (where the timeline that would reveal the duplicate is gone), which depends on the other topics' progress.
+    if (isTooLate(value.occurredAt, watermark ?? -Infinity, o.allowedLatenessMs)) {
+      out.late.push({
+        eventId: value.eventId,
+        userId: value.userId,
+        sessionId: value.sessionId,
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        occurredAt: value.occurredAt,
+        watermarkAt: watermark ?? null,
+        reason: 'too_late',
+        handling: 'recorded_only',
+      });
+      continue;
+    }
     const live = ctx.live.get(value.sessionId);
     if (live?.state.timeline.some((t) => t.eventId === value.eventId)) {
       out.duplicates++;
       continue;
     }
     const closed = ctx.closed.get(value.sessionId);
-    if (live === undefined && closed !== undefined) {
-      // Whether the session was already closed when this event arrived depends on how the topics interleaved;
-      // whether the event is too late depends only on its own partition. Label by the latter first, so the
-      // late_events row is the same in every run.
-      const tooLate = isTooLate(value.occurredAt, watermark ?? -Infinity, o.allowedLatenessMs);
-      out.late.push(
-        lateRow(
-          tooLate
-            ? 'too_late'
-            : value.occurredAt > closed.endedAt
-              ? 'after_session_end'
-              : 'session_finalized',
-        ),
-      );
+    // A session closes only once every topic's watermark is strictly past its finalizeAt, so an event that is not
+    // too late for a committed close happened after the session's end: recorded, never applied. An event at or
+    // before the end can only meet a close whose Redis commit never happened (a crash between the PostgreSQL
+    // write and the commit): the session is rebuilt from its replayed events and closed again, to the same row.
+    if (live === undefined && closed !== undefined && value.occurredAt > closed.endedAt) {
+      out.late.push(afterEndRow(value.userId, value.sessionId, value.eventId, value.occurredAt));
       continue;
     }
     const result = applySessionEvent(
@@ -101,11 +90,12 @@ export function applyEvents(
       },
       { watermarkMs: watermark ?? -Infinity, allowedLatenessMs: o.allowedLatenessMs, idleGapMs: o.idleGapMs },
     );
-    if (result.outcome === 'too_late') {
-      out.late.push(lateRow('too_late'));
-      continue;
-    }
-    if (result.outcome === 'duplicate' || result.outcome === 'wrong_session') {
+    // ('too_late' cannot happen here: decided above against the same watermark.)
+    if (
+      result.outcome === 'too_late' ||
+      result.outcome === 'duplicate' ||
+      result.outcome === 'wrong_session'
+    ) {
       out.duplicates++;
       continue;
     }
@@ -148,15 +138,10 @@ export function closeDue(
   for (const id of [...new Set(candidates)].sort()) {
     const s = live.get(id);
     if (s === undefined) continue;
-    const w = wmOf(s.p);
-    // finalizeAt = domain rule shifted by the lateness (see the module comment).
-    if (
-      !shouldFinalize(s.state, w - o.allowedLatenessMs, {
-        inactivityTimeoutMs: o.inactivityTimeoutMs,
-        allowedLatenessMs: 0,
-      })
-    )
-      continue;
+    // Strictly past finalizeAt (the domain rule shifted by the lateness, see the module comment): at exactly
+    // finalizeAt an event at the session's very end is still allowed on some topic, and it must count in the
+    // session whichever topic's progress closes it.
+    if (!(wmOf(s.p) > finalizeAt(s.state, o))) continue;
     const { state, overflow } = splitAtInactivity(s.state, o.inactivityTimeoutMs, o.idleGapMs);
     const summary = summarizeSession(state);
     const inSession = state.timeline.filter((t) => t.occurredAt <= summary.endedAt);
