@@ -10,6 +10,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SessionEventType } from '../../../services/domain/sessions.ts';
+import { Rng } from '../../../services/simulator/prng.ts';
 import type { Decoded } from '../../../services/stream/runtime/types.ts';
 import type { SessionInput } from '../../../services/stream/sessions/decode.ts';
 import { outranks, type LateEvent } from '../../../services/stream/mastery/late-events.ts';
@@ -27,18 +28,12 @@ const TOPICS = ['se', 'qa', 'mi'] as const;
 const PARTITIONS = 2;
 const T0 = Date.UTC(2025, 0, 6, 8);
 
-type Rng = () => number;
-function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)] as T;
+type Draw = () => number;
+const seeded = (seed: number): Draw => {
+  const r = new Rng(seed);
+  return () => r.next();
+};
+const pick = <T>(rng: Draw, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)] as T;
 
 function topicOf(type: SessionEventType): (typeof TOPICS)[number] {
   if (type === 'question_answered') return 'qa';
@@ -48,7 +43,7 @@ function topicOf(type: SessionEventType): (typeof TOPICS)[number] {
 
 /** Per (topic, partition): the log in offset order, as a producer with re-sends and offline syncs writes it. */
 function scenario(seed: number): Map<string, SessionInput[]> {
-  const rng = mulberry32(seed);
+  const rng = seeded(seed);
   const logs = new Map<string, Array<{ sortAt: number; v: SessionInput }>>();
   let n = 0;
   for (let u = 0; u < 4; u++) {
@@ -103,7 +98,7 @@ function scenario(seed: number): Map<string, SessionInput[]> {
  * restart draws other batches from there (what kill -9 does to the processor).
  */
 function run(logs: Map<string, SessionInput[]>, seed: number, crashes = false) {
-  const rng = mulberry32(seed);
+  const rng = seeded(seed);
   const keys = [...logs.keys()];
   let committed = new Map(keys.map((k) => [k, 0]));
   let live = new Map<string, LiveSession>();
