@@ -5,7 +5,7 @@ import { fsrsRecallProbability, type FsrsState } from '../../domain/fsrs.ts';
 import { sm2RecallProbability, type Sm2State } from '../../domain/sm2.ts';
 import { MASTERY_WEIGHTS } from '../../domain/mastery.ts';
 import { clamp01 } from '../../domain/stats.ts';
-import { isoFromMs, round } from '../compute.ts';
+import { isoFromMs } from '../compute.ts';
 
 /**
  * Reads of the processors' PostgreSQL state (postgres/021_topic_mastery.sql, 022_study_sessions.sql) and the
@@ -75,8 +75,6 @@ async function prepared<R extends QueryResultRow>(
   return pool.query<R>({ name, text, values, ...(rowMode ? { rowMode } : {}) });
 }
 const numOrNull = (v: unknown): number | null => (v == null ? null : Number(v));
-/** compute.ts round(x, 4) as JSON text. */
-const round4 = (x: number): string => String(round(x) ?? null);
 
 function toMastery(r: Raw, topic: Topic): MasteryRow {
   return {
@@ -184,67 +182,6 @@ export const MASTERY_FIELDS = [
 ] as const;
 export type MasteryField = (typeof MASTERY_FIELDS)[number];
 
-/**
- * compute.ts round(x, 4) in SQL, as JSON text: Math.round(y) is floor(y) + 1 when y - floor(y) >= 0.5 (ties up,
- * exact in float8), and float8 text is the shortest round-trip form, as JavaScript prints it. NULL, NaN and the
- * infinities become null.
- */
-const r4 = (col: string) => {
-  const y = `(${col} * 10000::float8)`;
-  return `CASE WHEN ${col} IS NULL OR ${col} IN ('NaN', 'Infinity', '-Infinity') THEN 'null'
-    ELSE ((floor(${y}) + CASE WHEN ${y} - floor(${y}) >= 0.5 THEN 1 ELSE 0 END) / 10000::float8)::text END`;
-};
-/** A timestamptz as Date.toISOString() text (quoted), or null. */
-const isoText = (col: string) =>
-  `coalesce('"' || to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"', 'null')`;
-const jsonText = (expr: string) => `coalesce(to_json(${expr})::text, 'null')`;
-
-/** Fields whose JSON Node writes itself: `name` (from the in-memory taxonomy, kept ASCII) and `now`. */
-type NodeField = 'name' | 'now';
-type SqlField = Exclude<MasteryField, NodeField>;
-const isNodeField = (f: MasteryField): f is NodeField => f === 'name' || f === 'now';
-
-/** Each field's JSON value as SQL text (the same values masteryView gives). */
-const FIELD_SQL: Record<SqlField, string> = {
-  topicId: 'to_json(t.id)::text',
-  level: 't.level::text',
-  parentId: jsonText('t.parent_id'),
-  boardWeight: 't.board_weight::float8::text',
-  score: r4('m.mastery_score'),
-  interval: `'{"lower":' || ${r4('m.mastery_lower')} || ',"upper":' || ${r4('m.mastery_upper')} || ',"level":0.95}'`,
-  trend: jsonText('m.trend'),
-  attempts: 'm.attempts::text',
-  correct: 'm.correct::text',
-  accuracy: r4('m.accuracy'),
-  firstAttemptAccuracy: r4('m.first_attempt_accuracy'),
-  recentAccuracy: r4('m.recent_accuracy'),
-  retrievalStrength: r4('m.retrieval_strength'),
-  materialCompletion: r4('m.material_completion'),
-  asOf: isoText('m.as_of'),
-  nextReviewAt: isoText('m.next_review_at'),
-  scheduler: `CASE WHEN t.level = 2 THEN ${jsonText('m.scheduler')} ELSE 'null' END`,
-};
-
-/**
- * An entry as SQL text segments around the fields Node writes: `'{"topicId":' || <id> || ',"name":'`, then
- * `',"level":' || ... || ',"now":'`, then `',"nextReviewAt":' || ... || '}'` for every field. Only constant field
- * names and column expressions, never request text.
- */
-function segmentsSql(fields: readonly MasteryField[]): string[] {
-  const segments: string[] = [];
-  let current: string[] = [];
-  fields.forEach((f, i) => {
-    current.push(`'${i === 0 ? '{' : ','}"${f}":'`);
-    if (isNodeField(f)) {
-      segments.push(current.join(' || '));
-      current = [];
-    } else current.push(FIELD_SQL[f]);
-  });
-  current.push(`'}'`);
-  segments.push(current.join(' || '));
-  return segments;
-}
-
 /** JSON of a string with every non-ASCII character escaped (\uXXXX): the same value, one-byte in V8. */
 function asciiJson(s: string): string {
   return JSON.stringify(s).replace(
@@ -264,14 +201,104 @@ export type MasteryPage = {
 };
 
 /**
- * One page of the mastery list as JSON text, built by PostgreSQL: each row arrives as a few text segments of the
- * entry and the numbers `now` needs, so the driver parses ~9 values per row instead of ~17 and Node neither builds
- * row objects nor serialises them. Node writes two fields itself: `now` (retrieval strength and score at request
- * time, with the domain's scheduler functions: masteryNow) and `name` (from the in-memory taxonomy, non-ASCII
- * escaped), so the whole body stays ASCII: V8 keeps it in one-byte strings, which are decoded, joined and encoded
- * to UTF-8 about three times faster than the two-byte strings a single "—" in a topic name turned it into.
- * Order: topic level, then topic id bytewise (COLLATE "C"), the order a cursor resumes from. Values equal
- * masteryView's (integration-tested).
+ * The list's columns, positional (rowMode 'array': no object per row). Timestamps arrive as epoch ms and the
+ * scheduler state as the two numbers its recall function reads (no jsonb for the driver to JSON.parse).
+ */
+const LIST_COLUMNS = `m.topic_id, m.topic_level, m.attempts, m.correct, m.accuracy, m.first_attempt_accuracy,
+  m.recent_accuracy, m.mastery_score, m.mastery_lower, m.mastery_upper, m.retrieval_strength, m.material_completion,
+  m.trend, ${ms('m.as_of')}, ${ms('m.next_review_at')}, m.scheduler = 'sm2',
+  CASE WHEN m.scheduler = 'sm2' THEN (m.sm2_state->>'intervalDays')::float8
+       ELSE (m.fsrs_state->>'stability')::float8 END,
+  CASE WHEN m.scheduler = 'sm2' THEN (m.sm2_state->>'lastReviewAt')::float8
+       ELSE (m.fsrs_state->>'lastReviewAt')::float8 END,
+  CASE WHEN m.scheduler = 'sm2' THEN m.sm2_state IS NOT NULL ELSE m.fsrs_state IS NOT NULL END,
+  m.fsrs_state->>'state'`;
+const C = {
+  id: 0,
+  level: 1,
+  attempts: 2,
+  correct: 3,
+  accuracy: 4,
+  firstAttemptAccuracy: 5,
+  recentAccuracy: 6,
+  score: 7,
+  lower: 8,
+  upper: 9,
+  retrievalStrength: 10,
+  materialCompletion: 11,
+  trend: 12,
+  asOf: 13,
+  nextReviewAt: 14,
+  sm2: 15,
+  stabilityOrInterval: 16,
+  lastReviewAt: 17,
+  hasState: 18,
+  fsrsCardState: 19,
+} as const;
+
+/** compute.ts round(x) (4 decimals) as JSON text: null for null, NaN and the infinities. */
+const r4 = (v: unknown): string => {
+  if (v === null) return 'null';
+  const x = v as number;
+  return Number.isFinite(x) ? String(Math.round(x * 10_000) / 10_000) : 'null';
+};
+const isoJson = (v: unknown): string => (v === null ? 'null' : `"${isoFromMs(v as number)}"`);
+const trendJson = new Map<string, string>();
+const textJson = (v: unknown): string => {
+  if (v === null) return 'null';
+  let out = trendJson.get(v as string);
+  if (out === undefined) {
+    out = asciiJson(v as string);
+    if (trendJson.size < 100) trendJson.set(v as string, out);
+  }
+  return out;
+};
+
+/** Each field's JSON value from a row and its topic (masteryView's values, as text). */
+const RENDER: Record<MasteryField, (r: unknown[], t: Topic, nowMs: number) => string> = {
+  topicId: (_r, t) => topicJson(t).id,
+  name: (_r, t) => topicJson(t).name,
+  level: (_r, t) => String(t.level),
+  parentId: (_r, t) => topicJson(t).parentId,
+  boardWeight: (_r, t) => JSON.stringify(t.boardWeight),
+  score: (r) => r4(r[C.score]),
+  interval: (r) => `{"lower":${r4(r[C.lower])},"upper":${r4(r[C.upper])},"level":0.95}`,
+  trend: (r) => textJson(r[C.trend]),
+  attempts: (r) => String(r[C.attempts]),
+  correct: (r) => String(r[C.correct]),
+  accuracy: (r) => r4(r[C.accuracy]),
+  firstAttemptAccuracy: (r) => r4(r[C.firstAttemptAccuracy]),
+  recentAccuracy: (r) => r4(r[C.recentAccuracy]),
+  retrievalStrength: (r) => r4(r[C.retrievalStrength]),
+  materialCompletion: (r) => r4(r[C.materialCompletion]),
+  asOf: (r) => isoJson(r[C.asOf]),
+  now: (r, _t, nowMs) => recallNow(r, nowMs),
+  nextReviewAt: (r) => isoJson(r[C.nextReviewAt]),
+  scheduler: (r, t) => (t.level === 2 ? (r[C.sm2] === true ? '"sm2"' : '"fsrs"') : 'null'),
+};
+
+/** A topic's name and parent as ASCII JSON, once per loaded taxonomy. */
+const topicJsonCache = new WeakMap<Topic, { id: string; name: string; parentId: string }>();
+function topicJson(t: Topic): { id: string; name: string; parentId: string } {
+  let out = topicJsonCache.get(t);
+  if (!out) {
+    out = {
+      id: asciiJson(t.id),
+      name: asciiJson(t.name),
+      parentId: t.parentId === null ? 'null' : asciiJson(t.parentId),
+    };
+    topicJsonCache.set(t, out);
+  }
+  return out;
+}
+
+/**
+ * One page of the mastery list, each entry as JSON text written straight from the row (rowMode 'array', ~20
+ * scalar columns; name, level, parent and board weight from the in-memory taxonomy): no row objects, no view
+ * objects, no JSON.stringify of the body. Every string written is ASCII (names escaped), so V8 keeps the body in
+ * one-byte strings, which are joined and encoded to UTF-8 about three times faster than the two-byte strings one
+ * "—" in a topic name turned the whole body into. Values equal masteryView's (integration-tested). Order: topic
+ * level, then topic id bytewise (COLLATE "C"), the order a cursor resumes from.
  */
 export async function masteryListPage(
   pg: Pool,
@@ -286,115 +313,73 @@ export async function masteryListPage(
   },
 ): Promise<MasteryPage> {
   const fields = opts.fields ?? MASTERY_FIELDS;
-  const nodeFields = fields.filter(isNodeField);
-  const withNow = nodeFields.includes('now');
+  let index = await topicIndex(pg);
   const where = ['m.user_id = $1'];
   const values: unknown[] = [user];
   if (opts.level !== undefined) {
     values.push(opts.level);
-    where.push(`t.level = $${values.length}`);
+    where.push(`m.topic_level = $${values.length}`);
   }
   if (opts.parent !== undefined) {
-    values.push(opts.parent);
-    where.push(`t.parent_id = $${values.length}`);
+    values.push((index.children.get(opts.parent) ?? []).map((t) => t.id));
+    where.push(`m.topic_id = ANY($${values.length}::text[])`);
   }
   if (opts.after !== undefined) {
     values.push(opts.after.level, opts.after.topicId);
-    where.push(`(t.level, t.id COLLATE "C") > ($${values.length - 1}, $${values.length})`);
+    where.push(`(m.topic_level, m.topic_id COLLATE "C") > ($${values.length - 1}, $${values.length})`);
   }
   values.push(opts.limit + 1);
-  const shape = `${fields.join(',')}|${where.join(' AND ')}`;
-  let text = listTexts.get(shape);
-  if (text === undefined) {
-    const nowColumns = withNow
-      ? `, m.scheduler = 'sm2', m.mastery_score, m.retrieval_strength,
-         CASE WHEN m.scheduler = 'sm2' THEN (m.sm2_state->>'intervalDays')::float8
-              ELSE (m.fsrs_state->>'stability')::float8 END,
-         CASE WHEN m.scheduler = 'sm2' THEN (m.sm2_state->>'lastReviewAt')::float8
-              ELSE (m.fsrs_state->>'lastReviewAt')::float8 END,
-         CASE WHEN m.scheduler = 'sm2' THEN m.sm2_state IS NOT NULL ELSE m.fsrs_state IS NOT NULL END,
-         m.fsrs_state->>'state'`
-      : '';
-    text = `SELECT t.level, t.id${withNow ? nowColumns : ''}, ${segmentsSql(fields).join(', ')}
-      FROM topic_mastery m JOIN topics t ON t.id = m.topic_id
-      WHERE ${where.join(' AND ')}
-      ORDER BY t.level, t.id COLLATE "C" LIMIT $${values.length}`;
-    // Bounded: 4 filter shapes for the full entry; `fields` subsets are not kept (2^17 of them).
-    if (opts.fields === undefined) listTexts.set(shape, text);
-  }
-  // The full entry is one statement, prepared once per connection; a `fields` subset runs unnamed (2^17 subsets
-  // must not become 2^17 prepared statements per connection).
-  const [index, { rows }] = await Promise.all([
-    nodeFields.includes('name') ? asciiNames(pg) : undefined,
-    opts.fields === undefined
-      ? prepared<unknown[]>(pg, text, values, 'array')
-      : pg.query<unknown[]>({ text, values, rowMode: 'array' }),
-  ]);
-  let names = index;
-  // topic_mastery references topics: an id missing from the index means the taxonomy changed since it was loaded.
-  if (names && rows.some((r) => !names!.has(r[1] as string))) names = await asciiNames(pg, true);
-  const first = withNow ? 9 : 2; // the first segment's column
+  const { rows } = await prepared<unknown[]>(
+    pg,
+    `SELECT ${LIST_COLUMNS} FROM topic_mastery m WHERE ${where.join(' AND ')}
+     ORDER BY m.topic_level, m.topic_id COLLATE "C" LIMIT $${values.length}`,
+    values,
+    'array',
+  );
   const n = Math.min(rows.length, opts.limit);
-  const entries = new Array<string>(n);
+  // topic_mastery references topics: an id missing from the index means the taxonomy changed since it was loaded.
+  for (let i = 0; i < n; i++) {
+    if (!index.byId.has(rows[i]![C.id] as string)) {
+      index = await topicIndex(pg, Date.now(), true);
+      break;
+    }
+  }
+  const render = fields.map((f, i) => ({ key: `${i === 0 ? '{' : ','}"${f}":`, value: RENDER[f] }));
+  const entries: string[] = [];
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
-    let entry = r[first] as string;
-    for (let k = 0; k < nodeFields.length; k++) {
-      const value =
-        nodeFields[k] === 'now'
-          ? r[7]
-            ? (recallNow(r, opts.nowMs) ?? 'null')
-            : 'null'
-          : (names!.get(r[1] as string) ?? asciiJson(r[1] as string));
-      entry += value + (r[first + k + 1] as string);
-    }
-    entries[i] = entry;
+    const topic = index.byId.get(r[C.id] as string);
+    if (!topic) continue;
+    let entry = '';
+    for (const f of render) entry += f.key + f.value(r, topic, opts.nowMs);
+    entries.push(`${entry}}`);
   }
   const last = rows[n - 1];
   return {
     entries,
-    next: rows.length > opts.limit && last ? { level: Number(last[0]), topicId: String(last[1]) } : null,
+    next:
+      rows.length > opts.limit && last ? { level: Number(last[C.level]), topicId: String(last[C.id]) } : null,
   };
 }
 
-const listTexts = new Map<string, string>();
-const asciiNameCache = new WeakMap<object, Map<string, string>>();
-
-/** Topic id -> its name as ASCII JSON, per loaded taxonomy (topicIndex). */
-async function asciiNames(pg: Pool, reload = false): Promise<Map<string, string>> {
-  const index = await topicIndex(pg, Date.now(), reload);
-  let names = asciiNameCache.get(index);
-  if (!names) {
-    names = new Map([...index.byId].map(([id, t]) => [id, asciiJson(t.name)]));
-    asciiNameCache.set(index, names);
-  }
-  return names;
-}
-
-/**
- * `now` of a list row as JSON text, from the columns masteryListPage selects: the same computation as masteryNow
- * (the domain's recall functions on the scheduler state's fields they read), rounded as masteryView rounds.
- */
-function recallNow(r: unknown[], nowMs: number): string | null {
-  // Columns: 2 scheduler is sm2, 3 mastery_score, 4 retrieval_strength, 5 intervalDays | stability,
-  // 6 lastReviewAt, 7 has state, 8 FSRS card state.
-  const sm2 = r[2] === true;
-  const a = r[5] === null ? undefined : Number(r[5]);
-  const lastReviewAt = r[6] === null ? undefined : Number(r[6]);
+/** `now` of a list row as JSON text: masteryNow (the domain's recall functions) on the columns it reads. */
+function recallNow(r: unknown[], nowMs: number): string {
+  if (r[C.hasState] !== true) return 'null';
+  const sm2 = r[C.sm2] === true;
+  const a = r[C.stabilityOrInterval] === null ? undefined : (r[C.stabilityOrInterval] as number);
+  const lastReviewAt = r[C.lastReviewAt] === null ? undefined : (r[C.lastReviewAt] as number);
   const current = masteryNow(
     {
       scheduler: sm2 ? 'sm2' : 'fsrs',
-      score: Number(r[3]),
-      retrievalStrength: Number(r[4]),
+      score: r[C.score] as number,
+      retrievalStrength: r[C.retrievalStrength] as number,
       sm2State: sm2 ? ({ intervalDays: a, lastReviewAt } as Sm2State) : null,
-      fsrsState: sm2 ? null : ({ stability: a, lastReviewAt, state: r[8] } as FsrsState),
+      fsrsState: sm2 ? null : ({ stability: a, lastReviewAt, state: r[C.fsrsCardState] } as FsrsState),
     },
     nowMs,
   );
-  if (current === null) return null;
-  const rs = round4(current.retrievalStrength);
-  const score = round4(current.score);
-  return `{"retrievalStrength":${rs},"score":${score}}`;
+  if (current === null) return 'null';
+  return `{"retrievalStrength":${r4(current.retrievalStrength)},"score":${r4(current.score)}}`;
 }
 
 export type SummaryTopic = {
