@@ -519,6 +519,8 @@ const bench: Command = async (args) => {
     const endpoints: Endpoint[] = [
       studentEndpoint('dashboard', 200, () => '/api/analytics/dashboard'),
       studentEndpoint('mastery', 100, () => '/api/analytics/mastery'),
+      // What a paging client asks for (not in the default mix; `--mix ...,mastery-page=15` swaps it in).
+      studentEndpoint('mastery-page', 100, () => '/api/analytics/mastery?limit=50'),
       studentEndpoint('mastery/{topic}', 100, (u) => `/api/analytics/mastery/${topicOf.get(u) ?? 'cardio'}`),
       studentEndpoint('study-patterns', 500, () => '/api/analytics/study-patterns'),
       studentEndpoint('reviews', null, () => '/api/analytics/reviews'),
