@@ -194,8 +194,10 @@ function asciiJson(s: string): string {
 export type MasteryCursor = { level: number; topicId: string };
 
 export type MasteryPage = {
-  /** Each entry as JSON text, in list order. */
-  entries: string[];
+  /** The entries as JSON text, comma-separated, in list order (the inside of the `topics` array). */
+  json: string;
+  /** How many entries `json` holds. */
+  count: number;
   /** Where the next page starts, or null when this page holds the last entry. */
   next: MasteryCursor | null;
 };
@@ -236,11 +238,20 @@ const C = {
   fsrsCardState: 19,
 } as const;
 
-/** compute.ts round(x) (4 decimals) as JSON text: null for null, NaN and the infinities. */
-const r4 = (v: unknown): string => {
+/** compute.ts round(x) (4 decimals) as JSON text: null for null, NaN and the infinities (unit-tested against it). */
+export const r4 = (v: unknown): string => {
   if (v === null) return 'null';
-  const x = v as number;
-  return Number.isFinite(x) ? String(Math.round(x * 10_000) / 10_000) : 'null';
+  const k = Math.round((v as number) * 10_000);
+  // The usual case, k in 0..10000 (scores and shares): the digits of k / 10^4 without trailing zeros, which is
+  // exactly String(k / 10_000) (the shortest text that round-trips), without the float-to-text conversion.
+  if (k >= 0 && k <= 10_000) {
+    if (k === 0) return '0';
+    if (k === 10_000) return '1';
+    let digits = String(10_000 + k).slice(1);
+    while (digits.endsWith('0')) digits = digits.slice(0, -1);
+    return `0.${digits}`;
+  }
+  return Number.isFinite(k) ? String(k / 10_000) : 'null';
 };
 const isoJson = (v: unknown): string => (v === null ? 'null' : `"${isoFromMs(v as number)}"`);
 const trendJson = new Map<string, string>();
@@ -254,13 +265,25 @@ const textJson = (v: unknown): string => {
   return out;
 };
 
-/** Each field's JSON value from a row and its topic (masteryView's values, as text). */
-const RENDER: Record<MasteryField, (r: unknown[], t: Topic, nowMs: number) => string> = {
-  topicId: (_r, t) => topicJson(t).id,
-  name: (_r, t) => topicJson(t).name,
-  level: (_r, t) => String(t.level),
-  parentId: (_r, t) => topicJson(t).parentId,
-  boardWeight: (_r, t) => JSON.stringify(t.boardWeight),
+/** Fields whose value is the topic's (the in-memory taxonomy): written once per topic and field list. */
+const TOPIC_FIELDS: ReadonlySet<MasteryField> = new Set([
+  'topicId',
+  'name',
+  'level',
+  'parentId',
+  'boardWeight',
+]);
+const TOPIC_RENDER: Partial<Record<MasteryField, (t: Topic) => string>> = {
+  topicId: (t) => asciiJson(t.id),
+  name: (t) => asciiJson(t.name),
+  level: (t) => String(t.level),
+  parentId: (t) => (t.parentId === null ? 'null' : asciiJson(t.parentId)),
+  boardWeight: (t) => JSON.stringify(t.boardWeight),
+};
+
+type RowRender = (r: unknown[], t: Topic, nowMs: number) => string;
+/** Each other field's JSON value from a row (masteryView's values, as text). */
+const ROW_RENDER: Partial<Record<MasteryField, RowRender>> = {
   score: (r) => r4(r[C.score]),
   interval: (r) => `{"lower":${r4(r[C.lower])},"upper":${r4(r[C.upper])},"level":0.95}`,
   trend: (r) => textJson(r[C.trend]),
@@ -277,19 +300,40 @@ const RENDER: Record<MasteryField, (r: unknown[], t: Topic, nowMs: number) => st
   scheduler: (r, t) => (t.level === 2 ? (r[C.sm2] === true ? '"sm2"' : '"fsrs"') : 'null'),
 };
 
-/** A topic's name and parent as ASCII JSON, once per loaded taxonomy. */
-const topicJsonCache = new WeakMap<Topic, { id: string; name: string; parentId: string }>();
-function topicJson(t: Topic): { id: string; name: string; parentId: string } {
-  let out = topicJsonCache.get(t);
-  if (!out) {
-    out = {
-      id: asciiJson(t.id),
-      name: asciiJson(t.name),
-      parentId: t.parentId === null ? 'null' : asciiJson(t.parentId),
-    };
-    topicJsonCache.set(t, out);
+/**
+ * An entry as steps: a run of topic fields is one text per topic (keys included), cached per taxonomy load and
+ * field list; a row field is its key and its renderer. The full entry starts with the 5 topic fields, so a row
+ * costs one cached prefix and 14 row values.
+ */
+type TopicStep = { topic: true; cacheKey: string; fields: MasteryField[]; first: boolean };
+type Step = TopicStep | { topic: false; key: string; value: RowRender };
+function entrySteps(fields: readonly MasteryField[]): Step[] {
+  const steps: Step[] = [];
+  fields.forEach((f, i) => {
+    const prev = steps[steps.length - 1];
+    if (!TOPIC_FIELDS.has(f))
+      steps.push({ topic: false, key: `${i === 0 ? '{' : ','}"${f}":`, value: ROW_RENDER[f]! });
+    else if (prev?.topic) prev.fields.push(f);
+    else steps.push({ topic: true, cacheKey: `${fields.join(',')}|${i}`, fields: [f], first: i === 0 });
+  });
+  return steps;
+}
+const topicText = new WeakMap<Topic, Map<string, string>>();
+function topicFragment(t: Topic, step: TopicStep): string {
+  let byKey = topicText.get(t);
+  if (!byKey) {
+    byKey = new Map();
+    topicText.set(t, byKey);
   }
-  return out;
+  let text = byKey.get(step.cacheKey);
+  if (text === undefined) {
+    text = step.fields
+      .map((f, j) => `${step.first && j === 0 ? '{' : ','}"${f}":${TOPIC_RENDER[f]!(t)}`)
+      .join('');
+    // Bounded: at most 2^5 runs of topic fields per topic and position.
+    byKey.set(step.cacheKey, text);
+  }
+  return text;
 }
 
 /**
@@ -344,19 +388,26 @@ export async function masteryListPage(
       break;
     }
   }
-  const render = fields.map((f, i) => ({ key: `${i === 0 ? '{' : ','}"${f}":`, value: RENDER[f] }));
-  const entries: string[] = [];
+  const steps = entrySteps(fields);
+  // One array of pieces for the whole page, joined once: V8 copies one-byte pieces straight into the result
+  // (concatenating them entry by entry built ropes of ~40 nodes per entry for the final join to flatten).
+  const parts: string[] = [];
+  let count = 0;
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
     const topic = index.byId.get(r[C.id] as string);
     if (!topic) continue;
-    let entry = '';
-    for (const f of render) entry += f.key + f.value(r, topic, opts.nowMs);
-    entries.push(`${entry}}`);
+    if (count++ > 0) parts.push(',');
+    for (const step of steps) {
+      if (step.topic) parts.push(topicFragment(topic, step));
+      else parts.push(step.key, step.value(r, topic, opts.nowMs));
+    }
+    parts.push('}');
   }
   const last = rows[n - 1];
   return {
-    entries,
+    json: parts.join(''),
+    count,
     next:
       rows.length > opts.limit && last ? { level: Number(last[C.level]), topicId: String(last[C.id]) } : null,
   };

@@ -75,7 +75,7 @@ export const masteryList = defineRoute({
     // The entries are JSON text already (masteryListPage): the body is assembled around them, not re-serialised.
     const head = `{"user":${JSON.stringify(user)},"generatedAt":"${new Date(now).toISOString()}","topics":[`;
     const next = page.next === null ? 'null' : `"${encodeMasteryCursor(page.next)}"`;
-    return new JsonText(`${head}${page.entries.join(',')}],"nextCursor":${next}}`);
+    return new JsonText(`${head}${page.json}],"nextCursor":${next}}`);
   },
 });
 
