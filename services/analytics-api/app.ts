@@ -12,7 +12,7 @@ import { AuthError, bearerToken, type Principal, type TokenVerifier } from './au
 import { ResponseCache } from './cache.ts';
 import { ApiError, parseInput, sendError } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
-import { JsonText, type DataDeps, type RouteSpec } from './route.ts';
+import type { DataDeps, RouteSpec } from './route.ts';
 import { ROUTES } from './routes/index.ts';
 
 export type ApiDeps = {
@@ -119,9 +119,8 @@ export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono 
       if (lookup?.value != null) {
         payload = lookup.value;
       } else {
-        const result = await spec.handler(ctx);
-        if (!(result instanceof JsonText)) body = result;
-        const text = result instanceof JsonText ? result.text : JSON.stringify(result);
+        body = await spec.handler(ctx);
+        const text = JSON.stringify(body);
         payload = spec.fresh ? text : Buffer.from(text);
         if (lookup) void cache.set(lookup.key, payload);
       }

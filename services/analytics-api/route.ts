@@ -4,17 +4,6 @@ import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { Principal } from './auth.ts';
 
-/**
- * A response body a handler already holds as JSON text (the mastery list, built by PostgreSQL): sent (and cached)
- * as it is instead of going through JSON.stringify.
- */
-export class JsonText {
-  readonly text: string;
-  constructor(text: string) {
-    this.text = text;
-  }
-}
-
 /** What a handler may read. */
 export type DataDeps = {
   pg: Pool;
@@ -62,7 +51,7 @@ export type RouteSpec<PS extends z.ZodType = z.ZodType, QS extends z.ZodType = z
   cache?: string;
   /** JSON schema of the 200 body (documentation). */
   response?: Record<string, unknown>;
-  handler?: (ctx: HandlerContext<z.output<PS>, z.output<QS>>) => Promise<Record<string, unknown> | JsonText>;
+  handler?: (ctx: HandlerContext<z.output<PS>, z.output<QS>>) => Promise<Record<string, unknown>>;
   /**
    * Fields read on every request, never cached (the live session), merged over the handler's (cached) body.
    * The body's `_internal` field (cached with it, never sent) carries what the handler prepared for this step.

@@ -5,7 +5,7 @@ import { fsrsRecallProbability, type FsrsState } from '../../domain/fsrs.ts';
 import { sm2RecallProbability, type Sm2State } from '../../domain/sm2.ts';
 import { MASTERY_WEIGHTS } from '../../domain/mastery.ts';
 import { clamp01 } from '../../domain/stats.ts';
-import { isoFromMs } from '../compute.ts';
+import { isoFromMs, round } from '../compute.ts';
 
 /**
  * Reads of the processors' PostgreSQL state (postgres/021_topic_mastery.sql, 022_study_sessions.sql) and the
@@ -194,10 +194,8 @@ function asciiJson(s: string): string {
 export type MasteryCursor = { level: number; topicId: string };
 
 export type MasteryPage = {
-  /** The entries as JSON text, comma-separated, in list order (the inside of the `topics` array). */
-  json: string;
-  /** How many entries `json` holds. */
-  count: number;
+  /** The entries (masteryView's shape, or the requested fields of it), in list order. */
+  topics: Array<Record<string, unknown>>;
   /** Where the next page starts, or null when this page holds the last entry. */
   next: MasteryCursor | null;
 };
@@ -238,111 +236,27 @@ const C = {
   fsrsCardState: 19,
 } as const;
 
-/** compute.ts round(x) (4 decimals) as JSON text: null for null, NaN and the infinities (unit-tested against it). */
-export const r4 = (v: unknown): string => {
-  if (v === null) return 'null';
-  const k = Math.round((v as number) * 10_000);
-  // The usual case, k in 0..10000 (scores and shares): the digits of k / 10^4 without trailing zeros, which is
-  // exactly String(k / 10_000) (the shortest text that round-trips), without the float-to-text conversion.
-  if (k >= 0 && k <= 10_000) {
-    if (k === 0) return '0';
-    if (k === 10_000) return '1';
-    let digits = String(10_000 + k).slice(1);
-    while (digits.endsWith('0')) digits = digits.slice(0, -1);
-    return `0.${digits}`;
-  }
-  return Number.isFinite(k) ? String(k / 10_000) : 'null';
-};
-const isoJson = (v: unknown): string => (v === null ? 'null' : `"${isoFromMs(v as number)}"`);
-const trendJson = new Map<string, string>();
-const textJson = (v: unknown): string => {
-  if (v === null) return 'null';
-  let out = trendJson.get(v as string);
+/**
+ * A topic name as JSON.rawJSON of its ASCII JSON text (non-ASCII as \uXXXX), once per loaded taxonomy: the same
+ * value, but JSON.stringify copies it verbatim, so the response text stays one-byte in V8. One "—" in a raw name
+ * made the whole serialised list a two-byte string, slower to build and to encode to UTF-8 (microbenchmark of a
+ * 319-entry list, stringify + Buffer.from: 1.6-2.1 ms two-byte, 1.2-1.6 ms with ASCII raw names).
+ */
+const rawNames = new WeakMap<Topic, unknown>();
+const rawJSON = (JSON as unknown as { rawJSON: (text: string) => unknown }).rawJSON;
+function rawName(t: Topic): unknown {
+  let out = rawNames.get(t);
   if (out === undefined) {
-    out = asciiJson(v as string);
-    if (trendJson.size < 100) trendJson.set(v as string, out);
+    out = rawJSON(asciiJson(t.name));
+    rawNames.set(t, out);
   }
   return out;
-};
-
-/** Fields whose value is the topic's (the in-memory taxonomy): written once per topic and field list. */
-const TOPIC_FIELDS: ReadonlySet<MasteryField> = new Set([
-  'topicId',
-  'name',
-  'level',
-  'parentId',
-  'boardWeight',
-]);
-const TOPIC_RENDER: Partial<Record<MasteryField, (t: Topic) => string>> = {
-  topicId: (t) => asciiJson(t.id),
-  name: (t) => asciiJson(t.name),
-  level: (t) => String(t.level),
-  parentId: (t) => (t.parentId === null ? 'null' : asciiJson(t.parentId)),
-  boardWeight: (t) => JSON.stringify(t.boardWeight),
-};
-
-type RowRender = (r: unknown[], t: Topic, nowMs: number) => string;
-/** Each other field's JSON value from a row (masteryView's values, as text). */
-const ROW_RENDER: Partial<Record<MasteryField, RowRender>> = {
-  score: (r) => r4(r[C.score]),
-  interval: (r) => `{"lower":${r4(r[C.lower])},"upper":${r4(r[C.upper])},"level":0.95}`,
-  trend: (r) => textJson(r[C.trend]),
-  attempts: (r) => String(r[C.attempts]),
-  correct: (r) => String(r[C.correct]),
-  accuracy: (r) => r4(r[C.accuracy]),
-  firstAttemptAccuracy: (r) => r4(r[C.firstAttemptAccuracy]),
-  recentAccuracy: (r) => r4(r[C.recentAccuracy]),
-  retrievalStrength: (r) => r4(r[C.retrievalStrength]),
-  materialCompletion: (r) => r4(r[C.materialCompletion]),
-  asOf: (r) => isoJson(r[C.asOf]),
-  now: (r, _t, nowMs) => recallNow(r, nowMs),
-  nextReviewAt: (r) => isoJson(r[C.nextReviewAt]),
-  scheduler: (r, t) => (t.level === 2 ? (r[C.sm2] === true ? '"sm2"' : '"fsrs"') : 'null'),
-};
-
-/**
- * An entry as steps: a run of topic fields is one text per topic (keys included), cached per taxonomy load and
- * field list; a row field is its key and its renderer. The full entry starts with the 5 topic fields, so a row
- * costs one cached prefix and 14 row values.
- */
-type TopicStep = { topic: true; cacheKey: string; fields: MasteryField[]; first: boolean };
-type Step = TopicStep | { topic: false; key: string; value: RowRender };
-function entrySteps(fields: readonly MasteryField[]): Step[] {
-  const steps: Step[] = [];
-  fields.forEach((f, i) => {
-    const prev = steps[steps.length - 1];
-    if (!TOPIC_FIELDS.has(f))
-      steps.push({ topic: false, key: `${i === 0 ? '{' : ','}"${f}":`, value: ROW_RENDER[f]! });
-    else if (prev?.topic) prev.fields.push(f);
-    else steps.push({ topic: true, cacheKey: `${fields.join(',')}|${i}`, fields: [f], first: i === 0 });
-  });
-  return steps;
 }
-const topicText = new WeakMap<Topic, Map<string, string>>();
-function topicFragment(t: Topic, step: TopicStep): string {
-  let byKey = topicText.get(t);
-  if (!byKey) {
-    byKey = new Map();
-    topicText.set(t, byKey);
-  }
-  let text = byKey.get(step.cacheKey);
-  if (text === undefined) {
-    text = step.fields
-      .map((f, j) => `${step.first && j === 0 ? '{' : ','}"${f}":${TOPIC_RENDER[f]!(t)}`)
-      .join('');
-    // Bounded: at most 2^5 runs of topic fields per topic and position.
-    byKey.set(step.cacheKey, text);
-  }
-  return text;
-}
-
 /**
- * One page of the mastery list, each entry as JSON text written straight from the row (rowMode 'array', ~20
- * scalar columns; name, level, parent and board weight from the in-memory taxonomy): no row objects, no view
- * objects, no JSON.stringify of the body. Every string written is ASCII (names escaped), so V8 keeps the body in
- * one-byte strings, which are joined and encoded to UTF-8 about three times faster than the two-byte strings one
- * "—" in a topic name turned the whole body into. Values equal masteryView's (integration-tested). Order: topic
- * level, then topic id bytewise (COLLATE "C"), the order a cursor resumes from.
+ * One page of the mastery list (masteryView's values), from a lean positional row (rowMode 'array': ~20 scalar
+ * columns, no jsonb for the driver to JSON.parse, no intermediate row object); name, level, parent and board
+ * weight from the in-memory taxonomy. Order: topic level, then topic id bytewise (COLLATE "C"), the order a cursor
+ * resumes from. Integration-tested against masteryView on known rows and compared with it on 200 bench students.
  */
 export async function masteryListPage(
   pg: Pool,
@@ -356,7 +270,6 @@ export async function masteryListPage(
     nowMs: number;
   },
 ): Promise<MasteryPage> {
-  const fields = opts.fields ?? MASTERY_FIELDS;
   let index = await topicIndex(pg);
   const where = ['m.user_id = $1'];
   const values: unknown[] = [user];
@@ -388,34 +301,49 @@ export async function masteryListPage(
       break;
     }
   }
-  const steps = entrySteps(fields);
-  // One array of pieces for the whole page, joined once: V8 copies one-byte pieces straight into the result
-  // (concatenating them entry by entry built ropes of ~40 nodes per entry for the final join to flatten).
-  const parts: string[] = [];
-  let count = 0;
+  const topics: Array<Record<string, unknown>> = [];
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
-    const topic = index.byId.get(r[C.id] as string);
-    if (!topic) continue;
-    if (count++ > 0) parts.push(',');
-    for (const step of steps) {
-      if (step.topic) parts.push(topicFragment(topic, step));
-      else parts.push(step.key, step.value(r, topic, opts.nowMs));
-    }
-    parts.push('}');
+    const t = index.byId.get(r[C.id] as string);
+    if (!t) continue;
+    const entry: Record<string, unknown> = {
+      topicId: t.id,
+      name: rawName(t),
+      level: t.level,
+      parentId: t.parentId,
+      boardWeight: t.boardWeight,
+      score: round(r[C.score] as number),
+      interval: { lower: round(r[C.lower] as number), upper: round(r[C.upper] as number), level: 0.95 },
+      trend: r[C.trend],
+      attempts: r[C.attempts],
+      correct: r[C.correct],
+      accuracy: round(r[C.accuracy] as number | null),
+      firstAttemptAccuracy: round(r[C.firstAttemptAccuracy] as number | null),
+      recentAccuracy: round(r[C.recentAccuracy] as number | null),
+      retrievalStrength: round(r[C.retrievalStrength] as number),
+      materialCompletion: round(r[C.materialCompletion] as number),
+      asOf: iso(r[C.asOf]),
+      now: recallNow(r, opts.nowMs),
+      nextReviewAt: iso(r[C.nextReviewAt]),
+      scheduler: t.level === 2 ? (r[C.sm2] === true ? 'sm2' : 'fsrs') : null,
+    };
+    if (opts.fields === undefined) topics.push(entry);
+    else topics.push(Object.fromEntries(opts.fields.map((f) => [f, entry[f]])));
   }
   const last = rows[n - 1];
   return {
-    json: parts.join(''),
-    count,
+    topics,
     next:
       rows.length > opts.limit && last ? { level: Number(last[C.level]), topicId: String(last[C.id]) } : null,
   };
 }
 
-/** `now` of a list row as JSON text: masteryNow (the domain's recall functions) on the columns it reads. */
-function recallNow(r: unknown[], nowMs: number): string {
-  if (r[C.hasState] !== true) return 'null';
+/** `now` of a list row: masteryNow (the domain's recall functions) on the columns it reads, rounded as masteryView. */
+function recallNow(
+  r: unknown[],
+  nowMs: number,
+): { retrievalStrength: number | null; score: number | null } | null {
+  if (r[C.hasState] !== true) return null;
   const sm2 = r[C.sm2] === true;
   const a = r[C.stabilityOrInterval] === null ? undefined : (r[C.stabilityOrInterval] as number);
   const lastReviewAt = r[C.lastReviewAt] === null ? undefined : (r[C.lastReviewAt] as number);
@@ -429,8 +357,8 @@ function recallNow(r: unknown[], nowMs: number): string {
     },
     nowMs,
   );
-  if (current === null) return 'null';
-  return `{"retrievalStrength":${r4(current.retrievalStrength)},"score":${r4(current.score)}}`;
+  if (current === null) return null;
+  return { retrievalStrength: round(current.retrievalStrength), score: round(current.score) };
 }
 
 export type SummaryTopic = {

@@ -6,7 +6,7 @@ import {
   masteryTopicParams,
   masteryTopicQuery,
 } from '../params.ts';
-import { defineRoute, JsonText } from '../route.ts';
+import { defineRoute } from '../route.ts';
 import { RESPONSES } from '../schemas.ts';
 import { addDays, round, utcDay } from '../compute.ts';
 import { topicDaily } from '../data/history.ts';
@@ -72,10 +72,12 @@ export const masteryList = defineRoute({
       fields: query.fields === undefined ? undefined : (query.fields.split(',') as MasteryField[]),
       nowMs: now,
     });
-    // The entries are JSON text already (masteryListPage): the body is assembled around them, not re-serialised.
-    const head = `{"user":${JSON.stringify(user)},"generatedAt":"${new Date(now).toISOString()}","topics":[`;
-    const next = page.next === null ? 'null' : `"${encodeMasteryCursor(page.next)}"`;
-    return new JsonText(`${head}${page.json}],"nextCursor":${next}}`);
+    return {
+      user,
+      generatedAt: new Date(now).toISOString(),
+      topics: page.topics,
+      nextCursor: page.next === null ? null : encodeMasteryCursor(page.next),
+    };
   },
 });
 
