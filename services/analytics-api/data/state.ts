@@ -252,6 +252,7 @@ function rawName(t: Topic): unknown {
   }
   return out;
 }
+
 /**
  * One page of the mastery list (masteryView's values), from a lean positional row (rowMode 'array': ~20 scalar
  * columns, no jsonb for the driver to JSON.parse, no intermediate row object); name, level, parent and board
