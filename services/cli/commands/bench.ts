@@ -24,6 +24,11 @@ export const BENCHES: Record<string, { summary: string; load: () => Promise<{ de
       'ClickHouse sink rows/s draining a pre-filled topic vs clickhouse-client from a file; bytes/event; cohort query',
     load: () => import('../../../bench/sink.ts'),
   },
+  'clickhouse-reads': {
+    summary:
+      "ClickHouse server time of the analytics API's per-student reads on a kept bench api dataset (--reuse NAMESPACE)",
+    load: () => import('../../../bench/clickhouse-reads.ts'),
+  },
   processors: {
     summary:
       'events/s through the mastery processor; freshness (Kafka ack to topic_mastery row) at 2,000 events/s',
