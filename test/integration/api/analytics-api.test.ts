@@ -260,6 +260,12 @@ describe('student endpoints return values matching an independent computation', 
       .sort();
     expect(studied).toEqual([...f.leaves].sort());
     expect(parent.body.subTopics.length).toBeGreaterThanOrEqual(4);
+    // The list builds its entries from a lean row (masteryListPage), one topic through masteryView: same values.
+    for (const [id, entry] of byId) {
+      // (?days=30: the cache test below needs its own path to start uncached.)
+      const single = await get(`/api/analytics/mastery/${id}?days=30`, token(ALICE, 'student'));
+      expect(entry, id).toEqual(single.body.mastery);
+    }
 
     expect((await get('/api/analytics/mastery/no.such.topic', token(ALICE, 'student'))).status).toBe(404);
   });
