@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '../../../services/shared/clickhouse.ts';
 import type { Pool } from '../../../services/shared/postgres.ts';
+import { chTime, rand } from '../../support/seeded-data.ts';
 
 /**
  * Known data for the API tests, inserted directly into the isolated PostgreSQL schema and ClickHouse database
@@ -51,17 +52,6 @@ export type Fixture = {
   studyEvents: StudyEvent[];
   materials: Material[];
 };
-
-const chTime = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
-
-/** Deterministic pseudo-random in [0, 1). */
-function rand(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 export function buildFixture(leaves: [string, string, string], parent: string): Fixture {
   const attempts: Attempt[] = [];

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chQuery, createClickHouse, type ClickHouseClient } from '../../../services/shared/clickhouse.ts';
 import { CLICKHOUSE_DIR, migrateClickHouse } from '../../../services/shared/migrations.ts';
 import { isolatedEnv, teardown, type IsolatedEnv } from '../../support/isolated.ts';
+import { chTime, rand } from '../../support/seeded-data.ts';
 
 /**
  * clickhouse/004_plain_user_rollups.sql: the plain-number per-student rollups hold exactly the figures of the
@@ -13,16 +14,6 @@ import { isolatedEnv, teardown, type IsolatedEnv } from '../../support/isolated.
  * tagged with several topics, events without a session, study events with and without a material, notes and
  * highlights, material interactions without active time, SESSION_END durations, hours and days across a month end.
  */
-
-const chTime = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
-
-function rand(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 let ids = 0;
 const eventId = () => `00000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`;
