@@ -9,11 +9,11 @@
  * the partition's watermark, the minimum over the topics, passed its finalizeAt). Which batch closes a session
  * cannot change the session (see step.ts), so the closed rows equal the live ones over the same range; `rebuild`
  * verifies it. A closed session is written once (last version per session_id, as the live upsert), a late event
- * once per event_id (the preferred row, as the live upsert: see outranks in late-events.ts).
+ * once per event_id (recordLateEvents keeps the preferred row, as for the live processor).
  */
 import type { EventCodec } from '../shared/codec.ts';
 import type { Pool } from '../shared/postgres.ts';
-import { outranks, recordLateEvents, type LateEvent } from '../stream/mastery/late-events.ts';
+import { recordLateEvents, type LateEvent } from '../stream/mastery/late-events.ts';
 import { admitRecords, type StoredPosition } from '../stream/mastery/positions.ts';
 import { decodeWireCached } from '../stream/mastery/wire.ts';
 import type { ProcessorDefinition } from '../stream/runtime/processor.ts';
@@ -48,8 +48,6 @@ export class SessionsBulkBuild {
   private readonly closed = new Map<string, { endedAt: number }>();
   private readonly watermarks = new Map<string, number>();
   private positions = new Map<string, StoredPosition>();
-  /** The preferred late row per event so far (see outranks in late-events.ts). */
-  private readonly lateById = new Map<string, LateEvent>();
   /** Written by the next flush. */
   private rows = new Map<string, FinalizedRow>();
   private late: LateEvent[] = [];
@@ -115,13 +113,8 @@ export class SessionsBulkBuild {
       this.rows.set(r.sessionId, r);
     }
     this.closedCount += rows.length;
-    for (const l of [...applied.late, ...afterEnd]) {
-      const stored = this.lateById.get(l.eventId);
-      if (stored === undefined || outranks(l, stored)) {
-        this.lateById.set(l.eventId, l);
-        this.late.push(l);
-      }
-    }
+    // Every report is written; recordLateEvents keeps the preferred row per event, as for the live processor.
+    this.late.push(...applied.late, ...afterEnd);
     this.positions = next;
     this.applyMs += performance.now() - started;
   }
