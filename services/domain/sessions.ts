@@ -132,7 +132,8 @@ export interface FinalizeOptions {
  * Whether the session can be closed, judged in event time so a replay closes it at the same point:
  * an ended session once the watermark has passed its end by the allowed lateness (late events may
  * still arrive until then); an open one once the watermark is inactivityTimeoutMs (default 30 min)
- * past its last event.
+ * past its last event. The sessions processor does not use this: across three topics it closes only strictly
+ * past that point (closeDue in services/stream/sessions/step.ts explains why).
  */
 export function shouldFinalize(
   state: SessionState,

@@ -5,7 +5,7 @@
  *
  * Watermarks are kept per topic-partition (max occurred_at seen, in that partition's order) so whether an event
  * is late depends only on its own partition's log, never on how the three topics were interleaved. A session is
- * closed when EVERY topic's watermark of its partition passed finalizeAt = (end, or last event + inactivity
+ * closed when EVERY topic's watermark of its partition is strictly past finalizeAt = (end, or last event + inactivity
  * timeout) + allowed lateness: then any event still to come on any topic is either late or after the session's
  * end/timeout, so closing earlier or later in processing order cannot change the session.
  */
