@@ -158,7 +158,13 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export function webOptions(
   cfg: Pick<
     ApiConfig,
-    'API_DEV_MODE' | 'API_WEB_DIST' | 'JWT_SECRET' | 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'HTTP_HOST' | 'INGEST_PORT'
+    | 'API_DEV_MODE'
+    | 'API_WEB_DIST'
+    | 'JWT_SECRET'
+    | 'JWT_ISSUER'
+    | 'JWT_AUDIENCE'
+    | 'HTTP_HOST'
+    | 'INGEST_PORT'
   >,
 ): Omit<WebOptions, 'pg' | 'log'> {
   return {
