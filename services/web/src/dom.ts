@@ -33,7 +33,7 @@ export function stat(label: string, value: string, key: string, hint?: string): 
     { class: 'stat' },
     h('dt', {}, label),
     h('dd', { 'data-k': key }, value),
-    hint ? h('p', { class: 'hint' }, hint) : null,
+    hint ? h('dd', { class: 'hint' }, hint) : null,
   );
 }
 
