@@ -16,6 +16,18 @@ if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev
   fi
 fi
 
+# Test-only tool: Debian's Chromium for the dashboard's browser tests (playwright-core drives it; no browser download).
+if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing chromium (browser tests of the web dashboard)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null ||
+      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null; } ||
+      echo "chromium could not be installed; the browser tests will fail (set CHROMIUM_PATH to a Chromium binary)"
+  fi
+fi
+
+echo "== web dashboard build (when its sources changed)"
+node services/web/build.ts
 echo "== lint and format"
 npx eslint .
 npx prettier --check .

@@ -69,3 +69,36 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       ')',
   );
 }
+
+/**
+ * What `npm start` prints about the dashboard: its URL and, in development mode with local tokens, a one-click
+ * sign-in link for the demo student (the token travels in the URL fragment, which never reaches a server; the page
+ * moves it to session storage and removes it from the address bar).
+ */
+export async function dashboardHints(
+  cfg: {
+    HTTP_HOST: string;
+    API_PORT: number;
+    API_DEV_MODE: boolean;
+    JWT_SECRET: string;
+    JWT_JWKS_URL: string;
+    JWT_ISSUER: string;
+    JWT_AUDIENCE: string;
+  },
+  demoUser: string,
+): Promise<string[]> {
+  const base = `http://${cfg.HTTP_HOST}:${cfg.API_PORT}/`;
+  if (!existsSync(join(DIST, 'index.html'))) return [`dashboard: not built (node services/web/build.ts)`];
+  if (!cfg.API_DEV_MODE || cfg.JWT_JWKS_URL) {
+    return [`dashboard: ${base}  (sign in with a bearer token from the identity provider)`];
+  }
+  const { signToken } = await import('../analytics-api/auth.ts');
+  const token = await signToken(
+    { sub: demoUser, role: 'student' },
+    { secret: cfg.JWT_SECRET, ttlSec: 12 * 3600, issuer: cfg.JWT_ISSUER, audience: cfg.JWT_AUDIENCE },
+  );
+  return [
+    `dashboard: ${base}  (development mode: pick a demo student or the demo educator)`,
+    `  one-click demo sign-in as ${demoUser}: ${base}#token=${token}`,
+  ];
+}

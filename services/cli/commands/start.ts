@@ -12,6 +12,7 @@ import { createPgPool } from '../../shared/postgres.ts';
 import { streamEnv } from '../../stream/runtime/config.ts';
 import { studentId } from '../../simulator/student.ts';
 import { demoCohort } from './demo.ts';
+import { dashboardHints, ensureWebBuilt } from '../../web/build.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -75,11 +76,18 @@ const start: Command = async () => {
     await mod.onStart?.(log);
   }
 
+  // The web dashboard the API serves (built when its sources changed); development mode for its demo sign-in.
+  await ensureWebBuilt().catch((err: unknown) =>
+    log.warn({ err: (err as Error).message }, 'dashboard not built'),
+  );
+  // (Never in production or with an identity provider: the API refuses to start in dev mode there.)
+  const devDefault = process.env.NODE_ENV === 'production' || process.env.JWT_JWKS_URL ? '0' : '1';
+  const env = { ...process.env, API_DEV_MODE: process.env.API_DEV_MODE ?? devDefault };
   for (const service of SERVICES) {
     if (!existsSync(`${ROOT}${service.entry}`)) continue;
     const child = spawn(process.execPath, [`${ROOT}${service.entry}`], {
       stdio: 'inherit',
-      env: process.env,
+      env,
     });
     child.on('exit', (code, signal) => log.warn({ child: service.name, code, signal }, 'service exited'));
     children.push(child);
@@ -106,6 +114,10 @@ const start: Command = async () => {
       ...urls,
       `  ingest API keys: bin/studystream apikey create --name my-app   (docs: ${cfg.HTTP_HOST}:${cfg.INGEST_PORT}/openapi.json)`,
       ...hints,
+      ...(await dashboardHints(
+        { ...api, API_DEV_MODE: env.API_DEV_MODE === '1' || env.API_DEV_MODE === 'true' },
+        demoUser,
+      )),
       '',
     ].join('\n'),
   );

@@ -20,6 +20,8 @@ import { startWebServer, type WebServer } from './server.ts';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const RUN_DIR = join(ROOT, 'test-results', 'web');
 const DOCS_DIR = join(ROOT, 'docs', 'screenshots');
+/** Run-folder-only screenshots (intermediate steps), not copied to docs/. */
+const DOCS_SKIP = new Set(['sign-in-done', 'sign-in-token']);
 const pct = (x: number | null) => (x === null ? '–' : `${Math.round(x * 100)}%`);
 const num1 = (x: number | null) => (x === null ? '–' : String(Math.round(x * 10) / 10));
 
@@ -86,14 +88,17 @@ async function finish(page: Page, errors: string[], name: string, unavailable: s
   await page.waitForTimeout(150);
   const file = join(RUN_DIR, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
-  if (process.env.UPDATE_SCREENSHOTS === '1') copyFileSync(file, join(ensureDir(DOCS_DIR), `${name}.png`));
+  if (process.env.UPDATE_SCREENSHOTS === '1' && !DOCS_SKIP.has(name)) {
+    copyFileSync(file, join(ensureDir(DOCS_DIR), `${name}.png`));
+  }
   const violations = await axe(page);
   const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   (report.axe as Record<string, unknown>) ??= {};
   (report.axe as Record<string, unknown>)[name] = violations.map((v) => `${v.id} (${v.impact})`);
   expect(serious, JSON.stringify(serious, null, 1)).toEqual([]);
   const expected = (e: string) =>
-    e.includes('Failed to load resource') && unavailable.some((path) => e.includes(`${server.url}${path}`));
+    e.includes('Failed to load resource') &&
+    unavailable.some((path) => e.includes(path.startsWith('http') ? path : `${server.url}${path}`));
   expect(errors.filter((e) => !expected(e))).toEqual([]);
   await page.close();
 }
@@ -124,6 +129,35 @@ describe('web dashboard in Chromium', () => {
     await page.waitForSelector('[data-k="mastery.topicsStudied"]');
     expect(await text(page, 'who')).toBe(`${ALICE} (student)`);
     await finish(page, errors, 'sign-in-done');
+  });
+
+  it('outside development mode the /api/dev endpoints are 404 and the page offers only the token form', async () => {
+    const prod = await startWebServer({ iso: server.iso, fixture: false, devMode: false });
+    try {
+      for (const [method, path] of [
+        ['GET', '/api/dev/sign-in'],
+        ['GET', '/api/dev/practice'],
+        ['POST', '/api/dev/ingest/v1/events/batch'],
+      ]) {
+        const res = await fetch(prod.url + path, {
+          method,
+          body: method === 'POST' ? '{"events":[]}' : undefined,
+        });
+        expect(res.status, path).toBe(404);
+      }
+      expect((await fetch(`${prod.url}/`)).status).toBe(200);
+      const page = await context.newPage();
+      const errors = collectErrors(page);
+      await page.goto(prod.url);
+      await page.waitForSelector('main[data-ready="true"]');
+      expect(await page.locator('button[data-user]').count()).toBe(0);
+      await page.locator('#token').fill(studentToken);
+      await page.locator('form button[type="submit"]').click();
+      await page.waitForSelector('[data-k="mastery.topicsStudied"]');
+      await finish(page, errors, 'sign-in-token', [`${prod.url}/api/dev/sign-in`]);
+    } finally {
+      await prod.close();
+    }
   });
 
   it('first view interactive within 1.5 s (overview, demo data)', async () => {

@@ -1,4 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- assertions walk JSON response bodies */
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +26,7 @@ import { startWebServer, type WebServer } from './server.ts';
  */
 
 const RUN_DIR = fileURLToPath(new URL('../../../test-results/web/', import.meta.url));
+const DOCS_DIR = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url));
 const log = createLogger('test', 'warn');
 const iso = isolatedEnv('webpractice');
 const USER = 'web-practice-1';
@@ -179,7 +181,9 @@ describe('practice page (SDK browser build) end to end', () => {
     for (const t of m.topics) {
       expect(await text(page, `practice.topic.${t.topicId}`)).toContain(`(${t.attempts} answers)`);
     }
-    await page.screenshot({ path: join(ensureDir(RUN_DIR), 'practice.png'), fullPage: true });
+    const shot = join(ensureDir(RUN_DIR), 'practice.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    if (process.env.UPDATE_SCREENSHOTS === '1') copyFileSync(shot, join(ensureDir(DOCS_DIR), 'practice.png'));
     // While offline Chromium logs the failed requests; nothing else may be logged.
     expect(errors.filter((e) => !e.includes('ERR_INTERNET_DISCONNECTED'))).toEqual([]);
     await context.close();

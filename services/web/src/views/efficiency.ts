@@ -104,7 +104,7 @@ export const efficiency: View = async (ctx) => {
                 orient: 'horizontal',
                 left: 'center',
                 bottom: 0,
-                inRange: { color: SEQUENTIAL },
+                inRange: { color: [...SEQUENTIAL].reverse() },
               },
               series: [{ type: 'heatmap', data: cells.map((c) => [c.hour, c.weekday - 1, c.value]) }],
             },

@@ -1,7 +1,7 @@
 import { LocalStorageQueue, StudystreamClient } from '../../../sdk/browser.ts';
 import { getJson } from '../api.ts';
 import { card, h, stat, stats, unavailable } from '../dom.ts';
-import { pct } from '../format.ts';
+import { pct, when } from '../format.ts';
 import { failure, type View } from '../view.ts';
 import { liveCard, pollMs } from './overview.ts';
 import type { MasteryEntry } from './mastery.ts';
@@ -124,6 +124,7 @@ export const practice: View = async (ctx) => {
               t?.name ?? id,
               t ? `${pct(t.score)} (${t.attempts} answers)` : 'not studied yet',
               `practice.topic.${id}`,
+              t?.nextReviewAt ? `next review ${when(t.nextReviewAt)}` : undefined,
             );
           }),
         ),
