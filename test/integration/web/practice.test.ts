@@ -7,14 +7,12 @@ import type { Browser, Page } from 'playwright-core';
 import { registerAll } from '../../../services/cli/commands/schemas.ts';
 import { loadIngestConfig } from '../../../services/ingest/config.ts';
 import { buildIngest, closeIngest, type IngestService } from '../../../services/ingest/service.ts';
-import { EventCodec } from '../../../services/shared/codec.ts';
-import { createKafka, EVENT_FAMILIES, topicNames } from '../../../services/shared/kafka.ts';
 import { createLogger } from '../../../services/shared/logger.ts';
-import { createRegistry } from '../../../services/shared/registry.ts';
 import { ensureWebBuilt } from '../../../services/web/build.ts';
 import { collectErrors, ensureDir, launchChromium } from '../../support/browser.ts';
 import { isolatedEnv, provision, teardown } from '../../support/isolated.ts';
 import { freePort } from '../../support/process.ts';
+import { readEventTopics, until } from '../../support/topics.ts';
 import { runEnv, startInProcess, type Running } from '../processors/support.ts';
 import { startWebServer, type WebServer } from './server.ts';
 
@@ -35,18 +33,6 @@ let ingest: IngestService;
 let processors: Running;
 let server: WebServer;
 let browser: Browser;
-
-async function until(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 beforeAll(async () => {
   await ensureWebBuilt();
@@ -79,30 +65,6 @@ async function answer(page: Page, question: string): Promise<void> {
 }
 
 const text = (page: Page, key: string) => page.locator(`[data-k="${key}"]`).first().innerText();
-
-/** Every record of the event topics, decoded. */
-async function readTopics(expected: number): Promise<Array<Record<string, unknown>>> {
-  const codec = new EventCodec(createRegistry(iso.cfg), iso.cfg);
-  const consumer = createKafka(iso.cfg, log, 'web-test').consumer({ groupId: `${iso.id}-reader` });
-  await consumer.connect();
-  const out: Array<Record<string, unknown>> = [];
-  try {
-    await consumer.subscribe({
-      topics: EVENT_FAMILIES.map((f) => topicNames(iso.cfg)[f]),
-      fromBeginning: true,
-    });
-    await consumer.run({
-      eachMessage: async ({ topic, message }) => {
-        out.push(await codec.decode(codec.familyOfTopic(topic)!, message.value!));
-      },
-    });
-    await until(`${expected} records on the topics`, () => out.length >= expected);
-    await new Promise((r) => setTimeout(r, 1500)); // a duplicate would show up here
-  } finally {
-    await consumer.disconnect();
-  }
-  return out;
-}
 
 describe('practice page (SDK browser build) end to end', () => {
   it('answers online and offline; every event once on the topics; mastery and live session change', async () => {
@@ -147,7 +109,7 @@ describe('practice page (SDK browser build) end to end', () => {
 
     // Exactly once on the topics: the six events the page posted (some possibly more than once), no more.
     expect(posted.size).toBe(6);
-    const records = await readTopics(6);
+    const records = (await readEventTopics(iso.cfg, `${iso.id}-reader`, 6)).map((r) => r.record);
     const ids = records.map((r) => r.event_id as string);
     expect(ids.length).toBe(6);
     expect(new Set(ids)).toEqual(posted);

@@ -15,7 +15,14 @@ import { createRedis } from '../../../services/shared/redis.ts';
 import { createApiApp } from '../../../services/analytics-api/app.ts';
 import type { AuditSink } from '../../../services/analytics-api/audit.ts';
 import { createVerifier, signToken, type Role } from '../../../services/analytics-api/auth.ts';
-import { ALICE, buildFixture, loadClickHouse, loadPostgres, NOW, type Fixture } from '../api/fixture.ts';
+import {
+  buildFixture,
+  loadClickHouse,
+  loadLiveSession,
+  loadPostgres,
+  NOW,
+  type Fixture,
+} from '../api/fixture.ts';
 
 /**
  * The analytics API serving the built dashboard (services/web/dist) over HTTP on a free port, against an isolated
@@ -69,34 +76,7 @@ export async function startWebServer(
   if (opts.fixture !== false) {
     await loadPostgres(pg, fixture);
     await loadClickHouse(ch, fixture);
-    await redis.set(
-      'sessions:live:alice-live',
-      JSON.stringify({
-        v: 1,
-        userId: ALICE,
-        p: 0,
-        finalizeAt: NOW + 86_400_000,
-        state: {
-          sessionId: 'alice-live',
-          timeline: [],
-          startedAt: NOW - 600_000,
-          endedAt: null,
-          lastEventAt: NOW - 300_000,
-          paused: false,
-          activeMs: 300_000,
-          idleMs: 0,
-          pauseCount: 0,
-          focusScore: 0.9,
-          questionsAnswered: 2,
-          questionsCorrect: 1,
-          materialsOpened: 0,
-          notes: 0,
-          highlights: 0,
-          aiCoachInteractions: 0,
-        },
-      }),
-    );
-    await redis.zadd('sessions:user:' + ALICE, NOW - 300_000, 'alice-live');
+    await loadLiveSession(redis, 0.9);
   }
   const jwt = { secret: SECRET, issuer: 'studystream', audience: 'studystream-api' };
   const token = (sub: string, role: Role, cohorts?: string[]) =>
