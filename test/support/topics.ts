@@ -3,19 +3,7 @@ import { EventCodec } from '../../services/shared/codec.ts';
 import { createKafka, EVENT_FAMILIES, topicNames, type EventFamily } from '../../services/shared/kafka.ts';
 import { createLogger } from '../../services/shared/logger.ts';
 import { createRegistry } from '../../services/shared/registry.ts';
-
-/** Polls `check` until it holds; throws after `timeoutMs`. */
-export async function until(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { until } from './wait.ts';
 
 /**
  * Reads every record of the three event topics of `cfg`'s namespace from the beginning, decoded through the

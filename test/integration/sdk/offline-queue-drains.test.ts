@@ -19,7 +19,8 @@ import { createPgPool } from '../../../services/shared/postgres.ts';
 import { createRegistry } from '../../../services/shared/registry.ts';
 import { isolatedEnv, provision, teardown } from '../../support/isolated.ts';
 import { freePort } from '../../support/process.ts';
-import { readEventTopics, until } from '../../support/topics.ts';
+import { readEventTopics } from '../../support/topics.ts';
+import { until } from '../../support/wait.ts';
 
 /**
  * The SDK's offline queue against the real ingest service, Kafka, registry, Redis and PostgreSQL.

@@ -12,7 +12,8 @@ import { ensureWebBuilt } from '../../../services/web/build.ts';
 import { collectErrors, ensureDir, launchChromium } from '../../support/browser.ts';
 import { isolatedEnv, provision, teardown } from '../../support/isolated.ts';
 import { freePort } from '../../support/process.ts';
-import { readEventTopics, until } from '../../support/topics.ts';
+import { readEventTopics } from '../../support/topics.ts';
+import { until } from '../../support/wait.ts';
 import { runEnv, startInProcess, type Running } from '../processors/support.ts';
 import { startWebServer, type WebServer } from './server.ts';
 
