@@ -86,9 +86,10 @@ export async function dashboardHints(
     JWT_AUDIENCE: string;
   },
   demoUser: string,
+  built = existsSync(join(DIST, 'index.html')),
 ): Promise<string[]> {
   const base = `http://${cfg.HTTP_HOST}:${cfg.API_PORT}/`;
-  if (!existsSync(join(DIST, 'index.html'))) return [`dashboard: not built (node services/web/build.ts)`];
+  if (!built) return [`dashboard: not built (node services/web/build.ts)`];
   if (!cfg.API_DEV_MODE || cfg.JWT_JWKS_URL) {
     return [`dashboard: ${base}  (sign in with a bearer token from the identity provider)`];
   }

@@ -196,6 +196,13 @@ async function signIn(): Promise<void> {
       card(
         'Demo sign-in (development mode)',
         h('p', { class: 'hint' }, 'Tokens minted by this development server; never offered in production.'),
+        dev.data.students.length === 0
+          ? h(
+              'p',
+              {},
+              'No student has answers yet (the processors may still be catching up): reload in a moment.',
+            )
+          : null,
         h(
           'ul',
           { class: 'pick' },
