@@ -1,42 +1,5 @@
-import * as echarts from 'echarts/core';
-import {
-  BarChart,
-  GaugeChart,
-  GraphChart,
-  HeatmapChart,
-  LineChart,
-  ScatterChart,
-  TreemapChart,
-} from 'echarts/charts';
-import {
-  AriaComponent,
-  CalendarComponent,
-  GridComponent,
-  LegendComponent,
-  MarkLineComponent,
-  TooltipComponent,
-  VisualMapComponent,
-} from 'echarts/components';
-import { SVGRenderer } from 'echarts/renderers';
+import type { EChartsCoreOption, ECharts } from 'echarts/core';
 import { h } from './dom.ts';
-
-echarts.use([
-  BarChart,
-  GaugeChart,
-  GraphChart,
-  HeatmapChart,
-  LineChart,
-  ScatterChart,
-  TreemapChart,
-  AriaComponent,
-  CalendarComponent,
-  GridComponent,
-  LegendComponent,
-  MarkLineComponent,
-  TooltipComponent,
-  VisualMapComponent,
-  SVGRenderer,
-]);
 
 /** Okabe-Ito: distinguishable with every common colour-vision deficiency. */
 export const PALETTE = [
@@ -54,18 +17,24 @@ export const SEQUENTIAL = ['#00204D', '#31446B', '#666970', '#958F78', '#CBBA69'
 /** Diverging for scores (weak to strong) that stays colour-blind safe: vermillion, grey, blue. */
 export const SCORE = ['#D55E00', '#E69F00', '#BBBBBB', '#56B4E9', '#0072B2'];
 
-const live = new Set<echarts.ECharts>();
+const live = new Set<ECharts>();
+/** The engine (ECharts) is its own chunk, fetched with the first chart: views without charts never wait for it. */
+let engine: Promise<typeof import('./chart-engine.ts')> | null = null;
+let generation = 0;
 
 /** A chart in a labelled container; `label` is its text alternative (the numbers are also in the page's text). */
-export function chart(label: string, option: echarts.EChartsCoreOption, height = 260): HTMLElement {
+export function chart(label: string, option: EChartsCoreOption, height = 260): HTMLElement {
   const el = h('div', { class: 'chart', role: 'img', 'aria-label': label, style: `height:${height}px` });
   // Rendered once the container is in the document (it needs a size).
   let tries = 0;
-  const render = () => {
+  const born = generation;
+  const render = async () => {
     if (!el.isConnected) {
-      if (++tries < 20) requestAnimationFrame(render);
+      if (++tries < 20) requestAnimationFrame(() => void render());
       return;
     }
+    const { echarts } = await (engine ??= import('./chart-engine.ts'));
+    if (born !== generation || !el.isConnected) return; // the view was left meanwhile
     const c = echarts.init(el, undefined, { renderer: 'svg' });
     c.setOption({
       color: PALETTE,
@@ -76,12 +45,13 @@ export function chart(label: string, option: echarts.EChartsCoreOption, height =
     });
     live.add(c);
   };
-  queueMicrotask(render);
+  queueMicrotask(() => void render());
   return el;
 }
 
 /** Disposes every chart (before a view is replaced). */
 export function disposeCharts(): void {
+  generation++;
   for (const c of live) c.dispose();
   live.clear();
 }
@@ -93,3 +63,8 @@ window.addEventListener('resize', () => {
     for (const c of live) c.resize();
   }, 100);
 });
+
+/** Fetches the engine in the background (after the first view is on screen), so later views draw at once. */
+export function preloadCharts(): void {
+  engine ??= import('./chart-engine.ts');
+}

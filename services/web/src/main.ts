@@ -1,6 +1,6 @@
 import './style.css';
 import { getJson, storeToken, token } from './api.ts';
-import { disposeCharts } from './charts.ts';
+import { disposeCharts, preloadCharts } from './charts.ts';
 import { card, h, loading } from './dom.ts';
 import { tokenClaims } from './format.ts';
 import type { View, ViewContext } from './view.ts';
@@ -100,6 +100,7 @@ async function render(): Promise<void> {
   main.dataset.ready = 'true';
   main.dataset.renderMs = String(Math.round(performance.now() - started));
   performance.mark(`view-ready:${route.path}`);
+  setTimeout(preloadCharts, 200);
 }
 
 function shell(routes: Route[], current: Route, sub: string, role: string): HTMLElement {

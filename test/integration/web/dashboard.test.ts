@@ -8,6 +8,10 @@ import { bundleSize, ensureWebBuilt } from '../../../services/web/build.ts';
 import { axe, collectErrors, ensureDir, launchChromium } from '../../support/browser.ts';
 import { ALICE, NOW } from '../api/fixture.ts';
 import { startWebServer, type WebServer } from './server.ts';
+import { loadDataset } from '../../../bench/api.ts';
+import { isolatedEnv, provision, teardown } from '../../support/isolated.ts';
+import { createClickHouse } from '../../../services/shared/clickhouse.ts';
+import { createPgPool } from '../../../services/shared/postgres.ts';
 
 /**
  * The dashboard in Debian's Chromium against the analytics API on real PostgreSQL, ClickHouse and Redis (the API
@@ -178,6 +182,55 @@ describe('web dashboard in Chromium', () => {
     await page.goto(server.url);
     await page.waitForSelector('button[data-user]');
     await finish(page, errors, 'sign-in');
+  });
+
+  it('first view within 1.5 s on a simulated demo cohort (the full taxonomy), mastery treemap too', async () => {
+    const demo = isolatedEnv('webdemo');
+    await provision(demo, { postgres: true, clickhouse: true });
+    const pg = createPgPool(demo.cfg);
+    const ch = createClickHouse(demo.cfg);
+    let web: WebServer | undefined;
+    try {
+      const loaded = Date.now();
+      const { counts } = await loadDataset(demo, pg, ch, { students: 12, days: 30, seed: 11 });
+      report.demoData = { students: 12, days: 30, ...counts, loadMs: Date.now() - loaded };
+      const { rows } = await pg.query<{ user_id: string }>(
+        `SELECT user_id FROM topic_mastery WHERE topic_level = 2 GROUP BY user_id ORDER BY sum(attempts) DESC LIMIT 1`,
+      );
+      web = await startWebServer({ iso: demo, fixture: false, now: Date.now });
+      const token = await web.token(rows[0]!.user_id, 'student');
+      const page = await context.newPage();
+      const errors = collectErrors(page);
+      await page.goto(`${web.url}/#token=${token}`);
+      await page.waitForSelector('main[data-ready="true"] [data-k="mastery.topicsStudied"]');
+      const ms = await page.evaluate(() => performance.getEntriesByName('view-ready:overview')[0]!.startTime);
+      report.demoFirstViewInteractiveMs = Math.round(ms);
+      expect(ms).toBeLessThan(1500);
+      const d = (await web.api('/api/analytics/dashboard', token)).body as any;
+      expect(await text(page, 'mastery.topicsStudied')).toBe(String(d.mastery.topicsStudied));
+      expect(await text(page, 'last30Days.questions')).toBe(String(d.study.last30Days.questions));
+      await finish(page, errors, 'demo-overview');
+
+      const m = await context.newPage();
+      const mErrors = collectErrors(m);
+      await m.goto(`${web.url}/#token=${token}`);
+      await m.waitForSelector('main[data-ready="true"]');
+      const started = await m.evaluate(() => performance.now());
+      await m.evaluate(() => (location.hash = '#/mastery'));
+      await m.waitForSelector('table[data-table="mastery"]');
+      await m.waitForSelector('.chart svg');
+      report.demoMasteryViewMs = Math.round((await m.evaluate(() => performance.now())) - started);
+      const list = (await web.api('/api/analytics/mastery', token)).body as any;
+      const leaves = list.topics.filter((t: any) => t.level === 2);
+      expect(await m.locator('table[data-table="mastery"] tbody tr').count()).toBe(leaves.length);
+      for (const t of leaves.slice(0, 10)) expect(await text(m, `score.${t.topicId}`)).toBe(pct(t.score));
+      await finish(m, mErrors, 'demo-mastery');
+    } finally {
+      await web?.close();
+      await pg.end();
+      await ch.close();
+      await teardown(demo);
+    }
   });
 
   it('overview: the dashboard numbers, and the live session updates without reload', async () => {

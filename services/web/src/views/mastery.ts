@@ -49,7 +49,7 @@ export const mastery: View = async (ctx) => {
     }));
   return h(
     'div',
-    { class: 'grid wide' },
+    { class: 'stack' },
     card(
       'Mastery by system and discipline',
       chart(
@@ -68,7 +68,7 @@ export const mastery: View = async (ctx) => {
             },
           ],
         },
-        340,
+        460,
       ),
       legend(),
     ),
