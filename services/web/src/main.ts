@@ -91,7 +91,7 @@ async function render(): Promise<void> {
   } catch (err) {
     content = h(
       'div',
-      { class: 'state error', role: 'alert' },
+      { class: 'state error', role: 'alert', 'data-state': 'error' },
       `This view failed: ${(err as Error).message}`,
     );
   }

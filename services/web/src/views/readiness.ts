@@ -36,7 +36,6 @@ export const readiness: View = async (ctx) => {
             type: 'gauge',
             min: 0,
             max: 100,
-            progress: { show: true, width: 14 },
             axisLine: {
               lineStyle: {
                 width: 14,
