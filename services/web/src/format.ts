@@ -159,3 +159,26 @@ export function firstString(value: unknown, ...paths: string[]): string | null {
   }
   return null;
 }
+
+export type Grid = { systems: string[]; disciplines: string[]; cells: Array<[number, number, number]> };
+
+/**
+ * The mastery heatmap's grid: one cell per level-1 topic (a system's discipline, id "system.discipline", named
+ * "System — Discipline"), rows = systems, columns = disciplines, value = score. Systems and disciplines are listed
+ * in first-seen order; other levels are ignored.
+ */
+export function systemDisciplineGrid(
+  topics: ReadonlyArray<{ topicId: string; name: string; level: number; score: number }>,
+): Grid {
+  const systems: string[] = [];
+  const disciplines: string[] = [];
+  const cells: Array<[number, number, number]> = [];
+  for (const t of topics) {
+    if (t.level !== 1) continue;
+    const [system = t.topicId, discipline = t.topicId] = t.name.split(' — ');
+    if (!systems.includes(system)) systems.push(system);
+    if (!disciplines.includes(discipline)) disciplines.push(discipline);
+    cells.push([disciplines.indexOf(discipline), systems.indexOf(system), t.score]);
+  }
+  return { systems, disciplines, cells };
+}

@@ -10,6 +10,7 @@ import {
   num,
   pct,
   recall,
+  systemDisciplineGrid,
   toLocalCells,
   tokenClaims,
 } from '../../../services/web/src/format.ts';
@@ -113,5 +114,24 @@ describe('defensive reads and token claims', () => {
     expect(tokenClaims(`x.${payload}.y`)).toEqual({ sub: 's-1', role: 'educator', cohorts: ['c'] });
     expect(tokenClaims('garbage')).toEqual({});
     expect(tokenClaims('a.%%%.b')).toEqual({});
+  });
+});
+
+describe('system x discipline grid', () => {
+  it('one cell per level-1 topic at its system row and discipline column', () => {
+    const g = systemDisciplineGrid([
+      { topicId: 'cardio', name: 'Cardiovascular', level: 0, score: 0.5 },
+      { topicId: 'cardio.phys', name: 'Cardiovascular — Physiology', level: 1, score: 0.6 },
+      { topicId: 'cardio.path', name: 'Cardiovascular — Pathology', level: 1, score: 0.4 },
+      { topicId: 'renal.phys', name: 'Renal — Physiology', level: 1, score: 0.7 },
+      { topicId: 'renal.phys.gfr', name: 'GFR', level: 2, score: 0.9 },
+    ]);
+    expect(g.systems).toEqual(['Cardiovascular', 'Renal']);
+    expect(g.disciplines).toEqual(['Physiology', 'Pathology']);
+    expect(g.cells).toEqual([
+      [0, 0, 0.6],
+      [1, 0, 0.4],
+      [0, 1, 0.7],
+    ]);
   });
 });

@@ -1,7 +1,7 @@
 import { getJson } from '../api.ts';
 import { chart, SCORE } from '../charts.ts';
 import { card, empty, h, stat, stats, table } from '../dom.ts';
-import { masteryTree, num, pct, when } from '../format.ts';
+import { masteryTree, num, pct, systemDisciplineGrid, when } from '../format.ts';
 import { failure, type View } from '../view.ts';
 
 export type MasteryEntry = {
@@ -72,6 +72,7 @@ export const mastery: View = async (ctx) => {
       ),
       legend(),
     ),
+    heatmap(topics),
     card(
       'Topics (weakest first)',
       table(
@@ -91,6 +92,56 @@ export const mastery: View = async (ctx) => {
     ),
   );
 };
+
+/** Systems (rows) by disciplines (columns), coloured by score; empty cells are combinations with no topic. */
+function heatmap(topics: MasteryEntry[]): HTMLElement {
+  const g = systemDisciplineGrid(topics);
+  if (g.cells.length === 0) return card('Systems by discipline', empty('No system has answers yet.'));
+  return card(
+    'Systems by discipline',
+    chart(
+      `Heatmap of mastery: ${g.systems.length} systems by ${g.disciplines.length} disciplines, colour by score`,
+      {
+        tooltip: {
+          formatter: (p: { value: [number, number, number] }) =>
+            `${g.systems[p.value[1]]} — ${g.disciplines[p.value[0]]}: ${pct(p.value[2])}`,
+        },
+        grid: { left: 150, right: 16, top: 10, bottom: 110 },
+        xAxis: {
+          type: 'category',
+          data: g.disciplines,
+          axisLabel: { rotate: 40, width: 120, overflow: 'truncate' },
+        },
+        yAxis: {
+          type: 'category',
+          data: g.systems,
+          inverse: true,
+          axisLabel: { width: 140, overflow: 'truncate' },
+        },
+        visualMap: {
+          show: false,
+          type: 'piecewise',
+          pieces: SCORE.map((color, i) => ({ min: i / 5, max: (i + 1) / 5, color })),
+        },
+        series: [
+          {
+            type: 'heatmap',
+            data: g.cells,
+            label: {
+              show: g.cells.length <= 60,
+              color: '#000000',
+              textBorderColor: '#ffffff',
+              textBorderWidth: 2,
+              formatter: (p: { value: [number, number, number] }) => pct(p.value[2]),
+            },
+          },
+        ],
+      },
+      Math.max(220, 130 + g.systems.length * 26),
+    ),
+    legend(),
+  );
+}
 
 export function scoreColor(score: number): string {
   const i = Math.min(SCORE.length - 1, Math.max(0, Math.floor(score * SCORE.length)));
