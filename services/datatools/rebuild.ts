@@ -595,7 +595,9 @@ export async function rebuildSessions(ctx: ToolContext, opts: RebuildOptions): P
   let keepShadow = opts.keepShadow ?? false;
   const livePos = () => livePositions(ctx, 'sessions');
   const liveKeysNow = async () =>
-    liveKeys(await ctx.redis(), [...new Set([...(await livePos()).keys()].map((k) => Number(k.split('|')[1])))]);
+    liveKeys(await ctx.redis(), [
+      ...new Set([...(await livePos()).keys()].map((k) => Number(k.split('|')[1]))),
+    ]);
   const run = async (phase: string, ranges: TopicPartitionRange[]) => {
     if (ranges.length === 0) return;
     const res = await drain(ctx, opts, {
