@@ -84,6 +84,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
       'model quality on a held-out simulated cohort: mastery estimates (AUC, log loss), SM-2 vs FSRS recall',
     load: () => import('./commands/eval.ts'),
   },
+  reconcile: {
+    summary:
+      'reconcile [--from T] [--to T] [--json]: raw history vs sessions and mastery (missing, late, dead-lettered)',
+    load: () => import('./commands/reconcile.ts'),
+  },
   config: {
     summary: 'print every environment variable with its default and meaning',
     load: () => import('./commands/config.ts'),

@@ -234,6 +234,19 @@ export async function writtenSessions(
   return out;
 }
 
+/** Distinct events, answers and first event (ms) of every written session (for `reconcile`). */
+export async function writtenCounts(
+  db: Pool,
+): Promise<Map<string, { events: number; answers: number; first: number }>> {
+  const { rows } = await db.query<{ user_id: string; session_id: string; e: number; a: number; f: number }>(
+    `SELECT user_id, session_id, event_count AS e, questions_answered AS a,
+       (extract(epoch FROM started_at) * 1000)::float8 AS f FROM study_sessions`,
+  );
+  return new Map(
+    rows.map((r) => [`${r.user_id}:${r.session_id}`, { events: r.e, answers: r.a, first: r.f }]),
+  );
+}
+
 export async function upsertSessions(client: PoolClient, rows: readonly SessionRow[]): Promise<void> {
   if (rows.length === 0) return;
   const payload = rows.map((r) => ({
