@@ -87,7 +87,15 @@ export type Reconciliation = {
   range: Range;
   history: { family: string; events: number; withSession: number }[];
   sessions: SessionsReconciliation;
-  mastery: { eventsInHistory: number; applied: number };
+  mastery: {
+    eventsInHistory: number;
+    /** What the mastery decoder drops by design, counted from the history (its reasons). */
+    dropped: { reason: string; n: number }[];
+    deadLettered: number;
+    /** eventsInHistory - dropped - deadLettered: what it must have applied. */
+    expected: number;
+    applied: number;
+  };
   late: { processor: string; reason: string; n: number }[];
   deadLetters: { processor: string; reason: string; n: number }[];
   ok: boolean;
@@ -191,11 +199,29 @@ export async function reconcile(ctx: ToolContext, range: Range): Promise<Reconci
   const masteryHistory = history
     .filter((h) => h.family !== 'study-events')
     .reduce((sum, h) => sum + h.events, 0);
+  const { rows: leafRows } = await pool.query<{ id: string }>(
+    'SELECT id FROM topics t WHERE NOT EXISTS (SELECT 1 FROM topics c WHERE c.parent_id = t.id) ORDER BY id',
+  );
+  const dropped = await masteryDrops(
+    ctx,
+    range,
+    leafRows.map((r) => r.id),
+  );
+  const masteryDlq = [...dl]
+    .filter(([k]) => k.startsWith('mastery\u0000'))
+    .reduce((sum, [, n]) => sum + n, 0);
+  const mastery = {
+    eventsInHistory: masteryHistory,
+    dropped,
+    deadLettered: masteryDlq,
+    expected: masteryHistory - dropped.reduce((sum, d) => sum + d.n, 0) - masteryDlq,
+    applied: claims[0]?.n ?? 0,
+  };
   return {
     range,
     history,
     sessions,
-    mastery: { eventsInHistory: masteryHistory, applied: claims[0]?.n ?? 0 },
+    mastery,
     late,
     deadLetters: [...dl]
       .map(([k, n]) => {
@@ -203,6 +229,37 @@ export async function reconcile(ctx: ToolContext, range: Range): Promise<Reconci
         return { processor, reason, n };
       })
       .sort((a, b) => (a.processor + a.reason < b.processor + b.reason ? -1 : 1)),
-    ok: sessions.missing === 0 && sessions.differing === 0,
+    ok: sessions.missing === 0 && sessions.differing === 0 && mastery.expected === mastery.applied,
   };
+}
+
+/**
+ * The mastery decoder's drops, counted in the history by its own rules (services/stream/mastery/decode.ts): no topic
+ * tag (no_topic), only parent topics (parent_topic_only), a material event without progress (no_progress).
+ */
+async function masteryDrops(ctx: ToolContext, range: Range, leaves: readonly string[]) {
+  const ch = createClickHouse(ctx.cfg);
+  const anyLeaf = sql`hasAny(topic_ids, ${leaves.length > 0 ? leaves : ['']})`;
+  try {
+    const [a] = await chQuery<{ no_topic: string; parent_only: string }>(
+      ch,
+      sql`SELECT uniqExactIf(event_id, length(topic_ids) = 0) AS no_topic,
+                 uniqExactIf(event_id, length(topic_ids) > 0 AND NOT ${anyLeaf}) AS parent_only
+          FROM question_attempts WHERE ${occurredFilter(range)}`.text,
+    );
+    const [m] = await chQuery<{ no_topic: string; parent_only: string; no_progress: string }>(
+      ch,
+      sql`SELECT uniqExactIf(event_id, length(topic_ids) = 0) AS no_topic,
+                 uniqExactIf(event_id, length(topic_ids) > 0 AND NOT ${anyLeaf}) AS parent_only,
+                 uniqExactIf(event_id, ${anyLeaf} AND isNull(progress)) AS no_progress
+          FROM material_interactions WHERE ${occurredFilter(range)}`.text,
+    );
+    return [
+      { reason: 'no_topic', n: Number(a?.no_topic ?? 0) + Number(m?.no_topic ?? 0) },
+      { reason: 'parent_topic_only', n: Number(a?.parent_only ?? 0) + Number(m?.parent_only ?? 0) },
+      { reason: 'no_progress', n: Number(m?.no_progress ?? 0) },
+    ];
+  } finally {
+    await ch.close();
+  }
 }

@@ -37,6 +37,9 @@ function render(r: Reconciliation): string {
       ['', 'EVENTS'],
       [
         ['attempts + material events in history', r.mastery.eventsInHistory],
+        ...r.mastery.dropped.map((d) => [`dropped: ${d.reason}`, d.n] as [string, number]),
+        ['dead-lettered', r.mastery.deadLettered],
+        ['expected to be applied', r.mastery.expected],
         ['applied (event_id claims)', r.mastery.applied],
       ],
     ),
@@ -55,7 +58,7 @@ function render(r: Reconciliation): string {
           r.deadLetters.map((d) => [d.processor, d.reason, d.n]),
         ),
     r.ok
-      ? 'reconciled: every session of the history is written or live with all its events'
+      ? 'reconciled: every session of the history is written or live with all its events, and mastery applied every event it should'
       : 'NOT reconciled',
   ];
   return lines.join('\n') + '\n';
