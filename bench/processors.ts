@@ -129,11 +129,13 @@ const bench: Command = async (args) => {
         max_ms: null,
       });
     };
+    // Each start registers its metrics: one registry per processor instance.
+    const fresh = () => ({ ...deps, metrics: createMetricsRegistry('bench') });
     const masteryCount = events.filter((e) => MASTERY_FAMILIES.has(e.family)).length;
-    await drain('mastery', () => startMasteryProcessor(deps), masteryCount, masteryPositions, masteryEnds);
-    await drain('sessions', () => startSessionsProcessor(deps), events.length, sessionPositions, ends);
-    const mastery = await startMasteryProcessor(deps);
-    const sessions = await startSessionsProcessor(deps);
+    await drain('mastery', () => startMasteryProcessor(fresh()), masteryCount, masteryPositions, masteryEnds);
+    await drain('sessions', () => startSessionsProcessor(fresh()), events.length, sessionPositions, ends);
+    const mastery = await startMasteryProcessor(fresh());
+    const sessions = await startSessionsProcessor(fresh());
 
     // 2. Freshness at a fixed rate, both processors running: fresh events (new ids, times just before now) acked one
     // chunk per 50 ms.
