@@ -15,6 +15,11 @@ occurred_at); the default is everything. Exit code 0 when every session reconcil
 function render(r: Reconciliation): string {
   const s = r.sessions;
   const lines = [
+    'event topics (all time, client re-sends included)',
+    table(
+      ['TOPIC', 'RECORDS'],
+      r.topics.map((t) => [t.topic, t.records]),
+    ),
     'raw history (ClickHouse, distinct event_id)',
     table(
       ['FAMILY', 'EVENTS', 'WITH SESSION', 'WITHOUT (no_session)'],
