@@ -41,10 +41,10 @@ resolve_pg_paths
 # ---------------------------------------------------------------------------------------------- helpers
 log() { printf '%s\n' "$*"; }
 die() { printf 'stack: %s\n' "$*" >&2; exit 1; }
-usage() {
-  printf 'usage: bash deploy/stack.sh up|down|status|logs|reset [%s ...]\n       bash deploy/stack.sh kafka-run <main-class> [args ...]\n' "${ALL_COMPONENTS[*]}" >&2
-  exit 2
+usage_text() {
+  printf 'usage: bash deploy/stack.sh up|down|status|logs|reset [%s ...]\n       bash deploy/stack.sh kafka-run <main-class> [args ...]\n' "${ALL_COMPONENTS[*]}"
 }
+usage() { usage_text >&2; exit 2; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
@@ -646,7 +646,7 @@ main() {
       [ "$#" -ge 1 ] || usage
       [ -f "$KAFKA_LIBS/.complete" ] || die "Kafka jars not downloaded yet: bash deploy/stack.sh up kafka"
       kafka_java "$@"; return ;;
-    -h|--help|help) usage ;;
+    -h|--help|help) usage_text; exit 0 ;;
     *) usage ;;
   esac
   local c comps=()
