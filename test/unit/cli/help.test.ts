@@ -24,7 +24,12 @@ for (const name of commands) {
 describe('studystream --help', () => {
   it('the command table and the subcommands are enumerated', () => {
     expect(commands).toEqual(expect.arrayContaining(['eval', 'bench', 'replay', 'stack', 'dlq']));
-    expect(subcommands).toEqual(expect.arrayContaining([['bench', 'processors'], ['dlq', 'redrive']]));
+    expect(subcommands).toEqual(
+      expect.arrayContaining([
+        ['bench', 'processors'],
+        ['dlq', 'redrive'],
+      ]),
+    );
   });
 
   it.each(commands)('%s --help and -h print its usage on stdout, exit 0', async (name) => {
