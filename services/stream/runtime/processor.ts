@@ -14,7 +14,7 @@ import {
   type TopicPartitionOffset,
 } from './batching.ts';
 import { deadLetterMessage } from './dead-letter.ts';
-import { runtimeMetrics, type RuntimeMetrics } from './metrics.ts';
+import { runtimeMetrics, sampleIndexes, type RuntimeMetrics } from './metrics.ts';
 import type { StepResult } from './step.ts';
 import type { Decoded, FlushBatch, InboundRecord } from './types.ts';
 import type { StreamConfig } from './config.ts';
@@ -523,6 +523,11 @@ class ProcessorRuntime<T> implements RunningProcessor {
     for (const d of batch.deadLetters) this.m.deadLettered.inc({ ...this.labels, reason: d.reason });
     for (const [r, n] of batch.dropped) this.m.dropped.inc({ ...this.labels, reason: r }, n);
     const now = Date.now();
+    const freshness = this.m.freshness.labels(this.labels);
+    for (const i of sampleIndexes(batch.items.length)) {
+      const ts = Number(batch.items[i]!.record.timestamp);
+      if (ts > 0) freshness.observe(Math.max(0, now - ts) / 1000);
+    }
     this.m.throughput.set(this.labels, (batch.count * 1000) / Math.max(1, now - this.lastFlushEnd));
     this.lastFlushEnd = now;
     this.log.debug({ records: batch.count, reason, ms: Math.round(ms) }, 'batch flushed');
