@@ -16,6 +16,16 @@ if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev
   fi
 fi
 
+# Test-only tool: promtool (Debian's prometheus package) checks and unit-tests deploy/prometheus/alerts.yml.
+if ! command -v promtool >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing prometheus (promtool, to test the alerting rules)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus >/dev/null ||
+      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus >/dev/null; } ||
+      echo "prometheus could not be installed; the promtool checks will be skipped"
+  fi
+fi
+
 echo "== lint and format"
 npx eslint .
 npx prettier --check .
