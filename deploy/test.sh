@@ -26,6 +26,9 @@ if ! command -v promtool >/dev/null 2>&1; then
   fi
 fi
 
+# Test-only tools for the Kubernetes manifests (kubeconform, kustomize, Kubernetes JSON schemas).
+bash deploy/tools.sh
+
 echo "== lint and format"
 npx eslint .
 npx prettier --check .
