@@ -14,7 +14,7 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
  * hugely negative when the broker never throttled (throttledUntil = -1): Node 24 clamps it to 1 ms and prints a
  * TimeoutNegativeWarning once per process (seen in `studystream migrate`). Same behaviour, delay clamped at 0.
  */
-type RequestQueue = {
+export type KafkajsRequestQueue = {
   throttledUntil: number;
   throttleCheckTimeoutId: ReturnType<typeof setTimeout> | null;
   pending: unknown[];
@@ -22,10 +22,10 @@ type RequestQueue = {
   scheduleCheckPendingRequests(): void;
 };
 const kafkajsRequestQueue = createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js') as {
-  prototype: RequestQueue;
+  prototype: KafkajsRequestQueue;
 };
 export const KAFKAJS_CHECK_PENDING_INTERVAL_MS = 10; // kafkajs' CHECK_PENDING_REQUESTS_INTERVAL
-kafkajsRequestQueue.prototype.scheduleCheckPendingRequests = function (this: RequestQueue) {
+kafkajsRequestQueue.prototype.scheduleCheckPendingRequests = function (this: KafkajsRequestQueue) {
   if (this.throttleCheckTimeoutId) return;
   let delay = this.throttledUntil - Date.now();
   if (this.pending.length > 0 && delay <= 0) delay = KAFKAJS_CHECK_PENDING_INTERVAL_MS;

@@ -1,14 +1,11 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { KAFKAJS_CHECK_PENDING_INTERVAL_MS } from '../../../services/shared/kafka.ts';
+import {
+  KAFKAJS_CHECK_PENDING_INTERVAL_MS,
+  type KafkajsRequestQueue,
+} from '../../../services/shared/kafka.ts';
 
-type Queue = {
-  throttledUntil: number;
-  throttleCheckTimeoutId: ReturnType<typeof setTimeout> | null;
-  pending: unknown[];
-  checkPendingRequests(): void;
-  scheduleCheckPendingRequests(): void;
-};
+type Queue = KafkajsRequestQueue;
 // The class kafkajs' connections use (same module instance as services/shared/kafka.ts patches).
 const { prototype } = createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js') as {
   prototype: Queue;
