@@ -99,6 +99,17 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/**
+ * kafkajs notices that are expected here and say nothing actionable, dropped where kafkajs logs enter pino:
+ * - "Limiting retries for the idempotent producer may invalidate EoS guarantees", logged by every idempotent
+ *   producer we create (ingest, the processors' dead-letter producers, dlq redrive) because retries are bounded
+ *   (8) on purpose: when they run out, ingest answers 503 and the client resends with the same event_id, and every
+ *   store dedupes on event_id, so nothing relies on Kafka's exactly-once.
+ */
+export const KNOWN_HARMLESS_KAFKAJS = [
+  /^Limiting retries for the idempotent producer may invalidate EoS guarantees$/,
+];
+
 /** A kafkajs client that logs through pino. */
 export function createKafka(
   cfg: Pick<SharedConfig, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>,
@@ -114,6 +125,7 @@ export function createKafka(
       () =>
       ({ namespace, level, log: entry }: LogEntry) => {
         const { message, ...extra } = entry;
+        if (KNOWN_HARMLESS_KAFKAJS.some((re) => re.test(message))) return;
         log[levelNames[level] ?? 'info']({ kafka: namespace, ...extra }, message);
       },
   });
