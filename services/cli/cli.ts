@@ -22,7 +22,8 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     load: () => import('./commands/start.ts'),
   },
   stack: {
-    summary: 'native local stack: up|down|status|logs|reset [component...]',
+    summary:
+      'native local stack: up|down|status|logs|reset [component...]; optional prometheus, alertmanager',
     load: () => import('./commands/stack.ts'),
   },
   run: {
@@ -93,7 +94,7 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
-  return `usage: studystream <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+  return `usage: studystream <command> [options]   (studystream <command> --help: its usage and options)\n\ncommands:\n${lines.join('\n')}\n`;
 }
 
 /** Where the CLI writes (the process's streams, or a test's buffers). */
