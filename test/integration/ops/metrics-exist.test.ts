@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { registerAll } from '../../../services/cli/commands/schemas.ts';
 import { createLogger } from '../../../services/shared/logger.ts';
 import { isolatedEnv, provision, teardown } from '../../support/isolated.ts';
-import { freePort, waitReady } from '../../support/process.ts';
+import { freePort, startService, stopServices, type StartedService } from '../../support/process.ts';
 import { exposedMetricNames, promqlMetricNames } from '../../support/promql.ts';
 
 /**
@@ -41,56 +41,30 @@ const panelQueries = readdirSync(join(ROOT, 'deploy/grafana'))
   );
 
 const iso = isolatedEnv('opsmetrics');
-const children: ChildProcess[] = [];
-const services: Array<{ name: string; url: string; stderr: () => string }> = [];
-
-async function startService(name: string, entry: string, env: NodeJS.ProcessEnv): Promise<void> {
-  const child = spawn(process.execPath, [entry], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const port = env.INGEST_PORT ?? env.STREAM_PORT ?? env.API_PORT;
-  const url = `http://127.0.0.1:${port}`;
-  await waitReady(url, child, { attempts: 120, name }).catch((err: Error) => {
-    throw new Error(`${err.message}: ${stderr.slice(-2000)}`);
-  });
-  services.push({ name, url, stderr: () => stderr });
-}
+const services: StartedService[] = [];
+const local = (port: number) => `http://127.0.0.1:${port}`;
 
 beforeAll(async () => {
   await provision(iso);
   await registerAll(iso.cfg, createLogger('test', 'warn'));
   const env = { ...iso.env, LOG_LEVEL: 'warn' };
-  await startService('ingest', 'services/ingest/main.ts', {
+  const [ingest, stream, api] = [await freePort(), await freePort(), await freePort()];
+  const ingestEnv = { ...env, INGEST_PORT: String(ingest), INGEST_IP_SALT: 'ops-test' };
+  services.push(await startService('ingest', 'services/ingest/main.ts', ingestEnv, local(ingest)));
+  const streamEnv = {
     ...env,
-    INGEST_PORT: String(await freePort()),
-    INGEST_IP_SALT: 'ops-test',
-  });
-  await startService('stream', 'services/stream/main.ts', {
-    ...env,
-    STREAM_PORT: String(await freePort()),
+    STREAM_PORT: String(stream),
     SINK_GROUP_ID: `sink-${iso.id}`,
     MASTERY_GROUP_ID: `mastery-${iso.id}`,
     SESSIONS_GROUP_ID: `sessions-${iso.id}`,
-  });
-  await startService('analytics-api', 'services/analytics-api/main.ts', {
-    ...env,
-    API_PORT: String(await freePort()),
-    JWT_SECRET: 'ops-metrics-secret-ops-metrics-secret',
-  });
+  };
+  services.push(await startService('stream', 'services/stream/main.ts', streamEnv, local(stream)));
+  const apiEnv = { ...env, API_PORT: String(api), JWT_SECRET: 'ops-metrics-secret-ops-metrics-secret' };
+  services.push(await startService('analytics-api', 'services/analytics-api/main.ts', apiEnv, local(api)));
 });
 
 afterAll(async () => {
-  await Promise.all(
-    children.map(
-      (c) =>
-        new Promise((resolve) => {
-          if (c.exitCode !== null) return resolve(undefined);
-          c.once('exit', resolve);
-          c.kill('SIGTERM');
-        }),
-    ),
-  );
+  await stopServices(services);
   await teardown(iso);
 });
 

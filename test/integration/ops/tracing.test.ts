@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAll } from '../../../services/cli/commands/schemas.ts';
@@ -7,7 +6,7 @@ import { createLogger } from '../../../services/shared/logger.ts';
 import { createPgPool } from '../../../services/shared/postgres.ts';
 import { studyEvent } from '../../support/ingest-events.ts';
 import { isolatedEnv, provision, teardown } from '../../support/isolated.ts';
-import { freePort, waitReady } from '../../support/process.ts';
+import { freePort, startService, stopServices, type StartedService } from '../../support/process.ts';
 
 /**
  * OpenTelemetry tracing (OTEL_TRACES_EXPORTER=otlp) across processes: a client's traceparent -> ingest's server span
@@ -26,7 +25,7 @@ type Received = OtlpSpan & { service: string };
 
 const iso = isolatedEnv('opstrace');
 const received: Received[] = [];
-const children: ChildProcess[] = [];
+const children: StartedService[] = [];
 let collector: Server;
 let collectorUrl = '';
 
@@ -54,16 +53,6 @@ function startCollector(port: number): Promise<Server> {
   });
 }
 
-async function start(entry: string, env: NodeJS.ProcessEnv, url: string, name: string): Promise<void> {
-  const child = spawn(process.execPath, [entry], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  await waitReady(url, child, { attempts: 120, name }).catch((err: Error) => {
-    throw new Error(`${err.message}: ${stderr.slice(-2000)}`);
-  });
-}
-
 beforeAll(async () => {
   await provision(iso);
   await registerAll(iso.cfg, createLogger('test', 'warn'));
@@ -73,16 +62,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(
-    children.map(
-      (c) =>
-        new Promise((resolve) => {
-          if (c.exitCode !== null) return resolve(undefined);
-          c.once('exit', resolve);
-          c.kill('SIGTERM');
-        }),
-    ),
-  );
+  await stopServices(children);
   await new Promise((r) => collector.close(r));
   await teardown(iso);
 });
@@ -100,23 +80,27 @@ describe('OpenTelemetry tracing (OTEL_TRACES_EXPORTER=otlp)', () => {
     await pool.end();
     const ingestPort = await freePort();
     const ingestUrl = `http://127.0.0.1:${ingestPort}`;
-    await start(
-      'services/ingest/main.ts',
-      { ...env, INGEST_PORT: String(ingestPort), INGEST_IP_SALT: 't' },
-      ingestUrl,
-      'ingest',
+    children.push(
+      await startService(
+        'ingest',
+        'services/ingest/main.ts',
+        { ...env, INGEST_PORT: String(ingestPort), INGEST_IP_SALT: 't' },
+        ingestUrl,
+      ),
     );
     const streamPort = await freePort();
-    await start(
-      'services/stream/main.ts',
-      {
-        ...env,
-        STREAM_PORT: String(streamPort),
-        STREAM_PROCESSORS: 'clickhouse-sink',
-        SINK_GROUP_ID: `sink-${iso.id}`,
-      },
-      `http://127.0.0.1:${streamPort}`,
-      'stream',
+    children.push(
+      await startService(
+        'stream',
+        'services/stream/main.ts',
+        {
+          ...env,
+          STREAM_PORT: String(streamPort),
+          STREAM_PROCESSORS: 'clickhouse-sink',
+          SINK_GROUP_ID: `sink-${iso.id}`,
+        },
+        `http://127.0.0.1:${streamPort}`,
+      ),
     );
 
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
