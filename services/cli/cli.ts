@@ -108,9 +108,9 @@ const processIo: Io = {
 const withNewline = (t: string) => (t.endsWith('\n') ? t : `${t}\n`);
 
 /** The help of `<command> [sub]` for these arguments: the subcommand's when the first argument names one. */
-export function helpFor(mod: CommandModule, args: string[]): string {
+export function helpFor(name: string, mod: CommandModule, args: string[]): string {
   const sub = args[0] !== undefined ? mod.subcommands?.[args[0]] : undefined;
-  return withNewline(sub ?? mod.help);
+  return withNewline(sub ?? mod.help ?? `usage: studystream ${name} [options]\n\n${COMMANDS[name]?.summary ?? ''}`);
 }
 
 /**
@@ -130,14 +130,14 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
   }
   const mod = await entry.load();
   if (wantsHelp(rest)) {
-    io.out(helpFor(mod, rest));
+    io.out(helpFor(name, mod, rest));
     return 0;
   }
   try {
     return (await mod.default(rest)) ?? 0;
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    const help = helpFor(mod, rest);
+    const help = helpFor(name, mod, rest);
     const message = withNewline(err.message);
     io.err(help.includes(message.trim()) ? help : `studystream ${name}: ${message}\n${help}`);
     return 2;

@@ -4,13 +4,14 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 export type Command = (args: string[]) => Promise<number | void>;
 
 /**
- * What a command module exports: the command, its help text (starts with "usage:"), and the help of each of its
- * subcommands (`studystream <command> <sub> --help`), if it has any. The CLI answers `--help`/`-h` from these
- * without running the command.
+ * What a command module exports: the command, its help text (starts with "usage:"; without one the CLI prints
+ * `usage: studystream <command> ...` and the command's summary), and the help of each of its subcommands
+ * (`studystream <command> <sub> --help`), if it has any. The CLI answers `--help`/`-h` from these without running
+ * the command.
  */
 export type CommandModule = {
   default: Command;
-  help: string;
+  help?: string;
   subcommands?: Record<string, string>;
 };
 
