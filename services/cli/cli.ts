@@ -85,6 +85,11 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
       'model quality on a held-out simulated cohort: mastery estimates (AUC, log loss), SM-2 vs FSRS recall',
     load: () => import('./commands/eval.ts'),
   },
+  reconcile: {
+    summary:
+      'reconcile [--from T] [--to T] [--json]: raw history vs sessions and mastery (missing, late, dead-lettered)',
+    load: () => import('./commands/reconcile.ts'),
+  },
   config: {
     summary: 'print every environment variable with its default and meaning',
     load: () => import('./commands/config.ts'),
@@ -110,7 +115,9 @@ const withNewline = (t: string) => (t.endsWith('\n') ? t : `${t}\n`);
 /** The help of `<command> [sub]` for these arguments: the subcommand's when the first argument names one. */
 export function helpFor(name: string, mod: CommandModule, args: string[]): string {
   const sub = args[0] !== undefined ? mod.subcommands?.[args[0]] : undefined;
-  return withNewline(sub ?? mod.help ?? `usage: studystream ${name} [options]\n\n${COMMANDS[name]?.summary ?? ''}`);
+  return withNewline(
+    sub ?? mod.help ?? `usage: studystream ${name} [options]\n\n${COMMANDS[name]?.summary ?? ''}`,
+  );
 }
 
 /**
