@@ -36,6 +36,10 @@ const token: Command = async (args) => {
     throw new UsageError(`--ttl: ${(err as Error).message}`);
   }
   const cfg = loadApiConfig();
+  if (ttlSec > cfg.JWT_MAX_TTL_SEC)
+    throw new UsageError(
+      `--ttl: at most ${cfg.JWT_MAX_TTL_SEC} s (JWT_MAX_TTL_SEC); the API refuses longer tokens`,
+    );
   if (cfg.JWT_JWKS_URL)
     throw new Error('JWT_JWKS_URL is set: tokens come from the identity provider, not this command');
   const jwt = await signToken(

@@ -1,4 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- assertions walk JSON response bodies */
+import { KEYS as SESSION_KEYS } from '../../../services/stream/sessions/store.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
@@ -87,7 +88,7 @@ beforeAll(async () => {
   await loadPostgres(pg, f);
   await loadClickHouse(ch, f);
   await redis.set(
-    'sessions:live:alice-live',
+    SESSION_KEYS.live(`${ALICE}:alice-live`),
     JSON.stringify({
       v: 1,
       userId: ALICE,
@@ -114,7 +115,7 @@ beforeAll(async () => {
     }),
   );
   // The sessions processor's per-student index of live sessions (services/stream/sessions/store.ts).
-  await redis.zadd('sessions:user:' + ALICE, NOW - 300_000, 'alice-live');
+  await redis.zadd(SESSION_KEYS.user(ALICE), NOW - 300_000, 'alice-live');
   const log = createLogger('test', process.env.TEST_API_LOG ?? 'silent');
   const registry = new Registry();
   audit = new PgAuditLog(pg, { flushMs: 100, batchRows: 1000, maxBuffer: 10_000 }, registry, log);
