@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineEnv, envBool, envInt, sharedEnv } from '../shared/config.ts';
+import { checkJwksUrl } from './auth.ts';
 
 /** Environment variables of the analytics API (on top of the shared ones), with defaults and meaning. */
 export const apiEnv = defineEnv(
@@ -16,6 +17,10 @@ export const apiEnv = defineEnv(
     JWT_ISSUER: { default: 'studystream', doc: 'expected iss claim (empty: not checked)' },
     JWT_AUDIENCE: { default: 'studystream-api', doc: 'expected aud claim (empty: not checked)' },
     JWT_CLOCK_TOLERANCE_SEC: { default: '5', doc: 'clock skew tolerated on exp/nbf' },
+    JWT_MAX_TTL_SEC: {
+      default: '86400',
+      doc: 'longest accepted token lifetime (exp - iat, seconds); longer tokens are refused, and `studystream token` will not mint them',
+    },
     API_CACHE_TTL_SEC: {
       default: '300',
       doc: 'Redis cache TTL per endpoint and student (seconds); 0 disables',
@@ -57,10 +62,21 @@ export const apiEnv = defineEnv(
   },
   {
     JWT_SECRET: z.string(),
-    JWT_JWKS_URL: z.union([z.literal(''), z.url()]),
+    JWT_JWKS_URL: z.union([
+      z.literal(''),
+      z.url().refine((u) => {
+        try {
+          checkJwksUrl(u);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be an https URL (http only on a loopback address)'),
+    ]),
     JWT_ISSUER: z.string(),
     JWT_AUDIENCE: z.string(),
     JWT_CLOCK_TOLERANCE_SEC: envInt('JWT_CLOCK_TOLERANCE_SEC').pipe(z.number().min(0)),
+    JWT_MAX_TTL_SEC: envInt('JWT_MAX_TTL_SEC').pipe(z.number().min(60)),
     API_CACHE_TTL_SEC: envInt('API_CACHE_TTL_SEC').pipe(z.number().min(0)),
     API_CACHE_TIMEOUT_MS: envInt('API_CACHE_TIMEOUT_MS').pipe(z.number().min(1)),
     API_AUDIT_FLUSH_MS: envInt('API_AUDIT_FLUSH_MS').pipe(z.number().min(10)),

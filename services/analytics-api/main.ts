@@ -91,6 +91,7 @@ async function startApi(): Promise<void> {
       issuer: cfg.JWT_ISSUER,
       audience: cfg.JWT_AUDIENCE,
       clockToleranceSec: cfg.JWT_CLOCK_TOLERANCE_SEC,
+      maxLifetimeSec: cfg.JWT_MAX_TTL_SEC,
     }),
     cacheTtlSec: cfg.API_CACHE_TTL_SEC,
     cacheTimeoutMs: cfg.API_CACHE_TIMEOUT_MS,

@@ -11,13 +11,15 @@ import {
   processorTopics,
   PROCESSORS,
   seedPostgresPositions,
+  seedRedisPositions,
+  sessionsReplayDefinition,
   sinkDefinition,
   timestampTag,
   type ProcessorName,
 } from '../../datatools/replay.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
-const HELP = `usage: studystream replay --processor clickhouse-sink|sessions|mastery --from B --to B
+export const help = `usage: studystream replay --processor clickhouse-sink|sessions|mastery --from B --to B
                           [--users u1,u2] [--topic T] [--quiet]
 
 Re-processes a range of the event topics through one processor under its own consumer group
@@ -28,7 +30,7 @@ re-reads what the live pipeline already made durable and never counts an event t
 event_id). It stops by itself at the end of the range.
 `;
 
-/** `studystream replay ...` (see HELP). */
+/** `studystream replay ...` (see help). */
 const replay: Command = async (args) => {
   const { values, positionals } = parseOptions(args, {
     processor: { type: 'string' },
@@ -37,13 +39,8 @@ const replay: Command = async (args) => {
     users: { type: 'string' },
     topic: { type: 'string' },
     quiet: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (positionals.length > 0) throw new UsageError(HELP.trimEnd());
+  if (positionals.length > 0) throw new UsageError(help.trimEnd());
   const processor = values.processor as ProcessorName;
   if (!PROCESSORS.includes(processor))
     throw new UsageError(`--processor must be one of ${PROCESSORS.join(', ')}`);
@@ -85,14 +82,6 @@ const replay: Command = async (args) => {
       process.stdout.write(
         `${clamped} partition(s) clamped to the live ${processor} position (not yet processed live)\n`,
       );
-    if (processor === 'sessions') {
-      process.stdout.write(
-        'sessions: positions are kept in Redis per topic-partition (not per consumer group) and every record of ' +
-          'the range is below them, so replaying into the live store re-applies nothing; use `studystream rebuild` ' +
-          'to recompute sessions state. Nothing done.\n',
-      );
-      return 0;
-    }
     process.stdout.write(
       `replaying ${total} records with group ${group}${users ? ` for ${users.size} user(s)` : ''}\n`,
     );
@@ -126,6 +115,26 @@ const replay: Command = async (args) => {
         });
       } finally {
         await close();
+      }
+    } else if (processor === 'sessions') {
+      const redis = await ctx.redis();
+      const positionsKey = `sessions:pos:${group}`;
+      const def = sessionsReplayDefinition(ctx.cfg, ctx.env, ctx.pool(), redis, group, positionsKey, ctx.log);
+      await seedRedisPositions(redis, positionsKey, ranges);
+      await seedKafkaGroup(ctx.admin, group, ranges);
+      try {
+        result = await runBounded({
+          def,
+          kafka: ctx.kafka,
+          log: ctx.log,
+          stream,
+          deadLetterTopic: ctx.deadLetterTopic,
+          ranges,
+          users,
+          onProgress,
+        });
+      } finally {
+        await redis.del(positionsKey);
       }
     } else {
       const def = await masteryDefinition(ctx.cfg, ctx.env, ctx.pool(), group, ctx.groups.mastery, ctx.log);

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../shared/config.ts';
 import { createLogger } from '../../shared/logger.ts';
-import type { Command } from '../command.ts';
+import { noArguments, type Command } from '../command.ts';
 import { migrateAll } from './migrate.ts';
 import { runStack } from './stack.ts';
 import { demoHints } from '../../analytics-api/demo.ts';
@@ -56,7 +56,15 @@ export const START_HOOKS: StartHook[] = [
   { name: 'demo', module: 'services/cli/commands/demo.ts' },
 ];
 
-const start: Command = async () => {
+export const help = `usage: studystream start
+
+Runs the whole engine locally: starts the native stack, applies the migrations, registers the schemas, starts
+the services (${SERVICES.map((s) => s.name).join(', ')}) and the demo data, then prints their URLs. Logs are human-readable on a
+terminal (pino-pretty) and JSON lines otherwise. Ctrl-C stops the services.
+`;
+
+const start: Command = async (args) => {
+  noArguments(args);
   const log = createLogger('start');
   const cfg = loadConfig();
   const stackCode = runStack(['up']);

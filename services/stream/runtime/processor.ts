@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { linksFromHeaders, recordSpan, tracingEnabled } from '../../shared/tracing.ts';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { Logger } from '../../shared/logger.ts';
 import type { Registry } from '../../shared/metrics.ts';
@@ -14,7 +15,7 @@ import {
   type TopicPartitionOffset,
 } from './batching.ts';
 import { deadLetterMessage } from './dead-letter.ts';
-import { runtimeMetrics, type RuntimeMetrics } from './metrics.ts';
+import { runtimeMetrics, sampleIndexes, type RuntimeMetrics } from './metrics.ts';
 import type { StepResult } from './step.ts';
 import type { Decoded, FlushBatch, InboundRecord } from './types.ts';
 import type { StreamConfig } from './config.ts';
@@ -60,6 +61,14 @@ export type ProcessorDefinition<T> = {
   offsets?: OffsetStore;
   /** Where a group without committed offsets starts (default: earliest, topics are the source of truth). */
   fromBeginning?: boolean;
+  /**
+   * Periodic work on the current assignment (e.g. closing state that no new record will close), run by the flush
+   * loop between flushes, so never concurrently with handleBatch. A throw is logged and retried at the next tick.
+   */
+  tick?: {
+    everyMs: number;
+    run: (assignment: Array<{ topic: string; partitions: number[] }>) => Promise<void>;
+  };
 };
 
 export type RuntimeOptions = {
@@ -216,6 +225,8 @@ class ProcessorRuntime<T> implements RunningProcessor {
   private stopped: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
   private lastFlushEnd = Date.now();
+  private assignment: Array<{ topic: string; partitions: number[] }> = [];
+  private nextTickAt = 0;
   private readonly highWatermarks = new Map<string, { topic: string; partition: number; hw: bigint }>();
 
   constructor(def: ProcessorDefinition<T>, opts: RuntimeOptions) {
@@ -254,6 +265,10 @@ class ProcessorRuntime<T> implements RunningProcessor {
       this.joined = true;
       // kafkajs keeps (or drops) paused partitions across a rejoin on its own terms: re-assert the state we want.
       this.applyBackPressure(true);
+      this.assignment = Object.entries(e.payload.memberAssignment).map(([topic, partitions]) => ({
+        topic,
+        partitions,
+      }));
       void this.seekExternal(e.payload.memberAssignment);
     });
     this.consumer.on(CRASH, (e) => {
@@ -405,6 +420,7 @@ class ProcessorRuntime<T> implements RunningProcessor {
 
   private async flushLoop(): Promise<void> {
     for (;;) {
+      await this.tickIfDue();
       const reason = flushDecision(
         this.opts.policy,
         this.pending.count,
@@ -414,9 +430,10 @@ class ProcessorRuntime<T> implements RunningProcessor {
       );
       if (!reason) {
         if (this.stopping && this.activeBatches === 0) return;
-        await this.wake.wait(
-          msUntilDue(this.opts.policy, this.pending.oldestAt, Date.now()) ?? this.opts.policy.maxWaitMs,
-        );
+        const untilFlush =
+          msUntilDue(this.opts.policy, this.pending.oldestAt, Date.now()) ?? this.opts.policy.maxWaitMs;
+        const untilTick = this.def.tick ? Math.max(0, this.nextTickAt - Date.now()) : Infinity;
+        await this.wake.wait(Math.min(untilFlush, untilTick));
         continue;
       }
       const batch = this.pending;
@@ -426,6 +443,18 @@ class ProcessorRuntime<T> implements RunningProcessor {
       await this.flush(batch, reason);
       this.inFlight = 0;
       this.applyBackPressure();
+    }
+  }
+
+  private async tickIfDue(): Promise<void> {
+    const tick = this.def.tick;
+    if (!tick || this.stopping || !this.joined || Date.now() < this.nextTickAt) return;
+    this.nextTickAt = Date.now() + tick.everyMs;
+    const generation = this.generation;
+    try {
+      await tick.run(this.assignment);
+    } catch (err) {
+      this.log.warn({ err, generation }, 'tick failed; retried at the next tick');
     }
   }
 
@@ -523,6 +552,19 @@ class ProcessorRuntime<T> implements RunningProcessor {
     for (const d of batch.deadLetters) this.m.deadLettered.inc({ ...this.labels, reason: d.reason });
     for (const [r, n] of batch.dropped) this.m.dropped.inc({ ...this.labels, reason: r }, n);
     const now = Date.now();
+    if (tracingEnabled()) {
+      const sampled = sampleIndexes(batch.items.length, 128).map((i) => batch.items[i]!.record.headers);
+      recordSpan(`process ${this.def.name}`, {
+        startTime: now - ms,
+        links: linksFromHeaders(sampled),
+        attributes: { 'messaging.batch.message_count': batch.count, 'studystream.processor': this.def.name },
+      });
+    }
+    const freshness = this.m.freshness.labels(this.labels);
+    for (const i of sampleIndexes(batch.items.length)) {
+      const ts = Number(batch.items[i]!.record.timestamp);
+      if (ts > 0) freshness.observe(Math.max(0, now - ts) / 1000);
+    }
     this.m.throughput.set(this.labels, (batch.count * 1000) / Math.max(1, now - this.lastFlushEnd));
     this.lastFlushEnd = now;
     this.log.debug({ records: batch.count, reason, ms: Math.round(ms) }, 'batch flushed');

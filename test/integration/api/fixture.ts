@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { KEYS as SESSION_KEYS } from '../../../services/stream/sessions/store.ts';
 import type { ClickHouseClient } from '../../../services/shared/clickhouse.ts';
 import type { Pool } from '../../../services/shared/postgres.ts';
 import { chTime, rand } from '../../support/seeded-data.ts';
@@ -332,7 +333,7 @@ export async function loadPostgres(pg: Pool, f: Fixture): Promise<void> {
 /** Alice's live session as the sessions processor keeps it in Redis (state and per-student index). */
 export async function loadLiveSession(redis: Redis, focusScore = 1): Promise<void> {
   await redis.set(
-    'sessions:live:alice-live',
+    SESSION_KEYS.live(`${ALICE}:alice-live`),
     JSON.stringify({
       v: 1,
       userId: ALICE,
@@ -359,5 +360,5 @@ export async function loadLiveSession(redis: Redis, focusScore = 1): Promise<voi
     }),
   );
   // The sessions processor's per-student index of live sessions (services/stream/sessions/store.ts).
-  await redis.zadd('sessions:user:' + ALICE, NOW - 300_000, 'alice-live');
+  await redis.zadd(SESSION_KEYS.user(ALICE), NOW - 300_000, 'alice-live');
 }

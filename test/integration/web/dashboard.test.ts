@@ -7,6 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { bundleSize, ensureWebBuilt } from '../../../services/web/build.ts';
 import { axe, collectErrors, ensureDir, launchChromium } from '../../support/browser.ts';
 import { ALICE, NOW } from '../api/fixture.ts';
+import { KEYS as SESSION_KEYS } from '../../../services/stream/sessions/store.ts';
 import { startWebServer, type WebServer } from './server.ts';
 import { loadDataset } from '../../../bench/api.ts';
 import { isolatedEnv, provision, teardown } from '../../support/isolated.ts';
@@ -248,7 +249,7 @@ describe('web dashboard in Chromium', () => {
     }
     expect(await text(page, 'live.questionsAnswered')).toBe(String(d.liveSession.questionsAnswered));
     // The processor's live state moves on: the page shows it at the next poll, same document.
-    const key = 'sessions:live:alice-live';
+    const key = SESSION_KEYS.live(`${ALICE}:alice-live`);
     const live = JSON.parse((await server.redis.get(key))!);
     live.state.questionsAnswered = 7;
     live.state.questionsCorrect = 5;
