@@ -163,7 +163,7 @@ export function calibrateItems(
     for (const input of c.inputs)
       if (input.kind === 'attempt' && input.questionId !== null && input.difficulty !== null)
         difficulty.set(input.questionId, input.difficulty);
-    observations.push(...replayLearner(c, params, src, true).observations);
+    for (const o of replayLearner(c, params, src, true).observations) observations.push(o);
   }
   const prior = (item: string): number => {
     const d = difficulty.get(item);

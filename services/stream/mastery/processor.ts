@@ -62,6 +62,8 @@ export type MasteryDeps = {
   dedupeGroupId?: string;
   /** Channel for cache invalidations (`<REDIS_KEY_PREFIX>invalidate`). */
   invalidateChannel: string;
+  /** The question-bank calibration (item_calibration, loaded at start); empty: difficulty field or bank mean. */
+  items?: ItemCalibration;
   metrics: Registry;
   log: Logger;
 };
@@ -104,7 +106,7 @@ export type BatchOutcome = {
 export async function applyBatch(
   client: PoolClient,
   batch: FlushBatch<MasteryInput>,
-  deps: Pick<MasteryDeps, 'groupId' | 'tree' | 'config' | 'dedupeGroupId'>,
+  deps: Pick<MasteryDeps, 'groupId' | 'tree' | 'config' | 'dedupeGroupId' | 'items'>,
 ): Promise<BatchOutcome> {
   const L = deps.config.MASTERY_ALLOWED_LATENESS_MS;
   const scheduler = deps.config.MASTERY_SCHEDULER;
@@ -132,6 +134,7 @@ export async function applyBatch(
     next,
     L,
     scheduler,
+    deps.items,
   );
   const writes: RowWrite[] = [];
   for (const [k, row] of rows) {
