@@ -57,6 +57,13 @@ const masteryTopicView = obj({
   recentAccuracy: numOrNull,
   retrievalStrength: num,
   materialCompletion: num,
+  pCorrect: {
+    type: ['object', 'null'],
+    description:
+      'Learner model v2: probability of answering a question of average difficulty on the topic correctly, as of ' +
+      'asOf (leaves: ability posterior, item difficulty, forgetting; parents: board-weighted roll-up), with its 95% interval',
+    properties: { value: num, lower: num, upper: num, level: num },
+  },
   asOf: strOrNull,
   now: { type: ['object', 'null'], properties: { retrievalStrength: num, score: num } },
   nextReviewAt: strOrNull,
@@ -80,12 +87,13 @@ export const RESPONSES = {
     mastery: obj({
       topicsStudied: int,
       averageScore: numOrNull,
+      averagePCorrect: numOrNull,
       attempts: int,
       bands: obj({ mastered: int, developing: int, weak: int }),
       trends: obj({ improving: int, stable: int, declining: int, insufficient_data: int }),
-      weakest: arr(obj({ topicId: str, name: str, score: num, trend: strOrNull })),
-      strongest: arr(obj({ topicId: str, name: str, score: num, trend: strOrNull })),
-      systems: arr(obj({ topicId: str, name: str, score: num, attempts: int })),
+      weakest: arr(obj({ topicId: str, name: str, score: num, pCorrect: numOrNull, trend: strOrNull })),
+      strongest: arr(obj({ topicId: str, name: str, score: num, pCorrect: numOrNull, trend: strOrNull })),
+      systems: arr(obj({ topicId: str, name: str, score: num, pCorrect: numOrNull, attempts: int })),
     }),
     study: obj({ today: window, last7Days: window, last30Days: window }),
     streak: obj({ current: int, longest: int, lastActiveDay: strOrNull }),

@@ -96,6 +96,81 @@ export type LearnerReplay = {
   observations: ItemObservation[];
 };
 
+/**
+ * A cohort compiled for fast replays: row index per (event, topic) step, item index, outcome, truth index. Built
+ * once per cohort; `replayLearner` then runs the domain functions over arrays.
+ */
+export type CompiledCohort = {
+  rows: number;
+  row: Int32Array;
+  at: Float64Array;
+  /** 0 wrong, 1 right, 2 material study. */
+  kind: Uint8Array;
+  item: Int32Array;
+  /** Index into the cohort's truth answers, or -1. */
+  truth: Int32Array;
+  y: Uint8Array;
+  items: Array<{ id: string | null; difficulty: number | null }>;
+  truths: number;
+};
+
+const compiled = new WeakMap<Cohort, CompiledCohort>();
+
+export function compileCohort(cohort: Cohort): CompiledCohort {
+  const cached = compiled.get(cohort);
+  if (cached) return cached;
+  const rowIds = new Map<string, number>();
+  const itemIds = new Map<string, number>();
+  const items: CompiledCohort['items'] = [];
+  const row: number[] = [];
+  const at: number[] = [];
+  const kind: number[] = [];
+  const item: number[] = [];
+  const truth: number[] = [];
+  const y: number[] = [];
+  for (const input of cohort.inputs) {
+    for (const topicId of input.topicIds) {
+      const k = `${input.userId}|${topicId}`;
+      let r = rowIds.get(k);
+      if (r === undefined) rowIds.set(k, (r = rowIds.size));
+      row.push(r);
+      at.push(input.occurredAt);
+      if (input.kind === 'material') {
+        kind.push(2);
+        item.push(-1);
+        truth.push(-1);
+        continue;
+      }
+      kind.push(input.attempt.correct && input.attempt.answered !== false ? 1 : 0);
+      const itemKey = `${input.questionId ?? ''}|${input.difficulty ?? ''}`;
+      let it = itemIds.get(itemKey);
+      if (it === undefined) {
+        itemIds.set(itemKey, (it = items.length));
+        items.push({ id: input.questionId, difficulty: input.difficulty });
+      }
+      item.push(it);
+      const t = cohort.truth.get(`${input.eventId}|${topicId}`);
+      if (t) {
+        truth.push(y.length);
+        y.push(t.y ? 1 : 0);
+      } else truth.push(-1);
+    }
+  }
+  const out: CompiledCohort = {
+    rows: rowIds.size,
+    row: Int32Array.from(row),
+    at: Float64Array.from(at),
+    kind: Uint8Array.from(kind),
+    item: Int32Array.from(item),
+    truth: Int32Array.from(truth),
+    y: Uint8Array.from(y),
+    items,
+    truths: y.length,
+  };
+  compiled.set(cohort, out);
+  return out;
+}
+
 /** The learner model alone over a cohort (same domain functions and order as the processor's rows). */
 export function replayLearner(
   cohort: Cohort,
@@ -103,40 +178,46 @@ export function replayLearner(
   src: ItemSource,
   collect = false,
 ): LearnerReplay {
-  const rows = new Map<string, { s: LearnerState; mat: number | null }>();
-  const p: number[] = [];
-  const y: number[] = [];
+  const c = compileCohort(cohort);
+  const bOf = c.items.map((it) =>
+    resolveItemDifficulty(
+      it.id === null ? undefined : src.items.get(it.id),
+      src.useField ? it.difficulty : null,
+      params,
+    ),
+  );
+  const states: LearnerState[] = Array.from({ length: c.rows }, () => emptyLearnerState(params));
+  const mats: Array<number | null> = new Array<number | null>(c.rows).fill(null);
+  const p = new Float64Array(c.truths);
   const observations: ItemObservation[] = [];
-  for (const input of cohort.inputs) {
-    for (const topicId of input.topicIds) {
-      const k = `${input.userId}|${topicId}`;
-      let row = rows.get(k);
-      if (!row) rows.set(k, (row = { s: emptyLearnerState(params), mat: null }));
-      if (input.kind === 'material') {
-        row.mat = row.mat === null ? input.occurredAt : Math.max(row.mat, input.occurredAt);
-        continue;
-      }
-      const b = itemB(src, input, params);
-      const t = cohort.truth.get(`${input.eventId}|${topicId}`);
-      if (t) {
-        p.push(predictLearner(row.s, input.occurredAt, b, row.mat, params).p);
-        y.push(t.y ? 1 : 0);
-      }
-      if (row.s.lastAt !== null && input.occurredAt < row.s.lastAt) continue;
-      const correct = input.attempt.correct && input.attempt.answered !== false;
-      if (collect && input.questionId !== null) {
-        const recall = learnerRecall(row.s, input.occurredAt, null, params);
-        observations.push({
-          item: input.questionId,
-          z: row.s.mu - params.memoryWeight * (1 - recall),
-          k: spreadFactor(row.s.v),
-          correct,
-        });
-      }
-      row.s = updateLearner(row.s, { at: input.occurredAt, correct, b }, params);
+  for (let i = 0; i < c.row.length; i++) {
+    const r = c.row[i] as number;
+    const at = c.at[i] as number;
+    const kind = c.kind[i] as number;
+    if (kind === 2) {
+      const m = mats[r] ?? null;
+      mats[r] = m === null ? at : Math.max(m, at);
+      continue;
     }
+    const s = states[r] as LearnerState;
+    const it = c.item[i] as number;
+    const b = bOf[it] as number;
+    const t = c.truth[i] as number;
+    if (t >= 0) p[t] = predictLearner(s, at, b, mats[r] ?? null, params).p;
+    if (s.lastAt !== null && at < s.lastAt) continue;
+    const id = (c.items[it] as { id: string | null }).id;
+    if (collect && id !== null) {
+      const recall = learnerRecall(s, at, null, params);
+      observations.push({
+        item: id,
+        z: s.mu - params.memoryWeight * (1 - recall),
+        k: spreadFactor(s.v),
+        correct: kind === 1,
+      });
+    }
+    states[r] = updateLearner(s, { at, correct: kind === 1, b }, params);
   }
-  return { p: Float64Array.from(p), y: Uint8Array.from(y), observations };
+  return { p, y: c.y, observations };
 }
 
 function replayLogLoss(r: LearnerReplay): number {

@@ -15,6 +15,7 @@ import {
   masteryListPage,
   masteryNow,
   masteryRows,
+  pCorrectView,
   type MasteryField,
   topicWithChildren,
   type MasteryRow,
@@ -39,6 +40,7 @@ export function masteryView(r: MasteryRow, now: number) {
     recentAccuracy: round(r.recentAccuracy),
     retrievalStrength: round(r.retrievalStrength),
     materialCompletion: round(r.materialCompletion),
+    pCorrect: r.pCorrect ? pCorrectView(r.pCorrect.p, r.pCorrect.lower, r.pCorrect.upper) : null,
     asOf: r.asOf,
     now: current
       ? { retrievalStrength: round(current.retrievalStrength), score: round(current.score) }
