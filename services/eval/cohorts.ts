@@ -6,6 +6,7 @@
 import { curriculum } from '../simulator/curriculum.ts';
 import { simulateCohort, simOptions } from '../simulator/cohort.ts';
 import { toMasteryInput, type MasteryInput } from '../stream/mastery/decode.ts';
+import type { SimEvent } from '../simulator/types.ts';
 
 export type Noise = 'default' | 'clean';
 export type Role = 'training' | 'validation' | 'holdout';
@@ -31,12 +32,23 @@ const topicKind = (id: string): 'leaf' | 'parent' | undefined => {
 /** Fixed simulation start so every run of the eval sees the same calendar (2026-01-05, a Monday). */
 export const EVAL_START_MS = Date.UTC(2026, 0, 5);
 
+/** Decodes events as the mastery processor does, keeps the first copy of each event id, orders by event time. */
+export function decodeEvents(events: Iterable<SimEvent>): MasteryInput[] {
+  const seen = new Set<string>();
+  const inputs: MasteryInput[] = [];
+  for (const { family, record } of events) {
+    if (family === 'study-events' || seen.has(record.event_id)) continue;
+    seen.add(record.event_id);
+    const r = toMasteryInput(family, record, topicKind);
+    if (r.type === 'ok') inputs.push(r.value);
+  }
+  return inputs.sort((a, b) => a.occurredAt - b.occurredAt || (a.eventId < b.eventId ? -1 : 1));
+}
+
 export function loadCohort(spec: CohortSpec): Cohort {
   const noise = spec.noise === 'clean' ? { offlineRate: 0, duplicateRate: 0 } : {};
   const truth = new Map<string, Truth>();
-  const inputs: MasteryInput[] = [];
-  const seen = new Set<string>();
-  const students = new Set<string>();
+  const events: SimEvent[] = [];
   let delivered = 0;
   const options = simOptions({
     seed: spec.seed,
@@ -51,17 +63,13 @@ export function loadCohort(spec: CohortSpec): Cohort {
       if (t.type === 'attempt') truth.set(`${t.event_id}|${t.topic_id}`, { p: t.p_correct, y: t.correct });
       continue;
     }
-    for (const { family, record } of item.batch.events) {
-      if (family === 'study-events') continue;
+    for (const e of item.batch.events) {
+      if (e.family === 'study-events') continue;
       delivered++;
-      if (seen.has(record.event_id)) continue;
-      seen.add(record.event_id);
-      const r = toMasteryInput(family, record, topicKind);
-      if (r.type !== 'ok') continue;
-      inputs.push(r.value);
-      students.add(r.value.userId);
+      events.push(e);
     }
   }
-  inputs.sort((a, b) => a.occurredAt - b.occurredAt || (a.eventId < b.eventId ? -1 : 1));
-  return { spec, inputs, truth, students: [...students].sort(), delivered };
+  const inputs = decodeEvents(events);
+  const students = [...new Set(inputs.map((i) => i.userId))].sort();
+  return { spec, inputs, truth, students, delivered };
 }

@@ -102,6 +102,8 @@ export type LearnerReplay = {
  */
 export type CompiledCohort = {
   rows: number;
+  /** `${userId}|${topicId}` of each row index. */
+  keys: string[];
   row: Int32Array;
   at: Float64Array;
   /** 0 wrong, 1 right, 2 material study. */
@@ -158,6 +160,7 @@ export function compileCohort(cohort: Cohort): CompiledCohort {
   }
   const out: CompiledCohort = {
     rows: rowIds.size,
+    keys: [...rowIds.keys()],
     row: Int32Array.from(row),
     at: Float64Array.from(at),
     kind: Uint8Array.from(kind),
@@ -218,6 +221,48 @@ export function replayLearner(
     states[r] = updateLearner(s, { at, correct: kind === 1, b }, params);
   }
   return { p, y: c.y, observations };
+}
+
+/**
+ * What the mastery processor stores for each (student, leaf topic) row after all of a cohort's events: the learner
+ * model's P(correct) on a question of average difficulty as of the row's latest event (answer or material), by
+ * the direct replay (an independent path to the processor's row step).
+ */
+export function finalLearnerPredictions(
+  cohort: Cohort,
+  src: ItemSource,
+  params: LearnerParams = LEARNER_PARAMS,
+): Map<string, { p: number; lower: number; upper: number }> {
+  const c = compileCohort(cohort);
+  const bOf = c.items.map((it) =>
+    resolveItemDifficulty(
+      it.id === null ? undefined : src.items.get(it.id),
+      src.useField ? it.difficulty : null,
+      params,
+    ),
+  );
+  const states: LearnerState[] = Array.from({ length: c.rows }, () => emptyLearnerState(params));
+  const mats: Array<number | null> = new Array<number | null>(c.rows).fill(null);
+  const last = new Float64Array(c.rows).fill(-Infinity);
+  for (let i = 0; i < c.row.length; i++) {
+    const r = c.row[i] as number;
+    const at = c.at[i] as number;
+    last[r] = Math.max(last[r] as number, at);
+    if (c.kind[i] === 2) {
+      const m = mats[r] ?? null;
+      mats[r] = m === null ? at : Math.max(m, at);
+      continue;
+    }
+    const s = states[r] as LearnerState;
+    if (s.lastAt !== null && at < s.lastAt) continue;
+    states[r] = updateLearner(s, { at, correct: c.kind[i] === 1, b: bOf[c.item[i] as number] as number }, params);
+  }
+  const out = new Map<string, { p: number; lower: number; upper: number }>();
+  c.keys.forEach((k, r) => {
+    const pred = predictLearner(states[r] as LearnerState, last[r] as number, params.itemPriorMean, mats[r] ?? null, params);
+    out.set(k, { p: pred.p, lower: pred.lower, upper: pred.upper });
+  });
+  return out;
 }
 
 function replayLogLoss(r: LearnerReplay): number {
