@@ -26,6 +26,13 @@ import {
   type LearnerParams,
   type LearnerState,
 } from '../domain/learner-model.ts';
+import {
+  dailyInterval,
+  dailyRecall,
+  dailyReview,
+  FSRS6_DEFAULT_W,
+  type DailyFsrsState,
+} from '../domain/fsrs-daily.ts';
 import { applyToOwnedRow, emptyRow, type MasteryRowState } from '../stream/mastery/row.ts';
 import { toRowEvent, type ItemCalibration } from '../stream/mastery/items.ts';
 import type { MasteryInput } from '../stream/mastery/decode.ts';
@@ -44,6 +51,8 @@ import {
 
 export const HOLDOUT_SEED = 'eval-holdout-2025';
 export const REVIEW_GAP_MS = 12 * 3_600_000;
+/** Target retention at which every scheduler's due dates are compared (FSRS's default request retention). */
+export const TARGET_RETENTION = 0.9;
 const LATENESS_MS = 3_600_000;
 
 export type Protocol = {
@@ -255,11 +264,21 @@ export function finalLearnerPredictions(
     }
     const s = states[r] as LearnerState;
     if (s.lastAt !== null && at < s.lastAt) continue;
-    states[r] = updateLearner(s, { at, correct: c.kind[i] === 1, b: bOf[c.item[i] as number] as number }, params);
+    states[r] = updateLearner(
+      s,
+      { at, correct: c.kind[i] === 1, b: bOf[c.item[i] as number] as number },
+      params,
+    );
   }
   const out = new Map<string, { p: number; lower: number; upper: number }>();
   c.keys.forEach((k, r) => {
-    const pred = predictLearner(states[r] as LearnerState, last[r] as number, params.itemPriorMean, mats[r] ?? null, params);
+    const pred = predictLearner(
+      states[r] as LearnerState,
+      last[r] as number,
+      params.itemPriorMean,
+      mats[r] ?? null,
+      params,
+    );
     out.set(k, { p: pred.p, lower: pred.lower, upper: pred.upper });
   });
   return out;
@@ -372,6 +391,8 @@ export const ESTIMATORS = [
   'learner v2 (production: calibration + difficulty field)',
   'learner v2 without difficulty field (calibration only)',
   'learner v2 without calibration (difficulty field only)',
+  'FSRS-6 daily, default weights',
+  'FSRS-6 daily, fitted on training',
 ] as const;
 
 export type PassContext = {
@@ -381,25 +402,89 @@ export type PassContext = {
   /** Calibration fitted with the difficulty field as prior (production) and without the field. */
   itemsWithField: ItemCalibration;
   itemsWithoutField: ItemCalibration;
+  /** FSRS-6 weights fitted on the training reviews. */
+  fsrsW: readonly number[];
+  /** Target retention of the schedulers (load and retention report). */
+  targetRetention: number;
 };
 
 export type AnswerRow = { student: number; sets: SetName[]; y: boolean; p: number[] };
 
+export const SCHEDULERS = [
+  'SM-2 (seed)',
+  'FSRS default (seed, per answer)',
+  'FSRS-6 daily, default weights',
+  'FSRS-6 daily, fitted on training',
+  'learner v2 memory term',
+] as const;
+
+/** Per scheduler: topics due per student per study day, and observed recall of reviews taken when due. */
+export type SchedulerLoad = {
+  name: string;
+  medianDuePerDay: number;
+  dueReviews: number;
+  retentionWhenDue: number;
+};
+
+type PassResult = { answers: AnswerRow[]; load: SchedulerLoad[] };
+
 const logitOf = boundedLogit;
 
 /** All estimators' predictions for every truth answer of a cohort, from the state before it. */
-export function productionPass(cohort: Cohort, ctx: PassContext): AnswerRow[] {
+export function productionPass(cohort: Cohort, ctx: PassContext): PassResult {
   const rows = new Map<string, MasteryRowState>();
+  const daily = new Map<string, { def: DailyFsrsState | null; fit: DailyFsrsState | null }>();
+  const r90 = ctx.targetRetention;
+  const dueOf = (k: string, row: MasteryRowState): number[] => {
+    const v = row.visible;
+    const l = v.learner;
+    const d = daily.get(k);
+    return [
+      v.sm2?.dueAt ?? Infinity,
+      v.fsrs?.dueAt ?? Infinity,
+      d?.def ? d.def.lastAt + dailyInterval(d.def, r90) * DAY : Infinity,
+      d?.fit ? d.fit.lastAt + dailyInterval(d.fit, r90, ctx.fsrsW) * DAY : Infinity,
+      l && l.lastAt !== null ? l.lastAt + ((l.s * Math.log(r90)) / Math.log(0.9)) * DAY : Infinity,
+    ];
+  };
+  const studentRows = new Map<string, Set<string>>();
+  const studentDay = new Map<string, number>();
+  const dueCounts = SCHEDULERS.map(() => new Map<string, number[]>());
+  const dueReviews = SCHEDULERS.map(() => ({ n: 0, correct: 0 }));
   const studentIndex = new Map(cohort.students.map((s, i) => [s, i]));
   const studentRate = new Map<string, { n: number; c: number }>();
   const out: AnswerRow[] = [];
+  const dailyP: Array<[number, number, number]> = [];
   const prodSrc: ItemSource = { items: ctx.itemsWithField, useField: true };
   for (const input of cohort.inputs) {
     const e = toRowEvent(input, ctx.itemsWithField);
+    const day = Math.floor(input.occurredAt / DAY);
+    if (input.kind === 'attempt' && studentDay.get(input.userId) !== day) {
+      // A new study day of the student: how many of their topics each scheduler has due now.
+      studentDay.set(input.userId, day);
+      const counts = SCHEDULERS.map(() => 0);
+      for (const k of studentRows.get(input.userId) ?? [])
+        dueOf(k, rows.get(k) as MasteryRowState).forEach((due, i) => {
+          if (due <= input.occurredAt) counts[i] = (counts[i] as number) + 1;
+        });
+      counts.forEach((c, i) => {
+        const m = dueCounts[i] as Map<string, number[]>;
+        const list = m.get(input.userId) ?? [];
+        list.push(c);
+        m.set(input.userId, list);
+      });
+    }
     for (const topicId of input.topicIds) {
       const k = `${input.userId}|${topicId}`;
       let row = rows.get(k);
-      if (!row) rows.set(k, (row = emptyRow()));
+      if (!row) {
+        rows.set(k, (row = emptyRow()));
+        const set = studentRows.get(input.userId) ?? new Set<string>();
+        set.add(k);
+        studentRows.set(input.userId, set);
+      }
+      let dstate = daily.get(k);
+      if (!dstate) daily.set(k, (dstate = { def: null, fit: null }));
       const t = input.kind === 'attempt' ? cohort.truth.get(`${input.eventId}|${topicId}`) : undefined;
       if (t && input.kind === 'attempt') {
         const v = row.visible;
@@ -411,6 +496,14 @@ export function productionPass(cohort: Cohort, ctx: PassContext): AnswerRow[] {
           sets.push('next');
           if (learner.lastAt !== null && at - learner.lastAt >= REVIEW_GAP_MS) sets.push('reviews');
         }
+        if (sets.includes('reviews'))
+          dueOf(k, row).forEach((due, i) => {
+            if (due <= at) {
+              const d = dueReviews[i] as { n: number; correct: number };
+              d.n++;
+              d.correct += t.y ? 1 : 0;
+            }
+          });
         const sr = studentRate.get(input.userId) ?? { n: 0, c: 0 };
         const seed = computeMastery(v, at, { scheduler: 'fsrs' }).score;
         const b = itemB(prodSrc, input, ctx.params);
@@ -430,9 +523,19 @@ export function productionPass(cohort: Cohort, ctx: PassContext): AnswerRow[] {
             predictLearner(learner, at, b, row.materialAt, ctx.params).p,
           ],
         });
+        dailyP.push([
+          out.length - 1,
+          dstate.def ? dailyRecall(dstate.def, at) : ctx.constant,
+          dstate.fit ? dailyRecall(dstate.fit, at, ctx.fsrsW) : ctx.constant,
+        ]);
         sr.n++;
         sr.c += t.y ? 1 : 0;
         studentRate.set(input.userId, sr);
+      }
+      if (input.kind === 'attempt') {
+        const correct = input.attempt.correct && input.attempt.answered !== false;
+        dstate.def = dailyReview(dstate.def, input.occurredAt, correct);
+        dstate.fit = dailyReview(dstate.fit, input.occurredAt, correct, ctx.fsrsW);
       }
       applyToOwnedRow(row, e, LATENESS_MS, 'fsrs');
     }
@@ -445,7 +548,79 @@ export function productionPass(cohort: Cohort, ctx: PassContext): AnswerRow[] {
     const r = replayLearner(cohort, ctx.params, src);
     out.forEach((a, i) => a.p.push(r.p[i] as number));
   }
-  return out;
+  for (const [i, def, fit] of dailyP) (out[i] as AnswerRow).p.push(def, fit);
+  const load: SchedulerLoad[] = SCHEDULERS.map((name, i) => {
+    const perStudent = [...(dueCounts[i] as Map<string, number[]>).values()].map(
+      (l) => l.reduce((a, b) => a + b, 0) / l.length,
+    );
+    const d = dueReviews[i] as { n: number; correct: number };
+    return {
+      name,
+      medianDuePerDay: median(perStudent),
+      dueReviews: d.n,
+      retentionWhenDue: d.n === 0 ? NaN : d.correct / d.n,
+    };
+  });
+  return { answers: out, load };
+}
+
+const DAY = 86_400_000;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/** Log loss of daily FSRS recall on the training reviews (first answer on a topic after >= 12 h). */
+function dailyFsrsReviewLoss(cohorts: readonly Cohort[], w: readonly number[]): number {
+  let sum = 0;
+  let n = 0;
+  for (const cohort of cohorts) {
+    const c = compileCohort(cohort);
+    const states: Array<DailyFsrsState | null> = new Array<DailyFsrsState | null>(c.rows).fill(null);
+    const lastAnswer = new Float64Array(c.rows).fill(-Infinity);
+    for (let i = 0; i < c.row.length; i++) {
+      if (c.kind[i] === 2) continue;
+      const r = c.row[i] as number;
+      const at = c.at[i] as number;
+      const st = states[r] ?? null;
+      if (st !== null && c.truth[i]! >= 0 && at - (lastAnswer[r] as number) >= REVIEW_GAP_MS) {
+        const p = Math.min(1 - 1e-6, Math.max(1e-6, dailyRecall(st, at, w)));
+        sum -= c.kind[i] === 1 ? Math.log(p) : Math.log(1 - p);
+        n++;
+      }
+      lastAnswer[r] = Math.max(lastAnswer[r] as number, at);
+      states[r] = dailyReview(st, at, c.kind[i] === 1, w);
+    }
+  }
+  return n === 0 ? NaN : sum / n;
+}
+
+/** Coordinate search of FSRS-6 weights on the training reviews (the FSRS optimizer's objective, log loss of R). */
+export function fitDailyFsrs(cohorts: readonly Cohort[], sweeps = 2): { w: number[]; logLoss: number } {
+  let w = [...FSRS6_DEFAULT_W];
+  let best = dailyFsrsReviewLoss(cohorts, w);
+  const tunable = [0, 2, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 20];
+  for (let sweep = 0; sweep < sweeps; sweep++)
+    for (const i of tunable)
+      for (const factor of sweep === 0 ? [1.5, 1 / 1.5] : [1.2, 1 / 1.2]) {
+        let improved = true;
+        while (improved) {
+          improved = false;
+          const candidate = [...w];
+          const value = (w[i] as number) * factor;
+          candidate[i] = i === 7 ? Math.min(0.99, Math.max(0.001, value)) : Number(value.toPrecision(4));
+          const l = dailyFsrsReviewLoss(cohorts, candidate);
+          if (l < best - 1e-6) {
+            w = candidate;
+            best = l;
+            improved = true;
+          }
+        }
+      }
+  return { w, logLoss: best };
 }
 
 /** Platt scaling y ~ σ(a + b·logit(p)) fitted on training predictions (the recalibration fit of metrics.ts). */
@@ -461,6 +636,7 @@ export type CohortReport = {
   spec: CohortSpec;
   delivered: number;
   sets: Record<SetName, EstimatorReport[]>;
+  load: SchedulerLoad[];
 };
 export type Acceptance = { cohort: string; check: string; value: string; met: boolean };
 export type EvalReport = {
@@ -470,6 +646,7 @@ export type EvalReport = {
   chosen: string;
   constant: number;
   platt: { a: number; b: number };
+  fsrs: { w: number[]; trainingReviewLogLoss: number };
   items: { withField: number; withoutField: number };
   cohorts: CohortReport[];
   acceptance: Acceptance[];
@@ -603,7 +780,9 @@ export function runProtocol(protocol: Protocol, log: (line: string) => void = ()
     false,
   );
 
-  // 3. Baselines fitted on training: constant rate, Platt scaling of the seed formula.
+  // 3. Baselines fitted on training: FSRS-6 weights (daily reviews), constant rate, Platt scaling of the seed formula.
+  const fsrsFit = fitDailyFsrs(training);
+  log(`fitted FSRS-6 weights (training review log loss ${fsrsFit.logLoss.toFixed(4)})`);
   let n = 0;
   let c = 0;
   for (const t of training) for (const v of t.truth.values()) (n++, (c += v.y ? 1 : 0));
@@ -616,21 +795,32 @@ export function runProtocol(protocol: Protocol, log: (line: string) => void = ()
       params,
       itemsWithField,
       itemsWithoutField,
-    }))
+      fsrsW: fsrsFit.w,
+      targetRetention: TARGET_RETENTION,
+    }).answers)
       seedPreds.push({ p: r.p[4] as number, y: r.y });
   const platt = plattFit(seedPreds);
-  const ctx: PassContext = { constant, platt, params, itemsWithField, itemsWithoutField };
+  const ctx: PassContext = {
+    constant,
+    platt,
+    params,
+    itemsWithField,
+    itemsWithoutField,
+    fsrsW: fsrsFit.w,
+    targetRetention: TARGET_RETENTION,
+  };
 
   // 4. Hold-out.
   const cohorts: CohortReport[] = [];
   for (const seed of protocol.holdout)
     for (const noise of protocol.noises) {
       const cohort = loadCohort(spec(seed, 'holdout', noise, protocol.holdoutStudents));
-      const rows = productionPass(cohort, ctx);
+      const pass = productionPass(cohort, ctx);
       cohorts.push({
         spec: cohort.spec,
         delivered: cohort.delivered,
-        sets: scoreCohort(rows, cohort.spec, protocol.resamples),
+        sets: scoreCohort(pass.answers, cohort.spec, protocol.resamples),
+        load: pass.load,
       });
       log(`scored hold-out ${seed} (${noise})`);
     }
@@ -645,6 +835,7 @@ export function runProtocol(protocol: Protocol, log: (line: string) => void = ()
     chosen: (candidates[bestIndex] as [string, LearnerParams])[0],
     constant,
     platt,
+    fsrs: { w: fsrsFit.w, trainingReviewLogLoss: fsrsFit.logLoss },
     items: { withField: itemsWithField.size, withoutField: itemsWithoutField.size },
     cohorts,
     acceptance: cohorts.flatMap(acceptanceOf),
@@ -701,6 +892,16 @@ export function formatReport(r: EvalReport): string {
       lines.push(`### ${SET_TITLES[set]}`);
       lines.push(...formatSet(c.sets[set]));
     }
+    lines.push('');
+    lines.push(`### Schedulers at target retention ${TARGET_RETENTION} (SM-2: its own intervals)`);
+    lines.push(
+      '| scheduler | median topics due per student per study day | reviews taken when due | recall of those reviews |',
+    );
+    lines.push('|---|---:|---:|---:|');
+    for (const l of c.load)
+      lines.push(
+        `| ${l.name} | ${fmt(l.medianDuePerDay, 1)} | ${l.dueReviews} | ${fmt(l.retentionWhenDue)} |`,
+      );
   }
   lines.push('');
   lines.push('## Acceptance (issue 15)');

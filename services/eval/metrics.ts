@@ -119,7 +119,13 @@ export function calibrationFit(
   let a = 0;
   let b = 1;
   const xs = preds.map((x) => boundedLogit(x.p));
-  const spread = Math.max(...xs) - Math.min(...xs);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const x of xs) {
+    lo = Math.min(lo, x);
+    hi = Math.max(hi, x);
+  }
+  const spread = hi - lo;
   if (preds.length === 0 || !(spread > 1e-9)) return { slope: NaN, intercept: NaN };
   for (let it = 0; it < iterations; it++) {
     let ga = 0;
