@@ -42,7 +42,6 @@ import {
   boundedLogit,
   calibrationFit,
   gapClosed,
-  logLoss,
   scoreAll,
   type Prediction,
   type ScoreIntervals,
@@ -785,7 +784,11 @@ export function runProtocol(protocol: Protocol, log: (line: string) => void = ()
   log(`fitted FSRS-6 weights (training review log loss ${fsrsFit.logLoss.toFixed(4)})`);
   let n = 0;
   let c = 0;
-  for (const t of training) for (const v of t.truth.values()) (n++, (c += v.y ? 1 : 0));
+  for (const t of training)
+    for (const v of t.truth.values()) {
+      n++;
+      c += v.y ? 1 : 0;
+    }
   const constant = c / n;
   const seedPreds: Prediction[] = [];
   for (const t of training)
