@@ -211,8 +211,8 @@ const quantile = (sorted: readonly number[], q: number): number => {
 /**
  * 95% percentile-bootstrap intervals, resampling whole groups (students) with replacement `resamples` times.
  * Log loss and Brier are exact per resample (sums per group); AUC and ECE use a histogram per group of the
- * predictions in `grid` cells of the bounded logit (cellOf), which keeps a resample O(groups x grid) instead of a
- * sort.
+ * predictions in `grid` cells of their rank among all predictions (rankCells: equal predictions share a cell), which
+ * keeps a resample O(groups x grid) instead of a sort.
  */
 export function bootstrapIntervals(
   groups: ReadonlyArray<readonly Prediction[]>,
@@ -228,18 +228,20 @@ export function bootstrapIntervals(
   const pos: Float64Array[] = [];
   const neg: Float64Array[] = [];
   const psum: Float64Array[] = [];
+  const cell = rankCells(groups, grid);
   groups.forEach((g, i) => {
     const hp = new Float64Array(grid + 1);
     const hn = new Float64Array(grid + 1);
     const hs = new Float64Array(grid + 1);
-    for (const { p, y } of g) {
+    const cells = cell[i] as Int32Array;
+    g.forEach(({ p, y }, j) => {
       ll[i] = (ll[i] as number) - (y ? Math.log(clampP(p)) : Math.log(1 - clampP(p)));
       br[i] = (br[i] as number) + (p - (y ? 1 : 0)) ** 2;
-      const k = cellOf(p, grid);
+      const k = cells[j] as number;
       if (y) hp[k] = (hp[k] as number) + 1;
       else hn[k] = (hn[k] as number) + 1;
       hs[k] = (hs[k] as number) + p;
-    }
+    });
     n[i] = g.length;
     pos.push(hp);
     neg.push(hn);
@@ -282,6 +284,25 @@ export function bootstrapIntervals(
     return [quantile(s, 0.025), quantile(s, 0.975)];
   };
   return { logLoss: ci(out.logLoss), brier: ci(out.brier), auc: ci(out.auc), ece: ci(out.ece) };
+}
+
+/**
+ * Cell of every prediction (per group, in order) by its rank among all predictions: `grid` + 1 cells of (nearly)
+ * equal count, equal predictions always in one cell. Ranking keeps the order of predictions that crowd one end of
+ * the scale (a recall curve near 1), which cells of fixed width would merge.
+ */
+export function rankCells(groups: ReadonlyArray<readonly Prediction[]>, grid: number): Int32Array[] {
+  const all: Array<{ p: number; g: number; j: number }> = [];
+  groups.forEach((g, gi) => g.forEach((x, j) => all.push({ p: x.p, g: gi, j })));
+  all.sort((a, b) => a.p - b.p);
+  const out = groups.map((g) => new Int32Array(g.length));
+  let cell = 0;
+  for (let i = 0; i < all.length; i++) {
+    const x = all[i] as { p: number; g: number; j: number };
+    if (i > 0 && x.p !== (all[i - 1] as { p: number }).p) cell = Math.floor((i * (grid + 1)) / all.length);
+    (out[x.g] as Int32Array)[x.j] = cell;
+  }
+  return out;
 }
 
 /** Histogram cell of p on the bounded-logit scale (monotone, so ranks within cells are the only ties added). */

@@ -11,6 +11,7 @@ import {
   gapClosed,
   histogramAuc,
   logLoss,
+  rankCells,
   uniformStream,
   type Prediction,
 } from '../../../services/eval/metrics.ts';
@@ -123,6 +124,22 @@ describe('scoring rules', () => {
         const distinct = new Set(ps.map((x) => x.p));
         if (cells.size !== distinct.size) return; // two predictions share a cell: ties differ
         const exact = auc(ps);
+        if (Number.isNaN(exact)) expect(Number.isNaN(histogramAuc(pos, neg))).toBe(true);
+        else expect(histogramAuc(pos, neg)).toBeCloseTo(exact, 9);
+      }),
+    );
+  });
+
+  it('rank cells keep the order of predictions crowded near 1: histogram AUC equals the exact AUC', () => {
+    fc.assert(
+      fc.property(preds, fc.integer({ min: 1, max: 4 }), (ps, split) => {
+        const crowded = ps.map((x) => ({ p: 1 - x.p * 1e-7, y: x.y }));
+        const groups = [crowded.slice(0, split), crowded.slice(split)];
+        const cells = rankCells(groups, crowded.length + 1);
+        const pos = new Float64Array(crowded.length + 2);
+        const neg = new Float64Array(crowded.length + 2);
+        groups.forEach((g, gi) => g.forEach((x, j) => ((x.y ? pos : neg)[cells[gi]![j]!]! += 1)));
+        const exact = auc(crowded);
         if (Number.isNaN(exact)) expect(Number.isNaN(histogramAuc(pos, neg))).toBe(true);
         else expect(histogramAuc(pos, neg)).toBeCloseTo(exact, 9);
       }),
