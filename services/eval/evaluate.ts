@@ -102,6 +102,10 @@ export type LearnerReplay = {
   p: Float64Array;
   y: Uint8Array;
   observations: ItemObservation[];
+  /** Per row (compiled row index): the final state, newest material study, newest event. */
+  states: LearnerState[];
+  materialAt: Array<number | null>;
+  lastEventAt: Float64Array;
 };
 
 /**
@@ -201,10 +205,12 @@ export function replayLearner(
   const mats: Array<number | null> = new Array<number | null>(c.rows).fill(null);
   const p = new Float64Array(c.truths);
   const observations: ItemObservation[] = [];
+  const lastEventAt = new Float64Array(c.rows).fill(-Infinity);
   for (let i = 0; i < c.row.length; i++) {
     const r = c.row[i] as number;
     const at = c.at[i] as number;
     const kind = c.kind[i] as number;
+    lastEventAt[r] = Math.max(lastEventAt[r] as number, at);
     if (kind === 2) {
       const m = mats[r] ?? null;
       mats[r] = m === null ? at : Math.max(m, at);
@@ -228,7 +234,7 @@ export function replayLearner(
     }
     states[r] = updateLearner(s, { at, correct: kind === 1, b }, params);
   }
-  return { p, y: c.y, observations };
+  return { p, y: c.y, observations, states, materialAt: mats, lastEventAt };
 }
 
 /**
@@ -241,41 +247,14 @@ export function finalLearnerPredictions(
   src: ItemSource,
   params: LearnerParams = LEARNER_PARAMS,
 ): Map<string, { p: number; lower: number; upper: number }> {
-  const c = compileCohort(cohort);
-  const bOf = c.items.map((it) =>
-    resolveItemDifficulty(
-      it.id === null ? undefined : src.items.get(it.id),
-      src.useField ? it.difficulty : null,
-      params,
-    ),
-  );
-  const states: LearnerState[] = Array.from({ length: c.rows }, () => emptyLearnerState(params));
-  const mats: Array<number | null> = new Array<number | null>(c.rows).fill(null);
-  const last = new Float64Array(c.rows).fill(-Infinity);
-  for (let i = 0; i < c.row.length; i++) {
-    const r = c.row[i] as number;
-    const at = c.at[i] as number;
-    last[r] = Math.max(last[r] as number, at);
-    if (c.kind[i] === 2) {
-      const m = mats[r] ?? null;
-      mats[r] = m === null ? at : Math.max(m, at);
-      continue;
-    }
-    const s = states[r] as LearnerState;
-    if (s.lastAt !== null && at < s.lastAt) continue;
-    states[r] = updateLearner(
-      s,
-      { at, correct: c.kind[i] === 1, b: bOf[c.item[i] as number] as number },
-      params,
-    );
-  }
+  const r = replayLearner(cohort, params, src);
   const out = new Map<string, { p: number; lower: number; upper: number }>();
-  c.keys.forEach((k, r) => {
+  compileCohort(cohort).keys.forEach((k, i) => {
     const pred = predictLearner(
-      states[r] as LearnerState,
-      last[r] as number,
+      r.states[i] as LearnerState,
+      r.lastEventAt[i] as number,
       params.itemPriorMean,
-      mats[r] ?? null,
+      r.materialAt[i] ?? null,
       params,
     );
     out.set(k, { p: pred.p, lower: pred.lower, upper: pred.upper });
