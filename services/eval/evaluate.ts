@@ -34,7 +34,7 @@ import {
   type DailyFsrsState,
 } from '../domain/fsrs-daily.ts';
 import { applyToOwnedRow, emptyRow, type MasteryRowState } from '../stream/mastery/row.ts';
-import { toRowEvent, type ItemCalibration } from '../stream/mastery/items.ts';
+import { toRowEvent, type CalibratedItem, type ItemCalibration } from '../stream/mastery/items.ts';
 import type { MasteryInput } from '../stream/mastery/decode.ts';
 import { loadCohort, type Cohort, type CohortSpec, type Noise } from './cohorts.ts';
 import {
@@ -294,6 +294,51 @@ export function calibrateItems(
   };
   const fitted = fitItemDifficulties(observations, prior, useFieldPrior ? 0.3 : 1, params.guess);
   return new Map([...fitted].map(([k, v]) => [k, v.b]));
+}
+
+/**
+ * The question-bank calibration step for a job (issue 15): the cohort's decoded events (any order; de-duplicated
+ * and ordered here as the processor would apply them) to one row per question for `saveItemCalibration`
+ * (services/stream/mastery/items.ts). Two rounds: answers are replayed with the current difficulties, each item's
+ * MAP difficulty is fitted with the event's difficulty field as prior (the bank mean when absent), and again with
+ * the refitted ones.
+ */
+export function calibrateItemBank(
+  inputs: readonly MasteryInput[],
+  params: LearnerParams = LEARNER_PARAMS,
+): CalibratedItem[] {
+  const seen = new Set<string>();
+  const ordered = inputs
+    .filter((i) => !seen.has(i.eventId) && seen.add(i.eventId))
+    .sort((a, b) => a.occurredAt - b.occurredAt || (a.eventId < b.eventId ? -1 : 1));
+  const cohort: Cohort = {
+    spec: { seed: 'calibration', students: 0, days: 0, noise: 'default', role: 'training' },
+    inputs: ordered,
+    truth: new Map(),
+    students: [],
+    delivered: ordered.length,
+  };
+  const fieldOnly: ItemSource = { items: new Map(), useField: true };
+  const first = calibrateItems([cohort], params, fieldOnly, true);
+  const items = calibrateItems([cohort], params, { items: first, useField: true }, true);
+  const meta = new Map<string, { prior: number | null; answers: number }>();
+  for (const i of ordered)
+    if (i.kind === 'attempt' && i.questionId !== null) {
+      const m = meta.get(i.questionId) ?? {
+        prior: i.difficulty === null ? null : difficultyToLogit(i.difficulty),
+        answers: 0,
+      };
+      m.answers += i.topicIds.length;
+      meta.set(i.questionId, m);
+    }
+  return [...items]
+    .map(([questionId, difficulty]) => ({
+      questionId,
+      difficulty,
+      priorLogit: meta.get(questionId)?.prior ?? null,
+      answers: meta.get(questionId)?.answers ?? 0,
+    }))
+    .sort((a, b) => (a.questionId < b.questionId ? -1 : 1));
 }
 
 type Tunable = Exclude<keyof LearnerParams, 'guess' | 'materialExposure' | 'sMax'>;

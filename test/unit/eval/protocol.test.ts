@@ -1,6 +1,7 @@
 /** A tiny, fast run of the evaluation protocol (the full one is `npm run eval`). */
 import { describe, expect, it } from 'vitest';
 import {
+  calibrateItemBank,
   calibrateItems,
   ESTIMATORS,
   formatReport,
@@ -39,6 +40,21 @@ describe('evaluation protocol (tiny)', () => {
       expect(a.y).toBe(direct.y[i] === 1);
     });
     expect(pass.load.map((l) => l.name)).toEqual([...SCHEDULERS]);
+  });
+
+  it('the calibration step for a job: one row per answered question, order- and duplicate-independent', () => {
+    const rows = calibrateItemBank(cohort.inputs);
+    const questions = new Set(
+      cohort.inputs.flatMap((i) => (i.kind === 'attempt' && i.questionId !== null ? [i.questionId] : [])),
+    );
+    expect(rows.map((r) => r.questionId)).toEqual([...questions].sort());
+    for (const r of rows) {
+      expect(Number.isFinite(r.difficulty)).toBe(true);
+      expect(r.answers).toBeGreaterThan(0);
+      expect(r.priorLogit).not.toBeNull();
+    }
+    const shuffled = [...cohort.inputs].reverse();
+    expect(calibrateItemBank([...shuffled, ...shuffled.slice(0, 50)])).toEqual(rows);
   });
 
   it('runs end to end: every set and estimator scored, Bayes beats the constant, acceptance rows per cohort', () => {
