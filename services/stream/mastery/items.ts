@@ -39,7 +39,12 @@ export async function loadItemCalibration(pool: Pool | PoolClient): Promise<Map<
   return new Map(rows.map((r) => [r.question_id, r.difficulty]));
 }
 
-export type CalibratedItem = { questionId: string; difficulty: number; priorLogit: number | null; answers: number };
+export type CalibratedItem = {
+  questionId: string;
+  difficulty: number;
+  priorLogit: number | null;
+  answers: number;
+};
 
 /** Replaces the stored calibration's rows for these items (upsert; items not listed keep their row). */
 export async function saveItemCalibration(
