@@ -42,8 +42,9 @@ export const TREND_THRESHOLD = 0.15;
 
 export type RetrievalScheduler = 'sm2' | 'fsrs';
 /**
- * FSRS predicts recall better than SM-2 on held-out simulated cohorts (`npm run eval`: log loss 0.797 vs 0.949,
- * AUC 0.544 vs 0.508), so it is the default; MASTERY_SCHEDULER=sm2 switches the processor back.
+ * FSRS predicts recall at reviews better than SM-2 on held-out simulated cohorts (`npm run eval`: log loss 0.793
+ * vs 0.950, AUC 0.546 vs 0.507 on eval-holdout-2025), so it is the default; MASTERY_SCHEDULER=sm2 switches the
+ * processor back. Neither beats a constant there; the learner model v2 (learner-model.ts) predicts answers.
  */
 export const DEFAULT_RETRIEVAL_SCHEDULER: RetrievalScheduler = 'fsrs';
 
