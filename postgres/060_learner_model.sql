@@ -3,11 +3,13 @@
 -- topic_mastery gains the calibrated probability that the student answers a question of average difficulty on the
 -- topic correctly, as of as_of, with its 95% interval (from the ability posterior). Leaves: the learner model;
 -- parents: board-weighted roll-up of their leaves, like mastery_score. NULL on rows written before this migration
--- until the row's next event (or `studystream rebuild --store mastery`).
+-- until the row's next event (or `studystream rebuild --store mastery`). learner_state (leaves only) is the model's
+-- state {mu, v, n, s, lastAt, materialAt} so readers can recompute the probability at request time (forgetting).
 ALTER TABLE topic_mastery
   ADD COLUMN p_correct       double precision,
   ADD COLUMN p_correct_lower double precision,
-  ADD COLUMN p_correct_upper double precision;
+  ADD COLUMN p_correct_upper double precision,
+  ADD COLUMN learner_state   jsonb;
 
 -- item_calibration: the question bank's calibrated item difficulties (logits), fitted from the cohort's answers by
 -- the calibration step (calibrateItems in services/eval/evaluate.ts; refreshed by a job). prior_logit is the prior

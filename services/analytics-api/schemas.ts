@@ -64,6 +64,13 @@ const masteryTopicView = obj({
       'asOf (leaves: ability posterior, item difficulty, forgetting; parents: board-weighted roll-up), with its 95% interval',
     properties: { value: num, lower: num, upper: num, level: num },
   },
+  pCorrectNow: {
+    type: ['object', 'null'],
+    description:
+      'pCorrect recomputed at request time for leaf topics (forgetting since the last activity lowers it); null on ' +
+      'parents and rows without a learner state',
+    properties: { value: num, lower: num, upper: num, level: num },
+  },
   asOf: strOrNull,
   now: { type: ['object', 'null'], properties: { retrievalStrength: num, score: num } },
   nextReviewAt: strOrNull,

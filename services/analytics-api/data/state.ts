@@ -5,6 +5,7 @@ import { fsrsRecallProbability, type FsrsState } from '../../domain/fsrs.ts';
 import { sm2RecallProbability, type Sm2State } from '../../domain/sm2.ts';
 import { MASTERY_WEIGHTS } from '../../domain/mastery.ts';
 import { clamp01 } from '../../domain/stats.ts';
+import { LEARNER_PARAMS, predictLearner, type LearnerState } from '../../domain/learner-model.ts';
 import { isoFromMs, round } from '../compute.ts';
 
 /**
@@ -31,6 +32,8 @@ export type MasteryRow = {
   materialCompletion: number;
   /** Learner model v2: P(correct) on a question of average difficulty as of asOf, 95% interval (null: none yet). */
   pCorrect: { p: number; lower: number; upper: number } | null;
+  /** Leaves: the learner state (learner_state), to recompute P(correct) at request time. */
+  learner: LearnerNowState | null;
   trend: string | null;
   nextReviewAt: string | null;
   asOf: string | null;
@@ -48,7 +51,7 @@ const ms = (col: string) => `(extract(epoch from ${col}) * 1000)::float8`;
  */
 const MASTERY_COLUMNS = `m.topic_id, m.attempts, m.correct, m.accuracy, m.first_attempt_accuracy, m.recent_accuracy,
   m.mastery_score, m.mastery_lower, m.mastery_upper, m.retrieval_strength, m.material_completion, m.trend,
-  m.p_correct, m.p_correct_lower, m.p_correct_upper, ${ms('m.next_review_at')} AS next_review_at, ${ms('m.as_of')} AS as_of, m.scheduler,
+  m.p_correct, m.p_correct_lower, m.p_correct_upper, m.learner_state, ${ms('m.next_review_at')} AS next_review_at, ${ms('m.as_of')} AS as_of, m.scheduler,
   CASE WHEN m.scheduler = 'sm2' THEN m.sm2_state END AS sm2_state,
   CASE WHEN m.scheduler = 'fsrs' THEN m.fsrs_state END AS fsrs_state`;
 
@@ -99,6 +102,7 @@ function toMastery(r: Raw, topic: Topic): MasteryRow {
       r.p_correct == null
         ? null
         : { p: Number(r.p_correct), lower: Number(r.p_correct_lower), upper: Number(r.p_correct_upper) },
+    learner: (r.learner_state as LearnerNowState | null) ?? null,
     trend: (r.trend as string | null) ?? null,
     nextReviewAt: iso(r.next_review_at),
     asOf: iso(r.as_of),
@@ -179,6 +183,18 @@ export function pCorrectView(
   };
 }
 
+/** The part of learner_state a request-time prediction reads. */
+export type LearnerNowState = Pick<LearnerState, 'mu' | 'v' | 's' | 'lastAt'> & { materialAt: number | null };
+
+/** The learner model's P(correct) on a question of average difficulty at `nowMs` (forgetting since the last event). */
+export function pCorrectNow(
+  l: LearnerNowState,
+  nowMs: number,
+): { value: number; lower: number; upper: number; level: number } | null {
+  const p = predictLearner({ ...l, n: 0 }, nowMs, LEARNER_PARAMS.itemPriorMean, l.materialAt);
+  return pCorrectView(p.p, p.lower, p.upper);
+}
+
 /** The fields of a mastery list entry, in response order (`topicId` is always sent). */
 export const MASTERY_FIELDS = [
   'topicId',
@@ -197,6 +213,7 @@ export const MASTERY_FIELDS = [
   'retrievalStrength',
   'materialCompletion',
   'pCorrect',
+  'pCorrectNow',
   'asOf',
   'now',
   'nextReviewAt',
@@ -234,7 +251,9 @@ const LIST_COLUMNS = `m.topic_id, m.topic_level, m.attempts, m.correct, m.accura
   CASE WHEN m.scheduler = 'sm2' THEN (m.sm2_state->>'lastReviewAt')::float8
        ELSE (m.fsrs_state->>'lastReviewAt')::float8 END,
   CASE WHEN m.scheduler = 'sm2' THEN m.sm2_state IS NOT NULL ELSE m.fsrs_state IS NOT NULL END,
-  m.fsrs_state->>'state', m.p_correct, m.p_correct_lower, m.p_correct_upper`;
+  m.fsrs_state->>'state', m.p_correct, m.p_correct_lower, m.p_correct_upper,
+  (m.learner_state->>'mu')::float8, (m.learner_state->>'v')::float8, (m.learner_state->>'s')::float8,
+  (m.learner_state->>'lastAt')::float8, (m.learner_state->>'materialAt')::float8`;
 const C = {
   id: 0,
   level: 1,
@@ -259,6 +278,11 @@ const C = {
   pCorrect: 20,
   pCorrectLower: 21,
   pCorrectUpper: 22,
+  learnerMu: 23,
+  learnerV: 24,
+  learnerS: 25,
+  learnerLastAt: 26,
+  learnerMaterialAt: 27,
 } as const;
 
 /**
@@ -349,6 +373,19 @@ export async function masteryListPage(
       retrievalStrength: round(r[C.retrievalStrength] as number),
       materialCompletion: round(r[C.materialCompletion] as number),
       pCorrect: pCorrectView(r[C.pCorrect], r[C.pCorrectLower], r[C.pCorrectUpper]),
+      pCorrectNow:
+        r[C.learnerMu] == null
+          ? null
+          : pCorrectNow(
+              {
+                mu: r[C.learnerMu] as number,
+                v: r[C.learnerV] as number,
+                s: r[C.learnerS] as number,
+                lastAt: (r[C.learnerLastAt] as number | null) ?? null,
+                materialAt: (r[C.learnerMaterialAt] as number | null) ?? null,
+              },
+              opts.nowMs,
+            ),
       asOf: iso(r[C.asOf]),
       now: recallNow(r, opts.nowMs),
       nextReviewAt: iso(r[C.nextReviewAt]),

@@ -10,7 +10,12 @@ import {
   type MasteryState,
   type RetrievalScheduler,
 } from '../../domain/mastery.ts';
-import { emptyLearnerState, LEARNER_PARAMS, predictLearner } from '../../domain/learner-model.ts';
+import {
+  emptyLearnerState,
+  LEARNER_PARAMS,
+  predictLearner,
+  type LearnerState,
+} from '../../domain/learner-model.ts';
 
 export type MasteryColumns = {
   attempts: number;
@@ -33,6 +38,8 @@ export type MasteryColumns = {
   pCorrect: number;
   pCorrectLower: number;
   pCorrectUpper: number;
+  /** Leaves: the learner state and newest material time (learner_state), for request-time predictions. */
+  learnerState: (LearnerState & { materialAt: number | null }) | null;
   trend: string | null;
   lastEventAt: number | null;
   asOf: number | null;
@@ -68,6 +75,7 @@ export function leafColumns(
     pCorrect: model.p,
     pCorrectLower: model.lower,
     pCorrectUpper: model.upper,
+    learnerState: state.learner ? { ...state.learner, materialAt: state.materialCompletionAt } : null,
     trend: snap.trend,
     lastEventAt: state.lastEventAt,
     asOf,
@@ -147,6 +155,7 @@ export function parentColumns(
     pCorrect: roll((c) => c.pCorrect),
     pCorrectLower: roll((c) => c.pCorrectLower),
     pCorrectUpper: roll((c) => c.pCorrectUpper),
+    learnerState: null,
     trend: null,
     lastEventAt: maxOf(children.map((c) => c.columns.lastEventAt)),
     asOf: maxOf(children.map((c) => c.columns.asOf)),

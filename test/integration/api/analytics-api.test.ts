@@ -20,6 +20,7 @@ import {
   type InvalidationListener,
 } from '../../../services/analytics-api/invalidation.ts';
 import { percentileRank } from '../../../services/domain/stats.ts';
+import { pCorrectNow } from '../../../services/analytics-api/data/state.ts';
 import {
   ALICE,
   BIG,
@@ -29,6 +30,7 @@ import {
   loadPostgres,
   masteryFixture,
   NOW,
+  learnerStateOf,
   pCorrectOf,
   TODAY,
   type Fixture,
@@ -232,6 +234,12 @@ describe('student endpoints return values matching an independent computation', 
       expect(t.interval).toEqual({ lower: x.lower, upper: x.upper, level: 0.95 });
       const p = pCorrectOf(x.score);
       expect(t.pCorrect).toEqual({ value: p, lower: r4(p - 0.1), upper: r4(p + 0.1), level: 0.95 });
+      if (x.level === 2) {
+        const state = learnerStateOf(x.score);
+        expect(t.pCorrectNow).toEqual(pCorrectNow(state, NOW));
+        // a day of forgetting: lower than right after the last answer
+        expect(t.pCorrectNow.value).toBeLessThan(pCorrectNow(state, state.lastAt)!.value);
+      } else expect(t.pCorrectNow).toBeNull();
       expect(t.trend).toBe(x.trend);
       expect(t.attempts).toBe(x.attempts);
       expect(t.accuracy).toBe(r4(x.correct / x.attempts));
