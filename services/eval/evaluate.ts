@@ -682,7 +682,7 @@ export type EvalReport = {
   seconds: number;
 };
 
-export function scoreCohort(rows: AnswerRow[], spec: CohortSpec, resamples: number): CohortReport['sets'] {
+export function scoreCohort(rows: AnswerRow[], resamples: number): CohortReport['sets'] {
   const sets = {} as CohortReport['sets'];
   for (const set of SETS) {
     const members = rows.filter((r) => r.sets.includes(set));
@@ -707,7 +707,6 @@ export function scoreCohort(rows: AnswerRow[], spec: CohortSpec, resamples: numb
     for (const r of reports) r.gapClosed = gapClosed(constant.logLoss, r.logLoss, bayes.logLoss);
     sets[set] = reports;
   }
-  void spec;
   return sets;
 }
 
@@ -855,7 +854,7 @@ export function runProtocol(protocol: Protocol, log: (line: string) => void = ()
       cohorts.push({
         spec: cohort.spec,
         delivered: cohort.delivered,
-        sets: scoreCohort(pass.answers, cohort.spec, protocol.resamples),
+        sets: scoreCohort(pass.answers, protocol.resamples),
         load: pass.load,
       });
       log(`scored hold-out ${seed} (${noise})`);
