@@ -41,6 +41,13 @@ const live = {
   },
 };
 
+/** A probability with its 95% interval, or null. */
+const probability = (description: string) => ({
+  type: ['object', 'null'],
+  description,
+  properties: { value: num, lower: num, upper: num, level: num },
+});
+
 const masteryTopicView = obj({
   topicId: str,
   name: str,
@@ -57,20 +64,14 @@ const masteryTopicView = obj({
   recentAccuracy: numOrNull,
   retrievalStrength: num,
   materialCompletion: num,
-  pCorrect: {
-    type: ['object', 'null'],
-    description:
-      'Learner model v2: probability of answering a question of average difficulty on the topic correctly, as of ' +
+  pCorrect: probability(
+    'Learner model v2: probability of answering a question of average difficulty on the topic correctly, as of ' +
       'asOf (leaves: ability posterior, item difficulty, forgetting; parents: board-weighted roll-up), with its 95% interval',
-    properties: { value: num, lower: num, upper: num, level: num },
-  },
-  pCorrectNow: {
-    type: ['object', 'null'],
-    description:
-      'pCorrect recomputed at request time for leaf topics (forgetting since the last activity lowers it); null on ' +
+  ),
+  pCorrectNow: probability(
+    'pCorrect recomputed at request time for leaf topics (forgetting since the last activity lowers it); null on ' +
       'parents and rows without a learner state',
-    properties: { value: num, lower: num, upper: num, level: num },
-  },
+  ),
   asOf: strOrNull,
   now: { type: ['object', 'null'], properties: { retrievalStrength: num, score: num } },
   nextReviewAt: strOrNull,
