@@ -41,6 +41,13 @@ const live = {
   },
 };
 
+/** A probability with its 95% interval, or null. */
+const probability = (description: string) => ({
+  type: ['object', 'null'],
+  description,
+  properties: { value: num, lower: num, upper: num, level: num },
+});
+
 const masteryTopicView = obj({
   topicId: str,
   name: str,
@@ -57,6 +64,14 @@ const masteryTopicView = obj({
   recentAccuracy: numOrNull,
   retrievalStrength: num,
   materialCompletion: num,
+  pCorrect: probability(
+    'Learner model v2: probability of answering a question of average difficulty on the topic correctly, as of ' +
+      'asOf (leaves: ability posterior, item difficulty, forgetting; parents: board-weighted roll-up), with its 95% interval',
+  ),
+  pCorrectNow: probability(
+    'pCorrect recomputed at request time for leaf topics (forgetting since the last activity lowers it); null on ' +
+      'parents and rows without a learner state',
+  ),
   asOf: strOrNull,
   now: { type: ['object', 'null'], properties: { retrievalStrength: num, score: num } },
   nextReviewAt: strOrNull,
@@ -80,12 +95,13 @@ export const RESPONSES = {
     mastery: obj({
       topicsStudied: int,
       averageScore: numOrNull,
+      averagePCorrect: numOrNull,
       attempts: int,
       bands: obj({ mastered: int, developing: int, weak: int }),
       trends: obj({ improving: int, stable: int, declining: int, insufficient_data: int }),
-      weakest: arr(obj({ topicId: str, name: str, score: num, trend: strOrNull })),
-      strongest: arr(obj({ topicId: str, name: str, score: num, trend: strOrNull })),
-      systems: arr(obj({ topicId: str, name: str, score: num, attempts: int })),
+      weakest: arr(obj({ topicId: str, name: str, score: num, pCorrect: numOrNull, trend: strOrNull })),
+      strongest: arr(obj({ topicId: str, name: str, score: num, pCorrect: numOrNull, trend: strOrNull })),
+      systems: arr(obj({ topicId: str, name: str, score: num, pCorrect: numOrNull, attempts: int })),
     }),
     study: obj({ today: window, last7Days: window, last30Days: window }),
     streak: obj({ current: int, longest: int, lastActiveDay: strOrNull }),

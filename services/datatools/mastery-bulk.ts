@@ -25,6 +25,7 @@ import type { Pool, PoolClient } from '../shared/postgres.ts';
 import { leafColumns } from '../stream/mastery/columns.ts';
 import type { MasteryConfig } from '../stream/mastery/config.ts';
 import { toMasteryInput, type MasteryInput } from '../stream/mastery/decode.ts';
+import type { ItemCalibration } from '../stream/mastery/items.ts';
 import { recordLateEvents, type LateEvent } from '../stream/mastery/late-events.ts';
 import { admitRecords, savePositions, type StoredPosition } from '../stream/mastery/positions.ts';
 import {
@@ -62,6 +63,8 @@ export type MasteryBulkDeps = {
   topics: { attempts: string; materials: string };
   /** The rebuild's group: Kafka group of the drain, and the key of the shadow's positions and claims. */
   groupId: string;
+  /** The question-bank calibration the live processor uses (item_calibration). */
+  items?: ItemCalibration;
 };
 
 export class MasteryBulkBuild {
@@ -124,6 +127,7 @@ export class MasteryBulkBuild {
       next,
       this.deps.config.MASTERY_ALLOWED_LATENESS_MS,
       this.deps.config.MASTERY_SCHEDULER,
+      this.deps.items,
     );
     for (const [k, h] of history) this.history.set(k, h);
     for (const l of late) if (!this.late.has(l.eventId)) this.late.set(l.eventId, l);

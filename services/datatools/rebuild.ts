@@ -43,6 +43,7 @@ import { createRegistry } from '../shared/registry.ts';
 import { RAW_TABLES } from '../stream/clickhouse-sink/rows.ts';
 import { masteryEnv } from '../stream/mastery/config.ts';
 import { TopicTree } from '../stream/mastery/taxonomy.ts';
+import { loadItemCalibration } from '../stream/mastery/items.ts';
 import { MasteryBulkBuild } from './mastery-bulk.ts';
 import { SessionsBulkBuild } from './sessions-bulk.ts';
 import { sessionsEnv } from '../stream/sessions/config.ts';
@@ -204,6 +205,10 @@ export async function rebuildMastery(ctx: ToolContext, opts: RebuildOptions): Pr
   try {
     await migratePostgres(shadowPool, shadow);
     await shadowPool.query(`INSERT INTO ${shadow}.topics SELECT * FROM ${pgIdent(live)}.topics`);
+    // The question-bank calibration is an input of the rebuild, not its output: the new tables keep it.
+    await shadowPool.query(
+      `INSERT INTO ${shadow}.item_calibration SELECT * FROM ${pgIdent(live)}.item_calibration`,
+    );
     await repointForeignKeys(shadowPool, shadow, live);
     const ranges = await computeRanges(
       ctx.admin,
@@ -220,6 +225,7 @@ export async function rebuildMastery(ctx: ToolContext, opts: RebuildOptions): Pr
       config: masteryEnv.load(ctx.env),
       topics: { attempts: t['question-attempts'], materials: t['material-interactions'] },
       groupId: group,
+      items: await loadItemCalibration(shadowPool),
     });
     const drained = await drain(ctx, opts, {
       def: bulk.definition(),

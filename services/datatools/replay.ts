@@ -32,6 +32,7 @@ import { createMetricsRegistry } from '../shared/metrics.ts';
 import { RawEventStore } from '../stream/clickhouse-sink/store.ts';
 import { masteryEnv } from '../stream/mastery/config.ts';
 import { createMasteryProcessor } from '../stream/mastery/processor.ts';
+import { loadItemCalibration } from '../stream/mastery/items.ts';
 import { TopicTree } from '../stream/mastery/taxonomy.ts';
 import type { ProcessorDefinition } from '../stream/runtime/processor.ts';
 import { invalidationChannel } from '../stream/runtime/invalidation.ts';
@@ -183,6 +184,7 @@ export async function masteryDefinition(
     pool,
     redis: null,
     tree: await TopicTree.load(pool),
+    items: await loadItemCalibration(pool),
     config: masteryEnv.load(env),
     topics: { attempts: t['question-attempts'], materials: t['material-interactions'] },
     groupId,

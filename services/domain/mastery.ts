@@ -22,6 +22,8 @@ import type { FsrsState } from './fsrs.ts';
 import { qualityFromAttempt, sm2RecallProbability, sm2Review } from './sm2.ts';
 import type { AttemptForQuality, Sm2Options, Sm2State } from './sm2.ts';
 import { clamp01, wilsonInterval, Z_95 } from './stats.ts';
+import { emptyLearnerState, LEARNER_PARAMS, updateLearner } from './learner-model.ts';
+import type { LearnerParams, LearnerState } from './learner-model.ts';
 
 export const MASTERY_WEIGHTS = {
   firstAttemptAccuracy: 0.3,
@@ -40,8 +42,9 @@ export const TREND_THRESHOLD = 0.15;
 
 export type RetrievalScheduler = 'sm2' | 'fsrs';
 /**
- * FSRS predicts recall better than SM-2 on held-out simulated cohorts (`npm run eval`: log loss 0.797 vs 0.949,
- * AUC 0.544 vs 0.508), so it is the default; MASTERY_SCHEDULER=sm2 switches the processor back.
+ * FSRS predicts recall at reviews better than SM-2 on held-out simulated cohorts (`npm run eval`: log loss 0.793
+ * vs 0.950, AUC 0.546 vs 0.507 on eval-holdout-2025), so it is the default; MASTERY_SCHEDULER=sm2 switches the
+ * processor back. Neither beats a constant there; the learner model v2 (learner-model.ts) predicts answers.
  */
 export const DEFAULT_RETRIEVAL_SCHEDULER: RetrievalScheduler = 'fsrs';
 
@@ -63,10 +66,17 @@ export interface MasteryState {
   materialCompletionAt: number | null;
   sm2: Sm2State | null;
   fsrs: FsrsState | null;
+  /** Learner model v2 (learner-model.ts); absent in rows written before it. */
+  learner?: LearnerState | null;
   lastEventAt: number | null;
 }
 
-export interface MasteryAttempt extends AttemptForQuality {
+/** An answer as the mastery model takes it: the item's difficulty (logits) resolved when it was decoded. */
+export interface ModelAttempt extends AttemptForQuality {
+  itemB?: number;
+}
+
+export interface MasteryAttempt extends ModelAttempt {
   occurredAt: number;
 }
 
@@ -78,6 +88,7 @@ export interface MaterialProgress {
 
 export interface MasteryUpdateOptions {
   sm2?: Sm2Options;
+  learner?: LearnerParams;
 }
 
 export function emptyMasteryState(): MasteryState {
@@ -91,6 +102,7 @@ export function emptyMasteryState(): MasteryState {
     materialCompletionAt: null,
     sm2: null,
     fsrs: null,
+    learner: null,
     lastEventAt: null,
   };
 }
@@ -115,8 +127,28 @@ export function applyAttempt(
     materialCompletionAt: previous.materialCompletionAt,
     sm2: advanceSm2(previous.sm2, quality, attempt.occurredAt, options.sm2),
     fsrs: fsrsReview(previous.fsrs ?? undefined, ratingFromQuality(quality), attempt.occurredAt),
+    learner: advanceLearner(previous.learner ?? null, attempt, correct, options.learner),
     lastEventAt: maxTime(previous.lastEventAt, attempt.occurredAt),
   };
+}
+
+/**
+ * The learner model takes answers in event-time order; like the schedulers, an answer older than its last one
+ * (a late delivery past the row's fold point) is counted elsewhere but not applied.
+ */
+function advanceLearner(
+  state: LearnerState | null,
+  attempt: MasteryAttempt,
+  correct: boolean,
+  params: LearnerParams = LEARNER_PARAMS,
+): LearnerState {
+  const current = state ?? emptyLearnerState(params);
+  if (current.lastAt !== null && attempt.occurredAt < current.lastAt) return current;
+  return updateLearner(
+    current,
+    { at: attempt.occurredAt, correct, b: attempt.itemB ?? params.itemPriorMean },
+    params,
+  );
 }
 
 /**

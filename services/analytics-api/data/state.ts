@@ -5,6 +5,7 @@ import { fsrsRecallProbability, type FsrsState } from '../../domain/fsrs.ts';
 import { sm2RecallProbability, type Sm2State } from '../../domain/sm2.ts';
 import { MASTERY_WEIGHTS } from '../../domain/mastery.ts';
 import { clamp01 } from '../../domain/stats.ts';
+import { LEARNER_PARAMS, predictLearner, type LearnerState } from '../../domain/learner-model.ts';
 import { isoFromMs, round } from '../compute.ts';
 
 /**
@@ -29,6 +30,10 @@ export type MasteryRow = {
   upper: number;
   retrievalStrength: number;
   materialCompletion: number;
+  /** Learner model v2: P(correct) on a question of average difficulty as of asOf, 95% interval (null: none yet). */
+  pCorrect: { p: number; lower: number; upper: number } | null;
+  /** Leaves: the learner state (learner_state), to recompute P(correct) at request time. */
+  learner: LearnerNowState | null;
   trend: string | null;
   nextReviewAt: string | null;
   asOf: string | null;
@@ -46,7 +51,7 @@ const ms = (col: string) => `(extract(epoch from ${col}) * 1000)::float8`;
  */
 const MASTERY_COLUMNS = `m.topic_id, m.attempts, m.correct, m.accuracy, m.first_attempt_accuracy, m.recent_accuracy,
   m.mastery_score, m.mastery_lower, m.mastery_upper, m.retrieval_strength, m.material_completion, m.trend,
-  ${ms('m.next_review_at')} AS next_review_at, ${ms('m.as_of')} AS as_of, m.scheduler,
+  m.p_correct, m.p_correct_lower, m.p_correct_upper, m.learner_state, ${ms('m.next_review_at')} AS next_review_at, ${ms('m.as_of')} AS as_of, m.scheduler,
   CASE WHEN m.scheduler = 'sm2' THEN m.sm2_state END AS sm2_state,
   CASE WHEN m.scheduler = 'fsrs' THEN m.fsrs_state END AS fsrs_state`;
 
@@ -93,6 +98,11 @@ function toMastery(r: Raw, topic: Topic): MasteryRow {
     upper: Number(r.mastery_upper),
     retrievalStrength: Number(r.retrieval_strength),
     materialCompletion: Number(r.material_completion),
+    pCorrect:
+      r.p_correct == null
+        ? null
+        : { p: Number(r.p_correct), lower: Number(r.p_correct_lower), upper: Number(r.p_correct_upper) },
+    learner: (r.learner_state as LearnerNowState | null) ?? null,
     trend: (r.trend as string | null) ?? null,
     nextReviewAt: iso(r.next_review_at),
     asOf: iso(r.as_of),
@@ -158,6 +168,33 @@ export async function masteryRows(
   });
 }
 
+/** The API shape of the learner model's probability (null before the row has one). */
+export function pCorrectView(
+  p: unknown,
+  lower: unknown,
+  upper: unknown,
+): { value: number; lower: number; upper: number; level: number } | null {
+  if (p == null) return null;
+  return {
+    value: round(Number(p)) as number,
+    lower: round(Number(lower)) as number,
+    upper: round(Number(upper)) as number,
+    level: 0.95,
+  };
+}
+
+/** The part of learner_state a request-time prediction reads. */
+export type LearnerNowState = Pick<LearnerState, 'mu' | 'v' | 's' | 'lastAt'> & { materialAt: number | null };
+
+/** The learner model's P(correct) on a question of average difficulty at `nowMs` (forgetting since the last event). */
+export function pCorrectNow(
+  l: LearnerNowState,
+  nowMs: number,
+): { value: number; lower: number; upper: number; level: number } | null {
+  const p = predictLearner({ ...l, n: 0 }, nowMs, LEARNER_PARAMS.itemPriorMean, l.materialAt);
+  return pCorrectView(p.p, p.lower, p.upper);
+}
+
 /** The fields of a mastery list entry, in response order (`topicId` is always sent). */
 export const MASTERY_FIELDS = [
   'topicId',
@@ -175,6 +212,8 @@ export const MASTERY_FIELDS = [
   'recentAccuracy',
   'retrievalStrength',
   'materialCompletion',
+  'pCorrect',
+  'pCorrectNow',
   'asOf',
   'now',
   'nextReviewAt',
@@ -212,7 +251,9 @@ const LIST_COLUMNS = `m.topic_id, m.topic_level, m.attempts, m.correct, m.accura
   CASE WHEN m.scheduler = 'sm2' THEN (m.sm2_state->>'lastReviewAt')::float8
        ELSE (m.fsrs_state->>'lastReviewAt')::float8 END,
   CASE WHEN m.scheduler = 'sm2' THEN m.sm2_state IS NOT NULL ELSE m.fsrs_state IS NOT NULL END,
-  m.fsrs_state->>'state'`;
+  m.fsrs_state->>'state', m.p_correct, m.p_correct_lower, m.p_correct_upper,
+  (m.learner_state->>'mu')::float8, (m.learner_state->>'v')::float8, (m.learner_state->>'s')::float8,
+  (m.learner_state->>'lastAt')::float8, (m.learner_state->>'materialAt')::float8`;
 const C = {
   id: 0,
   level: 1,
@@ -234,6 +275,14 @@ const C = {
   lastReviewAt: 17,
   hasState: 18,
   fsrsCardState: 19,
+  pCorrect: 20,
+  pCorrectLower: 21,
+  pCorrectUpper: 22,
+  learnerMu: 23,
+  learnerV: 24,
+  learnerS: 25,
+  learnerLastAt: 26,
+  learnerMaterialAt: 27,
 } as const;
 
 /**
@@ -323,6 +372,20 @@ export async function masteryListPage(
       recentAccuracy: round(r[C.recentAccuracy] as number | null),
       retrievalStrength: round(r[C.retrievalStrength] as number),
       materialCompletion: round(r[C.materialCompletion] as number),
+      pCorrect: pCorrectView(r[C.pCorrect], r[C.pCorrectLower], r[C.pCorrectUpper]),
+      pCorrectNow:
+        r[C.learnerMu] == null
+          ? null
+          : pCorrectNow(
+              {
+                mu: r[C.learnerMu] as number,
+                v: r[C.learnerV] as number,
+                s: r[C.learnerS] as number,
+                lastAt: (r[C.learnerLastAt] as number | null) ?? null,
+                materialAt: (r[C.learnerMaterialAt] as number | null) ?? null,
+              },
+              opts.nowMs,
+            ),
       asOf: iso(r[C.asOf]),
       now: recallNow(r, opts.nowMs),
       nextReviewAt: iso(r[C.nextReviewAt]),
@@ -368,6 +431,8 @@ export type SummaryTopic = {
   score: number;
   trend: string | null;
   attempts: number;
+  /** Learner model v2 P(correct) as of the row's last event (null on rows without one). */
+  pCorrect: number | null;
 };
 
 /** The dashboard's mastery summary over the student's studied leaves, aggregated by PostgreSQL. */
@@ -379,6 +444,9 @@ export type MasterySummaryData = {
     n: number;
     scoreSum: number;
     attempts: number;
+    /** Sum of p_correct over the group's rows that have one, and how many have one. */
+    pCorrectSum: number;
+    pCorrectN: number;
   }>;
   /** The 3 lowest and the 3 highest scores (ties by topic id, bytewise). */
   weakest: SummaryTopic[];
@@ -402,20 +470,21 @@ export async function masterySummaryData(
     prepared<Raw>(
       pg,
       `WITH l AS (
-         SELECT topic_id, mastery_score, trend, attempts FROM topic_mastery
+         SELECT topic_id, mastery_score, trend, attempts, p_correct FROM topic_mastery
          WHERE user_id = $1 AND topic_level = 2 AND attempts > 0)
        (SELECT 'g' AS k, NULL AS topic_id,
           CASE WHEN mastery_score >= $2 THEN 'mastered' WHEN mastery_score >= $3 THEN 'developing' ELSE 'weak' END
-            AS band, trend, count(*)::float8 AS n, sum(mastery_score) AS score, sum(attempts)::float8 AS attempts
+            AS band, trend, count(*)::float8 AS n, sum(mastery_score) AS score, sum(attempts)::float8 AS attempts,
+          sum(p_correct) AS pc, count(p_correct)::float8 AS pcn
         FROM l GROUP BY 3, 4)
        UNION ALL
-       (SELECT 'w', topic_id, NULL, trend, 1, mastery_score, attempts
+       (SELECT 'w', topic_id, NULL, trend, 1, mastery_score, attempts, p_correct, 1
         FROM l ORDER BY mastery_score, topic_id COLLATE "C" LIMIT 3)
        UNION ALL
-       (SELECT 's', topic_id, NULL, trend, 1, mastery_score, attempts
+       (SELECT 's', topic_id, NULL, trend, 1, mastery_score, attempts, p_correct, 1
         FROM l ORDER BY mastery_score DESC, topic_id COLLATE "C" DESC LIMIT 3)
        UNION ALL
-       (SELECT 'y', topic_id, NULL, trend, 1, mastery_score, attempts
+       (SELECT 'y', topic_id, NULL, trend, 1, mastery_score, attempts, p_correct, 1
         FROM topic_mastery WHERE user_id = $1 AND topic_level = 0 ORDER BY topic_id)`,
       [user, thresholds.mastered, thresholds.developing],
     ),
@@ -430,6 +499,8 @@ export async function masterySummaryData(
         n: Number(r.n),
         scoreSum: Number(r.score),
         attempts: Number(r.attempts),
+        pCorrectSum: Number(r.pc ?? 0),
+        pCorrectN: Number(r.pcn ?? 0),
       });
       continue;
     }
@@ -440,6 +511,7 @@ export async function masterySummaryData(
       score: Number(r.score),
       trend,
       attempts: Number(r.attempts),
+      pCorrect: numOrNull(r.pc),
     };
     (r.k === 'w' ? out.weakest : r.k === 's' ? out.strongest : out.systems).push(t);
   }

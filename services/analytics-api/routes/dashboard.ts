@@ -15,6 +15,7 @@ const brief = (r: SummaryTopic) => ({
   topicId: r.topicId,
   name: r.name,
   score: round(r.score),
+  pCorrect: round(r.pCorrect),
   trend: r.trend,
 });
 
@@ -25,7 +26,11 @@ export function masterySummary(d: MasterySummaryData) {
   let n = 0;
   let scoreSum = 0;
   let attempts = 0;
+  let pSum = 0;
+  let pN = 0;
   for (const g of d.groups) {
+    pSum += g.pCorrectSum;
+    pN += g.pCorrectN;
     bands[g.band] += g.n;
     if (g.trend && g.trend in trends) trends[g.trend as keyof typeof trends] += g.n;
     n += g.n;
@@ -35,6 +40,7 @@ export function masterySummary(d: MasterySummaryData) {
   return {
     topicsStudied: n,
     averageScore: round(n === 0 ? null : scoreSum / n),
+    averagePCorrect: round(pN === 0 ? null : pSum / pN),
     attempts,
     bands,
     trends,
@@ -44,6 +50,7 @@ export function masterySummary(d: MasterySummaryData) {
       topicId: r.topicId,
       name: r.name,
       score: round(r.score),
+      pCorrect: round(r.pCorrect),
       attempts: r.attempts,
     })),
   };

@@ -15,6 +15,8 @@ import {
   masteryListPage,
   masteryNow,
   masteryRows,
+  pCorrectNow,
+  pCorrectView,
   type MasteryField,
   topicWithChildren,
   type MasteryRow,
@@ -39,6 +41,8 @@ export function masteryView(r: MasteryRow, now: number) {
     recentAccuracy: round(r.recentAccuracy),
     retrievalStrength: round(r.retrievalStrength),
     materialCompletion: round(r.materialCompletion),
+    pCorrect: r.pCorrect ? pCorrectView(r.pCorrect.p, r.pCorrect.lower, r.pCorrect.upper) : null,
+    pCorrectNow: r.learner ? pCorrectNow(r.learner, now) : null,
     asOf: r.asOf,
     now: current
       ? { retrievalStrength: round(current.retrievalStrength), score: round(current.score) }

@@ -10,6 +10,12 @@ import {
   type MasteryState,
   type RetrievalScheduler,
 } from '../../domain/mastery.ts';
+import {
+  emptyLearnerState,
+  LEARNER_PARAMS,
+  predictLearner,
+  type LearnerState,
+} from '../../domain/learner-model.ts';
 
 export type MasteryColumns = {
   attempts: number;
@@ -28,6 +34,12 @@ export type MasteryColumns = {
   masteryScore: number;
   masteryLower: number;
   masteryUpper: number;
+  /** Learner model v2: P(correct) on a question of average difficulty now (as of asOf), and its 95% interval. */
+  pCorrect: number;
+  pCorrectLower: number;
+  pCorrectUpper: number;
+  /** Leaves: the learner state and newest material time (learner_state), for request-time predictions. */
+  learnerState: (LearnerState & { materialAt: number | null }) | null;
   trend: string | null;
   lastEventAt: number | null;
   asOf: number | null;
@@ -42,6 +54,7 @@ export function leafColumns(
   asOf: number | null = state.lastEventAt,
 ): MasteryColumns {
   const snap = computeMastery(state, asOf ?? 0, { scheduler });
+  const model = learnerNow(state, asOf);
   return {
     attempts: state.attempts,
     correct: state.correct,
@@ -59,10 +72,27 @@ export function leafColumns(
     masteryScore: snap.score,
     masteryLower: snap.lower,
     masteryUpper: snap.upper,
+    pCorrect: model.p,
+    pCorrectLower: model.lower,
+    pCorrectUpper: model.upper,
+    learnerState: state.learner ? { ...state.learner, materialAt: state.materialCompletionAt } : null,
     trend: snap.trend,
     lastEventAt: state.lastEventAt,
     asOf,
   };
+}
+
+/**
+ * The learner model's prediction for a question of average difficulty (the bank mean) at `asOf` (the row's latest
+ * event when null), material study counting as exposure.
+ */
+export function learnerNow(
+  state: MasteryState,
+  asOf: number | null = state.lastEventAt,
+): { p: number; lower: number; upper: number } {
+  const learner = state.learner ?? emptyLearnerState();
+  const at = asOf ?? state.lastEventAt ?? learner.lastAt ?? 0;
+  return predictLearner(learner, at, LEARNER_PARAMS.itemPriorMean, state.materialCompletionAt);
 }
 
 /** A child with no row: never studied (score 0, the interval of an empty state). */
@@ -122,6 +152,10 @@ export function parentColumns(
     masteryScore: roll((c) => c.masteryScore),
     masteryLower: roll((c) => c.masteryLower),
     masteryUpper: roll((c) => c.masteryUpper),
+    pCorrect: roll((c) => c.pCorrect),
+    pCorrectLower: roll((c) => c.pCorrectLower),
+    pCorrectUpper: roll((c) => c.pCorrectUpper),
+    learnerState: null,
     trend: null,
     lastEventAt: maxOf(children.map((c) => c.columns.lastEventAt)),
     asOf: maxOf(children.map((c) => c.columns.asOf)),

@@ -12,6 +12,9 @@ export type MasteryInput =
       occurredAt: number;
       topicIds: string[];
       attempt: AttemptForQuality;
+      /** The question and its published difficulty (0..1), for the learner model's item difficulty. */
+      questionId: string | null;
+      difficulty: number | null;
     }
   | {
       kind: 'material';
@@ -53,7 +56,13 @@ export function toMasteryInput(
     if (isFiniteNumber(v.time_to_answer_ms)) attempt.responseTimeMs = v.time_to_answer_ms;
     // Confidence 1 (guess) .. 5 (certain) mapped onto [0, 1].
     if (isFiniteNumber(v.confidence)) attempt.confidence = (Math.min(5, Math.max(1, v.confidence)) - 1) / 4;
-    return ok({ kind: 'attempt', ...base, attempt });
+    return ok({
+      kind: 'attempt',
+      ...base,
+      attempt,
+      questionId: isString(v.question_id) ? v.question_id : null,
+      difficulty: isFiniteNumber(v.difficulty) ? v.difficulty : null,
+    });
   }
   if (family === 'material-interactions') {
     if (!isString(v.material_id)) return dlq('invalid_material', new Error('material_id is required'));

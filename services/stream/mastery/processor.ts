@@ -25,7 +25,7 @@ import {
   tpKey,
   type StoredPosition,
 } from './positions.ts';
-import { applyToOwnedRow, emptyRow, type MasteryRowState, type RowEvent } from './row.ts';
+import { applyToOwnedRow, emptyRow, type MasteryRowState } from './row.ts';
 import {
   claimEvents,
   lockRows,
@@ -39,6 +39,7 @@ import {
 } from './store.ts';
 import type { TopicTree } from './taxonomy.ts';
 import { decodeWire } from './wire.ts';
+import { EMPTY_CALIBRATION, toRowEvent, type ItemCalibration } from './items.ts';
 
 export const MASTERY_PROCESSOR = 'mastery';
 
@@ -61,6 +62,8 @@ export type MasteryDeps = {
   dedupeGroupId?: string;
   /** Channel for cache invalidations (`<REDIS_KEY_PREFIX>invalidate`). */
   invalidateChannel: string;
+  /** The question-bank calibration (item_calibration, loaded at start); empty: difficulty field or bank mean. */
+  items?: ItemCalibration;
   metrics: Registry;
   log: Logger;
 };
@@ -103,7 +106,7 @@ export type BatchOutcome = {
 export async function applyBatch(
   client: PoolClient,
   batch: FlushBatch<MasteryInput>,
-  deps: Pick<MasteryDeps, 'groupId' | 'tree' | 'config' | 'dedupeGroupId'>,
+  deps: Pick<MasteryDeps, 'groupId' | 'tree' | 'config' | 'dedupeGroupId' | 'items'>,
 ): Promise<BatchOutcome> {
   const L = deps.config.MASTERY_ALLOWED_LATENESS_MS;
   const scheduler = deps.config.MASTERY_SCHEDULER;
@@ -131,6 +134,7 @@ export async function applyBatch(
     next,
     L,
     scheduler,
+    deps.items,
   );
   const writes: RowWrite[] = [];
   for (const [k, row] of rows) {
@@ -187,12 +191,13 @@ export function applyFresh(
   next: Map<string, StoredPosition>,
   L: number,
   scheduler: MasteryConfig['MASTERY_SCHEDULER'],
+  items: ItemCalibration = EMPTY_CALIBRATION,
 ): { rows: Map<string, MasteryRowState>; history: Map<string, HistoryWrite>; late: LateEvent[] } {
   const rows = new Map<string, MasteryRowState>();
   const history = new Map<string, HistoryWrite>();
   const late: LateEvent[] = [];
   for (const { record, value } of fresh) {
-    const e = toRowEvent(value);
+    const e = toRowEvent(value, items);
     let wasLate: { foldPoint: number | null } | undefined;
     for (const topicId of value.topicIds) {
       const k = rowKey(value.userId, topicId);
@@ -223,12 +228,6 @@ export function applyFresh(
       });
   }
   return { rows, history, late };
-}
-
-function toRowEvent(v: MasteryInput): RowEvent {
-  return v.kind === 'attempt'
-    ? { at: v.occurredAt, id: v.eventId, a: v.attempt }
-    : { at: v.occurredAt, id: v.eventId, m: { id: v.materialId, p: v.progress } };
 }
 
 /** The parents at `level` of `children` (keyed by rowKey). */

@@ -25,7 +25,7 @@
 
 import { applyAttempt, emptyMasteryState, MASTERY_WEIGHTS } from '../../domain/mastery.ts';
 import type { MasteryState, RetrievalScheduler } from '../../domain/mastery.ts';
-import type { AttemptForQuality } from '../../domain/sm2.ts';
+import type { ModelAttempt } from '../../domain/mastery.ts';
 import { leafColumns, type MasteryColumns } from './columns.ts';
 
 export const DAY_MS = 86_400_000;
@@ -34,7 +34,7 @@ export type RowEvent = {
   at: number;
   id: string;
   /** An answer... */
-  a?: AttemptForQuality;
+  a?: ModelAttempt;
   /** ...or material progress (material id, progress 0..1). */
   m?: { id: string; p: number };
 };

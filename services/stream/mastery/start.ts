@@ -23,6 +23,7 @@ import { createSessionsProcessor } from '../sessions/processor.ts';
 import { masteryEnv } from './config.ts';
 import { createMasteryProcessor } from './processor.ts';
 import { TopicTree } from './taxonomy.ts';
+import { loadItemCalibration } from './items.ts';
 
 export type StatefulDeps = {
   cfg: SharedConfig;
@@ -49,6 +50,7 @@ export async function startMasteryProcessor(d: StatefulDeps): Promise<RunningPro
     pool: d.pool,
     redis: d.redis,
     tree: await TopicTree.load(d.pool),
+    items: await loadItemCalibration(d.pool),
     config,
     topics: { attempts: topics['question-attempts'], materials: topics['material-interactions'] },
     groupId: `${d.cfg.KAFKA_TOPIC_PREFIX}${config.MASTERY_GROUP_ID}`,

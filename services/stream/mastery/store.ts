@@ -3,8 +3,8 @@
  * Rows travel as one jsonb parameter (jsonb_to_recordset), so a batch costs a handful of round trips.
  */
 import type { PoolClient } from '../../shared/postgres.ts';
-import type { RetrievalScheduler } from '../../domain/mastery.ts';
-import type { MasteryColumns } from './columns.ts';
+import { emptyMasteryState, type RetrievalScheduler } from '../../domain/mastery.ts';
+import { learnerNow, type MasteryColumns } from './columns.ts';
 import type { MasteryRowState } from './row.ts';
 
 export type RowKey = { userId: string; topicId: string };
@@ -57,7 +57,7 @@ export async function selectRows(
     `SELECT user_id, topic_id, attempts, correct, first_attempt_total, first_attempt_correct, accuracy,
             first_attempt_accuracy, recent_accuracy, retrieval_strength, stability_days, sm2_state, fsrs_state,
             (extract(epoch FROM next_review_at) * 1000)::bigint AS next_review_ms, material_completion,
-            mastery_score, mastery_lower, mastery_upper, trend,
+            mastery_score, mastery_lower, mastery_upper, p_correct, p_correct_lower, p_correct_upper, trend,
             (extract(epoch FROM last_event_at) * 1000)::bigint AS last_event_ms,
             (extract(epoch FROM as_of) * 1000)::bigint AS as_of_ms, ${forUpdate ? 'processor_state' : 'NULL AS processor_state'}
      FROM topic_mastery
@@ -66,6 +66,7 @@ export async function selectRows(
     [users, topics],
   );
   const out = new Map<string, { processorState: MasteryRowState | null; columns: MasteryColumns }>();
+  const PRIOR = learnerNow(emptyMasteryState(), 0);
   for (const r of rows) {
     out.set(rowKey(r.user_id as string, r.topic_id as string), {
       processorState: (r.processor_state as MasteryRowState | null) ?? null,
@@ -86,6 +87,11 @@ export async function selectRows(
         masteryScore: r.mastery_score as number,
         masteryLower: r.mastery_lower as number,
         masteryUpper: r.mastery_upper as number,
+        // Rows written before migration 060 have none until their next event: the prior of an unseen topic.
+        pCorrect: (r.p_correct as number | null) ?? PRIOR.p,
+        pCorrectLower: (r.p_correct_lower as number | null) ?? PRIOR.lower,
+        pCorrectUpper: (r.p_correct_upper as number | null) ?? PRIOR.upper,
+        learnerState: null,
         trend: r.trend as string | null,
         lastEventAt: r.last_event_ms as number | null,
         asOf: r.as_of_ms as number | null,
@@ -117,6 +123,10 @@ function rowPayload(r: RowWrite) {
     mastery_score: r.columns.masteryScore,
     mastery_lower: r.columns.masteryLower,
     mastery_upper: r.columns.masteryUpper,
+    p_correct: r.columns.pCorrect,
+    p_correct_lower: r.columns.pCorrectLower,
+    p_correct_upper: r.columns.pCorrectUpper,
+    learner_state: r.columns.learnerState,
     trend: r.columns.trend,
     last_event_ms: r.columns.lastEventAt,
     as_of_ms: r.columns.asOf,
@@ -129,7 +139,8 @@ const rowRecordset = (extra = '') => `jsonb_to_recordset($1::jsonb) AS r(${extra
        user_id text, topic_id text, attempts int, correct int, first_attempt_total int, first_attempt_correct int,
        accuracy float8, first_attempt_accuracy float8, recent_accuracy float8, retrieval_strength float8,
        stability_days float8, sm2_state jsonb, fsrs_state jsonb, next_review_ms float8, material_completion float8,
-       mastery_score float8, mastery_lower float8, mastery_upper float8, trend text, last_event_ms float8,
+       mastery_score float8, mastery_lower float8, mastery_upper float8, p_correct float8, p_correct_lower float8,
+       p_correct_upper float8, learner_state jsonb, trend text, last_event_ms float8,
        as_of_ms float8, processor_state jsonb)`;
 
 const msToTimestamp = (column: string) =>
@@ -150,7 +161,9 @@ export async function writeRows(
        fsrs_state = r.fsrs_state, scheduler = $2,
        next_review_at = ${msToTimestamp('next_review_ms')},
        material_completion = r.material_completion, mastery_score = r.mastery_score,
-       mastery_lower = r.mastery_lower, mastery_upper = r.mastery_upper, trend = r.trend,
+       mastery_lower = r.mastery_lower, mastery_upper = r.mastery_upper, p_correct = r.p_correct,
+       p_correct_lower = r.p_correct_lower, p_correct_upper = r.p_correct_upper, learner_state = r.learner_state,
+       trend = r.trend,
        last_event_at = ${msToTimestamp('last_event_ms')},
        as_of = ${msToTimestamp('as_of_ms')},
        processor_state = r.processor_state, updated_at = now()
@@ -174,11 +187,13 @@ export async function insertRows(
     `INSERT INTO topic_mastery (user_id, topic_id, topic_level, attempts, correct, first_attempt_total,
        first_attempt_correct, accuracy, first_attempt_accuracy, recent_accuracy, retrieval_strength, stability_days,
        sm2_state, fsrs_state, scheduler, next_review_at, material_completion, mastery_score, mastery_lower,
-       mastery_upper, trend, last_event_at, as_of, processor_state)
+       mastery_upper, p_correct, p_correct_lower, p_correct_upper, learner_state, trend, last_event_at, as_of,
+       processor_state)
      SELECT r.user_id, r.topic_id, r.topic_level, r.attempts, r.correct, r.first_attempt_total, r.first_attempt_correct,
        r.accuracy, r.first_attempt_accuracy, r.recent_accuracy, r.retrieval_strength, r.stability_days, r.sm2_state,
        r.fsrs_state, $2, ${msToTimestamp('next_review_ms')}, r.material_completion, r.mastery_score,
-       r.mastery_lower, r.mastery_upper, r.trend, ${msToTimestamp('last_event_ms')}, ${msToTimestamp('as_of_ms')},
+       r.mastery_lower, r.mastery_upper, r.p_correct, r.p_correct_lower, r.p_correct_upper, r.learner_state, r.trend,
+       ${msToTimestamp('last_event_ms')}, ${msToTimestamp('as_of_ms')},
        r.processor_state
      FROM ${rowRecordset('topic_level smallint, ')}`,
     [JSON.stringify(rows.map((r) => ({ topic_level: r.level, ...rowPayload(r) }))), scheduler],

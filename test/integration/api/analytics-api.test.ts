@@ -20,6 +20,7 @@ import {
   type InvalidationListener,
 } from '../../../services/analytics-api/invalidation.ts';
 import { percentileRank } from '../../../services/domain/stats.ts';
+import { pCorrectNow } from '../../../services/analytics-api/data/state.ts';
 import {
   ALICE,
   BIG,
@@ -30,6 +31,8 @@ import {
   loadPostgres,
   masteryFixture,
   NOW,
+  learnerStateOf,
+  pCorrectOf,
   TODAY,
   type Fixture,
 } from './fixture.ts';
@@ -173,6 +176,10 @@ describe('student endpoints return values matching an independent computation', 
     const leaves = rows.filter((x) => x.level === 2);
     expect(r.body.mastery.topicsStudied).toBe(3);
     expect(r.body.mastery.averageScore).toBe(r4(leaves.reduce((s, x) => s + x.score, 0) / 3));
+    expect(r.body.mastery.averagePCorrect).toBe(r4(leaves.reduce((s, x) => s + pCorrectOf(x.score), 0) / 3));
+    expect(r.body.mastery.weakest[0].pCorrect).toBe(
+      pCorrectOf(leaves.find((x) => x.topic === f.leaves[2])!.score),
+    );
     expect(r.body.mastery.bands).toEqual({ mastered: 1, developing: 1, weak: 1 });
     expect(r.body.mastery.trends).toMatchObject({ improving: 1, stable: 1, declining: 1 });
     expect(r.body.mastery.weakest[0].topicId).toBe(f.leaves[2]);
@@ -198,6 +205,14 @@ describe('student endpoints return values matching an independent computation', 
       expect(t, x.topic).toBeDefined();
       expect(t.score).toBe(x.score);
       expect(t.interval).toEqual({ lower: x.lower, upper: x.upper, level: 0.95 });
+      const p = pCorrectOf(x.score);
+      expect(t.pCorrect).toEqual({ value: p, lower: r4(p - 0.1), upper: r4(p + 0.1), level: 0.95 });
+      if (x.level === 2) {
+        const state = learnerStateOf(x.score);
+        expect(t.pCorrectNow).toEqual(pCorrectNow(state, NOW));
+        // a day of forgetting: lower than right after the last answer
+        expect(t.pCorrectNow.value).toBeLessThan(pCorrectNow(state, state.lastAt)!.value);
+      } else expect(t.pCorrectNow).toBeNull();
       expect(t.trend).toBe(x.trend);
       expect(t.attempts).toBe(x.attempts);
       expect(t.accuracy).toBe(r4(x.correct / x.attempts));

@@ -267,14 +267,28 @@ export function masteryFixture(f: Fixture): MasteryFixtureRow[] {
   ];
 }
 
+/** The learner model's probability stored on a fixture row (any value in (0, 1) distinct per row will do). */
+export const pCorrectOf = (score: number): number => Math.round((0.3 + score / 2) * 10_000) / 10_000;
+
+/** The learner state stored on a fixture leaf (last answer a day before NOW, so forgetting shows at NOW). */
+export const learnerStateOf = (score: number) => ({
+  mu: score,
+  v: 0.3,
+  n: 10,
+  s: 2,
+  lastAt: NOW - 86_400_000,
+  materialAt: null,
+});
+
 export async function loadPostgres(pg: Pool, f: Fixture): Promise<void> {
   for (const r of masteryFixture(f)) {
     await pg.query(
       `INSERT INTO topic_mastery (user_id, topic_id, topic_level, attempts, correct, first_attempt_total, first_attempt_correct,
          accuracy, first_attempt_accuracy, recent_accuracy, retrieval_strength, scheduler, next_review_at,
-         material_completion, mastery_score, mastery_lower, mastery_upper, trend, last_event_at, as_of)
+         material_completion, mastery_score, mastery_lower, mastery_upper, trend, last_event_at, as_of,
+         p_correct, p_correct_lower, p_correct_upper, learner_state)
        VALUES ($1, $2, $3, $4::int, $5::int, $4::int, $5::int, $5::float / $4::float, $5::float / $4::float, 0.5, $6, 'fsrs', $7,
-         0.25, $8, $9, $10, $11, $12, $12)`,
+         0.25, $8, $9, $10, $11, $12, $12, $13::float8, $13::float8 - 0.1, $13::float8 + 0.1, $14::jsonb)`,
       [
         ALICE,
         r.topic,
@@ -288,6 +302,8 @@ export async function loadPostgres(pg: Pool, f: Fixture): Promise<void> {
         r.upper,
         r.trend,
         new Date(NOW - DAY),
+        pCorrectOf(r.score),
+        r.level === 2 ? JSON.stringify(learnerStateOf(r.score)) : null,
       ],
     );
   }

@@ -1,0 +1,244 @@
+/**
+ * Learner model v2: the probability that a student answers the next question on a topic correctly (pure).
+ *
+ *   P(correct) = c + (1 − c) · σ( (θ − m · (1 − R) − b) / √(1 + π·v/8) )
+ *
+ * - θ ~ N(μ, v): the student's ability on the topic (logits), a Gaussian posterior updated after every answer by
+ *   one Laplace (extended Kalman) step, as in Elo with uncertainty (Glicko): μ ← μ + v'·g, v' = 1/(1/v + I),
+ *   g the score and I the Fisher information of the answer. After each answer θ drifts by `drift` (learning from
+ *   the explanation) and gains `processNoise` variance (ability is not fixed).
+ * - b: the item's difficulty (logits), from the question-bank calibration (`fitItemDifficulties`, stored in
+ *   PostgreSQL), else from the event's `difficulty` field (logit of the published 0..1 difficulty), else
+ *   `itemPriorMean`. The item is resolved when the answer is decoded and travels with it, so a replay that meets
+ *   a refreshed calibration still rebuilds the same state.
+ * - c: guessing floor of a five-option single-best-answer question.
+ * - Memory term m · (1 − R): R = 0.9^(Δt/S) since the topic's last exposure, an answer or material study (the
+ *   caller passes the newest material time). S, the stability in days, grows after a correct answer by
+ *   (1 + g0 + g1·(1 − R)) (more when retrieval was harder), shrinks by `lapse` after a wrong one. A topic never
+ *   seen has recall `r0`.
+ * - The prediction integrates θ over its posterior (probit approximation), so a topic with few answers is
+ *   predicted near the cohort rate and the interval comes from (μ ± 1.96√v).
+ *
+ * The state is plain JSON and every update a pure function of (state, answer), applied in event-time order by
+ * the caller (the mastery row keeps answers sorted; duplicates are filtered by event id upstream).
+ */
+
+export interface LearnerParams {
+  guess: number;
+  /** Prior ability on a topic not yet answered: N(mu0, v0). */
+  mu0: number;
+  v0: number;
+  drift: number;
+  processNoise: number;
+  memoryWeight: number;
+  /** Recall of a topic with no exposure seen; initial stability (days); stability dynamics. */
+  r0: number;
+  s0: number;
+  g0: number;
+  g1: number;
+  lapse: number;
+  sMin: number;
+  sMax: number;
+  /** Prior of an item with neither calibration nor difficulty field. */
+  itemPriorMean: number;
+  /** Material study resets the forgetting clock (false: answers only). */
+  materialExposure: boolean;
+}
+
+/**
+ * Chosen by `npm run eval` (fitted on the training seeds, checked on the validation seeds; see
+ * services/eval/README.md).
+ */
+export const LEARNER_PARAMS: LearnerParams = {
+  guess: 0.2,
+  mu0: -0.3,
+  v0: 1,
+  drift: 0.025,
+  processNoise: 0.002,
+  memoryWeight: 1.4,
+  r0: 0.15,
+  s0: 1.5,
+  g0: 0.15,
+  g1: 0.0441,
+  lapse: 0.7,
+  sMin: 0.25,
+  sMax: 365,
+  itemPriorMean: -0.2,
+  materialExposure: true,
+};
+
+export interface LearnerState {
+  mu: number;
+  v: number;
+  n: number;
+  /** Stability (days) and time of the last answer (null: none yet). */
+  s: number;
+  lastAt: number | null;
+}
+
+export interface LearnerAnswer {
+  at: number;
+  correct: boolean;
+  /** Item difficulty (logits), already resolved (see resolveItemDifficulty). */
+  b: number;
+}
+
+export interface LearnerPrediction {
+  p: number;
+  lower: number;
+  upper: number;
+  recall: number;
+}
+
+const DAY_MS = 86_400_000;
+const Z95 = 1.959963984540054;
+const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+const EPS = 1e-9;
+
+export function emptyLearnerState(p: LearnerParams = LEARNER_PARAMS): LearnerState {
+  return { mu: p.mu0, v: p.v0, n: 0, s: p.s0, lastAt: null };
+}
+
+/** Logit of the bank's published difficulty (0 easy .. 1 hard), clamped away from 0 and 1. */
+export function difficultyToLogit(difficulty: number): number {
+  const d = Math.min(0.99, Math.max(0.01, difficulty));
+  return Math.log(d / (1 - d));
+}
+
+/** The item's b: calibration first, then the event's difficulty field, then the prior mean. */
+export function resolveItemDifficulty(
+  calibrated: number | undefined,
+  difficulty: number | null | undefined,
+  p: LearnerParams = LEARNER_PARAMS,
+): number {
+  if (calibrated !== undefined && Number.isFinite(calibrated)) return calibrated;
+  if (typeof difficulty === 'number' && Number.isFinite(difficulty)) return difficultyToLogit(difficulty);
+  return p.itemPriorMean;
+}
+
+/** Recall of the topic at `at` given the last exposure (answer or, if enabled, material study before `at`). */
+export function learnerRecall(
+  s: LearnerState,
+  at: number,
+  materialAt: number | null = null,
+  p: LearnerParams = LEARNER_PARAMS,
+): number {
+  let last = s.lastAt;
+  if (p.materialExposure && materialAt !== null && materialAt <= at)
+    last = last === null ? materialAt : Math.max(last, materialAt);
+  if (last === null) return p.r0;
+  const days = Math.max(0, at - last) / DAY_MS;
+  return Math.pow(0.9, days / Math.max(p.sMin, s.s));
+}
+
+const probability = (z: number, v: number, c: number): number => c + (1 - c) * sigmoid(z * spreadFactor(v));
+
+/** P(correct) on an item of difficulty `b` at `at`, with a 95% interval from the ability posterior. */
+export function predictLearner(
+  s: LearnerState,
+  at: number,
+  b: number,
+  materialAt: number | null = null,
+  p: LearnerParams = LEARNER_PARAMS,
+): LearnerPrediction {
+  const recall = learnerRecall(s, at, materialAt, p);
+  const z = s.mu - p.memoryWeight * (1 - recall) - b;
+  const sd = Math.sqrt(s.v);
+  return {
+    p: clampOpen(probability(z, s.v, p.guess)),
+    lower: clampOpen(p.guess + (1 - p.guess) * sigmoid(z - Z95 * sd)),
+    upper: clampOpen(p.guess + (1 - p.guess) * sigmoid(z + Z95 * sd)),
+    recall,
+  };
+}
+
+const clampOpen = (x: number): number => Math.min(1 - EPS, Math.max(EPS, x));
+
+/**
+ * Score g and Fisher information I of one answer with respect to θ at logit z (no posterior spread), for
+ * P = c + (1 − c)σ(z).
+ */
+export function answerScore(z: number, correct: boolean, c: number): { g: number; info: number } {
+  const sg = sigmoid(z);
+  const pr = clampOpen(c + (1 - c) * sg);
+  const dp = (1 - c) * sg * (1 - sg);
+  const g = correct ? dp / pr : -dp / (1 - pr);
+  return { g, info: (dp * dp) / (pr * (1 - pr)) };
+}
+
+/** Posterior spread factor of the probit approximation. */
+export function spreadFactor(v: number): number {
+  return 1 / Math.sqrt(1 + (Math.PI * v) / 8);
+}
+
+/** The state after one answer (applied in event-time order). */
+export function updateLearner(
+  s: LearnerState,
+  a: LearnerAnswer,
+  p: LearnerParams = LEARNER_PARAMS,
+): LearnerState {
+  const recall = learnerRecall(s, a.at, null, p);
+  const z = s.mu - p.memoryWeight * (1 - recall) - a.b;
+  const k = spreadFactor(s.v);
+  const { g, info } = answerScore(k * z, a.correct, p.guess);
+  const v1 = 1 / (1 / s.v + k * k * info);
+  const mu = s.mu + v1 * k * g + p.drift;
+  const stability = a.correct
+    ? Math.min(p.sMax, s.s * (1 + p.g0 + p.g1 * (1 - recall)))
+    : Math.max(p.sMin, s.s * p.lapse);
+  return {
+    mu,
+    v: v1 + p.processNoise,
+    n: s.n + 1,
+    s: stability,
+    lastAt: s.lastAt === null ? a.at : Math.max(s.lastAt, a.at),
+  };
+}
+
+/** One observation for the item calibration: the model's logit without the item, and the outcome. */
+export interface ItemObservation {
+  item: string;
+  /** μ − m(1 − R) before the answer. */
+  z: number;
+  /** Posterior spread factor 1/√(1 + π·v/8) (the logit is k·(z − b)). */
+  k: number;
+  correct: boolean;
+}
+
+/**
+ * Question-bank calibration: per item, the maximum a posteriori difficulty b given the cohort's answers, with a
+ * normal prior N(prior(item), priorSd²) (the event's difficulty field when present, else the bank mean). A few
+ * Newton steps on Σ log P(y | z − b) − (b − b0)²/(2·priorSd²), which is concave in b.
+ */
+export function fitItemDifficulties(
+  observations: readonly ItemObservation[],
+  prior: (item: string) => number,
+  priorSd: number,
+  guess: number = LEARNER_PARAMS.guess,
+  steps = 6,
+): Map<string, { b: number; n: number }> {
+  const byItem = new Map<string, ItemObservation[]>();
+  for (const o of observations) {
+    let list = byItem.get(o.item);
+    if (!list) byItem.set(o.item, (list = []));
+    list.push(o);
+  }
+  const out = new Map<string, { b: number; n: number }>();
+  const precision = 1 / (priorSd * priorSd);
+  for (const [item, list] of [...byItem].sort((x, y) => (x[0] < y[0] ? -1 : 1))) {
+    const b0 = prior(item);
+    let b = b0;
+    for (let k = 0; k < steps; k++) {
+      let grad = -(b - b0) * precision;
+      let hess = precision;
+      for (const o of list) {
+        const { g, info } = answerScore(o.k * (o.z - b), o.correct, guess);
+        grad -= o.k * g;
+        hess += o.k * o.k * info;
+      }
+      b += grad / hess;
+    }
+    out.set(item, { b, n: list.length });
+  }
+  return out;
+}
