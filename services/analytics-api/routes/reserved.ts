@@ -2,18 +2,6 @@ import { emptyQuery } from '../params.ts';
 import { defineRoute } from '../route.ts';
 
 /** Paths promised for a later issue: authenticated and validated like the rest, then 501 not_implemented. */
-export const knowledgeGaps = defineRoute({
-  path: '/api/analytics/knowledge-gaps',
-  operationId: 'getKnowledgeGaps',
-  tag: 'student',
-  summary: 'Knowledge gaps (not implemented yet)',
-  description:
-    'Reserved: prioritized knowledge gaps with prerequisite impact and a recommended path (jobs service). Answers 501 ' +
-    '`{"error":{"code":"not_implemented"}}` until then.',
-  scope: 'reserved',
-  query: emptyQuery,
-});
-
 export const examReadiness = defineRoute({
   path: '/api/analytics/exam-readiness',
   operationId: 'getExamReadiness',
