@@ -84,6 +84,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
       'model quality on a held-out simulated cohort: mastery estimates (AUC, log loss), SM-2 vs FSRS recall',
     load: () => import('./commands/eval.ts'),
   },
+  'train-readiness': {
+    summary: 'train the exam-readiness models on simulated seeds, report hold-out metrics, write models/readiness.json',
+    load: () => import('./commands/train-readiness.ts'),
+  },
   config: {
     summary: 'print every environment variable with its default and meaning',
     load: () => import('./commands/config.ts'),

@@ -4,7 +4,7 @@ import { dashboard } from './dashboard.ts';
 import { masteryList, masteryTopic } from './mastery.ts';
 import { studyPatterns } from './patterns.ts';
 import { cohortKnowledgeGaps, knowledgeGaps } from './gaps.ts';
-import { examReadiness } from './reserved.ts';
+import { examReadiness } from './readiness.ts';
 import { reviews } from './reviews.ts';
 import { sessions } from './sessions.ts';
 
