@@ -85,7 +85,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
     load: () => import('./commands/eval.ts'),
   },
   'train-readiness': {
-    summary: 'train the exam-readiness models on simulated seeds, report hold-out metrics, write models/readiness.json',
+    summary:
+      'train the exam-readiness models on simulated seeds, report hold-out metrics, write models/readiness.json',
     load: () => import('./commands/train-readiness.ts'),
   },
   config: {

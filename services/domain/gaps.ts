@@ -41,7 +41,8 @@ export interface TopicNode {
 export function boardWeightScale(shares: Iterable<number>): (share: number) => number {
   let max = 0;
   for (const share of shares) if (share > max) max = share;
-  return (share) => (max > 0 ? Math.min(BOARD_WEIGHT_SCALE, (BOARD_WEIGHT_SCALE * Math.max(0, share)) / max) : 0);
+  return (share) =>
+    max > 0 ? Math.min(BOARD_WEIGHT_SCALE, (BOARD_WEIGHT_SCALE * Math.max(0, share)) / max) : 0;
 }
 
 export type TopicGraph = ReadonlyMap<string, TopicNode>;

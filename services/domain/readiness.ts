@@ -45,7 +45,12 @@ export const ALL_FEATURES = [...SEED_FEATURES, ...EXTRA_FEATURES] as const;
 export type FeatureName = (typeof ALL_FEATURES)[number];
 export type Features = Record<FeatureName, number>;
 
-export const STRUCTURAL_FEATURES: FeatureName[] = ['proj_studied', 'proj_recall', 'proj_unstudied', 'coverage'];
+export const STRUCTURAL_FEATURES: FeatureName[] = [
+  'proj_studied',
+  'proj_recall',
+  'proj_unstudied',
+  'coverage',
+];
 export const LOGISTIC_FEATURES: FeatureName[] = [...SEED_FEATURES, 'coverage', 'weighted_mastery'];
 
 /** Mastery at or above this is "mastered"; below WEAK (studied) "weak". */
@@ -236,7 +241,10 @@ export function normalCdf(z: number): number {
   const x = Math.abs(z) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * x);
   const erf =
-    1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+      t *
+      Math.exp(-x * x);
   return z >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
 }
 
@@ -307,8 +315,16 @@ export function predictPoints(m: ModelArtifact, rows: readonly Features[], passM
   });
 }
 
-export function calibrationBins(preds: ReadonlyArray<{ p: number; y: boolean }>, bins = 10): CalibrationBin[] {
-  const out = Array.from({ length: bins }, (_, i) => ({ from: i / bins, to: (i + 1) / bins, n: 0, passes: 0 }));
+export function calibrationBins(
+  preds: ReadonlyArray<{ p: number; y: boolean }>,
+  bins = 10,
+): CalibrationBin[] {
+  const out = Array.from({ length: bins }, (_, i) => ({
+    from: i / bins,
+    to: (i + 1) / bins,
+    n: 0,
+    passes: 0,
+  }));
   for (const { p, y } of preds) {
     const b = out[Math.min(bins - 1, Math.max(0, Math.floor(p * bins)))]!;
     b.n++;
@@ -325,7 +341,8 @@ export function predictWithIntervals(
 ): ScorePrediction[] {
   const z = 1.6448536269514722;
   return predictPoints(m, rows, passMark).map(({ score, pass }) => {
-    const bin = m.calibration[Math.min(m.calibration.length - 1, Math.max(0, Math.floor(pass * m.calibration.length)))];
+    const bin =
+      m.calibration[Math.min(m.calibration.length - 1, Math.max(0, Math.floor(pass * m.calibration.length)))];
     const wilson = bin && bin.n > 0 ? wilsonInterval(bin.passes, bin.n, z) : { lower: 0, upper: 1 };
     return {
       score: clamp01(score),
@@ -340,7 +357,10 @@ export function predictWithIntervals(
 
 export function modelOf(artifact: ReadinessArtifact, name?: ModelName): ModelArtifact {
   const m = artifact.models.find((x) => x.name === (name ?? artifact.defaultModel));
-  if (!m) throw new Error(`readiness model ${name ?? artifact.defaultModel} is not in artifact ${artifact.version}`);
+  if (!m)
+    throw new Error(
+      `readiness model ${name ?? artifact.defaultModel} is not in artifact ${artifact.version}`,
+    );
   return m;
 }
 
@@ -419,5 +439,8 @@ export function weakSections(leaves: readonly ReadinessLeaf[]): SectionView[] {
       coverage: s.share > 0 ? s.covered / s.share : 0,
     }))
     .filter((s) => s.mastery < WEAK)
-    .sort((a, b) => b.examShare * (1 - b.mastery) - a.examShare * (1 - a.mastery) || (a.system < b.system ? -1 : 1));
+    .sort(
+      (a, b) =>
+        b.examShare * (1 - b.mastery) - a.examShare * (1 - a.mastery) || (a.system < b.system ? -1 : 1),
+    );
 }

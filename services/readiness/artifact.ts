@@ -13,7 +13,11 @@ export function loadReadinessArtifact(file = READINESS_MODEL_FILE): Promise<Read
   if (!p) {
     p = readFile(file, 'utf8').then((text) => {
       const a = JSON.parse(text) as ReadinessArtifact;
-      if (typeof a.version !== 'string' || !Array.isArray(a.models) || !a.models.some((m) => m.name === a.defaultModel))
+      if (
+        typeof a.version !== 'string' ||
+        !Array.isArray(a.models) ||
+        !a.models.some((m) => m.name === a.defaultModel)
+      )
         throw new Error(`${file} is not a readiness model artifact`);
       return a;
     });

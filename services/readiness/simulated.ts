@@ -21,7 +21,12 @@ export type SimulatedStudent = {
   userId: string;
   leaves: ReadinessLeaf[];
   /** Per leaf: material completion and recent accuracy (the gap inputs besides the score). */
-  gapInputs: Array<{ topicId: string; masteryScore: number; recentAccuracy: number | null; materialCompletion: number }>;
+  gapInputs: Array<{
+    topicId: string;
+    masteryScore: number;
+    recentAccuracy: number | null;
+    materialCompletion: number;
+  }>;
   activity: ReadinessActivity;
   /** Mean answer time, minutes per question (null without answers). */
   minutesPerQuestion: number | null;
@@ -64,7 +69,18 @@ export function simulateForReadiness(spec: CohortSpec): SimulatedStudent[] {
       seen.add(r.event_id);
       let a = acc.get(r.user_id);
       if (!a) {
-        a = { events: [], questions: 0, correct: 0, firstAttempts: 0, firstAttemptCorrect: 0, answerMs: 0, activeMs: 0, q30: 0, c30: 0, firstAt: Infinity };
+        a = {
+          events: [],
+          questions: 0,
+          correct: 0,
+          firstAttempts: 0,
+          firstAttemptCorrect: 0,
+          answerMs: 0,
+          activeMs: 0,
+          q30: 0,
+          c30: 0,
+          firstAt: Infinity,
+        };
         acc.set(r.user_id, a);
       }
       a.firstAt = Math.min(a.firstAt, r.occurred_at);
@@ -99,7 +115,10 @@ export function simulateForReadiness(spec: CohortSpec): SimulatedStudent[] {
       } else if (family === 'material-interactions') {
         if (typeof r.active_ms === 'number') a.activeMs += r.active_ms;
         if (typeof r.progress === 'number')
-          a.events.push({ topicIds, e: { at: r.occurred_at, id: r.event_id, m: { id: r.material_id as string, p: r.progress } } });
+          a.events.push({
+            topicIds,
+            e: { at: r.occurred_at, id: r.event_id, m: { id: r.material_id as string, p: r.progress } },
+          });
       }
     }
   }

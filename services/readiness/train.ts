@@ -68,7 +68,13 @@ export type ModelMetrics = {
 
 export type GapRankMetrics = { ranking: string; students: number; ndcg10: number };
 
-export type SetReport = { seed: string; students: number; passRate: number; models: ModelMetrics[]; gaps: GapRankMetrics[] };
+export type SetReport = {
+  seed: string;
+  students: number;
+  passRate: number;
+  models: ModelMetrics[];
+  gaps: GapRankMetrics[];
+};
 
 type Row = { features: Features; score: number; pass: boolean; student: SimulatedStudent };
 
@@ -81,7 +87,11 @@ function rowsOf(students: SimulatedStudent[]): Row[] {
   }));
 }
 
-function fitModel(name: ModelName, train: Row[], forest?: { nEstimators: number; maxDepth: number }): ModelArtifact {
+function fitModel(
+  name: ModelName,
+  train: Row[],
+  forest?: { nEstimators: number; maxDepth: number },
+): ModelArtifact {
   const X = train.map((r) => r.features);
   const y = train.map((r) => r.score);
   const base = { residualSd: 0, residualQ: 0, calibration: [] };
@@ -115,14 +125,22 @@ function fitModel(name: ModelName, train: Row[], forest?: { nEstimators: number;
 
 /** Fills residual sd, the INTERVAL_LEVEL quantile of |residual| and the pass calibration from validation rows. */
 function calibrate(m: ModelArtifact, validation: Row[]): ModelArtifact {
-  const points = predictPoints(m, validation.map((r) => r.features), PASS_MARK);
+  const points = predictPoints(
+    m,
+    validation.map((r) => r.features),
+    PASS_MARK,
+  );
   const residuals = points.map((p, i) => validation[i]!.score - p.score);
   const sd = Math.sqrt(residuals.reduce((s, r) => s + r * r, 0) / Math.max(1, residuals.length));
   const abs = residuals.map(Math.abs).sort((a, b) => a - b);
   // Split-conformal quantile: the ceil((n + 1) level)-th smallest |residual|.
   const k = Math.min(abs.length - 1, Math.ceil((abs.length + 1) * INTERVAL_LEVEL) - 1);
   const withSd = { ...m, residualSd: sd, residualQ: abs[Math.max(0, k)] ?? 0 };
-  const recomputed = predictPoints(withSd, validation.map((r) => r.features), PASS_MARK);
+  const recomputed = predictPoints(
+    withSd,
+    validation.map((r) => r.features),
+    PASS_MARK,
+  );
   return {
     ...withSd,
     calibration: calibrationBins(recomputed.map((p, i) => ({ p: p.pass, y: validation[i]!.pass }))),
@@ -130,7 +148,11 @@ function calibrate(m: ModelArtifact, validation: Row[]): ModelArtifact {
 }
 
 export function metricsOf(m: ModelArtifact, rows: Row[]): ModelMetrics {
-  const preds = predictWithIntervals(m, rows.map((r) => r.features), PASS_MARK);
+  const preds = predictWithIntervals(
+    m,
+    rows.map((r) => r.features),
+    PASS_MARK,
+  );
   const pass = preds.map((p, i) => ({ p: p.pass, y: rows[i]!.pass }));
   let se = 0;
   let covered = 0;
@@ -186,7 +208,9 @@ export function gapRankings(students: SimulatedStudent[]): GapRankMetrics[] {
   const { graph, share } = examGraphFromTaxonomy();
   const sums = { seed: 0, expected: 0, lowest: 0 };
   for (const s of students) {
-    const gaps = detectKnowledgeGaps(s.gapInputs, graph, { minutesPerQuestion: s.minutesPerQuestion ?? undefined });
+    const gaps = detectKnowledgeGaps(s.gapInputs, graph, {
+      minutesPerQuestion: s.minutesPerQuestion ?? undefined,
+    });
     // Topics at or above the target are not gaps; they follow in the same order for a full ranking.
     const rest = s.gapInputs.filter((g) => !gaps.some((x) => x.topicId === g.topicId));
     const tail = [...rest].sort((a, b) => a.masteryScore - b.masteryScore).map((g) => g.topicId);
@@ -194,8 +218,8 @@ export function gapRankings(students: SimulatedStudent[]): GapRankMetrics[] {
     const expected = [...s.gapInputs]
       .sort(
         (a, b) =>
-          (share.get(b.topicId) ?? 0) * (1 - b.masteryScore) - (share.get(a.topicId) ?? 0) * (1 - a.masteryScore) ||
-          (a.topicId < b.topicId ? -1 : 1),
+          (share.get(b.topicId) ?? 0) * (1 - b.masteryScore) -
+            (share.get(a.topicId) ?? 0) * (1 - a.masteryScore) || (a.topicId < b.topicId ? -1 : 1),
       )
       .map((g) => g.topicId);
     sums.expected += ndcgAt(10, expected, s.recoverable);
@@ -221,7 +245,10 @@ export type TrainResult = {
   seconds: number;
 };
 
-export function trainReadiness(plan: TrainPlan = DEFAULT_PLAN, log: (line: string) => void = () => {}): TrainResult {
+export function trainReadiness(
+  plan: TrainPlan = DEFAULT_PLAN,
+  log: (line: string) => void = () => {},
+): TrainResult {
   const t0 = Date.now();
   const train = plan.train.flatMap((spec) => {
     log(`simulating training cohort ${spec.seed} (${spec.students} students x ${spec.days} days)`);
@@ -279,7 +306,12 @@ export function trainReadiness(plan: TrainPlan = DEFAULT_PLAN, log: (line: strin
       holdout: plan.holdout,
       selection: 'lowest pass log loss on the validation seed',
       validationMetrics,
-      holdoutMetrics: holdout.map((h) => ({ seed: h.seed, passRate: h.passRate, models: h.models, gaps: h.gaps })),
+      holdoutMetrics: holdout.map((h) => ({
+        seed: h.seed,
+        passRate: h.passRate,
+        models: h.models,
+        gaps: h.gaps,
+      })),
     },
   };
   return { artifact, validation: validationReport, holdout, seconds: (Date.now() - t0) / 1000 };

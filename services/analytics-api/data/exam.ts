@@ -46,9 +46,14 @@ export function examGraph(pg: Pool, nowMs = Date.now()): Promise<ExamGraph> {
 
 async function loadExamGraph(pg: Pool): Promise<ExamGraph> {
   const [topics, edges] = await Promise.all([
-    pg.query<{ id: string; name: string; level: number; system: string; discipline: string | null; w: number }>(
-      'SELECT id, name, level, system, discipline, board_weight AS w FROM topics ORDER BY id',
-    ),
+    pg.query<{
+      id: string;
+      name: string;
+      level: number;
+      system: string;
+      discipline: string | null;
+      w: number;
+    }>('SELECT id, name, level, system, discipline, board_weight AS w FROM topics ORDER BY id'),
     pg.query<{ f: string; t: string; s: number }>(
       `SELECT from_topic_id AS f, to_topic_id AS t, strength AS s FROM topic_relationships
        WHERE kind = 'prerequisite' ORDER BY 1, 2`,

@@ -733,7 +733,13 @@ export async function cohortMembers(pg: Pool, cohort: string): Promise<string[] 
   return rows.map((r) => r.user_id).filter((u): u is string => u !== null);
 }
 
-export type CohortLeafSums = { studied: number; scoreSum: number; below: number; recentSum: number; recentN: number };
+export type CohortLeafSums = {
+  studied: number;
+  scoreSum: number;
+  below: number;
+  recentSum: number;
+  recentN: number;
+};
 
 /** Per leaf topic over `members`: students with a row, sum of mastery, rows below 0.8, recent accuracy sums. */
 export async function cohortLeafMastery(pg: Pool, members: string[]): Promise<Map<string, CohortLeafSums>> {

@@ -124,7 +124,9 @@ function recommendations(
   const withMaterials = steps.find((s) => s.materials.length > 0);
   if (withMaterials) {
     const n = withMaterials.materials.length;
-    out.push(`Complete ${n === 1 ? 'this material' : `these ${n} materials`} on ${name(withMaterials.topicId)} first`);
+    out.push(
+      `Complete ${n === 1 ? 'this material' : `these ${n} materials`} on ${name(withMaterials.topicId)} first`,
+    );
   }
   const blocker = [...top].sort((a, b) => b.blockedTopics - a.blockedTopics)[0];
   if (blocker && blocker.blockedTopics > 0) {

@@ -64,7 +64,12 @@ export function readinessInputs(
   const daysSinceStart =
     totals.firstDay === null
       ? 0
-      : Math.max(0, Math.round((Date.parse(`${examDay}T00:00:00Z`) - Date.parse(`${totals.firstDay}T00:00:00Z`)) / DAY_MS));
+      : Math.max(
+          0,
+          Math.round(
+            (Date.parse(`${examDay}T00:00:00Z`) - Date.parse(`${totals.firstDay}T00:00:00Z`)) / DAY_MS,
+          ),
+        );
   return {
     leaves,
     activity: {
@@ -102,7 +107,8 @@ export const examReadiness = defineRoute({
   handler: async ({ user, query, data, now }) => {
     const today = utcDay(now);
     const examDay = query.examDate ?? today;
-    if (examDay < today) throw new ApiError(400, 'invalid_parameter', 'examDate must be today or later', { examDate: examDay });
+    if (examDay < today)
+      throw new ApiError(400, 'invalid_parameter', 'examDate must be today or later', { examDate: examDay });
     // The exam is taken at the end of its day (the simulator's truth: after the last study day).
     const examMs = Math.max(now, Date.parse(`${examDay}T00:00:00Z`) + DAY_MS);
     const [artifact, exam, rows, totals] = await Promise.all([

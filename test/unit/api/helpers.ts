@@ -38,18 +38,21 @@ export function appWithoutStores(overrides: Partial<ApiDeps> = {}, routes: Route
     },
   );
   const audit = new MemoryAuditLog();
-  const app = createApiApp({
-    pg: untouchable as ApiDeps['pg'],
-    ch: untouchable as ApiDeps['ch'],
-    redis: null,
-    log: createLogger('test', 'silent'),
-    registry: new Registry(),
-    verify: createVerifier({ secret: SECRET, issuer: ISSUER, audience: AUDIENCE }),
-    audit,
-    cacheTtlSec: 300,
-    cacheTimeoutMs: 30,
-    kAnonymity: 10,
-    ...overrides,
-  }, routes);
+  const app = createApiApp(
+    {
+      pg: untouchable as ApiDeps['pg'],
+      ch: untouchable as ApiDeps['ch'],
+      redis: null,
+      log: createLogger('test', 'silent'),
+      registry: new Registry(),
+      verify: createVerifier({ secret: SECRET, issuer: ISSUER, audience: AUDIENCE }),
+      audit,
+      cacheTtlSec: 300,
+      cacheTimeoutMs: 30,
+      kAnonymity: 10,
+      ...overrides,
+    },
+    routes,
+  );
   return { app, audit };
 }
