@@ -10,7 +10,7 @@ import {
 } from '../../domain/gaps.ts';
 import { ApiError } from '../errors.ts';
 import { cohortGapsQuery, cohortParams, knowledgeGapsQuery } from '../params.ts';
-import { defineRoute } from '../route.ts';
+import { defineRoute, type DataDeps } from '../route.ts';
 import { RESPONSES } from '../schemas.ts';
 import { round, utcDay } from '../compute.ts';
 import { examGraph, minutesPerQuestion, openedMaterials, type ExamGraph } from '../data/exam.ts';
@@ -56,61 +56,64 @@ export const knowledgeGaps = defineRoute({
   query: knowledgeGapsQuery,
   cache: 'knowledge-gaps',
   response: RESPONSES.knowledgeGaps,
-  handler: async ({ user, query, data, now }) => {
-    const today = utcDay(now);
-    const [exam, rows, pace, materials] = await Promise.all([
-      examGraph(data.pg, now),
-      masteryRows(data.pg, user, { level: 2 }),
-      minutesPerQuestion(data.chRows, user, today),
-      openedMaterials(data.chRows, user),
-    ]);
-    const minutes = pace ?? DEFAULT_MINUTES_PER_QUESTION;
-    const studied = new Set(rows.map((r) => r.topicId));
-    const gaps = detectKnowledgeGaps(gapInputs(exam, rows, now), exam.graph, { minutesPerQuestion: minutes });
-    const counts: Record<GapSeverity, number> = { critical: 0, high: 0, medium: 0, low: 0 };
-    let hours = 0;
-    for (const gap of gaps) {
-      counts[gap.severity]++;
-      hours += gap.hoursToClose;
-    }
-    const path = learningPath(gaps, exam.graph, materials, query.limit);
-    const name = (id: string) => exam.byId.get(id)?.name ?? id;
-    const top = gaps.slice(0, query.limit);
-    return {
-      user,
-      generatedAt: new Date(now).toISOString(),
-      weightScale: WEIGHT_SCALE_NOTE,
-      minutesPerQuestion: round(minutes, 2),
-      counts,
-      totalHoursToClose: hours,
-      gaps: top.map((gap) => ({
-        topicId: gap.topicId,
-        name: name(gap.topicId),
-        system: exam.byId.get(gap.topicId)?.system ?? '',
-        studied: studied.has(gap.topicId),
-        mastery: round(gap.masteryScore),
-        gapScore: round(gap.gapScore),
-        boardWeight: round(gap.boardExamWeight),
-        examShare: round(exam.byId.get(gap.topicId)?.share ?? 0, 6),
-        prerequisiteImpact: round(gap.prerequisiteImpact),
-        recentFailureRate: round(gap.recentFailureRate),
-        priorityScore: round(gap.priorityScore),
-        severity: gap.severity,
-        hoursToClose: gap.hoursToClose,
-        prerequisiteFor: gap.blockedTopics,
-      })),
-      learningPath: path.steps.map((step, i) => ({
-        step: i + 1,
-        topicId: step.topicId,
-        name: name(step.topicId),
-        severity: step.severity,
-        hoursToClose: step.hoursToClose,
-        materials: step.materials.map((m) => ({ materialId: m.materialId, progress: round(m.progress) })),
-      })),
-      recommendations: recommendations(top, path.steps, name),
-    };
-  },
+  handler: ({ user, query, data, now }) => studentGaps(data, user, now, query.limit),
 });
+
+/** The knowledge-gaps body of one student (the endpoint's handler; the nightly snapshot job). */
+export async function studentGaps(data: DataDeps, user: string, now: number, limit: number) {
+  const today = utcDay(now);
+  const [exam, rows, pace, materials] = await Promise.all([
+    examGraph(data.pg, now),
+    masteryRows(data.pg, user, { level: 2 }),
+    minutesPerQuestion(data.chRows, user, today),
+    openedMaterials(data.chRows, user),
+  ]);
+  const minutes = pace ?? DEFAULT_MINUTES_PER_QUESTION;
+  const studied = new Set(rows.map((r) => r.topicId));
+  const gaps = detectKnowledgeGaps(gapInputs(exam, rows, now), exam.graph, { minutesPerQuestion: minutes });
+  const counts: Record<GapSeverity, number> = { critical: 0, high: 0, medium: 0, low: 0 };
+  let hours = 0;
+  for (const gap of gaps) {
+    counts[gap.severity]++;
+    hours += gap.hoursToClose;
+  }
+  const path = learningPath(gaps, exam.graph, materials, limit);
+  const name = (id: string) => exam.byId.get(id)?.name ?? id;
+  const top = gaps.slice(0, limit);
+  return {
+    user,
+    generatedAt: new Date(now).toISOString(),
+    weightScale: WEIGHT_SCALE_NOTE,
+    minutesPerQuestion: round(minutes, 2),
+    counts,
+    totalHoursToClose: hours,
+    gaps: top.map((gap) => ({
+      topicId: gap.topicId,
+      name: name(gap.topicId),
+      system: exam.byId.get(gap.topicId)?.system ?? '',
+      studied: studied.has(gap.topicId),
+      mastery: round(gap.masteryScore),
+      gapScore: round(gap.gapScore),
+      boardWeight: round(gap.boardExamWeight),
+      examShare: round(exam.byId.get(gap.topicId)?.share ?? 0, 6),
+      prerequisiteImpact: round(gap.prerequisiteImpact),
+      recentFailureRate: round(gap.recentFailureRate),
+      priorityScore: round(gap.priorityScore),
+      severity: gap.severity,
+      hoursToClose: gap.hoursToClose,
+      prerequisiteFor: gap.blockedTopics,
+    })),
+    learningPath: path.steps.map((step, i) => ({
+      step: i + 1,
+      topicId: step.topicId,
+      name: name(step.topicId),
+      severity: step.severity,
+      hoursToClose: step.hoursToClose,
+      materials: step.materials.map((m) => ({ materialId: m.materialId, progress: round(m.progress) })),
+    })),
+    recommendations: recommendations(top, path.steps, name),
+  };
+}
 
 /** The seed's three kinds of advice, for the highest-priority gap, the first path step and the biggest blocker. */
 function recommendations(

@@ -13,7 +13,7 @@ import {
 import { loadReadinessArtifact } from '../../readiness/artifact.ts';
 import { ApiError } from '../errors.ts';
 import { examReadinessQuery } from '../params.ts';
-import { defineRoute } from '../route.ts';
+import { defineRoute, type DataDeps } from '../route.ts';
 import { RESPONSES } from '../schemas.ts';
 import { round, utcDay } from '../compute.ts';
 import { examGraph, studyTotals, type ExamGraph, type StudyTotals } from '../data/exam.ts';
@@ -104,54 +104,57 @@ export const examReadiness = defineRoute({
   query: examReadinessQuery,
   cache: 'exam-readiness',
   response: RESPONSES.examReadiness,
-  handler: async ({ user, query, data, now }) => {
-    const today = utcDay(now);
-    const examDay = query.examDate ?? today;
-    if (examDay < today)
-      throw new ApiError(400, 'invalid_parameter', 'examDate must be today or later', { examDate: examDay });
-    // The exam is taken at the end of its day (the simulator's truth: after the last study day).
-    const examMs = Math.max(now, Date.parse(`${examDay}T00:00:00Z`) + DAY_MS);
-    const [artifact, exam, rows, totals] = await Promise.all([
-      loadReadinessArtifact(),
-      examGraph(data.pg, now),
-      masteryRows(data.pg, user, { level: 2 }),
-      studyTotals(data.chRows, user, today),
-    ]);
-    const model = modelOf(artifact);
-    const { leaves, activity } = readinessInputs(exam, rows, totals, now, examMs);
-    const features = readinessFeatures(leaves, activity);
-    const [p] = predictWithIntervals(model, [features], artifact.passMark);
-    const prediction = p!;
-    const ready = daysUntilReady(model, features, activity, artifact.passMark);
-    return {
-      user,
-      generatedAt: new Date(now).toISOString(),
-      model: { name: model.name, version: artifact.version, trainedAt: artifact.trainedAt },
-      examDate: examDay,
-      readiness: Math.round(prediction.pass * 100),
-      predictedScore: {
-        value: round(prediction.score),
-        lower: round(prediction.scoreLower),
-        upper: round(prediction.scoreUpper),
-        level: INTERVAL_LEVEL,
-      },
-      passProbability: {
-        value: round(prediction.pass),
-        lower: round(prediction.passLower),
-        upper: round(prediction.passUpper),
-        level: INTERVAL_LEVEL,
-      },
-      passMark: artifact.passMark,
-      topicCoverage: round(features.coverage),
-      weakAreas: weakSections(leaves).map((s) => ({
-        system: s.system,
-        name: exam.systems.get(s.system) ?? s.system,
-        examShare: round(s.examShare),
-        mastery: round(s.mastery),
-        coverage: round(s.coverage),
-      })),
-      daysUntilReady: ready,
-      features: Object.fromEntries(Object.entries(features).map(([k, v]) => [k, round(v)])),
-    };
-  },
+  handler: ({ user, query, data, now }) => studentReadiness(data, user, now, query.examDate),
 });
+
+/** The exam-readiness body of one student (the endpoint's handler; the nightly snapshot job). */
+export async function studentReadiness(data: DataDeps, user: string, now: number, examDate?: string) {
+  const today = utcDay(now);
+  const examDay = examDate ?? today;
+  if (examDay < today)
+    throw new ApiError(400, 'invalid_parameter', 'examDate must be today or later', { examDate: examDay });
+  // The exam is taken at the end of its day (the simulator's truth: after the last study day).
+  const examMs = Math.max(now, Date.parse(`${examDay}T00:00:00Z`) + DAY_MS);
+  const [artifact, exam, rows, totals] = await Promise.all([
+    loadReadinessArtifact(),
+    examGraph(data.pg, now),
+    masteryRows(data.pg, user, { level: 2 }),
+    studyTotals(data.chRows, user, today),
+  ]);
+  const model = modelOf(artifact);
+  const { leaves, activity } = readinessInputs(exam, rows, totals, now, examMs);
+  const features = readinessFeatures(leaves, activity);
+  const [p] = predictWithIntervals(model, [features], artifact.passMark);
+  const prediction = p!;
+  const ready = daysUntilReady(model, features, activity, artifact.passMark);
+  return {
+    user,
+    generatedAt: new Date(now).toISOString(),
+    model: { name: model.name, version: artifact.version, trainedAt: artifact.trainedAt },
+    examDate: examDay,
+    readiness: Math.round(prediction.pass * 100),
+    predictedScore: {
+      value: round(prediction.score),
+      lower: round(prediction.scoreLower),
+      upper: round(prediction.scoreUpper),
+      level: INTERVAL_LEVEL,
+    },
+    passProbability: {
+      value: round(prediction.pass),
+      lower: round(prediction.passLower),
+      upper: round(prediction.passUpper),
+      level: INTERVAL_LEVEL,
+    },
+    passMark: artifact.passMark,
+    topicCoverage: round(features.coverage),
+    weakAreas: weakSections(leaves).map((s) => ({
+      system: s.system,
+      name: exam.systems.get(s.system) ?? s.system,
+      examShare: round(s.examShare),
+      mastery: round(s.mastery),
+      coverage: round(s.coverage),
+    })),
+    daysUntilReady: ready,
+    features: Object.fromEntries(Object.entries(features).map(([k, v]) => [k, round(v)])),
+  };
+}
