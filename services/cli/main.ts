@@ -26,7 +26,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
     load: () => import('./commands/stack.ts'),
   },
   run: {
-    summary: 'run one service in the foreground: ingest|stream|analytics-api',
+    summary: 'run one service in the foreground: ingest|stream|analytics-api|jobs',
     load: () => import('./commands/run.ts'),
   },
   migrate: {
@@ -83,6 +83,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
     summary:
       'model quality on a held-out simulated cohort: mastery estimates (AUC, log loss), SM-2 vs FSRS recall',
     load: () => import('./commands/eval.ts'),
+  },
+  jobs: {
+    summary: 'batch jobs (BullMQ): list | run NAME [--wait] | status (counts, schedules, dead jobs)',
+    load: () => import('./commands/jobs.ts'),
   },
   'train-readiness': {
     summary:

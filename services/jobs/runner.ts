@@ -1,5 +1,4 @@
-import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Queue, Worker, type Job, type JobsOptions, type RedisOptions } from 'bullmq';
 import { Counter, Gauge, Histogram, type Registry } from '../shared/metrics.ts';
 import type { Logger } from '../shared/logger.ts';
 
@@ -44,9 +43,12 @@ export type RunnerOptions = {
   log: Logger;
 };
 
-export function bullConnection(redisUrl: string): Redis {
-  // BullMQ needs blocking commands without a retry limit; ioredis' keyPrefix is not supported (BullMQ's `prefix` is).
-  return new Redis(redisUrl, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+/**
+ * Connection options from REDIS_URL: options, not a client, so BullMQ owns (and closes) its connections. Blocking
+ * commands need no retry limit; ioredis' keyPrefix is not supported by BullMQ (its `prefix` is used instead).
+ */
+export function bullConnection(redisUrl: string): RedisOptions {
+  return { url: redisUrl, maxRetriesPerRequest: null };
 }
 
 export function jobOptions(o: Pick<RunnerOptions, 'attempts' | 'backoffMs' | 'deadKeep'>): JobsOptions {
