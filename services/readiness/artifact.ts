@@ -25,7 +25,10 @@ function parse(file: string, text: string): ReadinessArtifact {
  * Loads a readiness artifact once per path and process, and again when the file changed (checked at most every
  * ARTIFACT_CHECK_MS), so a retrained model is served without a restart; its version is in every response.
  */
-export async function loadReadinessArtifact(file = READINESS_MODEL_FILE, nowMs = Date.now()): Promise<ReadinessArtifact> {
+export async function loadReadinessArtifact(
+  file = READINESS_MODEL_FILE,
+  nowMs = Date.now(),
+): Promise<ReadinessArtifact> {
   const cached = loaded.get(file);
   if (cached && nowMs - cached.checkedAt < ARTIFACT_CHECK_MS) return cached.value;
   const { mtimeMs } = await stat(file);
