@@ -206,6 +206,23 @@ export interface KnowledgeGap extends GapScores {
   hoursToClose: number;
 }
 
+const figures = new WeakMap<TopicGraph, Map<string, { impact: number; blocked: number }>>();
+
+/**
+ * prerequisiteImpact and the number of transitive dependents of a topic, computed once per graph object (they
+ * depend on the graph only; the API keeps one graph per taxonomy load, so a request does not walk the graph again).
+ */
+export function graphFigures(topicId: string, graph: TopicGraph): { impact: number; blocked: number } {
+  let byTopic = figures.get(graph);
+  if (!byTopic) figures.set(graph, (byTopic = new Map()));
+  let f = byTopic.get(topicId);
+  if (!f) {
+    f = { impact: prerequisiteImpact(topicId, graph), blocked: transitiveDependents(topicId, graph).length };
+    byTopic.set(topicId, f);
+  }
+  return f;
+}
+
 /**
  * Topics below MASTERY_TARGET as gaps, highest priority first (ties by topicId for determinism).
  * `minutesPerQuestion` is the student's own time per answered question (hoursToClose's default otherwise).
@@ -219,13 +236,13 @@ export function detectKnowledgeGaps(
   for (const topic of topics) {
     if (topic.masteryScore >= MASTERY_TARGET) continue;
     const boardExamWeight = graph.get(topic.topicId)?.boardExamWeight ?? 0;
-    const impact = prerequisiteImpact(topic.topicId, graph);
+    const { impact, blocked } = graphFigures(topic.topicId, graph);
     gaps.push({
       topicId: topic.topicId,
       masteryScore: topic.masteryScore,
       boardExamWeight,
       prerequisiteImpact: impact,
-      blockedTopics: transitiveDependents(topic.topicId, graph).length,
+      blockedTopics: blocked,
       hoursToClose: hoursToClose({ ...topic, minutesPerQuestion: options.minutesPerQuestion }),
       ...scoreGap({
         masteryScore: topic.masteryScore,

@@ -394,8 +394,10 @@ export function projectFeatures(f: Features, a: ReadinessActivity, days: number)
 }
 
 /**
- * Smallest whole number of days (0..maxDays) after which the projected pass probability reaches
- * READY_PROBABILITY; null when not within maxDays.
+ * Whole number of days (0..maxDays) after which the projected pass probability first reaches READY_PROBABILITY;
+ * null when not within maxDays. Searched coarse to fine to bound the work per request (a random forest is not
+ * monotone in the days): every day of the first two weeks, then weekly, then day by day inside the first week
+ * that reaches the threshold.
  */
 export function daysUntilReady(
   m: ModelArtifact,
@@ -404,14 +406,23 @@ export function daysUntilReady(
   passMark: number,
   maxDays = 365,
 ): number | null {
-  const days = Array.from({ length: maxDays + 1 }, (_, d) => d);
-  const preds = predictPoints(
-    m,
-    days.map((d) => projectFeatures(f, a, d)),
-    passMark,
-  );
-  const i = preds.findIndex((p) => p.pass >= READY_PROBABILITY);
-  return i < 0 ? null : days[i]!;
+  const first = (days: number[]): number | null => {
+    const preds = predictPoints(
+      m,
+      days.map((d) => projectFeatures(f, a, d)),
+      passMark,
+    );
+    const i = preds.findIndex((p) => p.pass >= READY_PROBABILITY);
+    return i < 0 ? null : days[i]!;
+  };
+  const coarse: number[] = [];
+  for (let d = 0; d <= Math.min(14, maxDays); d++) coarse.push(d);
+  for (let d = 21; d < maxDays; d += 7) coarse.push(d);
+  if (maxDays > 14) coarse.push(maxDays);
+  const hit = first(coarse);
+  if (hit === null || hit <= 14) return hit;
+  const from = coarse[coarse.indexOf(hit) - 1]! + 1;
+  return first(Array.from({ length: hit - from + 1 }, (_, i) => from + i));
 }
 
 // ---- weak areas --------------------------------------------------------------------------------------------
