@@ -161,6 +161,12 @@ describe('predictions, intervals and projection', () => {
     expect(projectFeatures(f, activity, 0)).toBe(f);
     // coverage 0.5 after 20 days: 0.025 a day; ready when P(coverage >= 0.5) >= 0.8: coverage >= 0.5 + 0.842 x 0.05
     const days = daysUntilReady(coverageModel, f, activity, 0.5);
+    // Slower pace (coverage 0.1 after 20 days): past the first two weeks, found by the weekly then daily search.
+    const slow = { ...f, coverage: 0.1, proj_unstudied: 0.9 * 0.45 };
+    expect(daysUntilReady(coverageModel, slow, activity, 0.5)).toBe(
+      Math.ceil((0.5 + 0.8416212 * 0.05 - 0.1) / 0.005),
+    );
+    expect(daysUntilReady(coverageModel, { ...f, coverage: 0.01 }, activity, 0.5, 100)).toBeNull();
     expect(days).toBe(Math.ceil((0.5 + 0.8416212 * 0.05 - 0.5) / 0.025));
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 0, max: 400 }), (a, b) => {
