@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
@@ -27,6 +30,7 @@ import {
 import type { DataDeps } from '../../../services/analytics-api/route.ts';
 import { studentGaps } from '../../../services/analytics-api/routes/gaps.ts';
 import { studentReadiness } from '../../../services/analytics-api/routes/readiness.ts';
+import { loadReadinessArtifact } from '../../../services/readiness/artifact.ts';
 
 /**
  * The jobs service's runner on the real Redis (BullMQ), ClickHouse and PostgreSQL, each test in its own namespace.
@@ -291,5 +295,48 @@ describe('the service jobs', () => {
     expect(metrics.readiness).toBe(readiness.readiness);
     expect(Number(metrics.pass_probability)).toBe(readiness.passProbability.value);
     expect(metrics.gaps_critical).toBe(gaps.counts.critical);
+
+    // Item calibration: the one answer left inside the last 365 days (2026-03), correct on the first attempt.
+    const cal = await runner.queue.add(
+      'calibrate-items',
+      {},
+      jobOptions({ attempts: 1, backoffMs: 100, deadKeep: 10 }),
+    );
+    await until(async () => (await runner.queue.getJobState(cal.id!)) === 'completed', 20_000, 'calibration');
+    const items = (await pg.query('SELECT * FROM item_calibration ORDER BY question_id')).rows;
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ question_id: 'q', topic_id: 't', answers: 1, first_attempts: 1 });
+    expect(Number(items[0].p_correct_first)).toBe(1);
+    expect(Number(items[0].difficulty_logit)).toBeCloseTo(Math.log(0.01 / 0.99), 9);
+  }, 120_000);
+
+  it('retrains the readiness model in a child process and replaces the model file', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'retrain-')), 'readiness.json');
+    const cfg = loadJobsConfig({
+      ...iso.env,
+      JOBS_SNAPSHOT_CRON: '',
+      JOBS_RETENTION_CRON: '',
+      JOBS_CALIBRATION_CRON: '',
+      JOBS_RETRAIN_CRON: '',
+      JOBS_MODEL_FILE: file,
+    });
+    const runner = await startRunner({
+      ...runnerOptions(cfg),
+      queue: 'retrain',
+      lockMs: 5000,
+      definitions: jobDefinitions({ cfg, pg, ch, chRows }),
+      log,
+    });
+    runners.push(runner);
+    const job = await runner.queue.add(
+      'retrain-readiness',
+      { students: 20 },
+      jobOptions({ attempts: 1, backoffMs: 100, deadKeep: 10 }),
+    );
+    await until(async () => (await runner.queue.getJobState(job.id!)) === 'completed', 90_000, 'retraining');
+    const result = (await runner.queue.getJob(job.id!))?.returnvalue as { file: string; version: string };
+    const artifact = await loadReadinessArtifact(file);
+    expect(result).toEqual({ file, version: artifact.version });
+    expect(artifact.models).toHaveLength(3);
   }, 120_000);
 });
