@@ -219,7 +219,8 @@ export async function calibrateItems(deps: JobDeps, nowMs: number): Promise<{ it
 async function retrain(deps: JobDeps, students?: number): Promise<{ file: string; version: string | null }> {
   const file = deps.cfg.JOBS_MODEL_FILE || READINESS_MODEL_FILE;
   const tmp = `${file}.tmp-${process.pid}`;
-  const args = [`${ROOT}services/cli/main.ts`, 'train-readiness', '--out', tmp, '--report', `${tmp}.md`];
+  // The report goes to bench/results/readiness.md (git-ignored), the model to a temporary file renamed over the old.
+  const args = [`${ROOT}services/cli/main.ts`, 'train-readiness', '--out', tmp];
   if (students !== undefined) args.push('--students', String(students));
   let out = '';
   const code = await new Promise<number | null>((resolve, reject) => {

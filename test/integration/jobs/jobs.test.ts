@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -311,7 +311,8 @@ describe('the service jobs', () => {
   }, 120_000);
 
   it('retrains the readiness model in a child process and replaces the model file', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'retrain-')), 'readiness.json');
+    const dir = mkdtempSync(join(tmpdir(), 'retrain-'));
+    const file = join(dir, 'readiness.json');
     const cfg = loadJobsConfig({
       ...iso.env,
       JOBS_SNAPSHOT_CRON: '',
@@ -338,5 +339,6 @@ describe('the service jobs', () => {
     const artifact = await loadReadinessArtifact(file);
     expect(result).toEqual({ file, version: artifact.version });
     expect(artifact.models).toHaveLength(3);
+    rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 });
