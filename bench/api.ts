@@ -189,7 +189,7 @@ async function loadDataset(
       const s = toSessionInput(family, record);
       if (s.type === 'ok') {
         const v = s.value;
-        const result = applySessionEvent(sessions.get(v.sessionId), v, { watermarkMs: 0 });
+        const result = applySessionEvent(sessions.get(v.sessionId), v);
         if (result.outcome === 'applied') {
           sessions.set(v.sessionId, result.state);
           sessionUser.set(v.sessionId, v.userId);

@@ -1,10 +1,13 @@
 /**
- * `studystream bench processors`: the mastery processor on this machine.
- * 1. Throughput: events/s through the mastery processor draining a pre-filled topic (Kafka → decode → one PG
- *    transaction per batch), from start until its stored positions reach the end of the topics.
- * 2. Freshness at a fixed offered load (default 2,000 events/s): from the Kafka acknowledgement of a produced event
- *    (what ingest's 2xx waits for) to the commit of the topic_mastery transaction that applied it, observed by
- *    polling consumer_positions every 10 ms (the position commits in the same transaction as the rows).
+ * `studystream bench processors`: the stateful processors (mastery, sessions) on this machine.
+ * 1. Backlog drain: a simulated cohort (all three families, offline phones and re-sends included, in the simulator's
+ *    day-by-day, student-by-student order) is produced first; then the mastery processor drains it alone (events/s
+ *    of the families it reads, until its stored positions reach the end), then the sessions processor alone (all
+ *    three families, until its Redis positions reach the end).
+ * 2. Freshness at a fixed offered load (default 2,000 events/s of all families, both processors running, as in
+ *    `studystream run stream`): from the Kafka acknowledgement of a produced event (what ingest's 2xx waits for) to
+ *    the commit that applied it: the topic_mastery transaction (consumer_positions, same transaction) or the
+ *    sessions Redis commit (sessions:pos, same script), observed by polling every 10 ms.
  * Runs in an isolated namespace (topic prefix, PG schema) that is dropped afterwards.
  *   npm run bench -- processors [--events 60000] [--rate 2000] [--seconds 30]
  */
@@ -19,20 +22,26 @@ import { createRedis } from '../services/shared/redis.ts';
 import { createRegistry } from '../services/shared/registry.ts';
 import { cohortEvents, simOptions } from '../services/simulator/cohort.ts';
 import type { SimEvent } from '../services/simulator/types.ts';
-import { startMasteryProcessor } from '../services/stream/mastery/start.ts';
+import { startMasteryProcessor, startSessionsProcessor } from '../services/stream/mastery/start.ts';
+import type { RunningProcessor } from '../services/stream/runtime/processor.ts';
+import { KEYS as SESSION_KEYS } from '../services/stream/sessions/store.ts';
 import { streamEnv } from '../services/stream/runtime/config.ts';
 import { isolatedEnv, provision, teardown } from '../test/support/isolated.ts';
 import { percentiles, report, type Row } from './harness.ts';
 
-function masteryEvents(seed: number, min: number): SimEvent[] {
+/** At least `min` events of a cohort (whole student-days, the simulator's order), `min` of them kept. */
+function cohortSlice(seed: number, min: number, noise: boolean): SimEvent[] {
   const out: SimEvent[] = [];
   for (let students = 40; out.length < min; students *= 2) {
     out.length = 0;
-    for (const e of cohortEvents(simOptions({ seed, students, days: 20, offlineRate: 0, duplicateRate: 0 })))
-      if (e.family !== 'study-events') out.push(e);
+    const opts = noise ? {} : { offlineRate: 0, duplicateRate: 0 };
+    for (const e of cohortEvents(simOptions({ seed, students, days: 20, ...opts })))
+      out.push({ family: e.family, record: e.record });
   }
   return out.slice(0, min);
 }
+
+const MASTERY_FAMILIES = new Set(['question-attempts', 'material-interactions']);
 
 const bench: Command = async (args) => {
   const { values } = parseOptions(args, {
@@ -49,6 +58,7 @@ const bench: Command = async (args) => {
     STREAM_BATCH_MAX_WAIT_MS: '50',
     STREAM_BATCH_MAX_RECORDS: '5000',
     MASTERY_GROUP_ID: `bench-${iso.id}`,
+    SESSIONS_GROUP_ID: `bench-sessions-${iso.id}`,
   };
   const cfg = iso.cfg;
   const log = createLogger('bench', 'warn');
@@ -63,23 +73,26 @@ const bench: Command = async (args) => {
   const rows: Row[] = [];
   const group = `${cfg.KAFKA_TOPIC_PREFIX}${env.MASTERY_GROUP_ID}`;
   const topics = topicNames(cfg);
-  const positions = async () => {
+  const masteryPositions = async () => {
     const { rows: r } = await pool.query<{ topic: string; partition: number; next_offset: number }>(
       'SELECT topic, partition, next_offset FROM consumer_positions WHERE consumer_group = $1',
       [group],
     );
-    return new Map(r.map((x) => [`${x.topic}|${x.partition}`, x.next_offset]));
+    return new Map(r.map((x) => [`${x.topic}|${x.partition}`, Number(x.next_offset)]));
   };
+  const sessionPositions = async () =>
+    new Map(Object.entries(await redis.hgetall(SESSION_KEYS.pos)).map(([k, v]) => [k, Number(v)]));
   try {
-    // 1. Throughput.
-    const events = masteryEvents(31, total);
+    // 1. Backlog drain, each processor alone.
+    const events = cohortSlice(31, total, true);
     for (let i = 0; i < events.length; i += 5_000) await producer.publish(events.slice(i, i + 5_000));
     const admin = kafka.admin();
     await admin.connect();
     const ends = new Map<string, number>();
-    for (const t of [topics['question-attempts'], topics['material-interactions']])
+    for (const t of [topics['study-events'], topics['question-attempts'], topics['material-interactions']])
       for (const o of await admin.fetchTopicOffsets(t)) ends.set(`${t}|${o.partition}`, Number(o.high));
     await admin.disconnect();
+    const masteryEnds = new Map([...ends].filter(([k]) => !k.startsWith(`${topics['study-events']}|`)));
     const deps = {
       cfg,
       stream: streamEnv.load(env),
@@ -90,51 +103,76 @@ const bench: Command = async (args) => {
       metrics: createMetricsRegistry('bench'),
       env,
     };
-    const t0 = performance.now();
-    const processor = await startMasteryProcessor(deps);
-    for (;;) {
-      const p = await positions();
-      if ([...ends].every(([k, high]) => (p.get(k) ?? 0) >= high)) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const drainMs = performance.now() - t0;
-    rows.push({
-      measure: 'throughput (drain, incl. group join)',
-      events: events.length,
-      'events/s': (events.length / drainMs) * 1000,
-      ms: drainMs,
-      p50_ms: null,
-      p99_ms: null,
-      max_ms: null,
-    });
-
-    // 2. Freshness at a fixed rate: fresh events (new ids, times after the cohort) acked one chunk per 50 ms.
-    const pending: Array<{ key: string; offset: number; ackAt: number }> = [];
-    const latencies: number[] = [];
-    let polling = true;
-    const poller = (async () => {
-      while (polling || pending.length > 0) {
+    const drain = async (
+      name: string,
+      start: () => Promise<RunningProcessor>,
+      count: number,
+      positions: () => Promise<Map<string, number>>,
+      until: Map<string, number>,
+    ) => {
+      const t0 = performance.now();
+      const processor = await start();
+      for (;;) {
         const p = await positions();
-        const now = performance.now();
-        for (let i = pending.length - 1; i >= 0; i--) {
-          const e = pending[i] as { key: string; offset: number; ackAt: number };
-          if ((p.get(e.key) ?? 0) > e.offset) {
-            latencies.push(now - e.ackAt);
-            pending.splice(i, 1);
-          }
-        }
-        if (
-          !polling &&
-          pending.length > 0 &&
-          latencies.length > 0 &&
-          now - (pending[0]?.ackAt ?? now) > 30_000
-        )
-          break;
-        await new Promise((r) => setTimeout(r, 10));
+        if ([...until].every(([k, high]) => (p.get(k) ?? 0) >= high)) break;
+        await new Promise((r) => setTimeout(r, 50));
       }
-    })();
-    const live = masteryEvents(97, rate * seconds);
-    const shift = Date.now() + 86_400_000 - Math.min(...live.map((e) => e.record.occurred_at));
+      const drainMs = performance.now() - t0;
+      await processor.stop();
+      rows.push({
+        measure: `${name}: backlog drain (incl. group join)`,
+        events: count,
+        'events/s': (count / drainMs) * 1000,
+        ms: drainMs,
+        p50_ms: null,
+        p99_ms: null,
+        max_ms: null,
+      });
+    };
+    // Each start registers its metrics: one registry per processor instance.
+    const fresh = () => ({ ...deps, metrics: createMetricsRegistry('bench') });
+    const masteryCount = events.filter((e) => MASTERY_FAMILIES.has(e.family)).length;
+    await drain('mastery', () => startMasteryProcessor(fresh()), masteryCount, masteryPositions, masteryEnds);
+    await drain('sessions', () => startSessionsProcessor(fresh()), events.length, sessionPositions, ends);
+    const mastery = await startMasteryProcessor(fresh());
+    const sessions = await startSessionsProcessor(fresh());
+
+    // 2. Freshness at a fixed rate, both processors running: fresh events (new ids, times just before now) acked one
+    // chunk per 50 ms.
+    type Pending = { key: string; offset: number; ackAt: number };
+    let polling = true;
+    const watch = (positions: () => Promise<Map<string, number>>, reads: (key: string) => boolean) => {
+      const pending: Pending[] = [];
+      const latencies: number[] = [];
+      const done = (async () => {
+        while (polling || pending.length > 0) {
+          const p = await positions();
+          const now = performance.now();
+          for (let i = pending.length - 1; i >= 0; i--) {
+            const e = pending[i] as Pending;
+            if ((p.get(e.key) ?? 0) > e.offset) {
+              latencies.push(now - e.ackAt);
+              pending.splice(i, 1);
+            }
+          }
+          if (
+            !polling &&
+            pending.length > 0 &&
+            latencies.length > 0 &&
+            now - (pending[0]?.ackAt ?? now) > 30_000
+          )
+            break;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      })();
+      return { pending, latencies, done, reads };
+    };
+    const watchers = {
+      mastery: watch(masteryPositions, (key) => !key.startsWith(`${topics['study-events']}|`)),
+      sessions: watch(sessionPositions, () => true),
+    };
+    const live = cohortSlice(97, rate * seconds, false);
+    const shift = Date.now() - 60_000 - Math.max(...live.map((e) => e.record.occurred_at));
     const perTick = Math.max(1, Math.round(rate / 20));
     const start = performance.now();
     for (let i = 0, tick = 0; i < live.length; i += perTick, tick++) {
@@ -148,31 +186,36 @@ const bench: Command = async (args) => {
       const ackAt = performance.now();
       for (const m of meta) {
         const base = Number(m.baseOffset ?? m.offset ?? 0);
+        const key = `${m.topicName}|${m.partition}`;
         // One produce response per partition run: its first record's offset (the run is applied in order).
-        pending.push({ key: `${m.topicName}|${m.partition}`, offset: base, ackAt });
+        for (const w of Object.values(watchers))
+          if (w.reads(key)) w.pending.push({ key, offset: base, ackAt });
       }
     }
     const offeredMs = performance.now() - start;
     polling = false;
-    await poller;
-    await processor.stop();
-    const lat = percentiles(latencies);
-    rows.push({
-      measure: `freshness at ${rate} events/s offered (ack -> committed row)`,
-      events: live.length,
-      'events/s': (live.length / offeredMs) * 1000,
-      ms: null,
-      p50_ms: lat.p50,
-      p99_ms: lat.p99,
-      max_ms: lat.max,
-    });
+    for (const [name, w] of Object.entries(watchers)) {
+      await w.done;
+      const lat = percentiles(w.latencies);
+      rows.push({
+        measure: `${name}: freshness at ${rate} events/s offered (ack -> commit)`,
+        events: live.length,
+        'events/s': (live.length / offeredMs) * 1000,
+        ms: null,
+        p50_ms: lat.p50,
+        p99_ms: lat.p99,
+        max_ms: lat.max,
+      });
+    }
+    await mastery.stop();
+    await sessions.stop();
     report({
       name: 'processors',
       params: { events: total, rate, seconds, batchMaxWaitMs: 50 },
       rows,
       notes: [
-        'freshness samples are one per produce response (partition run); observed by polling consumer_positions every 10 ms',
-        'goal: p99 < 1000 ms',
+        'freshness samples are one per produce response (partition run); observed by polling consumer_positions (mastery) and sessions:pos (sessions) every 10 ms',
+        'goals: freshness p99 < 1000 ms; each backlog drain rate >= the offered live rate',
       ],
     });
   } finally {

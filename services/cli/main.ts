@@ -93,6 +93,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
       'train the exam-readiness models on simulated seeds, report hold-out metrics, write models/readiness.json',
     load: () => import('./commands/train-readiness.ts'),
   },
+  reconcile: {
+    summary:
+      'reconcile [--from T] [--to T] [--json]: raw history vs sessions and mastery (missing, late, dead-lettered)',
+    load: () => import('./commands/reconcile.ts'),
+  },
   config: {
     summary: 'print every environment variable with its default and meaning',
     load: () => import('./commands/config.ts'),

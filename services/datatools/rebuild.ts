@@ -47,6 +47,7 @@ import { MasteryBulkBuild } from './mastery-bulk.ts';
 import { SessionsBulkBuild } from './sessions-bulk.ts';
 import { sessionsEnv } from '../stream/sessions/config.ts';
 import { sessionOptions } from '../stream/sessions/processor.ts';
+import { liveKeys } from '../stream/sessions/store.ts';
 import type { ProcessorDefinition } from '../stream/runtime/processor.ts';
 import { streamEnv } from '../stream/runtime/config.ts';
 import {
@@ -560,7 +561,9 @@ const sameChecks = (a: TableCheck[], b: TableCheck[]) =>
  * sessions (PostgreSQL study_sessions and the sessions' late_events)
  *  1. Shadow schema `rebuild_<ts>` migrated by the same runner.
  *  2. The sessions processor's pure steps over the topics from offset 0 up to the live processor's positions (Redis
- *     `sessions:pos`), state in memory (sessions-bulk.ts); closed sessions and late events written to the shadow.
+ *     `sessions:pos`), state in memory (sessions-bulk.ts); every built session that is not live in the live
+ *     processor's Redis written to the shadow (re-evaluated at every flush: the live processor closes sessions
+ *     without moving its positions when their time comes).
  *     Catch-up rounds follow the live positions while they move.
  *  3. Verify over the same range: the live positions are read before and after the checksums of live and shadow;
  *     the comparison counts only when both equal the rebuild's positions (else catch up and compare again).
@@ -591,6 +594,10 @@ export async function rebuildSessions(ctx: ToolContext, opts: RebuildOptions): P
   });
   let keepShadow = opts.keepShadow ?? false;
   const livePos = () => livePositions(ctx, 'sessions');
+  const liveKeysNow = async () =>
+    liveKeys(await ctx.redis(), [
+      ...new Set([...(await livePos()).keys()].map((k) => Number(k.split('|')[1]))),
+    ]);
   const run = async (phase: string, ranges: TopicPartitionRange[]) => {
     if (ranges.length === 0) return;
     const res = await drain(ctx, opts, {
@@ -600,7 +607,7 @@ export async function rebuildSessions(ctx: ToolContext, opts: RebuildOptions): P
       phase: phase,
     });
     const t = performance.now();
-    await bulk.flush(shadowPool);
+    await bulk.flush(shadowPool, await liveKeysNow());
     report.events += res.inRange;
     report.buildMs += res.ms + (performance.now() - t);
     report.stages.drain = (report.stages.drain ?? 0) + Math.round(res.ms);
@@ -622,6 +629,7 @@ export async function rebuildSessions(ctx: ToolContext, opts: RebuildOptions): P
     let verified: TableCheck[] | undefined;
     for (let round = 0; round < 10 && !verified; round++) {
       if (!(await catchUp())) continue;
+      await bulk.flush(shadowPool, await liveKeysNow());
       const before = await livePos();
       const checks = await sessionChecks(livePool, live, shadow);
       const after = await livePos();
@@ -670,6 +678,7 @@ export async function rebuildSessions(ctx: ToolContext, opts: RebuildOptions): P
       if (attempt >= 5)
         throw new Error('the live sessions processor kept moving ahead of the shadow; try again');
       await catchUp();
+      await bulk.flush(shadowPool, await liveKeysNow());
       const checks = await sessionChecks(livePool, live, shadow);
       if (!opts.acceptDifferences && !allMatch(checks)) continue;
       verified = checks;

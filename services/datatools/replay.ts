@@ -13,10 +13,12 @@
  *  - mastery: positions are kept under the replay group, but event_id claims (processed_events) under the LIVE
  *    group (MasteryDeps.dedupeGroupId), so an event already applied live is skipped; after deleting a student's
  *    claims and rows, `replay --users` re-applies exactly that student's history.
- *  - sessions: positions live in Redis per topic-partition (not per group) and the processor re-applies by
- *    position, so a replay into the live store can only be a no-op; it reports that and exits (use rebuild).
+ *  - sessions: the live processor's own steps with positions in a Redis hash of the replay's own
+ *    (`sessions:pos:<group>`, deleted afterwards); every event finds itself in its session (live or written) and
+ *    changes nothing, unless a session's row was lost, which the replay writes again from the range's events.
  */
 import type { Admin } from 'kafkajs';
+import type { Redis } from 'ioredis';
 import { createClickHouse } from '../shared/clickhouse.ts';
 import { EventCodec } from '../shared/codec.ts';
 import type { SharedConfig } from '../shared/config.ts';
@@ -32,6 +34,9 @@ import { masteryEnv } from '../stream/mastery/config.ts';
 import { createMasteryProcessor } from '../stream/mastery/processor.ts';
 import { TopicTree } from '../stream/mastery/taxonomy.ts';
 import type { ProcessorDefinition } from '../stream/runtime/processor.ts';
+import { invalidationChannel } from '../stream/runtime/invalidation.ts';
+import { sessionsEnv } from '../stream/sessions/config.ts';
+import { createSessionsProcessor, positionField } from '../stream/sessions/processor.ts';
 import { kafkaPositions, postgresPositions, redisSessionPositions } from './offsets.ts';
 import { rangeKey, type TopicPartitionRange } from './bounded.ts';
 import type { ToolContext } from './context.ts';
@@ -186,6 +191,43 @@ export async function masteryDefinition(
     metrics: createMetricsRegistry('datatools'),
     log,
   });
+}
+
+/** The sessions processor's definition for a replay under `groupId`, its positions in `positionsKey`. */
+export function sessionsReplayDefinition(
+  cfg: SharedConfig,
+  env: NodeJS.ProcessEnv,
+  pool: Pool,
+  redis: Redis,
+  groupId: string,
+  positionsKey: string,
+  log: ToolContext['log'],
+) {
+  return createSessionsProcessor({
+    codec: new EventCodec(createRegistry(cfg), cfg),
+    pool,
+    redis,
+    config: sessionsEnv.load(env),
+    topics: processorTopics(cfg, 'sessions'),
+    groupId,
+    positionsKey,
+    invalidateChannel: invalidationChannel(cfg.REDIS_KEY_PREFIX),
+    metrics: createMetricsRegistry('datatools'),
+    log,
+  });
+}
+
+/** Stores the range starts as a sessions replay's Redis positions (the runtime seeks there after assignment). */
+export async function seedRedisPositions(
+  redis: Redis,
+  positionsKey: string,
+  ranges: readonly TopicPartitionRange[],
+): Promise<void> {
+  if (ranges.length === 0) return;
+  await redis.hset(
+    positionsKey,
+    Object.fromEntries(ranges.map((r) => [positionField(r.topic, r.partition), String(r.from)])),
+  );
 }
 
 /** Stores the range starts as the group's PostgreSQL positions (the runtime seeks there after assignment). */

@@ -1,32 +1,30 @@
 /**
  * The build of `rebuild --store sessions`: the sessions processor's own pure steps (services/stream/sessions/step.ts
- * over services/domain/sessions.ts: applyEvents, then closeDue over the touched and due sessions) run over the
- * topics with the state the live processor keeps in Redis (positions, per topic-partition watermarks, live
- * sessions, the due index) held in memory, and the closed sessions and late events written to the shadow schema.
+ * over services/domain/sessions.ts) run over the topics with the state held in memory, and the sessions written to
+ * the shadow schema.
  *
- * Same result as the live processor: per batch, the same admission (records below the partition's position are
- * skipped), the same application order and the same closing rule (a session of a batch's partition is due once
- * the partition's watermark, the minimum over the topics, passed its finalizeAt). Which batch closes a session
- * cannot change the session (see step.ts), so the closed rows equal the live ones over the same range; `rebuild`
- * verifies it. A closed session is written once (last version per session_id, as the live upsert), a late event
- * once per event_id (recordLateEvents keeps the preferred row, as for the live processor).
+ * Same result as the live processor: the same admission (records below the partition's position are skipped) and
+ * the same application, so every session holds the same set of events, and a session's row is a pure function of
+ * that set. Which sessions have a row is the live processor's business, not a function of the topics: it writes a
+ * session once its clock passes the session's finalizeAt, and keeps the rest live in Redis. So the rebuild writes a
+ * row for every session it built except those live in the live processor's Redis at the time of the write
+ * (`flush(pool, liveKeys)`); those the live processor writes itself when it closes them.
  */
+import type { SessionState } from '../domain/sessions.ts';
 import type { EventCodec } from '../shared/codec.ts';
 import type { Pool } from '../shared/postgres.ts';
-import { recordLateEvents, type LateEvent } from '../stream/mastery/late-events.ts';
 import { admitRecords, type StoredPosition } from '../stream/mastery/positions.ts';
 import { decodeWireCached } from '../stream/mastery/wire.ts';
 import type { ProcessorDefinition } from '../stream/runtime/processor.ts';
 import type { FlushBatch } from '../stream/runtime/types.ts';
 import { toSessionInput, type SessionInput } from '../stream/sessions/decode.ts';
-import { SESSIONS_PROCESSOR } from '../stream/sessions/processor.ts';
 import {
   applyEvents,
-  closeDue,
-  partitionWatermark,
-  type FinalizedRow,
+  splitSessionKey,
+  toRow,
   type LiveSession,
   type SessionOptions,
+  type StepContext,
 } from '../stream/sessions/step.ts';
 import { upsertSessions } from '../stream/sessions/store.ts';
 
@@ -35,32 +33,38 @@ const CHUNK = 5000;
 export type SessionsBulkDeps = {
   codec: EventCodec;
   options: SessionOptions;
-  /** The processor's topics (the watermark of a partition is the minimum over them). */
   topics: string[];
   groupId: string;
 };
 
 export class SessionsBulkBuild {
   private readonly deps: SessionsBulkDeps;
-  private readonly live = new Map<string, LiveSession>();
-  /** Live session ids per partition: the due index. */
-  private readonly livePerPartition = new Map<number, Set<string>>();
-  private readonly closed = new Map<string, { endedAt: number }>();
-  private readonly watermarks = new Map<string, number>();
+  /** Every session built so far (nothing is closed in memory: see the module comment). */
+  private readonly ctx: StepContext;
   private positions = new Map<string, StoredPosition>();
-  /** Written by the next flush. */
-  private rows = new Map<string, FinalizedRow>();
-  private late: LateEvent[] = [];
+  /** Sessions changed since they were last written to the shadow. */
+  private dirty = new Set<string>();
+  /** Sessions with a row in the shadow. */
+  private readonly inShadow = new Set<string>();
   applyMs = 0;
-  closedCount = 0;
 
   constructor(deps: SessionsBulkDeps) {
     this.deps = deps;
+    this.ctx = {
+      live: new Map<string, LiveSession>(),
+      written: new Map<string, SessionState>(),
+      options: deps.options,
+    };
   }
 
   /** Next offset per topic-partition reached so far (key `topic|partition`). */
   reached(): Map<string, number> {
     return new Map([...this.positions.values()].map((p) => [`${p.topic}|${p.partition}`, p.next]));
+  }
+
+  /** Sessions built so far. */
+  get size(): number {
+    return this.ctx.live.size;
   }
 
   definition(): ProcessorDefinition<SessionInput> {
@@ -80,58 +84,37 @@ export class SessionsBulkBuild {
     };
   }
 
-  /** One batch, as the live processor's tryBatch computes it, against the in-memory state. */
+  /** One batch, as the live processor's step applies it, against the in-memory state. */
   apply(batch: FlushBatch<SessionInput>): void {
     const started = performance.now();
-    const o = this.deps.options;
-    const partitions = [...new Set(batch.positions.map((p) => p.partition))].sort((a, b) => a - b);
     const { admitted, next } = admitRecords(batch.items, this.positions, batch.positions);
-    const applied = applyEvents(
-      { live: this.live, closed: this.closed, watermarks: this.watermarks },
-      admitted,
-      o,
-    );
-    for (const id of applied.changed) {
-      const s = this.live.get(id) as LiveSession;
-      let set = this.livePerPartition.get(s.p);
-      if (!set) this.livePerPartition.set(s.p, (set = new Set()));
-      set.add(id);
-    }
-    const wmOf = (p: number): number => partitionWatermark(this.watermarks, this.deps.topics, p);
-    const due: string[] = [];
-    for (const p of partitions) {
-      const w = wmOf(p);
-      if (!Number.isFinite(w)) continue;
-      for (const id of this.livePerPartition.get(p) ?? [])
-        if ((this.live.get(id) as LiveSession).finalizeAt <= w) due.push(id);
-    }
-    const partitionOf = new Map([...applied.changed, ...due].map((id) => [id, this.live.get(id)?.p]));
-    const { rows, afterEnd } = closeDue(this.live, [...applied.changed, ...due], wmOf, o);
-    for (const r of rows) {
-      this.closed.set(r.sessionId, { endedAt: r.endedAt });
-      this.livePerPartition.get(partitionOf.get(r.sessionId) as number)?.delete(r.sessionId);
-      this.rows.set(r.sessionId, r);
-    }
-    this.closedCount += rows.length;
-    // Every report is written; recordLateEvents keeps the preferred row per event, as for the live processor.
-    this.late.push(...applied.late, ...afterEnd);
+    const applied = applyEvents(this.ctx, admitted);
+    for (const key of applied.changed) this.dirty.add(key);
     this.positions = next;
     this.applyMs += performance.now() - started;
   }
 
-  /** Writes what was closed since the last flush into `pool`'s schema (idempotent upserts). */
-  async flush(pool: Pool): Promise<void> {
-    const rows = [...this.rows.values()];
-    const late = this.late;
-    this.rows = new Map();
-    this.late = [];
+  /**
+   * Writes into `pool`'s schema a row for every session changed since the last flush (or not yet written) that is
+   * not live in the live processor (`liveKeys`); idempotent upserts. Returns the number of rows written.
+   */
+  async flush(pool: Pool, liveKeys: ReadonlySet<string>): Promise<number> {
+    const keys = [...this.ctx.live.keys()].filter(
+      (k) => !liveKeys.has(k) && (this.dirty.has(k) || !this.inShadow.has(k)),
+    );
+    const rows = keys
+      .sort()
+      .map((k) => toRow(splitSessionKey(k).userId, (this.ctx.live.get(k) as LiveSession).state));
     const client = await pool.connect();
     try {
       for (let i = 0; i < rows.length; i += CHUNK) await upsertSessions(client, rows.slice(i, i + CHUNK));
-      for (let i = 0; i < late.length; i += CHUNK)
-        await recordLateEvents(client, SESSIONS_PROCESSOR, late.slice(i, i + CHUNK));
     } finally {
       client.release();
     }
+    for (const k of keys) {
+      this.dirty.delete(k);
+      this.inShadow.add(k);
+    }
+    return rows.length;
   }
 }

@@ -1,15 +1,15 @@
 /**
- * Study sessions windowed in event time (occurredAt), so a replay of the same events yields the same
- * sessions regardless of when or in which order (within the allowed lateness) they are processed.
+ * Study sessions in per-student event time. A session is exactly the set of one student's events that carry its
+ * session_id (a session id is scoped to its student: another student's events with the same id are another
+ * session). Every figure is derived from that set alone, so the same events give the same session in any arrival
+ * order, batching, replay or rebuild, and an event that arrives after its session was written amends it.
  *
- * The state keeps the session's events as a timeline sorted by (occurredAt, kind, eventId) and
- * derives every figure from it. A late event is therefore inserted where it happened and splits the
- * gap it falls into, and the same set of events gives the same state in any arrival order. A
- * session holds at most a few hundred events, so recomputing on each event is cheap. The earliest
- * session_end closes the session: events after it are kept in the timeline (so arrival order cannot
- * change the state) but counted nowhere, and reported as 'after_end'.
+ * The state keeps the events as a timeline sorted by (occurredAt, kind, eventId) and derives every figure from it.
+ * A late event is therefore inserted where it happened and splits the gap it falls into. A session holds at most a
+ * few hundred events, so recomputing on each event is cheap. Nothing is discarded: an event after SESSION_END still
+ * belongs to the session (the app said so by its session_id) and extends it; SESSION_END only sets the end reason.
  *
- * Time accounting over consecutive timeline events (start to end, or to the last event):
+ * Time accounting over consecutive timeline events (first to last):
  * - a gap while paused (after session_pause, before session_resume) is idle;
  * - any other gap longer than idleGapMs (default 5 min) is idle in full: nothing shows when within
  *   the gap the student stopped, so none of it is claimed as study;
@@ -60,8 +60,9 @@ export interface SessionState {
   sessionId: string;
   timeline: TimelineEntry[];
   startedAt: number;
-  /** Time of session_end when one was received, else null. */
+  /** Time of the first session_end when one was received, else null (the end reason, not the end). */
   endedAt: number | null;
+  /** The session's last event: its end. */
   lastEventAt: number;
   paused: boolean;
   activeMs: number;
@@ -77,33 +78,19 @@ export interface SessionState {
 }
 
 export interface SessionOptions {
-  /** The processor's current event-time watermark. */
-  watermarkMs: number;
-  /** Events older than watermarkMs - allowedLatenessMs are too late to apply. Default 0. */
-  allowedLatenessMs?: number;
   idleGapMs?: number;
-}
-
-/** An event older than the watermark minus the allowed lateness is too late to change a session. */
-export function isTooLate(occurredAt: number, watermarkMs: number, allowedLatenessMs: number): boolean {
-  return occurredAt < watermarkMs - allowedLatenessMs;
 }
 
 export type SessionApplyResult =
   | { outcome: 'applied'; state: SessionState }
-  | { outcome: 'too_late'; state: SessionState | undefined; event: SessionEvent }
   | { outcome: 'duplicate'; state: SessionState; event: SessionEvent }
-  /** Happened after the session's end: kept in the timeline (so arrival order cannot matter) but not counted. */
-  | { outcome: 'after_end'; state: SessionState; event: SessionEvent }
   | { outcome: 'wrong_session'; state: SessionState; event: SessionEvent };
 
 export function applySessionEvent(
   state: SessionState | undefined,
   event: SessionEvent,
-  options: SessionOptions,
+  options: SessionOptions = {},
 ): SessionApplyResult {
-  if (isTooLate(event.occurredAt, options.watermarkMs, options.allowedLatenessMs ?? 0))
-    return { outcome: 'too_late', state, event };
   if (state !== undefined) {
     if (state.sessionId !== event.sessionId) return { outcome: 'wrong_session', state, event };
     if (event.eventId !== undefined && state.timeline.some((entry) => entry.eventId === event.eventId)) {
@@ -117,31 +104,37 @@ export function applySessionEvent(
     correct: event.correct ?? null,
   };
   const timeline = insertEntry(state?.timeline ?? [], entry);
-  const next = summarize(event.sessionId, timeline, options.idleGapMs ?? DEFAULT_IDLE_GAP_MS);
-  if (next.endedAt !== null && event.occurredAt > next.endedAt)
-    return { outcome: 'after_end', state: next, event };
-  return { outcome: 'applied', state: next };
+  return {
+    outcome: 'applied',
+    state: summarize(event.sessionId, timeline, options.idleGapMs ?? DEFAULT_IDLE_GAP_MS),
+  };
 }
 
-export interface FinalizeOptions {
-  inactivityTimeoutMs?: number;
-  allowedLatenessMs?: number;
+/** The state of a stored timeline (a closed session's row), to amend it with events that arrive later. */
+export function sessionFromTimeline(
+  sessionId: string,
+  timeline: readonly TimelineEntry[],
+  idleGapMs = DEFAULT_IDLE_GAP_MS,
+): SessionState | undefined {
+  if (timeline.length === 0) return undefined;
+  return summarize(sessionId, [...timeline].sort(compareEntries), idleGapMs);
 }
 
 /**
- * Whether the session can be closed, judged in event time so a replay closes it at the same point:
- * an ended session once the watermark has passed its end by the allowed lateness (late events may
- * still arrive until then); an open one once the watermark is inactivityTimeoutMs (default 30 min)
- * past its last event. The sessions processor does not use this: across three topics it closes only strictly
- * past that point (closeDue in services/stream/sessions/step.ts explains why).
+ * Union of two states of one session (by eventId): what a crash can leave is a live copy in one store and a
+ * written row in another, each with events the other lacks; the session is all of them.
  */
-export function shouldFinalize(
-  state: SessionState,
-  watermarkMs: number,
-  options: FinalizeOptions = {},
-): boolean {
-  if (state.endedAt !== null) return watermarkMs >= state.endedAt + (options.allowedLatenessMs ?? 0);
-  return watermarkMs - state.lastEventAt >= (options.inactivityTimeoutMs ?? DEFAULT_INACTIVITY_TIMEOUT_MS);
+export function mergeSessions(
+  a: SessionState,
+  b: SessionState,
+  idleGapMs = DEFAULT_IDLE_GAP_MS,
+): SessionState {
+  const ids = new Set(a.timeline.map((t) => t.eventId));
+  const extra = b.timeline.filter((t) => t.eventId === null || !ids.has(t.eventId));
+  if (extra.length === 0) return a;
+  let timeline = a.timeline;
+  for (const e of extra) timeline = insertEntry(timeline, e);
+  return summarize(a.sessionId, timeline, idleGapMs);
 }
 
 export interface SessionSummary {
@@ -162,33 +155,9 @@ export interface SessionSummary {
   aiCoachInteractions: number;
 }
 
-/**
- * A session ends at its first inactivity gap: events at least `inactivityTimeoutMs` after the previous one (and
- * before any session_end) belong to no session. Deciding this from the whole timeline at close time, rather than
- * when each event arrives, makes the result independent of how the event topics were interleaved.
- */
-export function splitAtInactivity(
-  state: SessionState,
-  inactivityTimeoutMs: number,
-  idleGapMs = DEFAULT_IDLE_GAP_MS,
-): { state: SessionState; overflow: TimelineEntry[] } {
-  const timeline = state.timeline;
-  for (let i = 1; i < timeline.length; i++) {
-    const previous = timeline[i - 1] as TimelineEntry;
-    if (previous.type === 'session_end') break;
-    if ((timeline[i] as TimelineEntry).occurredAt - previous.occurredAt >= inactivityTimeoutMs) {
-      return {
-        state: summarize(state.sessionId, timeline.slice(0, i), idleGapMs),
-        overflow: timeline.slice(i),
-      };
-    }
-  }
-  return { state, overflow: [] };
-}
-
-/** The finished session; a session without session_end ends at its last event. */
+/** The finished session: from its first to its last event; 'ended' when a session_end was received. */
 export function summarizeSession(state: SessionState): SessionSummary {
-  const endedAt = state.endedAt ?? state.lastEventAt;
+  const endedAt = state.lastEventAt;
   return {
     sessionId: state.sessionId,
     startedAt: state.startedAt,
@@ -229,7 +198,7 @@ const KIND_ORDER: Record<SessionEventType, number> = {
   session_end: 4,
 };
 
-function compareEntries(a: TimelineEntry, b: TimelineEntry): number {
+export function compareEntries(a: TimelineEntry, b: TimelineEntry): number {
   if (a.occurredAt !== b.occurredAt) return a.occurredAt - b.occurredAt;
   if (KIND_ORDER[a.type] !== KIND_ORDER[b.type]) return KIND_ORDER[a.type] - KIND_ORDER[b.type];
   if (a.type !== b.type) return a.type < b.type ? -1 : 1;
@@ -251,8 +220,6 @@ function summarize(sessionId: string, timeline: TimelineEntry[], idleGapMs: numb
   const first = timeline[0] as TimelineEntry;
   const end = timeline.find((entry) => entry.type === 'session_end');
   const endedAt = end === undefined ? null : end.occurredAt;
-  // Entries after the first end (accepted before that end arrived late) do not extend the session.
-  const inSession = endedAt === null ? timeline : timeline.filter((entry) => entry.occurredAt <= endedAt);
 
   let activeMs = 0;
   let idleMs = 0;
@@ -266,7 +233,7 @@ function summarize(sessionId: string, timeline: TimelineEntry[], idleGapMs: numb
   let aiCoachInteractions = 0;
   let previousAt = first.occurredAt;
 
-  for (const entry of inSession) {
+  for (const entry of timeline) {
     const gap = entry.occurredAt - previousAt;
     if (paused || gap > idleGapMs) idleMs += gap;
     else activeMs += gap;
@@ -310,14 +277,15 @@ function summarize(sessionId: string, timeline: TimelineEntry[], idleGapMs: numb
     }
   }
 
-  const lastEventAt = (inSession[inSession.length - 1] as TimelineEntry).occurredAt;
+  const last = timeline[timeline.length - 1] as TimelineEntry;
+  const lastEventAt = last.occurredAt;
   return {
     sessionId,
     timeline,
     startedAt: first.occurredAt,
     endedAt,
     lastEventAt,
-    paused: endedAt === null && paused,
+    paused,
     activeMs,
     idleMs,
     pauseCount,

@@ -5,10 +5,22 @@ import { DEFAULT_SIM_OPTIONS, type SimEvent, type SimItem, type SimOptions } fro
 
 const DAY = 86_400_000;
 
+/**
+ * How far the simulated period ends before the wall clock at least. A session that starts before the period's end
+ * may run past it (a question block, a 15-minute timeout end): the margin keeps every event in the past, so ingest
+ * never sees one in the future (test/unit/simulator/no-future-events.test.ts).
+ */
+export const END_MARGIN_MS = 2 * 3_600_000;
+
+/**
+ * Options with defaults; the period ends at the last UTC midnight at least END_MARGIN_MS before `now` (so at
+ * 00:05 UTC it ends at yesterday's midnight, not today's).
+ */
 export function simOptions(
   partial: Partial<SimOptions> & Pick<SimOptions, 'seed' | 'students' | 'days'>,
+  now = Date.now(),
 ): SimOptions {
-  const startMs = partial.startMs ?? utcMidnight(Date.now()) - partial.days * DAY;
+  const startMs = partial.startMs ?? utcMidnight(now - END_MARGIN_MS) - partial.days * DAY;
   return { ...DEFAULT_SIM_OPTIONS, ...partial, startMs };
 }
 

@@ -1,17 +1,15 @@
 import type { Redis } from 'ioredis';
 import type { SessionState } from '../../domain/sessions.ts';
+import { readLiveSessions } from '../../stream/sessions/store.ts';
 import { withTimeout } from '../cache.ts';
 
 /**
- * The student's live (not yet finalized) study session, read from the sessions processor's Redis state
- * (services/stream/sessions/store.ts): `sessions:user:<user_id>` is a sorted set of the student's live session ids
- * (scored by last event, maintained by the processor's commit script together with the live keys, expiring a day
- * after the student's last write) and `sessions:live:<session_id>` = JSON {v, userId, p, finalizeAt, state}.
- * Every request, cached or not, reads the index (one round trip; most students have no live session and stop
- * there) and then the newest sessions' states (one MGET), so the live session is never stale and no store is
- * scanned. Best effort: Redis down or slow gives `available: false`, never an error.
+ * The student's live (not yet written) study session, read through the sessions processor's read model
+ * (readLiveSessions in services/stream/sessions/store.ts: a per-student index of live sessions, then their states).
+ * Every request, cached or not, reads it (one round trip when the student has no live session, two otherwise), so
+ * the live session is never stale and no store is scanned. Best effort: Redis down or slow gives
+ * `available: false`, never an error.
  */
-
 export type LiveSessionView = {
   sessionId: string;
   status: 'active' | 'paused' | 'ended';
@@ -32,12 +30,8 @@ export type LiveSessionView = {
 
 export type LiveLookup = { available: boolean; session: LiveSessionView | null };
 
-export const liveSessionKey = (sessionId: string) => `sessions:live:${sessionId}`;
-export const userIndexKey = (userId: string) => `sessions:user:${userId}`;
 /** Live sessions read per request at most (newest first); a student rarely has more than one. */
 const MAX_LIVE = 5;
-
-type Stored = { userId?: unknown; state?: Partial<SessionState> };
 
 export function toLiveView(sessionId: string, s: Partial<SessionState>): LiveSessionView {
   const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
@@ -61,26 +55,16 @@ export function toLiveView(sessionId: string, s: Partial<SessionState>): LiveSes
   };
 }
 
-/** The student's newest live session: the index (one ZREVRANGE), then their states (one MGET) if any. */
+/** The student's newest live session. */
 export async function liveSession(redis: Redis | null, user: string, timeoutMs: number): Promise<LiveLookup> {
   if (!redis || redis.status !== 'ready') return { available: false, session: null };
   try {
-    const ids = await withTimeout(redis.zrevrange(userIndexKey(user), 0, MAX_LIVE - 1), timeoutMs);
-    if (ids.length === 0) return { available: true, session: null };
-    const values = await withTimeout(redis.mget(...ids.map(liveSessionKey)), timeoutMs);
+    const sessions = await withTimeout(readLiveSessions(redis, user, MAX_LIVE), timeoutMs);
     let best: LiveSessionView | null = null;
-    values.forEach((text, i) => {
-      if (text === null) return;
-      let stored: Stored;
-      try {
-        stored = JSON.parse(text) as Stored;
-      } catch {
-        return;
-      }
-      if (stored.userId !== user || !stored.state) return;
-      const view = toLiveView(ids[i]!, stored.state);
+    for (const s of sessions) {
+      const view = toLiveView(s.sessionId, s.state);
       if (!best || view.lastEventAt > best.lastEventAt) best = view;
-    });
+    }
     return { available: true, session: best };
   } catch {
     return { available: false, session: null };

@@ -11,6 +11,8 @@ import {
   processorTopics,
   PROCESSORS,
   seedPostgresPositions,
+  seedRedisPositions,
+  sessionsReplayDefinition,
   sinkDefinition,
   timestampTag,
   type ProcessorName,
@@ -85,14 +87,6 @@ const replay: Command = async (args) => {
       process.stdout.write(
         `${clamped} partition(s) clamped to the live ${processor} position (not yet processed live)\n`,
       );
-    if (processor === 'sessions') {
-      process.stdout.write(
-        'sessions: positions are kept in Redis per topic-partition (not per consumer group) and every record of ' +
-          'the range is below them, so replaying into the live store re-applies nothing; use `studystream rebuild` ' +
-          'to recompute sessions state. Nothing done.\n',
-      );
-      return 0;
-    }
     process.stdout.write(
       `replaying ${total} records with group ${group}${users ? ` for ${users.size} user(s)` : ''}\n`,
     );
@@ -126,6 +120,26 @@ const replay: Command = async (args) => {
         });
       } finally {
         await close();
+      }
+    } else if (processor === 'sessions') {
+      const redis = await ctx.redis();
+      const positionsKey = `sessions:pos:${group}`;
+      const def = sessionsReplayDefinition(ctx.cfg, ctx.env, ctx.pool(), redis, group, positionsKey, ctx.log);
+      await seedRedisPositions(redis, positionsKey, ranges);
+      await seedKafkaGroup(ctx.admin, group, ranges);
+      try {
+        result = await runBounded({
+          def,
+          kafka: ctx.kafka,
+          log: ctx.log,
+          stream,
+          deadLetterTopic: ctx.deadLetterTopic,
+          ranges,
+          users,
+          onProgress,
+        });
+      } finally {
+        await redis.del(positionsKey);
       }
     } else {
       const def = await masteryDefinition(ctx.cfg, ctx.env, ctx.pool(), group, ctx.groups.mastery, ctx.log);

@@ -60,6 +60,14 @@ export type ProcessorDefinition<T> = {
   offsets?: OffsetStore;
   /** Where a group without committed offsets starts (default: earliest, topics are the source of truth). */
   fromBeginning?: boolean;
+  /**
+   * Periodic work on the current assignment (e.g. closing state that no new record will close), run by the flush
+   * loop between flushes, so never concurrently with handleBatch. A throw is logged and retried at the next tick.
+   */
+  tick?: {
+    everyMs: number;
+    run: (assignment: Array<{ topic: string; partitions: number[] }>) => Promise<void>;
+  };
 };
 
 export type RuntimeOptions = {
@@ -216,6 +224,8 @@ class ProcessorRuntime<T> implements RunningProcessor {
   private stopped: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
   private lastFlushEnd = Date.now();
+  private assignment: Array<{ topic: string; partitions: number[] }> = [];
+  private nextTickAt = 0;
   private readonly highWatermarks = new Map<string, { topic: string; partition: number; hw: bigint }>();
 
   constructor(def: ProcessorDefinition<T>, opts: RuntimeOptions) {
@@ -254,6 +264,10 @@ class ProcessorRuntime<T> implements RunningProcessor {
       this.joined = true;
       // kafkajs keeps (or drops) paused partitions across a rejoin on its own terms: re-assert the state we want.
       this.applyBackPressure(true);
+      this.assignment = Object.entries(e.payload.memberAssignment).map(([topic, partitions]) => ({
+        topic,
+        partitions,
+      }));
       void this.seekExternal(e.payload.memberAssignment);
     });
     this.consumer.on(CRASH, (e) => {
@@ -405,6 +419,7 @@ class ProcessorRuntime<T> implements RunningProcessor {
 
   private async flushLoop(): Promise<void> {
     for (;;) {
+      await this.tickIfDue();
       const reason = flushDecision(
         this.opts.policy,
         this.pending.count,
@@ -414,9 +429,10 @@ class ProcessorRuntime<T> implements RunningProcessor {
       );
       if (!reason) {
         if (this.stopping && this.activeBatches === 0) return;
-        await this.wake.wait(
-          msUntilDue(this.opts.policy, this.pending.oldestAt, Date.now()) ?? this.opts.policy.maxWaitMs,
-        );
+        const untilFlush =
+          msUntilDue(this.opts.policy, this.pending.oldestAt, Date.now()) ?? this.opts.policy.maxWaitMs;
+        const untilTick = this.def.tick ? Math.max(0, this.nextTickAt - Date.now()) : Infinity;
+        await this.wake.wait(Math.min(untilFlush, untilTick));
         continue;
       }
       const batch = this.pending;
@@ -426,6 +442,18 @@ class ProcessorRuntime<T> implements RunningProcessor {
       await this.flush(batch, reason);
       this.inFlight = 0;
       this.applyBackPressure();
+    }
+  }
+
+  private async tickIfDue(): Promise<void> {
+    const tick = this.def.tick;
+    if (!tick || this.stopping || !this.joined || Date.now() < this.nextTickAt) return;
+    this.nextTickAt = Date.now() + tick.everyMs;
+    const generation = this.generation;
+    try {
+      await tick.run(this.assignment);
+    } catch (err) {
+      this.log.warn({ err, generation }, 'tick failed; retried at the next tick');
     }
   }
 

@@ -5,13 +5,17 @@ import { defineEnv, envInt } from '../../shared/config.ts';
 export const sessionsEnv = defineEnv(
   'sessions',
   {
-    SESSIONS_ALLOWED_LATENESS_MS: {
-      default: '3600000',
-      doc: "event-time lateness accepted behind the partition's watermark (max occurred_at seen); later events go to late_events",
+    SESSIONS_GRACE_MS: {
+      default: '600000',
+      doc: 'a live session is written this long after it is due (its last event, plus the inactivity timeout without SESSION_END), waiting for stragglers; events later still amend the written row',
     },
     SESSIONS_INACTIVITY_TIMEOUT_MS: {
       default: '1800000',
-      doc: 'a session without SESSION_END is closed once the watermark is this far past its last event (plus the lateness)',
+      doc: "a session without SESSION_END is due this long after its last event (by the student's own clock or the processing clock)",
+    },
+    SESSIONS_SWEEP_INTERVAL_MS: {
+      default: '30000',
+      doc: 'how often the processor closes the due sessions of its partitions that no new record closes (quiet students): a session is written at most this long after it is due',
     },
     SESSIONS_IDLE_GAP_MS: {
       default: '300000',
@@ -23,8 +27,9 @@ export const sessionsEnv = defineEnv(
     },
   },
   {
-    SESSIONS_ALLOWED_LATENESS_MS: envInt('SESSIONS_ALLOWED_LATENESS_MS'),
+    SESSIONS_GRACE_MS: envInt('SESSIONS_GRACE_MS'),
     SESSIONS_INACTIVITY_TIMEOUT_MS: envInt('SESSIONS_INACTIVITY_TIMEOUT_MS'),
+    SESSIONS_SWEEP_INTERVAL_MS: envInt('SESSIONS_SWEEP_INTERVAL_MS'),
     SESSIONS_IDLE_GAP_MS: envInt('SESSIONS_IDLE_GAP_MS'),
     SESSIONS_GROUP_ID: z.string().min(1),
   },

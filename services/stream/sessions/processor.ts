@@ -1,8 +1,9 @@
 /**
  * The sessions processor: study-events, question-attempts and material-interactions to live sessions in Redis and
- * closed sessions in study_sessions, exactly once. Reads top to bottom: decode (wire → Avro), validate
- * (→ SessionInput), read (Redis snapshot), apply (pure, step.ts), close due sessions (pure), write PostgreSQL
- * (idempotent), commit Redis (Lua compare-and-set on positions, watermarks and session versions).
+ * written sessions in study_sessions, exactly once. Reads top to bottom: decode (wire → Avro), validate
+ * (→ SessionInput), read (Redis snapshot, written rows), apply (pure, step.ts), close due sessions (pure), write
+ * PostgreSQL (upsert that never lowers a version), commit Redis (Lua compare-and-set on positions and session
+ * versions). A tick closes the sessions of quiet students on the assigned partitions (no record would close them).
  */
 import { publishInvalidations } from '../runtime/invalidation.ts';
 import type { Redis } from 'ioredis';
@@ -12,28 +13,29 @@ import { Counter, type Registry } from '../../shared/metrics.ts';
 import { withTransaction, type Pool } from '../../shared/postgres.ts';
 import type { OffsetStore, ProcessorDefinition } from '../runtime/processor.ts';
 import { andThen, type StepResult } from '../runtime/step.ts';
-import type { FlushBatch, InboundRecord } from '../runtime/types.ts';
-import { lateEventsCounter, recordLateEvents, type LateEvent } from '../mastery/late-events.ts';
+import type { Decoded, InboundRecord } from '../runtime/types.ts';
+import type { TopicPartitionOffset } from '../runtime/batching.ts';
 import { admitRecords, tpKey, type StoredPosition } from '../mastery/positions.ts';
 import { decodeWire } from '../mastery/wire.ts';
 import type { SessionsConfig } from './config.ts';
 import { toSessionInput, type SessionInput } from './decode.ts';
 import {
+  amendedRows,
   applyEvents,
   closeDue,
-  partitionWatermark,
-  wmField,
+  sessionKey,
   type LiveSession,
   type SessionOptions,
+  type StepContext,
 } from './step.ts';
 import {
-  closedSessions,
   commit,
   dueSessions,
   KEYS,
   readLive,
   readSnapshot,
   upsertSessions,
+  writtenSessions,
   type CommitPlan,
 } from './store.ts';
 
@@ -54,27 +56,40 @@ export type SessionsDeps = {
   log: Logger;
   /** Channel for API cache invalidations; students whose sessions closed are announced after each commit. */
   invalidateChannel?: string;
+  /**
+   * Redis hash of the positions (default `sessions:pos`, the live processor's). A replay keeps its own, so it
+   * re-reads records the live processor already applied: they find their events in the sessions and change
+   * nothing, unless a row was lost, which they write again.
+   */
+  positionsKey?: string;
 };
 
 export function sessionOptions(c: SessionsConfig): SessionOptions {
   return {
-    allowedLatenessMs: c.SESSIONS_ALLOWED_LATENESS_MS,
+    graceMs: c.SESSIONS_GRACE_MS,
     inactivityTimeoutMs: c.SESSIONS_INACTIVITY_TIMEOUT_MS,
     idleGapMs: c.SESSIONS_IDLE_GAP_MS,
   };
 }
 
+/** The position field of a topic-partition in Redis (`sessions:pos`). */
+export const positionField = (topic: string, partition: number): string => `${topic}|${partition}`;
+
 export function createSessionsProcessor(deps: SessionsDeps): ProcessorDefinition<SessionInput> {
-  const late = lateEventsCounter(deps.metrics);
   const m = {
     closed: new Counter({
       name: 'sessions_closed_total',
-      help: 'sessions written to study_sessions',
+      help: 'live sessions written to study_sessions',
+      registers: [deps.metrics],
+    }),
+    amended: new Counter({
+      name: 'sessions_amended_total',
+      help: 'written sessions amended by events that arrived after they closed',
       registers: [deps.metrics],
     }),
     conflicts: new Counter({
       name: 'sessions_commit_conflicts_total',
-      help: 'Redis commits refused because another instance moved first (the batch is recomputed)',
+      help: 'Redis commits refused because another instance moved first (the step is recomputed)',
       registers: [deps.metrics],
     }),
   };
@@ -83,11 +98,33 @@ export function createSessionsProcessor(deps: SessionsDeps): ProcessorDefinition
     load: async (assignment) => {
       const fields = assignment.flatMap((a) => a.partitions.map((p) => ({ topic: a.topic, p })));
       if (fields.length === 0) return [];
-      const values = await deps.redis.hmget(KEYS.pos, ...fields.map((f) => wmField(f.topic, f.p)));
+      const values = await deps.redis.hmget(
+        deps.positionsKey ?? KEYS.pos,
+        ...fields.map((f) => positionField(f.topic, f.p)),
+      );
       return fields.flatMap((f, i) =>
         values[i] == null ? [] : [{ topic: f.topic, partition: f.p, offset: values[i] as string }],
       );
     },
+  };
+  const runWithRetry = async (
+    items: ReadonlyArray<Decoded<SessionInput>>,
+    positions: TopicPartitionOffset[],
+    sweep: number[],
+  ) => {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await runStep(deps, items, positions, sweep, Date.now());
+      if (outcome) {
+        m.closed.inc(outcome.closed);
+        m.amended.inc(outcome.amended);
+        if (deps.invalidateChannel && outcome.users.length > 0)
+          await publishInvalidations(deps.redis, deps.invalidateChannel, outcome.users, deps.log);
+        return;
+      }
+      m.conflicts.inc();
+      if (attempt >= MAX_COMMIT_ATTEMPTS)
+        throw new Error('sessions: Redis commit kept conflicting; retrying the batch later');
+    }
   };
   return {
     name: SESSIONS_PROCESSOR,
@@ -97,39 +134,47 @@ export function createSessionsProcessor(deps: SessionsDeps): ProcessorDefinition
     decode: async (record: InboundRecord): Promise<StepResult<SessionInput>> =>
       andThen(await decodeWire(deps.codec, record), ({ family, value }) => toSessionInput(family, value)),
     handleBatch: async (batch) => {
-      for (let attempt = 1; ; attempt++) {
-        const outcome = await tryBatch(batch, deps);
-        if (outcome) {
-          m.closed.inc(outcome.closed);
-          if (deps.invalidateChannel)
-            await publishInvalidations(deps.redis, deps.invalidateChannel, outcome.closedUsers, deps.log);
-          for (const l of outcome.late) late.inc({ processor: SESSIONS_PROCESSOR, reason: l.reason });
-          return;
-        }
-        m.conflicts.inc();
-        if (attempt >= MAX_COMMIT_ATTEMPTS)
-          throw new Error('sessions: Redis commit kept conflicting; retrying the batch later');
-      }
+      const partitions = [...new Set(batch.positions.map((p) => p.partition))].sort((a, b) => a - b);
+      await runWithRetry(batch.items, batch.positions, partitions);
+    },
+    tick: {
+      everyMs: deps.config.SESSIONS_SWEEP_INTERVAL_MS,
+      run: async (assignment) => {
+        const partitions = [...new Set(assignment.flatMap((a) => a.partitions))].sort((a, b) => a - b);
+        if (partitions.length > 0) await runWithRetry([], [], partitions);
+      },
     },
   };
 }
 
-/** One attempt at a batch; undefined when the Redis commit lost a race (nothing was committed to Redis). */
-export async function tryBatch(
-  batch: FlushBatch<SessionInput>,
-  deps: Pick<SessionsDeps, 'pool' | 'redis' | 'config' | 'topics'>,
-): Promise<{ closed: number; closedUsers: string[]; late: LateEvent[] } | undefined> {
-  const o = sessionOptions(deps.config);
-  // Read: positions and watermarks of every topic of the batch's partitions, live sessions of the batch.
-  const partitions = [...new Set(batch.positions.map((p) => p.partition))].sort((a, b) => a - b);
-  const fields = partitions.flatMap((p) => deps.topics.map((t) => wmField(t, p)));
-  const sessionIds = [...new Set(batch.items.map((i) => i.value.sessionId))];
-  const snap = await readSnapshot(deps.redis, fields, sessionIds);
+export type StepDeps = Pick<SessionsDeps, 'pool' | 'redis' | 'config' | 'positionsKey'>;
+
+/**
+ * One step: the records of a batch (admitted at or above the stored positions) and the due sessions of `sweep`
+ * partitions at `now`. Undefined when the Redis commit lost a race (nothing was committed to Redis).
+ */
+export async function runStep(
+  deps: StepDeps,
+  items: ReadonlyArray<Decoded<SessionInput>>,
+  positions: TopicPartitionOffset[],
+  sweep: readonly number[],
+  now: number,
+): Promise<{ closed: number; amended: number; users: string[] } | undefined> {
+  const options = sessionOptions(deps.config);
+  // Read: positions of the batch's topic-partitions, live sessions of the batch and due ones, their written rows.
+  const fields = positions.map((p) => positionField(p.topic, p.partition));
+  const itemKeys = [...new Set(items.map((i) => sessionKey(i.value.userId, i.value.sessionId)))];
+  const positionsKey = deps.positionsKey ?? KEYS.pos;
+  const snap = await readSnapshot(deps.redis, positionsKey, fields, itemKeys);
+  const due = (await dueSessions(deps.redis, sweep, now)).filter((k) => !snap.live.has(k));
+  for (const [k, s] of await readLive(deps.redis, due)) snap.live.set(k, s);
+  const read = [...new Set([...itemKeys, ...due])];
+  const written = await writtenSessions(deps.pool, read, options.idleGapMs);
 
   // Admit records at or above the stored positions.
   const stored = new Map<string, StoredPosition>();
-  for (const p of batch.positions) {
-    const v = snap.positions.get(wmField(p.topic, p.partition));
+  for (const p of positions) {
+    const v = snap.positions.get(positionField(p.topic, p.partition));
     stored.set(tpKey(p.topic, p.partition), {
       topic: p.topic,
       partition: p.partition,
@@ -137,77 +182,47 @@ export async function tryBatch(
       watermarkMs: null,
     });
   }
-  const { admitted, next } = admitRecords(batch.items, stored, batch.positions);
+  const { admitted, next } = admitRecords(items, stored, positions);
 
-  // Apply (pure).
-  const notLive = [...new Set(admitted.map((i) => i.value.sessionId))].filter((id) => !snap.live.has(id));
-  const closed = await closedSessions(deps.pool, notLive);
-  const versions = new Map<string, { v: number; p: number }>();
-  for (const [id, s] of snap.live) versions.set(id, { v: s.v, p: s.p });
-  const watermarks = new Map(snap.watermarks);
-  const live = new Map(snap.live);
-  const applied = applyEvents({ live, closed, watermarks }, admitted, o);
+  // Apply and close (pure).
+  const versions = new Map<string, { v: number; p: number; userId: string }>();
+  for (const [k, s] of snap.live) versions.set(k, { v: s.v, p: s.p, userId: s.userId });
+  const ctx: StepContext = { live: new Map(snap.live), written, options };
+  const applied = applyEvents(ctx, admitted);
+  const rows = closeDue(ctx, [...applied.changed, ...due], now);
+  rows.push(...amendedRows(ctx, applied.amended));
 
-  // Close what the watermarks now allow: touched sessions and those already waiting in the due index.
-  const wmOf = (p: number): number => partitionWatermark(watermarks, deps.topics, p);
-  const due = await dueSessions(deps.redis, new Map(partitions.map((p) => [p, wmOf(p)])));
-  for (const [id, s] of await readLive(
-    deps.redis,
-    due.filter((id) => !live.has(id)),
-  )) {
-    live.set(id, s);
-    versions.set(id, { v: s.v, p: s.p });
-  }
-  const { rows, afterEnd } = closeDue(live, [...applied.changed, ...due], wmOf, o);
-  const late = [...applied.late, ...afterEnd];
-
-  // Write PostgreSQL first (idempotent), then commit Redis atomically.
-  if (rows.length > 0 || late.length > 0)
-    await withTransaction(deps.pool, async (client) => {
-      await upsertSessions(client, rows);
-      await recordLateEvents(client, SESSIONS_PROCESSOR, late);
-    });
-  const plan: CommitPlan = { positions: [], watermarks: [], sessions: [] };
-  for (const p of batch.positions) {
-    const field = wmField(p.topic, p.partition);
+  // Write PostgreSQL first (never lowers a version), then commit Redis atomically.
+  if (rows.length > 0) await withTransaction(deps.pool, (client) => upsertSessions(client, rows));
+  const plan: CommitPlan = { positions: [], sessions: [] };
+  for (const p of positions) {
+    const field = positionField(p.topic, p.partition);
     plan.positions.push({
       field,
       expected: snap.positions.get(field) ?? '',
       next: String(next.get(tpKey(p.topic, p.partition))?.next ?? p.offset),
     });
   }
-  for (const field of fields) {
-    const before = snap.watermarks.get(field);
-    const after = watermarks.get(field);
-    plan.watermarks.push({
-      field,
-      expected: before === undefined ? '' : String(before),
-      next: after === undefined ? '' : String(after),
-    });
-  }
-  const touched = new Set([...applied.changed, ...rows.map((r) => r.sessionId)]);
-  const closedUser = new Map(rows.map((r) => [r.sessionId, r.userId]));
-  for (const id of [...touched].sort()) {
-    const s: LiveSession | undefined = live.get(id);
-    const before = versions.get(id);
+  // Every live session read is written back (changed, closed, or unchanged with v+1 as a guard against a
+  // concurrent writer: its version must not have moved).
+  const touched = new Set([...applied.changed, ...versions.keys()]);
+  for (const key of [...touched].sort()) {
+    const s: LiveSession | undefined = ctx.live.get(key);
+    const before = versions.get(key);
     plan.sessions.push({
-      id,
-      userId: s?.userId ?? closedUser.get(id) ?? '',
-      p: s?.p ?? before?.p ?? 0,
+      key,
+      userId: s?.userId ?? (before?.userId as string),
+      p: s?.p ?? (before?.p as number),
       expectedV: before?.v ?? 0,
       val: s ?? null,
     });
   }
-  // Sessions read but not written still guard against a concurrent write (their version must not move).
-  for (const id of due)
-    if (!touched.has(id) && versions.has(id)) plan.sessions.push(guard(id, versions, live));
-  if (!(await commit(deps.redis, plan))) return undefined;
-  return { closed: rows.length, closedUsers: rows.map((r) => r.userId), late };
-}
-
-function guard(id: string, versions: Map<string, { v: number; p: number }>, live: Map<string, LiveSession>) {
-  const v = versions.get(id) as { v: number; p: number };
-  const s = live.get(id) as LiveSession;
-  // Writing the unchanged value back with v+1 keeps the check and the index consistent.
-  return { id, userId: s.userId, p: v.p, expectedV: v.v, val: s };
+  if (plan.positions.length === 0 && plan.sessions.length === 0) return { closed: 0, amended: 0, users: [] };
+  if (!(await commit(deps.redis, positionsKey, plan))) return undefined;
+  const closedCount = rows.length - applied.amended.size;
+  return {
+    closed: closedCount,
+    amended: applied.amended.size,
+    users: [...new Set(rows.map((r) => r.userId))].sort(),
+  };
 }

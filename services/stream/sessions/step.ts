@@ -1,86 +1,93 @@
 /**
- * The sessions processor's pure steps over one batch: apply events to live sessions (event-time windowing from
- * services/domain/sessions.ts), then close the sessions whose time has come. No I/O here: the adapter (store.ts)
- * reads a snapshot, these functions compute, the adapter writes PostgreSQL and then swaps Redis atomically.
+ * The sessions processor's pure steps: apply a batch's events to their sessions, then close the sessions whose
+ * time has come. No I/O here: the adapter (store.ts) reads the sessions a step needs (live ones from Redis, written
+ * ones from PostgreSQL), these functions compute, the adapter writes PostgreSQL and then commits Redis atomically.
+ * The design (what closes a session, late events, quiet students) is in README.md beside this file.
  *
- * Watermarks are kept per topic-partition (max occurred_at seen, in that partition's order) so whether an event
- * is late depends only on its own partition's log, never on how the three topics were interleaved. A session is
- * closed when EVERY topic's watermark of its partition is strictly past finalizeAt = (end, or last event + inactivity
- * timeout) + allowed lateness: then any event still to come on any topic is either late or after the session's
- * end/timeout, so closing earlier or later in processing order cannot change the session.
+ * - A session is keyed by (student, session_id) and is the set of that student's events carrying the id: its row
+ *   is a pure function of that set (services/domain/sessions.ts), whatever the arrival order across students,
+ *   topics and partitions.
+ * - An event of a live session is added to it; an event of a session already written amends the row (version =
+ *   number of distinct events, so a rewrite is idempotent and never goes back); an event of neither opens one.
+ * - A live session is written and leaves the live state once the clock is strictly past its finalizeAt: its last
+ *   event, plus the inactivity timeout when no SESSION_END was seen, plus a grace for stragglers. The clock is the
+ *   later of the processing time and the student's own event time, so a quiet student's session closes in bounded
+ *   wall-clock time and a backlog or replay closes sessions as soon as it has read them.
  */
-import { applySessionEvent, isTooLate, splitAtInactivity, summarizeSession } from '../../domain/sessions.ts';
-import type { SessionState, SessionSummary } from '../../domain/sessions.ts';
-import type { LateEvent } from '../mastery/late-events.ts';
+import {
+  applySessionEvent,
+  mergeSessions,
+  summarizeSession,
+  type SessionState,
+  type SessionSummary,
+  type TimelineEntry,
+} from '../../domain/sessions.ts';
 import type { Decoded } from '../runtime/types.ts';
 import type { SessionInput } from './decode.ts';
 
+/** A live session: `v` is the Redis version (bumped on every write), `p` the partition of its student. */
 export type LiveSession = { v: number; userId: string; p: number; finalizeAt: number; state: SessionState };
-export type FinalizedRow = SessionSummary & { userId: string; eventCount: number };
 
-export type SessionOptions = { allowedLatenessMs: number; inactivityTimeoutMs: number; idleGapMs: number };
-
-export const wmField = (topic: string, partition: number): string => `${topic}|${partition}`;
-
-export function finalizeAt(state: SessionState, o: SessionOptions): number {
-  return (state.endedAt ?? state.lastEventAt + o.inactivityTimeoutMs) + o.allowedLatenessMs;
-}
-
-export type ApplyContext = {
-  live: Map<string, LiveSession>;
-  /** Sessions already in study_sessions (closed), with their end. */
-  closed: Map<string, { endedAt: number }>;
-  /** Watermark per wmField; updated in place. */
-  watermarks: Map<string, number>;
+/** A written (closed) session: one study_sessions row. */
+export type SessionRow = SessionSummary & {
+  userId: string;
+  eventCount: number;
+  /** Distinct events in the session: grows with every amendment, equal for equal content. */
+  version: number;
+  timeline: TimelineEntry[];
 };
 
-export type ApplyOutcome = { changed: Set<string>; late: LateEvent[]; duplicates: number; applied: number };
+export type SessionOptions = { graceMs: number; inactivityTimeoutMs: number; idleGapMs: number };
 
-/** Applies admitted records in batch order. Mutates ctx.live and ctx.watermarks. */
-export function applyEvents(
-  ctx: ApplyContext,
-  items: ReadonlyArray<Decoded<SessionInput>>,
-  o: SessionOptions,
-): ApplyOutcome {
-  const out: ApplyOutcome = { changed: new Set(), late: [], duplicates: 0, applied: 0 };
+/** The session's key, scoped to its student (user ids never contain ':'). */
+export const sessionKey = (userId: string, sessionId: string): string => `${userId}:${sessionId}`;
+
+export function splitSessionKey(key: string): { userId: string; sessionId: string } {
+  const i = key.indexOf(':');
+  return { userId: key.slice(0, i), sessionId: key.slice(i + 1) };
+}
+
+export function finalizeAt(state: SessionState, o: SessionOptions): number {
+  return state.lastEventAt + (state.endedAt === null ? o.inactivityTimeoutMs : 0) + o.graceMs;
+}
+
+export function toRow(userId: string, state: SessionState): SessionRow {
+  return {
+    ...summarizeSession(state),
+    userId,
+    eventCount: state.timeline.length,
+    version: state.timeline.length,
+    timeline: state.timeline,
+  };
+}
+
+export type StepContext = {
+  /** Live sessions read for this step (by sessionKey); updated in place. */
+  live: Map<string, LiveSession>;
+  /** Written sessions read for this step (by sessionKey); amended rows are updated in place. */
+  written: Map<string, SessionState>;
+  options: SessionOptions;
+};
+
+export type ApplyOutcome = {
+  /** Live sessions opened or changed. */
+  changed: Set<string>;
+  /** Written sessions amended by an event that arrived after they closed. */
+  amended: Set<string>;
+  duplicates: number;
+  applied: number;
+};
+
+/** Applies admitted records in batch order. */
+export function applyEvents(ctx: StepContext, items: ReadonlyArray<Decoded<SessionInput>>): ApplyOutcome {
+  const out: ApplyOutcome = { changed: new Set(), amended: new Set(), duplicates: 0, applied: 0 };
+  const o = ctx.options;
   for (const { record, value } of items) {
-    const field = wmField(record.topic, record.partition);
-    const watermark = ctx.watermarks.get(field);
-    ctx.watermarks.set(field, Math.max(watermark ?? value.occurredAt, value.occurredAt));
-    // Too late is decided first, from the event's own partition alone: a re-send arriving after the lateness
-    // must get the same row whether its session is still live (and the copy a duplicate) or already closed
-    // (where the timeline that would reveal the duplicate is gone), which depends on the other topics' progress.
-    if (isTooLate(value.occurredAt, watermark ?? -Infinity, o.allowedLatenessMs)) {
-      out.late.push({
-        eventId: value.eventId,
-        userId: value.userId,
-        sessionId: value.sessionId,
-        topic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
-        occurredAt: value.occurredAt,
-        watermarkAt: watermark ?? null,
-        reason: 'too_late',
-        handling: 'recorded_only',
-      });
-      continue;
-    }
-    const live = ctx.live.get(value.sessionId);
-    if (live?.state.timeline.some((t) => t.eventId === value.eventId)) {
-      out.duplicates++;
-      continue;
-    }
-    const closed = ctx.closed.get(value.sessionId);
-    // A session closes only once every topic's watermark is strictly past its finalizeAt, so an event that is not
-    // too late for a committed close happened after the session's end: recorded, never applied. An event at or
-    // before the end can only meet a close whose Redis commit never happened (a crash between the PostgreSQL
-    // write and the commit): the session is rebuilt from its replayed events and closed again, to the same row.
-    if (live === undefined && closed !== undefined && value.occurredAt > closed.endedAt) {
-      out.late.push(afterEndRow(value.userId, value.sessionId, value.eventId, value.occurredAt));
-      continue;
-    }
+    const key = sessionKey(value.userId, value.sessionId);
+    const live = ctx.live.get(key);
+    const written = live === undefined ? ctx.written.get(key) : undefined;
     const result = applySessionEvent(
-      live?.state,
+      live?.state ?? written,
       {
         type: value.type,
         occurredAt: value.occurredAt,
@@ -88,89 +95,57 @@ export function applyEvents(
         eventId: value.eventId,
         correct: value.correct,
       },
-      { watermarkMs: watermark ?? -Infinity, allowedLatenessMs: o.allowedLatenessMs, idleGapMs: o.idleGapMs },
+      { idleGapMs: o.idleGapMs },
     );
-    // ('too_late' cannot happen here: decided above against the same watermark.)
-    if (
-      result.outcome === 'too_late' ||
-      result.outcome === 'duplicate' ||
-      result.outcome === 'wrong_session'
-    ) {
+    if (result.outcome !== 'applied') {
       out.duplicates++;
       continue;
     }
-    ctx.live.set(value.sessionId, {
+    out.applied++;
+    if (live === undefined && written !== undefined) {
+      ctx.written.set(key, result.state);
+      out.amended.add(key);
+      continue;
+    }
+    ctx.live.set(key, {
       v: live?.v ?? 0,
-      userId: live?.userId ?? value.userId,
+      userId: value.userId,
       p: live?.p ?? record.partition,
       finalizeAt: finalizeAt(result.state, o),
       state: result.state,
     });
-    out.changed.add(value.sessionId);
-    out.applied++;
+    out.changed.add(key);
   }
   return out;
 }
 
-/** Minimum over the processor's topics of a partition's watermark (-Infinity while a topic saw nothing). */
-export function partitionWatermark(
-  watermarks: Map<string, number>,
-  topics: readonly string[],
-  p: number,
-): number {
-  let min = Infinity;
-  for (const t of topics) min = Math.min(min, watermarks.get(wmField(t, p)) ?? -Infinity);
-  return min;
-}
-
 /**
- * Closes the given live sessions that are due: returns their study_sessions rows and, as late events, the
- * events that happened after their end (kept out of every figure; never silently lost).
+ * Closes the candidate live sessions that are due at `clock` (strictly past finalizeAt; the student's own latest
+ * event counts as a clock too). A session that also has a written row (a close whose Redis commit was lost) is
+ * merged with it, so a row never loses an event. Returns the rows and removes the sessions from `ctx.live`.
  */
-export function closeDue(
-  live: Map<string, LiveSession>,
-  candidates: Iterable<string>,
-  wmOf: (p: number) => number,
-  o: SessionOptions,
-): { rows: FinalizedRow[]; afterEnd: LateEvent[] } {
-  const rows: FinalizedRow[] = [];
-  const afterEnd: LateEvent[] = [];
-  for (const id of [...new Set(candidates)].sort()) {
-    const s = live.get(id);
+export function closeDue(ctx: StepContext, candidates: Iterable<string>, clock: number): SessionRow[] {
+  const studentClock = new Map<string, number>();
+  for (const s of ctx.live.values())
+    studentClock.set(s.userId, Math.max(studentClock.get(s.userId) ?? -Infinity, s.state.lastEventAt));
+  const rows: SessionRow[] = [];
+  for (const key of [...new Set(candidates)].sort()) {
+    const s = ctx.live.get(key);
     if (s === undefined) continue;
-    // Strictly past finalizeAt (the domain rule shifted by the lateness, see the module comment): at exactly
-    // finalizeAt an event at the session's very end is still allowed on some topic, and it must count in the
-    // session whichever topic's progress closes it.
-    if (!(wmOf(s.p) > finalizeAt(s.state, o))) continue;
-    const { state, overflow } = splitAtInactivity(s.state, o.inactivityTimeoutMs, o.idleGapMs);
-    const summary = summarizeSession(state);
-    const inSession = state.timeline.filter((t) => t.occurredAt <= summary.endedAt);
-    rows.push({ ...summary, userId: s.userId, eventCount: inSession.length });
-    for (const t of [...state.timeline, ...overflow])
-      if (t.occurredAt > summary.endedAt && t.eventId !== null)
-        afterEnd.push(afterEndRow(s.userId, id, t.eventId, t.occurredAt));
-    live.delete(id);
+    const at = Math.max(clock, studentClock.get(s.userId) ?? -Infinity);
+    if (!(at > s.finalizeAt)) continue;
+    const stored = ctx.written.get(key);
+    const state = stored === undefined ? s.state : mergeSessions(s.state, stored, ctx.options.idleGapMs);
+    ctx.written.set(key, state);
+    rows.push(toRow(s.userId, state));
+    ctx.live.delete(key);
   }
-  return { rows, afterEnd };
+  return rows;
 }
 
-/** An event after its session's end: same row whether found at close time or arriving after the close. */
-export function afterEndRow(
-  userId: string,
-  sessionId: string,
-  eventId: string,
-  occurredAt: number,
-): LateEvent {
-  return {
-    eventId,
-    userId,
-    sessionId,
-    topic: null,
-    partition: null,
-    offset: null,
-    occurredAt,
-    watermarkAt: null,
-    reason: 'after_session_end',
-    handling: 'recorded_only',
-  };
+/** The rows of amended written sessions. */
+export function amendedRows(ctx: StepContext, amended: Iterable<string>): SessionRow[] {
+  return [...amended]
+    .sort()
+    .map((key) => toRow(splitSessionKey(key).userId, ctx.written.get(key) as SessionState));
 }

@@ -44,7 +44,7 @@ const created = new Set<string>();
 
 async function sessions() {
   return (
-    await pool.query<Record<string, unknown>>('SELECT * FROM study_sessions ORDER BY session_id')
+    await pool.query<Record<string, unknown>>('SELECT * FROM study_sessions ORDER BY user_id, session_id')
   ).rows.map(({ updated_at: _u, ...rest }) => rest);
 }
 

@@ -65,7 +65,6 @@ export function runEnv(iso: IsolatedEnv, topicsOf: IsolatedEnv, group: string): 
     KAFKA_TOPIC_PREFIX: topicsOf.cfg.KAFKA_TOPIC_PREFIX,
     MASTERY_GROUP_ID: `mastery-${group}-${iso.id}`,
     SESSIONS_GROUP_ID: `sessions-${group}-${iso.id}`,
-    SESSIONS_ALLOWED_LATENESS_MS: String(LATENESS_MS),
     MASTERY_ALLOWED_LATENESS_MS: String(LATENESS_MS),
     STREAM_BATCH_MAX_WAIT_MS: '300',
     STREAM_BATCH_MAX_RECORDS: '5000',
@@ -174,7 +173,7 @@ export async function dumpState(env: NodeJS.ProcessEnv): Promise<StateDump> {
     const dump: StateDump = {
       topic_mastery: await q('SELECT * FROM topic_mastery ORDER BY user_id, topic_id'),
       topic_mastery_history: await q('SELECT * FROM topic_mastery_history ORDER BY user_id, topic_id, day'),
-      study_sessions: await q('SELECT * FROM study_sessions ORDER BY session_id'),
+      study_sessions: await q('SELECT * FROM study_sessions ORDER BY user_id, session_id'),
       late_events: await q('SELECT * FROM late_events ORDER BY processor, event_id'),
     };
     for (const rows of Object.values(dump))
@@ -192,7 +191,7 @@ export async function dumpState(env: NodeJS.ProcessEnv): Promise<StateDump> {
     const redisDump: unknown[] = [];
     for (const key of keys.sort()) {
       const name = key.slice(cfg.REDIS_KEY_PREFIX.length);
-      if (name === KEYS.pos || name === KEYS.wm) continue;
+      if (name === KEYS.pos) continue;
       const type = await redis.type(key);
       if (type === 'string') {
         const { v: _v, ...rest } = JSON.parse((await redis.get(key)) as string) as Record<string, unknown>;

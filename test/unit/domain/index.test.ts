@@ -15,7 +15,7 @@ describe('services/domain public API', () => {
       'computeMastery',
       'rollupToParent',
       'applySessionEvent',
-      'shouldFinalize',
+      'mergeSessions',
       'summarizeSession',
       'wilsonInterval',
       'betaInterval',

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import {
   applySessionEvent,
   focusScore,
-  shouldFinalize,
+  mergeSessions,
+  sessionFromTimeline,
   summarizeSession,
 } from '../../../services/domain/sessions.ts';
 import type {
@@ -15,7 +16,7 @@ import type {
 
 const T0 = Date.UTC(2025, 0, 1, 9);
 const MINUTE = 60_000;
-const OPEN: SessionOptions = { watermarkMs: 0 };
+const OPEN: SessionOptions = {};
 
 function event(type: SessionEventType, minutes: number, extra: Partial<SessionEvent> = {}): SessionEvent {
   return { type, occurredAt: T0 + minutes * MINUTE, sessionId: 's1', ...extra };
@@ -71,7 +72,7 @@ describe('session accounting', () => {
   it('counts a gap of exactly 5 minutes as active, and honours a custom idle gap', () => {
     const events = [event('session_start', 0), event('activity', 5), event('session_end', 6)];
     expect(run(events).idleMs).toBe(0);
-    expect(run(events, { watermarkMs: 0, idleGapMs: 2 * MINUTE }).idleMs).toBe(5 * MINUTE);
+    expect(run(events, { idleGapMs: 2 * MINUTE }).idleMs).toBe(5 * MINUTE);
   });
 
   it('counts paused time as idle and penalises focus by pause frequency', () => {
@@ -122,15 +123,6 @@ describe('session accounting', () => {
 });
 
 describe('late, duplicate and stray events', () => {
-  it("classifies an event older than watermark - allowed lateness as 'too_late' and leaves the state alone", () => {
-    const state = run([event('session_start', 0)]);
-    const options = { watermarkMs: T0 + 60 * MINUTE, allowedLatenessMs: 10 * MINUTE };
-    const tooLate = applySessionEvent(state, event('activity', 45), options);
-    expect(tooLate.outcome).toBe('too_late');
-    expect(tooLate.state).toBe(state);
-    expect(applySessionEvent(state, event('activity', 50), options).outcome).toBe('applied');
-  });
-
   it('places a late event where it happened, splitting the idle gap it falls into', () => {
     const onTime = run([event('session_start', 0), event('activity', 20)]);
     expect(onTime.idleMs).toBe(20 * MINUTE);
@@ -157,15 +149,23 @@ describe('late, duplicate and stray events', () => {
     expect(again.state?.questionsAnswered).toBe(1);
   });
 
-  it("does not count events after the session's end", () => {
+  it("counts an event after the session's end in the session and extends it (nothing is set aside)", () => {
     const ended = run([event('session_start', 0), event('session_end', 4)]);
     const after = applySessionEvent(ended, event('question_answered', 6, { correct: true }), OPEN);
-    expect(after.outcome).toBe('after_end');
+    expect(after.outcome).toBe('applied');
     expect(after.state).toMatchObject({
-      questionsAnswered: 0,
-      activeMs: 4 * MINUTE,
-      lastEventAt: T0 + 4 * MINUTE,
+      questionsAnswered: 1,
+      activeMs: 6 * MINUTE,
+      endedAt: T0 + 4 * MINUTE,
+      lastEventAt: T0 + 6 * MINUTE,
+      paused: false,
     });
+    expect(summarizeSession(after.state)).toMatchObject({ endReason: 'ended', endedAt: T0 + 6 * MINUTE });
+  });
+
+  it('keeps events after a long break in the session, the break counted as idle', () => {
+    const state = run([event('session_start', 0), event('activity', 3), event('question_answered', 183)]);
+    expect(state).toMatchObject({ activeMs: 3 * MINUTE, idleMs: 180 * MINUTE, questionsAnswered: 1 });
   });
 
   it('counts a late event from before the end even though the end arrived first', () => {
@@ -183,21 +183,7 @@ describe('late, duplicate and stray events', () => {
   });
 });
 
-describe('finalizing in event time', () => {
-  it('closes an open session once the watermark is 30 minutes past its last event', () => {
-    const state = run([event('session_start', 0), event('activity', 10)]);
-    expect(shouldFinalize(state, T0 + 39 * MINUTE)).toBe(false);
-    expect(shouldFinalize(state, T0 + 40 * MINUTE)).toBe(true);
-    expect(shouldFinalize(state, T0 + 20 * MINUTE, { inactivityTimeoutMs: 10 * MINUTE })).toBe(true);
-  });
-
-  it('closes an ended session once the watermark has passed its end by the allowed lateness', () => {
-    const state = run([event('session_start', 0), event('session_end', 10)]);
-    expect(shouldFinalize(state, T0 + 10 * MINUTE)).toBe(true);
-    expect(shouldFinalize(state, T0 + 14 * MINUTE, { allowedLatenessMs: 5 * MINUTE })).toBe(false);
-    expect(shouldFinalize(state, T0 + 15 * MINUTE, { allowedLatenessMs: 5 * MINUTE })).toBe(true);
-  });
-
+describe('summaries and stored timelines', () => {
   it('summarizes a timed-out session as ending at its last event', () => {
     const summary = summarizeSession(
       run([event('session_start', 0), event('question_answered', 7, { correct: true })]),
@@ -215,6 +201,12 @@ describe('finalizing in event time', () => {
   it('summarizes an ended session with its end', () => {
     const summary = summarizeSession(run([event('session_start', 0), event('session_end', 3)]));
     expect(summary).toMatchObject({ endReason: 'ended', durationMs: 3 * MINUTE, activeMs: 3 * MINUTE });
+  });
+
+  it('rebuilds the state of a stored timeline, and nothing from an empty one', () => {
+    const state = run([event('session_start', 0, { eventId: 'a' }), event('note', 2, { eventId: 'b' })]);
+    expect(sessionFromTimeline('s1', [...state.timeline].reverse())).toEqual(state);
+    expect(sessionFromTimeline('s1', [])).toBeUndefined();
   });
 });
 
@@ -260,6 +252,18 @@ describe('session properties', () => {
           expect(state.focusScore).toBeGreaterThanOrEqual(0);
           expect(state.focusScore).toBeLessThanOrEqual(1);
         }
+      }),
+    );
+  });
+
+  it('merges two partial states of a session into the state of their union', () => {
+    fc.assert(
+      fc.property(eventsArb, fc.integer(), fc.integer({ min: 0, max: 40 }), (events, seed, cut) => {
+        const shuffled = shuffle(events, seed);
+        const overlap = Math.floor(cut / 2);
+        const left = shuffled.slice(0, Math.max(1, cut));
+        const right = shuffled.slice(Math.max(0, Math.min(cut, shuffled.length - 1) - overlap));
+        expect(mergeSessions(run(left), run(right))).toEqual(run(events));
       }),
     );
   });

@@ -1,30 +1,38 @@
 /**
- * The sessions processor's output (study_sessions rows, late_events rows, live sessions) must not depend on how
- * the three input topics were interleaved or where batches were cut: a restart after a crash re-reads the topics
- * with other fetch boundaries, so any dependence shows up as a differing row after kills
- * (test/integration/processors/kill-and-restart.test.ts). Here the pure steps run over the same per-partition logs
- * in many random interleavings and batchings, with client re-sends and offline (late) deliveries, and timestamps on
- * a coarse grid so that exact-boundary coincidences (an event at a session's end, a watermark at end + lateness)
- * happen often.
+ * The sessions processor's output must not depend on how the three input topics, the students of a partition, or
+ * batches were interleaved, nor on when the processing clock closed a session, nor on crashes: a session's row is a
+ * function of its student's events with its id, and nothing is set aside. Here the pure steps run over per-partition
+ * logs that mix several students in arbitrary cross-student order, with client re-sends, offline phones syncing
+ * whole sessions hours later, clock-skewed devices, and session ids shared by different students; in random
+ * batchings, random processing clocks and sweeps, and (second property) crashes between the PostgreSQL write and the
+ * Redis commit. At the end every session is closed, and the rows must equal each other and an independent
+ * computation from the logs.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { SessionEventType } from '../../../services/domain/sessions.ts';
+import {
+  applySessionEvent,
+  sessionFromTimeline,
+  type SessionEventType,
+  type SessionState,
+} from '../../../services/domain/sessions.ts';
 import { Rng } from '../../../services/simulator/prng.ts';
 import type { Decoded } from '../../../services/stream/runtime/types.ts';
 import type { SessionInput } from '../../../services/stream/sessions/decode.ts';
-import { outranks, type LateEvent } from '../../../services/stream/mastery/late-events.ts';
 import {
+  amendedRows,
   applyEvents,
   closeDue,
-  partitionWatermark,
-  type FinalizedRow,
+  sessionKey,
+  toRow,
   type LiveSession,
+  type SessionRow,
+  type StepContext,
 } from '../../../services/stream/sessions/step.ts';
 
 const MIN = 60_000;
-const o = { allowedLatenessMs: 10 * MIN, inactivityTimeoutMs: 30 * MIN, idleGapMs: 5 * MIN };
-const TOPICS = ['se', 'qa', 'mi'] as const;
+const HOUR = 60 * MIN;
+const o = { graceMs: 10 * MIN, inactivityTimeoutMs: 30 * MIN, idleGapMs: 5 * MIN };
 const PARTITIONS = 2;
 const T0 = Date.UTC(2025, 0, 6, 8);
 
@@ -35,51 +43,66 @@ const seeded = (seed: number): Draw => {
 };
 const pick = <T>(rng: Draw, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)] as T;
 
-function topicOf(type: SessionEventType): (typeof TOPICS)[number] {
+function topicOf(type: SessionEventType): 'se' | 'qa' | 'mi' {
   if (type === 'question_answered') return 'qa';
   if (type === 'note' || type === 'highlight' || type === 'material_open') return 'mi';
   return 'se';
 }
 
-/** Per (topic, partition): the log in offset order, as a producer with re-sends and offline syncs writes it. */
+/**
+ * Per (topic, partition): the log in offset order. Six students on two partitions; session ids `s0`, `s1`, ... are
+ * shared between students (scoping); a third of the students are offline phones that deliver whole sessions hours
+ * later; some devices' clocks are skewed by hours; 12% of events are re-sent.
+ */
 function scenario(seed: number): Map<string, SessionInput[]> {
   const rng = seeded(seed);
   const logs = new Map<string, Array<{ sortAt: number; v: SessionInput }>>();
   let n = 0;
-  for (let u = 0; u < 4; u++) {
+  for (let u = 0; u < 6; u++) {
     const userId = `u${u}`;
     const p = u % PARTITIONS;
-    let at = T0 + Math.floor(rng() * 20) * MIN;
+    const offline = rng() < 0.35;
+    const skew = rng() < 0.3 ? pick(rng, [-3, -1, 2, 5]) * HOUR : 0;
+    let at = T0 + Math.floor(rng() * 40) * MIN;
     const sessions = 1 + Math.floor(rng() * 3);
     for (let s = 0; s < sessions; s++) {
-      const sessionId = `${userId}-s${s}`;
-      const types: SessionEventType[] = ['session_start'];
-      const body = 2 + Math.floor(rng() * 6);
+      const sessionId = `s${s}`;
+      const types: SessionEventType[] = rng() < 0.9 ? ['session_start'] : [];
+      const body = 1 + Math.floor(rng() * 7);
       for (let i = 0; i < body; i++)
-        types.push(pick(rng, ['question_answered', 'question_answered', 'note', 'activity', 'highlight']));
-      if (rng() < 0.7) types.push('session_end');
+        types.push(
+          pick(rng, [
+            'question_answered',
+            'question_answered',
+            'note',
+            'activity',
+            'highlight',
+            'session_pause',
+          ]),
+        );
+      if (rng() < 0.6) types.push('session_end');
+      // Sometimes the app keeps sending under the same id after its end or after a long break.
+      if (rng() < 0.15) types.push('question_answered');
+      const syncAt = at + (offline ? (2 + Math.floor(rng() * 20)) * HOUR : 0);
       for (const type of types) {
         const v: SessionInput = {
           eventId: `e${n++}`,
           userId,
           sessionId,
-          occurredAt: at,
+          occurredAt: at + skew,
           type,
           ...(type === 'question_answered' ? { correct: rng() < 0.6 } : {}),
         };
-        // Delivery time: usually at once; sometimes an offline sync much later.
-        const offline = rng() < 0.08;
-        const delivery = at + (offline ? (10 + Math.floor(rng() * 60)) * MIN : Math.floor(rng() * 3) * MIN);
+        const delivery = offline ? syncAt + Math.floor(rng() * 3) * MIN : at + Math.floor(rng() * 3) * MIN;
         const key = `${topicOf(type)}|${p}`;
         const log = logs.get(key) ?? [];
         log.push({ sortAt: delivery, v });
-        // A client re-send of the same event, a little or a lot later.
-        if (rng() < 0.12) log.push({ sortAt: delivery + pick(rng, [1, 5, 15, 45, 90]) * MIN, v: { ...v } });
+        if (rng() < 0.12)
+          log.push({ sortAt: delivery + pick(rng, [1, 5, 15, 45, 90, 600]) * MIN, v: { ...v } });
         logs.set(key, log);
-        // Coarse grid: many events share a minute, and gaps often equal the lateness or the timeout exactly.
-        at += pick(rng, [0, 1, 1, 2, 5, 10, 10, 30]) * MIN;
+        at += pick(rng, [0, 1, 1, 2, 5, 10, 10, 30, 45]) * MIN;
       }
-      at += pick(rng, [0, 10, 30, 40, 60]) * MIN;
+      at += pick(rng, [0, 10, 30, 40, 60, 300]) * MIN;
     }
   }
   const out = new Map<string, SessionInput[]>();
@@ -91,25 +114,76 @@ function scenario(seed: number): Map<string, SessionInput[]> {
   return out;
 }
 
+/** Independent of the processor: each (student, session id)'s distinct events, summarized once. */
+function expectedRows(logs: Map<string, SessionInput[]>): Array<[string, SessionRow]> {
+  const states = new Map<string, SessionState>();
+  for (const log of logs.values())
+    for (const v of log) {
+      const key = sessionKey(v.userId, v.sessionId);
+      const r = applySessionEvent(states.get(key), v, { idleGapMs: o.idleGapMs });
+      if (r.outcome === 'applied') states.set(key, r.state);
+    }
+  return [...states]
+    .map(([k, s]) => [k, toRow(k.split(':')[0] as string, s)] as [string, SessionRow])
+    .sort(([a], [b]) => (a < b ? -1 : 1));
+}
+
 /**
- * One processing run: batches drawn from the logs in a random order (each log's order kept, fetches return runs of
- * one partition's records), of random sizes. With `crashes`, some batches die after their PostgreSQL write and
- * before the Redis commit: their rows stay, the live state and positions fall back to the last commit, and the
- * restart draws other batches from there (what kill -9 does to the processor).
+ * One processing run, with the stores simulated as the adapters use them: committed live sessions and positions
+ * (Redis), rows (PostgreSQL, upserts that never lower a version). Each step reads the batch's sessions and the due
+ * ones, applies, closes at a processing clock that moves forward by random amounts, writes rows, then commits;
+ * with `crashes`, some steps die after the row write (the restart re-reads from the last commit).
  */
 function run(logs: Map<string, SessionInput[]>, seed: number, crashes = false) {
   const rng = seeded(seed);
   const keys = [...logs.keys()];
   let committed = new Map(keys.map((k) => [k, 0]));
   let live = new Map<string, LiveSession>();
-  let watermarks = new Map<string, number>();
-  const sessions = new Map<string, FinalizedRow>();
-  const late = new Map<string, LateEvent>();
+  const rows = new Map<string, SessionRow>();
+  let now = T0;
   let crashCount = 0;
+  let amendments = 0;
+  const write = (r: SessionRow) => {
+    const key = sessionKey(r.userId, r.sessionId);
+    const stored = rows.get(key);
+    if (stored !== undefined && stored.version > r.version) return;
+    // A rewrite never loses an event.
+    if (stored !== undefined)
+      expect(r.timeline.map((t) => t.eventId)).toEqual(
+        expect.arrayContaining(stored.timeline.map((t) => t.eventId)),
+      );
+    rows.set(key, r);
+  };
+  const step = (batch: Decoded<SessionInput>[], clock: number): { ok: boolean } => {
+    const itemKeys = batch.map((d) => sessionKey(d.value.userId, d.value.sessionId));
+    const due = [...live].filter(([, s]) => s.finalizeAt < clock).map(([k]) => k);
+    const read = new Set([...itemKeys, ...due]);
+    const ctx: StepContext = { live: new Map(), written: new Map(), options: o };
+    for (const k of read) {
+      const s = live.get(k);
+      if (s) ctx.live.set(k, structuredClone(s));
+      const r = rows.get(k);
+      if (r) ctx.written.set(k, sessionFromTimeline(r.sessionId, r.timeline, o.idleGapMs) as SessionState);
+    }
+    const applied = applyEvents(ctx, batch);
+    const closed = closeDue(ctx, [...applied.changed, ...due], clock);
+    const amended = amendedRows(ctx, applied.amended);
+    amendments += amended.length;
+    for (const r of [...closed, ...amended]) write(r);
+    if (crashes && rng() < 0.3) {
+      if (closed.length > 0) crashCount++;
+      return { ok: false };
+    }
+    const nextLive = new Map(live);
+    for (const k of read) nextLive.delete(k);
+    for (const [k, s] of ctx.live) nextLive.set(k, s);
+    live = nextLive;
+    return { ok: true };
+  };
   for (;;) {
     const next = new Map(committed);
     const batch: Decoded<SessionInput>[] = [];
-    const size = 1 + Math.floor(rng() * 25);
+    const size = rng() < 0.1 ? 0 : 1 + Math.floor(rng() * 25);
     while (batch.length < size) {
       const open = keys.filter((k) => (next.get(k) as number) < (logs.get(k) as SessionInput[]).length);
       if (open.length === 0) break;
@@ -118,104 +192,68 @@ function run(logs: Map<string, SessionInput[]>, seed: number, crashes = false) {
       const [topic, partition] = key.split('|') as [string, string];
       for (let n = 1 + Math.floor(rng() * 6); n > 0 && (next.get(key) as number) < log.length; n--) {
         const offset = next.get(key) as number;
+        const record = { topic, partition: Number(partition), offset: String(offset) };
         batch.push({
-          record: {
-            topic,
-            partition: Number(partition),
-            offset: String(offset),
-            key: null,
-            value: null,
-            headers: {},
-            timestamp: '0',
-          },
+          record: { ...record, key: null, value: null, headers: {}, timestamp: '0' },
           value: log[offset] as SessionInput,
         });
         next.set(key, offset + 1);
       }
     }
-    if (batch.length === 0) break;
-    const liveAfter = structuredClone(live);
-    const watermarksAfter = new Map(watermarks);
-    // What the store reads: closed sessions (study_sessions) for the batch's sessions that are not live.
-    const closed = new Map<string, { endedAt: number }>();
-    for (const { value } of batch) {
-      const row = sessions.get(value.sessionId);
-      if (row && !liveAfter.has(value.sessionId)) closed.set(value.sessionId, { endedAt: row.endedAt });
-    }
-    const applied = applyEvents({ live: liveAfter, closed, watermarks: watermarksAfter }, batch, o);
-    const wmOf = (p: number) => partitionWatermark(watermarksAfter, TOPICS, p);
-    // The due index holds every live session; closeDue decides.
-    const { rows, afterEnd } = closeDue(liveAfter, [...applied.changed, ...liveAfter.keys()], wmOf, o);
-    // The PostgreSQL writes: a closed session's row is upserted (a redone batch writes the same row again);
-    // late_events keeps the preferred row.
-    for (const r of rows) {
-      const before = sessions.get(r.sessionId);
-      if (before !== undefined) expect(r).toEqual(before);
-      sessions.set(r.sessionId, r);
-    }
-    for (const l of [...applied.late, ...afterEnd]) {
-      const stored = late.get(l.eventId);
-      if (stored === undefined || outranks(l, stored)) late.set(l.eventId, l);
-    }
-    if (crashes && rng() < 0.3) {
-      // Counted when the lost commit had closed sessions: the replay then meets their rows in study_sessions.
-      if (rows.length > 0) crashCount++;
-      continue;
-    }
-    live = liveAfter;
-    watermarks = watermarksAfter;
-    committed = next;
+    const done = keys.every((k) => (committed.get(k) as number) >= (logs.get(k) as SessionInput[]).length);
+    if (done && batch.length === 0) break;
+    now += pick(rng, [0, 0, 1, 5, 20, 60, 180]) * MIN;
+    if (step(batch, now).ok) committed = next;
   }
-  const sorted = <V>(m: Map<string, V>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return {
-    crashCount,
-    state: {
-      sessions: sorted(sessions),
-      late: sorted(late),
-      live: sorted(live).map(([id, s]) => [id, s.state] as const),
-    },
-  };
+  // Time passes: every live session closes (a sweep with the clock past everything).
+  while (live.size > 0) step([], Infinity);
+  const sorted = [...rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return { crashCount, amendments, rows: sorted };
 }
 
-describe('sessions processor steps, any interleaving and batching', () => {
-  it('the scenario exercises late events, re-sends and sessions closed both ways', () => {
+describe('sessions processor steps, any interleaving, batching, clock and crash', () => {
+  it('the scenario exercises re-sends, offline students, amendments and shared session ids', () => {
     let resends = 0;
-    let lateRows = 0;
-    let closedRows = 0;
+    let amendments = 0;
+    let shared = 0;
     for (let seed = 1; seed <= 50; seed++) {
       const logs = scenario(seed);
       const all = [...logs.values()].flat();
       resends += all.length - new Set(all.map((e) => e.eventId)).size;
-      const { state } = run(logs, seed);
-      lateRows += state.late.length;
-      closedRows += state.sessions.length;
+      const { amendments: a, rows } = run(logs, seed);
+      amendments += a;
+      const ids = rows.map(([, r]) => r.sessionId);
+      shared += ids.length - new Set(ids).size;
     }
-    expect(resends).toBeGreaterThan(50);
-    expect(lateRows).toBeGreaterThan(20);
-    expect(closedRows).toBeGreaterThan(100);
+    expect(resends).toBeGreaterThan(100);
+    expect(amendments).toBeGreaterThan(50);
+    expect(shared).toBeGreaterThan(100);
   });
 
-  it('gives identical sessions, late events and live state', () => {
+  it('writes every session exactly as computed from its events, whatever the interleaving and clock', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer(), fc.integer(), (scene, a, b) => {
+      fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer(), (scene, a) => {
         const logs = scenario(scene);
-        expect(run(logs, b).state).toEqual(run(logs, a).state);
+        expect(run(logs, a).rows).toEqual(expectedRows(logs));
       }),
-      { numRuns: 1000 },
+      { numRuns: 500 },
     );
   });
 
-  it('gives the same result when batches crash between the PostgreSQL write and the Redis commit', () => {
+  it('gives the same result when steps crash between the PostgreSQL write and the Redis commit', () => {
     let crashes = 0;
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer(), fc.integer(), (scene, a, b) => {
         const logs = scenario(scene);
         const crashed = run(logs, b, true);
         crashes += crashed.crashCount;
-        expect(crashed.state).toEqual(run(logs, a).state);
+        expect(crashed.rows).toEqual(run(logs, a).rows);
+        expect(crashed.rows).toEqual(expectedRows(logs));
       }),
-      { numRuns: 500 },
+      // The counterexample found in CI by the previous design's version of this property (a session live in one
+      // run and not in the other) stays as a fixed case.
+      { numRuns: 300, examples: [[1513670272, 0, 2134283585]] },
     );
-    expect(crashes).toBeGreaterThan(200);
+    expect(crashes).toBeGreaterThan(100);
   });
 });

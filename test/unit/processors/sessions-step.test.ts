@@ -3,17 +3,19 @@ import type { Decoded } from '../../../services/stream/runtime/types.ts';
 import type { SessionInput } from '../../../services/stream/sessions/decode.ts';
 import { toSessionInput } from '../../../services/stream/sessions/decode.ts';
 import {
+  amendedRows,
   applyEvents,
   closeDue,
-  partitionWatermark,
-  wmField,
+  finalizeAt,
+  sessionKey,
   type LiveSession,
+  type StepContext,
 } from '../../../services/stream/sessions/step.ts';
+import type { SessionState } from '../../../services/domain/sessions.ts';
 
-const o = { allowedLatenessMs: 600_000, inactivityTimeoutMs: 1_800_000, idleGapMs: 300_000 };
+const o = { graceMs: 600_000, inactivityTimeoutMs: 1_800_000, idleGapMs: 300_000 };
 const T0 = Date.UTC(2025, 0, 6, 8);
 const MIN = 60_000;
-const TOPICS = ['se', 'qa', 'mi'];
 let offset = 0;
 function item(
   topic: string,
@@ -45,51 +47,110 @@ function session(): Decoded<SessionInput>[] {
   ];
 }
 
-function process(items: Decoded<SessionInput>[], later: Decoded<SessionInput>[] = []) {
-  const ctx = {
-    live: new Map<string, LiveSession>(),
-    closed: new Map(),
-    watermarks: new Map<string, number>(),
-  };
-  const out = applyEvents(ctx, [...items, ...later], o);
-  const closed = closeDue(ctx.live, out.changed, (p) => partitionWatermark(ctx.watermarks, TOPICS, p), o);
-  return { ctx, out, closed };
+function context(): StepContext {
+  return { live: new Map<string, LiveSession>(), written: new Map<string, SessionState>(), options: o };
 }
 
 describe('sessions step', () => {
-  it('windows a session in event time and closes it once every topic is past its end by the lateness', () => {
-    const far = T0 + 10 * MIN + o.allowedLatenessMs * 2;
-    const after = ['se', 'qa', 'mi'].map((t) =>
-      item(t, { type: 'activity', occurredAt: far, sessionId: `other-${t}` }),
-    );
-    const { closed } = process(session(), after);
-    expect(closed.rows).toHaveLength(1);
-    const row = closed.rows[0];
-    expect(row).toMatchObject({ sessionId: 's1', endReason: 'ended', durationMs: 10 * MIN, pauseCount: 1 });
-    expect(row?.questionsAnswered).toBe(2);
-    expect(row?.questionsCorrect).toBe(1);
-    expect(row?.notes).toBe(1);
-    expect((row?.activeMs ?? 0) + (row?.idleMs ?? 0)).toBe(10 * MIN);
+  it('keeps a session live until the clock is strictly past its end plus the grace, then writes it', () => {
+    const ctx = context();
+    const out = applyEvents(ctx, session());
+    expect(out).toMatchObject({ applied: 7, duplicates: 0 });
+    const key = sessionKey('u1', 's1');
+    const live = ctx.live.get(key) as LiveSession;
+    expect(live.finalizeAt).toBe(T0 + 10 * MIN + o.graceMs);
+    expect(closeDue(ctx, out.changed, live.finalizeAt)).toEqual([]);
+    const [row] = closeDue(ctx, out.changed, live.finalizeAt + 1);
+    expect(row).toMatchObject({
+      userId: 'u1',
+      sessionId: 's1',
+      endReason: 'ended',
+      questionsAnswered: 2,
+      questionsCorrect: 1,
+      notes: 1,
+      pauseCount: 1,
+      eventCount: 7,
+      version: 7,
+      durationMs: 10 * MIN,
+    });
+    expect(ctx.live.size).toBe(0);
   });
 
-  it('stays open while one topic has not reached the close time (interleaving cannot close it early)', () => {
-    const far = T0 + 10 * MIN + o.allowedLatenessMs * 2;
-    const after = ['se', 'qa'].map((t) =>
-      item(t, { type: 'activity', occurredAt: far, sessionId: `other-${t}` }),
-    );
-    const { closed, ctx } = process(session(), after);
-    expect(closed.rows).toHaveLength(0);
-    expect(partitionWatermark(ctx.watermarks, TOPICS, 0)).toBe(T0 + 2 * MIN);
+  it('is due after the inactivity timeout without SESSION_END, by the processing clock or the student own clock', () => {
+    const ctx = context();
+    const first = applyEvents(ctx, session().slice(0, 3));
+    const key = sessionKey('u1', 's1');
+    const due = T0 + 2 * MIN + o.inactivityTimeoutMs + o.graceMs;
+    expect((ctx.live.get(key) as LiveSession).finalizeAt).toBe(due);
+    // The student's later session moves their own clock past it, whatever the processing clock says.
+    const next = applyEvents(ctx, [
+      item('se', { type: 'session_start', occurredAt: due + 1, sessionId: 's2' }),
+    ]);
+    const rows = closeDue(ctx, [...first.changed, ...next.changed], T0);
+    expect(rows.map((r) => r.sessionId)).toEqual(['s1']);
+    expect(rows[0]).toMatchObject({ endReason: 'inactivity_timeout', endedAt: T0 + 2 * MIN });
   });
 
-  it('duplicates are ignored and events later than the lateness are reported, per topic watermark', () => {
-    const events = session();
-    const dup = { ...events[1], record: { ...events[1]!.record, offset: '999' } } as Decoded<SessionInput>;
-    const tooLate = item('se', { type: 'activity', occurredAt: T0 + 10 * MIN - o.allowedLatenessMs - 1 });
-    const { out, ctx } = process(events, [dup, tooLate]);
-    expect(out.duplicates).toBe(1);
-    expect(out.late.map((l) => l.reason)).toEqual(['too_late']);
-    expect(ctx.watermarks.get(wmField('se', 0))).toBe(T0 + 10 * MIN);
+  it('amends a written session with an event that arrives after it closed, raising its version', () => {
+    const ctx = context();
+    const out = applyEvents(ctx, session());
+    const [row] = closeDue(ctx, out.changed, Infinity);
+    const straggler = item('qa', { type: 'question_answered', occurredAt: T0 + 4 * MIN, correct: true });
+    const late = applyEvents(ctx, [straggler]);
+    expect(late).toMatchObject({
+      applied: 1,
+      changed: new Set(),
+      amended: new Set([sessionKey('u1', 's1')]),
+    });
+    const [amended] = amendedRows(ctx, late.amended);
+    expect(amended).toMatchObject({
+      questionsAnswered: 3,
+      questionsCorrect: 2,
+      version: (row?.version ?? 0) + 1,
+    });
+    // The same event again (a re-send, a replay) changes nothing.
+    const again = applyEvents(ctx, [straggler]);
+    expect(again).toMatchObject({ applied: 0, duplicates: 1 });
+  });
+
+  it('merges a live copy with a written row of the same session (a close whose Redis commit was lost)', () => {
+    const ctx = context();
+    const all = session();
+    applyEvents(ctx, all.slice(0, 5));
+    const key = sessionKey('u1', 's1');
+    // A written row with the whole session, and a live copy with its first five events.
+    const full = context();
+    const out = applyEvents(full, all);
+    closeDue(full, out.changed, Infinity);
+    ctx.written.set(key, full.written.get(key) as SessionState);
+    const [row] = closeDue(ctx, [key], Infinity);
+    expect(row).toMatchObject({ eventCount: 7, questionsAnswered: 2 });
+  });
+
+  it("scopes a session id to its student: another student's events with the same id are another session", () => {
+    const ctx = context();
+    const mine = session();
+    const theirs = session().map((d) => ({
+      ...d,
+      value: { ...d.value, eventId: `x-${d.value.eventId}`, userId: 'u2' },
+    }));
+    const out = applyEvents(ctx, [...mine, ...theirs]);
+    expect([...out.changed].sort()).toEqual([sessionKey('u1', 's1'), sessionKey('u2', 's1')]);
+    const rows = closeDue(ctx, out.changed, Infinity);
+    expect(rows.map((r) => [r.userId, r.sessionId, r.eventCount])).toEqual([
+      ['u1', 's1', 7],
+      ['u2', 's1', 7],
+    ]);
+  });
+
+  it('counts duplicates once', () => {
+    const ctx = context();
+    const all = session();
+    const out = applyEvents(ctx, [...all, ...all]);
+    expect(out).toMatchObject({ applied: 7, duplicates: 7 });
+    expect(finalizeAt((ctx.live.get(sessionKey('u1', 's1')) as LiveSession).state, o)).toBe(
+      T0 + 10 * MIN + o.graceMs,
+    );
   });
 
   it('maps every family to session events and drops events outside a session', () => {
