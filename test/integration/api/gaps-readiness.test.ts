@@ -16,7 +16,9 @@ import { createRedis } from '../../../services/shared/redis.ts';
 import { createApiApp } from '../../../services/analytics-api/app.ts';
 import { MemoryAuditLog } from '../../../services/analytics-api/audit.ts';
 import { createVerifier, signToken, type Role } from '../../../services/analytics-api/auth.ts';
+import { RandomForestRegression } from 'ml-random-forest';
 import {
+  ALL_FEATURES,
   modelOf,
   predictWithIntervals,
   type Features,
@@ -327,9 +329,28 @@ describe('GET /api/analytics/exam-readiness', () => {
       3,
     );
     // The prediction is the artifact's default model applied to these features.
-    const [p] = predictWithIntervals(modelOf(artifact), [f], artifact.passMark);
+    const model = modelOf(artifact);
+    const [p] = predictWithIntervals(model, [f], artifact.passMark);
     expect(r.body.predictedScore.value).toBeCloseTo(p!.score, 2);
     expect(r.body.passProbability.value).toBeCloseTo(p!.pass, 2);
+    if ('forest' in model.score) {
+      // Independently: the forest through ml-random-forest itself, P(pass) by integrating the normal density.
+      const rf = RandomForestRegression.load(
+        model.score.forest as Parameters<typeof RandomForestRegression.load>[0],
+      );
+      const score = rf.predict([ALL_FEATURES.map((k) => f[k])])[0]!;
+      const z = (score - artifact.passMark) / model.residualSd;
+      let below = 0;
+      const steps = 20_000;
+      const lo = -10;
+      for (let i = 0; i < steps; i++) {
+        const x = lo + ((z - lo) * (i + 0.5)) / steps;
+        below += (Math.exp((-x * x) / 2) / Math.sqrt(2 * Math.PI)) * ((z - lo) / steps);
+      }
+      expect(r.body.predictedScore.value).toBeCloseTo(score, 3);
+      expect(r.body.passProbability.value).toBeCloseTo(below, 3);
+      expect(r.body.predictedScore.lower).toBeCloseTo(Math.max(0, score - model.residualQ), 3);
+    }
     expect(r.body.readiness).toBe(Math.round(r.body.passProbability.value * 100));
     expect(r.body.predictedScore.lower).toBeLessThanOrEqual(r.body.predictedScore.value);
     expect(r.body.predictedScore.upper).toBeGreaterThanOrEqual(r.body.predictedScore.value);
