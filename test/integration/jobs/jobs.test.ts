@@ -89,6 +89,27 @@ function options(queue: string, lockMs = 2000) {
   };
 }
 
+/** A runner with the service's own job definitions on this namespace, nothing scheduled (tests enqueue). */
+async function serviceRunner(queue: string, env: NodeJS.ProcessEnv, now?: () => number): Promise<Runner> {
+  const cfg = loadJobsConfig({
+    ...iso.env,
+    JOBS_SNAPSHOT_CRON: '',
+    JOBS_RETENTION_CRON: '',
+    JOBS_CALIBRATION_CRON: '',
+    JOBS_RETRAIN_CRON: '',
+    ...env,
+  });
+  const runner = await startRunner({
+    ...runnerOptions(cfg),
+    queue,
+    lockMs: 5000,
+    definitions: jobDefinitions({ cfg, pg, ch, chRows, now }),
+    log,
+  });
+  runners.push(runner);
+  return runner;
+}
+
 describe('schedules, retries and the dead-job list', () => {
   it('runs each scheduled time once across two instances and keeps a finally failed job as dead', async () => {
     const key = `${iso.cfg.REDIS_KEY_PREFIX}runs`;
@@ -215,21 +236,7 @@ describe('the service jobs', () => {
       (p) => p.table === 'question_attempts',
     );
     expect(before.map((p) => p.partition)).toEqual(['202312', '202402', '202403', '202404', '202603']);
-    const cfg = loadJobsConfig({
-      ...iso.env,
-      JOBS_SNAPSHOT_CRON: '',
-      JOBS_RETENTION_CRON: '',
-      JOBS_CALIBRATION_CRON: '',
-      JOBS_RETRAIN_CRON: '',
-    });
-    const runner = await startRunner({
-      ...runnerOptions(cfg),
-      queue: 'service',
-      lockMs: 5000,
-      definitions: jobDefinitions({ cfg, pg, ch, chRows, now: () => now }),
-      log,
-    });
-    runners.push(runner);
+    const runner = await serviceRunner('service', {}, () => now);
     const job = await runner.queue.add(
       'retention',
       {},
@@ -313,22 +320,7 @@ describe('the service jobs', () => {
   it('retrains the readiness model in a child process and replaces the model file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'retrain-'));
     const file = join(dir, 'readiness.json');
-    const cfg = loadJobsConfig({
-      ...iso.env,
-      JOBS_SNAPSHOT_CRON: '',
-      JOBS_RETENTION_CRON: '',
-      JOBS_CALIBRATION_CRON: '',
-      JOBS_RETRAIN_CRON: '',
-      JOBS_MODEL_FILE: file,
-    });
-    const runner = await startRunner({
-      ...runnerOptions(cfg),
-      queue: 'retrain',
-      lockMs: 5000,
-      definitions: jobDefinitions({ cfg, pg, ch, chRows }),
-      log,
-    });
-    runners.push(runner);
+    const runner = await serviceRunner('retrain', { JOBS_MODEL_FILE: file });
     const job = await runner.queue.add(
       'retrain-readiness',
       { students: 20 },
