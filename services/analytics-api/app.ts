@@ -14,6 +14,7 @@ import { ApiError, parseInput, sendError } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
 import type { DataDeps, RouteSpec } from './route.ts';
 import { ROUTES } from './routes/index.ts';
+import { mountWeb, type WebOptions } from './web.ts';
 
 export type ApiDeps = {
   pg: Pool;
@@ -33,6 +34,8 @@ export type ApiDeps = {
   checks?: ReadinessCheck[];
   /** Clock (tests pin it). */
   now?: () => number;
+  /** The web dashboard and its dev-mode helpers (web.ts); omitted: not served. */
+  web?: Omit<WebOptions, 'pg' | 'log'>;
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -71,6 +74,7 @@ export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono 
   for (const spec of routes) {
     app.get(spec.path, (c) => handle(c, spec));
   }
+  if (deps.web) mountWeb(app, { ...deps.web, pg: deps.pg, log: deps.log });
 
   async function handle(c: Context, spec: RouteSpec): Promise<Response> {
     const at = new Date(now());

@@ -27,6 +27,7 @@ const claimsSchema = z.object({
   role: z.enum(ROLES),
   cohorts: z.array(cohortId).max(200).optional(),
   exp: z.number(),
+  iat: z.number(),
 });
 
 export type AuthFailure = 'missing_token' | 'invalid_token' | 'token_expired';
@@ -47,7 +48,24 @@ export type VerifierOptions = {
   issuer?: string;
   audience?: string;
   clockToleranceSec?: number;
+  /** Longest accepted token lifetime, exp - iat (default MAX_TOKEN_LIFETIME_SEC). */
+  maxLifetimeSec?: number;
 };
+
+/** Default longest token lifetime: a stolen token is useful for a day at most. */
+export const MAX_TOKEN_LIFETIME_SEC = 86_400;
+
+/**
+ * Keys come over https, except from a loopback address (local identity providers and tests): a JWKS fetched over
+ * plain http can be swapped by anyone on the path, and with it every token.
+ */
+export function checkJwksUrl(text: string): URL {
+  const url = new URL(text);
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback))
+    throw new Error(`JWT_JWKS_URL must be an https URL (http only on a loopback address): ${url.origin}`);
+  return url;
+}
 
 /** Builds the verifier: JWKS (asymmetric algorithms only) when jwksUrl is set, else HS256 with the secret. */
 export function createVerifier(opts: VerifierOptions): TokenVerifier {
@@ -55,11 +73,12 @@ export function createVerifier(opts: VerifierOptions): TokenVerifier {
     issuer: opts.issuer || undefined,
     audience: opts.audience || undefined,
     clockTolerance: opts.clockToleranceSec ?? 5,
-    requiredClaims: ['exp', 'sub'],
+    requiredClaims: ['exp', 'sub', 'iat'],
   };
+  const maxLifetimeSec = opts.maxLifetimeSec ?? MAX_TOKEN_LIFETIME_SEC;
   let verify: (token: string) => ReturnType<typeof jwtVerify>;
   if (opts.jwksUrl) {
-    const jwks: JWTVerifyGetKey = createRemoteJWKSet(new URL(opts.jwksUrl), { timeoutDuration: 3000 });
+    const jwks: JWTVerifyGetKey = createRemoteJWKSet(checkJwksUrl(opts.jwksUrl), { timeoutDuration: 3000 });
     const algorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'];
     verify = (token) => jwtVerify(token, jwks, { ...verifyOpts, algorithms });
   } else {
@@ -77,6 +96,8 @@ export function createVerifier(opts: VerifierOptions): TokenVerifier {
     }
     const claims = claimsSchema.safeParse(payload);
     if (!claims.success) throw new AuthError('invalid_token', 'the token claims are invalid');
+    if (claims.data.exp - claims.data.iat > maxLifetimeSec)
+      throw new AuthError('invalid_token', `the token lives longer than ${maxLifetimeSec} s`);
     const { sub, role, cohorts } = claims.data;
     return { sub, role, cohorts: role === 'educator' ? (cohorts ?? []) : [] };
   };

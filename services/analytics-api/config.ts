@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { defineEnv, envInt, sharedEnv } from '../shared/config.ts';
+import { defineEnv, envBool, envInt, sharedEnv } from '../shared/config.ts';
+import { checkJwksUrl } from './auth.ts';
 
 /** Environment variables of the analytics API (on top of the shared ones), with defaults and meaning. */
 export const apiEnv = defineEnv(
@@ -16,6 +17,10 @@ export const apiEnv = defineEnv(
     JWT_ISSUER: { default: 'studystream', doc: 'expected iss claim (empty: not checked)' },
     JWT_AUDIENCE: { default: 'studystream-api', doc: 'expected aud claim (empty: not checked)' },
     JWT_CLOCK_TOLERANCE_SEC: { default: '5', doc: 'clock skew tolerated on exp/nbf' },
+    JWT_MAX_TTL_SEC: {
+      default: '86400',
+      doc: 'longest accepted token lifetime (exp - iat, seconds); longer tokens are refused, and `studystream token` will not mint them',
+    },
     API_CACHE_TTL_SEC: {
       default: '300',
       doc: 'Redis cache TTL per endpoint and student (seconds); 0 disables',
@@ -42,6 +47,14 @@ export const apiEnv = defineEnv(
       default: '1',
       doc: 'API processes sharing the port (node:cluster; /metrics aggregates all of them); more than 1 lets a slow request (a full mastery list) stop holding up the others on a multi-core host',
     },
+    API_DEV_MODE: {
+      default: '0',
+      doc: 'development mode (1; `npm start` sets it): the dashboard offers demo sign-in with tokens minted by the API and a practice page that sends events through the API to ingest (/api/dev/*; 404 otherwise); refused with NODE_ENV=production or JWT_JWKS_URL',
+    },
+    API_WEB_DIST: {
+      default: 'services/web/dist',
+      doc: 'folder of the built web dashboard served at / (relative to the repository root)',
+    },
     API_DEMO_USER: {
       default: '',
       doc: 'user id in the demo token `npm start` prints (default: the student with the most answers)',
@@ -49,10 +62,21 @@ export const apiEnv = defineEnv(
   },
   {
     JWT_SECRET: z.string(),
-    JWT_JWKS_URL: z.union([z.literal(''), z.url()]),
+    JWT_JWKS_URL: z.union([
+      z.literal(''),
+      z.url().refine((u) => {
+        try {
+          checkJwksUrl(u);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be an https URL (http only on a loopback address)'),
+    ]),
     JWT_ISSUER: z.string(),
     JWT_AUDIENCE: z.string(),
     JWT_CLOCK_TOLERANCE_SEC: envInt('JWT_CLOCK_TOLERANCE_SEC').pipe(z.number().min(0)),
+    JWT_MAX_TTL_SEC: envInt('JWT_MAX_TTL_SEC').pipe(z.number().min(60)),
     API_CACHE_TTL_SEC: envInt('API_CACHE_TTL_SEC').pipe(z.number().min(0)),
     API_CACHE_TIMEOUT_MS: envInt('API_CACHE_TIMEOUT_MS').pipe(z.number().min(1)),
     API_AUDIT_FLUSH_MS: envInt('API_AUDIT_FLUSH_MS').pipe(z.number().min(10)),
@@ -61,6 +85,8 @@ export const apiEnv = defineEnv(
     API_K_ANONYMITY: envInt('API_K_ANONYMITY').pipe(z.number().min(2)),
     API_STATEMENT_TIMEOUT_MS: envInt('API_STATEMENT_TIMEOUT_MS').pipe(z.number().min(100)),
     API_WORKERS: envInt('API_WORKERS').pipe(z.number().min(1).max(64)),
+    API_DEV_MODE: envBool('API_DEV_MODE'),
+    API_WEB_DIST: z.string().min(1),
     API_DEMO_USER: z.string(),
   },
 );
@@ -73,6 +99,11 @@ export type ApiConfig = ReturnType<typeof sharedEnv.load> & ReturnType<typeof ap
 /** Shared and API settings. In production either JWT_JWKS_URL or a JWT_SECRET of at least 32 bytes is required. */
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const cfg = { ...sharedEnv.load(env), ...apiEnv.load(env) };
+  if (cfg.API_DEV_MODE && (env.NODE_ENV === 'production' || cfg.JWT_JWKS_URL !== '')) {
+    throw new Error(
+      'invalid configuration (analytics-api):\n  API_DEV_MODE: development mode mints tokens; not allowed with NODE_ENV=production or JWT_JWKS_URL',
+    );
+  }
   if (cfg.JWT_SECRET === '' && cfg.JWT_JWKS_URL === '') {
     if (env.NODE_ENV === 'production') {
       throw new Error(

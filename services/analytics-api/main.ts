@@ -16,6 +16,7 @@ import { PgAuditLog } from './audit.ts';
 import { createVerifier } from './auth.ts';
 import { loadApiConfig } from './config.ts';
 import { startInvalidationListener } from './invalidation.ts';
+import { webOptions } from './web.ts';
 
 /**
  * The analytics API process: real clients, the app, the invalidation listener, graceful shutdown. With
@@ -90,10 +91,12 @@ async function startApi(): Promise<void> {
       issuer: cfg.JWT_ISSUER,
       audience: cfg.JWT_AUDIENCE,
       clockToleranceSec: cfg.JWT_CLOCK_TOLERANCE_SEC,
+      maxLifetimeSec: cfg.JWT_MAX_TTL_SEC,
     }),
     cacheTtlSec: cfg.API_CACHE_TTL_SEC,
     cacheTimeoutMs: cfg.API_CACHE_TIMEOUT_MS,
     kAnonymity: cfg.API_K_ANONYMITY,
+    web: webOptions(cfg),
     checks: [
       { name: 'postgres', check: () => pg.query('SELECT 1') },
       {

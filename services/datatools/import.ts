@@ -122,11 +122,28 @@ function convertCell(family: EventFamily, column: string, cell: string): unknown
   }
 }
 
+const HEADER_SEGMENT = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * The CSV header's column names, checked: each is a dotted path of plain field names (`client.platform`). A name
+ * such as `__proto__.polluted` would otherwise write through the object's prototype (prototype pollution).
+ */
+export function checkCsvHeader(header: readonly string[]): void {
+  const bad = header.filter((column) =>
+    column.split('.').some((seg) => !HEADER_SEGMENT.test(seg) || FORBIDDEN_SEGMENTS.has(seg)),
+  );
+  if (bad.length > 0)
+    throw new Error(`CSV header: invalid column name(s) ${bad.map((b) => JSON.stringify(b)).join(', ')}`);
+  if (new Set(header).size !== header.length) throw new Error('CSV header: a column name appears twice');
+}
+
 /**
  * One CSV row (header = field names, nested fields as `client.platform`, topic_ids `;`-separated, `family`
  * required) as an ingest-contract object. Empty cells are absent (schema defaults apply).
  */
 export function csvRow(header: readonly string[], cells: readonly string[]): Record<string, unknown> {
+  checkCsvHeader(header);
   const familyCell = cells[header.indexOf('family')];
   const out: Record<string, unknown> = {};
   header.forEach((column, i) => {
@@ -178,6 +195,7 @@ export async function* readRows(file: string, format: ImportFormat): AsyncGenera
     if (!header) {
       header = parseCsvLine(record.text.replace(/^\uFEFF/, '')).map((h) => h.trim());
       if (!header.includes('family')) throw new Error('CSV header must have a family column');
+      checkCsvHeader(header);
       continue;
     }
     if (record.text.trim() === '') continue;

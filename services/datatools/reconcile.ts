@@ -85,6 +85,8 @@ export function compareSessions(
 
 export type Reconciliation = {
   range: Range;
+  /** Records on each event topic (all time, client re-sends included), from the partitions' offsets. */
+  topics: { topic: string; records: number }[];
   history: { family: string; events: number; withSession: number }[];
   sessions: SessionsReconciliation;
   mastery: {
@@ -217,8 +219,14 @@ export async function reconcile(ctx: ToolContext, range: Range): Promise<Reconci
     expected: masteryHistory - dropped.reduce((sum, d) => sum + d.n, 0) - masteryDlq,
     applied: claims[0]?.n ?? 0,
   };
+  const topics: Reconciliation['topics'] = [];
+  for (const topic of ctx.eventTopics) {
+    const offsets = await ctx.admin.fetchTopicOffsets(topic);
+    topics.push({ topic, records: offsets.reduce((sum, o) => sum + Number(o.high) - Number(o.low), 0) });
+  }
   return {
     range,
+    topics,
     history,
     sessions,
     mastery,

@@ -1,4 +1,5 @@
 import type { Logger } from '../shared/logger.ts';
+import { SpanKind, traceHeaders, withSpan } from '../shared/tracing.ts';
 import type { OutgoingEvent } from '../shared/producer.ts';
 import { applyServerFields, type RequestContext } from './apply.ts';
 import type { IngestMetrics } from './metrics.ts';
@@ -88,7 +89,15 @@ export async function ingestEvents(
   }
 
   try {
-    await deps.publisher.publish(toProduce.map((g) => g.event));
+    // With tracing on, a producer span whose context every record carries to the processors (Kafka headers).
+    await withSpan(
+      'publish events',
+      { kind: SpanKind.PRODUCER, attributes: { 'messaging.batch.message_count': toProduce.length } },
+      () => {
+        const headers = traceHeaders();
+        return deps.publisher.publish(toProduce.map((g) => (headers ? { ...g.event, headers } : g.event)));
+      },
+    );
   } catch (err) {
     if (reservations)
       await deps.dedupe

@@ -6,6 +6,10 @@ import { z } from 'zod';
  */
 const SHARED_ENV = {
   LOG_LEVEL: { default: 'info', doc: 'pino log level (trace, debug, info, warn, error)' },
+  LOG_FORMAT: {
+    default: 'auto',
+    doc: 'log lines: json, pretty (pino-pretty, a dev dependency), or auto (pretty when stdout is a terminal)',
+  },
   KAFKA_BROKERS: { default: '127.0.0.1:9092', doc: 'comma-separated Kafka bootstrap servers' },
   KAFKA_CLIENT_ID: { default: 'studystream', doc: 'kafkajs client id prefix' },
   KAFKA_TOPIC_PREFIX: { default: '', doc: 'prefix for every topic name (tests use it to isolate runs)' },
@@ -93,6 +97,7 @@ const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export const sharedEnv = defineEnv('shared', SHARED_ENV, {
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']),
   KAFKA_BROKERS: z.string().transform((v) =>
     v
       .split(',')

@@ -1,4 +1,5 @@
 import { serve, type ServerType } from '@hono/node-server';
+import { contextFromHeaders, initTracing, SpanKind, tracingEnabled, withSpan } from './tracing.ts';
 import { Hono, type Context } from 'hono';
 import type { Registry } from 'prom-client';
 import { Histogram, Counter, LATENCY_BUCKETS } from './metrics.ts';
@@ -40,6 +41,8 @@ async function runCheck({
  * Mounts the operational endpoints every service answers: /healthz (process alive), /readyz (dependencies
  * reachable, 503 otherwise) and /metrics (Prometheus), plus request metrics and access logs without payloads.
  */
+const OPS_PATHS = new Set(['/metrics', '/healthz', '/readyz']);
+
 export function mountOps(
   app: Hono,
   opts: { registry: Registry; log: Logger; checks: ReadinessCheck[] },
@@ -56,6 +59,25 @@ export function mountOps(
     help: 'HTTP requests by route and status',
     labelNames: ['method', 'route', 'status'],
     registers: [opts.registry],
+  });
+  // Tracing (off unless OTEL_TRACES_EXPORTER=otlp): one server span per request, child of the caller's traceparent.
+  initTracing(String(opts.log.bindings().service ?? 'studystream'));
+  app.use('*', async (c, next) => {
+    if (!tracingEnabled() || OPS_PATHS.has(c.req.path)) return next();
+    return withSpan(
+      `${c.req.method}`,
+      { kind: SpanKind.SERVER, parent: contextFromHeaders(c.req.header()) },
+      async (span) => {
+        await next();
+        span?.updateName(`${c.req.method} ${c.req.routePath}`);
+        span?.setAttributes({
+          'http.request.method': c.req.method,
+          'http.route': c.req.routePath,
+          'http.response.status_code': c.res.status,
+        });
+        if (c.res.status >= 500) span?.setStatus({ code: 2 });
+      },
+    );
   });
   app.use('*', async (c, next) => {
     const start = performance.now();

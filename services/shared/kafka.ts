@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Kafka, logLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
 import type { SharedConfig } from './config.ts';
 import type { Logger } from './logger.ts';
@@ -7,6 +8,35 @@ export { Kafka };
 
 // We use kafkajs' default (Java-compatible murmur2) partitioner on purpose; its one-time notice is noise.
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+
+/**
+ * kafkajs 2.2.4 (its last release) schedules its request-queue check with `throttledUntil - Date.now()`, which is
+ * hugely negative when the broker never throttled (throttledUntil = -1): Node 24 clamps it to 1 ms and prints a
+ * TimeoutNegativeWarning once per process (seen in `studystream migrate`). Same behaviour, delay clamped at 0.
+ */
+export type KafkajsRequestQueue = {
+  throttledUntil: number;
+  throttleCheckTimeoutId: ReturnType<typeof setTimeout> | null;
+  pending: unknown[];
+  checkPendingRequests(): void;
+  scheduleCheckPendingRequests(): void;
+};
+const kafkajsRequestQueue = createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js') as {
+  prototype: KafkajsRequestQueue;
+};
+export const KAFKAJS_CHECK_PENDING_INTERVAL_MS = 10; // kafkajs' CHECK_PENDING_REQUESTS_INTERVAL
+kafkajsRequestQueue.prototype.scheduleCheckPendingRequests = function (this: KafkajsRequestQueue) {
+  if (this.throttleCheckTimeoutId) return;
+  let delay = this.throttledUntil - Date.now();
+  if (this.pending.length > 0 && delay <= 0) delay = KAFKAJS_CHECK_PENDING_INTERVAL_MS;
+  this.throttleCheckTimeoutId = setTimeout(
+    () => {
+      this.throttleCheckTimeoutId = null;
+      this.checkPendingRequests();
+    },
+    Math.max(0, delay),
+  );
+};
 
 /** The event families; each has one topic and one Avro record schema in schemas/<family>.avsc. */
 export const EVENT_FAMILIES = ['study-events', 'question-attempts', 'material-interactions'] as const;
@@ -69,6 +99,17 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/**
+ * kafkajs notices that are expected here and say nothing actionable, dropped where kafkajs logs enter pino:
+ * - "Limiting retries for the idempotent producer may invalidate EoS guarantees", logged by every idempotent
+ *   producer we create (ingest, the processors' dead-letter producers, dlq redrive) because retries are bounded
+ *   (8) on purpose: when they run out, ingest answers 503 and the client resends with the same event_id, and every
+ *   store dedupes on event_id, so nothing relies on Kafka's exactly-once.
+ */
+export const KNOWN_HARMLESS_KAFKAJS = [
+  /^Limiting retries for the idempotent producer may invalidate EoS guarantees$/,
+];
+
 /** A kafkajs client that logs through pino. */
 export function createKafka(
   cfg: Pick<SharedConfig, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>,
@@ -84,6 +125,7 @@ export function createKafka(
       () =>
       ({ namespace, level, log: entry }: LogEntry) => {
         const { message, ...extra } = entry;
+        if (KNOWN_HARMLESS_KAFKAJS.some((re) => re.test(message))) return;
         log[levelNames[level] ?? 'info']({ kafka: namespace, ...extra }, message);
       },
   });

@@ -10,7 +10,12 @@ import type { EventCodec } from './codec.ts';
 import type { EventFamily } from './kafka.ts';
 
 /** One event ready to publish: its family, the Avro-shaped record, and its key (the student). */
-export type OutgoingEvent = { family: EventFamily; record: Record<string, unknown> & { user_id: string } };
+export type OutgoingEvent = {
+  family: EventFamily;
+  record: Record<string, unknown> & { user_id: string };
+  /** Kafka record headers (W3C trace context when tracing is on: services/shared/tracing.ts). */
+  headers?: Record<string, string>;
+};
 
 /**
  * The idempotent event producer shared by ingest, the simulator and import: acks from all in-sync replicas,
@@ -41,14 +46,18 @@ export class EventProducer {
 
   async publish(events: readonly OutgoingEvent[]): Promise<RecordMetadata[]> {
     if (events.length === 0) return [];
-    const byTopic = new Map<string, { key: string; value: Buffer }[]>();
+    const byTopic = new Map<string, { key: string; value: Buffer; headers?: Record<string, string> }[]>();
     for (const event of events) {
       const topic = this.codec.topicOf(event.family);
       const value =
         this.codec.encodeKnown(event.family, event.record) ??
         (await this.codec.encode(event.family, event.record));
       const list = byTopic.get(topic) ?? [];
-      list.push({ key: event.record.user_id, value });
+      list.push(
+        event.headers
+          ? { key: event.record.user_id, value, headers: event.headers }
+          : { key: event.record.user_id, value },
+      );
       byTopic.set(topic, list);
     }
     return this.producer.sendBatch({

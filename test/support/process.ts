@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 
 /** A TCP port free on 127.0.0.1 right now (for a service started by a test or a benchmark). */
@@ -32,4 +32,42 @@ export async function waitReady(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`${name} did not become ready`);
+}
+
+/** A service process started by a test: its child process, URL and what it wrote on stderr so far. */
+export type StartedService = { name: string; url: string; child: ChildProcess; stderr: () => string };
+
+/**
+ * Spawns `node <entry>` (a service's main) with `env` and waits for `<url>/readyz`; when it never becomes ready,
+ * the error carries the tail of its stderr. Stop it (and the others) with stopServices.
+ */
+export async function startService(
+  name: string,
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  url: string,
+): Promise<StartedService> {
+  const child = spawn(process.execPath, [entry], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const started = { name, url, child, stderr: () => stderr };
+  await waitReady(url, child, { attempts: 120, name }).catch((err: Error) => {
+    child.kill('SIGTERM');
+    throw new Error(`${err.message}: ${stderr.slice(-2000)}`);
+  });
+  return started;
+}
+
+/** SIGTERM to every service still running; resolves once all exited. */
+export async function stopServices(services: StartedService[]): Promise<void> {
+  await Promise.all(
+    services.map(
+      ({ child }) =>
+        new Promise((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve(undefined);
+          child.once('exit', resolve);
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
 }

@@ -1,8 +1,15 @@
 import { declaredEnv } from '../../shared/config.ts';
-import type { Command } from '../command.ts';
+import { noArguments, type Command } from '../command.ts';
 import { loadServiceConfigs } from '../service-configs.ts';
 
-const config: Command = async () => {
+export const help = `usage: studystream config
+
+Prints every environment variable the services read, grouped by service, with its default and meaning
+(the same table as the README's Configuration section).
+`;
+
+const config: Command = async (args) => {
+  noArguments(args);
   await loadServiceConfigs();
   for (const { group, spec } of declaredEnv()) {
     console.log(`# ${group}`);

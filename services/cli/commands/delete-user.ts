@@ -5,6 +5,12 @@ import { deleteUserFromPostgres } from '../../datatools/delete-user.ts';
 import { deleteUser } from '../../stream/clickhouse-sink/maintenance.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
+export const help = `usage: studystream delete-user --user ID
+
+Removes one user's rows from every ClickHouse raw and per-user rollup table and from the PostgreSQL state tables,
+and prints the counts. The events stay in the Kafka topics (see the README on deletion).
+`;
+
 /**
  * `studystream delete-user --user ID`: removes one user's rows from every ClickHouse raw and per-user rollup table
  * and from the PostgreSQL state tables, and reports the counts. The events themselves stay in the Kafka topics

@@ -141,6 +141,12 @@ export async function onStart(parentLog: unknown): Promise<void> {
   }
 }
 
+export const help = `usage: studystream demo [--force] [--no-live] [--live N] [--quiet]
+
+Loads the demo cohort into the event topics when they are empty (--force: even when they are not), enrols it,
+prints the demo student, then keeps N demo students active (default DEMO_LIVE_STUDENTS; --no-live: exit instead).
+`;
+
 /** `studystream demo [--force] [--no-live] [--live N]`: load the demo cohort (if empty or forced), then stay live. */
 const demo: Command = async (args) => {
   const { values } = parseOptions(args, {

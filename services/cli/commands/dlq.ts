@@ -14,7 +14,14 @@ import {
 } from '../../datatools/dlq.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
-const HELP = `usage:
+export const subcommands = {
+  list: 'usage: studystream dlq list [--limit N] [--from-offset O]\n\nDead letters (id = partition:offset), oldest first; --limit defaults to 100.\n',
+  show: 'usage: studystream dlq show <partition>:<offset>\n\nOne dead letter: headers, source, value decoded if possible.\n',
+  redrive:
+    'usage: studystream dlq redrive (--ids P:O,... | --all) [--execute]\n\nRe-publishes the original bytes to the source topic once the cause is fixed; dry run unless --execute; a dead\nletter already re-driven is skipped (recorded in PostgreSQL dlq_redrives).\n',
+};
+
+export const help = `usage:
   studystream dlq list [--limit N] [--from-offset O]     dead letters (id = partition:offset), oldest first
   studystream dlq show <partition>:<offset>              one dead letter: headers, source, value decoded if possible
   studystream dlq redrive (--ids P:O,... | --all) [--execute]
@@ -152,7 +159,7 @@ async function redrive(
   return 0;
 }
 
-/** `studystream dlq list|show|redrive` (see HELP). */
+/** `studystream dlq list|show|redrive` (see help). */
 const dlq: Command = async (args) => {
   const { values, positionals } = parseOptions(args, {
     limit: { type: 'string' },
@@ -160,23 +167,18 @@ const dlq: Command = async (args) => {
     ids: { type: 'string' },
     all: { type: 'boolean' },
     execute: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
   const [sub, ...rest] = positionals;
   const int = (v: string | undefined, name: string) => {
     if (v === undefined) return undefined;
     if (!/^\d+$/.test(v)) throw new UsageError(`--${name} must be a non-negative integer`);
     return Number(v);
   };
-  if (sub !== 'list' && sub !== 'show' && sub !== 'redrive') throw new UsageError(HELP.trimEnd());
+  if (sub !== 'list' && sub !== 'show' && sub !== 'redrive') throw new UsageError(help.trimEnd());
   if (sub === 'show' && rest.length !== 1)
     throw new UsageError('usage: studystream dlq show <partition>:<offset>');
   if (sub === 'show' && !/^\d+:\d+$/.test(rest[0]!)) throw new UsageError('the id is <partition>:<offset>');
-  if (sub !== 'show' && rest.length > 0) throw new UsageError(HELP.trimEnd());
+  if (sub !== 'show' && rest.length > 0) throw new UsageError(help.trimEnd());
   const limit = int(values.limit, 'limit');
   const from = int(values['from-offset'], 'from-offset');
   const ctx = await openContext();

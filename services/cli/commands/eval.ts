@@ -2,6 +2,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 import { evaluate, formatReport, HOLDOUT_SEED } from '../../eval/evaluate.ts';
 
+export const help = `usage: studystream eval [--students 120] [--days 45] [--seed S] [--json bench/results/eval.json]
+
+Model-quality evaluation on a held-out simulated cohort (in-process, no servers needed): mastery estimates (AUC,
+log loss, calibration) and SM-2 vs FSRS recall. Prints a report and writes it as JSON to --json.
+`;
+
 /**
  * `studystream eval [--students N] [--days D] [--seed S] [--json FILE]`: model-quality evaluation of the mastery
  * estimates and the two schedulers on a held-out simulated cohort (in-process, no servers needed).

@@ -11,7 +11,7 @@ import { importFile, type ImportFormat } from '../../datatools/import.ts';
 import { ProgressLine } from '../../shared/progress.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
-const HELP = `usage: studystream import --file F [--format jsonl|csv] [--rejects FILE] [--quiet]
+export const help = `usage: studystream import --file F [--format jsonl|csv] [--rejects FILE] [--quiet]
 
 Loads historical events through ingest's validation (no maximum age; occurred_at kept as given) into the event
 topics. Rows without event_id get a deterministic UUIDv5 derived from the row, so importing a file twice adds
@@ -27,12 +27,7 @@ const importCommand: Command = async (args) => {
     format: { type: 'string' },
     rejects: { type: 'string' },
     quiet: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
   if (!values.file) throw new UsageError('import needs --file (see --help)');
   const format = (values.format ?? (values.file.endsWith('.csv') ? 'csv' : 'jsonl')) as ImportFormat;
   if (format !== 'jsonl' && format !== 'csv') throw new UsageError('--format must be jsonl or csv');

@@ -4,7 +4,7 @@ import { createLogger } from '../../shared/logger.ts';
 import { migrateClickHouse, migratePostgres } from '../../shared/migrations.ts';
 import { createPgPool } from '../../shared/postgres.ts';
 import { loadTaxonomy } from '../../../postgres/taxonomy/load.ts';
-import type { Command } from '../command.ts';
+import { noArguments, type Command } from '../command.ts';
 
 /** Applies PostgreSQL and ClickHouse migrations, loads the taxonomy and creates missing Kafka topics. Safe to re-run. */
 export async function migrateAll(log = createLogger('migrate')): Promise<void> {
@@ -29,7 +29,15 @@ export async function migrateAll(log = createLogger('migrate')): Promise<void> {
   }
 }
 
-const migrate: Command = async () => {
+export const help = `usage: studystream migrate
+
+Applies the PostgreSQL (postgres/) and ClickHouse (clickhouse/) migrations, loads the curriculum taxonomy and
+creates missing Kafka topics, in the namespace of the environment (PG_SCHEMA, CLICKHOUSE_DATABASE,
+KAFKA_TOPIC_PREFIX). Safe to re-run.
+`;
+
+const migrate: Command = async (args) => {
+  noArguments(args);
   await migrateAll();
 };
 export default migrate;

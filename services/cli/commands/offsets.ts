@@ -16,7 +16,12 @@ import {
 } from '../../datatools/offsets.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
-const HELP = `usage:
+export const subcommands = {
+  reset:
+    "usage: studystream offsets reset --group G (--to-earliest | --to-latest | --to-timestamp ISO) [--topic T] [--execute]\n\nPlans new positions for the group (dry run: prints the plan, changes nothing); --execute applies it to Kafka\nand to the group's PostgreSQL positions, only while the group has no active member.\n",
+};
+
+export const help = `usage:
   studystream offsets [--group G]
       lag per consumer group and partition: Kafka committed offsets, plus the stored positions of the
       stateful processors (PostgreSQL consumer_positions for mastery, Redis sessions:pos for sessions)
@@ -102,7 +107,7 @@ async function reset(
   return 0;
 }
 
-/** `studystream offsets [--group G]` and `studystream offsets reset ...` (see HELP). */
+/** `studystream offsets [--group G]` and `studystream offsets reset ...` (see help). */
 const offsets: Command = async (args) => {
   const { values, positionals } = parseOptions(args, {
     group: { type: 'string' },
@@ -111,14 +116,9 @@ const offsets: Command = async (args) => {
     'to-latest': { type: 'boolean' },
     'to-timestamp': { type: 'string' },
     execute: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
   const [sub, ...extra] = positionals;
-  if (extra.length > 0 || (sub !== undefined && sub !== 'reset')) throw new UsageError(HELP.trimEnd());
+  if (extra.length > 0 || (sub !== undefined && sub !== 'reset')) throw new UsageError(help.trimEnd());
   if (sub === 'reset' && !values.group) throw new UsageError('offsets reset needs --group');
   const to = sub === 'reset' ? target(values) : undefined;
   const ctx = await openContext();

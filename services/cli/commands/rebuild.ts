@@ -3,7 +3,7 @@ import { formatDuration, formatRate, ProgressLine } from '../../shared/progress.
 import { rebuildClickHouse, rebuildMastery, rebuildSessions } from '../../datatools/rebuild.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
-const HELP = `usage: studystream rebuild --store mastery|clickhouse|sessions [--verify-only] [--accept-differences]
+export const help = `usage: studystream rebuild --store mastery|clickhouse|sessions [--verify-only] [--accept-differences]
                            [--confirm-drop-old] [--keep-shadow] [--quiet]
 
 Recomputes a derived store (mastery, ClickHouse, closed study sessions) from the beginning of the topics into shadow
@@ -15,7 +15,7 @@ change). --verify-only builds and compares without switching.
   drop the old data later:  psql -c 'DROP SCHEMA rebuild_old_<ts> CASCADE'  /  DROP DATABASE <db>_old_<ts>
 `;
 
-/** `studystream rebuild --store mastery|clickhouse|sessions ...` (see HELP). */
+/** `studystream rebuild --store mastery|clickhouse|sessions ...` (see help). */
 const rebuild: Command = async (args) => {
   const { values, positionals } = parseOptions(args, {
     store: { type: 'string' },
@@ -24,13 +24,8 @@ const rebuild: Command = async (args) => {
     'confirm-drop-old': { type: 'boolean' },
     'keep-shadow': { type: 'boolean' },
     quiet: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (positionals.length > 0) throw new UsageError(HELP.trimEnd());
+  if (positionals.length > 0) throw new UsageError(help.trimEnd());
   const store = values.store;
   if (store !== 'mastery' && store !== 'clickhouse' && store !== 'sessions')
     throw new UsageError('--store must be mastery, clickhouse or sessions');

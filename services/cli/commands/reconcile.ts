@@ -2,7 +2,7 @@ import { openContext, parseInstant, table } from '../../datatools/context.ts';
 import { reconcile, type Range, type Reconciliation } from '../../datatools/reconcile.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
-const HELP = `usage: studystream reconcile [--from T] [--to T] [--json]
+export const help = `usage: studystream reconcile [--from T] [--to T] [--json]
 
 Compares the raw history in ClickHouse (the sink's copy of the topics, one row per event_id) with what the
 stateful processors made of it: every (student, session_id) must be written (study_sessions) or live (Redis) with
@@ -15,6 +15,11 @@ occurred_at); the default is everything. Exit code 0 when every session reconcil
 function render(r: Reconciliation): string {
   const s = r.sessions;
   const lines = [
+    'event topics (all time, client re-sends included)',
+    table(
+      ['TOPIC', 'RECORDS'],
+      r.topics.map((t) => [t.topic, t.records]),
+    ),
     'raw history (ClickHouse, distinct event_id)',
     table(
       ['FAMILY', 'EVENTS', 'WITH SESSION', 'WITHOUT (no_session)'],
@@ -69,13 +74,8 @@ const command: Command = async (args) => {
     from: { type: 'string' },
     to: { type: 'string' },
     json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (positionals.length > 0) throw new UsageError(HELP.trimEnd());
+  if (positionals.length > 0) throw new UsageError(help.trimEnd());
   const bound = (v: string | undefined, name: string) => {
     if (v === undefined) return null;
     const ms = parseInstant(v);

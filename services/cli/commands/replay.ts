@@ -19,7 +19,7 @@ import {
 } from '../../datatools/replay.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
-const HELP = `usage: studystream replay --processor clickhouse-sink|sessions|mastery --from B --to B
+export const help = `usage: studystream replay --processor clickhouse-sink|sessions|mastery --from B --to B
                           [--users u1,u2] [--topic T] [--quiet]
 
 Re-processes a range of the event topics through one processor under its own consumer group
@@ -30,7 +30,7 @@ re-reads what the live pipeline already made durable and never counts an event t
 event_id). It stops by itself at the end of the range.
 `;
 
-/** `studystream replay ...` (see HELP). */
+/** `studystream replay ...` (see help). */
 const replay: Command = async (args) => {
   const { values, positionals } = parseOptions(args, {
     processor: { type: 'string' },
@@ -39,13 +39,8 @@ const replay: Command = async (args) => {
     users: { type: 'string' },
     topic: { type: 'string' },
     quiet: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (positionals.length > 0) throw new UsageError(HELP.trimEnd());
+  if (positionals.length > 0) throw new UsageError(help.trimEnd());
   const processor = values.processor as ProcessorName;
   if (!PROCESSORS.includes(processor))
     throw new UsageError(`--processor must be one of ${PROCESSORS.join(', ')}`);

@@ -3,6 +3,11 @@ import { loadConfig } from '../../shared/config.ts';
 import { applyRetention } from '../../stream/clickhouse-sink/maintenance.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
+export const help = `usage: studystream retention [--months 24] [--dry-run]
+
+Drops ClickHouse monthly partitions older than --months (default RETENTION_MONTHS or 24); --dry-run lists them.
+`;
+
 /** `studystream retention [--months 24] [--dry-run]`: drops monthly partitions older than the limit. */
 const retention: Command = async (args) => {
   const { values } = parseOptions(args, { months: { type: 'string' }, 'dry-run': { type: 'boolean' } });

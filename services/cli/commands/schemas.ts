@@ -21,6 +21,18 @@ import { UsageError, type Command } from '../command.ts';
  *   types:    regenerates services/shared/events.generated.ts from schemas/*.avsc.
  */
 
+export const subcommands = {
+  register:
+    'usage: studystream schemas register\n\nRegisters each event family\'s schema under "<prefix><topic>-value" with BACKWARD compatibility.\n',
+  check:
+    "usage: studystream schemas check\n\nTests the local schemas against each subject's latest version; exit 1 when one is incompatible.\n",
+  types:
+    'usage: studystream schemas types\n\nRegenerates services/shared/events.generated.ts from schemas/*.avsc.\n',
+};
+export const help = `usage: studystream schemas register|check|types\n\n${Object.values(subcommands)
+  .map((h) => h.replace('usage: studystream schemas ', '  '))
+  .join('')}`;
+
 type RegistrySettings = Pick<SharedConfig, 'SCHEMA_REGISTRY_URL' | 'KAFKA_TOPIC_PREFIX'>;
 
 export function subjects(cfg: RegistrySettings) {
@@ -104,7 +116,7 @@ const schemas: Command = async (args) => {
       return 0;
     }
     default:
-      throw new UsageError('usage: studystream schemas register|check|types');
+      throw new UsageError(help.trimEnd());
   }
 };
 export default schemas;

@@ -7,7 +7,7 @@ import { Progress } from '../../simulator/progress.ts';
 import { connectProducer, formatSummary, runSimulation } from '../../simulator/run.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
-const HELP = `usage: studystream simulate --students N --days D --seed S --via ingest|kafka [options]
+export const help = `usage: studystream simulate --students N --days D --seed S --via ingest|kafka [options]
 
   --truth FILE            write the ground truth (JSON lines: attempts, then students)
   --start DATE            first simulated day (ISO date, UTC; default: D days before today)
@@ -47,12 +47,7 @@ const simulate: Command = async (args) => {
     'api-key': { type: 'string' },
     concurrency: { type: 'string' },
     quiet: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
   if (!values.students || !values.days || !values.seed || !values.via) {
     throw new UsageError('simulate needs --students, --days, --seed and --via (see --help)');
   }

@@ -10,5 +10,22 @@ export function runStack(args: string[]): number {
   return result.status ?? 1;
 }
 
+const COMPONENTS = 'postgres redis clickhouse kafka registry';
+const OPTIONAL = 'prometheus alertmanager';
+export const subcommands = {
+  up: `usage: studystream stack up [component ...]\n\nStarts the components (default: ${COMPONENTS}; optional, never started by default: ${OPTIONAL}) on loopback, data under STACK_DIR.\n`,
+  down: `usage: studystream stack down [component ...]\n\nStops the components (default: all running).\n`,
+  status: `usage: studystream stack status [component ...]\n\nShows which components run, with their pids and ports.\n`,
+  logs: `usage: studystream stack logs [component ...]\n\nShows the tail of each component's log.\n`,
+  reset: `usage: studystream stack reset [component ...]\n\nStops the components and wipes their data.\n`,
+  'kafka-run': `usage: studystream stack kafka-run <main-class> [args ...]\n\nRuns a Kafka CLI class on the broker's classpath.\n`,
+};
+export const help = `usage: studystream stack up|down|status|logs|reset [component ...]
+       studystream stack kafka-run <main-class> [args ...]
+
+The native local stack (deploy/stack.sh): ${COMPONENTS} (default), ${OPTIONAL} (optional), each its own
+process on 127.0.0.1 with its data under STACK_DIR.
+`;
+
 const stack: Command = async (args) => runStack(args);
 export default stack;

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../shared/config.ts';
 import { createLogger } from '../../shared/logger.ts';
-import type { Command } from '../command.ts';
+import { noArguments, type Command } from '../command.ts';
 import { migrateAll } from './migrate.ts';
 import { runStack } from './stack.ts';
 import { demoHints } from '../../analytics-api/demo.ts';
@@ -13,6 +13,7 @@ import { streamEnv } from '../../stream/runtime/config.ts';
 import { jobsEnv } from '../../jobs/config.ts';
 import { studentId } from '../../simulator/student.ts';
 import { demoCohort } from './demo.ts';
+import { dashboardHints, ensureWebBuilt } from '../../web/build.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -61,7 +62,15 @@ export const START_HOOKS: StartHook[] = [
   { name: 'demo', module: 'services/cli/commands/demo.ts' },
 ];
 
-const start: Command = async () => {
+export const help = `usage: studystream start
+
+Runs the whole engine locally: starts the native stack, applies the migrations, registers the schemas, starts
+the services (${SERVICES.map((s) => s.name).join(', ')}) and the demo data, then prints their URLs. Logs are human-readable on a
+terminal (pino-pretty) and JSON lines otherwise. Ctrl-C stops the services.
+`;
+
+const start: Command = async (args) => {
+  noArguments(args);
   const log = createLogger('start');
   const cfg = loadConfig();
   const stackCode = runStack(['up']);
@@ -81,11 +90,18 @@ const start: Command = async () => {
     await mod.onStart?.(log);
   }
 
+  // The web dashboard the API serves (built when its sources changed); development mode for its demo sign-in.
+  await ensureWebBuilt().catch((err: unknown) =>
+    log.warn({ err: (err as Error).message }, 'dashboard not built'),
+  );
+  // (Never in production or with an identity provider: the API refuses to start in dev mode there.)
+  const devDefault = process.env.NODE_ENV === 'production' || process.env.JWT_JWKS_URL ? '0' : '1';
+  const env = { ...process.env, API_DEV_MODE: process.env.API_DEV_MODE ?? devDefault };
   for (const service of SERVICES) {
     if (!existsSync(`${ROOT}${service.entry}`)) continue;
     const child = spawn(process.execPath, [`${ROOT}${service.entry}`], {
       stdio: 'inherit',
-      env: process.env,
+      env,
     });
     child.on('exit', (code, signal) => log.warn({ child: service.name, code, signal }, 'service exited'));
     children.push(child);
@@ -112,6 +128,10 @@ const start: Command = async () => {
       ...urls,
       `  ingest API keys: bin/studystream apikey create --name my-app   (docs: ${cfg.HTTP_HOST}:${cfg.INGEST_PORT}/openapi.json)`,
       ...hints,
+      ...(await dashboardHints(
+        { ...api, API_DEV_MODE: env.API_DEV_MODE === '1' || env.API_DEV_MODE === 'true' },
+        demoUser,
+      )),
       '',
     ].join('\n'),
   );

@@ -3,7 +3,11 @@ import { loadApiConfig } from '../../analytics-api/config.ts';
 import { cohortId, userId } from '../../analytics-api/params.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
-const USAGE = 'token --user ID --role student|educator|admin [--cohort C ...] [--ttl 1h]';
+export const help = `usage: studystream token --user ID --role student|educator|admin [--cohort C ...] [--ttl 1h]
+
+Prints a locally signed (HS256, JWT_SECRET) analytics API token. --cohort (educators only, repeatable) lists the
+cohorts the educator may read. Refuses when JWT_JWKS_URL is set (tokens then come from the identity provider).
+`;
 
 /**
  * `studystream token`: prints a locally signed (HS256, JWT_SECRET) analytics API token. Production tokens come
@@ -16,7 +20,7 @@ const token: Command = async (args) => {
     cohort: { type: 'string', multiple: true },
     ttl: { type: 'string', default: '1h' },
   });
-  if (!values.user || !values.role) throw new UsageError(USAGE);
+  if (!values.user || !values.role) throw new UsageError(help.trimEnd());
   if (!userId.safeParse(values.user).success) throw new UsageError('--user: 1-64 letters, digits, _ or -');
   if (!(ROLES as readonly string[]).includes(values.role))
     throw new UsageError(`--role: one of ${ROLES.join(', ')}`);
@@ -32,6 +36,10 @@ const token: Command = async (args) => {
     throw new UsageError(`--ttl: ${(err as Error).message}`);
   }
   const cfg = loadApiConfig();
+  if (ttlSec > cfg.JWT_MAX_TTL_SEC)
+    throw new UsageError(
+      `--ttl: at most ${cfg.JWT_MAX_TTL_SEC} s (JWT_MAX_TTL_SEC); the API refuses longer tokens`,
+    );
   if (cfg.JWT_JWKS_URL)
     throw new Error('JWT_JWKS_URL is set: tokens come from the identity provider, not this command');
   const jwt = await signToken(

@@ -3,6 +3,15 @@ import { Counter, Gauge, Histogram, type Registry } from '../../shared/metrics.t
 /** The runtime's Prometheus series; every one is labelled by processor. Created once per registry. */
 export type RuntimeMetrics = ReturnType<typeof createRuntimeMetrics>;
 
+/** Records per batch whose age feeds stream_freshness_seconds (evenly spaced, first and last included). */
+export const FRESHNESS_SAMPLES = 256;
+
+/** Indexes of at most `max` records of `n`, evenly spaced, the first and the last included. */
+export function sampleIndexes(n: number, max = FRESHNESS_SAMPLES): number[] {
+  if (n <= max) return Array.from({ length: n }, (_, i) => i);
+  return Array.from({ length: max }, (_, i) => Math.round((i * (n - 1)) / (max - 1)));
+}
+
 const cache = new WeakMap<Registry, RuntimeMetrics>();
 
 export function runtimeMetrics(registry: Registry): RuntimeMetrics {
@@ -46,6 +55,13 @@ function createRuntimeMetrics(registry: Registry) {
       help: 'time to make one batch durable (dead letters, effect, offset commit), retries included',
       labelNames: ['processor'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    freshness: new Histogram({
+      name: 'stream_freshness_seconds',
+      help: 'record age when its batch became durable: broker timestamp (ingest acknowledgement) to commit; sampled, at most FRESHNESS_SAMPLES records per batch',
+      labelNames: ['processor'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 0.75, 1, 2, 5, 10, 30, 60, 300, 1800],
       registers,
     }),
     flushRecords: new Histogram({

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { linksFromHeaders, recordSpan, tracingEnabled } from '../../shared/tracing.ts';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { Logger } from '../../shared/logger.ts';
 import type { Registry } from '../../shared/metrics.ts';
@@ -14,7 +15,7 @@ import {
   type TopicPartitionOffset,
 } from './batching.ts';
 import { deadLetterMessage } from './dead-letter.ts';
-import { runtimeMetrics, type RuntimeMetrics } from './metrics.ts';
+import { runtimeMetrics, sampleIndexes, type RuntimeMetrics } from './metrics.ts';
 import type { StepResult } from './step.ts';
 import type { Decoded, FlushBatch, InboundRecord } from './types.ts';
 import type { StreamConfig } from './config.ts';
@@ -551,6 +552,19 @@ class ProcessorRuntime<T> implements RunningProcessor {
     for (const d of batch.deadLetters) this.m.deadLettered.inc({ ...this.labels, reason: d.reason });
     for (const [r, n] of batch.dropped) this.m.dropped.inc({ ...this.labels, reason: r }, n);
     const now = Date.now();
+    if (tracingEnabled()) {
+      const sampled = sampleIndexes(batch.items.length, 128).map((i) => batch.items[i]!.record.headers);
+      recordSpan(`process ${this.def.name}`, {
+        startTime: now - ms,
+        links: linksFromHeaders(sampled),
+        attributes: { 'messaging.batch.message_count': batch.count, 'studystream.processor': this.def.name },
+      });
+    }
+    const freshness = this.m.freshness.labels(this.labels);
+    for (const i of sampleIndexes(batch.items.length)) {
+      const ts = Number(batch.items[i]!.record.timestamp);
+      if (ts > 0) freshness.observe(Math.max(0, now - ts) / 1000);
+    }
     this.m.throughput.set(this.labels, (batch.count * 1000) / Math.max(1, now - this.lastFlushEnd));
     this.lastFlushEnd = now;
     this.log.debug({ records: batch.count, reason, ms: Math.round(ms) }, 'batch flushed');

@@ -26,6 +26,7 @@ import {
   BOB,
   buildFixture,
   loadClickHouse,
+  loadLiveSession,
   loadPostgres,
   masteryFixture,
   NOW,
@@ -86,35 +87,7 @@ beforeAll(async () => {
   f = buildFixture([rows[0]!.id, rows[1]!.id, rows[2]!.id], rows[0]!.parent_id);
   await loadPostgres(pg, f);
   await loadClickHouse(ch, f);
-  await redis.set(
-    'sessions:live:alice-live',
-    JSON.stringify({
-      v: 1,
-      userId: ALICE,
-      p: 0,
-      finalizeAt: NOW + DAY,
-      state: {
-        sessionId: 'alice-live',
-        timeline: [],
-        startedAt: NOW - 600_000,
-        endedAt: null,
-        lastEventAt: NOW - 300_000,
-        paused: false,
-        activeMs: 300_000,
-        idleMs: 0,
-        pauseCount: 0,
-        focusScore: 1,
-        questionsAnswered: 2,
-        questionsCorrect: 1,
-        materialsOpened: 0,
-        notes: 0,
-        highlights: 0,
-        aiCoachInteractions: 0,
-      },
-    }),
-  );
-  // The sessions processor's per-student index of live sessions (services/stream/sessions/store.ts).
-  await redis.zadd('sessions:user:' + ALICE, NOW - 300_000, 'alice-live');
+  await loadLiveSession(redis);
   const log = createLogger('test', process.env.TEST_API_LOG ?? 'silent');
   const registry = new Registry();
   audit = new PgAuditLog(pg, { flushMs: 100, batchRows: 1000, maxBuffer: 10_000 }, registry, log);

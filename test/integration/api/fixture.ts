@@ -1,3 +1,5 @@
+import type { Redis } from 'ioredis';
+import { KEYS as SESSION_KEYS } from '../../../services/stream/sessions/store.ts';
 import type { ClickHouseClient } from '../../../services/shared/clickhouse.ts';
 import type { Pool } from '../../../services/shared/postgres.ts';
 import { chTime, rand } from '../../support/seeded-data.ts';
@@ -326,4 +328,37 @@ export async function loadPostgres(pg: Pool, f: Fixture): Promise<void> {
   await pg.query(`INSERT INTO cohort_members (cohort_id, user_id) SELECT 'small', unnest($1::text[])`, [
     SMALL,
   ]);
+}
+
+/** Alice's live session as the sessions processor keeps it in Redis (state and per-student index). */
+export async function loadLiveSession(redis: Redis, focusScore = 1): Promise<void> {
+  await redis.set(
+    SESSION_KEYS.live(`${ALICE}:alice-live`),
+    JSON.stringify({
+      v: 1,
+      userId: ALICE,
+      p: 0,
+      finalizeAt: NOW + DAY,
+      state: {
+        sessionId: 'alice-live',
+        timeline: [],
+        startedAt: NOW - 600_000,
+        endedAt: null,
+        lastEventAt: NOW - 300_000,
+        paused: false,
+        activeMs: 300_000,
+        idleMs: 0,
+        pauseCount: 0,
+        focusScore,
+        questionsAnswered: 2,
+        questionsCorrect: 1,
+        materialsOpened: 0,
+        notes: 0,
+        highlights: 0,
+        aiCoachInteractions: 0,
+      },
+    }),
+  );
+  // The sessions processor's per-student index of live sessions (services/stream/sessions/store.ts).
+  await redis.zadd(SESSION_KEYS.user(ALICE), NOW - 300_000, 'alice-live');
 }

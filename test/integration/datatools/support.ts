@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { until } from '../../support/wait.ts';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -26,14 +27,6 @@ export function cli(env: NodeJS.ProcessEnv, args: string[], timeoutMs = 120_000)
   });
 }
 
-export async function waitUntil(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = 90_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+export function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+  return until(what, check, timeoutMs, 250);
 }

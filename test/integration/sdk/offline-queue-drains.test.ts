@@ -13,12 +13,14 @@ import {
   type WireEvent,
 } from '../../../services/sdk/node.ts';
 import { EventCodec } from '../../../services/shared/codec.ts';
-import { createKafka, EVENT_FAMILIES, topicNames, type EventFamily } from '../../../services/shared/kafka.ts';
+import { createKafka, EVENT_FAMILIES, topicNames } from '../../../services/shared/kafka.ts';
 import { createLogger } from '../../../services/shared/logger.ts';
 import { createPgPool } from '../../../services/shared/postgres.ts';
 import { createRegistry } from '../../../services/shared/registry.ts';
 import { isolatedEnv, provision, teardown } from '../../support/isolated.ts';
 import { freePort } from '../../support/process.ts';
+import { readEventTopics } from '../../support/topics.ts';
+import { until } from '../../support/wait.ts';
 
 /**
  * The SDK's offline queue against the real ingest service, Kafka, registry, Redis and PostgreSQL.
@@ -37,18 +39,6 @@ let dir: string;
 let apiKey: string;
 let ingest: IngestService | undefined;
 
-async function until(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** Records on each event topic = sum of the partitions' high watermarks (idempotent, non-transactional). */
 async function topicRecordCount(): Promise<number> {
   const admin = createKafka(iso.cfg, log, 'sdk-test').admin();
@@ -62,33 +52,6 @@ async function topicRecordCount(): Promise<number> {
   } finally {
     await admin.disconnect();
   }
-}
-
-/** Reads every record of the three event topics, decoded through the registry. */
-async function readTopics(
-  expected: number,
-): Promise<Array<{ family: EventFamily; record: Record<string, unknown> }>> {
-  const codec = new EventCodec(createRegistry(iso.cfg), iso.cfg);
-  const consumer = createKafka(iso.cfg, log, 'sdk-test').consumer({ groupId: `${iso.id}-reader` });
-  await consumer.connect();
-  const out: Array<{ family: EventFamily; record: Record<string, unknown> }> = [];
-  try {
-    await consumer.subscribe({
-      topics: EVENT_FAMILIES.map((f) => topicNames(iso.cfg)[f]),
-      fromBeginning: true,
-    });
-    await consumer.run({
-      eachMessage: async ({ topic, message }) => {
-        const family = codec.familyOfTopic(topic)!;
-        out.push({ family, record: await codec.decode(family, message.value!) });
-      },
-    });
-    await until(`${expected} records on the topics`, () => out.length >= expected);
-    await new Promise((r) => setTimeout(r, 1500)); // anything beyond the expected count would show up here
-  } finally {
-    await consumer.disconnect();
-  }
-  return out;
 }
 
 function offlineEvents(): WireEvent[] {
@@ -180,7 +143,7 @@ describe('SDK offline queue against the real ingest service', () => {
     expect(await new FileStorage(queueFile).load()).toEqual([]);
 
     // 4. The topics hold each event exactly once, decodable through the registry, with the fields sent.
-    const records = await readTopics(N);
+    const records = await readEventTopics(iso.cfg, `${iso.id}-reader`, N);
     const ids = records.map((r) => r.record.event_id as string);
     expect(ids).toHaveLength(N);
     expect(new Set(ids).size).toBe(N);

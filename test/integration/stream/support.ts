@@ -11,6 +11,7 @@ import { sinkEnv } from '../../../services/stream/clickhouse-sink/config.ts';
 import { startClickHouseSink, type ClickHouseSink } from '../../../services/stream/clickhouse-sink/sink.ts';
 import { streamEnv } from '../../../services/stream/runtime/config.ts';
 import { provision, type IsolatedEnv } from '../../support/isolated.ts';
+import { until } from '../../support/wait.ts';
 
 /** Shared plumbing of the stream integration tests: an isolated namespace with topics, schemas and tables. */
 export type StreamHarness = {
@@ -64,16 +65,8 @@ export function startSink(h: StreamHarness, groupId = `${h.iso.id}-sink`): Promi
   });
 }
 
-export async function waitFor(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+export function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  return until(what, check, timeoutMs, 250);
 }
 
 /** True when the group's committed offsets reached the end of every partition of the event topics. */

@@ -1,6 +1,13 @@
 import { SignJWT, generateKeyPair, exportJWK } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { AuthError, bearerToken, createVerifier, parseTtl } from '../../../services/analytics-api/auth.ts';
+import {
+  AuthError,
+  bearerToken,
+  checkJwksUrl,
+  createVerifier,
+  MAX_TOKEN_LIFETIME_SEC,
+  parseTtl,
+} from '../../../services/analytics-api/auth.ts';
 import { AUDIENCE, ISSUER, SECRET, tokenFor } from './helpers.ts';
 
 const verify = createVerifier({ secret: SECRET, issuer: ISSUER, audience: AUDIENCE, clockToleranceSec: 0 });
@@ -25,6 +32,34 @@ describe('token verification (HS256)', () => {
       role: 'educator',
       cohorts: ['c1'],
     });
+  });
+
+  // Security regression (issue 18, finding 12): `studystream token --ttl 3650d` was accepted, and so was its token.
+  it('refuses a token that lives longer than the maximum, or that says nothing of when it was issued', async () => {
+    expect(await fail(await tokenFor('s1', 'student', { ttlSec: 3650 * 86_400 }))).toBe('invalid_token');
+    expect(await fail(await tokenFor('s1', 'student', { ttlSec: MAX_TOKEN_LIFETIME_SEC + 1 }))).toBe(
+      'invalid_token',
+    );
+    expect(await fail(await tokenFor('s1', 'student', { ttlSec: MAX_TOKEN_LIFETIME_SEC }))).toBe('accepted');
+    const noIat = await new SignJWT({ role: 'student' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('s1')
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(SECRET));
+    expect(await fail(noIat)).toBe('invalid_token');
+    const short = createVerifier({ secret: SECRET, issuer: ISSUER, audience: AUDIENCE, maxLifetimeSec: 600 });
+    await expect(short(await tokenFor('s1', 'student', { ttlSec: 601 }))).rejects.toMatchObject({
+      code: 'invalid_token',
+    });
+  });
+
+  it('fetches JWKS keys over https only (plain http on a loopback address only)', () => {
+    expect(() => createVerifier({ jwksUrl: 'http://idp.example.org/jwks.json' })).toThrow(/https/);
+    expect(() => checkJwksUrl('http://10.1.2.3/jwks.json')).toThrow(/https/);
+    expect(checkJwksUrl('https://idp.example.org/.well-known/jwks.json').protocol).toBe('https:');
+    expect(checkJwksUrl('http://127.0.0.1:8000/jwks.json').hostname).toBe('127.0.0.1');
   });
 
   it('rejects an expired token as token_expired', async () => {
@@ -103,6 +138,7 @@ describe('token verification (JWKS)', () => {
         .setSubject('a1')
         .setIssuer(ISSUER)
         .setAudience(AUDIENCE)
+        .setIssuedAt()
         .setExpirationTime('5m')
         .sign(privateKey);
       expect(await jwks(rs)).toEqual({ sub: 'a1', role: 'admin', cohorts: [] });
