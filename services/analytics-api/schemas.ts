@@ -199,6 +199,7 @@ export const RESPONSES = {
         severity: { enum: ['critical', 'high', 'medium', 'low'] },
         hoursToClose: num,
         prerequisiteFor: int,
+        prerequisites: arr(str),
       }),
     ),
     learningPath: arr(

@@ -102,6 +102,7 @@ export async function studentGaps(data: DataDeps, user: string, now: number, lim
       severity: gap.severity,
       hoursToClose: gap.hoursToClose,
       prerequisiteFor: gap.blockedTopics,
+      prerequisites: [...(exam.graph.get(gap.topicId)?.prerequisites ?? [])].sort(),
     })),
     learningPath: path.steps.map((step, i) => ({
       step: i + 1,

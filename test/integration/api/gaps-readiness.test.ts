@@ -260,6 +260,12 @@ describe('GET /api/analytics/knowledge-gaps', () => {
       expect(g.severity).toBe(e.severity);
       expect(g.hoursToClose).toBe(e.hours);
       expect(g.prerequisiteFor).toBe(e.blocked);
+      expect(g.prerequisites).toEqual(
+        edges
+          .filter((x) => x.t === e.id)
+          .map((x) => x.f)
+          .sort(),
+      );
     }
     // The heavy topic is mastered (0.85): not a gap. The blocker (mastery 0.3) is one, with the open material only.
     expect(r.body.gaps.some((g: any) => g.topicId === studied[2]!.topic)).toBe(false);
