@@ -49,9 +49,10 @@ CREATE TABLE user_learning_metrics (
   PRIMARY KEY (user_id, snapshot_day)
 );
 
--- item_calibration: question-bank items calibrated from the answers (job `calibrate-items`): share correct on
--- first attempts and a Rasch-style difficulty logit corrected for guessing (five options).
-CREATE TABLE item_calibration (
+-- item_statistics: per question of the bank, from the answers (job `calibrate-items`): share correct on first
+-- attempts and a Rasch-style difficulty logit corrected for guessing (five options), for content review. The
+-- learner model's own item difficulties are item_calibration (060), fitted by the same job.
+CREATE TABLE item_statistics (
   question_id        text             PRIMARY KEY,
   topic_id           text,
   answers            bigint           NOT NULL,

@@ -11,6 +11,10 @@ import type { DataDeps } from '../analytics-api/route.ts';
 import { studentGaps } from '../analytics-api/routes/gaps.ts';
 import { studentReadiness } from '../analytics-api/routes/readiness.ts';
 import { READINESS_MODEL_FILE } from '../readiness/artifact.ts';
+import { calibrateItemBank } from '../eval/evaluate.ts';
+import { toMasteryInput, type MasteryInput } from '../stream/mastery/decode.ts';
+import { saveItemCalibration } from '../stream/mastery/items.ts';
+import { TopicTree } from '../stream/mastery/taxonomy.ts';
 import type { JobsConfig } from './config.ts';
 import type { JobDefinition } from './runner.ts';
 
@@ -63,7 +67,8 @@ export function jobDefinitions(deps: JobDeps): JobDefinition[] {
     },
     {
       name: 'calibrate-items',
-      description: 'question-bank item calibration from the last 365 days of answers into item_calibration',
+      description:
+        "question-bank calibration from the last 365 days: per-question statistics (item_statistics) and the learner model's item difficulties (item_calibration; a mastery processor loads them at start)",
       schedule: schedule(deps.cfg.JOBS_CALIBRATION_CRON),
       run: async () => calibrateItems(deps, now()),
     },
@@ -177,7 +182,10 @@ export function difficultyLogit(pCorrect: number, guess = 0.2): number {
   return Math.log((1 - q) / q);
 }
 
-export async function calibrateItems(deps: JobDeps, nowMs: number): Promise<{ items: number }> {
+export async function calibrateItems(
+  deps: JobDeps,
+  nowMs: number,
+): Promise<{ items: number; calibrated: number }> {
   const from = new Date(nowMs - 365 * 86_400_000).toISOString().slice(0, 10);
   const rows = await chQuery<Record<string, unknown>>(
     deps.ch,
@@ -192,7 +200,7 @@ export async function calibrateItems(deps: JobDeps, nowMs: number): Promise<{ it
       const fa = Number(r.fa);
       const p = fa > 0 ? Number(r.fac) / fa : null;
       await client.query(
-        `INSERT INTO item_calibration (question_id, topic_id, answers, first_attempts, p_correct_first, difficulty_logit,
+        `INSERT INTO item_statistics (question_id, topic_id, answers, first_attempts, p_correct_first, difficulty_logit,
            mean_answer_ms, calibrated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (question_id) DO UPDATE SET topic_id = EXCLUDED.topic_id, answers = EXCLUDED.answers,
@@ -212,7 +220,53 @@ export async function calibrateItems(deps: JobDeps, nowMs: number): Promise<{ it
       );
     }
   });
-  return { items: rows.length };
+  const calibrated = calibrateItemBank(await masteryInputsSince(deps, from));
+  await saveItemCalibration(deps.pg, calibrated);
+  return { items: rows.length, calibrated: calibrated.length };
+}
+
+/**
+ * The attempts and material events of the raw history since `from` (a date), as the mastery processor decodes them
+ * (toMasteryInput with the live taxonomy): what the learner model's calibration replays.
+ */
+async function masteryInputsSince(deps: JobDeps, from: string): Promise<MasteryInput[]> {
+  const tree = await TopicTree.load(deps.pg);
+  const kind = (id: string) => tree.kind(id);
+  const since = sql`occurred_at >= toDateTime(${`${from} 00:00:00`})`;
+  const inputs: MasteryInput[] = [];
+  const attempts = await chQuery<Record<string, unknown>>(
+    deps.ch,
+    sql`SELECT toString(event_id) AS event_id, user_id, toUInt64(occurred_at) * 1000 + occurred_ms AS ms, question_id,
+          topic_ids, selected_answer, is_correct, attempt_number, time_to_answer_ms, confidence, difficulty
+        FROM question_attempts FINAL WHERE ${since}`.text,
+  );
+  for (const r of attempts) {
+    const decoded = toMasteryInput(
+      'question-attempts',
+      {
+        ...r,
+        occurred_at: Number(r.ms),
+        is_correct: Number(r.is_correct) === 1,
+        attempt_number: Number(r.attempt_number),
+        time_to_answer_ms: Number(r.time_to_answer_ms),
+        selected_answer: r.selected_answer === '' ? null : r.selected_answer,
+        question_id: r.question_id === '' ? null : r.question_id,
+      },
+      kind,
+    );
+    if (decoded.type === 'ok') inputs.push(decoded.value);
+  }
+  const materials = await chQuery<Record<string, unknown>>(
+    deps.ch,
+    sql`SELECT toString(event_id) AS event_id, user_id, toUInt64(occurred_at) * 1000 + occurred_ms AS ms, topic_ids,
+          material_id, progress
+        FROM material_interactions FINAL WHERE ${since}`.text,
+  );
+  for (const r of materials) {
+    const decoded = toMasteryInput('material-interactions', { ...r, occurred_at: Number(r.ms) }, kind);
+    if (decoded.type === 'ok') inputs.push(decoded.value);
+  }
+  return inputs;
 }
 
 /** Runs `studystream train-readiness` in a child process (CPU-bound for minutes) and swaps the file in atomically. */

@@ -303,18 +303,49 @@ describe('the service jobs', () => {
     expect(Number(metrics.pass_probability)).toBe(readiness.passProbability.value);
     expect(metrics.gaps_critical).toBe(gaps.counts.critical);
 
-    // Item calibration: the one answer left inside the last 365 days (2026-03), correct on the first attempt.
+    // Item calibration. Inside the last 365 days: the answer to `q` (2026-03, topic `t`, not in the taxonomy) and two
+    // answers to `q-real` on a leaf topic of the taxonomy, one right and one wrong.
+    const { rows: leaf } = await pg.query<{ id: string }>(
+      'SELECT id FROM topics t WHERE NOT EXISTS (SELECT 1 FROM topics c WHERE c.parent_id = t.id) ORDER BY id LIMIT 1',
+    );
+    await ch.insert({
+      table: 'question_attempts',
+      format: 'JSONEachRow',
+      values: [true, false].map((correct, i) => ({
+        event_id: `00000000-0000-4000-8000-${String(100 + i).padStart(12, '0')}`,
+        user_id: `cal-user-${i}`,
+        occurred_at: chTime(Date.parse('2026-03-01T10:00:00Z') + i * 60_000),
+        received_at: chTime(Date.parse('2026-03-01T10:00:00Z') + i * 60_000),
+        schema_version: 1,
+        session_id: 's',
+        question_id: 'q-real',
+        topic_ids: [leaf[0]!.id],
+        selected_answer: 'A',
+        is_correct: correct ? 1 : 0,
+        attempt_number: 1,
+        time_to_answer_ms: 1000,
+        difficulty: 0.5,
+      })),
+    });
     const cal = await runner.queue.add(
       'calibrate-items',
       {},
       jobOptions({ attempts: 1, backoffMs: 100, deadKeep: 10 }),
     );
     await until(async () => (await runner.queue.getJobState(cal.id!)) === 'completed', 20_000, 'calibration');
-    const items = (await pg.query('SELECT * FROM item_calibration ORDER BY question_id')).rows;
-    expect(items).toHaveLength(1);
-    expect(items[0]).toMatchObject({ question_id: 'q', topic_id: 't', answers: 1, first_attempts: 1 });
-    expect(Number(items[0].p_correct_first)).toBe(1);
-    expect(Number(items[0].difficulty_logit)).toBeCloseTo(Math.log(0.01 / 0.99), 9);
+    const stats = (await pg.query('SELECT * FROM item_statistics ORDER BY question_id')).rows;
+    expect(stats.map((r) => r.question_id)).toEqual(['q', 'q-real']);
+    expect(stats[0]).toMatchObject({ question_id: 'q', topic_id: 't', answers: 1, first_attempts: 1 });
+    expect(Number(stats[0].p_correct_first)).toBe(1);
+    expect(Number(stats[0].difficulty_logit)).toBeCloseTo(Math.log(0.01 / 0.99), 9);
+    expect(Number(stats[1].p_correct_first)).toBe(0.5);
+    // The learner model's calibration: only what the mastery processor would apply (a known leaf topic).
+    const calibrated = (await pg.query('SELECT * FROM item_calibration ORDER BY question_id')).rows;
+    expect(calibrated).toHaveLength(1);
+    expect(calibrated[0]).toMatchObject({ question_id: 'q-real', answers: 2 });
+    expect(Number.isFinite(calibrated[0].difficulty)).toBe(true);
+    expect(calibrated[0].prior_logit).not.toBeNull();
+    expect((await runner.queue.getJob(cal.id!))?.returnvalue).toEqual({ items: 2, calibrated: 1 });
   }, 120_000);
 
   it('retrains the readiness model in a child process and replaces the model file', async () => {
