@@ -138,6 +138,11 @@ export const RESPONSES = {
     to: str,
     heatmap: arr(obj({ weekday: int, hour: int, events: int, questions: int, activeMinutes: num })),
     peakHours: arr(obj({ weekday: int, hour: int, questions: int })),
+    localTime: obj({
+      fallbackFor: { type: ['string', 'null'] },
+      fallbackOffsetMinutes: int,
+      fallbackSource: { enum: ['latest-known-zone', 'utc'] },
+    }),
     sessionLengths: obj({
       sessions: int,
       medianMinutes: numOrNull,

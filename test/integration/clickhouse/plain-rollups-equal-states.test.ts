@@ -189,7 +189,10 @@ describe('ClickHouse 004 plain-number rollups', () => {
     await insertHistory(ch, 1, 600);
     await insertHistory(ch, 2, 400);
     const report = await migrateClickHouse(iso.cfg, iso.cfg.CLICKHOUSE_DATABASE);
-    expect(report.applied).toEqual(['004_plain_user_rollups.sql', '005_merge_plain_user_rollups.sql']);
+    expect(report.applied.filter((f) => f.startsWith('00'))).toEqual([
+      '004_plain_user_rollups.sql',
+      '005_merge_plain_user_rollups.sql',
+    ]);
     const got = await expectEqual(ch, { daily: 100, topic: 200, hourly: 500 });
     expect(got.daily.plain.some((r) => Number(r.sessions) > 1 && Number(r.materials) > 1)).toBe(true);
   });
