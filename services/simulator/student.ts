@@ -30,6 +30,7 @@ import type {
   StudentTruth,
 } from './types.ts';
 import type { EventFamily } from '../shared/kafka.ts';
+import { etcZoneOfOffsetHours } from '../shared/timezone.ts';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -47,6 +48,14 @@ const CHRONOTYPES = [
 ] as const;
 
 const TIMEZONES = [-8, -7, -6, -5, -5, -5, -4, 0, 1, 2, 5.5, 8];
+
+/**
+ * The IANA zone a student's device reports for the simulator's fixed offset (no daylight saving in the simulator,
+ * so zones without it: Etc/GMT-N, and Asia/Kolkata for +5:30); sent as every event's time_zone.
+ */
+export function simTimeZone(offsetHours: number): string {
+  return offsetHours === 5.5 ? 'Asia/Kolkata' : etcZoneOfOffsetHours(offsetHours);
+}
 
 const DEVICES: Record<
   Platform,
@@ -723,6 +732,7 @@ export class StudentSim {
       received_at: 0,
       schema_version: 1,
       session_id: session.id,
+      time_zone: simTimeZone(p.tzOffsetHours),
       client: {
         platform: p.platform,
         app_version: p.appVersion,
