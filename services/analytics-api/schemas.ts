@@ -163,6 +163,30 @@ export const RESPONSES = {
       questionsPerWeekSlope: numOrNull,
     }),
   }),
+  insights: obj({
+    ...head,
+    from: str,
+    to: str,
+    answers: int,
+    method: obj({ test: str, fdr: str, q: num, minimumPerGroup: int, minimumEffect: num }),
+    insights: arr(
+      obj({
+        kind: {
+          enum: ['best-time-of-day', 'ideal-session-length', 'break-fatigue', 'notes-recall', 'consistency'],
+        },
+        status: { enum: ['stated', 'not-enough-evidence', 'not-enough-data'] },
+        title: str,
+        sentence: str,
+        evidence: str,
+        group: obj({ label: str, answers: int, correct: int, accuracy: numOrNull }),
+        comparison: obj({ label: str, answers: int, correct: int, accuracy: numOrNull }),
+        effect: numOrNull,
+        ci95: { type: ['array', 'null'], items: num },
+        pValue: numOrNull,
+        qValue: numOrNull,
+      }),
+    ),
+  }),
   sessions: obj({
     ...head,
     recent: arr(obj({ sessionId: str, startedAt: str, durationMs: int })),

@@ -319,3 +319,77 @@ function sameSign(c: Candidate): boolean {
   if (c.kind === 'break-fatigue') return e < 0;
   return e > 0;
 }
+
+/** One stored answer as read from the raw history (services/analytics-api/data/history.ts insightHistory). */
+export type StoredAnswer = {
+  eventId: string;
+  /** Epoch ms. */
+  at: number;
+  /** Offset of the event's own zone in minutes, null when the event carried none. */
+  offsetMinutes: number | null;
+  correct: boolean;
+  sessionId: string;
+  topics: readonly string[];
+};
+export type StoredNote = { at: number; topics: readonly string[] };
+
+export const BREAK_GAP_MS = 10 * 60_000;
+const DAY_MS = 86_400_000;
+
+/**
+ * Derives the features of each answer (pure): local hour and day (the event's zone, else the student's most recent
+ * known offset, else UTC: the same fallback as the heatmap), minutes since the session's start or its last gap of
+ * >= 10 min between answers, the session's length (first to last answer), notes taken at least a day before on one
+ * of its topics, and the local days since the previous local study day. Duplicate event ids count once.
+ */
+export function insightAttempts(
+  answers: readonly StoredAnswer[],
+  notes: readonly StoredNote[],
+): InsightAttempt[] {
+  const seen = new Set<string>();
+  const xs = [...answers]
+    .sort((a, b) => a.at - b.at || a.eventId.localeCompare(b.eventId))
+    .filter((a) => !seen.has(a.eventId) && seen.add(a.eventId));
+  let fallback = 0;
+  for (const a of xs) if (a.offsetMinutes !== null) fallback = a.offsetMinutes;
+  const local = xs.map((a) => a.at + (a.offsetMinutes ?? fallback) * 60_000);
+
+  const sessions = new Map<string, { first: number; last: number }>();
+  for (const a of xs) {
+    if (!a.sessionId) continue;
+    const s = sessions.get(a.sessionId);
+    if (s) s.last = a.at;
+    else sessions.set(a.sessionId, { first: a.at, last: a.at });
+  }
+  const stretchStart = new Map<string, { start: number; previous: number }>();
+
+  const firstNote = new Map<string, number>();
+  for (const n of notes)
+    for (const t of n.topics) firstNote.set(t, Math.min(firstNote.get(t) ?? Infinity, n.at));
+
+  const days = [...new Set(local.map((l) => Math.floor(l / DAY_MS)))].sort((a, b) => a - b);
+  const previousDay = new Map(days.map((d, i) => [d, i === 0 ? null : days[i - 1]!]));
+
+  return xs.map((a, i) => {
+    let minutesSinceBreak: number | null = null;
+    let sessionMinutes: number | null = null;
+    if (a.sessionId) {
+      const st = stretchStart.get(a.sessionId);
+      const start = st && a.at - st.previous < BREAK_GAP_MS ? st.start : a.at;
+      stretchStart.set(a.sessionId, { start, previous: a.at });
+      minutesSinceBreak = (a.at - start) / 60_000;
+      const s = sessions.get(a.sessionId)!;
+      sessionMinutes = (s.last - s.first) / 60_000;
+    }
+    const day = Math.floor(local[i]! / DAY_MS);
+    const prev = previousDay.get(day) ?? null;
+    return {
+      localHour: new Date(local[i]!).getUTCHours(),
+      correct: a.correct,
+      minutesSinceBreak,
+      sessionMinutes,
+      notedTopic: a.topics.some((t) => (firstNote.get(t) ?? Infinity) <= a.at - DAY_MS),
+      daysSincePreviousStudyDay: prev === null ? null : day - prev,
+    };
+  });
+}

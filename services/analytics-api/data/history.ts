@@ -8,6 +8,7 @@ import {
   type LocalFallback,
   type ZonedHourCell,
 } from '../../domain/localtime.ts';
+import type { StoredAnswer, StoredNote } from '../../domain/insights.ts';
 
 /**
  * Reads of the ClickHouse per-student rollups for one student: the plain-number tables of
@@ -251,4 +252,52 @@ function tuple(values: readonly string[]) {
 
 export function round1(x: number): number {
   return Math.round(x * 10) / 10;
+}
+
+/** Most answers read for the insights (the newest, within the window); a student's 90 days rarely hold more. */
+export const INSIGHT_MAX_ANSWERS = 20_000;
+
+/**
+ * The raw answers and the note/highlight interactions of one student since the UTC day `from`, for the insights
+ * (services/domain/insights.ts). Raw tables (ReplacingMergeTree keyed by user and time): one student's contiguous
+ * range; duplicates not yet merged away are removed by event id in the domain function.
+ */
+export async function insightHistory(
+  ch: RowReader,
+  user: string,
+  from: string,
+): Promise<{ answers: StoredAnswer[]; notes: StoredNote[] }> {
+  const since = sql`toDateTime(${from + ' 00:00:00'}, 'UTC')`;
+  const [answers, notes] = await Promise.all([
+    ch.rows<Record<string, unknown>>(
+      sql`SELECT toString(event_id) AS id, toUInt32(occurred_at) AS t, occurred_ms AS ms, time_zone != '' AS known,
+            utc_offset_min AS off, is_correct AS ok, session_id AS s, topic_ids AS topics
+          FROM question_attempts
+          PREWHERE user_id = ${user}
+          WHERE occurred_at >= ${since}
+          ORDER BY occurred_at DESC LIMIT ${INSIGHT_MAX_ANSWERS}
+          ${raw(PER_STUDENT)}`.text,
+    ),
+    ch.rows<Record<string, unknown>>(
+      sql`SELECT toUInt32(occurred_at) AS t, topic_ids AS topics
+          FROM material_interactions
+          PREWHERE user_id = ${user}
+          WHERE interaction_type IN ('NOTE', 'HIGHLIGHT')
+          ${raw(PER_STUDENT)}`.text,
+    ),
+  ]);
+  return {
+    answers: answers.map((r) => ({
+      eventId: String(r.id),
+      at: num(r.t) * 1000 + num(r.ms),
+      offsetMinutes: num(r.known) === 1 ? num(r.off) : null,
+      correct: num(r.ok) === 1,
+      sessionId: String(r.s ?? ''),
+      topics: Array.isArray(r.topics) ? (r.topics as string[]) : [],
+    })),
+    notes: notes.map((r) => ({
+      at: num(r.t) * 1000,
+      topics: Array.isArray(r.topics) ? (r.topics as string[]) : [],
+    })),
+  };
 }

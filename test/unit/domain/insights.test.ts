@@ -138,3 +138,46 @@ describe('insights', () => {
     expect(i.status).toBe('not-enough-evidence');
   });
 });
+
+describe('answer features', () => {
+  const H = 3_600_000;
+  const M = 60_000;
+  const T0 = Date.UTC(2026, 2, 2, 22, 0); // Monday 22:00 UTC
+  const ans = (
+    id: string,
+    at: number,
+    extra: Partial<import('../../../services/domain/insights.ts').StoredAnswer> = {},
+  ) => ({
+    eventId: id,
+    at,
+    offsetMinutes: null as number | null,
+    correct: true,
+    sessionId: 's1',
+    topics: ['t1'],
+    ...extra,
+  });
+
+  it('local hours with the fallback, stretches without a break, session length, notes a day before, day gaps', async () => {
+    const { insightAttempts } = await import('../../../services/domain/insights.ts');
+    const xs = insightAttempts(
+      [
+        ans('a', T0), // no zone: the latest known offset (+120) applies: 00:00 local, Tuesday
+        ans('b', T0 + 5 * M),
+        ans('c', T0 + 30 * M), // 25 min gap: a break
+        ans('d', T0 + 35 * M, { offsetMinutes: 120 }),
+        ans('d', T0 + 35 * M, { offsetMinutes: 120 }), // duplicate event id: once
+        ans('e', T0 + 3 * 86_400_000, { offsetMinutes: 120, sessionId: '', topics: ['t2'] }),
+      ],
+      [
+        { at: T0 - 2 * 86_400_000, topics: ['t1'] },
+        { at: T0 + 3 * 86_400_000 - H, topics: ['t2'] },
+      ],
+    );
+    expect(xs).toHaveLength(5);
+    expect(xs.map((x) => x.localHour)).toEqual([0, 0, 0, 0, 0]);
+    expect(xs.map((x) => x.minutesSinceBreak)).toEqual([0, 5, 0, 5, null]);
+    expect(xs.map((x) => x.sessionMinutes)).toEqual([35, 35, 35, 35, null]);
+    expect(xs.map((x) => x.notedTopic)).toEqual([true, true, true, true, false]); // t2's note is only 1 h old
+    expect(xs.map((x) => x.daysSincePreviousStudyDay)).toEqual([null, null, null, null, 3]);
+  });
+});
