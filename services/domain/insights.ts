@@ -8,7 +8,8 @@
  *     the same way;
  *   - break-fatigue: answers after >= 60 min without a break (a gap of >= 10 min) against answers within 60 min;
  *   - notes-recall: answers on topics the student took notes or highlights on at least a day before, against
- *     answers on topics without notes;
+ *     answers on topics whose material they studied at least a day before without a note (so the comparison is
+ *     note-taking, not studying the material at all);
  *   - consistency: answers on a day following a study day against answers after two or more days off.
  * Test: two-sided two-proportion z-test; effect: the difference of accuracies with its 95% Wald interval. A
  * candidate needs at least MIN_PER_GROUP answers in each group (and each part/band compared). Across all the
@@ -33,8 +34,12 @@ export type InsightAttempt = {
   minutesSinceBreak: number | null;
   /** Length of the session the answer belongs to in minutes, null outside a session. */
   sessionMinutes: number | null;
-  /** True when the student took a note or highlight on one of the answer's topics at least a day before. */
-  notedTopic: boolean;
+  /**
+   * True when the student took a note or highlight on one of the answer's topics at least a day before; false when
+   * they studied material on one of its topics at least a day before without a note; null otherwise (never studied
+   * material on it: not compared, since studying the material itself raises accuracy).
+   */
+  notedTopic: boolean | null;
   /** Local days since the previous local day with any answer (null for the first day). */
   daysSincePreviousStudyDay: number | null;
 };
@@ -331,7 +336,8 @@ export type StoredAnswer = {
   sessionId: string;
   topics: readonly string[];
 };
-export type StoredNote = { at: number; topics: readonly string[] };
+/** A note or highlight (kind 'note'), or any other study of a material (kind 'read'), on some topics. */
+export type StoredNote = { at: number; topics: readonly string[]; kind: 'note' | 'read' };
 
 export const BREAK_GAP_MS = 10 * 60_000;
 const DAY_MS = 86_400_000;
@@ -364,8 +370,14 @@ export function insightAttempts(
   const stretchStart = new Map<string, { start: number; previous: number }>();
 
   const firstNote = new Map<string, number>();
+  const firstRead = new Map<string, number>();
   for (const n of notes)
-    for (const t of n.topics) firstNote.set(t, Math.min(firstNote.get(t) ?? Infinity, n.at));
+    for (const t of n.topics) {
+      firstRead.set(t, Math.min(firstRead.get(t) ?? Infinity, n.at));
+      if (n.kind === 'note') firstNote.set(t, Math.min(firstNote.get(t) ?? Infinity, n.at));
+    }
+  const before = (m: Map<string, number>, topics: readonly string[], at: number) =>
+    topics.some((t) => (m.get(t) ?? Infinity) <= at - DAY_MS);
 
   const days = [...new Set(local.map((l) => Math.floor(l / DAY_MS)))].sort((a, b) => a - b);
   const previousDay = new Map(days.map((d, i) => [d, i === 0 ? null : days[i - 1]!]));
@@ -388,7 +400,7 @@ export function insightAttempts(
       correct: a.correct,
       minutesSinceBreak,
       sessionMinutes,
-      notedTopic: a.topics.some((t) => (firstNote.get(t) ?? Infinity) <= a.at - DAY_MS),
+      notedTopic: before(firstNote, a.topics, a.at) ? true : before(firstRead, a.topics, a.at) ? false : null,
       daysSincePreviousStudyDay: prev === null ? null : day - prev,
     };
   });

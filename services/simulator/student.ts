@@ -47,6 +47,18 @@ const CHRONOTYPES = [
   { name: 'owl', peak: 21, share: 0.3 },
 ] as const;
 
+/** Logit bonus of each planted effect (SimOptions.effects 'planted'). */
+export const PLANTED_LOGIT = 0.6;
+/** The part of the day (services/domain/insights.ts partOfDay) a chronotype is at its best in, when planted. */
+export const CHRONOTYPE_PART = { lark: 'morning', intermediate: 'afternoon', owl: 'evening' } as const;
+
+function partOfDayOf(hour: number): string {
+  if (hour >= 5 && hour < 12) return 'morning';
+  if (hour >= 12 && hour < 17) return 'afternoon';
+  if (hour >= 17 && hour < 22) return 'evening';
+  return 'night';
+}
+
 const TIMEZONES = [-8, -7, -6, -5, -5, -5, -4, 0, 1, 2, 5.5, 8];
 
 /**
@@ -377,11 +389,14 @@ export class StudentSim {
   private busyUntil: number;
   private lastEventAt = 0;
   private learningTopic = -1;
+  private readonly effects: NonNullable<SimOptions['effects']>;
+  /** First note or highlight per topic id (planted note effect). */
+  private readonly notedAt = new Map<string, number>();
 
   constructor(
     profile: Profile,
     rng: Rng,
-    opts: Pick<SimOptions, 'startMs' | 'days'> & Delivery,
+    opts: Pick<SimOptions, 'startMs' | 'days' | 'effects'> & Delivery,
     out: SimItem[],
     cur: Curriculum = curriculum(),
   ) {
@@ -395,6 +410,7 @@ export class StudentSim {
     this.traces = cur.leaves.map(() => initialTrace(opts.startMs));
     this.device = new Device(profile, rng.fork('device'), opts, out);
     this.busyUntil = opts.startMs;
+    this.effects = opts.effects ?? 'natural';
   }
 
   /** Extends the horizon (live mode keeps a student going past the simulated days). */
@@ -532,8 +548,17 @@ export class StudentSim {
       const trace = this.traces[index]!;
       const recall = retrievability(trace, t);
       const minutes = session.fatigueMinutes + (t - t0) / MIN;
-      const fatigue = fatiguePenalty(minutes, p.stamina);
-      const prob = pCorrect(q, this.theta[index]!, recall, fatigue);
+      const effects = this.effects;
+      const fatigue =
+        effects === 'none' ? 0 : fatiguePenalty(minutes, p.stamina) * (effects === 'planted' ? 3 : 1);
+      let bonus = 0;
+      if (effects === 'planted') {
+        const localHour = new Date(t + p.tzOffsetHours * HOUR).getUTCHours();
+        if (partOfDayOf(localHour) === CHRONOTYPE_PART[p.chronotype]) bonus += PLANTED_LOGIT;
+        const noted = this.notedAt.get(leaf.id);
+        if (noted !== undefined && noted <= t - DAY) bonus += PLANTED_LOGIT;
+      }
+      const prob = pCorrect(q, this.theta[index]! + bonus, recall, fatigue);
       const skipped = this.rng.chance(0.01);
       const correct = !skipped && this.rng.chance(prob);
       const slow = (1 + 0.25 * q.b) * (correct ? 1 : 1.25) * (1 + (0.3 * fatigue) / MODEL.fatiguePerHour);
@@ -681,6 +706,7 @@ export class StudentSim {
     length: number,
   ): number {
     const t = t0 + this.rng.uniform(10, 90) * 1_000;
+    for (const id of topicIds) if (!this.notedAt.has(id)) this.notedAt.set(id, t);
     const record = this.base(session, t);
     Object.assign(record, {
       material_id: material.id,

@@ -258,7 +258,8 @@ export function round1(x: number): number {
 export const INSIGHT_MAX_ANSWERS = 20_000;
 
 /**
- * The raw answers and the note/highlight interactions of one student since the UTC day `from`, for the insights
+ * The raw answers of one student since the UTC day `from`, and per topic the first note/highlight and the first
+ * other material interaction (all time), for the insights
  * (services/domain/insights.ts). Raw tables (ReplacingMergeTree keyed by user and time): one student's contiguous
  * range; duplicates not yet merged away are removed by event id in the domain function.
  */
@@ -279,10 +280,11 @@ export async function insightHistory(
           ${raw(PER_STUDENT)}`.text,
     ),
     ch.rows<Record<string, unknown>>(
-      sql`SELECT toUInt32(occurred_at) AS t, topic_ids AS topics
+      sql`SELECT toUInt32(min(occurred_at)) AS t, arrayJoin(topic_ids) AS topic,
+            interaction_type IN ('NOTE', 'HIGHLIGHT') AS note
           FROM material_interactions
           PREWHERE user_id = ${user}
-          WHERE interaction_type IN ('NOTE', 'HIGHLIGHT')
+          GROUP BY topic, note
           ${raw(PER_STUDENT)}`.text,
     ),
   ]);
@@ -297,7 +299,8 @@ export async function insightHistory(
     })),
     notes: notes.map((r) => ({
       at: num(r.t) * 1000,
-      topics: Array.isArray(r.topics) ? (r.topics as string[]) : [],
+      topics: [String(r.topic)],
+      kind: num(r.note) === 1 ? ('note' as const) : ('read' as const),
     })),
   };
 }

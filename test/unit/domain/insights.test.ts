@@ -169,15 +169,17 @@ describe('answer features', () => {
         ans('e', T0 + 3 * 86_400_000, { offsetMinutes: 120, sessionId: '', topics: ['t2'] }),
       ],
       [
-        { at: T0 - 2 * 86_400_000, topics: ['t1'] },
-        { at: T0 + 3 * 86_400_000 - H, topics: ['t2'] },
+        { at: T0 - 2 * 86_400_000, topics: ['t1'], kind: 'note' },
+        { at: T0 + 3 * 86_400_000 - H, topics: ['t2'], kind: 'note' },
+        { at: T0 - 2 * 86_400_000, topics: ['t2'], kind: 'read' },
       ],
     );
     expect(xs).toHaveLength(5);
     expect(xs.map((x) => x.localHour)).toEqual([0, 0, 0, 0, 0]);
     expect(xs.map((x) => x.minutesSinceBreak)).toEqual([0, 5, 0, 5, null]);
     expect(xs.map((x) => x.sessionMinutes)).toEqual([35, 35, 35, 35, null]);
-    expect(xs.map((x) => x.notedTopic)).toEqual([true, true, true, true, false]); // t2's note is only 1 h old
+    // t2's note is only 1 h old, but its material was read two days before; t1 has a note
+    expect(xs.map((x) => x.notedTopic)).toEqual([true, true, true, true, false]);
     expect(xs.map((x) => x.daysSincePreviousStudyDay)).toEqual([null, null, null, null, 3]);
   });
 });
