@@ -9,7 +9,9 @@
  *   - break-fatigue: answers after >= 60 min without a break (a gap of >= 10 min) against answers within 60 min;
  *   - notes-recall: answers on topics the student took notes or highlights on at least a day before, against
  *     answers on topics whose material they studied at least a day before without a note (so the comparison is
- *     note-taking, not studying the material at all);
+ *     note-taking, not studying the material at all), compared within strata of how much material study on the
+ *     topics preceded the answer (Mantel-Haenszel risk difference: more study means more chances to take a note and
+ *     more learning, a confound);
  *   - consistency: answers on a day following a study day against answers after two or more days off.
  * Test: two-sided two-proportion z-test; effect: the difference of accuracies with its 95% Wald interval. A
  * candidate needs at least MIN_PER_GROUP answers in each group (and each part/band compared). Across all the
@@ -40,6 +42,8 @@ export type InsightAttempt = {
    * material on it: not compared, since studying the material itself raises accuracy).
    */
   notedTopic: boolean | null;
+  /** Material interactions on the answer's topics at least a day before (the notes comparison's strata). */
+  studyBefore: number;
   /** Local days since the previous local day with any answer (null for the first day). */
   daysSincePreviousStudyDay: number | null;
 };
@@ -208,6 +212,78 @@ function pair(
   };
 }
 
+/**
+ * Mantel-Haenszel risk difference over strata, with its (Greenland-Robins style, Wald) variance, and a two-sided
+ * z-test: the difference between the two groups within strata of a confounder, weighted n1*n2/(n1+n2).
+ */
+export function mantelHaenszelTest(
+  strata: ReadonlyArray<{ c1: number; n1: number; c2: number; n2: number }>,
+): ProportionTest | null {
+  let wSum = 0;
+  let rd = 0;
+  let v = 0;
+  for (const s of strata) {
+    if (s.n1 === 0 || s.n2 === 0) continue;
+    const w = (s.n1 * s.n2) / (s.n1 + s.n2);
+    const p1 = s.c1 / s.n1;
+    const p2 = s.c2 / s.n2;
+    wSum += w;
+    rd += w * (p1 - p2);
+    // pooled within-stratum variance (the null's), so a stratum of all-correct answers adds no false certainty
+    const p = (s.c1 + s.c2) / (s.n1 + s.n2);
+    v += w * w * p * (1 - p) * (1 / s.n1 + 1 / s.n2);
+  }
+  if (wSum === 0) return null;
+  const effect = rd / wSum;
+  const se = Math.sqrt(v) / wSum;
+  const pValue = se === 0 ? (effect === 0 ? 1 : 0) : 2 * (1 - normalCdf(Math.abs(effect) / se));
+  return { effect, ci95: [effect - Z_95 * se, effect + Z_95 * se], pValue: Math.min(1, Math.max(0, pValue)) };
+}
+
+/** Bands of the amount of material study on a topic before an answer (the notes candidate's strata). */
+export function studyBand(interactions: number): string {
+  if (interactions < 4) return '1-3';
+  if (interactions < 10) return '4-9';
+  if (interactions < 25) return '10-24';
+  return '25+';
+}
+
+/** Two groups compared within strata (Mantel-Haenszel), pooled figures reported. */
+function stratifiedPair(
+  kind: InsightKind,
+  attempts: readonly InsightAttempt[],
+  groupOf: (a: InsightAttempt) => string,
+  stratumOf: (a: InsightAttempt) => string,
+  groupLabel: string,
+  comparisonLabel: string,
+  sentence: Candidate['sentence'],
+): Candidate {
+  const counts = count(attempts, groupOf);
+  const strata = new Map<string, { c1: number; n1: number; c2: number; n2: number }>();
+  for (const a of attempts) {
+    const k = stratumOf(a);
+    const s = strata.get(k) ?? { c1: 0, n1: 0, c2: 0, n2: 0 };
+    if (groupOf(a) === groupLabel) {
+      s.n1++;
+      if (a.correct) s.c1++;
+    } else {
+      s.n2++;
+      if (a.correct) s.c2++;
+    }
+    strata.set(k, s);
+  }
+  const g = counts.get(groupLabel) ?? { answers: 0, correct: 0 };
+  const c = counts.get(comparisonLabel) ?? { answers: 0, correct: 0 };
+  const testable = g.answers >= MIN_PER_GROUP && c.answers >= MIN_PER_GROUP;
+  return {
+    kind,
+    group: stats(groupLabel, g),
+    comparison: stats(comparisonLabel, c),
+    test: testable ? mantelHaenszelTest([...strata.values()]) : null,
+    sentence,
+  };
+}
+
 export function partOfDay(hour: number): string {
   if (hour >= 5 && hour < 12) return 'morning';
   if (hour >= 12 && hour < 17) return 'afternoon';
@@ -256,9 +332,11 @@ export function computeInsights(attempts: readonly InsightAttempt[]): Insight[] 
         `Your accuracy drops ${Math.round(((c.accuracy! - g.accuracy!) / c.accuracy!) * 100)}% after ` +
         `${FATIGUE_MINUTES} min without a break (${pct(g.accuracy!)} against ${pct(c.accuracy!)}).`,
     ),
-    pair(
+    stratifiedPair(
       'notes-recall',
-      count(attempts, (a) => (a.notedTopic ? 'noted' : 'not noted')),
+      attempts.filter((a) => a.notedTopic !== null),
+      (a) => (a.notedTopic ? 'noted' : 'not noted'),
+      (a) => studyBand(a.studyBefore),
       'noted',
       'not noted',
       (g, c) =>
@@ -378,6 +456,30 @@ export function insightAttempts(
     }
   const before = (m: Map<string, number>, topics: readonly string[], at: number) =>
     topics.some((t) => (m.get(t) ?? Infinity) <= at - DAY_MS);
+  const studyTimes = new Map<string, number[]>();
+  for (const n of notes)
+    for (const t of n.topics) {
+      const list = studyTimes.get(t) ?? [];
+      list.push(n.at);
+      studyTimes.set(t, list);
+    }
+  for (const list of studyTimes.values()) list.sort((a, b) => a - b);
+  const studiedBefore = (topics: readonly string[], at: number) => {
+    let n = 0;
+    for (const t of topics) {
+      const list = studyTimes.get(t);
+      if (!list) continue;
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (list[mid]! <= at - DAY_MS) lo = mid + 1;
+        else hi = mid;
+      }
+      n += lo;
+    }
+    return n;
+  };
 
   const days = [...new Set(local.map((l) => Math.floor(l / DAY_MS)))].sort((a, b) => a - b);
   const previousDay = new Map(days.map((d, i) => [d, i === 0 ? null : days[i - 1]!]));
@@ -402,6 +504,7 @@ export function insightAttempts(
       sessionMinutes,
       notedTopic: before(firstNote, a.topics, a.at) ? true : before(firstRead, a.topics, a.at) ? false : null,
       daysSincePreviousStudyDay: prev === null ? null : day - prev,
+      studyBefore: studiedBefore(a.topics, a.at),
     };
   });
 }

@@ -38,6 +38,7 @@ function answers(seed: number, n: number, effect: Effect = {}): InsightAttempt[]
       sessionMinutes: 10 + Math.floor(r() * 110),
       notedTopic: r() < 0.4,
       daysSincePreviousStudyDay: 1 + Math.floor(r() * 3),
+      studyBefore: 1 + Math.floor(r() * 30),
     };
     let p = 0.6;
     if (a.localHour >= 5 && a.localHour < 12) p += effect['best-time-of-day'] ?? 0;
@@ -139,6 +140,33 @@ describe('insights', () => {
   });
 });
 
+describe('notes: compared within strata of prior study', () => {
+  it('a confound (more study: more notes and more accuracy) is not stated; a real note effect within strata is', () => {
+    const r = rng(99);
+    const make = (noteEffect: number) =>
+      Array.from({ length: 3000 }, (): InsightAttempt => {
+        const studyBefore = 1 + Math.floor(r() * 40);
+        const notedTopic = r() < 0.1 + studyBefore / 50; // more study, more notes
+        const p = 0.45 + studyBefore / 100 + (notedTopic ? noteEffect : 0); // more study, more accuracy
+        return {
+          localHour: 10,
+          correct: r() < p,
+          minutesSinceBreak: null,
+          sessionMinutes: null,
+          notedTopic,
+          daysSincePreviousStudyDay: null,
+          studyBefore,
+        };
+      });
+    const confounded = computeInsights(make(0)).find((i) => i.kind === 'notes-recall')!;
+    expect(confounded.group.accuracy! - confounded.comparison.accuracy!).toBeGreaterThan(0.05); // pooled: looks real
+    expect(confounded.status).not.toBe('stated');
+    const real = computeInsights(make(0.15)).find((i) => i.kind === 'notes-recall')!;
+    expect(real.status).toBe('stated');
+    expect(real.effect!).toBeGreaterThan(0.08);
+  });
+});
+
 describe('answer features', () => {
   const H = 3_600_000;
   const M = 60_000;
@@ -181,5 +209,6 @@ describe('answer features', () => {
     // t2's note is only 1 h old, but its material was read two days before; t1 has a note
     expect(xs.map((x) => x.notedTopic)).toEqual([true, true, true, true, false]);
     expect(xs.map((x) => x.daysSincePreviousStudyDay)).toEqual([null, null, null, null, 3]);
+    expect(xs.map((x) => x.studyBefore)).toEqual([1, 1, 1, 1, 1]);
   });
 });
