@@ -26,9 +26,13 @@ describe('time zones', () => {
 
   it('maps whole-hour offsets to Etc zones whose offset is that many hours', () => {
     fc.assert(
-      fc.property(fc.integer({ min: -12, max: 14 }), fc.integer({ min: 946_684_800_000, max: 4e12 }), (h, ms) => {
-        expect(utcOffsetMinutes(etcZoneOfOffsetHours(h), ms)).toBe(h * 60);
-      }),
+      fc.property(
+        fc.integer({ min: -12, max: 14 }),
+        fc.integer({ min: 946_684_800_000, max: 4e12 }),
+        (h, ms) => {
+          expect(utcOffsetMinutes(etcZoneOfOffsetHours(h), ms)).toBe(h * 60);
+        },
+      ),
     );
     expect(() => etcZoneOfOffsetHours(1.5)).toThrow(RangeError);
   });

@@ -27,7 +27,10 @@ describe('row mapping', () => {
       return { time_zone: r.value.row.time_zone, utc_offset_min: r.value.row.utc_offset_min };
     };
     expect(row('Europe/Berlin')).toEqual({ time_zone: 'Europe/Berlin', utc_offset_min: 60 });
-    expect(row('Europe/Berlin', Date.UTC(2025, 6, 1))).toEqual({ time_zone: 'Europe/Berlin', utc_offset_min: 120 });
+    expect(row('Europe/Berlin', Date.UTC(2025, 6, 1))).toEqual({
+      time_zone: 'Europe/Berlin',
+      utc_offset_min: 120,
+    });
     expect(row('Asia/Kolkata')).toEqual({ time_zone: 'Asia/Kolkata', utc_offset_min: 330 });
     expect(row(undefined)).toEqual({ time_zone: '', utc_offset_min: 0 }); // a record of the first schema version
     expect(row(null)).toEqual({ time_zone: '', utc_offset_min: 0 });
