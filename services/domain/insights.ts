@@ -198,12 +198,14 @@ function bestBand(
   };
 }
 
-function pair(
+/** Two groups' figures, tested only when each has MIN_PER_GROUP answers. */
+function twoGroups(
   kind: InsightKind,
   counts: Map<string, Counts>,
   groupLabel: string,
   comparisonLabel: string,
   sentence: Candidate['sentence'],
+  test: (g: Counts, c: Counts) => ProportionTest | null,
 ): Candidate {
   const g = counts.get(groupLabel) ?? { answers: 0, correct: 0 };
   const c = counts.get(comparisonLabel) ?? { answers: 0, correct: 0 };
@@ -212,9 +214,21 @@ function pair(
     kind,
     group: stats(groupLabel, g),
     comparison: stats(comparisonLabel, c),
-    test: testable ? twoProportionTest(g.correct, g.answers, c.correct, c.answers) : null,
+    test: testable ? test(g, c) : null,
     sentence,
   };
+}
+
+function pair(
+  kind: InsightKind,
+  counts: Map<string, Counts>,
+  groupLabel: string,
+  comparisonLabel: string,
+  sentence: Candidate['sentence'],
+): Candidate {
+  return twoGroups(kind, counts, groupLabel, comparisonLabel, sentence, (g, c) =>
+    twoProportionTest(g.correct, g.answers, c.correct, c.answers),
+  );
 }
 
 /**
@@ -277,16 +291,9 @@ function stratifiedPair(
     }
     strata.set(k, s);
   }
-  const g = counts.get(groupLabel) ?? { answers: 0, correct: 0 };
-  const c = counts.get(comparisonLabel) ?? { answers: 0, correct: 0 };
-  const testable = g.answers >= MIN_PER_GROUP && c.answers >= MIN_PER_GROUP;
-  return {
-    kind,
-    group: stats(groupLabel, g),
-    comparison: stats(comparisonLabel, c),
-    test: testable ? mantelHaenszelTest([...strata.values()]) : null,
-    sentence,
-  };
+  return twoGroups(kind, counts, groupLabel, comparisonLabel, sentence, () =>
+    mantelHaenszelTest([...strata.values()]),
+  );
 }
 
 export function partOfDay(hour: number): string {

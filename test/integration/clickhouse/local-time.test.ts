@@ -1,6 +1,3 @@
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   chQuery,
@@ -8,11 +5,12 @@ import {
   createClickHouse,
   type ClickHouseClient,
 } from '../../../services/shared/clickhouse.ts';
-import { CLICKHOUSE_DIR, migrateClickHouse } from '../../../services/shared/migrations.ts';
+import { migrateClickHouse } from '../../../services/shared/migrations.ts';
 import { mapRecord } from '../../../services/stream/clickhouse-sink/rows.ts';
 import { hourlyHeatmap } from '../../../services/analytics-api/data/history.ts';
 import { deleteUser } from '../../../services/stream/clickhouse-sink/maintenance.ts';
 import { isolatedEnv, teardown, type IsolatedEnv } from '../../support/isolated.ts';
+import { migrateOnly } from './support.ts';
 
 /**
  * clickhouse/020_event_time_zone.sql on the real server: history stored before it (no time_zone columns) is kept
@@ -66,20 +64,15 @@ function rows(records: Array<Record<string, unknown>>, withZone: boolean) {
 describe('ClickHouse 020: time zones on raw events and activity by local hour', () => {
   let iso: IsolatedEnv;
   let ch: ClickHouseClient;
-  let before: string;
 
   beforeAll(async () => {
     iso = isolatedEnv('localtime');
-    before = mkdtempSync(join(tmpdir(), 'ch-migrations-'));
-    for (const f of readdirSync(CLICKHOUSE_DIR).filter((f) => /^00\d_.*\.sql$/.test(f)))
-      copyFileSync(join(CLICKHOUSE_DIR, f), join(before, f));
-    await migrateClickHouse(iso.cfg, iso.cfg.CLICKHOUSE_DATABASE, before);
+    await migrateOnly(iso.cfg, /^00\d_.*\.sql$/); // the database before 020
     ch = createClickHouse(iso.cfg);
   });
   afterAll(async () => {
     await ch?.close();
     if (iso) await teardown(iso);
-    if (before) rmSync(before, { recursive: true, force: true });
   });
 
   it('keeps and backfills the history stored before it, then stores zones and reads local hours', async () => {

@@ -8,18 +8,7 @@ import {
   type InsightAttempt,
   type InsightKind,
 } from '../../../services/domain/insights.ts';
-
-/** A small seeded PRNG (mulberry32) so every case is reproducible. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rand } from '../../support/seeded-data.ts';
 
 type Effect = Partial<Record<InsightKind, number>>;
 
@@ -29,7 +18,7 @@ type Effect = Partial<Record<InsightKind, number>>;
  * (negative); notes-recall: noted topics; consistency: days right after a study day.
  */
 function answers(seed: number, n: number, effect: Effect = {}): InsightAttempt[] {
-  const r = rng(seed);
+  const r = rand(seed);
   return Array.from({ length: n }, () => {
     const a: InsightAttempt = {
       localHour: Math.floor(r() * 24),
@@ -142,7 +131,7 @@ describe('insights', () => {
 
 describe('notes: compared within strata of prior study', () => {
   it('a confound (more study: more notes and more accuracy) is not stated; a real note effect within strata is', () => {
-    const r = rng(99);
+    const r = rand(99);
     const make = (noteEffect: number) =>
       Array.from({ length: 3000 }, (): InsightAttempt => {
         const studyBefore = 1 + Math.floor(r() * 40);
