@@ -16,7 +16,9 @@
 -- Engine, reads and exactness as 004 (SummingMergeTree, reads always aggregate; the sink never inserts a raw row
 -- twice). Backfill: from the raw history already stored, with the views' own SELECTs; apply with the
 -- clickhouse-sink stopped, like 004. Idempotent: the table and views are dropped and created again first.
--- Portable: ClickHouse 18.16 and current releases (addMinutes, toStartOfHour; every view emits every column).
+-- Portable: ClickHouse 18.16 and current releases (addMinutes, toStartOfHour; every view emits every column): checked
+-- on the stack's 18.16.1 (test/integration/clickhouse/local-time.test.ts) and on chDB 4.4.0 = ClickHouse 26.9.2.1
+-- (001-005 then 020 with a row stored before it: backfill, views and the API's read shapes).
 
 ALTER TABLE study_events ADD COLUMN time_zone String DEFAULT '';
 ALTER TABLE study_events ADD COLUMN utc_offset_min Int16 DEFAULT 0;
