@@ -4,7 +4,8 @@ import { dashboard } from './dashboard.ts';
 import { masteryList, masteryTopic } from './mastery.ts';
 import { insights } from './insights.ts';
 import { studyPatterns } from './patterns.ts';
-import { examReadiness, knowledgeGaps } from './reserved.ts';
+import { cohortKnowledgeGaps, knowledgeGaps } from './gaps.ts';
+import { examReadiness } from './readiness.ts';
 import { reviews } from './reviews.ts';
 import { sessions } from './sessions.ts';
 
@@ -20,5 +21,6 @@ export const ROUTES: RouteSpec[] = [
   percentiles,
   cohortTopics,
   knowledgeGaps,
+  cohortKnowledgeGaps,
   examReadiness,
 ];
