@@ -435,6 +435,12 @@ describe('student endpoints return values matching an independent computation', 
     for (const a of w.attempts) add(a.at, 1, a.ms);
     for (const e of w.studyEvents) add(e.at, 0, 0);
     for (const m of w.materials) add(m.at, 0, m.activeMs);
+    // the fixture's events carry no time zone and the student never sent one: the UTC fallback
+    expect(r.body.localTime).toEqual({
+      fallbackFor: 'events without a time zone',
+      fallbackOffsetMinutes: 0,
+      fallbackSource: 'utc',
+    });
     const got = new Map((r.body.heatmap as any[]).map((c) => [`${c.weekday}-${c.hour}`, c]));
     expect(got.size).toBe(cells.size);
     for (const [key, c] of cells) {
