@@ -149,6 +149,9 @@ const bench: Command = async (args) => {
     };
     const offer = async (names: Array<'mastery' | 'sessions'>, seed: number) => {
       const running = await Promise.all(names.map((n) => starters[n]()));
+      // Steady state: every consumer has joined its group (a join stalls what is produced meanwhile).
+      while (!running.every((r) => r.ready())) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 1000));
       let polling = true;
       const watchers = names.map((name) => {
         const pending: Pending[] = [];
