@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEnv, envBool, envInt, sharedEnv } from '../shared/config.ts';
+import { defineEnv, devModeOn, envBool, envInt, sharedEnv } from '../shared/config.ts';
 import { checkJwksUrl } from './auth.ts';
 
 /** Environment variables of the analytics API (on top of the shared ones), with defaults and meaning. */
@@ -8,7 +8,7 @@ export const apiEnv = defineEnv(
   {
     JWT_SECRET: {
       default: '',
-      doc: 'HS256 secret for API tokens (required in production unless JWT_JWKS_URL is set; a fixed dev secret otherwise)',
+      doc: 'HS256 secret for API tokens, at least 32 bytes; required unless JWT_JWKS_URL is set (only in development mode, STUDYSTREAM_DEV_MODE or API_DEV_MODE, does an empty value fall back to a fixed, public dev secret)',
     },
     JWT_JWKS_URL: {
       default: '',
@@ -91,29 +91,36 @@ export const apiEnv = defineEnv(
   },
 );
 
-/** Used when JWT_SECRET is empty outside production: local tokens only, never accepted in production. */
+/** Used when JWT_SECRET is empty in development mode only: public, so never accepted anywhere else. */
 export const DEV_JWT_SECRET = 'studystream-dev-jwt-secret-not-for-production';
 
 export type ApiConfig = ReturnType<typeof sharedEnv.load> & ReturnType<typeof apiEnv.load>;
 
-/** Shared and API settings. In production either JWT_JWKS_URL or a JWT_SECRET of at least 32 bytes is required. */
+/**
+ * Shared and API settings. Outside development mode (STUDYSTREAM_DEV_MODE or API_DEV_MODE) either JWT_JWKS_URL or
+ * a JWT_SECRET of at least 32 bytes is required: the API refuses to start rather than verify tokens with a secret
+ * anyone can read in the source. Development mode is refused with NODE_ENV=production or JWT_JWKS_URL.
+ */
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const cfg = { ...sharedEnv.load(env), ...apiEnv.load(env) };
-  if (cfg.API_DEV_MODE && (env.NODE_ENV === 'production' || cfg.JWT_JWKS_URL !== '')) {
+  const dev = devModeOn('analytics-api', env, {
+    STUDYSTREAM_DEV_MODE: cfg.STUDYSTREAM_DEV_MODE,
+    API_DEV_MODE: cfg.API_DEV_MODE,
+  });
+  if (cfg.API_DEV_MODE && cfg.JWT_JWKS_URL !== '') {
     throw new Error(
       'invalid configuration (analytics-api):\n  API_DEV_MODE: development mode mints tokens; not allowed with NODE_ENV=production or JWT_JWKS_URL',
     );
   }
-  if (cfg.JWT_SECRET === '' && cfg.JWT_JWKS_URL === '') {
-    if (env.NODE_ENV === 'production') {
-      throw new Error(
-        'invalid configuration (analytics-api):\n  JWT_SECRET or JWT_JWKS_URL: required when NODE_ENV=production',
-      );
-    }
-    return { ...cfg, JWT_SECRET: DEV_JWT_SECRET };
+  if (cfg.JWT_JWKS_URL !== '') return cfg;
+  if (cfg.JWT_SECRET === '') {
+    if (dev) return { ...cfg, JWT_SECRET: DEV_JWT_SECRET };
+    throw new Error(
+      'invalid configuration (analytics-api):\n  JWT_SECRET or JWT_JWKS_URL: required (a random secret of at least 32 bytes, e.g. `openssl rand -hex 32`); set STUDYSTREAM_DEV_MODE=1 to use the public development secret on a development machine',
+    );
   }
-  if (cfg.JWT_JWKS_URL === '' && env.NODE_ENV === 'production' && Buffer.byteLength(cfg.JWT_SECRET) < 32) {
-    throw new Error('invalid configuration (analytics-api):\n  JWT_SECRET: at least 32 bytes in production');
+  if (Buffer.byteLength(cfg.JWT_SECRET) < 32 && !dev) {
+    throw new Error('invalid configuration (analytics-api):\n  JWT_SECRET: at least 32 bytes');
   }
   return cfg;
 }

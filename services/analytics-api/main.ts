@@ -14,7 +14,7 @@ import { Shutdown } from '../shared/shutdown.ts';
 import { createApiApp } from './app.ts';
 import { PgAuditLog } from './audit.ts';
 import { createVerifier } from './auth.ts';
-import { loadApiConfig } from './config.ts';
+import { DEV_JWT_SECRET, loadApiConfig } from './config.ts';
 import { startInvalidationListener } from './invalidation.ts';
 import { webOptions } from './web.ts';
 
@@ -27,6 +27,9 @@ import { webOptions } from './web.ts';
 const cfg = loadApiConfig();
 const log = createLogger('analytics-api', cfg.LOG_LEVEL);
 const url = `http://${cfg.HTTP_HOST}:${cfg.API_PORT}`;
+if (cfg.JWT_SECRET === DEV_JWT_SECRET && !isClusterWorker()) {
+  log.warn('development mode: JWT_SECRET is not set, tokens are verified with the public development secret');
+}
 if (isClusterPrimary(cfg.API_WORKERS)) {
   runClusterPrimary({ service: 'analytics-api', workers: cfg.API_WORKERS, log });
   log.info({ url, workers: cfg.API_WORKERS }, 'analytics API listening (docs at /docs)');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEnv, envInt, sharedEnv } from '../shared/config.ts';
+import { defineEnv, devModeOn, envInt, sharedEnv } from '../shared/config.ts';
 
 /** Environment variables of the ingest service (on top of the shared ones), with defaults and meaning. */
 export const ingestEnv = defineEnv(
@@ -32,7 +32,7 @@ export const ingestEnv = defineEnv(
     },
     INGEST_IP_SALT: {
       default: '',
-      doc: 'secret salt for hashing client IPs (required when NODE_ENV=production; a fixed dev salt otherwise)',
+      doc: 'secret salt for hashing client IPs; required (only in development mode, STUDYSTREAM_DEV_MODE, does an empty value fall back to a fixed, public dev salt)',
     },
     INGEST_TRUST_PROXY: {
       default: 'false',
@@ -76,18 +76,25 @@ export const ingestEnv = defineEnv(
   },
 );
 
+/** Used when INGEST_IP_SALT is empty in development mode only (public: IP hashes made with it are reversible). */
 export const DEV_IP_SALT = 'studystream-dev-salt-not-secret';
 
 export type IngestConfig = ReturnType<typeof sharedEnv.load> & ReturnType<typeof ingestEnv.load>;
 
-/** Shared and ingest settings. In production (NODE_ENV=production) INGEST_IP_SALT must be set. */
+/**
+ * Shared and ingest settings. INGEST_IP_SALT is required outside development mode (STUDYSTREAM_DEV_MODE, refused
+ * with NODE_ENV=production): ingest refuses to start rather than hash IPs with a salt written in the source.
+ */
 export function loadIngestConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): IngestConfig & { ipSaltIsDefault: boolean } {
   const cfg = { ...sharedEnv.load(env), ...ingestEnv.load(env) };
+  const dev = devModeOn('ingest', env, { STUDYSTREAM_DEV_MODE: cfg.STUDYSTREAM_DEV_MODE });
   const ipSaltIsDefault = cfg.INGEST_IP_SALT === '';
-  if (ipSaltIsDefault && env.NODE_ENV === 'production') {
-    throw new Error('invalid configuration (ingest):\n  INGEST_IP_SALT: required when NODE_ENV=production');
+  if (ipSaltIsDefault && !dev) {
+    throw new Error(
+      'invalid configuration (ingest):\n  INGEST_IP_SALT: required (a random secret, e.g. `openssl rand -hex 32`); set STUDYSTREAM_DEV_MODE=1 to use the public development salt on a development machine',
+    );
   }
   return { ...cfg, INGEST_IP_SALT: ipSaltIsDefault ? DEV_IP_SALT : cfg.INGEST_IP_SALT, ipSaltIsDefault };
 }
