@@ -100,7 +100,7 @@ export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono 
           operation: spec.operationId,
         });
       }
-      const ctx = {
+      const base = {
         params,
         query,
         principal,
@@ -109,11 +109,14 @@ export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono 
         data,
         now: at.getTime(),
       };
+      // Authorisation first, on every request: a cached answer is never served to a caller refused now.
+      const authorized = spec.authorize ? await spec.authorize(base) : {};
+      const ctx = { ...base, authorized };
       const lookup = spec.cache
         ? await cache.get(
             spec.cache,
             subjectUser !== null ? { user: subjectUser } : { other: `cohort=${subjectCohort}` },
-            { ...(params as Record<string, unknown>), ...query },
+            { ...(params as Record<string, unknown>), ...query, ...prefixed(authorized) },
           )
         : null;
       // Bytes, not strings, where the body is final: a hit is written as Redis returned it, and a miss is encoded to
@@ -189,6 +192,11 @@ export function authorizeCohort(principal: Principal, cohort: string): void {
   if (principal.role === 'admin') return;
   if (principal.role === 'educator' && principal.cohorts.includes(cohort)) return;
   throw new ApiError(403, 'forbidden', 'this cohort is not one of yours');
+}
+
+/** The authorize step's facts as cache-key parts (prefixed so they never collide with a query parameter). */
+function prefixed(facts: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(facts).map(([k, v]) => [`@${k}`, v]));
 }
 
 /** Query parameters as an object: a repeated parameter becomes an array (which every schema rejects). */

@@ -55,14 +55,19 @@ export const percentiles = defineRoute({
   query: percentilesQuery,
   cache: 'percentiles',
   response: RESPONSES.percentiles,
-  handler: async ({ user, query, principal, data, now }) => {
-    const today = utcDay(now);
-    const from = addDays(today, -(query.days - 1));
+  // Membership is checked before the cache on every request (a student removed from a cohort is refused at once),
+  // and the resolved cohort is part of the cache key (the default follows the student's current cohorts).
+  authorize: async ({ user, query, principal, data }) => {
     const mine = await cohortsOf(data.pg, user);
-    const cohort: string | null = query.cohort ?? mine[0] ?? null;
     if (query.cohort !== undefined && !mine.includes(query.cohort) && principal.role !== 'admin') {
       throw new ApiError(403, 'forbidden', 'the student is not a member of this cohort');
     }
+    return { cohort: query.cohort ?? mine[0] ?? null };
+  },
+  handler: async ({ user, query, data, now, authorized }) => {
+    const today = utcDay(now);
+    const from = addDays(today, -(query.days - 1));
+    const cohort = authorized.cohort as string | null;
     let members: string[] | undefined;
     if (cohort !== null) {
       const found = await cohortMembers(data.pg, cohort);
