@@ -1,9 +1,14 @@
 import { Hono, type Context } from 'hono';
 import { requestId } from 'hono/request-id';
-import { swaggerUI } from '@hono/swagger-ui';
 import type { Redis } from 'ioredis';
 import { clientReader, type ClickHouseClient, type RowReader } from '../shared/clickhouse.ts';
-import { errorBody, mountErrorHandlers, mountOps, type ReadinessCheck } from '../shared/http.ts';
+import {
+  errorBody,
+  mountErrorHandlers,
+  mountOps,
+  type OpsAccess,
+  type ReadinessCheck,
+} from '../shared/http.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Registry } from '../shared/metrics.ts';
 import type { Pool } from '../shared/postgres.ts';
@@ -11,6 +16,7 @@ import type { AuditSink } from './audit.ts';
 import { AuthError, bearerToken, type Principal, type TokenVerifier } from './auth.ts';
 import { ResponseCache } from './cache.ts';
 import { ApiError, parseInput, sendError } from './errors.ts';
+import { mountDocs } from './docs.ts';
 import { openApiDocument } from './openapi.ts';
 import type { DataDeps, RouteSpec } from './route.ts';
 import { ROUTES } from './routes/index.ts';
@@ -32,6 +38,8 @@ export type ApiDeps = {
   kAnonymity: number;
   /** Readiness checks for /readyz. */
   checks?: ReadinessCheck[];
+  /** Who may read /metrics and readiness errors (shared/http.ts opsAccess); omitted: anyone (tests). */
+  opsToken?: OpsAccess;
   /** Clock (tests pin it). */
   now?: () => number;
   /** The web dashboard and its dev-mode helpers (web.ts); omitted: not served. */
@@ -65,11 +73,16 @@ export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono 
     if (!REQUEST_ID.test(c.get('requestId'))) c.set('requestId', crypto.randomUUID());
     await next();
   });
-  mountOps(app, { registry: deps.registry, log: deps.log, checks: deps.checks ?? [] });
+  mountOps(app, {
+    registry: deps.registry,
+    log: deps.log,
+    checks: deps.checks ?? [],
+    opsToken: deps.opsToken,
+  });
   mountErrorHandlers(app, deps.log);
 
   app.get('/openapi.json', (c) => c.json(openApiDocument(routes, deps.kAnonymity)));
-  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  mountDocs(app, '/openapi.json');
 
   for (const spec of routes) {
     app.get(spec.path, (c) => handle(c, spec));

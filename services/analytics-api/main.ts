@@ -5,7 +5,7 @@ import {
   runClusterPrimary,
   serveClusterMetrics,
 } from '../shared/cluster.ts';
-import { closeServer, listen } from '../shared/http.ts';
+import { closeServer, listen, opsAccess } from '../shared/http.ts';
 import { createLogger } from '../shared/logger.ts';
 import { createMetricsRegistry } from '../shared/metrics.ts';
 import { createPgPool } from '../shared/postgres.ts';
@@ -100,6 +100,7 @@ async function startApi(): Promise<void> {
     cacheTimeoutMs: cfg.API_CACHE_TIMEOUT_MS,
     kAnonymity: cfg.API_K_ANONYMITY,
     web: webOptions(cfg),
+    opsToken: opsAccess(cfg),
     checks: [
       { name: 'postgres', check: () => pg.query('SELECT 1') },
       {

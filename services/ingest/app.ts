@@ -1,6 +1,12 @@
 import { Hono, type Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { errorBody, mountErrorHandlers, mountOps, type ReadinessCheck } from '../shared/http.ts';
+import {
+  errorBody,
+  mountErrorHandlers,
+  mountOps,
+  type OpsAccess,
+  type ReadinessCheck,
+} from '../shared/http.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Registry } from '../shared/metrics.ts';
 import type { Authenticator, ApiKeyPrincipal } from './apikeys.ts';
@@ -36,6 +42,8 @@ export type IngestDeps = {
   dedupe: Dedupe;
   publisher: Publisher;
   checks: ReadinessCheck[];
+  /** Who may read /metrics and readiness errors (shared/http.ts opsAccess); omitted: anyone (tests). */
+  opsToken?: OpsAccess;
   now?: () => number;
 };
 
@@ -53,7 +61,12 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
   const now = deps.now ?? Date.now;
   const app = new Hono<Env>();
   let accepting = true;
-  mountOps(app as unknown as Hono, { registry: deps.registry, log, checks: deps.checks });
+  mountOps(app as unknown as Hono, {
+    registry: deps.registry,
+    log,
+    checks: deps.checks,
+    opsToken: deps.opsToken,
+  });
   app.get('/openapi.json', (c) => c.json(openApiDocument(cfg)));
 
   const fail = (

@@ -1,6 +1,6 @@
 import type { ServerType } from '@hono/node-server';
 import { EventCodec } from '../shared/codec.ts';
-import { closeServer, listen } from '../shared/http.ts';
+import { closeServer, listen, opsAccess } from '../shared/http.ts';
 import { createKafka } from '../shared/kafka.ts';
 import type { Logger } from '../shared/logger.ts';
 import { createMetricsRegistry } from '../shared/metrics.ts';
@@ -72,6 +72,7 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
       Math.ceil((cfg.INGEST_PRODUCE_TIMEOUT_MS * 2) / 1000) + 30,
     ),
     publisher,
+    opsToken: opsAccess(cfg),
     checks: [
       { name: 'kafka', check: () => admin.describeCluster() },
       { name: 'redis', check: () => redis.ping() },

@@ -43,6 +43,10 @@ const SHARED_ENV = {
   API_PORT: { default: '8090', doc: 'analytics API HTTP port' },
   HTTP_HOST: { default: '127.0.0.1', doc: 'address the HTTP services bind to' },
   SHUTDOWN_TIMEOUT_MS: { default: '15000', doc: 'grace period for a clean shutdown before exit' },
+  OPS_TOKEN: {
+    default: '',
+    doc: "bearer token for /metrics and /readyz's dependency error text on the ingest and API ports (Prometheus: `authorization: {credentials: ...}`); empty: /metrics answers 403 there, except in development mode (open). The stream's ops port stays open",
+  },
   STUDYSTREAM_DEV_MODE: {
     default: '0',
     doc: 'development mode (1; `npm start` sets it and says so): the API and ingest fall back to fixed, public development secrets when JWT_SECRET / INGEST_IP_SALT are unset. Off, they refuse to start without them; refused with NODE_ENV=production',
@@ -128,6 +132,7 @@ export const sharedEnv = defineEnv('shared', SHARED_ENV, {
   API_PORT: envInt('API_PORT'),
   HTTP_HOST: z.string().min(1),
   SHUTDOWN_TIMEOUT_MS: envInt('SHUTDOWN_TIMEOUT_MS'),
+  OPS_TOKEN: z.string(),
   STUDYSTREAM_DEV_MODE: envBool('STUDYSTREAM_DEV_MODE'),
 });
 

@@ -28,6 +28,7 @@ export function isolatedEnv(label = 't'): IsolatedEnv {
     // The services refuse to start without secrets outside development mode; each namespace gets its own.
     JWT_SECRET: process.env.JWT_SECRET || randomBytes(32).toString('hex'),
     INGEST_IP_SALT: process.env.INGEST_IP_SALT || randomBytes(16).toString('hex'),
+    OPS_TOKEN: process.env.OPS_TOKEN || randomBytes(16).toString('hex'),
   };
   return { id, cfg: loadConfig(env), env };
 }

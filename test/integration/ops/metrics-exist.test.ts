@@ -76,7 +76,9 @@ describe('metrics named by the alerts and dashboards exist in the running servic
   it('every metric of deploy/prometheus/alerts.yml and deploy/grafana/*.json is exported', async () => {
     const exported = new Set<string>();
     for (const s of services) {
-      const res = await fetch(`${s.url}/metrics`);
+      const res = await fetch(`${s.url}/metrics`, {
+        headers: { authorization: `Bearer ${iso.env.OPS_TOKEN}` },
+      });
       expect(res.status, s.name).toBe(200);
       for (const n of exposedMetricNames(await res.text())) exported.add(n);
     }
