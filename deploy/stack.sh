@@ -574,7 +574,7 @@ EOF
     name="${item%%=*}" target="${item#*=}"
     printf '  - job_name: studystream-%s\n    static_configs:\n      - targets: [%s]\n' "$name" "'$target'"
     # /metrics of ingest and the API needs OPS_TOKEN outside development mode (the stream's ops port is open).
-    [ -n "${OPS_TOKEN:-}" ] && printf '    authorization:\n      credentials: %s\n' "'$OPS_TOKEN'"
+    if [ -n "${OPS_TOKEN:-}" ]; then printf '    authorization:\n      credentials: %s\n' "'$OPS_TOKEN'"; fi
   done
 }
 

@@ -18,6 +18,7 @@ import type { IncomingMessage } from 'node:http';
 import { ingestEvents, responseJson, type IngestResponse } from './pipeline.ts';
 import { hashIp, reduceUserAgent } from './privacy.ts';
 import type { Publisher } from './publisher.ts';
+import { LookupThrottled, type LocalBuckets } from './limits.ts';
 import type { Dedupe, RateLimiter } from './redis-scripts.ts';
 import { batchSkewMs } from './skew.ts';
 
@@ -42,12 +43,20 @@ export type IngestDeps = {
   dedupe: Dedupe;
   publisher: Publisher;
   checks: ReadinessCheck[];
+  /**
+   * While Redis (the shared rate limiter) is unreachable: 'local' limits per key in this process (the default),
+   * 'open' lets everything through, 'closed' answers 503 (INGEST_RATE_LIMIT_REDIS_DOWN).
+   */
+  rateLimitRedisDown?: { mode: 'local' | 'open' | 'closed'; local?: LocalBuckets };
   /** Who may read /metrics and readiness errors (shared/http.ts opsAccess); omitted: anyone (tests). */
   opsToken?: OpsAccess;
   now?: () => number;
 };
 
-type Env = { Variables: { principal: ApiKeyPrincipal }; Bindings: { incoming?: IncomingMessage } };
+type Env = {
+  Variables: { principal: ApiKeyPrincipal; ipHash: string | null };
+  Bindings: { incoming?: IncomingMessage };
+};
 
 /** The Node request when served by @hono/node-server (undefined under app.request() in tests). */
 const incomingOf = (c: Context<Env>): IncomingMessage | undefined =>
@@ -89,10 +98,21 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
     if (!accepting) return unavailable(c, 'ingest is shutting down');
     const key = c.req.header('x-api-key');
     if (!key) return fail(c, 401, 'unauthenticated', 'missing X-API-Key header');
+    const ipHash = clientIp(c, cfg.INGEST_TRUST_PROXY, cfg.INGEST_IP_SALT);
+    c.set('ipHash', ipHash);
     let principal: ApiKeyPrincipal | undefined;
     try {
-      principal = await deps.auth.authenticate(key);
+      principal = await deps.auth.authenticate(key, ipHash);
     } catch (err) {
+      if (err instanceof LookupThrottled) {
+        c.header('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
+        return fail(
+          c,
+          429,
+          'too_many_key_lookups',
+          'too many unknown API keys from this client; retry later',
+        );
+      }
       log.warn({ err: (err as Error).message }, 'API key lookup failed');
       return unavailable(c, 'API key store unavailable');
     }
@@ -112,7 +132,15 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
       }
     } catch (err) {
       metrics.degraded.inc({ dependency: 'redis' });
-      log.warn({ err: (err as Error).message }, 'rate limiter unavailable; request allowed');
+      const fallback = deps.rateLimitRedisDown ?? { mode: 'open' };
+      log.warn({ err: (err as Error).message, fallback: fallback.mode }, 'rate limiter unavailable');
+      if (fallback.mode === 'closed') return { error: unavailable(c, 'rate limiter unavailable') };
+      const wait =
+        fallback.mode === 'local' ? (fallback.local?.take(principal.prefix, events.length) ?? 0) : 0;
+      if (wait > 0) {
+        c.header('Retry-After', String(Math.max(1, Math.ceil(wait / 1000))));
+        return { error: fail(c, 429, 'rate_limited', `rate limit exceeded for API key ${principal.prefix}`) };
+      }
     }
     metrics.requestBatchSize.observe(events.length);
     const receivedAt = now();
@@ -121,7 +149,7 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
       {
         receivedAt,
         skewMs: batchSkewMs(receivedAt, sentAt, cfg.INGEST_SKEW_TOLERANCE_MS),
-        ipHash: clientIp(c, cfg.INGEST_TRUST_PROXY, cfg.INGEST_IP_SALT),
+        ipHash: c.get('ipHash'),
         userAgent: reduceUserAgent(c.req.header('user-agent')),
       },
       { maxAgeMs: cfg.INGEST_MAX_EVENT_AGE_DAYS * 86_400_000, maxFutureMs: cfg.INGEST_MAX_FUTURE_MS },

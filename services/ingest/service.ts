@@ -1,3 +1,4 @@
+import { LocalBuckets, LookupLimiter } from './limits.ts';
 import type { ServerType } from '@hono/node-server';
 import { EventCodec } from '../shared/codec.ts';
 import { closeServer, listen, opsAccess } from '../shared/http.ts';
@@ -64,7 +65,18 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
     log,
     registry,
     metrics,
-    auth: new PgAuthenticator(pool, cfg.INGEST_APIKEY_CACHE_SEC),
+    auth: new PgAuthenticator(
+      pool,
+      cfg.INGEST_APIKEY_CACHE_SEC,
+      new LookupLimiter(cfg.INGEST_KEY_LOOKUPS_PER_CLIENT_PER_SEC, cfg.INGEST_KEY_LOOKUPS_PER_SEC),
+    ),
+    rateLimitRedisDown: {
+      mode: cfg.INGEST_RATE_LIMIT_REDIS_DOWN,
+      local: new LocalBuckets({
+        rate: cfg.INGEST_RATE_LIMIT_PER_SEC,
+        capacity: Math.max(cfg.INGEST_RATE_LIMIT_PER_SEC, cfg.INGEST_MAX_BATCH_EVENTS),
+      }),
+    },
     rateLimiter: new RedisRateLimiter(redis, cfg.INGEST_RATE_LIMIT_PER_SEC, cfg.INGEST_MAX_BATCH_EVENTS),
     dedupe: new RedisDedupe(
       redis,

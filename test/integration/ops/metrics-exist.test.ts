@@ -104,6 +104,7 @@ describe.skipIf(!prometheusInstalled || !alertmanagerInstalled)(
       const env = {
         ...process.env,
         STACK_DIR: stackDir,
+        OPS_TOKEN: iso.env.OPS_TOKEN, // the generated scrape jobs send it (ingest and the API need it)
         PROMETHEUS_PORT: String(promPort),
         ALERTMANAGER_PORT: String(await freePort()),
         PROMETHEUS_SCRAPE_INTERVAL: '1s',
