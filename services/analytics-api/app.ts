@@ -1,5 +1,4 @@
 import { Hono, type Context } from 'hono';
-import { requestId } from 'hono/request-id';
 import type { Redis } from 'ioredis';
 import { clientReader, type ClickHouseClient, type RowReader } from '../shared/clickhouse.ts';
 import {
@@ -48,6 +47,13 @@ export type ApiDeps = {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+declare module 'hono' {
+  interface ContextVariableMap {
+    requestId: string;
+    clientRequestId: string | null;
+  }
+}
+
 /** The analytics API as a Hono app (testable with app.request()); main.ts wires it to real clients. */
 export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono {
   const app = new Hono();
@@ -67,10 +73,15 @@ export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono 
     redisTimeoutMs: deps.cacheTimeoutMs,
   };
 
-  app.use('*', requestId({ headerName: 'X-Request-Id', generator: () => crypto.randomUUID() }));
   app.use('*', async (c, next) => {
-    // An incoming X-Request-Id is echoed only if it is inert; otherwise a fresh one replaces it.
-    if (!REQUEST_ID.test(c.get('requestId'))) c.set('requestId', crypto.randomUUID());
+    // The request id (the audit key, the X-Request-Id answered) is always generated here; a client's own
+    // X-Request-Id is kept apart (audited as client_request_id, echoed as X-Client-Request-Id) only if it is inert.
+    const id = crypto.randomUUID();
+    const client = c.req.header('X-Request-Id');
+    c.set('requestId', id);
+    c.set('clientRequestId', client !== undefined && REQUEST_ID.test(client) ? client : null);
+    c.header('X-Request-Id', id);
+    if (client !== undefined && REQUEST_ID.test(client)) c.header('X-Client-Request-Id', client);
     await next();
   });
   mountOps(app, {
@@ -163,12 +174,15 @@ export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono 
         response = c.json(errorBody('internal_error', 'internal error'), 500);
       }
     }
-    if (principal && (subjectUser !== null || subjectCohort !== null)) {
+    // Every answer of a data route is audited, refusals included: 401 (no verified actor: 'anonymous'), 400 (the
+    // subject may be unknown), 403, 404, 5xx.
+    if (principal || response.status >= 400) {
       deps.audit.record({
         at,
         requestId: c.get('requestId'),
-        actorId: principal.sub,
-        actorRole: principal.role,
+        clientRequestId: c.get('clientRequestId'),
+        actorId: principal?.sub ?? '-',
+        actorRole: principal?.role ?? 'anonymous',
         method: c.req.method,
         route: spec.path,
         subjectUserId: subjectUser,

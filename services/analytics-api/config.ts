@@ -51,6 +51,10 @@ export const apiEnv = defineEnv(
       default: '0',
       doc: 'development mode (1; `npm start` sets it): the dashboard offers demo sign-in with tokens minted by the API and a practice page that sends events through the API to ingest (/api/dev/*; 404 otherwise); refused with NODE_ENV=production or JWT_JWKS_URL',
     },
+    API_PG_ROLE: {
+      default: 'studystream_api',
+      doc: 'PostgreSQL role the API acts as (SET ROLE at connection start; created by postgres/070_audit_hardening.sql: reads the serving tables, may only INSERT into audit_log). Empty: the connecting user. Not used in development mode (API_DEV_MODE), whose practice page creates an API key',
+    },
     API_WEB_DIST: {
       default: 'services/web/dist',
       doc: 'folder of the built web dashboard served at / (relative to the repository root)',
@@ -86,6 +90,7 @@ export const apiEnv = defineEnv(
     API_STATEMENT_TIMEOUT_MS: envInt('API_STATEMENT_TIMEOUT_MS').pipe(z.number().min(100)),
     API_WORKERS: envInt('API_WORKERS').pipe(z.number().min(1).max(64)),
     API_DEV_MODE: envBool('API_DEV_MODE'),
+    API_PG_ROLE: z.string().regex(/^([a-z_][a-z0-9_]*)?$/, 'a lower-case role name or empty'),
     API_WEB_DIST: z.string().min(1),
     API_DEMO_USER: z.string(),
   },

@@ -42,7 +42,11 @@ async function startApi(): Promise<void> {
   serveClusterMetrics('analytics-api', registry);
   const shutdown = new Shutdown(log, cfg.SHUTDOWN_TIMEOUT_MS);
 
-  const pg = createPgPool(cfg);
+  // The least-privilege role (no UPDATE/DELETE on anything, INSERT only into audit_log), except in development
+  // mode, whose practice page creates an API key.
+  const pg = createPgPool(cfg, {
+    role: cfg.API_DEV_MODE || cfg.API_PG_ROLE === '' ? undefined : cfg.API_PG_ROLE,
+  });
   // Sent as a startup parameter of every new connection (no extra round trip, no race with the first query).
   pg.options.statement_timeout = cfg.API_STATEMENT_TIMEOUT_MS;
   pg.on('error', (err) => log.warn({ err: err.message }, 'idle PostgreSQL client error'));
