@@ -16,8 +16,9 @@ import type { IngestMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import type { IncomingMessage } from 'node:http';
 import { ingestEvents, responseJson, type IngestResponse } from './pipeline.ts';
-import { hashIp, reduceUserAgent } from './privacy.ts';
+import { clientAddress, reduceUserAgent, trustedProxies } from './privacy.ts';
 import type { Publisher } from './publisher.ts';
+import { staticHasher, type IpHasher } from './ip-salt.ts';
 import { LookupThrottled, type LocalBuckets } from './limits.ts';
 import type { Dedupe, RateLimiter } from './redis-scripts.ts';
 import { batchSkewMs } from './skew.ts';
@@ -30,7 +31,7 @@ export type IngestAppConfig = Pick<
   | 'INGEST_MAX_EVENT_AGE_DAYS'
   | 'INGEST_MAX_FUTURE_MS'
   | 'INGEST_IP_SALT'
-  | 'INGEST_TRUST_PROXY'
+  | 'INGEST_TRUSTED_PROXIES'
 >;
 
 export type IngestDeps = {
@@ -43,6 +44,8 @@ export type IngestDeps = {
   dedupe: Dedupe;
   publisher: Publisher;
   checks: ReadinessCheck[];
+  /** Hashes client IPs (ip-salt.ts: the daily rotating salt); default: INGEST_IP_SALT alone (tests). */
+  ipHasher?: IpHasher;
   /**
    * While Redis (the shared rate limiter) is unreachable: 'local' limits per key in this process (the default),
    * 'open' lets everything through, 'closed' answers 503 (INGEST_RATE_LIMIT_REDIS_DOWN).
@@ -70,6 +73,8 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
   const now = deps.now ?? Date.now;
   const app = new Hono<Env>();
   let accepting = true;
+  const trusted = trustedProxies(cfg.INGEST_TRUSTED_PROXIES);
+  const ipHasher = deps.ipHasher ?? staticHasher(cfg.INGEST_IP_SALT);
   mountOps(app as unknown as Hono, {
     registry: deps.registry,
     log,
@@ -98,7 +103,8 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
     if (!accepting) return unavailable(c, 'ingest is shutting down');
     const key = c.req.header('x-api-key');
     if (!key) return fail(c, 401, 'unauthenticated', 'missing X-API-Key header');
-    const ipHash = clientIp(c, cfg.INGEST_TRUST_PROXY, cfg.INGEST_IP_SALT);
+    const ip = clientAddress(peerOf(c), c.req.header('x-forwarded-for'), trusted);
+    const ipHash = ip ? await ipHasher.hash(ip, now()) : null;
     c.set('ipHash', ipHash);
     let principal: ApiKeyPrincipal | undefined;
     try {
@@ -192,16 +198,11 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
   };
 }
 
-/** The hashed client IP: the socket peer, or the first X-Forwarded-For entry behind a trusted proxy. */
-function clientIp(c: Context, trustProxy: boolean, salt: string): string | null {
-  let ip: string | undefined;
-  if (trustProxy) ip = c.req.header('x-forwarded-for')?.split(',')[0]?.trim() || undefined;
-  if (!ip) {
-    try {
-      ip = getConnInfo(c).remote.address;
-    } catch {
-      ip = undefined; // no socket (app.request() in tests)
-    }
+/** The socket peer's address (undefined under app.request() without a socket, in tests). */
+function peerOf(c: Context): string | undefined {
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    return undefined;
   }
-  return ip ? hashIp(salt, ip) : null;
 }

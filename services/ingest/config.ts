@@ -1,3 +1,4 @@
+import { trustedProxies } from './privacy.ts';
 import { z } from 'zod';
 import { defineEnv, devModeOn, envInt, sharedEnv } from '../shared/config.ts';
 
@@ -44,11 +45,11 @@ export const ingestEnv = defineEnv(
     },
     INGEST_IP_SALT: {
       default: '',
-      doc: 'secret salt for hashing client IPs; required (only in development mode, STUDYSTREAM_DEV_MODE, does an empty value fall back to a fixed, public dev salt)',
+      doc: 'secret mixed into every client IP hash, with the random salt of the day (shared by the ingest instances in Redis, deleted after 48 h); required (only in development mode, STUDYSTREAM_DEV_MODE, does an empty value fall back to a fixed, public dev salt)',
     },
-    INGEST_TRUST_PROXY: {
-      default: 'false',
-      doc: 'take the client IP from the first X-Forwarded-For entry (only behind a trusted proxy)',
+    INGEST_TRUSTED_PROXIES: {
+      default: '',
+      doc: 'comma-separated IPs and CIDRs of the reverse proxies in front of ingest; only when the socket peer is one of them is X-Forwarded-For read, from the right, and the first address that is not a trusted proxy is the client (empty: the socket peer is the client)',
     },
     INGEST_LINGER_MS: {
       default: '3',
@@ -86,7 +87,14 @@ export const ingestEnv = defineEnv(
     INGEST_MAX_EVENT_AGE_DAYS: envInt('INGEST_MAX_EVENT_AGE_DAYS').pipe(z.number().min(1)),
     INGEST_MAX_FUTURE_MS: envInt('INGEST_MAX_FUTURE_MS').pipe(z.number().min(0)),
     INGEST_IP_SALT: z.string(),
-    INGEST_TRUST_PROXY: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
+    INGEST_TRUSTED_PROXIES: z.string().refine((v) => {
+      try {
+        trustedProxies(v);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'comma-separated IP addresses or CIDRs'),
     INGEST_LINGER_MS: envInt('INGEST_LINGER_MS').pipe(z.number().min(0)),
     INGEST_PRODUCE_MAX_RECORDS: envInt('INGEST_PRODUCE_MAX_RECORDS').pipe(z.number().min(1)),
     INGEST_PRODUCE_CONCURRENCY: envInt('INGEST_PRODUCE_CONCURRENCY').pipe(z.number().min(1)),

@@ -1,3 +1,4 @@
+import { DailySaltHasher } from './ip-salt.ts';
 import { LocalBuckets, LookupLimiter } from './limits.ts';
 import type { ServerType } from '@hono/node-server';
 import { EventCodec } from '../shared/codec.ts';
@@ -70,6 +71,7 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
       cfg.INGEST_APIKEY_CACHE_SEC,
       new LookupLimiter(cfg.INGEST_KEY_LOOKUPS_PER_CLIENT_PER_SEC, cfg.INGEST_KEY_LOOKUPS_PER_SEC),
     ),
+    ipHasher: new DailySaltHasher(redis, cfg.INGEST_IP_SALT, log),
     rateLimitRedisDown: {
       mode: cfg.INGEST_RATE_LIMIT_REDIS_DOWN,
       local: new LocalBuckets({
