@@ -114,3 +114,14 @@ export const percentilesQuery = z.strictObject({
 export const cohortParams = z.strictObject({ cohort: cohortId });
 export const cohortTopicsQuery = z.strictObject({ days: days(365, 30), limit: limit(500, 50) });
 export const emptyQuery = z.strictObject({ ...userQuery });
+export const knowledgeGapsQuery = z.strictObject({ ...userQuery, limit: limit(500, 20) });
+export const cohortGapsQuery = z.strictObject({ limit: limit(500, 20) });
+export const examReadinessQuery = z.strictObject({
+  ...userQuery,
+  examDate: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
+    .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)), 'must be a valid date')
+    .optional()
+    .describe('the exam date (UTC day, default today): the projection decays recall to that day'),
+});

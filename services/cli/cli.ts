@@ -27,7 +27,7 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     load: () => import('./commands/stack.ts'),
   },
   run: {
-    summary: 'run one service in the foreground: ingest|stream|analytics-api',
+    summary: 'run one service in the foreground: ingest|stream|analytics-api|jobs',
     load: () => import('./commands/run.ts'),
   },
   migrate: {
@@ -89,6 +89,15 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary:
       'reconcile [--from T] [--to T] [--json]: raw history vs sessions and mastery (missing, late, dead-lettered)',
     load: () => import('./commands/reconcile.ts'),
+  },
+  jobs: {
+    summary: 'batch jobs (BullMQ): list | run NAME [--wait] | status (counts, schedules, dead jobs)',
+    load: () => import('./commands/jobs.ts'),
+  },
+  'train-readiness': {
+    summary:
+      'train the exam-readiness models on simulated seeds, report hold-out metrics, write models/readiness.json',
+    load: () => import('./commands/train-readiness.ts'),
   },
   config: {
     summary: 'print every environment variable with its default and meaning',

@@ -11,6 +11,8 @@ export const PG_USER_TABLES = [
   'study_sessions',
   'late_events',
   'cohort_members',
+  'knowledge_gaps',
+  'user_learning_metrics',
 ] as const;
 
 export type PgDeletionReport = { table: string; deleted: number }[];

@@ -3,8 +3,10 @@
  *   gap_score      = 1 - mastery_score
  *   priority_score = 3.0 gap_score + 2.0 board_exam_weight + 1.0 prerequisite_impact + 1.5 recent_failure_rate
  *
- * Board-exam weight is on the seed's 0-10 scale, used as is: the seed's own test (mastery 0.3,
- * weight 8 -> priority > 7, critical) only holds with the raw weight.
+ * Board-exam weight is on the seed's 0-10 scale (the seed's own test: mastery 0.3, weight 8 -> priority > 7,
+ * critical). The taxonomy stores weights as shares of the exam that sum to 1 (a leaf averages about 0.004);
+ * `boardWeightScale` is the one place that converts them: the heaviest leaf topic is 10, every other leaf
+ * proportionally (share / heaviest share x 10). Callers build the TopicGraph with converted weights.
  */
 
 import { clamp01 } from './stats.ts';
@@ -23,10 +25,24 @@ export type GapSeverity = 'critical' | 'high' | 'medium' | 'low';
 
 export interface TopicNode {
   topicId: string;
-  /** Board-exam importance, 0..10. */
+  /** Board-exam importance, 0..10 (see boardWeightScale). */
   boardExamWeight: number;
   /** Topics that should be learned before this one. */
   prerequisites: readonly string[];
+  /** Edge strength in (0, 1] per prerequisite (taxonomy `strength`); a missing entry is 1. */
+  prerequisiteStrengths?: Readonly<Record<string, number>>;
+}
+
+/**
+ * The stored exam shares (sum 1) converted to the seed's 0-10 scale: weight = 10 x share / max share over
+ * `shares` (the leaf topics). Returns a function so the conversion is one documented rule everywhere (API,
+ * snapshots, evaluation). All-zero shares give 0.
+ */
+export function boardWeightScale(shares: Iterable<number>): (share: number) => number {
+  let max = 0;
+  for (const share of shares) if (share > max) max = share;
+  return (share) =>
+    max > 0 ? Math.min(BOARD_WEIGHT_SCALE, (BOARD_WEIGHT_SCALE * Math.max(0, share)) / max) : 0;
 }
 
 export type TopicGraph = ReadonlyMap<string, TopicNode>;
@@ -55,14 +71,44 @@ export function transitivePrerequisites(topicId: string, graph: TopicGraph): str
 
 /**
  * How much a gap here blocks: the board-exam weight of every topic that depends on this one,
- * transitively, in units of one maximum-weight topic (sum of weights / 10). A topic with two
- * weight-5 dependents blocks as much as one weight-10 topic: impact 1.
+ * transitively, each times the strength of its strongest prerequisite chain from this topic (the product of
+ * the edge strengths along the chain; 1 without strengths), in units of one maximum-weight topic (sum / 10).
+ * A topic with two weight-5 dependents at strength 1 blocks as much as one weight-10 topic: impact 1.
  */
 export function prerequisiteImpact(topicId: string, graph: TopicGraph): number {
   let sum = 0;
-  for (const dependent of transitiveDependents(topicId, graph))
-    sum += graph.get(dependent)?.boardExamWeight ?? 0;
+  for (const [dependent, strength] of dependentStrengths(topicId, graph))
+    sum += (graph.get(dependent)?.boardExamWeight ?? 0) * strength;
   return sum / BOARD_WEIGHT_SCALE;
+}
+
+/** Transitive dependents with the strongest chain strength from `topicId` (max over paths of the product). */
+export function dependentStrengths(topicId: string, graph: TopicGraph): Map<string, number> {
+  const edges = new Map<string, Array<{ to: string; strength: number }>>();
+  for (const topic of [...graph.values()].sort(byTopicId)) {
+    for (const prerequisite of topic.prerequisites) {
+      const list = edges.get(prerequisite) ?? [];
+      list.push({ to: topic.topicId, strength: topic.prerequisiteStrengths?.[prerequisite] ?? 1 });
+      edges.set(prerequisite, list);
+    }
+  }
+  // Strengths are <= 1, so a longer chain never beats a shorter one it extends: a label-correcting search
+  // terminates (a value only ever rises, and cycles cannot raise it).
+  const best = new Map<string, number>([[topicId, 1]]);
+  const queue = [topicId];
+  while (queue.length > 0) {
+    const id = queue.shift() as string;
+    const at = best.get(id) as number;
+    for (const { to, strength } of edges.get(id) ?? []) {
+      const value = at * Math.min(1, Math.max(0, strength));
+      if (to !== topicId && value > (best.get(to) ?? -1)) {
+        best.set(to, value);
+        queue.push(to);
+      }
+    }
+  }
+  best.delete(topicId);
+  return best;
 }
 
 export interface GapInput {
@@ -160,20 +206,44 @@ export interface KnowledgeGap extends GapScores {
   hoursToClose: number;
 }
 
-/** Topics below MASTERY_TARGET as gaps, highest priority first (ties by topicId for determinism). */
-export function detectKnowledgeGaps(topics: readonly TopicMasteryInput[], graph: TopicGraph): KnowledgeGap[] {
+const figures = new WeakMap<TopicGraph, Map<string, { impact: number; blocked: number }>>();
+
+/**
+ * prerequisiteImpact and the number of transitive dependents of a topic, computed once per graph object (they
+ * depend on the graph only; the API keeps one graph per taxonomy load, so a request does not walk the graph again).
+ */
+export function graphFigures(topicId: string, graph: TopicGraph): { impact: number; blocked: number } {
+  let byTopic = figures.get(graph);
+  if (!byTopic) figures.set(graph, (byTopic = new Map()));
+  let f = byTopic.get(topicId);
+  if (!f) {
+    f = { impact: prerequisiteImpact(topicId, graph), blocked: transitiveDependents(topicId, graph).length };
+    byTopic.set(topicId, f);
+  }
+  return f;
+}
+
+/**
+ * Topics below MASTERY_TARGET as gaps, highest priority first (ties by topicId for determinism).
+ * `minutesPerQuestion` is the student's own time per answered question (hoursToClose's default otherwise).
+ */
+export function detectKnowledgeGaps(
+  topics: readonly TopicMasteryInput[],
+  graph: TopicGraph,
+  options: { minutesPerQuestion?: number } = {},
+): KnowledgeGap[] {
   const gaps: KnowledgeGap[] = [];
   for (const topic of topics) {
     if (topic.masteryScore >= MASTERY_TARGET) continue;
     const boardExamWeight = graph.get(topic.topicId)?.boardExamWeight ?? 0;
-    const impact = prerequisiteImpact(topic.topicId, graph);
+    const { impact, blocked } = graphFigures(topic.topicId, graph);
     gaps.push({
       topicId: topic.topicId,
       masteryScore: topic.masteryScore,
       boardExamWeight,
       prerequisiteImpact: impact,
-      blockedTopics: transitiveDependents(topic.topicId, graph).length,
-      hoursToClose: hoursToClose(topic),
+      blockedTopics: blocked,
+      hoursToClose: hoursToClose({ ...topic, minutesPerQuestion: options.minutesPerQuestion }),
       ...scoreGap({
         masteryScore: topic.masteryScore,
         recentAccuracy: topic.recentAccuracy,
@@ -270,4 +340,56 @@ function byTopicId(a: { topicId: string }, b: { topicId: string }): number {
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export type PathMaterial = { materialId: string; topicIds: readonly string[]; progress: number };
+
+/** Materials count as completed from this progress on (a reader who skipped the last page is done). */
+export const MATERIAL_DONE = 0.95;
+
+export interface PathStep {
+  topicId: string;
+  priorityScore: number;
+  severity: GapSeverity;
+  hoursToClose: number;
+  /** Opened materials on this topic not yet completed, least progress first. */
+  materials: Array<{ materialId: string; progress: number }>;
+}
+
+/**
+ * The recommended learning path over the `top` highest-priority gaps: recommendedStudyPath's prerequisite order,
+ * each step with the student's materials on that topic still below MATERIAL_DONE.
+ */
+export function learningPath(
+  gaps: readonly KnowledgeGap[],
+  graph: TopicGraph,
+  materials: readonly PathMaterial[],
+  top: number,
+): { steps: PathStep[]; cycles: string[][] } {
+  const chosen = gaps.slice(0, Math.max(0, top));
+  const byId = new Map(chosen.map((gap) => [gap.topicId, gap]));
+  const { order, cycles } = recommendedStudyPath(chosen, graph);
+  const open = new Map<string, Array<{ materialId: string; progress: number }>>();
+  for (const m of materials) {
+    if (m.progress >= MATERIAL_DONE) continue;
+    for (const topicId of new Set(m.topicIds)) {
+      if (!byId.has(topicId)) continue;
+      const list = open.get(topicId) ?? [];
+      list.push({ materialId: m.materialId, progress: m.progress });
+      open.set(topicId, list);
+    }
+  }
+  const steps = order.map((topicId) => {
+    const gap = byId.get(topicId) as KnowledgeGap;
+    return {
+      topicId,
+      priorityScore: gap.priorityScore,
+      severity: gap.severity,
+      hoursToClose: gap.hoursToClose,
+      materials: (open.get(topicId) ?? []).sort(
+        (a, b) => a.progress - b.progress || cmp(a.materialId, b.materialId),
+      ),
+    };
+  });
+  return { steps, cycles };
 }

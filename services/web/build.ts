@@ -54,7 +54,15 @@ export function bundleSize(): BundleSize {
 export async function ensureWebBuilt(force = false): Promise<boolean> {
   if (!force && !isStale()) return false;
   const { build } = await import('vite');
-  await build({ configFile: join(WEB, 'vite.config.ts'), logLevel: 'warn' });
+  // Vite sets process.env.NODE_ENV = 'production' for its build; `npm start` builds in its own process and then
+  // starts the services with that environment, which would make them refuse the development secrets.
+  const nodeEnv = process.env.NODE_ENV;
+  try {
+    await build({ configFile: join(WEB, 'vite.config.ts'), logLevel: 'warn' });
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
   return true;
 }
 

@@ -804,3 +804,34 @@ export async function cohortMembers(pg: Pool, cohort: string): Promise<string[] 
   if (rows.length === 0) return null;
   return rows.map((r) => r.user_id).filter((u): u is string => u !== null);
 }
+
+export type CohortLeafSums = {
+  studied: number;
+  scoreSum: number;
+  below: number;
+  recentSum: number;
+  recentN: number;
+};
+
+/** Per leaf topic over `members`: students with a row, sum of mastery, rows below 0.8, recent accuracy sums. */
+export async function cohortLeafMastery(pg: Pool, members: string[]): Promise<Map<string, CohortLeafSums>> {
+  const { rows } = await prepared<Raw>(
+    pg,
+    `SELECT topic_id, count(*)::float8 AS n, sum(mastery_score) AS s, count(*) FILTER (WHERE mastery_score < 0.8)::float8 AS b,
+            sum(recent_accuracy) AS rs, count(recent_accuracy)::float8 AS rn
+     FROM topic_mastery WHERE user_id = ANY($1::text[]) AND topic_level = 2 GROUP BY topic_id`,
+    [members],
+  );
+  return new Map(
+    rows.map((r) => [
+      String(r.topic_id),
+      {
+        studied: Number(r.n),
+        scoreSum: Number(r.s),
+        below: Number(r.b),
+        recentSum: Number(r.rs ?? 0),
+        recentN: Number(r.rn),
+      },
+    ]),
+  );
+}

@@ -3,7 +3,8 @@ import { cohortTopics, percentiles } from './cohorts.ts';
 import { dashboard } from './dashboard.ts';
 import { masteryList, masteryTopic } from './mastery.ts';
 import { studyPatterns } from './patterns.ts';
-import { examReadiness, knowledgeGaps } from './reserved.ts';
+import { cohortKnowledgeGaps, knowledgeGaps } from './gaps.ts';
+import { examReadiness } from './readiness.ts';
 import { reviews } from './reviews.ts';
 import { sessions } from './sessions.ts';
 
@@ -18,5 +19,6 @@ export const ROUTES: RouteSpec[] = [
   percentiles,
   cohortTopics,
   knowledgeGaps,
+  cohortKnowledgeGaps,
   examReadiness,
 ];

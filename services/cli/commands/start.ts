@@ -10,6 +10,7 @@ import { demoHints } from '../../analytics-api/demo.ts';
 import { loadApiConfig } from '../../analytics-api/config.ts';
 import { createPgPool } from '../../shared/postgres.ts';
 import { streamEnv } from '../../stream/runtime/config.ts';
+import { jobsEnv } from '../../jobs/config.ts';
 import { studentId } from '../../simulator/student.ts';
 import { demoCohort } from './demo.ts';
 import { dashboardHints, ensureWebBuilt } from '../../web/build.ts';
@@ -32,6 +33,11 @@ export const SERVICES: Array<{
     name: 'analytics-api',
     entry: 'services/analytics-api/main.ts',
     url: (c) => `http://${c.HTTP_HOST}:${c.API_PORT}`,
+  },
+  {
+    name: 'jobs',
+    entry: 'services/jobs/main.ts',
+    url: (c) => `http://${c.HTTP_HOST}:${jobsEnv.load().JOBS_PORT}`,
   },
 ];
 

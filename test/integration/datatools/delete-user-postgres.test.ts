@@ -54,6 +54,8 @@ describe('delete-user in PostgreSQL', () => {
       study_sessions: 3,
       late_events: 3,
       cohort_members: 1,
+      knowledge_gaps: 0,
+      user_learning_metrics: 0,
     });
     expect(await rowsOf('stu_a')).toBe(0);
     expect(await rowsOf('stu_b')).toBe(5);

@@ -12,17 +12,16 @@ import { freePort, startService, stopServices, type StartedService } from '../..
 import { exposedMetricNames, promqlMetricNames } from '../../support/promql.ts';
 
 /**
- * Starts ingest, the stream service (all three processors) and the analytics API on an isolated namespace,
+ * Starts ingest, the stream service (all three processors), the analytics API and the jobs service on an isolated namespace,
  * scrapes their /metrics, and checks that every metric the alerting rules and the Grafana dashboards name is
  * exported. Then runs the native stack's optional Prometheus and Alertmanager (own STACK_DIR and ports) against
  * those services: every target is up, every rule loads, every dashboard query is valid PromQL.
  */
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-// Prometheus' own series, and the jobs service's (services/jobs, built separately: not started here).
+// Prometheus' own series.
 const NOT_FROM_THESE_SERVICES: Record<string, string> = {
   up: 'written by Prometheus for every target',
-  jobs_failed_total: 'exported by the jobs service (services/jobs, BullMQ), counter with label job',
 };
 
 const rules = (
@@ -48,7 +47,12 @@ beforeAll(async () => {
   await provision(iso);
   await registerAll(iso.cfg, createLogger('test', 'warn'));
   const env = { ...iso.env, LOG_LEVEL: 'warn' };
-  const [ingest, stream, api] = [await freePort(), await freePort(), await freePort()];
+  const [ingest, stream, api, jobs] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const ingestEnv = { ...env, INGEST_PORT: String(ingest), INGEST_IP_SALT: 'ops-test' };
   services.push(await startService('ingest', 'services/ingest/main.ts', ingestEnv, local(ingest)));
   const streamEnv = {
@@ -61,6 +65,10 @@ beforeAll(async () => {
   services.push(await startService('stream', 'services/stream/main.ts', streamEnv, local(stream)));
   const apiEnv = { ...env, API_PORT: String(api), JWT_SECRET: 'ops-metrics-secret-ops-metrics-secret' };
   services.push(await startService('analytics-api', 'services/analytics-api/main.ts', apiEnv, local(api)));
+  const jobsEnv = { ...env, JOBS_PORT: String(jobs), ...apiEnv };
+  services.push(
+    await startService('jobs', 'services/jobs/main.ts', { ...jobsEnv, JOBS_PORT: String(jobs) }, local(jobs)),
+  );
 });
 
 afterAll(async () => {

@@ -1,6 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { appWithoutStores, tokenFor } from './helpers.ts';
+import { emptyQuery } from '../../../services/analytics-api/params.ts';
+import { defineRoute } from '../../../services/analytics-api/route.ts';
+import { ROUTES } from '../../../services/analytics-api/routes/index.ts';
+
+/** A reserved operation (scope 'reserved'): documented, authenticated and validated, then 501. */
+const RESERVED = defineRoute({
+  path: '/api/analytics/some-later-feature',
+  operationId: 'getSomeLaterFeature',
+  tag: 'student',
+  summary: 'Reserved',
+  description: 'Reserved for a later release.',
+  scope: 'reserved',
+  query: emptyQuery,
+});
 
 const STUDENT_ROUTES = [
   '/api/analytics/dashboard',
@@ -10,6 +24,8 @@ const STUDENT_ROUTES = [
   '/api/analytics/study-patterns',
   '/api/analytics/sessions',
   '/api/analytics/percentiles',
+  '/api/analytics/knowledge-gaps',
+  '/api/analytics/exam-readiness',
 ];
 
 const get = async (app: ReturnType<typeof appWithoutStores>['app'], path: string, token?: string) => {
@@ -203,18 +219,16 @@ describe('validation', () => {
 });
 
 describe('reserved operations and documents', () => {
-  it('answers 501 not_implemented for knowledge gaps and exam readiness', async () => {
-    const { app } = appWithoutStores();
+  it('answers 501 not_implemented for a reserved operation', async () => {
+    const { app } = appWithoutStores({}, [...ROUTES, RESERVED]);
     const token = await tokenFor('s1', 'student');
-    for (const path of ['/api/analytics/knowledge-gaps', '/api/analytics/exam-readiness']) {
-      const r = await get(app, path, token);
-      expect(r.status).toBe(501);
-      expect(r.body.error?.code).toBe('not_implemented');
-    }
+    const r = await get(app, RESERVED.path, token);
+    expect(r.status).toBe(501);
+    expect(r.body.error?.code).toBe('not_implemented');
   });
 
   it('serves an OpenAPI 3.1 document covering every operation, and Swagger UI', async () => {
-    const { app } = appWithoutStores();
+    const { app } = appWithoutStores({}, [...ROUTES, RESERVED]);
     const doc = (await (await app.request('/openapi.json')).json()) as {
       openapi: string;
       paths: Record<
@@ -240,6 +254,7 @@ describe('reserved operations and documents', () => {
         '/api/analytics/percentiles',
         '/api/analytics/cohorts/{cohort}/topics',
         '/api/analytics/knowledge-gaps',
+        '/api/analytics/cohorts/{cohort}/knowledge-gaps',
         '/api/analytics/exam-readiness',
       ]),
     );
@@ -249,8 +264,10 @@ describe('reserved operations and documents', () => {
         expect.objectContaining({ name: 'days', in: 'query' }),
       ]),
     );
-    expect(doc.paths['/api/analytics/knowledge-gaps']!.get.responses).toHaveProperty('501');
-    expect(doc.paths['/api/analytics/knowledge-gaps']!.get['x-not-implemented']).toBe(true);
+    expect(doc.paths[RESERVED.path]!.get.responses).toHaveProperty('501');
+    expect(doc.paths[RESERVED.path]!.get['x-not-implemented']).toBe(true);
+    expect(doc.paths['/api/analytics/knowledge-gaps']!.get.responses).not.toHaveProperty('501');
+    expect(doc.paths['/api/analytics/exam-readiness']!.get['x-not-implemented']).toBeUndefined();
     const ui = await app.request('/docs');
     expect(ui.status).toBe(200);
     expect(await ui.text()).toContain('openapi.json');

@@ -1,6 +1,8 @@
 import { createLogger } from '../../../services/shared/logger.ts';
 import { Registry } from '../../../services/shared/metrics.ts';
 import { createApiApp, type ApiDeps } from '../../../services/analytics-api/app.ts';
+import type { RouteSpec } from '../../../services/analytics-api/route.ts';
+import { ROUTES } from '../../../services/analytics-api/routes/index.ts';
 import { MemoryAuditLog } from '../../../services/analytics-api/audit.ts';
 import { createVerifier, signToken, type Role } from '../../../services/analytics-api/auth.ts';
 
@@ -26,7 +28,7 @@ export function tokenFor(
 }
 
 /** An app whose stores throw if touched: for tests that must be decided before any data is read. */
-export function appWithoutStores(overrides: Partial<ApiDeps> = {}) {
+export function appWithoutStores(overrides: Partial<ApiDeps> = {}, routes: RouteSpec[] = ROUTES) {
   const untouchable = new Proxy(
     {},
     {
@@ -36,18 +38,21 @@ export function appWithoutStores(overrides: Partial<ApiDeps> = {}) {
     },
   );
   const audit = new MemoryAuditLog();
-  const app = createApiApp({
-    pg: untouchable as ApiDeps['pg'],
-    ch: untouchable as ApiDeps['ch'],
-    redis: null,
-    log: createLogger('test', 'silent'),
-    registry: new Registry(),
-    verify: createVerifier({ secret: SECRET, issuer: ISSUER, audience: AUDIENCE }),
-    audit,
-    cacheTtlSec: 300,
-    cacheTimeoutMs: 30,
-    kAnonymity: 10,
-    ...overrides,
-  });
+  const app = createApiApp(
+    {
+      pg: untouchable as ApiDeps['pg'],
+      ch: untouchable as ApiDeps['ch'],
+      redis: null,
+      log: createLogger('test', 'silent'),
+      registry: new Registry(),
+      verify: createVerifier({ secret: SECRET, issuer: ISSUER, audience: AUDIENCE }),
+      audit,
+      cacheTtlSec: 300,
+      cacheTimeoutMs: 30,
+      kAnonymity: 10,
+      ...overrides,
+    },
+    routes,
+  );
   return { app, audit };
 }

@@ -56,7 +56,9 @@ describe('docker-compose.yml', () => {
       ingest: ['8080'],
       'analytics-api': ['8090'],
     });
-    expect(Object.keys(doc.services)).toEqual(expect.arrayContaining(['stream', 'migrate', 'schemas']));
+    expect(Object.keys(doc.services)).toEqual(
+      expect.arrayContaining(['stream', 'migrate', 'schemas', 'jobs']),
+    );
   });
 
   it('passes `docker compose config` where a compose implementation exists', (ctx) => {

@@ -1,7 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  boardWeightScale,
   classifySeverity,
+  dependentStrengths,
+  learningPath,
   detectKnowledgeGaps,
   hoursToClose,
   prerequisiteImpact,
@@ -236,6 +239,72 @@ describe('recommendedStudyPath', () => {
           }
         }
       }),
+    );
+  });
+});
+
+describe('board weight scale, weighted impact and the learning path', () => {
+  it('maps exam shares to 0-10 with the heaviest leaf at 10', () => {
+    const scale = boardWeightScale([0.002, 0.004, 0.008]);
+    expect(scale(0.008)).toBe(10);
+    expect(scale(0.004)).toBe(5);
+    expect(scale(0)).toBe(0);
+    expect(boardWeightScale([0, 0])(0.1)).toBe(0);
+    // The seed test case on converted weights: a leaf at 80 % of the heaviest share is weight 8 -> critical.
+    const gap = scoreGap({ masteryScore: 0.3, recentAccuracy: 0.45, boardExamWeight: scale(0.0064) });
+    expect(gap.severity).toBe('critical');
+    expect(gap.priorityScore).toBeGreaterThan(7);
+  });
+
+  it('weights each dependent by its strongest prerequisite chain', () => {
+    // a -> b (0.5) -> c (0.8); a -> c (0.3): c's best chain from a is 0.5 x 0.8 = 0.4
+    const g = topicGraph([
+      { topicId: 'a', boardExamWeight: 2, prerequisites: [] },
+      { topicId: 'b', boardExamWeight: 4, prerequisites: ['a'], prerequisiteStrengths: { a: 0.5 } },
+      {
+        topicId: 'c',
+        boardExamWeight: 10,
+        prerequisites: ['b', 'a'],
+        prerequisiteStrengths: { b: 0.8, a: 0.3 },
+      },
+    ]);
+    expect([...dependentStrengths('a', g).entries()].sort()).toEqual([
+      ['b', 0.5],
+      ['c', 0.4],
+    ]);
+    expect(prerequisiteImpact('a', g)).toBeCloseTo((4 * 0.5 + 10 * 0.4) / 10, 12);
+    expect(prerequisiteImpact('b', g)).toBeCloseTo(0.8, 12);
+  });
+
+  it('orders the top gaps by prerequisites with the materials not yet completed', () => {
+    const gaps = detectKnowledgeGaps(
+      [
+        { topicId: 'pathology', masteryScore: 0.2, recentAccuracy: 0.3, materialCompletion: 0 },
+        { topicId: 'physiology', masteryScore: 0.5, recentAccuracy: 0.6, materialCompletion: 0.5 },
+        { topicId: 'biochem', masteryScore: 0.7, recentAccuracy: 0.6, materialCompletion: 0.5 },
+      ],
+      graph,
+      { minutesPerQuestion: 1 },
+    );
+    const path = learningPath(
+      gaps,
+      graph,
+      [
+        { materialId: 'm2', topicIds: ['physiology'], progress: 0.5 },
+        { materialId: 'm1', topicIds: ['physiology', 'pathology'], progress: 0.1 },
+        { materialId: 'done', topicIds: ['physiology'], progress: 0.97 },
+      ],
+      2,
+    );
+    expect(path.steps.map((s) => s.topicId)).toEqual(['physiology', 'pathology']);
+    expect(path.steps[0]!.materials).toEqual([
+      { materialId: 'm1', progress: 0.1 },
+      { materialId: 'm2', progress: 0.5 },
+    ]);
+    expect(path.steps[1]!.materials).toEqual([{ materialId: 'm1', progress: 0.1 }]);
+    // The student's own pace: 1 minute per question halves the practice time of the 2-minute default.
+    expect(gaps.find((g) => g.topicId === 'pathology')!.hoursToClose).toBe(
+      hoursToClose({ masteryScore: 0.2, materialCompletion: 0, minutesPerQuestion: 1 }),
     );
   });
 });

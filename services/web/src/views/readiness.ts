@@ -73,7 +73,7 @@ export const readiness: View = async (ctx) => {
             sections.map((s) => [
               firstString(s, 'name', 'section', 'system') ?? '?',
               pct(firstNumber(s, 'score', 'mastery', 'readiness')),
-              pct(firstNumber(s, 'weight', 'examWeight')),
+              pct(firstNumber(s, 'examShare', 'weight', 'examWeight')),
             ]),
           )
         : empty('No section breakdown in this answer.'),
