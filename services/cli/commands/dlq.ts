@@ -19,7 +19,7 @@ export const subcommands = {
   list: 'usage: studystream dlq list [--limit N] [--from-offset O]\n\nDead letters (id = partition:offset), oldest first; --limit defaults to 100.\n',
   show: 'usage: studystream dlq show <partition>:<offset>\n\nOne dead letter: headers, source, value decoded if possible.\n',
   redrive:
-    'usage: studystream dlq redrive (--ids P:O,... | --all) [--execute]\n\nRe-publishes the original bytes to the source topic once the cause is fixed; dry run unless --execute; a dead\nletter already re-driven is skipped (recorded in PostgreSQL dlq_redrives). Only to an event topic, and only a value\nthat decodes with that topic\'s schema and passes ingest\'s validation; others are refused.\n',
+    "usage: studystream dlq redrive (--ids P:O,... | --all) [--execute]\n\nRe-publishes the original bytes to the source topic once the cause is fixed; dry run unless --execute; a dead\nletter already re-driven is skipped (recorded in PostgreSQL dlq_redrives). Only to an event topic, and only a value\nthat decodes with that topic's schema and passes ingest's validation; others are refused.\n",
 };
 
 export const help = `usage:
