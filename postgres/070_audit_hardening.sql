@@ -28,10 +28,18 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
   FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
 
+-- A migrating role without CREATEROLE (some managed PostgreSQL services) gets a warning instead: create the role
+-- by hand (CREATE ROLE studystream_api NOLOGIN; GRANT studystream_api TO <migrating role>) and migrate again, or
+-- run the API with API_PG_ROLE empty.
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'studystream_api') THEN
-    CREATE ROLE studystream_api NOLOGIN;
+    BEGIN
+      CREATE ROLE studystream_api NOLOGIN;
+    EXCEPTION WHEN insufficient_privilege THEN
+      RAISE WARNING 'cannot create role studystream_api (no CREATEROLE): the API needs API_PG_ROLE empty';
+      RETURN;
+    END;
   END IF;
   IF NOT pg_has_role(current_user, 'studystream_api', 'MEMBER') THEN
     EXECUTE format('GRANT studystream_api TO %I', current_user);
@@ -39,7 +47,7 @@ BEGIN
   EXECUTE format('GRANT USAGE ON SCHEMA %I TO studystream_api', current_schema());
   EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO studystream_api', current_schema());
   EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT SELECT ON TABLES TO studystream_api', current_schema());
+  REVOKE ALL ON audit_log FROM studystream_api;
+  GRANT SELECT, INSERT ON audit_log TO studystream_api;
+  GRANT USAGE ON SEQUENCE audit_log_id_seq TO studystream_api;
 END $$;
-REVOKE ALL ON audit_log FROM studystream_api;
-GRANT SELECT, INSERT ON audit_log TO studystream_api;
-GRANT USAGE ON SEQUENCE audit_log_id_seq TO studystream_api;
