@@ -100,6 +100,7 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
   const bodyError = (c: Context, e: BodyError) => fail(c, e.status, e.code, e.message, e.details);
 
   app.use('/v1/*', async (c, next) => {
+    if (c.req.method !== 'POST') return next(); // no handler: 405 with Allow (shared/http.ts)
     if (!accepting) return unavailable(c, 'ingest is shutting down');
     const key = c.req.header('x-api-key');
     if (!key) return fail(c, 401, 'unauthenticated', 'missing X-API-Key header');

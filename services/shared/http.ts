@@ -149,11 +149,46 @@ export function mountOps(
   });
 }
 
+/** A Hono route pattern (`/a/:id`, `/a/:f{[a-z]+}`, `/a/*`) as an anchored RegExp. */
+function patternRegExp(pattern: string): RegExp {
+  let out = '';
+  for (const part of pattern.split(/(:[A-Za-z0-9_]+(?:\{[^}]*\})?|\*)/)) {
+    if (part === '*') out += '.*';
+    else if (part.startsWith(':')) {
+      const custom = /\{([^}]*)\}$/.exec(part);
+      out += custom ? `(?:${custom[1]})` : '[^/]+';
+    } else out += part.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${out}$`);
+}
+
+/** The methods the app's handlers (not its middleware) serve `path` with; GET implies HEAD. */
+export function allowedMethods(app: Hono, path: string): string[] {
+  const methods = new Set<string>();
+  for (const r of app.routes) {
+    if (r.method === 'ALL' || r.path === '*' || r.path === '/*') continue;
+    if (patternRegExp(r.path).test(path)) methods.add(r.method);
+  }
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods].sort();
+}
+
 /** Uniform JSON for unknown routes and unexpected errors (a 5xx never leaks internals). */
 export function mountErrorHandlers(app: Hono, log: Logger): void {
-  app.notFound((c: Context) =>
-    c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404),
-  );
+  app.notFound((c: Context) => {
+    // A path served under other methods answers 405 with Allow (RFC 9110), not 404.
+    const allowed = allowedMethods(app, c.req.path);
+    if (allowed.length > 0 && !allowed.includes(c.req.method)) {
+      c.header('Allow', allowed.join(', '));
+      return c.json(
+        errorBody('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}`, {
+          allow: allowed,
+        }),
+        405,
+      );
+    }
+    return c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404);
+  });
   app.onError((err, c) => {
     log.error({ err, route: c.req.routePath }, 'unhandled error');
     return c.json(errorBody('internal_error', 'internal error'), 500);
