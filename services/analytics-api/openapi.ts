@@ -40,6 +40,8 @@ export function openApiDocument(routes: readonly RouteSpec[], k: number) {
           ? "The cohort is not one of the educator's (forbidden)"
           : 'A student naming another student (forbidden); an educator asking for individual data (aggregates_only)',
       ),
+      ...(spec.notFound ? { '404': errorResponse(spec.notFound) } : {}),
+      '500': errorResponse('A store failed (internal_error); the request is audited with this status'),
     });
     paths[path] = {
       get: {

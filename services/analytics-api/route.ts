@@ -58,6 +58,8 @@ export type RouteSpec<PS extends z.ZodType = z.ZodType, QS extends z.ZodType = z
   authorize?: (
     ctx: Omit<HandlerContext<z.output<PS>, z.output<QS>>, 'authorized'>,
   ) => Promise<Record<string, unknown>>;
+  /** When the route answers 404: its description in the OpenAPI document (omitted: the route never does). */
+  notFound?: string;
   /** Cache namespace; omitted = never cached. */
   cache?: string;
   /** JSON schema of the 200 body (documentation). */

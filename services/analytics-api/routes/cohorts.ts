@@ -42,6 +42,7 @@ function metricView(s: Standing, k: number, mine: boolean) {
 
 export const percentiles = defineRoute({
   path: '/api/analytics/percentiles',
+  notFound: 'The cohort does not exist (cohort_not_found)',
   operationId: 'getPercentiles',
   tag: 'student',
   summary: "The student's percentiles within a cohort (k-anonymous)",
@@ -95,6 +96,7 @@ export const percentiles = defineRoute({
 
 export const cohortTopics = defineRoute({
   path: '/api/analytics/cohorts/:cohort/topics',
+  notFound: 'The cohort does not exist (cohort_not_found)',
   operationId: 'getCohortTopicDifficulty',
   tag: 'educator',
   summary: 'Topic difficulty across a cohort (educators of the cohort, admins)',
