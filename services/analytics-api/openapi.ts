@@ -95,7 +95,10 @@ function parametersOf(schema: z.ZodType | undefined, where: 'path' | 'query') {
     required?: string[];
   };
   return Object.entries(json.properties ?? {}).map(([name, prop]) => {
-    const { description, ...rest } = prop;
+    const { description, 'x-integer-range': range, ...rest } = prop;
+    // An integer parameter (digits in the URL, a range in the validator) is documented as the integer it is.
+    if (range) Object.assign(rest, { type: 'integer', ...(range as object) }, { pattern: undefined });
+    if (rest.pattern === undefined) delete rest.pattern;
     return {
       name,
       in: where,

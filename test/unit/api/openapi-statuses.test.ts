@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
 import { openApiDocument } from '../../../services/analytics-api/openapi.ts';
 import { ROUTES } from '../../../services/analytics-api/routes/index.ts';
 
@@ -8,7 +10,7 @@ import { ROUTES } from '../../../services/analytics-api/routes/index.ts';
  * every route's 500.
  */
 describe('the OpenAPI document declares every status', () => {
-  const doc = openApiDocument(ROUTES, 10) as {
+  const doc = openApiDocument(ROUTES, 10) as unknown as {
     paths: Record<string, { get: { responses: Record<string, unknown> } }>;
   };
 
@@ -26,5 +28,46 @@ describe('the OpenAPI document declares every status', () => {
     for (const [path, item] of Object.entries(doc.paths))
       for (const status of ['400', '401', '403', '500'])
         expect(item.get.responses, `${path} ${status}`).toHaveProperty(status);
+  });
+
+  it('integer and field-list parameters document exactly what the validators accept', () => {
+    type Param = { name: string; in: string; schema: Record<string, unknown> };
+    const full = openApiDocument(ROUTES, 10) as unknown as {
+      paths: Record<string, { get: { parameters: Param[] } }>;
+    };
+    let ints = 0;
+    for (const spec of ROUTES) {
+      const path = spec.path.replace(/:([A-Za-z_]+)/g, '{$1}');
+      const shape = (spec.query as unknown as { shape: Record<string, z.ZodType> }).shape;
+      for (const p of full.paths[path]!.get.parameters.filter((x) => x.in === 'query')) {
+        const field = shape[p.name]!;
+        const accepts = (v: string) => field.safeParse(v).success;
+        if (p.schema.type === 'integer') {
+          ints++;
+          const { minimum, maximum } = p.schema as { minimum: number; maximum: number };
+          expect(p.schema.pattern, p.name).toBeUndefined();
+          for (const v of [minimum, maximum, Math.floor((minimum + maximum) / 2)])
+            expect(accepts(String(v))).toBe(true);
+          expect(accepts(String(minimum - 1)), `${spec.path} ${p.name}`).toBe(false);
+          expect(accepts(String(maximum + 1)), `${spec.path} ${p.name}`).toBe(false);
+        }
+        if (p.name === 'fields') {
+          const re = new RegExp(p.schema.pattern as string);
+          fc.assert(
+            fc.property(
+              fc.array(fc.constantFrom('topicId', 'score', 'name', 'nope', 'Score'), {
+                minLength: 1,
+                maxLength: 4,
+              }),
+              (names) => {
+                const v = names.join(',');
+                expect(accepts(v), v).toBe(re.test(v));
+              },
+            ),
+          );
+        }
+      }
+    }
+    expect(ints).toBeGreaterThan(5);
   });
 });
