@@ -126,6 +126,7 @@ export const examReadinessQuery = z.strictObject({
     .string()
     .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
     .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)), 'must be a valid date')
+    .meta({ format: 'date' })
     .optional()
     .describe('the exam date (UTC day, default today): the projection decays recall to that day'),
 });

@@ -70,4 +70,36 @@ describe('the OpenAPI document declares every status', () => {
     }
     expect(ints).toBeGreaterThan(5);
   });
+
+  it('property: every query the document allows passes the route validator (cursor, server-issued, excepted)', () => {
+    type Param = { name: string; in: string; schema: Record<string, unknown> };
+    const full = openApiDocument(ROUTES, 10) as unknown as {
+      paths: Record<string, { get: { parameters: Param[] } }>;
+    };
+    const arbitraryOf = (schema: Record<string, unknown>): fc.Arbitrary<string> => {
+      if (schema.type === 'integer')
+        return fc.integer({ min: schema.minimum as number, max: schema.maximum as number }).map(String);
+      if (Array.isArray(schema.enum)) return fc.constantFrom(...(schema.enum as string[]));
+      if (schema.format === 'date')
+        return fc
+          .date({ min: new Date('2000-01-01'), max: new Date('2999-12-31'), noInvalidDate: true })
+          .map((d) => d.toISOString().slice(0, 10));
+      const max = (schema.maxLength as number | undefined) ?? 1000;
+      return fc.stringMatching(new RegExp(schema.pattern as string)).filter((v) => v.length <= max);
+    };
+    for (const spec of ROUTES) {
+      const path = spec.path.replace(/:([A-Za-z_]+)/g, '{$1}');
+      const params = full.paths[path]!.get.parameters.filter((p) => p.in === 'query' && p.name !== 'cursor');
+      const query = fc.record(Object.fromEntries(params.map((p) => [p.name, arbitraryOf(p.schema)])), {
+        requiredKeys: [],
+      });
+      fc.assert(
+        fc.property(query, (q) => {
+          const r = spec.query.safeParse(q);
+          expect(r.success, `${spec.path} ${JSON.stringify(q)}`).toBe(true);
+        }),
+        { numRuns: 50 },
+      );
+    }
+  });
 });
