@@ -4,7 +4,7 @@
  *    day-by-day, student-by-student order) is produced first; then the mastery processor drains it alone (events/s
  *    of the families it reads, until its stored positions reach the end), then the sessions processor alone (all
  *    three families, until its Redis positions reach the end).
- * 2. Freshness at a fixed offered load (default 2,000 events/s of all families, both processors running, as in
+ * 2. Freshness at a fixed offered load (default 2,000 events/s of all families; each processor alone, then both, as in
  *    `studystream run stream`): from the Kafka acknowledgement of a produced event (what ingest's 2xx waits for) to
  *    the commit that applied it: the topic_mastery transaction (consumer_positions, same transaction) or the
  *    sessions Redis commit (sessions:pos, same script), observed by polling every 10 ms.
@@ -134,81 +134,88 @@ const bench: Command = async (args) => {
     const masteryCount = events.filter((e) => MASTERY_FAMILIES.has(e.family)).length;
     await drain('mastery', () => startMasteryProcessor(fresh()), masteryCount, masteryPositions, masteryEnds);
     await drain('sessions', () => startSessionsProcessor(fresh()), events.length, sessionPositions, ends);
-    const mastery = await startMasteryProcessor(fresh());
-    const sessions = await startSessionsProcessor(fresh());
-
-    // 2. Freshness at a fixed rate, both processors running: fresh events (new ids, times just before now) acked one
+    // 2. Freshness at a fixed rate: each processor alone (the figure comparable with earlier runs), then both together
+    // (as `studystream run stream` runs them). Fresh events (new ids and sessions, times just before now), acked one
     // chunk per 50 ms.
     type Pending = { key: string; offset: number; ackAt: number };
-    let polling = true;
-    const watch = (positions: () => Promise<Map<string, number>>, reads: (key: string) => boolean) => {
-      const pending: Pending[] = [];
-      const latencies: number[] = [];
-      const done = (async () => {
-        while (polling || pending.length > 0) {
-          const p = await positions();
-          const now = performance.now();
-          for (let i = pending.length - 1; i >= 0; i--) {
-            const e = pending[i] as Pending;
-            if ((p.get(e.key) ?? 0) > e.offset) {
-              latencies.push(now - e.ackAt);
-              pending.splice(i, 1);
+    const positionsOf = { mastery: masteryPositions, sessions: sessionPositions };
+    const reads = {
+      mastery: (key: string) => !key.startsWith(`${topics['study-events']}|`),
+      sessions: () => true,
+    };
+    const starters = {
+      mastery: () => startMasteryProcessor(fresh()),
+      sessions: () => startSessionsProcessor(fresh()),
+    };
+    const offer = async (names: Array<'mastery' | 'sessions'>, seed: number) => {
+      const running = await Promise.all(names.map((n) => starters[n]()));
+      let polling = true;
+      const watchers = names.map((name) => {
+        const pending: Pending[] = [];
+        const latencies: number[] = [];
+        const done = (async () => {
+          while (polling || pending.length > 0) {
+            const p = await positionsOf[name]();
+            const now = performance.now();
+            for (let i = pending.length - 1; i >= 0; i--) {
+              const e = pending[i] as Pending;
+              if ((p.get(e.key) ?? 0) > e.offset) {
+                latencies.push(now - e.ackAt);
+                pending.splice(i, 1);
+              }
             }
+            if (
+              !polling &&
+              pending.length > 0 &&
+              latencies.length > 0 &&
+              now - (pending[0]?.ackAt ?? now) > 30_000
+            )
+              break;
+            await new Promise((r) => setTimeout(r, 10));
           }
-          if (
-            !polling &&
-            pending.length > 0 &&
-            latencies.length > 0 &&
-            now - (pending[0]?.ackAt ?? now) > 30_000
-          )
-            break;
-          await new Promise((r) => setTimeout(r, 10));
-        }
-      })();
-      return { pending, latencies, done, reads };
-    };
-    const watchers = {
-      mastery: watch(masteryPositions, (key) => !key.startsWith(`${topics['study-events']}|`)),
-      sessions: watch(sessionPositions, () => true),
-    };
-    const live = cohortSlice(97, rate * seconds, false);
-    const shift = Date.now() - 60_000 - Math.max(...live.map((e) => e.record.occurred_at));
-    const perTick = Math.max(1, Math.round(rate / 20));
-    const start = performance.now();
-    for (let i = 0, tick = 0; i < live.length; i += perTick, tick++) {
-      const wait = start + tick * 50 - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const chunk = live.slice(i, i + perTick).map((e) => ({
-        family: e.family,
-        record: { ...e.record, event_id: crypto.randomUUID(), occurred_at: e.record.occurred_at + shift },
-      }));
-      const meta = await producer.publish(chunk);
-      const ackAt = performance.now();
-      for (const m of meta) {
-        const base = Number(m.baseOffset ?? m.offset ?? 0);
-        const key = `${m.topicName}|${m.partition}`;
-        // One produce response per partition run: its first record's offset (the run is applied in order).
-        for (const w of Object.values(watchers))
-          if (w.reads(key)) w.pending.push({ key, offset: base, ackAt });
-      }
-    }
-    const offeredMs = performance.now() - start;
-    polling = false;
-    for (const [name, w] of Object.entries(watchers)) {
-      await w.done;
-      const lat = percentiles(w.latencies);
-      rows.push({
-        measure: `${name}: freshness at ${rate} events/s offered (ack -> commit)`,
-        events: live.length,
-        'events/s': (live.length / offeredMs) * 1000,
-        ms: null,
-        p50_ms: lat.p50,
-        p99_ms: lat.p99,
-        max_ms: lat.max,
+        })();
+        return { name, pending, latencies, done };
       });
-    }
-    await mastery.stop();
-    await sessions.stop();
+      const live = cohortSlice(seed, rate * seconds, false);
+      const shift = Date.now() - 60_000 - Math.max(...live.map((e) => e.record.occurred_at));
+      const perTick = Math.max(1, Math.round(rate / 20));
+      const start = performance.now();
+      for (let i = 0, tick = 0; i < live.length; i += perTick, tick++) {
+        const wait = start + tick * 50 - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const chunk = live.slice(i, i + perTick).map((e) => ({
+          family: e.family,
+          record: { ...e.record, event_id: crypto.randomUUID(), occurred_at: e.record.occurred_at + shift },
+        }));
+        const meta = await producer.publish(chunk);
+        const ackAt = performance.now();
+        for (const m of meta) {
+          const base = Number(m.baseOffset ?? m.offset ?? 0);
+          const key = `${m.topicName}|${m.partition}`;
+          // One produce response per partition run: its first record's offset (the run is applied in order).
+          for (const w of watchers) if (reads[w.name](key)) w.pending.push({ key, offset: base, ackAt });
+        }
+      }
+      const offeredMs = performance.now() - start;
+      polling = false;
+      for (const w of watchers) {
+        await w.done;
+        const lat = percentiles(w.latencies);
+        rows.push({
+          measure: `${w.name}: freshness at ${rate} events/s offered (ack -> commit)${names.length > 1 ? ', both running' : ''}`,
+          events: live.length,
+          'events/s': (live.length / offeredMs) * 1000,
+          ms: null,
+          p50_ms: lat.p50,
+          p99_ms: lat.p99,
+          max_ms: lat.max,
+        });
+      }
+      for (const r of running) await r.stop();
+    };
+    await offer(['mastery'], 97);
+    await offer(['sessions'], 98);
+    await offer(['mastery', 'sessions'], 99);
     report({
       name: 'processors',
       params: { events: total, rate, seconds, batchMaxWaitMs: 50 },

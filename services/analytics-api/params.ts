@@ -107,6 +107,7 @@ export const masteryTopicParams = z.strictObject({ topic: topicId });
 export const masteryTopicQuery = z.strictObject({ ...userQuery, days: days(365, 90) });
 export const reviewsQuery = z.strictObject({ ...userQuery, days: days(90, 14), limit: limit(500, 50) });
 export const patternsQuery = z.strictObject({ ...userQuery, days: days(365, 90) });
+export const insightsQuery = z.strictObject({ ...userQuery, days: days(365, 90) });
 export const sessionsQuery = z.strictObject({ ...userQuery, limit: limit(200, 20) });
 export const percentilesQuery = z.strictObject({
   ...userQuery,

@@ -138,6 +138,11 @@ export const RESPONSES = {
     to: str,
     heatmap: arr(obj({ weekday: int, hour: int, events: int, questions: int, activeMinutes: num })),
     peakHours: arr(obj({ weekday: int, hour: int, questions: int })),
+    localTime: obj({
+      fallbackFor: { type: ['string', 'null'] },
+      fallbackOffsetMinutes: int,
+      fallbackSource: { enum: ['latest-known-zone', 'utc'] },
+    }),
     sessionLengths: obj({
       sessions: int,
       medianMinutes: numOrNull,
@@ -157,6 +162,30 @@ export const RESPONSES = {
       weeks: arr(obj({ week: str, questions: int, accuracy: numOrNull })),
       questionsPerWeekSlope: numOrNull,
     }),
+  }),
+  insights: obj({
+    ...head,
+    from: str,
+    to: str,
+    answers: int,
+    method: obj({ test: str, fdr: str, q: num, minimumPerGroup: int, minimumEffect: num }),
+    insights: arr(
+      obj({
+        kind: {
+          enum: ['best-time-of-day', 'ideal-session-length', 'break-fatigue', 'notes-recall', 'consistency'],
+        },
+        status: { enum: ['stated', 'not-enough-evidence', 'not-enough-data'] },
+        title: str,
+        sentence: str,
+        evidence: str,
+        group: obj({ label: str, answers: int, correct: int, accuracy: numOrNull }),
+        comparison: obj({ label: str, answers: int, correct: int, accuracy: numOrNull }),
+        effect: numOrNull,
+        ci95: { type: ['array', 'null'], items: num },
+        pValue: numOrNull,
+        qValue: numOrNull,
+      }),
+    ),
   }),
   sessions: obj({
     ...head,

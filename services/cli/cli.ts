@@ -43,6 +43,11 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: 'load the demo cohort when the topics are empty, then keep demo students active',
     load: () => import('./commands/demo.ts'),
   },
+  'eval-insights': {
+    summary:
+      'measure the insights on simulated cohorts with and without planted effects: precision, recall, false-insight rate',
+    load: () => import('./commands/eval-insights.ts'),
+  },
   token: {
     summary:
       'token --user ID --role student|educator|admin [--cohort C] [--ttl 1h]: print an analytics API token',

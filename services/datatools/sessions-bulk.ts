@@ -54,6 +54,7 @@ export class SessionsBulkBuild {
       live: new Map<string, LiveSession>(),
       written: new Map<string, SessionState>(),
       options: deps.options,
+      now: Date.now(),
     };
   }
 

@@ -55,7 +55,8 @@ export function openApiDocument(
         '(schemas/<family>.avsc) and produced to Kafka; 2xx only after Kafka acknowledged (acks=all). ' +
         'Server-owned fields: received_at and client.{ip_hash,browser,os,offline_synced,clock_skew_ms} are ignored ' +
         'if sent. Clock-skew rule: when a batch carries sent_at and |received_at - sent_at| exceeds the tolerance, ' +
-        'every occurred_at of the batch is shifted by (received_at - sent_at).',
+        'every occurred_at of the batch is shifted by (received_at - sent_at). time_zone (optional, every family): the ' +
+        "student's IANA time-zone name (e.g. Europe/Berlin); an unknown name is rejected (invalid_value).",
     },
     components: {
       securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } },
@@ -109,6 +110,13 @@ export function openApiDocument(
                 { type: 'integer', description: 'epoch ms' },
                 { type: 'string', format: 'date-time' },
               ],
+            },
+            time_zone: {
+              type: ['string', 'null'],
+              maxLength: 64,
+              description:
+                "The student's IANA time zone (e.g. Europe/Berlin); local time-of-day figures use it. The SDK sends " +
+                'the runtime zone (Intl) by itself; null or absent: unknown.',
             },
             client: {
               type: ['object', 'null'],

@@ -1,6 +1,7 @@
 import type avro from 'avsc';
 import { familyType } from '../shared/codec.ts';
 import { isEventFamily, type EventFamily } from '../shared/events.ts';
+import { isTimeZone } from '../shared/timezone.ts';
 
 /**
  * Decoding and validation of one event of the HTTP contract: `{"family": ..., ...fields in snake_case}`.
@@ -328,6 +329,9 @@ export function validateEvent(candidate: CandidateEvent, ctx: ValidationContext)
       `is older than ${Math.round(ctx.maxAgeMs / 86_400_000)} days (after clock-skew correction)`,
       'too_old',
     );
+  }
+  if (r.time_zone !== null && r.time_zone !== undefined && !isTimeZone(r.time_zone)) {
+    fail('time_zone', 'must be an IANA time-zone name (e.g. Europe/Berlin) or null');
   }
   for (const k of FREE_TEXT_POLICY.fields) {
     // Empty question_id / material_id have their own family reasons (familyChecks).

@@ -76,6 +76,8 @@ type EnvelopeWire = {
   occurred_at: number;
   schema_version: number;
   session_id: string | null;
+  /** The student's IANA time zone (default: the runtime's, Intl.DateTimeFormat().resolvedOptions().timeZone). */
+  time_zone: string | null;
   client: ClientContextWire | null;
 };
 
@@ -237,6 +239,11 @@ export type BuilderOptions = {
   /** Sent as client.platform on every event; omit both platform and appVersion to send client: null. */
   platform?: Platform;
   appVersion?: string;
+  /**
+   * IANA time zone sent as time_zone on every event. Default: the runtime's own zone
+   * (Intl.DateTimeFormat().resolvedOptions().timeZone), read when each event is built; null sends none.
+   */
+  timeZone?: string | null;
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -366,6 +373,16 @@ function defaultUuid(): string {
  *   attemptNumber: 1, timeToAnswerMs: 41_000 }));
  * ```
  */
+/** The runtime's IANA time zone (browsers and Node both report one through Intl), or null when it has none. */
+export function runtimeTimeZone(): string | null {
+  try {
+    const z = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    return typeof z === 'string' && z.length > 0 && z.length <= 64 ? z : null;
+  } catch {
+    return null;
+  }
+}
+
 export function createEventBuilders(opts: BuilderOptions = {}) {
   const clock = opts.clock ?? (() => Date.now());
   const uuid = opts.uuid ?? defaultUuid;
@@ -377,6 +394,11 @@ export function createEventBuilders(opts: BuilderOptions = {}) {
           app_version: optStr(opts.appVersion, 'appVersion', MAX_APP_VERSION_LENGTH),
         };
 
+  const zone = (): string | null => {
+    if (opts.timeZone !== undefined) return opts.timeZone;
+    return runtimeTimeZone();
+  };
+
   function envelope(input: CommonInput) {
     if (typeof input !== 'object' || input === null) fail('input', 'must be an object');
     const eventId = input.eventId ?? uuid();
@@ -387,6 +409,7 @@ export function createEventBuilders(opts: BuilderOptions = {}) {
       occurred_at: long(input.occurredAt ?? clock(), 'occurredAt'),
       schema_version: SCHEMA_VERSION,
       session_id: optStr(input.sessionId, 'sessionId'),
+      time_zone: zone(),
       client: client === null ? null : { ...client },
     };
   }

@@ -112,6 +112,8 @@ export interface StudyEvent {
   event_type: StudyEventType;
   /** Study session the event belongs to (client-generated id), if any. */
   session_id: null | string;
+  /** The student's IANA time zone when the event happened (e.g. Europe/Berlin, Etc/GMT-5), as the client runtime reports it (Intl.DateTimeFormat().resolvedOptions().timeZone); null when unknown (events of producers older than this field). A name rather than a UTC offset: it is what runtimes report, and the offset at occurred_at (daylight saving included) follows from it exactly. */
+  time_zone: null | string;
   /** Curriculum topic ids (see the topics table) the event concerns. */
   topic_ids: Array<string>;
   /** Material opened or closed (MATERIAL_OPEN, MATERIAL_CLOSE). */
@@ -147,6 +149,8 @@ export interface QuestionAttempt {
   schema_version: number;
   /** Study session the event belongs to (client-generated id), if any. */
   session_id: null | string;
+  /** The student's IANA time zone when the event happened (e.g. Europe/Berlin, Etc/GMT-5), as the client runtime reports it (Intl.DateTimeFormat().resolvedOptions().timeZone); null when unknown (events of producers older than this field). A name rather than a UTC offset: it is what runtimes report, and the offset at occurred_at (daylight saving included) follows from it exactly. */
+  time_zone: null | string;
   /** Question bank id of the question. */
   question_id: string;
   /** Curriculum topics the question tests (at least one). */
@@ -196,6 +200,8 @@ export interface MaterialInteraction {
   schema_version: number;
   /** Study session the event belongs to (client-generated id), if any. */
   session_id: null | string;
+  /** The student's IANA time zone when the event happened (e.g. Europe/Berlin, Etc/GMT-5), as the client runtime reports it (Intl.DateTimeFormat().resolvedOptions().timeZone); null when unknown (events of producers older than this field). A name rather than a UTC offset: it is what runtimes report, and the offset at occurred_at (daylight saving included) follows from it exactly. */
+  time_zone: null | string;
   /** Material id in the content library. */
   material_id: string;
   /** Kind of material. */
@@ -223,6 +229,7 @@ export interface EventFamilyTypes {
     optional:
       | 'schema_version'
       | 'session_id'
+      | 'time_zone'
       | 'topic_ids'
       | 'material_id'
       | 'material_type'
@@ -237,6 +244,7 @@ export interface EventFamilyTypes {
     optional:
       | 'schema_version'
       | 'session_id'
+      | 'time_zone'
       | 'selected_answer'
       | 'confidence'
       | 'difficulty'
@@ -249,6 +257,7 @@ export interface EventFamilyTypes {
     optional:
       | 'schema_version'
       | 'session_id'
+      | 'time_zone'
       | 'topic_ids'
       | 'progress'
       | 'position_ms'

@@ -30,6 +30,7 @@ import type {
   StudentTruth,
 } from './types.ts';
 import type { EventFamily } from '../shared/kafka.ts';
+import { etcZoneOfOffsetHours } from '../shared/timezone.ts';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -46,7 +47,27 @@ const CHRONOTYPES = [
   { name: 'owl', peak: 21, share: 0.3 },
 ] as const;
 
+/** Logit bonus of each planted effect (SimOptions.effects 'planted'). */
+export const PLANTED_LOGIT = 0.6;
+/** The part of the day (services/domain/insights.ts partOfDay) a chronotype is at its best in, when planted. */
+export const CHRONOTYPE_PART = { lark: 'morning', intermediate: 'afternoon', owl: 'evening' } as const;
+
+function partOfDayOf(hour: number): string {
+  if (hour >= 5 && hour < 12) return 'morning';
+  if (hour >= 12 && hour < 17) return 'afternoon';
+  if (hour >= 17 && hour < 22) return 'evening';
+  return 'night';
+}
+
 const TIMEZONES = [-8, -7, -6, -5, -5, -5, -4, 0, 1, 2, 5.5, 8];
+
+/**
+ * The IANA zone a student's device reports for the simulator's fixed offset (no daylight saving in the simulator,
+ * so zones without it: Etc/GMT-N, and Asia/Kolkata for +5:30); sent as every event's time_zone.
+ */
+export function simTimeZone(offsetHours: number): string {
+  return offsetHours === 5.5 ? 'Asia/Kolkata' : etcZoneOfOffsetHours(offsetHours);
+}
 
 const DEVICES: Record<
   Platform,
@@ -368,11 +389,14 @@ export class StudentSim {
   private busyUntil: number;
   private lastEventAt = 0;
   private learningTopic = -1;
+  private readonly effects: NonNullable<SimOptions['effects']>;
+  /** First note or highlight per topic id (planted note effect). */
+  private readonly notedAt = new Map<string, number>();
 
   constructor(
     profile: Profile,
     rng: Rng,
-    opts: Pick<SimOptions, 'startMs' | 'days'> & Delivery,
+    opts: Pick<SimOptions, 'startMs' | 'days' | 'effects'> & Delivery,
     out: SimItem[],
     cur: Curriculum = curriculum(),
   ) {
@@ -386,6 +410,7 @@ export class StudentSim {
     this.traces = cur.leaves.map(() => initialTrace(opts.startMs));
     this.device = new Device(profile, rng.fork('device'), opts, out);
     this.busyUntil = opts.startMs;
+    this.effects = opts.effects ?? 'natural';
   }
 
   /** Extends the horizon (live mode keeps a student going past the simulated days). */
@@ -523,8 +548,17 @@ export class StudentSim {
       const trace = this.traces[index]!;
       const recall = retrievability(trace, t);
       const minutes = session.fatigueMinutes + (t - t0) / MIN;
-      const fatigue = fatiguePenalty(minutes, p.stamina);
-      const prob = pCorrect(q, this.theta[index]!, recall, fatigue);
+      const effects = this.effects;
+      const fatigue =
+        effects === 'none' ? 0 : fatiguePenalty(minutes, p.stamina) * (effects === 'planted' ? 3 : 1);
+      let bonus = 0;
+      if (effects === 'planted') {
+        const localHour = new Date(t + p.tzOffsetHours * HOUR).getUTCHours();
+        if (partOfDayOf(localHour) === CHRONOTYPE_PART[p.chronotype]) bonus += PLANTED_LOGIT;
+        const noted = this.notedAt.get(leaf.id);
+        if (noted !== undefined && noted <= t - DAY) bonus += PLANTED_LOGIT;
+      }
+      const prob = pCorrect(q, this.theta[index]! + bonus, recall, fatigue);
       const skipped = this.rng.chance(0.01);
       const correct = !skipped && this.rng.chance(prob);
       const slow = (1 + 0.25 * q.b) * (correct ? 1 : 1.25) * (1 + (0.3 * fatigue) / MODEL.fatiguePerHour);
@@ -672,6 +706,7 @@ export class StudentSim {
     length: number,
   ): number {
     const t = t0 + this.rng.uniform(10, 90) * 1_000;
+    for (const id of topicIds) if (!this.notedAt.has(id)) this.notedAt.set(id, t);
     const record = this.base(session, t);
     Object.assign(record, {
       material_id: material.id,
@@ -723,6 +758,7 @@ export class StudentSim {
       received_at: 0,
       schema_version: 1,
       session_id: session.id,
+      time_zone: simTimeZone(p.tzOffsetHours),
       client: {
         platform: p.platform,
         app_version: p.appVersion,

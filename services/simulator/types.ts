@@ -111,6 +111,15 @@ export interface SimOptions {
   onlineFlushMs: number;
   /** Events per request. */
   batchSize: number;
+  /**
+   * Effects on answer accuracy the insights should find (services/domain/insights.ts; measured by
+   * `studystream eval-insights`): 'natural' (default) the model as it is (session fatigue only); 'none' no effect
+   * of time, fatigue or notes at all (fatigue off); 'planted' fatigue three times as strong, +PLANTED_LOGIT logits in
+   * the part of the day of the student's chronotype (lark: morning, intermediate: afternoon, owl: evening) and on
+   * topics the student took a note or highlight on at least a day before. Choosing one never changes the random
+   * draws, so the events differ only in which answers are correct.
+   */
+  effects?: 'natural' | 'none' | 'planted';
   /** Called after each simulated day with (days done, days total). */
   onDay?: (done: number, total: number) => void;
 }

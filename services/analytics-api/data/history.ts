@@ -1,6 +1,14 @@
 import type { RowReader } from '../../shared/clickhouse.ts';
 import { join, raw, sql } from '../../shared/sql.ts';
 import { addDays } from '../compute.ts';
+import {
+  fallbackOf,
+  localHeatmap,
+  type HourCell,
+  type LocalFallback,
+  type ZonedHourCell,
+} from '../../domain/localtime.ts';
+import type { StoredAnswer, StoredNote } from '../../domain/insights.ts';
 
 /**
  * Reads of the ClickHouse per-student rollups for one student: the plain-number tables of
@@ -153,32 +161,51 @@ export async function dailyActivity(
   }));
 }
 
-export type HeatmapCell = {
-  weekday: number;
-  hour: number;
-  events: number;
-  questions: number;
-  activeMs: number;
-};
+export type HeatmapCell = HourCell;
 
-/** Activity by ISO weekday (1 = Monday) and UTC hour since `from` (inclusive). */
-export async function hourlyHeatmap(ch: RowReader, user: string, from: string): Promise<HeatmapCell[]> {
-  const rows = await ch.rows<Record<string, unknown>>(
-    sql`SELECT toDayOfWeek(hour) AS weekday, toHour(hour) AS hr, sum(events) AS events,
-          sum(questions) AS questions, sum(active_ms) AS active_ms
-        FROM hourly_user_sums
-        PREWHERE user_id = ${user}
-        WHERE hour >= toDateTime(${from + ' 00:00:00'}, 'UTC')
-        GROUP BY weekday, hr ORDER BY weekday, hr
-        ${raw(PER_STUDENT)}`.text,
-  );
-  return rows.map((r) => ({
+/**
+ * Activity by ISO weekday (1 = Monday) and LOCAL hour since the local day `from` (inclusive), from
+ * hourly_user_local_sums (clickhouse/020_event_time_zone.sql): events with a time zone at their own local hour,
+ * events without one shifted by the student's most recent known offset, else left in UTC (services/domain/localtime.ts).
+ */
+export async function hourlyHeatmap(
+  ch: RowReader,
+  user: string,
+  from: string,
+): Promise<{ cells: HeatmapCell[]; fallback: LocalFallback; cellsWithoutZone: number }> {
+  const [rows, latest] = await Promise.all([
+    ch.rows<Record<string, unknown>>(
+      sql`SELECT toDayOfWeek(local_hour) AS weekday, toHour(local_hour) AS hr, tz_known, sum(events) AS events,
+            sum(questions) AS questions, sum(active_ms) AS active_ms
+          FROM hourly_user_local_sums
+          PREWHERE user_id = ${user}
+          WHERE local_hour >= toDateTime(${from + ' 00:00:00'}, 'UTC')
+          GROUP BY weekday, hr, tz_known ORDER BY weekday, hr, tz_known
+          ${raw(PER_STUDENT)}`.text,
+    ),
+    ch.rows<Record<string, unknown>>(
+      sql`SELECT argMax(utc_offset_min, local_hour) AS off, count() AS n
+          FROM hourly_user_local_sums
+          PREWHERE user_id = ${user}
+          WHERE tz_known = 1
+          ${raw(PER_STUDENT)}`.text,
+    ),
+  ]);
+  const known = latest[0] && num(latest[0].n) > 0 ? num(latest[0].off) : null;
+  const zoned: ZonedHourCell[] = rows.map((r) => ({
     weekday: num(r.weekday),
     hour: num(r.hr),
+    tzKnown: num(r.tz_known) === 1,
     events: num(r.events),
     questions: num(r.questions),
     activeMs: num(r.active_ms),
   }));
+  const fallback = fallbackOf(known);
+  return {
+    cells: localHeatmap(zoned, fallback),
+    fallback,
+    cellsWithoutZone: zoned.filter((c) => !c.tzKnown).length,
+  };
 }
 
 export type TopicDay = {
@@ -225,4 +252,55 @@ function tuple(values: readonly string[]) {
 
 export function round1(x: number): number {
   return Math.round(x * 10) / 10;
+}
+
+/** Most answers read for the insights (the newest, within the window); a student's 90 days rarely hold more. */
+export const INSIGHT_MAX_ANSWERS = 20_000;
+
+/**
+ * The raw answers of one student since the UTC day `from`, and per topic the first note/highlight and the first
+ * other material interaction (all time), for the insights
+ * (services/domain/insights.ts). Raw tables (ReplacingMergeTree keyed by user and time): one student's contiguous
+ * range; duplicates not yet merged away are removed by event id in the domain function.
+ */
+export async function insightHistory(
+  ch: RowReader,
+  user: string,
+  from: string,
+): Promise<{ answers: StoredAnswer[]; notes: StoredNote[] }> {
+  const since = sql`toDateTime(${from + ' 00:00:00'}, 'UTC')`;
+  const [answers, notes] = await Promise.all([
+    ch.rows<Record<string, unknown>>(
+      sql`SELECT toString(event_id) AS id, toUInt32(occurred_at) AS t, occurred_ms AS ms, time_zone != '' AS known,
+            utc_offset_min AS off, is_correct AS ok, session_id AS s, topic_ids AS topics
+          FROM question_attempts
+          PREWHERE user_id = ${user}
+          WHERE occurred_at >= ${since}
+          ORDER BY occurred_at DESC LIMIT ${INSIGHT_MAX_ANSWERS}
+          ${raw(PER_STUDENT)}`.text,
+    ),
+    ch.rows<Record<string, unknown>>(
+      sql`SELECT toUInt32(min(occurred_at)) AS t, arrayJoin(topic_ids) AS topic,
+            interaction_type IN ('NOTE', 'HIGHLIGHT') AS note
+          FROM material_interactions
+          PREWHERE user_id = ${user}
+          GROUP BY topic, note
+          ${raw(PER_STUDENT)}`.text,
+    ),
+  ]);
+  return {
+    answers: answers.map((r) => ({
+      eventId: String(r.id),
+      at: num(r.t) * 1000 + num(r.ms),
+      offsetMinutes: num(r.known) === 1 ? num(r.off) : null,
+      correct: num(r.ok) === 1,
+      sessionId: String(r.s ?? ''),
+      topics: Array.isArray(r.topics) ? (r.topics as string[]) : [],
+    })),
+    notes: notes.map((r) => ({
+      at: num(r.t) * 1000,
+      topics: [String(r.topic)],
+      kind: num(r.note) === 1 ? ('note' as const) : ('read' as const),
+    })),
+  };
 }

@@ -2,6 +2,7 @@ import type { RouteSpec } from '../route.ts';
 import { cohortTopics, percentiles } from './cohorts.ts';
 import { dashboard } from './dashboard.ts';
 import { masteryList, masteryTopic } from './mastery.ts';
+import { insights } from './insights.ts';
 import { studyPatterns } from './patterns.ts';
 import { cohortKnowledgeGaps, knowledgeGaps } from './gaps.ts';
 import { examReadiness } from './readiness.ts';
@@ -15,6 +16,7 @@ export const ROUTES: RouteSpec[] = [
   masteryTopic,
   reviews,
   studyPatterns,
+  insights,
   sessions,
   percentiles,
   cohortTopics,

@@ -14,8 +14,10 @@ export const studyPatterns = defineRoute({
   tag: 'student',
   summary: 'Study patterns: time-of-day heatmap, session lengths, efficiency, velocity',
   description:
-    'Over the last `days` UTC days. heatmap: events, questions and active minutes per ISO weekday (1 = Monday) and ' +
-    'UTC hour (ClickHouse hourly rollup). sessionLengths: finished sessions by duration (minutes, buckets ' +
+    'Over the last `days` days. heatmap and peakHours: events, questions and active minutes per ISO weekday ' +
+    "(1 = Monday) and hour in the student's LOCAL time (each event's time_zone; events without one, from older " +
+    "producers, are shifted by the student's most recent known UTC offset, else stay in UTC: localTime says which " +
+    'fallback applied; ClickHouse hourly_user_local_sums). sessionLengths: finished sessions by duration (minutes, buckets ' +
     `${SESSION_BUCKETS_MIN.join(', ')}+). efficiency: questions per active hour, accuracy, mean focus score, active ` +
     'share of session time. velocity: questions, accuracy and active minutes per ISO week (zero-filled) and the ' +
     'least-squares slope of weekly questions (questions/week per week).',
@@ -26,11 +28,12 @@ export const studyPatterns = defineRoute({
   handler: async ({ user, query, data, now }) => {
     const today = utcDay(now);
     const from = addDays(today, -(query.days - 1));
-    const [cells, days, sessions] = await Promise.all([
+    const [local, days, sessions] = await Promise.all([
       hourlyHeatmap(data.chRows, user, from),
       dailyActivity(data.chRows, user, from, today),
       sessionsSince(data.pg, user, Date.parse(`${from}T00:00:00Z`)),
     ]);
+    const cells = local.cells;
     const heatmap = cells.map((c) => ({
       weekday: c.weekday,
       hour: c.hour,
@@ -53,6 +56,11 @@ export const studyPatterns = defineRoute({
       to: today,
       heatmap,
       peakHours: peak.map((c) => ({ weekday: c.weekday, hour: c.hour, questions: c.questions })),
+      localTime: {
+        fallbackFor: local.cellsWithoutZone > 0 ? 'events without a time zone' : null,
+        fallbackOffsetMinutes: local.fallback.offsetMinutes,
+        fallbackSource: local.fallback.source,
+      },
       sessionLengths: {
         sessions: sessions.length,
         medianMinutes: round(median(minutes), 1),

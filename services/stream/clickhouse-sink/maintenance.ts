@@ -3,7 +3,7 @@ import { ident, raw, sql } from '../../shared/sql.ts';
 import { RAW_TABLES } from './rows.ts';
 
 /**
- * Retention and the right to deletion over the raw and rollup tables (clickhouse/001, 002, 004). Every table is
+ * Retention and the right to deletion over the raw and rollup tables (clickhouse/001, 002, 004, 020). Every table is
  * partitioned by toYYYYMM of its time column, so retention drops whole monthly partitions (cheap, no rewrite);
  * deletion is an ALTER TABLE ... DELETE mutation per table, awaited until ClickHouse finished it.
  */
@@ -17,6 +17,7 @@ export const USER_ROLLUPS = [
   'daily_user_topic_sums',
   'hourly_user_sums',
   'daily_user_distinct',
+  'hourly_user_local_sums',
 ] as const;
 /** Cohort rollups with no user key (only aggregate states): retention applies, deletion cannot single out a user. */
 export const COHORT_ROLLUPS = ['daily_topic_stats'] as const;

@@ -1,4 +1,5 @@
 import type { EventFamily } from '../../shared/kafka.ts';
+import { utcOffsetMinutes } from '../../shared/timezone.ts';
 
 /**
  * Pure mapping from decoded Avro records (avsc, wrapUnions 'auto': unions are plain values or null, enums are
@@ -60,6 +61,10 @@ function common(r: Rec): { ok: true; cols: RawRow } | { ok: false; error: string
   if (typeof occurred !== 'number' || !Number.isFinite(occurred) || occurred < MIN_MS || occurred >= MAX_MS) {
     return { ok: false, error: 'occurred_at is outside 2000-01-01..2100-01-01' };
   }
+  // time_zone (an IANA name, optional since the schemas' second version): stored with its offset at occurred_at.
+  // A record without one (an older producer) or with a name the runtime does not know stores '' and offset 0;
+  // readers apply the documented fallback (the student's most recent known zone, else UTC).
+  const offset = typeof r.time_zone === 'string' ? utcOffsetMinutes(r.time_zone, occurred) : undefined;
   const received =
     typeof r.received_at === 'number' && Number.isFinite(r.received_at) ? r.received_at : occurred;
   return {
@@ -73,6 +78,8 @@ function common(r: Rec): { ok: true; cols: RawRow } | { ok: false; error: string
       schema_version: num(r.schema_version),
       session_id: str(r.session_id),
       topic_ids: strings(r.topic_ids),
+      time_zone: offset === undefined ? '' : (r.time_zone as string),
+      utc_offset_min: offset ?? 0,
     },
   };
 }

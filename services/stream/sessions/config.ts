@@ -13,6 +13,10 @@ export const sessionsEnv = defineEnv(
       default: '1800000',
       doc: "a session without SESSION_END is due this long after its last event (by the student's own clock or the processing clock)",
     },
+    SESSIONS_CLOSE_QUIET_MS: {
+      default: '10000',
+      doc: 'a due session is written only once no record has changed it for this long (processing time): a backlog or replay writes each session once, not once per batch',
+    },
     SESSIONS_SWEEP_INTERVAL_MS: {
       default: '30000',
       doc: 'how often the processor closes the due sessions of its partitions that no new record closes (quiet students): a session is written at most this long after it is due',
@@ -29,6 +33,7 @@ export const sessionsEnv = defineEnv(
   {
     SESSIONS_GRACE_MS: envInt('SESSIONS_GRACE_MS'),
     SESSIONS_INACTIVITY_TIMEOUT_MS: envInt('SESSIONS_INACTIVITY_TIMEOUT_MS'),
+    SESSIONS_CLOSE_QUIET_MS: envInt('SESSIONS_CLOSE_QUIET_MS'),
     SESSIONS_SWEEP_INTERVAL_MS: envInt('SESSIONS_SWEEP_INTERVAL_MS'),
     SESSIONS_IDLE_GAP_MS: envInt('SESSIONS_IDLE_GAP_MS'),
     SESSIONS_GROUP_ID: z.string().min(1),

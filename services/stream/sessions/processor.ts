@@ -69,6 +69,7 @@ export function sessionOptions(c: SessionsConfig): SessionOptions {
     graceMs: c.SESSIONS_GRACE_MS,
     inactivityTimeoutMs: c.SESSIONS_INACTIVITY_TIMEOUT_MS,
     idleGapMs: c.SESSIONS_IDLE_GAP_MS,
+    quietMs: c.SESSIONS_CLOSE_QUIET_MS,
   };
 }
 
@@ -187,7 +188,7 @@ export async function runStep(
   // Apply and close (pure).
   const versions = new Map<string, { v: number; p: number; userId: string }>();
   for (const [k, s] of snap.live) versions.set(k, { v: s.v, p: s.p, userId: s.userId });
-  const ctx: StepContext = { live: new Map(snap.live), written, options };
+  const ctx: StepContext = { live: new Map(snap.live), written, options, now };
   const applied = applyEvents(ctx, admitted);
   const rows = closeDue(ctx, [...applied.changed, ...due], now);
   rows.push(...amendedRows(ctx, applied.amended));
@@ -218,7 +219,7 @@ export async function runStep(
     });
   }
   if (plan.positions.length === 0 && plan.sessions.length === 0) return { closed: 0, amended: 0, users: [] };
-  if (!(await commit(deps.redis, positionsKey, plan))) return undefined;
+  if (!(await commit(deps.redis, positionsKey, plan, options))) return undefined;
   const closedCount = rows.length - applied.amended.size;
   return {
     closed: closedCount,

@@ -25,8 +25,18 @@ import {
 import type { Decoded } from '../runtime/types.ts';
 import type { SessionInput } from './decode.ts';
 
-/** A live session: `v` is the Redis version (bumped on every write), `p` the partition of its student. */
-export type LiveSession = { v: number; userId: string; p: number; finalizeAt: number; state: SessionState };
+/**
+ * A live session: `v` is the Redis version (bumped on every write), `p` the partition of its student, `touchedAt`
+ * the processing time of its last change.
+ */
+export type LiveSession = {
+  v: number;
+  userId: string;
+  p: number;
+  finalizeAt: number;
+  touchedAt: number;
+  state: SessionState;
+};
 
 /** A written (closed) session: one study_sessions row. */
 export type SessionRow = SessionSummary & {
@@ -37,7 +47,13 @@ export type SessionRow = SessionSummary & {
   timeline: TimelineEntry[];
 };
 
-export type SessionOptions = { graceMs: number; inactivityTimeoutMs: number; idleGapMs: number };
+export type SessionOptions = {
+  graceMs: number;
+  inactivityTimeoutMs: number;
+  idleGapMs: number;
+  /** Processing time without a change before a due session is written. */
+  quietMs: number;
+};
 
 /** The session's key, scoped to its student (user ids never contain ':'). */
 export const sessionKey = (userId: string, sessionId: string): string => `${userId}:${sessionId}`;
@@ -49,6 +65,11 @@ export function splitSessionKey(key: string): { userId: string; sessionId: strin
 
 export function finalizeAt(state: SessionState, o: SessionOptions): number {
   return state.lastEventAt + (state.endedAt === null ? o.inactivityTimeoutMs : 0) + o.graceMs;
+}
+
+/** The processing time from which the session may be written (its score in the due index). */
+export function closableAt(s: LiveSession, o: SessionOptions): number {
+  return Math.max(s.finalizeAt, s.touchedAt + o.quietMs);
 }
 
 export function toRow(userId: string, state: SessionState): SessionRow {
@@ -67,6 +88,8 @@ export type StepContext = {
   /** Written sessions read for this step (by sessionKey); amended rows are updated in place. */
   written: Map<string, SessionState>;
   options: SessionOptions;
+  /** Processing time of the step. */
+  now: number;
 };
 
 export type ApplyOutcome = {
@@ -112,6 +135,7 @@ export function applyEvents(ctx: StepContext, items: ReadonlyArray<Decoded<Sessi
       userId: value.userId,
       p: live?.p ?? record.partition,
       finalizeAt: finalizeAt(result.state, o),
+      touchedAt: ctx.now,
       state: result.state,
     });
     out.changed.add(key);
@@ -121,8 +145,9 @@ export function applyEvents(ctx: StepContext, items: ReadonlyArray<Decoded<Sessi
 
 /**
  * Closes the candidate live sessions that are due at `clock` (strictly past finalizeAt; the student's own latest
- * event counts as a clock too). A session that also has a written row (a close whose Redis commit was lost) is
- * merged with it, so a row never loses an event. Returns the rows and removes the sessions from `ctx.live`.
+ * event counts as a clock too) and quiet (unchanged for quietMs of processing time at `clock`). A session that also
+ * has a written row (a close whose Redis commit was lost) is merged with it, so a row never loses an event. Returns
+ * the rows and removes the sessions from `ctx.live`.
  */
 export function closeDue(ctx: StepContext, candidates: Iterable<string>, clock: number): SessionRow[] {
   const studentClock = new Map<string, number>();
@@ -133,7 +158,7 @@ export function closeDue(ctx: StepContext, candidates: Iterable<string>, clock: 
     const s = ctx.live.get(key);
     if (s === undefined) continue;
     const at = Math.max(clock, studentClock.get(s.userId) ?? -Infinity);
-    if (!(at > s.finalizeAt)) continue;
+    if (!(at > s.finalizeAt) || clock < s.touchedAt + ctx.options.quietMs) continue;
     const stored = ctx.written.get(key);
     const state = stored === undefined ? s.state : mergeSessions(s.state, stored, ctx.options.idleGapMs);
     ctx.written.set(key, state);

@@ -3,8 +3,8 @@
  *
  * Redis (keys under REDIS_KEY_PREFIX):
  *   sessions:pos                          hash  "<topic>|<partition>" -> next offset to apply (authoritative)
- *   sessions:live:<user_id>:<session_id>  string JSON {v, userId, p, finalizeAt, state}; v is bumped on every write
- *   sessions:due:<partition>              zset  "<user_id>:<session_id>" scored by finalizeAt (what a clock closes)
+ *   sessions:live:<user_id>:<session_id>  string JSON {v, userId, p, finalizeAt, touchedAt, state}; v is bumped on every write
+ *   sessions:due:<partition>              zset  "<user_id>:<session_id>" scored by closableAt (when a clock may close it)
  *   sessions:user:<user_id>               zset  the student's live session ids scored by their last event (ms): the
  *                                               index the analytics API reads; written in the same script as the live
  *                                               keys and expiring USER_INDEX_TTL_SEC after the student's last write
@@ -20,7 +20,13 @@ import type { Redis } from 'ioredis';
 import type { Pool, PoolClient } from '../../shared/postgres.ts';
 import type { SessionState, TimelineEntry } from '../../domain/sessions.ts';
 import { sessionFromTimeline } from '../../domain/sessions.ts';
-import { splitSessionKey, type LiveSession, type SessionRow } from './step.ts';
+import {
+  closableAt,
+  splitSessionKey,
+  type LiveSession,
+  type SessionOptions,
+  type SessionRow,
+} from './step.ts';
 
 export const KEYS = {
   pos: 'sessions:pos',
@@ -71,7 +77,7 @@ export async function readSnapshot(
   return snapshot;
 }
 
-/** Live sessions of the given partitions whose finalizeAt is before `clock`. */
+/** Live sessions of the given partitions that may be closed before `clock` (their closableAt). */
 export async function dueSessions(
   redis: Redis,
   partitions: readonly number[],
@@ -175,7 +181,12 @@ export type CommitPlan = {
   sessions: Array<{ key: string; userId: string; p: number; expectedV: number; val: LiveSession | null }>;
 };
 
-export async function commit(redis: Redis, positionsKey: string, plan: CommitPlan): Promise<boolean> {
+export async function commit(
+  redis: Redis,
+  positionsKey: string,
+  plan: CommitPlan,
+  options: SessionOptions,
+): Promise<boolean> {
   const keys: string[] = [positionsKey];
   const index = (key: string): number => {
     let i = keys.indexOf(key);
@@ -197,9 +208,10 @@ export async function commit(redis: Redis, positionsKey: string, plan: CommitPla
             userId: x.val.userId,
             p: x.val.p,
             finalizeAt: x.val.finalizeAt,
+            touchedAt: x.val.touchedAt,
             state: x.val.state,
           }),
-    score: x.val === null ? '0' : String(x.val.finalizeAt),
+    score: x.val === null ? '0' : String(closableAt(x.val, options)),
     last: x.val === null ? '0' : String(x.val.state.lastEventAt),
   }));
   const arg = JSON.stringify({

@@ -435,6 +435,12 @@ describe('student endpoints return values matching an independent computation', 
     for (const a of w.attempts) add(a.at, 1, a.ms);
     for (const e of w.studyEvents) add(e.at, 0, 0);
     for (const m of w.materials) add(m.at, 0, m.activeMs);
+    // the fixture's events carry no time zone and the student never sent one: the UTC fallback
+    expect(r.body.localTime).toEqual({
+      fallbackFor: 'events without a time zone',
+      fallbackOffsetMinutes: 0,
+      fallbackSource: 'utc',
+    });
     const got = new Map((r.body.heatmap as any[]).map((c) => [`${c.weekday}-${c.hour}`, c]));
     expect(got.size).toBe(cells.size);
     for (const [key, c] of cells) {
@@ -463,6 +469,33 @@ describe('student endpoints return values matching an independent computation', 
     const weeks = r.body.velocity.weeks as any[];
     expect(weeks.reduce((s, x) => s + x.questions, 0)).toBe(questions);
     expect(weeks.at(-1).week).toBe('2026-03-09');
+  });
+
+  it('insights: every candidate with its numbers, nothing stated on too little data; own data only', async () => {
+    const r = await get('/api/analytics/insights', token(ALICE, 'student'));
+    expect(r.status).toBe(200);
+    const w = aliceIn(addDays(TODAY, -89));
+    expect(r.body.answers).toBe(w.attempts.length);
+    const list = r.body.insights as any[];
+    expect(list.map((i) => i.kind)).toEqual([
+      'best-time-of-day',
+      'ideal-session-length',
+      'break-fatigue',
+      'notes-recall',
+      'consistency',
+    ]);
+    for (const i of list) {
+      expect(i.status).not.toBe('stated');
+      expect(i.sentence).toMatch(/^Not enough evidence yet/);
+      expect(i.group.answers + i.comparison.answers).toBeLessThanOrEqual(w.attempts.length);
+    }
+    const tod = list.find((i) => i.kind === 'best-time-of-day');
+    expect(tod.group.answers + tod.comparison.answers).toBe(w.attempts.length);
+    expect((await get(`/api/analytics/insights?user=${BOB}`, token(ALICE, 'student'))).status).toBe(403);
+    expect(
+      (await get(`/api/analytics/insights?user=${ALICE}`, token('teach', 'educator', ['big']))).status,
+    ).toBe(403);
+    expect((await get(`/api/analytics/insights?user=${BOB}`, token('root', 'admin'))).status).toBe(200);
   });
 
   it('sessions: recent finished ones newest first, and the live one', async () => {

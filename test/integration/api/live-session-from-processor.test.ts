@@ -117,6 +117,7 @@ beforeAll(async () => {
     ...iso.env,
     SESSIONS_GROUP_ID: `sessions-${iso.id}`,
     SESSIONS_GRACE_MS: '1000',
+    SESSIONS_CLOSE_QUIET_MS: '0',
     STREAM_BATCH_MAX_WAIT_MS: '200',
     STREAM_PORT: '0',
   };

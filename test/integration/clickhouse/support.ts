@@ -1,3 +1,8 @@
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SharedConfig } from '../../../services/shared/config.ts';
+import { CLICKHOUSE_DIR, migrateClickHouse } from '../../../services/shared/migrations.ts';
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '../../../services/shared/clickhouse.ts';
 import { groupByTable, mapRecord, type MappedRow } from '../../../services/stream/clickhouse-sink/rows.ts';
@@ -33,4 +38,19 @@ export async function writeAttempts(
   });
   const store = new RawEventStore(client, 86_400);
   for (const [table, list] of groupByTable(rows)) await store.write(table, list);
+}
+
+/**
+ * Migrates the isolated database with only the migration files `only` matches (the database as it was before a later
+ * migration, whose backfill a test then checks by migrating fully).
+ */
+export async function migrateOnly(cfg: SharedConfig, only: RegExp): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ch-migrations-'));
+  try {
+    for (const f of readdirSync(CLICKHOUSE_DIR).filter((f) => only.test(f)))
+      copyFileSync(join(CLICKHOUSE_DIR, f), join(dir, f));
+    await migrateClickHouse(cfg, cfg.CLICKHOUSE_DATABASE, dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

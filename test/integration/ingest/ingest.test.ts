@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { materialInteraction, questionAttempt, studyEvent } from '../../support/ingest-events.ts';
+import { createEventBuilders } from '../../../services/sdk/index.ts';
 import { consumeAll, postJson, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
@@ -86,6 +87,35 @@ describe('ingest against the real stack', () => {
       confidence: 4,
       mode: 'TUTOR',
     });
+  });
+
+  it("time_zone: the SDK's runtime zone reaches the topic, an unknown zone is rejected, none is null", async () => {
+    const ev = createEventBuilders();
+    const sdkEvent = ev.questionAnswered({
+      userId: 'stu_tz',
+      questionId: 'q-tz',
+      topicIds: ['cardio.hf'],
+      isCorrect: true,
+      attemptNumber: 1,
+      timeToAnswerMs: 20_000,
+    });
+    expect(sdkEvent.time_zone).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone);
+    expect((await postJson(h, '/v1/events', sdkEvent)).status).toBe(202);
+    const bad = await postJson(h, '/v1/events', { ...questionAttempt(), time_zone: 'Mars/Olympus' });
+    expect(bad.status).toBe(422);
+    const body = (await bad.json()) as { results: Array<{ errors: Array<{ path: string; code: string }> }> };
+    expect(body.results[0]!.errors).toEqual([
+      expect.objectContaining({ path: 'time_zone', code: 'invalid_value' }),
+    ]);
+    const records = await consumeAll(h, ['question-attempts'], 4);
+    const got = records.find((r) => r.record.event_id === sdkEvent.event_id)!;
+    expect(got.record.time_zone).toBe(sdkEvent.time_zone);
+    // events of the first test were sent without the field: null
+    expect(
+      records
+        .filter((r) => r.record.event_id !== sdkEvent.event_id)
+        .every((r) => r.record.time_zone === null),
+    ).toBe(true);
   });
 
   it('readyz reports every dependency', async () => {

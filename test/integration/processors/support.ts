@@ -66,6 +66,9 @@ export function runEnv(iso: IsolatedEnv, topicsOf: IsolatedEnv, group: string): 
     MASTERY_GROUP_ID: `mastery-${group}-${iso.id}`,
     SESSIONS_GROUP_ID: `sessions-${group}-${iso.id}`,
     MASTERY_ALLOWED_LATENESS_MS: String(LATENESS_MS),
+    // Sessions are written as soon as they are due (events of 2025: at once), so a state dump after catching up does
+    // not depend on how long ago a session was last changed.
+    SESSIONS_CLOSE_QUIET_MS: '0',
     STREAM_BATCH_MAX_WAIT_MS: '300',
     STREAM_BATCH_MAX_RECORDS: '5000',
     // Low enough that back-pressure pauses and resumes fetching during the runs, rejoins included.

@@ -85,6 +85,7 @@ describe('schema registration and evolution (Apicurio, ccompat API)', () => {
       received_at: Date.now(),
       schema_version: 2,
       session_id: null,
+      time_zone: 'Europe/Berlin',
       question_id: 'q1',
       topic_ids: ['t1'],
       selected_answer: 'A',

@@ -28,6 +28,18 @@ const errorsOf = (raw: unknown, c = ctx) => {
 };
 
 describe('decode and validate', () => {
+  it('accepts an IANA time zone or none, and rejects an unknown or mistyped one', () => {
+    expect(errorsOf({ ...questionAttempt(), time_zone: 'Europe/Berlin' })).toEqual([]);
+    expect(errorsOf({ ...questionAttempt(), time_zone: null })).toEqual([]);
+    const noZone: Record<string, unknown> = { ...questionAttempt() };
+    delete noZone.time_zone;
+    const r = check(noZone);
+    expect(r.ok && r.event.record.time_zone).toBe(null); // a producer of the first version: default null
+    expect(errorsOf({ ...studyEvent(), time_zone: 'Mars/Olympus' })).toEqual(['time_zone:invalid_value']);
+    expect(errorsOf({ ...materialInteraction(), time_zone: '+05:00' })).toEqual(['time_zone:invalid_value']);
+    expect(errorsOf({ ...materialInteraction(), time_zone: 60 })).toEqual(['time_zone:invalid_type']);
+  });
+
   it('accepts valid events of every family and produces records valid for the Avro schema', () => {
     for (const raw of [studyEvent(), questionAttempt(), materialInteraction()]) {
       const r = check(raw);

@@ -22,6 +22,7 @@ import type { SessionInput } from '../../../services/stream/sessions/decode.ts';
 import {
   amendedRows,
   applyEvents,
+  closableAt,
   closeDue,
   sessionKey,
   toRow,
@@ -32,7 +33,7 @@ import {
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
-const o = { graceMs: 10 * MIN, inactivityTimeoutMs: 30 * MIN, idleGapMs: 5 * MIN };
+const o = { graceMs: 10 * MIN, inactivityTimeoutMs: 30 * MIN, idleGapMs: 5 * MIN, quietMs: 20 * MIN };
 const PARTITIONS = 2;
 const T0 = Date.UTC(2025, 0, 6, 8);
 
@@ -156,9 +157,9 @@ function run(logs: Map<string, SessionInput[]>, seed: number, crashes = false) {
   };
   const step = (batch: Decoded<SessionInput>[], clock: number): { ok: boolean } => {
     const itemKeys = batch.map((d) => sessionKey(d.value.userId, d.value.sessionId));
-    const due = [...live].filter(([, s]) => s.finalizeAt < clock).map(([k]) => k);
+    const due = [...live].filter(([, s]) => closableAt(s, o) < clock).map(([k]) => k);
     const read = new Set([...itemKeys, ...due]);
-    const ctx: StepContext = { live: new Map(), written: new Map(), options: o };
+    const ctx: StepContext = { live: new Map(), written: new Map(), options: o, now: clock };
     for (const k of read) {
       const s = live.get(k);
       if (s) ctx.live.set(k, structuredClone(s));

@@ -5,6 +5,7 @@ import { toSessionInput } from '../../../services/stream/sessions/decode.ts';
 import {
   amendedRows,
   applyEvents,
+  closableAt,
   closeDue,
   finalizeAt,
   sessionKey,
@@ -13,7 +14,7 @@ import {
 } from '../../../services/stream/sessions/step.ts';
 import type { SessionState } from '../../../services/domain/sessions.ts';
 
-const o = { graceMs: 600_000, inactivityTimeoutMs: 1_800_000, idleGapMs: 300_000 };
+const o = { graceMs: 600_000, inactivityTimeoutMs: 1_800_000, idleGapMs: 300_000, quietMs: 0 };
 const T0 = Date.UTC(2025, 0, 6, 8);
 const MIN = 60_000;
 let offset = 0;
@@ -48,7 +49,12 @@ function session(): Decoded<SessionInput>[] {
 }
 
 function context(): StepContext {
-  return { live: new Map<string, LiveSession>(), written: new Map<string, SessionState>(), options: o };
+  return {
+    live: new Map<string, LiveSession>(),
+    written: new Map<string, SessionState>(),
+    options: o,
+    now: 0,
+  };
 }
 
 describe('sessions step', () => {
@@ -141,6 +147,20 @@ describe('sessions step', () => {
       ['u1', 's1', 7],
       ['u2', 's1', 7],
     ]);
+  });
+
+  it('waits until no record changed a due session for quietMs of processing time (a backlog writes it once)', () => {
+    const quiet = { ...o, quietMs: 10_000 };
+    const now = T0 + 86_400_000;
+    const ctx: StepContext = { ...context(), options: quiet, now };
+    const out = applyEvents(ctx, session());
+    const key = sessionKey('u1', 's1');
+    const live = ctx.live.get(key) as LiveSession;
+    expect(live.touchedAt).toBe(now);
+    expect(closableAt(live, quiet)).toBe(now + 10_000);
+    // Long past its event-time deadline, but changed 9.999 s ago: stays live.
+    expect(closeDue(ctx, out.changed, now + 9_999)).toEqual([]);
+    expect(closeDue(ctx, out.changed, now + 10_000)).toHaveLength(1);
   });
 
   it('counts duplicates once', () => {

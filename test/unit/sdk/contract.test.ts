@@ -202,6 +202,26 @@ describe('SDK event builders against the Avro contract', () => {
 });
 
 describe('SDK event builders', () => {
+  it("sends the runtime's IANA time zone on every event without the app doing anything", () => {
+    const runtime = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    const b = createEventBuilders({ clock: () => NOW });
+    expect(b.sessionStart({ userId: 'u1' }).time_zone).toBe(runtime);
+    expect(
+      b.questionAnswered({
+        userId: 'u1',
+        questionId: 'q',
+        topicIds: ['t'],
+        isCorrect: true,
+        attemptNumber: 1,
+        timeToAnswerMs: 5,
+      }).time_zone,
+    ).toBe(runtime);
+    expect(createEventBuilders({ timeZone: 'Asia/Kolkata' }).sessionStart({ userId: 'u1' }).time_zone).toBe(
+      'Asia/Kolkata',
+    );
+    expect(createEventBuilders({ timeZone: null }).sessionStart({ userId: 'u1' }).time_zone).toBeNull();
+  });
+
   it('stamps a fresh UUID v4 event_id and the clock as occurred_at', () => {
     let t = NOW;
     const b = createEventBuilders({ clock: () => t++ });

@@ -265,3 +265,28 @@ function correlation(pairs: ReadonlyArray<readonly [number, number]>): number {
   }
   return sxy / Math.sqrt(sxx * syy);
 }
+
+describe('time zones', () => {
+  it("every event carries the student's zone, and local hours follow the chronotypes", async () => {
+    const { isTimeZone, utcOffsetMinutes } = await import('../../../services/shared/timezone.ts');
+    const { batches, students } = collect(simOptions({ seed: 77, students: 24, days: 10, startMs: START }));
+    const chrono = new Map(students.map((s) => [s.user_id, s.chronotype]));
+    const zones = new Map<string, Set<string>>();
+    const hours: Record<string, number[]> = { lark: [], intermediate: [], owl: [] };
+    for (const b of batches)
+      for (const e of b.events) {
+        const z = e.record.time_zone as string;
+        expect(isTimeZone(z)).toBe(true);
+        const set = zones.get(e.record.user_id) ?? new Set();
+        set.add(z);
+        zones.set(e.record.user_id, set);
+        const local = new Date(e.record.occurred_at + utcOffsetMinutes(z, e.record.occurred_at)! * 60_000);
+        hours[chrono.get(e.record.user_id)!]!.push(local.getUTCHours() + local.getUTCMinutes() / 60);
+      }
+    expect([...zones.values()].every((s) => s.size === 1)).toBe(true);
+    expect(new Set([...zones.values()].map((s) => [...s][0])).size).toBeGreaterThan(3);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(mean(hours.lark!)).toBeLessThan(mean(hours.intermediate!));
+    expect(mean(hours.intermediate!)).toBeLessThan(mean(hours.owl!));
+  });
+});

@@ -13,6 +13,30 @@ const base = {
 };
 
 describe('row mapping', () => {
+  it('stores the time zone with its offset at occurred_at; none, or an unknown one, is stored as unknown', () => {
+    const row = (time_zone: unknown, occurred_at = base.occurred_at) => {
+      const r = mapRecord('material-interactions', {
+        ...base,
+        occurred_at,
+        time_zone,
+        material_id: 'm1',
+        material_type: 'TEXTBOOK',
+        interaction_type: 'NOTE',
+      });
+      if (!r.ok) throw new Error(r.error);
+      return { time_zone: r.value.row.time_zone, utc_offset_min: r.value.row.utc_offset_min };
+    };
+    expect(row('Europe/Berlin')).toEqual({ time_zone: 'Europe/Berlin', utc_offset_min: 60 });
+    expect(row('Europe/Berlin', Date.UTC(2025, 6, 1))).toEqual({
+      time_zone: 'Europe/Berlin',
+      utc_offset_min: 120,
+    });
+    expect(row('Asia/Kolkata')).toEqual({ time_zone: 'Asia/Kolkata', utc_offset_min: 330 });
+    expect(row(undefined)).toEqual({ time_zone: '', utc_offset_min: 0 }); // a record of the first schema version
+    expect(row(null)).toEqual({ time_zone: '', utc_offset_min: 0 });
+    expect(row('Mars/Olympus')).toEqual({ time_zone: '', utc_offset_min: 0 });
+  });
+
   it('maps a question attempt: seconds plus millis, booleans as 0/1, nulls kept for numbers', () => {
     const r = mapRecord('question-attempts', {
       ...base,

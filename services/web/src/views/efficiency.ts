@@ -1,7 +1,7 @@
 import { getJson } from '../api.ts';
 import { chart, SEQUENTIAL } from '../charts.ts';
 import { card, empty, h, stat, stats } from '../dom.ts';
-import { num, pct, toLocalCells } from '../format.ts';
+import { num, pct } from '../format.ts';
 import { failure, type View } from '../view.ts';
 
 export type Patterns = {
@@ -55,11 +55,8 @@ export const efficiency: View = async (ctx) => {
   ]);
   if (r.kind !== 'ok') return failure(r, 'Study efficiency', ctx);
   const d = r.data;
-  const offset = -new Date().getTimezoneOffset();
-  const cells = toLocalCells(
-    d.heatmap.map((c) => ({ weekday: c.weekday, hour: c.hour, value: c.questions })),
-    offset,
-  );
+  // The API answers in the student's local time (the zone each event carried; see study-patterns' localTime).
+  const cells = d.heatmap.map((c) => ({ weekday: c.weekday, hour: c.hour, value: c.questions }));
   const e = d.efficiency;
   const b = d.sessionLengths.buckets;
   const weeks = d.velocity.weeks;
@@ -84,7 +81,7 @@ export const efficiency: View = async (ctx) => {
       'When you study (questions, local time)',
       cells.length
         ? chart(
-            `Questions by weekday and hour in your time zone (${zone}); ${cells.reduce((a, c) => a + c.value, 0)} questions`,
+            `Questions by weekday and hour in your local time (the zone your devices reported, now ${zone}); ${cells.reduce((a, c) => a + c.value, 0)} questions`,
             {
               tooltip: {
                 formatter: (p: { value: [number, number, number] }) =>
@@ -117,13 +114,7 @@ export const efficiency: View = async (ctx) => {
             { 'data-k': 'peak' },
             `Peak: ${d.peakHours
               .slice(0, 3)
-              .map((p) => {
-                const l = toLocalCells(
-                  [{ weekday: p.weekday, hour: p.hour, value: p.questions }],
-                  offset,
-                )[0]!;
-                return `${DAYS[l.weekday - 1]} ${l.hour}:00 (${p.questions})`;
-              })
+              .map((p) => `${DAYS[p.weekday - 1]} ${p.hour}:00 (${p.questions})`)
               .join(', ')}`,
           )
         : null,
