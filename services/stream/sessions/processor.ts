@@ -120,7 +120,7 @@ export function createSessionsProcessor(deps: SessionsDeps): ProcessorDefinition
         m.amended.inc(outcome.amended);
         if (deps.invalidateChannel && outcome.users.length > 0)
           await publishInvalidations(deps.redis, deps.invalidateChannel, outcome.users, deps.log);
-        return;
+        return outcome;
       }
       m.conflicts.inc();
       if (attempt >= MAX_COMMIT_ATTEMPTS)
@@ -142,7 +142,10 @@ export function createSessionsProcessor(deps: SessionsDeps): ProcessorDefinition
       everyMs: deps.config.SESSIONS_SWEEP_INTERVAL_MS,
       run: async (assignment) => {
         const partitions = [...new Set(assignment.flatMap((a) => a.partitions))].sort((a, b) => a - b);
-        if (partitions.length > 0) await runWithRetry([], [], partitions);
+        if (partitions.length === 0) return;
+        // Steps of about SESSIONS_CLOSE_BATCH due sessions each (every await lets the other processors of the
+        // process run), until a step closes none.
+        for (let step = 0; step < 1000; step++) if ((await runWithRetry([], [], partitions)).closed === 0) break;
       },
     },
   };
@@ -160,14 +163,15 @@ export async function runStep(
   positions: TopicPartitionOffset[],
   sweep: readonly number[],
   now: number,
-): Promise<{ closed: number; amended: number; users: string[] } | undefined> {
+): Promise<{ closed: number; amended: number; users: string[]; due: number } | undefined> {
   const options = sessionOptions(deps.config);
   // Read: positions of the batch's topic-partitions, live sessions of the batch and due ones, their written rows.
   const fields = positions.map((p) => positionField(p.topic, p.partition));
   const itemKeys = [...new Set(items.map((i) => sessionKey(i.value.userId, i.value.sessionId)))];
   const positionsKey = deps.positionsKey ?? KEYS.pos;
   const snap = await readSnapshot(deps.redis, positionsKey, fields, itemKeys);
-  const due = (await dueSessions(deps.redis, sweep, now)).filter((k) => !snap.live.has(k));
+  const dueKeys = await dueSessions(deps.redis, sweep, now, deps.config.SESSIONS_CLOSE_BATCH);
+  const due = dueKeys.filter((k) => !snap.live.has(k));
   for (const [k, s] of await readLive(deps.redis, due)) snap.live.set(k, s);
   const read = [...new Set([...itemKeys, ...due])];
   const written = await writtenSessions(deps.pool, read, options.idleGapMs);
@@ -218,12 +222,14 @@ export async function runStep(
       val: s ?? null,
     });
   }
-  if (plan.positions.length === 0 && plan.sessions.length === 0) return { closed: 0, amended: 0, users: [] };
+  if (plan.positions.length === 0 && plan.sessions.length === 0)
+    return { closed: 0, amended: 0, users: [], due: dueKeys.length };
   if (!(await commit(deps.redis, positionsKey, plan, options))) return undefined;
   const closedCount = rows.length - applied.amended.size;
   return {
     closed: closedCount,
     amended: applied.amended.size,
     users: [...new Set(rows.map((r) => r.userId))].sort(),
+    due: dueKeys.length,
   };
 }

@@ -77,15 +77,20 @@ export async function readSnapshot(
   return snapshot;
 }
 
-/** Live sessions of the given partitions that may be closed before `clock` (their closableAt). */
+/**
+ * Live sessions of the given partitions that may be closed before `clock` (their closableAt), at most about `limit`
+ * (spread over the partitions, earliest first), so one step's work stays bounded.
+ */
 export async function dueSessions(
   redis: Redis,
   partitions: readonly number[],
   clock: number,
+  limit: number,
 ): Promise<string[]> {
   if (partitions.length === 0) return [];
+  const perPartition = Math.max(1, Math.ceil(limit / partitions.length));
   const multi = redis.multi();
-  for (const p of partitions) multi.zrangebyscore(KEYS.due(p), '-inf', `(${clock}`);
+  for (const p of partitions) multi.zrangebyscore(KEYS.due(p), '-inf', `(${clock}`, 'LIMIT', 0, perPartition);
   const res = (await multi.exec()) ?? [];
   const keys: string[] = [];
   for (const [err, value] of res) {
