@@ -305,7 +305,9 @@ async function measureIngest(
     log.info({ workers, rate: o.rate }, 'fixed-rate latency');
     const latency = await fixedRate(c, o.rate, o.batch, o.latencyDuration);
     log.info(latency, 'latency done');
-    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const metrics = await (
+      await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${iso.env.OPS_TOKEN}` } })
+    ).text();
     // Summed over every series (with INGEST_WORKERS > 1 the aggregated output has one per worker).
     const total = (name: string) =>
       [...metrics.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+]+)$`, 'gm'))].reduce(

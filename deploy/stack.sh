@@ -573,6 +573,8 @@ EOF
   for item in $PROMETHEUS_SCRAPE; do
     name="${item%%=*}" target="${item#*=}"
     printf '  - job_name: studystream-%s\n    static_configs:\n      - targets: [%s]\n' "$name" "'$target'"
+    # /metrics of ingest and the API needs OPS_TOKEN outside development mode (the stream's ops port is open).
+    if [ -n "${OPS_TOKEN:-}" ]; then printf '    authorization:\n      credentials: %s\n' "'$OPS_TOKEN'"; fi
   done
 }
 

@@ -1,9 +1,13 @@
 import { Hono, type Context } from 'hono';
-import { requestId } from 'hono/request-id';
-import { swaggerUI } from '@hono/swagger-ui';
 import type { Redis } from 'ioredis';
 import { clientReader, type ClickHouseClient, type RowReader } from '../shared/clickhouse.ts';
-import { errorBody, mountErrorHandlers, mountOps, type ReadinessCheck } from '../shared/http.ts';
+import {
+  errorBody,
+  mountErrorHandlers,
+  mountOps,
+  type OpsAccess,
+  type ReadinessCheck,
+} from '../shared/http.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Registry } from '../shared/metrics.ts';
 import type { Pool } from '../shared/postgres.ts';
@@ -11,6 +15,7 @@ import type { AuditSink } from './audit.ts';
 import { AuthError, bearerToken, type Principal, type TokenVerifier } from './auth.ts';
 import { ResponseCache } from './cache.ts';
 import { ApiError, parseInput, sendError } from './errors.ts';
+import { mountDocs } from './docs.ts';
 import { openApiDocument } from './openapi.ts';
 import type { DataDeps, RouteSpec } from './route.ts';
 import { ROUTES } from './routes/index.ts';
@@ -32,6 +37,8 @@ export type ApiDeps = {
   kAnonymity: number;
   /** Readiness checks for /readyz. */
   checks?: ReadinessCheck[];
+  /** Who may read /metrics and readiness errors (shared/http.ts opsAccess); omitted: anyone (tests). */
+  opsToken?: OpsAccess;
   /** Clock (tests pin it). */
   now?: () => number;
   /** The web dashboard and its dev-mode helpers (web.ts); omitted: not served. */
@@ -39,6 +46,13 @@ export type ApiDeps = {
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    requestId: string;
+    clientRequestId: string | null;
+  }
+}
 
 /** The analytics API as a Hono app (testable with app.request()); main.ts wires it to real clients. */
 export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono {
@@ -59,17 +73,27 @@ export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono 
     redisTimeoutMs: deps.cacheTimeoutMs,
   };
 
-  app.use('*', requestId({ headerName: 'X-Request-Id', generator: () => crypto.randomUUID() }));
   app.use('*', async (c, next) => {
-    // An incoming X-Request-Id is echoed only if it is inert; otherwise a fresh one replaces it.
-    if (!REQUEST_ID.test(c.get('requestId'))) c.set('requestId', crypto.randomUUID());
+    // The request id (the audit key, the X-Request-Id answered) is always generated here; a client's own
+    // X-Request-Id is kept apart (audited as client_request_id, echoed as X-Client-Request-Id) only if it is inert.
+    const id = crypto.randomUUID();
+    const client = c.req.header('X-Request-Id');
+    c.set('requestId', id);
+    c.set('clientRequestId', client !== undefined && REQUEST_ID.test(client) ? client : null);
+    c.header('X-Request-Id', id);
+    if (client !== undefined && REQUEST_ID.test(client)) c.header('X-Client-Request-Id', client);
     await next();
   });
-  mountOps(app, { registry: deps.registry, log: deps.log, checks: deps.checks ?? [] });
+  mountOps(app, {
+    registry: deps.registry,
+    log: deps.log,
+    checks: deps.checks ?? [],
+    opsToken: deps.opsToken,
+  });
   mountErrorHandlers(app, deps.log);
 
   app.get('/openapi.json', (c) => c.json(openApiDocument(routes, deps.kAnonymity)));
-  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  mountDocs(app, '/openapi.json');
 
   for (const spec of routes) {
     app.get(spec.path, (c) => handle(c, spec));
@@ -100,7 +124,7 @@ export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono 
           operation: spec.operationId,
         });
       }
-      const ctx = {
+      const base = {
         params,
         query,
         principal,
@@ -109,11 +133,14 @@ export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono 
         data,
         now: at.getTime(),
       };
+      // Authorisation first, on every request: a cached answer is never served to a caller refused now.
+      const authorized = spec.authorize ? await spec.authorize(base) : {};
+      const ctx = { ...base, authorized };
       const lookup = spec.cache
         ? await cache.get(
             spec.cache,
             subjectUser !== null ? { user: subjectUser } : { other: `cohort=${subjectCohort}` },
-            { ...(params as Record<string, unknown>), ...query },
+            { ...(params as Record<string, unknown>), ...query, ...prefixed(authorized) },
           )
         : null;
       // Bytes, not strings, where the body is final: a hit is written as Redis returned it, and a miss is encoded to
@@ -147,12 +174,15 @@ export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono 
         response = c.json(errorBody('internal_error', 'internal error'), 500);
       }
     }
-    if (principal && (subjectUser !== null || subjectCohort !== null)) {
+    // Every answer of a data route is audited, refusals included: 401 (no verified actor: 'anonymous'), 400 (the
+    // subject may be unknown), 403, 404, 5xx.
+    if (principal || response.status >= 400) {
       deps.audit.record({
         at,
         requestId: c.get('requestId'),
-        actorId: principal.sub,
-        actorRole: principal.role,
+        clientRequestId: c.get('clientRequestId'),
+        actorId: principal?.sub ?? '-',
+        actorRole: principal?.role ?? 'anonymous',
         method: c.req.method,
         route: spec.path,
         subjectUserId: subjectUser,
@@ -189,6 +219,11 @@ export function authorizeCohort(principal: Principal, cohort: string): void {
   if (principal.role === 'admin') return;
   if (principal.role === 'educator' && principal.cohorts.includes(cohort)) return;
   throw new ApiError(403, 'forbidden', 'this cohort is not one of yours');
+}
+
+/** The authorize step's facts as cache-key parts (prefixed so they never collide with a query parameter). */
+function prefixed(facts: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(facts).map(([k, v]) => [`@${k}`, v]));
 }
 
 /** Query parameters as an object: a repeated parameter becomes an array (which every schema rejects). */

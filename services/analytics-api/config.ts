@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEnv, envBool, envInt, sharedEnv } from '../shared/config.ts';
+import { defineEnv, devModeOn, envBool, envInt, sharedEnv } from '../shared/config.ts';
 import { checkJwksUrl } from './auth.ts';
 
 /** Environment variables of the analytics API (on top of the shared ones), with defaults and meaning. */
@@ -8,7 +8,7 @@ export const apiEnv = defineEnv(
   {
     JWT_SECRET: {
       default: '',
-      doc: 'HS256 secret for API tokens (required in production unless JWT_JWKS_URL is set; a fixed dev secret otherwise)',
+      doc: 'HS256 secret for API tokens, at least 32 bytes; required unless JWT_JWKS_URL is set (only in development mode, STUDYSTREAM_DEV_MODE or API_DEV_MODE, does an empty value fall back to a fixed, public dev secret)',
     },
     JWT_JWKS_URL: {
       default: '',
@@ -51,6 +51,10 @@ export const apiEnv = defineEnv(
       default: '0',
       doc: 'development mode (1; `npm start` sets it): the dashboard offers demo sign-in with tokens minted by the API and a practice page that sends events through the API to ingest (/api/dev/*; 404 otherwise); refused with NODE_ENV=production or JWT_JWKS_URL',
     },
+    API_PG_ROLE: {
+      default: 'studystream_api',
+      doc: 'PostgreSQL role the API acts as (SET ROLE at connection start; created by postgres/070_audit_hardening.sql: reads the serving tables, may only INSERT into audit_log). Empty: the connecting user. Not used in development mode (API_DEV_MODE), whose practice page creates an API key',
+    },
     API_WEB_DIST: {
       default: 'services/web/dist',
       doc: 'folder of the built web dashboard served at / (relative to the repository root)',
@@ -86,34 +90,42 @@ export const apiEnv = defineEnv(
     API_STATEMENT_TIMEOUT_MS: envInt('API_STATEMENT_TIMEOUT_MS').pipe(z.number().min(100)),
     API_WORKERS: envInt('API_WORKERS').pipe(z.number().min(1).max(64)),
     API_DEV_MODE: envBool('API_DEV_MODE'),
+    API_PG_ROLE: z.string().regex(/^([a-z_][a-z0-9_]*)?$/, 'a lower-case role name or empty'),
     API_WEB_DIST: z.string().min(1),
     API_DEMO_USER: z.string(),
   },
 );
 
-/** Used when JWT_SECRET is empty outside production: local tokens only, never accepted in production. */
+/** Used when JWT_SECRET is empty in development mode only: public, so never accepted anywhere else. */
 export const DEV_JWT_SECRET = 'studystream-dev-jwt-secret-not-for-production';
 
 export type ApiConfig = ReturnType<typeof sharedEnv.load> & ReturnType<typeof apiEnv.load>;
 
-/** Shared and API settings. In production either JWT_JWKS_URL or a JWT_SECRET of at least 32 bytes is required. */
+/**
+ * Shared and API settings. Outside development mode (STUDYSTREAM_DEV_MODE or API_DEV_MODE) either JWT_JWKS_URL or
+ * a JWT_SECRET of at least 32 bytes is required: the API refuses to start rather than verify tokens with a secret
+ * anyone can read in the source. Development mode is refused with NODE_ENV=production or JWT_JWKS_URL.
+ */
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const cfg = { ...sharedEnv.load(env), ...apiEnv.load(env) };
-  if (cfg.API_DEV_MODE && (env.NODE_ENV === 'production' || cfg.JWT_JWKS_URL !== '')) {
+  const dev = devModeOn('analytics-api', env, {
+    STUDYSTREAM_DEV_MODE: cfg.STUDYSTREAM_DEV_MODE,
+    API_DEV_MODE: cfg.API_DEV_MODE,
+  });
+  if (cfg.API_DEV_MODE && cfg.JWT_JWKS_URL !== '') {
     throw new Error(
       'invalid configuration (analytics-api):\n  API_DEV_MODE: development mode mints tokens; not allowed with NODE_ENV=production or JWT_JWKS_URL',
     );
   }
-  if (cfg.JWT_SECRET === '' && cfg.JWT_JWKS_URL === '') {
-    if (env.NODE_ENV === 'production') {
-      throw new Error(
-        'invalid configuration (analytics-api):\n  JWT_SECRET or JWT_JWKS_URL: required when NODE_ENV=production',
-      );
-    }
-    return { ...cfg, JWT_SECRET: DEV_JWT_SECRET };
+  if (cfg.JWT_JWKS_URL !== '') return cfg;
+  if (cfg.JWT_SECRET === '') {
+    if (dev) return { ...cfg, JWT_SECRET: DEV_JWT_SECRET };
+    throw new Error(
+      'invalid configuration (analytics-api):\n  JWT_SECRET or JWT_JWKS_URL: required (a random secret of at least 32 bytes, e.g. `openssl rand -hex 32`); set STUDYSTREAM_DEV_MODE=1 to use the public development secret on a development machine',
+    );
   }
-  if (cfg.JWT_JWKS_URL === '' && env.NODE_ENV === 'production' && Buffer.byteLength(cfg.JWT_SECRET) < 32) {
-    throw new Error('invalid configuration (analytics-api):\n  JWT_SECRET: at least 32 bytes in production');
+  if (Buffer.byteLength(cfg.JWT_SECRET) < 32 && !dev) {
+    throw new Error('invalid configuration (analytics-api):\n  JWT_SECRET: at least 32 bytes');
   }
   return cfg;
 }

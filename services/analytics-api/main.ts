@@ -5,7 +5,7 @@ import {
   runClusterPrimary,
   serveClusterMetrics,
 } from '../shared/cluster.ts';
-import { closeServer, listen } from '../shared/http.ts';
+import { closeServer, listen, opsAccess } from '../shared/http.ts';
 import { createLogger } from '../shared/logger.ts';
 import { createMetricsRegistry } from '../shared/metrics.ts';
 import { createPgPool } from '../shared/postgres.ts';
@@ -14,7 +14,7 @@ import { Shutdown } from '../shared/shutdown.ts';
 import { createApiApp } from './app.ts';
 import { PgAuditLog } from './audit.ts';
 import { createVerifier } from './auth.ts';
-import { loadApiConfig } from './config.ts';
+import { DEV_JWT_SECRET, loadApiConfig } from './config.ts';
 import { startInvalidationListener } from './invalidation.ts';
 import { webOptions } from './web.ts';
 
@@ -27,6 +27,9 @@ import { webOptions } from './web.ts';
 const cfg = loadApiConfig();
 const log = createLogger('analytics-api', cfg.LOG_LEVEL);
 const url = `http://${cfg.HTTP_HOST}:${cfg.API_PORT}`;
+if (cfg.JWT_SECRET === DEV_JWT_SECRET && !isClusterWorker()) {
+  log.warn('development mode: JWT_SECRET is not set, tokens are verified with the public development secret');
+}
 if (isClusterPrimary(cfg.API_WORKERS)) {
   runClusterPrimary({ service: 'analytics-api', workers: cfg.API_WORKERS, log });
   log.info({ url, workers: cfg.API_WORKERS }, 'analytics API listening (docs at /docs)');
@@ -39,7 +42,11 @@ async function startApi(): Promise<void> {
   serveClusterMetrics('analytics-api', registry);
   const shutdown = new Shutdown(log, cfg.SHUTDOWN_TIMEOUT_MS);
 
-  const pg = createPgPool(cfg);
+  // The least-privilege role (no UPDATE/DELETE on anything, INSERT only into audit_log), except in development
+  // mode, whose practice page creates an API key.
+  const pg = createPgPool(cfg, {
+    role: cfg.API_DEV_MODE || cfg.API_PG_ROLE === '' ? undefined : cfg.API_PG_ROLE,
+  });
   // Sent as a startup parameter of every new connection (no extra round trip, no race with the first query).
   pg.options.statement_timeout = cfg.API_STATEMENT_TIMEOUT_MS;
   pg.on('error', (err) => log.warn({ err: err.message }, 'idle PostgreSQL client error'));
@@ -97,6 +104,7 @@ async function startApi(): Promise<void> {
     cacheTimeoutMs: cfg.API_CACHE_TIMEOUT_MS,
     kAnonymity: cfg.API_K_ANONYMITY,
     web: webOptions(cfg),
+    opsToken: opsAccess(cfg),
     checks: [
       { name: 'postgres', check: () => pg.query('SELECT 1') },
       {

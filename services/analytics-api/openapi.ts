@@ -40,6 +40,8 @@ export function openApiDocument(routes: readonly RouteSpec[], k: number) {
           ? "The cohort is not one of the educator's (forbidden)"
           : 'A student naming another student (forbidden); an educator asking for individual data (aggregates_only)',
       ),
+      ...(spec.notFound ? { '404': errorResponse(spec.notFound) } : {}),
+      '500': errorResponse('A store failed (internal_error); the request is audited with this status'),
     });
     paths[path] = {
       get: {
@@ -93,7 +95,10 @@ function parametersOf(schema: z.ZodType | undefined, where: 'path' | 'query') {
     required?: string[];
   };
   return Object.entries(json.properties ?? {}).map(([name, prop]) => {
-    const { description, ...rest } = prop;
+    const { description, 'x-integer-range': range, ...rest } = prop;
+    // An integer parameter (digits in the URL, a range in the validator) is documented as the integer it is.
+    if (range) Object.assign(rest, { type: 'integer', ...(range as object) }, { pattern: undefined });
+    if (rest.pattern === undefined) delete rest.pattern;
     return {
       name,
       in: where,

@@ -26,7 +26,9 @@ const intIn = (min: number, max: number) =>
     .string()
     .regex(/^\d{1,6}$/, 'must be a whole number')
     .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+    .pipe(z.number().int().min(min).max(max))
+    // The OpenAPI document states the range (openapi.ts), not only the digits: every integer it allows is accepted.
+    .meta({ 'x-integer-range': { minimum: min, maximum: max } });
 
 export const days = (max: number, dflt: number) =>
   intIn(1, max).default(dflt).describe(`days to look back, 1-${max} (default ${dflt})`);
@@ -70,6 +72,8 @@ export const masteryListQuery = z.strictObject({
   fields: z
     .string()
     .regex(/^[A-Za-z]+(,[A-Za-z]+)*$/, 'must be a comma-separated list of field names')
+    // The document's pattern names the fields themselves (the regex above only checks the shape).
+    .meta({ pattern: `^(${MASTERY_FIELDS.join('|')})(,(${MASTERY_FIELDS.join('|')}))*$` })
     .transform((v, ctx) => {
       const asked = new Set(v.split(','));
       const unknown = [...asked].filter((f) => !(MASTERY_FIELDS as readonly string[]).includes(f));
@@ -123,6 +127,7 @@ export const examReadinessQuery = z.strictObject({
     .string()
     .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
     .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)), 'must be a valid date')
+    .meta({ format: 'date' })
     .optional()
     .describe('the exam date (UTC day, default today): the projection decays recall to that day'),
 });

@@ -27,12 +27,15 @@ export type HandlerContext<P, Q> = {
   data: DataDeps;
   /** Request time, epoch ms (injectable for tests). */
   now: number;
+  /** What the route's `authorize` step resolved (e.g. the cohort a student's percentiles are computed in). */
+  authorized: Record<string, unknown>;
 };
 
 /**
  * One API operation: its contract (path, zod schemas for path and query, OpenAPI text) and its handler.
- * app.ts runs every operation through the same pipeline: authenticate, validate, authorize by `scope`, audit,
- * cache, respond. Handlers only read data and return JSON.
+ * app.ts runs every operation through the same pipeline: authenticate, validate, authorize by `scope`, the route's
+ * own `authorize` (checks that need data), and only then the cache, the handler, audit, respond. Handlers only read
+ * data and return JSON; a handler never refuses a caller (a cached answer would skip that refusal).
  *
  * scope 'student': data of one student (the caller, or ?user= for admins); educators are refused (aggregates only).
  * scope 'cohort': an aggregate of the cohort named in the path; educators of that cohort and admins.
@@ -47,6 +50,16 @@ export type RouteSpec<PS extends z.ZodType = z.ZodType, QS extends z.ZodType = z
   scope: 'student' | 'cohort' | 'reserved';
   params?: PS;
   query: QS;
+  /**
+   * Authorisation that needs data (cohort membership), run on every request BEFORE the cache lookup: throws an
+   * ApiError (403) to refuse; what it returns reaches the handler as `authorized` and is part of the cache key, so a
+   * cached answer is only served to a caller for whom the same facts hold now.
+   */
+  authorize?: (
+    ctx: Omit<HandlerContext<z.output<PS>, z.output<QS>>, 'authorized'>,
+  ) => Promise<Record<string, unknown>>;
+  /** When the route answers 404: its description in the OpenAPI document (omitted: the route never does). */
+  notFound?: string;
   /** Cache namespace; omitted = never cached. */
   cache?: string;
   /** JSON schema of the 200 body (documentation). */

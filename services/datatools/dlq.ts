@@ -8,12 +8,19 @@
  * table dlq_redrives (postgres/040_dlq_redrives.sql) in a transaction that stays open until Kafka acknowledged the
  * record, so a second (or concurrent) re-drive skips it. Should the process die between the acknowledgement and
  * the commit, a later re-drive publishes it again and the processors dedupe it on event_id.
+ *
+ * Only to an event topic, and only what ingest would accept (redriveRefusal): the source topic header must name one
+ * of this deployment's event topics (never any topic a header says), the value must be Avro in wire format that
+ * decodes with that topic's family, and the record must pass ingest's validation (services/ingest/validate.ts; the
+ * age and future limits excepted: the event was accepted at its time). Anything else is refused and stays a dead
+ * letter.
  */
 import type { IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { EventCodec } from '../shared/codec.ts';
 import type { Pool } from '../shared/postgres.ts';
 import { readWireSchemaId } from '../shared/registry.ts';
 import { DLQ_HEADERS } from '../stream/runtime/dead-letter.ts';
+import { validateEvent, type CandidateEvent } from '../ingest/validate.ts';
 import { readRange, type PartitionRange } from './topic-reader.ts';
 
 export type DeadLetter = {
@@ -168,9 +175,35 @@ export async function redrivenIds(
 
 export type RedriveOutcome = {
   id: string;
-  status: 'redriven' | 'already_redriven' | 'no_source';
+  status: 'redriven' | 'already_redriven' | 'no_source' | 'refused';
   target?: string;
+  /** Why a re-drive was refused (status 'refused'). */
+  reason?: string;
 };
+
+/** Why `d` may not be re-driven (see the module comment), or null when it may. */
+export async function redriveRefusal(codec: EventCodec, d: DeadLetter): Promise<string | null> {
+  if (!d.source) return 'no source headers';
+  const family = codec.familyOfTopic(d.source.topic);
+  if (!family) return `source topic ${d.source.topic} is not an event topic`;
+  if (!d.value || readWireSchemaId(d.value) === undefined) return 'the value is not Avro in wire format';
+  let record: Record<string, unknown>;
+  try {
+    record = await codec.decode(family, d.value);
+  } catch (err) {
+    return `the value does not decode as ${family}: ${(err as Error).message}`;
+  }
+  const checked = validateEvent({ family, record } as CandidateEvent, {
+    receivedAt: Date.now(),
+    skewMs: 0,
+    maxAgeMs: Number.POSITIVE_INFINITY,
+    maxFutureMs: Number.POSITIVE_INFINITY,
+  });
+  if (!checked.ok) {
+    return `fails ingest validation: ${checked.errors.map((e) => `${e.path} ${e.reason}`).join('; ')}`;
+  }
+  return null;
+}
 
 /** The message re-published for a dead letter: original key, value and headers (dlq.* removed), provenance added. */
 export function redriveMessage(dlqTopic: string, d: DeadLetter) {
@@ -184,11 +217,14 @@ export function redriveMessage(dlqTopic: string, d: DeadLetter) {
 export async function redriveOne(
   pool: Pool,
   producer: Producer,
+  codec: EventCodec,
   dlqTopic: string,
   d: DeadLetter,
 ): Promise<RedriveOutcome> {
   const id = idOf(d);
   if (!d.source) return { id, status: 'no_source' };
+  const refusal = await redriveRefusal(codec, d);
+  if (refusal) return { id, status: 'refused', reason: refusal };
   const client = await pool.connect();
   try {
     await client.query('BEGIN');

@@ -1,6 +1,12 @@
 import { Hono, type Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { errorBody, mountErrorHandlers, mountOps, type ReadinessCheck } from '../shared/http.ts';
+import {
+  errorBody,
+  mountErrorHandlers,
+  mountOps,
+  type OpsAccess,
+  type ReadinessCheck,
+} from '../shared/http.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Registry } from '../shared/metrics.ts';
 import type { Authenticator, ApiKeyPrincipal } from './apikeys.ts';
@@ -10,8 +16,10 @@ import type { IngestMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import type { IncomingMessage } from 'node:http';
 import { ingestEvents, responseJson, type IngestResponse } from './pipeline.ts';
-import { hashIp, reduceUserAgent } from './privacy.ts';
+import { clientAddress, reduceUserAgent, trustedProxies } from './privacy.ts';
 import type { Publisher } from './publisher.ts';
+import { staticHasher, type IpHasher } from './ip-salt.ts';
+import { LookupThrottled, type LocalBuckets } from './limits.ts';
 import type { Dedupe, RateLimiter } from './redis-scripts.ts';
 import { batchSkewMs } from './skew.ts';
 
@@ -23,7 +31,7 @@ export type IngestAppConfig = Pick<
   | 'INGEST_MAX_EVENT_AGE_DAYS'
   | 'INGEST_MAX_FUTURE_MS'
   | 'INGEST_IP_SALT'
-  | 'INGEST_TRUST_PROXY'
+  | 'INGEST_TRUSTED_PROXIES'
 >;
 
 export type IngestDeps = {
@@ -36,10 +44,22 @@ export type IngestDeps = {
   dedupe: Dedupe;
   publisher: Publisher;
   checks: ReadinessCheck[];
+  /** Hashes client IPs (ip-salt.ts: the daily rotating salt); default: INGEST_IP_SALT alone (tests). */
+  ipHasher?: IpHasher;
+  /**
+   * While Redis (the shared rate limiter) is unreachable: 'local' limits per key in this process (the default),
+   * 'open' lets everything through, 'closed' answers 503 (INGEST_RATE_LIMIT_REDIS_DOWN).
+   */
+  rateLimitRedisDown?: { mode: 'local' | 'open' | 'closed'; local?: LocalBuckets };
+  /** Who may read /metrics and readiness errors (shared/http.ts opsAccess); omitted: anyone (tests). */
+  opsToken?: OpsAccess;
   now?: () => number;
 };
 
-type Env = { Variables: { principal: ApiKeyPrincipal }; Bindings: { incoming?: IncomingMessage } };
+type Env = {
+  Variables: { principal: ApiKeyPrincipal; ipHash: string | null };
+  Bindings: { incoming?: IncomingMessage };
+};
 
 /** The Node request when served by @hono/node-server (undefined under app.request() in tests). */
 const incomingOf = (c: Context<Env>): IncomingMessage | undefined =>
@@ -53,7 +73,14 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
   const now = deps.now ?? Date.now;
   const app = new Hono<Env>();
   let accepting = true;
-  mountOps(app as unknown as Hono, { registry: deps.registry, log, checks: deps.checks });
+  const trusted = trustedProxies(cfg.INGEST_TRUSTED_PROXIES);
+  const ipHasher = deps.ipHasher ?? staticHasher(cfg.INGEST_IP_SALT);
+  mountOps(app as unknown as Hono, {
+    registry: deps.registry,
+    log,
+    checks: deps.checks,
+    opsToken: deps.opsToken,
+  });
   app.get('/openapi.json', (c) => c.json(openApiDocument(cfg)));
 
   const fail = (
@@ -73,13 +100,26 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
   const bodyError = (c: Context, e: BodyError) => fail(c, e.status, e.code, e.message, e.details);
 
   app.use('/v1/*', async (c, next) => {
+    if (c.req.method !== 'POST') return next(); // no handler: 405 with Allow (shared/http.ts)
     if (!accepting) return unavailable(c, 'ingest is shutting down');
     const key = c.req.header('x-api-key');
     if (!key) return fail(c, 401, 'unauthenticated', 'missing X-API-Key header');
+    const ip = clientAddress(peerOf(c), c.req.header('x-forwarded-for'), trusted);
+    const ipHash = ip ? await ipHasher.hash(ip, now()) : null;
+    c.set('ipHash', ipHash);
     let principal: ApiKeyPrincipal | undefined;
     try {
-      principal = await deps.auth.authenticate(key);
+      principal = await deps.auth.authenticate(key, ipHash);
     } catch (err) {
+      if (err instanceof LookupThrottled) {
+        c.header('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
+        return fail(
+          c,
+          429,
+          'too_many_key_lookups',
+          'too many unknown API keys from this client; retry later',
+        );
+      }
       log.warn({ err: (err as Error).message }, 'API key lookup failed');
       return unavailable(c, 'API key store unavailable');
     }
@@ -99,7 +139,15 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
       }
     } catch (err) {
       metrics.degraded.inc({ dependency: 'redis' });
-      log.warn({ err: (err as Error).message }, 'rate limiter unavailable; request allowed');
+      const fallback = deps.rateLimitRedisDown ?? { mode: 'open' };
+      log.warn({ err: (err as Error).message, fallback: fallback.mode }, 'rate limiter unavailable');
+      if (fallback.mode === 'closed') return { error: unavailable(c, 'rate limiter unavailable') };
+      const wait =
+        fallback.mode === 'local' ? (fallback.local?.take(principal.prefix, events.length) ?? 0) : 0;
+      if (wait > 0) {
+        c.header('Retry-After', String(Math.max(1, Math.ceil(wait / 1000))));
+        return { error: fail(c, 429, 'rate_limited', `rate limit exceeded for API key ${principal.prefix}`) };
+      }
     }
     metrics.requestBatchSize.observe(events.length);
     const receivedAt = now();
@@ -108,7 +156,7 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
       {
         receivedAt,
         skewMs: batchSkewMs(receivedAt, sentAt, cfg.INGEST_SKEW_TOLERANCE_MS),
-        ipHash: clientIp(c, cfg.INGEST_TRUST_PROXY, cfg.INGEST_IP_SALT),
+        ipHash: c.get('ipHash'),
         userAgent: reduceUserAgent(c.req.header('user-agent')),
       },
       { maxAgeMs: cfg.INGEST_MAX_EVENT_AGE_DAYS * 86_400_000, maxFutureMs: cfg.INGEST_MAX_FUTURE_MS },
@@ -151,16 +199,11 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
   };
 }
 
-/** The hashed client IP: the socket peer, or the first X-Forwarded-For entry behind a trusted proxy. */
-function clientIp(c: Context, trustProxy: boolean, salt: string): string | null {
-  let ip: string | undefined;
-  if (trustProxy) ip = c.req.header('x-forwarded-for')?.split(',')[0]?.trim() || undefined;
-  if (!ip) {
-    try {
-      ip = getConnInfo(c).remote.address;
-    } catch {
-      ip = undefined; // no socket (app.request() in tests)
-    }
+/** The socket peer's address (undefined under app.request() without a socket, in tests). */
+function peerOf(c: Context): string | undefined {
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    return undefined;
   }
-  return ip ? hashIp(salt, ip) : null;
 }

@@ -22,7 +22,9 @@ if (isClusterPrimary(cfg.INGEST_WORKERS)) {
   );
 } else {
   if (cfg.ipSaltIsDefault && !isClusterWorker())
-    log.warn('INGEST_IP_SALT is not set: using the fixed development salt (never in production)');
+    log.warn(
+      'development mode (STUDYSTREAM_DEV_MODE): INGEST_IP_SALT is not set, using the public development salt',
+    );
 
   const service = await buildIngest(cfg, log);
   // /metrics of any worker answers with the series of all workers (aggregated by the primary).

@@ -1,7 +1,28 @@
-import { EVENT_FAMILIES } from '../shared/events.ts';
+import { familyType } from '../shared/codec.ts';
+import { EVENT_FAMILIES, type EventFamily } from '../shared/events.ts';
 import type { IngestAppConfig } from './app.ts';
+import { FREE_TEXT_POLICY } from './validate.ts';
 
 /** The ingest HTTP contract as an OpenAPI 3.1 document (hand-written; the event fields are the Avro schemas'). */
+/**
+ * The fields a client must send for `family`: the Avro record's fields without a default, except those the server
+ * owns or derives (received_at, client) and occurred_at (required for every family).
+ */
+export function requiredFieldsOf(family: EventFamily): string[] {
+  const fields = (
+    familyType(family) as unknown as { fields: Array<{ name: string; defaultValue(): unknown }> }
+  ).fields;
+  return fields
+    .filter(
+      (f) => f.defaultValue() === undefined && !['received_at', 'client', 'occurred_at'].includes(f.name),
+    )
+    .map((f) => f.name);
+}
+
+const FREE_TEXT_DOC =
+  'An id, never personal data or prose: letters, digits and . _ : / - only, starting with a letter or digit; an ' +
+  'e-mail address is rejected (code personal_data).';
+
 export function openApiDocument(
   cfg: Pick<IngestAppConfig, 'INGEST_MAX_BATCH_EVENTS' | 'INGEST_MAX_BODY_BYTES'>,
 ) {
@@ -61,6 +82,29 @@ export function openApiDocument(
             family: { enum: [...EVENT_FAMILIES] },
             event_id: { type: 'string', format: 'uuid', description: 'Client-chosen idempotency key' },
             user_id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+            ...Object.fromEntries(
+              FREE_TEXT_POLICY.fields.map((f) => [
+                f,
+                {
+                  type: ['string', 'null'],
+                  minLength: 1,
+                  maxLength: FREE_TEXT_POLICY.maxLength[f] ?? FREE_TEXT_POLICY.maxLength.default,
+                  pattern: FREE_TEXT_POLICY.pattern,
+                  description: FREE_TEXT_DOC,
+                },
+              ]),
+            ),
+            topic_ids: {
+              type: 'array',
+              maxItems: 64,
+              items: {
+                type: 'string',
+                minLength: 1,
+                maxLength: FREE_TEXT_POLICY.maxLength.default,
+                pattern: FREE_TEXT_POLICY.pattern,
+              },
+              description: FREE_TEXT_DOC,
+            },
             occurred_at: {
               oneOf: [
                 { type: 'integer', description: 'epoch ms' },
@@ -83,6 +127,11 @@ export function openApiDocument(
             },
           },
           additionalProperties: true,
+          // Per family, the fields it requires (as decodeEvent enforces them: a missing one is missing_field).
+          oneOf: EVENT_FAMILIES.map((family) => ({
+            properties: { family: { const: family } },
+            required: ['family', ...requiredFieldsOf(family)],
+          })),
         },
         Batch: {
           type: 'object',

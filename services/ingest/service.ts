@@ -1,6 +1,8 @@
+import { DailySaltHasher } from './ip-salt.ts';
+import { LocalBuckets, LookupLimiter } from './limits.ts';
 import type { ServerType } from '@hono/node-server';
 import { EventCodec } from '../shared/codec.ts';
-import { closeServer, listen } from '../shared/http.ts';
+import { closeServer, listen, opsAccess } from '../shared/http.ts';
 import { createKafka } from '../shared/kafka.ts';
 import type { Logger } from '../shared/logger.ts';
 import { createMetricsRegistry } from '../shared/metrics.ts';
@@ -64,7 +66,19 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
     log,
     registry,
     metrics,
-    auth: new PgAuthenticator(pool, cfg.INGEST_APIKEY_CACHE_SEC),
+    auth: new PgAuthenticator(
+      pool,
+      cfg.INGEST_APIKEY_CACHE_SEC,
+      new LookupLimiter(cfg.INGEST_KEY_LOOKUPS_PER_CLIENT_PER_SEC, cfg.INGEST_KEY_LOOKUPS_PER_SEC),
+    ),
+    ipHasher: new DailySaltHasher(redis, cfg.INGEST_IP_SALT, log),
+    rateLimitRedisDown: {
+      mode: cfg.INGEST_RATE_LIMIT_REDIS_DOWN,
+      local: new LocalBuckets({
+        rate: cfg.INGEST_RATE_LIMIT_PER_SEC,
+        capacity: Math.max(cfg.INGEST_RATE_LIMIT_PER_SEC, cfg.INGEST_MAX_BATCH_EVENTS),
+      }),
+    },
     rateLimiter: new RedisRateLimiter(redis, cfg.INGEST_RATE_LIMIT_PER_SEC, cfg.INGEST_MAX_BATCH_EVENTS),
     dedupe: new RedisDedupe(
       redis,
@@ -72,6 +86,7 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
       Math.ceil((cfg.INGEST_PRODUCE_TIMEOUT_MS * 2) / 1000) + 30,
     ),
     publisher,
+    opsToken: opsAccess(cfg),
     checks: [
       { name: 'kafka', check: () => admin.describeCluster() },
       { name: 'redis', check: () => redis.ping() },

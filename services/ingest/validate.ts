@@ -18,7 +18,8 @@ export type RejectCode =
   | 'invalid_type'
   | 'invalid_value'
   | 'too_old'
-  | 'in_future';
+  | 'in_future'
+  | 'personal_data';
 
 export type FieldError = { path: string; code: RejectCode; reason: string };
 
@@ -51,6 +52,32 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_ID_LENGTH = 128;
 const MAX_TOPICS = 64;
+
+/**
+ * The free-text policy (issue 18, finding 13): the fields a client fills with its own identifiers (session_id,
+ * question_id, material_id, exam_section, selected_answer, each of topic_ids) carry ids, never personal data or
+ * prose: 1-128 characters (selected_answer 1-64), letters, digits and `. _ : / -`, starting with a letter or digit.
+ * No spaces, no `@`: an e-mail address is refused with its own reason. The OpenAPI document states the same pattern
+ * and lengths (openapi.ts imports these).
+ */
+export const FREE_TEXT_POLICY = {
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$',
+  maxLength: { default: MAX_ID_LENGTH, selected_answer: 64 } as Record<string, number>,
+  fields: ['session_id', 'question_id', 'material_id', 'exam_section', 'selected_answer'],
+} as const;
+const FREE_TEXT = new RegExp(FREE_TEXT_POLICY.pattern);
+const EMAIL_LIKE = /[^\s@]+@[^\s@]+/;
+
+/** Why `value` breaks the free-text policy for `field`, or null when it complies. */
+export function freeTextViolation(field: string, value: string): string | null {
+  const max = FREE_TEXT_POLICY.maxLength[field] ?? MAX_ID_LENGTH;
+  if (value.length === 0) return 'must not be empty';
+  if (value.length > max) return `longer than ${max}`;
+  if (EMAIL_LIKE.test(value)) return 'looks like an e-mail address: ids only, never personal data';
+  if (!FREE_TEXT.test(value))
+    return 'must be an id: letters, digits and . _ : / - only, starting with a letter or digit (no spaces)';
+  return null;
+}
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -278,8 +305,6 @@ function familyChecks(family: EventFamily, r: Record<string, unknown>, fail: Fai
   }
 }
 
-const ID_FIELDS = ['session_id', 'question_id', 'material_id', 'exam_section', 'selected_answer'];
-
 /** Step 2: semantic rules on a candidate that already matches its Avro schema. */
 export function validateEvent(candidate: CandidateEvent, ctx: ValidationContext): ValidateResult {
   const r = candidate.record;
@@ -308,16 +333,22 @@ export function validateEvent(candidate: CandidateEvent, ctx: ValidationContext)
   if (r.time_zone !== null && r.time_zone !== undefined && !isTimeZone(r.time_zone)) {
     fail('time_zone', 'must be an IANA time-zone name (e.g. Europe/Berlin) or null');
   }
-  for (const k of ID_FIELDS) {
-    if (typeof r[k] === 'string' && (r[k] as string).length > MAX_ID_LENGTH)
-      fail(k, `longer than ${MAX_ID_LENGTH}`);
+  for (const k of FREE_TEXT_POLICY.fields) {
+    // Empty question_id / material_id have their own family reasons (familyChecks).
+    if (typeof r[k] !== 'string' || (r[k] as string).length === 0) continue;
+    const why = freeTextViolation(k, r[k] as string);
+    if (why) fail(k, why, why.startsWith('looks like an e-mail') ? 'personal_data' : 'invalid_value');
   }
   const topics = r.topic_ids as string[];
   if (topics.length > MAX_TOPICS) fail('topic_ids', `more than ${MAX_TOPICS} topics`);
   for (let i = 0; i < topics.length; i++) {
-    if (topics[i]!.length === 0 || topics[i]!.length > MAX_ID_LENGTH) {
-      fail(`topic_ids[${i}]`, `must be 1..${MAX_ID_LENGTH} characters`);
-    }
+    const why = freeTextViolation('topic_ids', topics[i]!);
+    if (why)
+      fail(
+        `topic_ids[${i}]`,
+        why,
+        why.startsWith('looks like an e-mail') ? 'personal_data' : 'invalid_value',
+      );
   }
   familyChecks(candidate.family, r, fail);
   const client = r.client as { app_version?: unknown } | null;

@@ -43,6 +43,14 @@ const SHARED_ENV = {
   API_PORT: { default: '8090', doc: 'analytics API HTTP port' },
   HTTP_HOST: { default: '127.0.0.1', doc: 'address the HTTP services bind to' },
   SHUTDOWN_TIMEOUT_MS: { default: '15000', doc: 'grace period for a clean shutdown before exit' },
+  OPS_TOKEN: {
+    default: '',
+    doc: "bearer token for /metrics and /readyz's dependency error text on the ingest and API ports (Prometheus: `authorization: {credentials: ...}`); empty: /metrics answers 403 there, except in development mode (open). The stream's ops port stays open",
+  },
+  STUDYSTREAM_DEV_MODE: {
+    default: '0',
+    doc: 'development mode (1; `npm start` sets it and says so): the API and ingest fall back to fixed, public development secrets when JWT_SECRET / INGEST_IP_SALT are unset. Off, they refuse to start without them; refused with NODE_ENV=production',
+  },
 } as const satisfies Record<string, { default: string; doc: string }>;
 
 export interface EnvSpec {
@@ -124,8 +132,25 @@ export const sharedEnv = defineEnv('shared', SHARED_ENV, {
   API_PORT: envInt('API_PORT'),
   HTTP_HOST: z.string().min(1),
   SHUTDOWN_TIMEOUT_MS: envInt('SHUTDOWN_TIMEOUT_MS'),
+  OPS_TOKEN: z.string(),
+  STUDYSTREAM_DEV_MODE: envBool('STUDYSTREAM_DEV_MODE'),
 });
 
 export type SharedConfig = ReturnType<typeof sharedEnv.load>;
+
+/**
+ * Development mode (STUDYSTREAM_DEV_MODE=1, or the API's API_DEV_MODE=1): the only state in which a service may
+ * use a secret written in the source. Never with NODE_ENV=production (throws: a production start must not
+ * silently run with public secrets).
+ */
+export function devModeOn(group: string, env: NodeJS.ProcessEnv, flags: Record<string, boolean>): boolean {
+  const on = Object.entries(flags).filter(([, v]) => v);
+  if (on.length > 0 && env.NODE_ENV === 'production') {
+    throw new Error(
+      `invalid configuration (${group}):\n  ${on.map(([k]) => k).join(', ')}: development mode is not allowed with NODE_ENV=production`,
+    );
+  }
+  return on.length > 0;
+}
 
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): SharedConfig => sharedEnv.load(env);

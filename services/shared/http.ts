@@ -1,6 +1,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { contextFromHeaders, initTracing, SpanKind, tracingEnabled, withSpan } from './tracing.ts';
 import { Hono, type Context } from 'hono';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { Histogram, Counter, LATENCY_BUCKETS } from './metrics.ts';
 import type { Logger } from './logger.ts';
@@ -43,10 +44,31 @@ async function runCheck({
  */
 const OPS_PATHS = new Set(['/metrics', '/healthz', '/readyz']);
 
+/**
+ * Who may read /metrics and /readyz's error text on a service port: `null` anyone (development mode, in-process
+ * tests, the stream's ops-only port); a token: `Authorization: Bearer <token>` (OPS_TOKEN); '' nobody.
+ */
+export type OpsAccess = string | null;
+
+/** OPS_TOKEN when set; otherwise open in development mode and closed (403) everywhere else. */
+export function opsAccess(cfg: { OPS_TOKEN: string; STUDYSTREAM_DEV_MODE: boolean }): OpsAccess {
+  if (cfg.OPS_TOKEN !== '') return cfg.OPS_TOKEN;
+  return cfg.STUDYSTREAM_DEV_MODE ? null : '';
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+function opsAllowed(access: OpsAccess, authorization: string | undefined): boolean {
+  if (access === null) return true;
+  if (access === '' || !authorization?.startsWith('Bearer ')) return false;
+  return timingSafeEqual(digest(authorization.slice('Bearer '.length)), digest(access));
+}
+
 export function mountOps(
   app: Hono,
-  opts: { registry: Registry; log: Logger; checks: ReadinessCheck[] },
+  opts: { registry: Registry; log: Logger; checks: ReadinessCheck[]; opsToken?: OpsAccess },
 ): void {
+  const access = opts.opsToken ?? null;
   const duration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request latency by route and status',
@@ -102,19 +124,71 @@ export function mountOps(
   app.get('/readyz', async (c) => {
     const results = await Promise.all(opts.checks.map(runCheck));
     const ok = results.every((r) => r.ok);
-    return c.json({ status: ok ? 'ready' : 'unavailable', checks: results }, ok ? 200 : 503);
+    const failed = results.filter((r) => !r.ok);
+    if (failed.length > 0) opts.log.warn({ checks: failed }, 'not ready');
+    // Dependency error text (host names, ports, driver messages) only to ops; everyone else sees names and ok.
+    const checks = opsAllowed(access, c.req.header('Authorization'))
+      ? results
+      : results.map(({ name, ok }) => ({ name, ok }));
+    return c.json({ status: ok ? 'ready' : 'unavailable', checks }, ok ? 200 : 503);
   });
   app.get('/metrics', async (c) => {
+    if (!opsAllowed(access, c.req.header('Authorization'))) {
+      return c.json(
+        errorBody(
+          'forbidden',
+          access === ''
+            ? '/metrics needs OPS_TOKEN to be configured (then send Authorization: Bearer <OPS_TOKEN>)'
+            : '/metrics needs Authorization: Bearer <OPS_TOKEN>',
+        ),
+        403,
+      );
+    }
     c.header('Content-Type', opts.registry.contentType);
     return c.body(await opts.registry.metrics());
   });
 }
 
+/** A Hono route pattern (`/a/:id`, `/a/:f{[a-z]+}`, `/a/*`) as an anchored RegExp. */
+function patternRegExp(pattern: string): RegExp {
+  let out = '';
+  for (const part of pattern.split(/(:[A-Za-z0-9_]+(?:\{[^}]*\})?|\*)/)) {
+    if (part === '*') out += '.*';
+    else if (part.startsWith(':')) {
+      const custom = /\{([^}]*)\}$/.exec(part);
+      out += custom ? `(?:${custom[1]})` : '[^/]+';
+    } else out += part.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${out}$`);
+}
+
+/** The methods the app's handlers (not its middleware) serve `path` with; GET implies HEAD. */
+export function allowedMethods(app: Hono, path: string): string[] {
+  const methods = new Set<string>();
+  for (const r of app.routes) {
+    if (r.method === 'ALL' || r.path === '*' || r.path === '/*') continue;
+    if (patternRegExp(r.path).test(path)) methods.add(r.method);
+  }
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods].sort();
+}
+
 /** Uniform JSON for unknown routes and unexpected errors (a 5xx never leaks internals). */
 export function mountErrorHandlers(app: Hono, log: Logger): void {
-  app.notFound((c: Context) =>
-    c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404),
-  );
+  app.notFound((c: Context) => {
+    // A path served under other methods answers 405 with Allow (RFC 9110), not 404.
+    const allowed = allowedMethods(app, c.req.path);
+    if (allowed.length > 0 && !allowed.includes(c.req.method)) {
+      c.header('Allow', allowed.join(', '));
+      return c.json(
+        errorBody('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}`, {
+          allow: allowed,
+        }),
+        405,
+      );
+    }
+    return c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404);
+  });
   app.onError((err, c) => {
     log.error({ err, route: c.req.routePath }, 'unhandled error');
     return c.json(errorBody('internal_error', 'internal error'), 500);

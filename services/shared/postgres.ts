@@ -8,12 +8,20 @@ export type Pool = pg.Pool;
 pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
 pg.types.setTypeParser(1700, (v) => Number.parseFloat(v));
 
-/** A pool whose connections use the configured schema first on their search_path. */
-export function createPgPool(cfg: Pick<SharedConfig, 'DATABASE_URL' | 'PG_SCHEMA' | 'PG_POOL_MAX'>): pg.Pool {
+/**
+ * A pool whose connections use the configured schema first on their search_path; with `role`, every connection
+ * acts as that role from its start (`SET ROLE` as a startup parameter: a least-privilege role such as
+ * studystream_api, postgres/070_audit_hardening.sql).
+ */
+export function createPgPool(
+  cfg: Pick<SharedConfig, 'DATABASE_URL' | 'PG_SCHEMA' | 'PG_POOL_MAX'>,
+  opts: { role?: string } = {},
+): pg.Pool {
+  if (opts.role !== undefined && !/^[a-z_][a-z0-9_]*$/.test(opts.role)) throw new Error('invalid role name');
   return new pg.Pool({
     connectionString: cfg.DATABASE_URL,
     max: cfg.PG_POOL_MAX,
-    options: `-c search_path=${cfg.PG_SCHEMA},public`,
+    options: `-c search_path=${cfg.PG_SCHEMA},public${opts.role ? ` -c role=${opts.role}` : ''}`,
   });
 }
 

@@ -25,6 +25,10 @@ export function isolatedEnv(label = 't'): IsolatedEnv {
     CLICKHOUSE_DATABASE: `test_${id}`,
     PG_SCHEMA: `test_${id}`,
     REDIS_KEY_PREFIX: `test:${id}:`,
+    // The services refuse to start without secrets outside development mode; each namespace gets its own.
+    JWT_SECRET: process.env.JWT_SECRET || randomBytes(32).toString('hex'),
+    INGEST_IP_SALT: process.env.INGEST_IP_SALT || randomBytes(16).toString('hex'),
+    OPS_TOKEN: process.env.OPS_TOKEN || randomBytes(16).toString('hex'),
   };
   return { id, cfg: loadConfig(env), env };
 }

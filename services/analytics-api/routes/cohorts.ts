@@ -42,6 +42,7 @@ function metricView(s: Standing, k: number, mine: boolean) {
 
 export const percentiles = defineRoute({
   path: '/api/analytics/percentiles',
+  notFound: 'The cohort does not exist (cohort_not_found)',
   operationId: 'getPercentiles',
   tag: 'student',
   summary: "The student's percentiles within a cohort (k-anonymous)",
@@ -55,14 +56,19 @@ export const percentiles = defineRoute({
   query: percentilesQuery,
   cache: 'percentiles',
   response: RESPONSES.percentiles,
-  handler: async ({ user, query, principal, data, now }) => {
-    const today = utcDay(now);
-    const from = addDays(today, -(query.days - 1));
+  // Membership is checked before the cache on every request (a student removed from a cohort is refused at once),
+  // and the resolved cohort is part of the cache key (the default follows the student's current cohorts).
+  authorize: async ({ user, query, principal, data }) => {
     const mine = await cohortsOf(data.pg, user);
-    const cohort: string | null = query.cohort ?? mine[0] ?? null;
     if (query.cohort !== undefined && !mine.includes(query.cohort) && principal.role !== 'admin') {
       throw new ApiError(403, 'forbidden', 'the student is not a member of this cohort');
     }
+    return { cohort: query.cohort ?? mine[0] ?? null };
+  },
+  handler: async ({ user, query, data, now, authorized }) => {
+    const today = utcDay(now);
+    const from = addDays(today, -(query.days - 1));
+    const cohort = authorized.cohort as string | null;
     let members: string[] | undefined;
     if (cohort !== null) {
       const found = await cohortMembers(data.pg, cohort);
@@ -90,6 +96,7 @@ export const percentiles = defineRoute({
 
 export const cohortTopics = defineRoute({
   path: '/api/analytics/cohorts/:cohort/topics',
+  notFound: 'The cohort does not exist (cohort_not_found)',
   operationId: 'getCohortTopicDifficulty',
   tag: 'educator',
   summary: 'Topic difficulty across a cohort (educators of the cohort, admins)',

@@ -141,6 +141,7 @@ function recommendations(
 
 export const cohortKnowledgeGaps = defineRoute({
   path: '/api/analytics/cohorts/:cohort/knowledge-gaps',
+  notFound: 'The cohort does not exist (cohort_not_found)',
   operationId: 'getCohortKnowledgeGaps',
   tag: 'educator',
   summary: "The cohort's shared knowledge gaps (educators of the cohort, admins; k-anonymous)",

@@ -87,6 +87,7 @@ export const masteryList = defineRoute({
 
 export const masteryTopic = defineRoute({
   path: '/api/analytics/mastery/:topic',
+  notFound: 'The topic id is not in the taxonomy (topic_not_found)',
   operationId: 'getTopicMastery',
   tag: 'student',
   summary: 'Mastery of one topic: score with interval, trend, history, sub-topics, next review',

@@ -9,6 +9,7 @@ import {
   parseId,
   redriveMessage,
   redriveOne,
+  redriveRefusal,
   redrivenIds,
   type DeadLetter,
 } from '../../datatools/dlq.ts';
@@ -18,7 +19,7 @@ export const subcommands = {
   list: 'usage: studystream dlq list [--limit N] [--from-offset O]\n\nDead letters (id = partition:offset), oldest first; --limit defaults to 100.\n',
   show: 'usage: studystream dlq show <partition>:<offset>\n\nOne dead letter: headers, source, value decoded if possible.\n',
   redrive:
-    'usage: studystream dlq redrive (--ids P:O,... | --all) [--execute]\n\nRe-publishes the original bytes to the source topic once the cause is fixed; dry run unless --execute; a dead\nletter already re-driven is skipped (recorded in PostgreSQL dlq_redrives).\n',
+    "usage: studystream dlq redrive (--ids P:O,... | --all) [--execute]\n\nRe-publishes the original bytes to the source topic once the cause is fixed; dry run unless --execute; a dead\nletter already re-driven is skipped (recorded in PostgreSQL dlq_redrives). Only to an event topic, and only a value\nthat decodes with that topic's schema and passes ingest's validation; others are refused.\n",
 };
 
 export const help = `usage:
@@ -26,7 +27,8 @@ export const help = `usage:
   studystream dlq show <partition>:<offset>              one dead letter: headers, source, value decoded if possible
   studystream dlq redrive (--ids P:O,... | --all) [--execute]
       re-publish the original bytes to the source topic once the cause is fixed; dry run by default; a dead
-      letter already re-driven is skipped (recorded in PostgreSQL dlq_redrives)
+      letter already re-driven is skipped (recorded in PostgreSQL dlq_redrives). Only to an event topic, and only a
+      value that decodes with that topic's schema and passes ingest's validation; others are refused
 `;
 
 const short = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
@@ -110,6 +112,8 @@ async function redrive(
   const rows: Array<Array<string>> = [];
   let redriven = 0;
   let skipped = 0;
+  let refused = 0;
+  const codec = new EventCodec(createRegistry(ctx.cfg), ctx.cfg);
   const producer = execute
     ? ctx.kafka.producer({ idempotent: true, allowAutoTopicCreation: false })
     : undefined;
@@ -125,6 +129,12 @@ async function redrive(
         rows.push([idOf(d), '-', 'skip: no source headers']);
         continue;
       }
+      const refusal = await redriveRefusal(codec, d);
+      if (refusal) {
+        refused++;
+        rows.push([idOf(d), source(d), `refused: ${refusal}`]);
+        continue;
+      }
       if (!producer) {
         rows.push([
           idOf(d),
@@ -133,7 +143,7 @@ async function redrive(
         ]);
         continue;
       }
-      const outcome = await redriveOne(ctx.pool(), producer, ctx.deadLetterTopic, d);
+      const outcome = await redriveOne(ctx.pool(), producer, codec, ctx.deadLetterTopic, d);
       if (outcome.status === 'redriven') redriven++;
       else skipped++;
       rows.push([
@@ -148,9 +158,10 @@ async function redrive(
   process.stdout.write(table(['ID', 'SOURCE', 'ACTION'], rows));
   for (const m of missing) process.stdout.write(`${m}: no such dead letter\n`);
   process.stdout.write(
-    execute
-      ? `re-driven ${redriven}, skipped ${skipped}\n`
-      : `dry run: ${letters.length - skipped} would be re-driven, ${skipped} already were; add --execute\n`,
+    (execute
+      ? `re-driven ${redriven}, skipped ${skipped}`
+      : `dry run: ${letters.length - skipped - refused} would be re-driven, ${skipped} already were; add --execute`) +
+      (refused > 0 ? `, refused ${refused} (see ACTION)\n` : '\n'),
   );
   if (missing.length > 0) {
     process.stderr.write(`studystream: ${missing.length} id(s) not found\n`);

@@ -96,7 +96,20 @@ const start: Command = async (args) => {
   );
   // (Never in production or with an identity provider: the API refuses to start in dev mode there.)
   const devDefault = process.env.NODE_ENV === 'production' || process.env.JWT_JWKS_URL ? '0' : '1';
-  const env = { ...process.env, API_DEV_MODE: process.env.API_DEV_MODE ?? devDefault };
+  // STUDYSTREAM_DEV_MODE lets the API and ingest fall back to the public development secrets when JWT_SECRET /
+  // INGEST_IP_SALT are unset (every other start refuses without them); said on the console below.
+  const env = {
+    ...process.env,
+    API_DEV_MODE: process.env.API_DEV_MODE ?? devDefault,
+    STUDYSTREAM_DEV_MODE:
+      process.env.STUDYSTREAM_DEV_MODE ?? (process.env.NODE_ENV === 'production' ? '0' : '1'),
+  };
+  const devMode = env.STUDYSTREAM_DEV_MODE === '1' || env.STUDYSTREAM_DEV_MODE === 'true';
+  if (devMode) {
+    log.warn(
+      'development mode (STUDYSTREAM_DEV_MODE=1): services started without JWT_SECRET / INGEST_IP_SALT use public development secrets; never expose them',
+    );
+  }
   for (const service of SERVICES) {
     if (!existsSync(`${ROOT}${service.entry}`)) continue;
     const child = spawn(process.execPath, [`${ROOT}${service.entry}`], {
@@ -116,7 +129,7 @@ const start: Command = async (args) => {
     const ready = await waitReady(url, 120_000);
     urls.push(`  ${service.name.padEnd(14)} ${url}  ${ready ? 'ready' : 'NOT READY (see the logs above)'}`);
   }
-  const api = loadApiConfig();
+  const api = loadApiConfig(env);
   // The demo student is the simulator's first student: known before the processors have caught up.
   const demoUser = api.API_DEMO_USER || studentId(demoCohort().seed, 0);
   const pool = createPgPool(cfg);
@@ -125,6 +138,12 @@ const start: Command = async (args) => {
     [
       '',
       'studystream is running (Ctrl-C stops the services; `npm run stack -- down` stops the stack):',
+      ...(devMode
+        ? [
+            '  DEVELOPMENT MODE (STUDYSTREAM_DEV_MODE=1): unset JWT_SECRET / INGEST_IP_SALT fall back to public development secrets',
+            '  (`STUDYSTREAM_DEV_MODE=1 bin/studystream token ...` mints tokens for it; never use this mode outside a development machine)',
+          ]
+        : []),
       ...urls,
       `  ingest API keys: bin/studystream apikey create --name my-app   (docs: ${cfg.HTTP_HOST}:${cfg.INGEST_PORT}/openapi.json)`,
       ...hints,

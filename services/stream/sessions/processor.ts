@@ -145,7 +145,8 @@ export function createSessionsProcessor(deps: SessionsDeps): ProcessorDefinition
         if (partitions.length === 0) return;
         // Steps of about SESSIONS_CLOSE_BATCH due sessions each (every await lets the other processors of the
         // process run), until a step closes none.
-        for (let step = 0; step < 1000; step++) if ((await runWithRetry([], [], partitions)).closed === 0) break;
+        for (let step = 0; step < 1000; step++)
+          if ((await runWithRetry([], [], partitions)).closed === 0) break;
       },
     },
   };

@@ -767,8 +767,8 @@ describe('audit log', () => {
     });
     await audit.flush();
     const { rows } = await pg.query(
-      `SELECT request_id, actor_id, actor_role, route, subject_user_id, status FROM audit_log
-       WHERE request_id IN ('req-audit-1', 'req-audit-2') ORDER BY request_id`,
+      `SELECT client_request_id AS request_id, actor_id, actor_role, route, subject_user_id, status FROM audit_log
+       WHERE client_request_id IN ('req-audit-1', 'req-audit-2') ORDER BY client_request_id`,
     );
     expect(rows).toEqual([
       {

@@ -70,7 +70,11 @@ describe('analytics API process with API_WORKERS=2', () => {
         );
       }
       // Each worker counts its own requests; /metrics of whichever worker answers sums both.
-      const text = await (await fetch(`${url}/metrics`, { headers: { connection: 'close' } })).text();
+      const text = await (
+        await fetch(`${url}/metrics`, {
+          headers: { connection: 'close', authorization: `Bearer ${iso.env.OPS_TOKEN}` },
+        })
+      ).text();
       const served = [
         ...text.matchAll(
           /^http_requests_total\{[^}]*route="\/api\/analytics\/mastery"[^}]*status="200"[^}]*\} (\d+)$/gm,

@@ -83,7 +83,9 @@ describe('ingest process (services/ingest/main.ts)', () => {
       const answers = await Promise.all(posts);
       expect(answers.every((a) => a.status === 200 && a.accepted === 5)).toBe(true);
 
-      const metrics = await fetch(`${url}/metrics`);
+      const metrics = await fetch(`${url}/metrics`, {
+        headers: { authorization: `Bearer ${iso.env.OPS_TOKEN}` },
+      });
       expect(metrics.status).toBe(200);
       const text = await metrics.text();
       const accepted = [

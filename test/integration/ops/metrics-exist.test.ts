@@ -84,7 +84,9 @@ describe('metrics named by the alerts and dashboards exist in the running servic
   it('every metric of deploy/prometheus/alerts.yml and deploy/grafana/*.json is exported', async () => {
     const exported = new Set<string>();
     for (const s of services) {
-      const res = await fetch(`${s.url}/metrics`);
+      const res = await fetch(`${s.url}/metrics`, {
+        headers: { authorization: `Bearer ${iso.env.OPS_TOKEN}` },
+      });
       expect(res.status, s.name).toBe(200);
       for (const n of exposedMetricNames(await res.text())) exported.add(n);
     }
@@ -110,6 +112,7 @@ describe.skipIf(!prometheusInstalled || !alertmanagerInstalled)(
       const env = {
         ...process.env,
         STACK_DIR: stackDir,
+        OPS_TOKEN: iso.env.OPS_TOKEN, // the generated scrape jobs send it (ingest and the API need it)
         PROMETHEUS_PORT: String(promPort),
         ALERTMANAGER_PORT: String(await freePort()),
         PROMETHEUS_SCRAPE_INTERVAL: '1s',

@@ -53,7 +53,11 @@ describe('authentication', () => {
       expect(r.status).toBe(401);
       expect(r.body.error?.code).toBe('token_expired');
     }
-    expect(audit.records).toHaveLength(0);
+    // Refusals are audited too (issue 18, finding 11), with no actor: the token was not verified.
+    expect(audit.records.length).toBeGreaterThan(0);
+    expect(
+      audit.records.every((a) => a.status === 401 && a.actorRole === 'anonymous' && a.actorId === '-'),
+    ).toBe(true);
   });
 
   it('sets WWW-Authenticate on 401', async () => {
@@ -269,12 +273,13 @@ describe('reserved operations and documents', () => {
     expect(await ui.text()).toContain('openapi.json');
   });
 
-  it('echoes a safe X-Request-Id and replaces an unsafe one', async () => {
+  it('generates every X-Request-Id; a safe client id is echoed apart, an unsafe one dropped', async () => {
     const { app } = appWithoutStores();
-    expect(
-      (await app.request('/healthz', { headers: { 'X-Request-Id': 'abc-123' } })).headers.get('X-Request-Id'),
-    ).toBe('abc-123');
+    const safe = await app.request('/healthz', { headers: { 'X-Request-Id': 'abc-123' } });
+    expect(safe.headers.get('X-Request-Id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(safe.headers.get('X-Client-Request-Id')).toBe('abc-123');
     const res = await app.request('/healthz', { headers: { 'X-Request-Id': "x' OR 1=1" } });
-    expect(res.headers.get('X-Request-Id')).not.toContain("'");
+    expect(res.headers.get('X-Request-Id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.headers.get('X-Client-Request-Id')).toBeNull();
   });
 });

@@ -72,7 +72,14 @@ function kubeconformRun(yaml: string) {
   };
 }
 
-const SECRET_KEYS = ['DATABASE_URL', 'REDIS_URL', 'CLICKHOUSE_PASSWORD', 'JWT_SECRET', 'INGEST_IP_SALT'];
+const SECRET_KEYS = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'CLICKHOUSE_PASSWORD',
+  'JWT_SECRET',
+  'INGEST_IP_SALT',
+  'OPS_TOKEN',
+];
 const containersOf = (o: Obj): Container[] => {
   const pod = (
     o.kind === 'CronJob'

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { materialInteraction, questionAttempt, studyEvent } from '../../support/ingest-events.ts';
-import { fakeApp, post } from './fakes.ts';
+import { fakeApp, post, postFrom } from './fakes.ts';
 
 describe('ingest app (fake Kafka/Redis/PG)', () => {
   it('401 without or with an unknown API key', async () => {
@@ -80,7 +80,8 @@ describe('ingest app (fake Kafka/Redis/PG)', () => {
     const { app, publisher } = fakeApp();
     const ua =
       'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Version/17.4 Mobile/15E148 Safari/604.1';
-    await post(app, '/v1/events', studyEvent(), {
+    // Through a trusted proxy (10.0.0.0/8 in fakes.ts): the client is the right-most untrusted X-Forwarded-For hop.
+    await postFrom(app, '10.0.0.2', '/v1/events', studyEvent(), {
       'x-forwarded-for': '198.51.100.23, 10.0.0.1',
       'user-agent': ua,
     });

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { createLogger } from '../../../services/shared/logger.ts';
 import { Registry } from '../../../services/shared/metrics.ts';
 import type { OutgoingEvent } from '../../../services/shared/producer.ts';
@@ -54,7 +55,7 @@ export function fakeApp(overrides: Partial<IngestDeps> = {}) {
       INGEST_MAX_EVENT_AGE_DAYS: 30,
       INGEST_MAX_FUTURE_MS: 300_000,
       INGEST_IP_SALT: 'salt',
-      INGEST_TRUST_PROXY: true,
+      INGEST_TRUSTED_PROXIES: '10.0.0.0/8',
     },
     log: createLogger('test', 'silent'),
     registry,
@@ -81,4 +82,25 @@ export function post(
     headers: { 'content-type': 'application/json', 'x-api-key': API_KEY, ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
+}
+
+/** POSTs as if over a socket from `remoteAddress` (the Node request @hono/node-server would pass). */
+export function postFrom(
+  app: ReturnType<typeof fakeApp>['app'],
+  remoteAddress: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  const text = JSON.stringify(body);
+  const incoming = Object.assign(Readable.from([Buffer.from(text)]), { socket: { remoteAddress } });
+  return app.request(
+    path,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': API_KEY, ...headers },
+      body: text,
+    },
+    { incoming },
+  );
 }

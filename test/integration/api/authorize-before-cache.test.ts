@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { isolatedEnv, provision, teardown, type IsolatedEnv } from '../../support/isolated.ts';
+import { createClickHouse, type ClickHouseClient } from '../../../services/shared/clickhouse.ts';
+import { createLogger } from '../../../services/shared/logger.ts';
+import { Registry } from '../../../services/shared/metrics.ts';
+import { createPgPool, type Pool } from '../../../services/shared/postgres.ts';
+import { createRedis } from '../../../services/shared/redis.ts';
+import { createApiApp } from '../../../services/analytics-api/app.ts';
+import type { AuditSink } from '../../../services/analytics-api/audit.ts';
+import { createVerifier, signToken } from '../../../services/analytics-api/auth.ts';
+
+/**
+ * Issue 18, finding 7: authorisation runs before the cache on every route. A student removed from a cohort is
+ * refused at once, although their earlier answer is still cached (before the fix the membership check ran in the
+ * handler, after the cache lookup, and the cached entry answered 200).
+ */
+const SECRET = 'authorize-before-cache-secret-0123456789';
+const noAudit: AuditSink = {
+  record: () => undefined,
+  flush: async () => undefined,
+  close: async () => undefined,
+};
+
+let iso: IsolatedEnv;
+let pg: Pool;
+let ch: ClickHouseClient;
+let redis: Redis;
+let app: ReturnType<typeof createApiApp>;
+
+const token = (sub: string) =>
+  signToken(
+    { sub, role: 'student' },
+    { secret: SECRET, ttlSec: 600, issuer: 'studystream', audience: 'studystream-api' },
+  );
+
+async function get(path: string, sub: string) {
+  const res = await app.request(path, { headers: { Authorization: `Bearer ${await token(sub)}` } });
+  return {
+    status: res.status,
+    cache: res.headers.get('X-Cache'),
+    body: (await res.json()) as Record<string, unknown>,
+  };
+}
+
+beforeAll(async () => {
+  iso = isolatedEnv('authz');
+  await provision(iso, { postgres: true, clickhouse: true });
+  pg = createPgPool(iso.cfg);
+  ch = createClickHouse(iso.cfg);
+  redis = createRedis(iso.cfg);
+  await new Promise((resolve) => redis.once('ready', resolve));
+  await pg.query(`INSERT INTO cohorts (id, name) VALUES ('c-a', 'A'), ('c-b', 'B')`);
+  await pg.query(`INSERT INTO cohort_members (cohort_id, user_id) VALUES ('c-a', 'stu-1'), ('c-b', 'stu-1')`);
+  app = createApiApp({
+    pg,
+    ch,
+    redis,
+    log: createLogger('test', 'silent'),
+    registry: new Registry(),
+    audit: noAudit,
+    verify: createVerifier({ secret: SECRET, issuer: 'studystream', audience: 'studystream-api' }),
+    cacheTtlSec: 300,
+    cacheTimeoutMs: 500,
+    kAnonymity: 10,
+  });
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  await ch?.close();
+  await pg?.end();
+  if (iso) await teardown(iso);
+});
+
+describe('authorisation before the cache', () => {
+  it('refuses a student removed from a cohort although the answer is cached', async () => {
+    const first = await get('/api/analytics/percentiles?cohort=c-a', 'stu-1');
+    expect(first.status).toBe(200);
+    expect(first.cache).toBe('miss');
+    expect((await get('/api/analytics/percentiles?cohort=c-a', 'stu-1')).cache).toBe('hit');
+
+    await pg.query(`DELETE FROM cohort_members WHERE cohort_id = 'c-a' AND user_id = 'stu-1'`);
+    const after = await get('/api/analytics/percentiles?cohort=c-a', 'stu-1');
+    expect(after.status).toBe(403);
+    expect(after.body).toMatchObject({ error: { code: 'forbidden' } });
+  });
+
+  it('the default cohort follows the current membership, not a cached answer', async () => {
+    await pg.query(
+      `INSERT INTO cohort_members (cohort_id, user_id) VALUES ('c-a', 'stu-2'), ('c-b', 'stu-2')`,
+    );
+    const first = await get('/api/analytics/percentiles', 'stu-2');
+    expect(first.body.cohort).toBe('c-a');
+    await pg.query(`DELETE FROM cohort_members WHERE cohort_id = 'c-a' AND user_id = 'stu-2'`);
+    const after = await get('/api/analytics/percentiles', 'stu-2');
+    expect(after.status).toBe(200);
+    expect(after.body.cohort).toBe('c-b');
+  });
+});

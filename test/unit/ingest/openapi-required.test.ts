@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { openApiDocument, requiredFieldsOf } from '../../../services/ingest/openapi.ts';
+import { decodeEvent } from '../../../services/ingest/validate.ts';
+import { materialInteraction, questionAttempt, studyEvent } from '../../support/ingest-events.ts';
+
+/**
+ * Issue 18 (an exact API contract): the ingest document did not carry the per-family required fields, so events
+ * valid by the document were rejected as missing_field. Now each family's branch requires exactly the fields whose
+ * absence decodeEvent reports.
+ */
+const NOW = Date.now();
+const missing = (ev: Record<string, unknown>) => {
+  const d = decodeEvent(ev, NOW);
+  return d.ok ? [] : d.errors.filter((e) => e.code === 'missing_field').map((e) => e.path);
+};
+
+describe('ingest OpenAPI: per-family required fields', () => {
+  for (const [family, make] of [
+    ['study-events', studyEvent],
+    ['question-attempts', questionAttempt],
+    ['material-interactions', materialInteraction],
+  ] as const) {
+    it(family, () => {
+      const ev = make() as Record<string, unknown>;
+      expect(missing(ev)).toEqual([]);
+      const required = new Set(requiredFieldsOf(family));
+      for (const field of Object.keys(ev)) {
+        if (['family', 'occurred_at'].includes(field)) continue;
+        const { [field]: _dropped, ...without } = ev;
+        expect(missing(without).includes(field), field).toBe(required.has(field));
+      }
+      const doc = openApiDocument({ INGEST_MAX_BATCH_EVENTS: 1000 } as Parameters<
+        typeof openApiDocument
+      >[0]) as {
+        components: {
+          schemas: {
+            Event: { oneOf: Array<{ properties: { family: { const: string } }; required: string[] }> };
+          };
+        };
+      };
+      const branch = doc.components.schemas.Event.oneOf.find((b) => b.properties.family.const === family)!;
+      expect(new Set(branch.required)).toEqual(new Set(['family', ...required]));
+    });
+  }
+});
