@@ -34,6 +34,7 @@ import {
   KEYS,
   readLive,
   readSnapshot,
+  SessionRowConflict,
   upsertSessions,
   writtenSessions,
   type CommitPlan,
@@ -90,7 +91,7 @@ export function createSessionsProcessor(deps: SessionsDeps): ProcessorDefinition
     }),
     conflicts: new Counter({
       name: 'sessions_commit_conflicts_total',
-      help: 'Redis commits refused because another instance moved first (the step is recomputed)',
+      help: 'steps refused because another writer moved first (a Redis commit, or a study_sessions row changed since read); the step is recomputed',
       registers: [deps.metrics],
     }),
   };
@@ -156,7 +157,8 @@ export type StepDeps = Pick<SessionsDeps, 'pool' | 'redis' | 'config' | 'positio
 
 /**
  * One step: the records of a batch (admitted at or above the stored positions) and the due sessions of `sweep`
- * partitions at `now`. Undefined when the Redis commit lost a race (nothing was committed to Redis).
+ * partitions at `now`. Undefined when it lost a race to another writer (a study_sessions row changed since it was
+ * read: nothing written; or the Redis commit refused: rows written, nothing committed to Redis); then recompute.
  */
 export async function runStep(
   deps: StepDeps,
@@ -199,7 +201,13 @@ export async function runStep(
   rows.push(...amendedRows(ctx, applied.amended));
 
   // Write PostgreSQL first (never lowers a version), then commit Redis atomically.
-  if (rows.length > 0) await withTransaction(deps.pool, (client) => upsertSessions(client, rows));
+  if (rows.length > 0)
+    try {
+      await withTransaction(deps.pool, (client) => upsertSessions(client, rows));
+    } catch (err) {
+      if (err instanceof SessionRowConflict) return undefined;
+      throw err;
+    }
   const plan: CommitPlan = { positions: [], sessions: [] };
   for (const p of positions) {
     const field = positionField(p.topic, p.partition);

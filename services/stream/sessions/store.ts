@@ -13,8 +13,9 @@
  * instance moved on) nothing is written and the step is recomputed from a fresh read.
  *
  * PostgreSQL: written sessions (study_sessions, keyed by (user_id, session_id), with their timeline so a late event
- * can amend them), written BEFORE the Redis commit with an upsert that never lowers a row's version (its number of
- * distinct events), so a crash between the two (or a lost race) at worst rewrites the same row or a larger one.
+ * can amend them), written BEFORE the Redis commit. A row is replaced only by a larger version (its number of
+ * distinct events) or by the same timeline, so a crash between the two at worst rewrites the same row; a row that
+ * another writer changed since the step read it refuses the step (SessionRowConflict), which is recomputed.
  */
 import type { Redis } from 'ioredis';
 import type { Pool, PoolClient } from '../../shared/postgres.ts';
@@ -287,7 +288,7 @@ export async function upsertSessions(client: PoolClient, rows: readonly SessionR
     version: r.version,
     timeline: r.timeline,
   }));
-  await client.query(
+  const result = await client.query(
     `INSERT INTO study_sessions (session_id, user_id, started_at, ended_at, end_reason, duration_ms, active_ms, idle_ms,
        pause_count, focus_score, questions_answered, questions_correct, materials_opened, notes, highlights,
        ai_coach_interactions, event_count, version, timeline)
@@ -306,7 +307,21 @@ export async function upsertSessions(client: PoolClient, rows: readonly SessionR
        notes = EXCLUDED.notes, highlights = EXCLUDED.highlights,
        ai_coach_interactions = EXCLUDED.ai_coach_interactions, event_count = EXCLUDED.event_count,
        version = EXCLUDED.version, timeline = EXCLUDED.timeline, updated_at = now()
-     WHERE study_sessions.version <= EXCLUDED.version`,
+     WHERE study_sessions.version < EXCLUDED.version OR study_sessions.timeline = EXCLUDED.timeline
+     RETURNING 1`,
     [JSON.stringify(payload)],
   );
+  // A row not written holds events this step did not read (another instance, or a stale one, wrote it meanwhile):
+  // writing ours would lose them. The caller's transaction rolls back and the step is recomputed from fresh reads.
+  if (result.rowCount !== rows.length) throw new SessionRowConflict(rows.length - (result.rowCount ?? 0));
+}
+
+/** study_sessions rows changed under a step (see upsertSessions): recompute the step. */
+export class SessionRowConflict extends Error {
+  readonly retriable = true;
+  readonly rows: number;
+  constructor(rows: number) {
+    super(`sessions: ${rows} study_sessions row(s) changed by another writer; recomputing the step`);
+    this.rows = rows;
+  }
 }

@@ -44,6 +44,7 @@ describe('retention and the right to deletion', () => {
         'daily_user_sums',
         'daily_user_topic_sums',
         'hourly_user_sums',
+        'hourly_user_local_sums',
         'daily_user_distinct',
       ]),
     );
@@ -52,7 +53,7 @@ describe('retention and the right to deletion', () => {
     ).toBe(true);
 
     const done = await applyRetention(ch, iso.cfg.CLICKHOUSE_DATABASE, { months: 24, dryRun: false, now });
-    expect(done.dropped).toHaveLength(9);
+    expect(done.dropped).toHaveLength(10);
     const left = await listPartitions(ch, iso.cfg.CLICKHOUSE_DATABASE);
     expect(left.some((p) => p.partition === '202405')).toBe(false);
     expect(new Set(left.filter((p) => p.table === 'question_attempts').map((p) => p.partition))).toEqual(
