@@ -1,4 +1,5 @@
 import { streamEnv } from '../../stream/runtime/config.ts';
+import type { ProcessorDefinition } from '../../stream/runtime/processor.ts';
 import { runBounded, seedKafkaGroup } from '../../datatools/bounded.ts';
 import { openContext, table } from '../../datatools/context.ts';
 import { formatDuration, formatRate, ProgressLine } from '../../shared/progress.ts';
@@ -98,12 +99,11 @@ const replay: Command = async (args) => {
         p.remaining === 0,
       );
     };
-    let result;
-    if (processor === 'clickhouse-sink') {
-      const { def, close } = sinkDefinition(ctx.cfg, ctx.env, group, ctx.cfg.CLICKHOUSE_DATABASE);
+    // Each processor: its definition, its own positions seeded at the range starts (and removed afterwards).
+    const runRange = async <T>(def: ProcessorDefinition<T>, cleanup: () => Promise<unknown>) => {
+      await seedKafkaGroup(ctx.admin, group, ranges);
       try {
-        await seedKafkaGroup(ctx.admin, group, ranges);
-        result = await runBounded({
+        return await runBounded({
           def,
           kafka: ctx.kafka,
           log: ctx.log,
@@ -114,46 +114,25 @@ const replay: Command = async (args) => {
           onProgress,
         });
       } finally {
-        await close();
+        await cleanup();
       }
+    };
+    let result;
+    if (processor === 'clickhouse-sink') {
+      const { def, close } = sinkDefinition(ctx.cfg, ctx.env, group, ctx.cfg.CLICKHOUSE_DATABASE);
+      result = await runRange(def, close);
     } else if (processor === 'sessions') {
       const redis = await ctx.redis();
       const positionsKey = `sessions:pos:${group}`;
       const def = sessionsReplayDefinition(ctx.cfg, ctx.env, ctx.pool(), redis, group, positionsKey, ctx.log);
       await seedRedisPositions(redis, positionsKey, ranges);
-      await seedKafkaGroup(ctx.admin, group, ranges);
-      try {
-        result = await runBounded({
-          def,
-          kafka: ctx.kafka,
-          log: ctx.log,
-          stream,
-          deadLetterTopic: ctx.deadLetterTopic,
-          ranges,
-          users,
-          onProgress,
-        });
-      } finally {
-        await redis.del(positionsKey);
-      }
+      result = await runRange(def, () => redis.del(positionsKey));
     } else {
       const def = await masteryDefinition(ctx.cfg, ctx.env, ctx.pool(), group, ctx.groups.mastery, ctx.log);
       await seedPostgresPositions(ctx.pool(), group, ranges);
-      await seedKafkaGroup(ctx.admin, group, ranges);
-      try {
-        result = await runBounded({
-          def,
-          kafka: ctx.kafka,
-          log: ctx.log,
-          stream,
-          deadLetterTopic: ctx.deadLetterTopic,
-          ranges,
-          users,
-          onProgress,
-        });
-      } finally {
-        await ctx.pool().query('DELETE FROM consumer_positions WHERE consumer_group = $1', [group]);
-      }
+      result = await runRange(def, () =>
+        ctx.pool().query('DELETE FROM consumer_positions WHERE consumer_group = $1', [group]),
+      );
     }
     await ctx.admin.deleteGroups([group]).catch(() => undefined);
     process.stdout.write(
