@@ -125,7 +125,7 @@ export function createSessionsProcessor(deps: SessionsDeps): ProcessorDefinition
       }
       m.conflicts.inc();
       if (attempt >= MAX_COMMIT_ATTEMPTS)
-        throw new Error('sessions: Redis commit kept conflicting; retrying the batch later');
+        throw new Error('sessions: other writers kept moving first; retrying the batch later');
     }
   };
   return {
@@ -166,15 +166,16 @@ export async function runStep(
   positions: TopicPartitionOffset[],
   sweep: readonly number[],
   now: number,
-): Promise<{ closed: number; amended: number; users: string[]; due: number } | undefined> {
+): Promise<{ closed: number; amended: number; users: string[] } | undefined> {
   const options = sessionOptions(deps.config);
   // Read: positions of the batch's topic-partitions, live sessions of the batch and due ones, their written rows.
   const fields = positions.map((p) => positionField(p.topic, p.partition));
   const itemKeys = [...new Set(items.map((i) => sessionKey(i.value.userId, i.value.sessionId)))];
   const positionsKey = deps.positionsKey ?? KEYS.pos;
   const snap = await readSnapshot(deps.redis, positionsKey, fields, itemKeys);
-  const dueKeys = await dueSessions(deps.redis, sweep, now, deps.config.SESSIONS_CLOSE_BATCH);
-  const due = dueKeys.filter((k) => !snap.live.has(k));
+  const due = (await dueSessions(deps.redis, sweep, now, deps.config.SESSIONS_CLOSE_BATCH)).filter(
+    (k) => !snap.live.has(k),
+  );
   for (const [k, s] of await readLive(deps.redis, due)) snap.live.set(k, s);
   const read = [...new Set([...itemKeys, ...due])];
   const written = await writtenSessions(deps.pool, read, options.idleGapMs);
@@ -231,14 +232,12 @@ export async function runStep(
       val: s ?? null,
     });
   }
-  if (plan.positions.length === 0 && plan.sessions.length === 0)
-    return { closed: 0, amended: 0, users: [], due: dueKeys.length };
+  if (plan.positions.length === 0 && plan.sessions.length === 0) return { closed: 0, amended: 0, users: [] };
   if (!(await commit(deps.redis, positionsKey, plan, options))) return undefined;
   const closedCount = rows.length - applied.amended.size;
   return {
     closed: closedCount,
     amended: applied.amended.size,
     users: [...new Set(rows.map((r) => r.userId))].sort(),
-    due: dueKeys.length,
   };
 }

@@ -9,10 +9,11 @@
  *   topics and partitions.
  * - An event of a live session is added to it; an event of a session already written amends the row (version =
  *   number of distinct events, so a rewrite is idempotent and never goes back); an event of neither opens one.
- * - A live session is written and leaves the live state once the clock is strictly past its finalizeAt: its last
- *   event, plus the inactivity timeout when no SESSION_END was seen, plus a grace for stragglers. The clock is the
- *   later of the processing time and the student's own event time, so a quiet student's session closes in bounded
- *   wall-clock time and a backlog or replay closes sessions as soon as it has read them.
+ * - A live session is written and leaves the live state once the clock is strictly past its finalizeAt (its last
+ *   event, plus the inactivity timeout when no SESSION_END was seen, plus a grace for stragglers) and no record has
+ *   changed it for `quietMs` of processing time. The clock is the later of the processing time and the student's
+ *   own event time, so a quiet student's session closes in bounded wall-clock time, and a backlog or replay writes
+ *   each session once after it has read its events (not once per batch that carried some of them).
  */
 import {
   applySessionEvent,
