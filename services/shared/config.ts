@@ -31,6 +31,14 @@ const SHARED_ENV = {
   CLICKHOUSE_DATABASE: { default: 'studystream', doc: 'ClickHouse database holding raw events and rollups' },
   CLICKHOUSE_USER: { default: 'default', doc: 'ClickHouse user' },
   CLICKHOUSE_PASSWORD: { default: '', doc: 'ClickHouse password' },
+  CLICKHOUSE_CLUSTER: {
+    default: '',
+    doc: 'cluster profile: the <remote_servers> cluster of the Distributed tables (empty: one server); migrations then create replicated local tables plus Distributed tables on every node of CLICKHOUSE_CLUSTER_NODES',
+  },
+  CLICKHOUSE_CLUSTER_NODES: {
+    default: '',
+    doc: 'cluster profile: comma-separated HTTP URLs of every ClickHouse node (migrations run on each; deploy/cluster.sh writes them)',
+  },
   DATABASE_URL: {
     default: 'postgres://studystream:studystream@127.0.0.1:5432/studystream',
     doc: 'PostgreSQL connection string',
@@ -123,6 +131,13 @@ export const sharedEnv = defineEnv('shared', SHARED_ENV, {
   CLICKHOUSE_DATABASE: z.string().regex(identifier, 'identifier only'),
   CLICKHOUSE_USER: z.string(),
   CLICKHOUSE_PASSWORD: z.string(),
+  CLICKHOUSE_CLUSTER: z.string().regex(/^([A-Za-z_][A-Za-z0-9_]*)?$/, 'identifier or empty'),
+  CLICKHOUSE_CLUSTER_NODES: z.string().transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ),
   DATABASE_URL: z.string().min(1),
   PG_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lower-case identifier only'),
   PG_POOL_MAX: envInt('PG_POOL_MAX'),
