@@ -40,7 +40,10 @@ const DATA_STATEMENT = /^\s*(INSERT|OPTIMIZE)\b/i;
 const OPTIMIZE_TABLE = /^\s*OPTIMIZE\s+TABLE\s+([A-Za-z_][A-Za-z0-9_]*)\b/i;
 
 /** Names of the tables (not views) the migrations create or rename into existence, in every file. */
-export function tableNames(migrations: Array<Pick<Migration, 'sql'>>, split: (s: string) => string[]): Set<string> {
+export function tableNames(
+  migrations: Array<Pick<Migration, 'sql'>>,
+  split: (s: string) => string[],
+): Set<string> {
   const names = new Set<string>();
   for (const m of migrations) {
     for (const st of split(m.sql)) {
@@ -191,7 +194,10 @@ export function clusterMigrations(
           statements.push(...distributed(to));
         }
       } else if (drop && tables.has(drop[1]!)) {
-        statements.push({ scope: 'all', sql: local }, { scope: 'all', sql: `DROP TABLE IF EXISTS ${drop[1]}` });
+        statements.push(
+          { scope: 'all', sql: local },
+          { scope: 'all', sql: `DROP TABLE IF EXISTS ${drop[1]}` },
+        );
       } else if (alter && tables.has(alter[1]!)) {
         // The replica that did not run the ALTER applies it from ZooKeeper: wait for it before copying the structure.
         statements.push(

@@ -15,6 +15,10 @@ const SHARED_ENV = {
   KAFKA_TOPIC_PREFIX: { default: '', doc: 'prefix for every topic name (tests use it to isolate runs)' },
   KAFKA_PARTITIONS: { default: '12', doc: 'partitions per event topic when topics are created' },
   KAFKA_REPLICATION_FACTOR: { default: '1', doc: 'replication factor when topics are created' },
+  KAFKA_RETRY_MAX_MS: {
+    default: '30000',
+    doc: "longest wait between two retries of a kafkajs request (kafkajs' maxRetryTime); the cluster profile sets 1000 so a producer retrying against a killed leader finds its successor within a second of the failover",
+  },
   KAFKA_EVENT_RETENTION_MS: {
     default: '-1',
     doc: 'retention of event topics in ms (-1 keeps everything: topics are the source of truth for replays)',
@@ -124,6 +128,7 @@ export const sharedEnv = defineEnv('shared', SHARED_ENV, {
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, . _ - only'),
   KAFKA_PARTITIONS: envInt('KAFKA_PARTITIONS'),
   KAFKA_REPLICATION_FACTOR: envInt('KAFKA_REPLICATION_FACTOR'),
+  KAFKA_RETRY_MAX_MS: envInt('KAFKA_RETRY_MAX_MS'),
   KAFKA_EVENT_RETENTION_MS: envInt('KAFKA_EVENT_RETENTION_MS'),
   KAFKA_DLQ_RETENTION_MS: envInt('KAFKA_DLQ_RETENTION_MS'),
   SCHEMA_REGISTRY_URL: z.url(),

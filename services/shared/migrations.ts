@@ -181,10 +181,15 @@ function nodeClients(cfg: ClusterConfig, database: string): ClickHouseClient[] {
   if (cfg.CLICKHOUSE_CLUSTER_NODES.length === 0) {
     throw new Error('CLICKHOUSE_CLUSTER is set but CLICKHOUSE_CLUSTER_NODES lists no node');
   }
-  return cfg.CLICKHOUSE_CLUSTER_NODES.map((url) => createClickHouse({ ...cfg, CLICKHOUSE_URL: url }, database));
+  return cfg.CLICKHOUSE_CLUSTER_NODES.map((url) =>
+    createClickHouse({ ...cfg, CLICKHOUSE_URL: url }, database),
+  );
 }
 
-async function onEach<T>(clients: ClickHouseClient[], work: (c: ClickHouseClient) => Promise<T>): Promise<T[]> {
+async function onEach<T>(
+  clients: ClickHouseClient[],
+  work: (c: ClickHouseClient) => Promise<T>,
+): Promise<T[]> {
   try {
     return await Promise.all(clients.map(work));
   } finally {
@@ -260,7 +265,9 @@ async function migrateClickHouseCluster(
           try {
             await c.command({ query: statement.sql });
           } catch (err) {
-            throw new Error(`migration ${m.name} failed (cluster): ${(err as Error).message}`, { cause: err });
+            throw new Error(`migration ${m.name} failed (cluster): ${(err as Error).message}`, {
+              cause: err,
+            });
           }
         }
       }
@@ -286,6 +293,8 @@ export async function dropClickHouseDatabase(
   database: string,
 ): Promise<void> {
   const query = sql`DROP DATABASE IF EXISTS ${ident(database)}`.text;
-  const clients = cfg.CLICKHOUSE_CLUSTER ? nodeClients(cfg as ClusterConfig, 'default') : [createClickHouse(cfg, 'default')];
+  const clients = cfg.CLICKHOUSE_CLUSTER
+    ? nodeClients(cfg as ClusterConfig, 'default')
+    : [createClickHouse(cfg, 'default')];
   await onEach(clients, (c) => c.command({ query }));
 }
