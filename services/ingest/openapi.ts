@@ -190,7 +190,11 @@ const componentOf = (family: EventFamily) =>
 export function openApiDocument(
   cfg: Pick<
     IngestAppConfig,
-    'INGEST_MAX_BATCH_EVENTS' | 'INGEST_MAX_BODY_BYTES' | 'INGEST_MAX_EVENT_AGE_DAYS' | 'INGEST_MAX_FUTURE_MS'
+    | 'INGEST_MAX_BATCH_EVENTS'
+    | 'INGEST_MAX_BODY_BYTES'
+    | 'INGEST_MAX_EVENT_AGE_DAYS'
+    | 'INGEST_MAX_FUTURE_MS'
+    | 'INGEST_SKEW_TOLERANCE_MS'
   >,
 ) {
   const window = {
@@ -265,10 +269,15 @@ export function openApiDocument(
               type: ['integer', 'null'],
               minimum: 1,
               maximum: Number.MAX_SAFE_INTEGER,
-              'x-now-window': { pastMs: window.maxAgeMs, futureMs: window.maxFutureMs },
+              // Within the tolerance nothing is shifted; beyond it the occurred_at are read on the client's clock.
+              'x-now-window': {
+                pastMs: cfg.INGEST_SKEW_TOLERANCE_MS,
+                futureMs: cfg.INGEST_SKEW_TOLERANCE_MS,
+              },
               description:
                 'Client clock (epoch ms) when the batch was sent. When it differs from the receiving clock by more ' +
-                'than the skew tolerance, every occurred_at is shifted by the difference (and must then lie in its window)',
+                `than the skew tolerance (${cfg.INGEST_SKEW_TOLERANCE_MS} ms), every occurred_at is shifted by the ` +
+                'difference, i.e. read on the client clock (and must then lie in its window)',
             },
             events: {
               type: 'array',

@@ -103,7 +103,7 @@ export function validOf(doc: Doc, schema: Schema): fc.Arbitrary<unknown> {
   const window = s['x-now-window'] as { pastMs: number; futureMs: number } | undefined;
   if (window) {
     // Well inside the window (the request takes a moment to arrive), as epoch ms or, where allowed, ISO text.
-    const past = Math.min(window.pastMs - NOW_MARGIN_MS, DAY_MS);
+    const past = Math.max(0, Math.min(window.pastMs / 2, window.pastMs - NOW_MARGIN_MS, DAY_MS));
     const ms = fc.integer({ min: 0, max: past }).map((ago) => Date.now() - ago);
     const branches = (s.anyOf ?? s.oneOf ?? [s]) as Schema[];
     const text = branches.some((b) => deref(doc, b).type === 'string');

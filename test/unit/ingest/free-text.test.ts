@@ -70,6 +70,7 @@ describe('free-text policy', () => {
       INGEST_MAX_BODY_BYTES: 1_000_000,
       INGEST_MAX_EVENT_AGE_DAYS: 30,
       INGEST_MAX_FUTURE_MS: 300_000,
+      INGEST_SKEW_TOLERANCE_MS: 120_000,
     }) as unknown as { components: { schemas: Record<string, { properties: Record<string, Field> }> } };
     // Every family's event schema; an optional field's constraints sit on its non-null branch.
     const props: Record<string, Prop> = {};

@@ -34,6 +34,7 @@ describe('ingest OpenAPI: per-family required fields', () => {
         INGEST_MAX_BODY_BYTES: 1_000_000,
         INGEST_MAX_EVENT_AGE_DAYS: 30,
         INGEST_MAX_FUTURE_MS: 300_000,
+        INGEST_SKEW_TOLERANCE_MS: 120_000,
       }) as unknown as {
         components: {
           schemas: Record<string, { properties: { family: { const: string } }; required: string[] }> & {
