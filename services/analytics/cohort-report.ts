@@ -196,3 +196,95 @@ export function cellCounts(report: CohortReport): Map<string, number> {
   }
   return out;
 }
+
+export type DayRange = { from: string; to: string };
+
+/** Days of `a` not in `b` (at most two ranges). */
+function minus(a: DayRange, b: DayRange): DayRange[] {
+  const day = 86_400_000;
+  const shift = (d: string, n: number) =>
+    new Date(Date.parse(`${d}T00:00:00Z`) + n * day).toISOString().slice(0, 10);
+  if (b.to < a.from || b.from > a.to) return [a];
+  const out: DayRange[] = [];
+  if (a.from < b.from) out.push({ from: a.from, to: shift(b.from, -1) });
+  if (a.to > b.to) out.push({ from: shift(b.to, 1), to: a.to });
+  return out;
+}
+
+/** The days in exactly one of the two windows. */
+export function symmetricDifference(a: DayRange, b: DayRange): DayRange[] {
+  return [...minus(a, b), ...minus(b, a)];
+}
+
+/**
+ * How many of `userIds` contribute to each cell (see cellCounts) through their data on the days of `ranges`: the
+ * students whose part in a cell two releases could differ by. `population: false` leaves the population cell out
+ * (students present in both populations, whose activity differs but not their membership).
+ */
+export async function contributorCounts(
+  ch: ClickHouseClient,
+  pg: Pool,
+  userIds: readonly string[],
+  ranges: readonly DayRange[],
+  opts: { population: boolean } = { population: true },
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (userIds.length === 0 || ranges.length === 0) return out;
+  const inRanges = join(
+    ranges.map((r) => sql`(day >= ${dayOf(r.from)} AND day <= ${dayOf(r.to)})`),
+    ' OR ',
+  );
+  const [students, topics, history] = await Promise.all([
+    chQuery<{ n: string; answered: string }>(
+      ch,
+      sql`SELECT count() AS n, countIf(q > 0) AS answered
+        FROM (SELECT user_id, sum(questions) AS q FROM daily_user_sums WHERE (${inRanges}) AND ${userFilter(userIds)}
+              GROUP BY user_id HAVING sum(events) > 0)`.text,
+    ),
+    chQuery<{ topic_id: string; n: string }>(
+      ch,
+      sql`SELECT topic_id, uniqExact(user_id) AS n FROM daily_user_topic_sums
+        WHERE (${inRanges}) AND ${userFilter(userIds)} AND questions > 0 GROUP BY topic_id`.text,
+    ),
+    pg.query<{ topic_id: string | null; n: string }>(
+      `SELECT NULL AS topic_id, count(DISTINCT user_id) AS n FROM topic_mastery_history
+        WHERE user_id = ANY($1::text[]) AND day = ANY($2::date[])
+       UNION ALL
+       SELECT topic_id, count(*) AS n FROM (
+         SELECT user_id, topic_id, min(day) FILTER (WHERE mastery_score >= $3) AS mastered
+           FROM topic_mastery_history WHERE user_id = ANY($1::text[]) GROUP BY user_id, topic_id) x
+        WHERE mastered = ANY($2::date[]) GROUP BY topic_id`,
+      [userIds, expandDays(ranges), MASTERY_TARGET],
+    ),
+  ]);
+  const n = Number(students[0]?.n ?? 0);
+  if (opts.population) out.set('population', n);
+  out.set('metric:studyMinutesPerWeek', n);
+  out.set('metric:questionsPerWeek', n);
+  out.set('metric:accuracy', Number(students[0]?.answered ?? 0));
+  for (const t of topics) {
+    out.set(`topic:${t.topic_id}`, Number(t.n));
+    out.set(`struggle:${t.topic_id}`, Number(t.n));
+  }
+  for (const h of history.rows) {
+    if (h.topic_id === null) out.set('metric:mastery', Number(h.n));
+    else out.set(`mastery-time:${h.topic_id}`, Number(h.n));
+  }
+  return out;
+}
+
+function expandDays(ranges: readonly DayRange[]): string[] {
+  const out: string[] = [];
+  for (const r of ranges) {
+    for (let t = Date.parse(`${r.from}T00:00:00Z`); t <= Date.parse(`${r.to}T00:00:00Z`); t += 86_400_000) {
+      out.push(new Date(t).toISOString().slice(0, 10));
+    }
+  }
+  return out;
+}
+
+/** Adds `b`'s counts into `a`. */
+export function addCounts(a: Map<string, number>, b: ReadonlyMap<string, number>): Map<string, number> {
+  for (const [k, v] of b) a.set(k, (a.get(k) ?? 0) + v);
+  return a;
+}

@@ -1,8 +1,10 @@
 import type { ClickHouseClient } from '../shared/clickhouse.ts';
 import type { Pool, PoolClient } from '../shared/postgres.ts';
 import {
-  cellCounts,
+  addCounts,
   computeCohortReport,
+  contributorCounts,
+  symmetricDifference,
   HISTOGRAM_EDGES,
   METRICS,
   type CohortReport,
@@ -23,11 +25,12 @@ import type { CalendarWindow } from './windows.ts';
 
 /**
  * Frozen cohort releases (postgres/085_cohort_releases.sql). The first request for a (scope, window) computes the
- * release under a per-window advisory lock and stores it; every later request, on any API instance, reads the same
- * stored answer. So for one window and scope there is exactly one answer: late events and membership changes after
- * the release cannot produce a second answer to subtract from the first. Before a release is stored, its
- * population is compared with every earlier release of the same window (other cohorts, everyone): a cell whose
- * contributing students differ from an earlier released cell by 1 to k-1 students is withheld (`differencing`).
+ * release under an advisory lock and stores it; every later request, on any API instance, reads the same stored
+ * answer. So for one window and scope there is exactly one answer: late events and membership changes after the
+ * release cannot produce a second answer to subtract from the first. Before a release is stored, it is compared
+ * with every earlier release whose window overlaps its own (other cohorts, everyone, other window kinds): a cell
+ * to which 1 to k-1 differing students contribute, and which the earlier release disclosed, is withheld
+ * (`differencing`; services/analytics/README.md).
  */
 
 export type Scope = { kind: 'cohort'; cohort: string } | { kind: 'all' };
@@ -225,7 +228,7 @@ export async function getRelease(
   const client = await pg.connect();
   try {
     await client.query('BEGIN');
-    // One release at a time per window: each sees every earlier one of the same window.
+    // One release at a time: each sees every earlier one whose window overlaps its own.
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
       `cohort-release:${w.kind}:${w.period}`,
     ]);
@@ -236,19 +239,37 @@ export async function getRelease(
     }
     const report = await computeCohortReport(ch, pg, scope.kind === 'all' ? undefined : members, w);
     const mine = new Set(report.population);
-    const { rows: earlier } = await client.query<{ id: string; cells: string[]; members: string[] }>(
-      `SELECT r.id, ARRAY(SELECT jsonb_array_elements_text(r.body->'releasedCells')) AS cells,
-              ARRAY(SELECT m.user_id FROM cohort_release_members m WHERE m.release_id = r.id) AS members
+    // Every earlier release whose window overlaps this one (any kind: a week inside a month, a month inside a
+    // quarter): subtracting the two answers gives the data of the students in one population only, and of the
+    // students in both on the days in one window only. A cell to which 1 to k-1 such students contribute, and which
+    // the earlier release disclosed, is withheld.
+    const { rows: earlier } = await client.query<{
+      cells: string[];
+      members: string[];
+      from: string;
+      to: string;
+    }>(
+      `SELECT ARRAY(SELECT jsonb_array_elements_text(r.body->'releasedCells')) AS cells,
+              ARRAY(SELECT m.user_id FROM cohort_release_members m WHERE m.release_id = r.id) AS members,
+              to_char(r.window_from, 'YYYY-MM-DD') AS "from", to_char(r.window_to, 'YYYY-MM-DD') AS "to"
          FROM cohort_releases r
-        WHERE r.window_kind = $1 AND r.period = $2 AND NOT (r.body->>'suppressed')::boolean`,
-      [w.kind, w.period],
+        WHERE r.window_from <= $2::date AND r.window_to >= $1::date AND NOT (r.body->>'suppressed')::boolean`,
+      [w.from, w.to],
     );
     const blocked = new Set<string>();
     for (const e of earlier) {
       const theirs = new Set(e.members);
-      const diff = [...mine].filter((u) => !theirs.has(u)).concat(e.members.filter((u) => !mine.has(u)));
-      if (diff.length === 0) continue; // the same students: the same answer
-      const counts = cellCounts(await computeCohortReport(ch, pg, diff, w));
+      const onlyMine = [...mine].filter((u) => !theirs.has(u));
+      const onlyTheirs = e.members.filter((u) => !mine.has(u));
+      const both = [...mine].filter((u) => theirs.has(u));
+      const days = symmetricDifference(w, e);
+      const counts = addCounts(
+        addCounts(
+          await contributorCounts(ch, pg, onlyMine, [w]),
+          await contributorCounts(ch, pg, onlyTheirs, [{ from: e.from, to: e.to }]),
+        ),
+        await contributorCounts(ch, pg, both, days, { population: false }),
+      );
       const theirCells = new Set(e.cells);
       for (const cell of differencingCells(counts, k)) if (theirCells.has(cell)) blocked.add(cell);
     }

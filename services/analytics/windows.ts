@@ -58,6 +58,11 @@ function windowAt(kind: WindowKind, start: number): CalendarWindow {
   return { kind, period: label(kind, start), from: iso(start), to: iso(nextStart(kind, start) - DAY) };
 }
 
+/** The period of `kind` holding instant `ms` (complete or not). */
+export function windowOf(kind: WindowKind, ms: number): CalendarWindow {
+  return windowAt(kind, periodStart(kind, ms));
+}
+
 /** True when the period is complete plus the grace at `nowMs`. */
 export function isReleasable(w: CalendarWindow, nowMs: number, graceMs: number): boolean {
   return Date.parse(`${w.to}T00:00:00Z`) + DAY + graceMs <= nowMs;
