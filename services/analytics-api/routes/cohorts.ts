@@ -1,20 +1,19 @@
-import { METRICS, type MetricName } from '../../analytics/cohort-report.ts';
-import { cohortEnv } from '../../analytics/cohort.ts';
 import {
+  cohortEnv,
   getRelease,
-  memberStanding,
-  type Release,
-  type ReleasedMetric,
-  type Scope,
-} from '../../analytics/releases.ts';
-import {
   isReleasable,
   lastCompleteWindow,
+  memberStanding,
+  METRICS,
   parsePeriod,
   windowKindForDays,
   type CalendarWindow,
+  type MetricName,
+  type Release,
+  type ReleasedMetric,
+  type Scope,
   type WindowKind,
-} from '../../analytics/windows.ts';
+} from '../../analytics/index.ts';
 import { ApiError } from '../errors.ts';
 import {
   cohortDistributionsQuery,
