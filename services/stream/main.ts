@@ -51,6 +51,9 @@ if (wanted.has('clickhouse-sink')) {
 
 if (wanted.has('sessions') || wanted.has('mastery')) {
   const pool = createPgPool(cfg);
+  // An idle client's error (the server restarted: "terminating connection due to administrator command") is the
+  // pool's to drop; unhandled, it would kill the process. Flushes that meet the outage retry (runtime).
+  pool.on('error', (err) => log.warn({ err: err.message }, 'idle PostgreSQL client error'));
   shutdown.add('postgres', () => pool.end());
   checks.push({ name: 'postgres', check: () => pool.query('SELECT 1') });
   checks.push({ name: 'redis', check: () => redis.ping() });
