@@ -14,6 +14,7 @@ import { Shutdown } from '../shared/shutdown.ts';
 import { createApiApp } from './app.ts';
 import { PgAuditLog } from './audit.ts';
 import { createVerifier } from './auth.ts';
+import { withServerChecks } from './server-checks.ts';
 import { DEV_JWT_SECRET, loadApiConfig } from './config.ts';
 import { startInvalidationListener } from './invalidation.ts';
 import { webOptions } from './web.ts';
@@ -92,14 +93,18 @@ async function startApi(): Promise<void> {
     log,
     registry,
     audit,
-    verify: createVerifier({
-      secret: cfg.JWT_SECRET,
-      jwksUrl: cfg.JWT_JWKS_URL || undefined,
-      issuer: cfg.JWT_ISSUER,
-      audience: cfg.JWT_AUDIENCE,
-      clockToleranceSec: cfg.JWT_CLOCK_TOLERANCE_SEC,
-      maxLifetimeSec: cfg.JWT_MAX_TTL_SEC,
-    }),
+    verify: withServerChecks(
+      createVerifier({
+        secret: cfg.JWT_SECRET,
+        jwksUrl: cfg.JWT_JWKS_URL || undefined,
+        issuer: cfg.JWT_ISSUER,
+        audience: cfg.JWT_AUDIENCE,
+        clockToleranceSec: cfg.JWT_CLOCK_TOLERANCE_SEC,
+        maxLifetimeSec: cfg.JWT_MAX_TTL_SEC,
+      }),
+      pg,
+      { cacheMs: cfg.API_SERVER_CHECKS_CACHE_MS },
+    ),
     cacheTtlSec: cfg.API_CACHE_TTL_SEC,
     cacheTimeoutMs: cfg.API_CACHE_TIMEOUT_MS,
     kAnonymity: cfg.API_K_ANONYMITY,

@@ -33,7 +33,7 @@ export function openApiDocument(routes: readonly RouteSpec[], k: number) {
         'A path or query parameter is invalid or unknown (invalid_parameter; details lists each)',
       ),
       '401': errorResponse(
-        'Missing, malformed, forged or expired token (missing_token, invalid_token, token_expired)',
+        'Missing, malformed, forged, expired or revoked token (missing_token, invalid_token, token_expired, token_revoked)',
       ),
       '403': errorResponse(
         spec.scope === 'cohort'
