@@ -58,11 +58,13 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     load: () => import('./commands/retention.ts'),
   },
   educators: {
-    summary: 'educators assign|unassign --educator ID --cohort C | list: server-side educator cohort assignments',
+    summary:
+      'educators assign|unassign --educator ID --cohort C | list: server-side educator cohort assignments',
     load: () => import('./commands/educators.ts'),
   },
   'delete-user': {
-    summary: "remove one user's rows from every ClickHouse raw and rollup table: --user ID",
+    summary:
+      'delete-user --user ID: right to deletion in every store (key destroyed on the topics, Redis, ClickHouse, PostgreSQL)',
     load: () => import('./commands/delete-user.ts'),
   },
   offsets: {

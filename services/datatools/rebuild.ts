@@ -32,6 +32,7 @@
  *
  * sessions: see rebuildSessions.
  */
+import { subjectKeysFor } from '../shared/subjects.ts';
 import { chQuery, createClickHouse } from '../shared/clickhouse.ts';
 import type { SharedConfig } from '../shared/config.ts';
 import { migrateClickHouse, migratePostgres } from '../shared/migrations.ts';
@@ -220,7 +221,7 @@ export async function rebuildMastery(ctx: ToolContext, opts: RebuildOptions): Pr
     // Build: drain into memory, write once (mastery-bulk.ts); catch-up: the regular processor over the shadow.
     const t = topicNames(ctx.cfg);
     const bulk = new MasteryBulkBuild({
-      codec: new EventCodec(createRegistry(ctx.cfg), ctx.cfg),
+      codec: new EventCodec(createRegistry(ctx.cfg), ctx.cfg, subjectKeysFor(ctx.cfg)),
       tree: await TopicTree.load(shadowPool),
       config: masteryEnv.load(ctx.env),
       topics: { attempts: t['question-attempts'], materials: t['material-interactions'] },
@@ -593,7 +594,7 @@ export async function rebuildSessions(ctx: ToolContext, opts: RebuildOptions): P
   const report = emptyReport('sessions', shadow);
   const topics = processorTopics(ctx.cfg, 'sessions');
   const bulk = new SessionsBulkBuild({
-    codec: new EventCodec(createRegistry(ctx.cfg), ctx.cfg),
+    codec: new EventCodec(createRegistry(ctx.cfg), ctx.cfg, subjectKeysFor(ctx.cfg)),
     options: sessionOptions(sessionsEnv.load(ctx.env)),
     topics,
     groupId: group,

@@ -147,7 +147,7 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
       const checked = verifyIngestToken(tokenKey, token, Math.floor(now() / 1000));
       if (!checked.ok) return fail(c, 401, checked.code, checked.message);
       c.set('token', checked.claims);
-    } else if (principal.scope === 'client') {
+    } else if (principal.scope === 'client' && c.req.path !== '/v1/tokens') {
       return fail(
         c,
         401,
@@ -220,7 +220,12 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
   app.post('/v1/tokens', async (c) => {
     const principal = c.get('principal');
     if (principal.scope !== 'server' || c.get('token'))
-      return fail(c, 403, 'server_key_required', 'only a server API key (without a token) mints ingest tokens');
+      return fail(
+        c,
+        403,
+        'server_key_required',
+        'only a server API key (without a token) mints ingest tokens',
+      );
     const body = await readJsonBody(c.req.raw, 4096, incomingOf(c));
     if (!body.ok) return bodyError(c, body.error);
     const req = body.value as { user_id?: unknown; ttl_sec?: unknown } | null;

@@ -1,3 +1,4 @@
+import { subjectKeysFor } from '../shared/subjects.ts';
 import { DailySaltHasher } from './ip-salt.ts';
 import { LocalBuckets, LookupLimiter } from './limits.ts';
 import type { ServerType } from '@hono/node-server';
@@ -27,7 +28,7 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
   const metrics = createIngestMetrics(registry);
   const kafka = createKafka(cfg, log, 'ingest');
   const schemaRegistry = createRegistry(cfg);
-  const codec = new EventCodec(schemaRegistry, cfg);
+  const codec = new EventCodec(schemaRegistry, cfg, subjectKeysFor(cfg));
   // kafkajs allows one produce request in flight per idempotent producer and broker, so several producers
   // pipeline requests; each sendBatch uses an idle one (a request's records always go through one producer).
   const producers = Array.from(

@@ -4,6 +4,7 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { EVENT_FAMILIES, topicNames, type EventFamily } from './kafka.ts';
 import { SCHEMAS_DIR, readWireSchemaId, registerAvro, valueSubject } from './registry.ts';
 import type { SharedConfig } from './config.ts';
+import type { SubjectKeys } from './subjects.ts';
 
 /** The Avro schema text of an event family, as kept in schemas/<family>.avsc (the single source of truth). */
 export function schemaText(family: EventFamily): string {
@@ -30,10 +31,31 @@ export class EventCodec {
   private readonly registry: SchemaRegistry;
   private readonly topics: ReturnType<typeof topicNames>;
   private readonly writerIds = new Map<EventFamily, number>();
+  /**
+   * Set (every service: subjectKeysFor(cfg)): records are written with the student's pseudonym in user_id and read
+   * back with the student's id, or ERASED_USER_ID once deleted (shared/subjects.ts). Unset (tests, tools reading
+   * raw records): user_id is written and read as it is.
+   */
+  readonly subjects: SubjectKeys | undefined;
 
-  constructor(registry: SchemaRegistry, cfg: Pick<SharedConfig, 'KAFKA_TOPIC_PREFIX'>) {
+  constructor(
+    registry: SchemaRegistry,
+    cfg: Pick<SharedConfig, 'KAFKA_TOPIC_PREFIX'>,
+    subjects?: SubjectKeys,
+  ) {
     this.registry = registry;
     this.topics = topicNames(cfg);
+    this.subjects = subjects;
+  }
+
+  /** What goes on the topic for this user (key and user_id), once `prepareSubjects` ran for it. */
+  wireUserId(userId: string): string | undefined {
+    return this.subjects ? this.subjects.cachedWireId(userId) : userId;
+  }
+
+  /** Pseudonyms of these users into the cache (one query for the ones not cached); producers call it per batch. */
+  async prepareSubjects(userIds: Iterable<string>): Promise<void> {
+    await this.subjects?.prepare(userIds);
   }
 
   topicOf(family: EventFamily): string {
@@ -78,13 +100,22 @@ export class EventCodec {
 
   /** Encodes a record of a family. The record must already be valid (see validation in ingest). */
   async encode(family: EventFamily, record: Record<string, unknown>): Promise<Buffer> {
-    return this.encodeWith(await this.writerId(family), family, record);
+    const id = await this.writerId(family);
+    if (this.subjects && typeof record.user_id === 'string') await this.subjects.prepare([record.user_id]);
+    return this.encodeKnown(family, record) ?? this.encodeWith(id, family, record);
   }
 
-  /** Synchronous encode when the writer id is already resolved (the hot path of the producer). */
+  /**
+   * Synchronous encode when the writer id (and the student's pseudonym) are already resolved, the hot path of the
+   * producer; undefined otherwise (use `encode`).
+   */
   encodeKnown(family: EventFamily, record: Record<string, unknown>): Buffer | undefined {
     const id = this.writerIds.get(family);
-    return id === undefined ? undefined : this.encodeWith(id, family, record);
+    if (id === undefined) return undefined;
+    if (!this.subjects || typeof record.user_id !== 'string') return this.encodeWith(id, family, record);
+    const wire = this.subjects.cachedWireId(record.user_id);
+    if (wire === undefined) return undefined;
+    return this.encodeWith(id, family, wire === record.user_id ? record : { ...record, user_id: wire });
   }
 
   private encodeWith(id: number, family: EventFamily, record: Record<string, unknown>): Buffer {
@@ -111,7 +142,8 @@ export class EventCodec {
 
   /**
    * Decodes a wire-format message with its writer schema into the reader (current) schema of the family. Trailing
-   * bytes are an error, so a corrupt or foreign body is dead-lettered instead of decoded into garbage.
+   * bytes are an error, so a corrupt or foreign body is dead-lettered instead of decoded into garbage. With
+   * `subjects`, user_id comes back as the student's id, or ERASED_USER_ID for a deleted student (callers drop it).
    */
   async decode(family: EventFamily, buffer: Buffer): Promise<Record<string, unknown>> {
     const id = readWireSchemaId(buffer);
@@ -123,7 +155,10 @@ export class EventCodec {
       resolver = reader.createResolver(await this.writerType(id));
       this.resolvers.set(key, resolver);
     }
-    return reader.fromBuffer(buffer.subarray(5), resolver, false) as Record<string, unknown>;
+    const record = reader.fromBuffer(buffer.subarray(5), resolver, false) as Record<string, unknown>;
+    if (this.subjects && typeof record.user_id === 'string')
+      record.user_id = await this.subjects.userOf(record.user_id);
+    return record;
   }
 
   /**
@@ -135,7 +170,16 @@ export class EventCodec {
     if (id === undefined) throw new Error('not Confluent wire format (missing magic byte)');
     const resolver = this.resolvers.get(`${family}:${id}`);
     if (!resolver) return undefined;
-    return familyType(family).fromBuffer(buffer.subarray(5), resolver, false) as Record<string, unknown>;
+    const record = familyType(family).fromBuffer(buffer.subarray(5), resolver, false) as Record<
+      string,
+      unknown
+    >;
+    if (this.subjects && typeof record.user_id === 'string') {
+      const user = this.subjects.cachedUser(record.user_id);
+      if (user === undefined) return undefined; // unknown pseudonym or stale erasure check: the async path asks
+      record.user_id = user;
+    }
+    return record;
   }
 
   /** Resolvers per (family, writer id): creating one costs ~0.6 ms, decoding with a cached one ~2 µs. */

@@ -51,6 +51,14 @@ const SHARED_ENV = {
     default: '0',
     doc: 'development mode (1; `npm start` sets it and says so): the API and ingest fall back to fixed, public development secrets when JWT_SECRET / INGEST_IP_SALT are unset. Off, they refuse to start without them; refused with NODE_ENV=production',
   },
+  STUDYSTREAM_PSEUDONYMS: {
+    default: '1',
+    doc: 'producers write a random per-student pseudonym (PostgreSQL subject_keys) instead of the user id on the event topics, and consumers resolve it; `delete-user` destroys it (crypto-shredding). 0: plain ids on the topics (deleted students are still dropped by consumers through erased_subjects, but the topics keep their id)',
+  },
+  SUBJECT_CACHE_MS: {
+    default: '10000',
+    doc: 'how long a process caches pseudonym lookups (both directions); the bound after a deletion during which a running process may still attribute the student, which `delete-user` waits out',
+  },
 } as const satisfies Record<string, { default: string; doc: string }>;
 
 export interface EnvSpec {
@@ -134,6 +142,8 @@ export const sharedEnv = defineEnv('shared', SHARED_ENV, {
   SHUTDOWN_TIMEOUT_MS: envInt('SHUTDOWN_TIMEOUT_MS'),
   OPS_TOKEN: z.string(),
   STUDYSTREAM_DEV_MODE: envBool('STUDYSTREAM_DEV_MODE'),
+  STUDYSTREAM_PSEUDONYMS: envBool('STUDYSTREAM_PSEUDONYMS'),
+  SUBJECT_CACHE_MS: envInt('SUBJECT_CACHE_MS').pipe(z.number().min(0).max(300_000)),
 });
 
 export type SharedConfig = ReturnType<typeof sharedEnv.load>;

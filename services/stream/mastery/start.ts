@@ -2,6 +2,7 @@
  * Wiring of the two stateful processors onto the shared runtime (for services/stream/main.ts and the dedicated
  * entry run-stateful.ts). Each returns a running processor and a stop() that also closes what it opened.
  */
+import { subjectKeysFor } from '../../shared/subjects.ts';
 import { invalidationChannel } from '../runtime/invalidation.ts';
 import type { Redis } from 'ioredis';
 import { EventCodec } from '../../shared/codec.ts';
@@ -46,7 +47,7 @@ export async function startMasteryProcessor(d: StatefulDeps): Promise<RunningPro
   const config = masteryEnv.load(d.env);
   const topics = topicNames(d.cfg);
   const def = createMasteryProcessor({
-    codec: new EventCodec(createRegistry(d.cfg), d.cfg),
+    codec: new EventCodec(createRegistry(d.cfg), d.cfg, subjectKeysFor(d.cfg)),
     pool: d.pool,
     redis: d.redis,
     tree: await TopicTree.load(d.pool),
@@ -68,7 +69,7 @@ export async function startSessionsProcessor(d: StatefulDeps): Promise<RunningPr
   const config = sessionsEnv.load(d.env);
   const topics = topicNames(d.cfg);
   const def = createSessionsProcessor({
-    codec: new EventCodec(createRegistry(d.cfg), d.cfg),
+    codec: new EventCodec(createRegistry(d.cfg), d.cfg, subjectKeysFor(d.cfg)),
     pool: d.pool,
     redis: d.redis,
     config,

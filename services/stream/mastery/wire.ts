@@ -1,7 +1,8 @@
 import type { EventCodec } from '../../shared/codec.ts';
 import type { EventFamily } from '../../shared/kafka.ts';
 import { readWireSchemaId } from '../../shared/registry.ts';
-import { andThen, dlq, ok, type StepResult } from '../runtime/step.ts';
+import { andThen, dlq, drop, ok, type StepResult } from '../runtime/step.ts';
+import { isErased } from '../../shared/subjects.ts';
 import type { InboundRecord } from '../runtime/types.ts';
 
 /**
@@ -19,7 +20,8 @@ export async function decodeWire(
   if (record.value === null) return dlq('empty_value');
   if (readWireSchemaId(record.value) === undefined) return dlq('not_wire_format');
   try {
-    return ok({ family, value: await codec.decode(family, record.value) });
+    const value = await codec.decode(family, record.value);
+    return isErased(value) ? drop('erased_subject') : ok({ family, value });
   } catch (err) {
     if (isTransient(err)) throw err;
     return dlq('undecodable', err);
@@ -55,7 +57,7 @@ export function decodeWireCached<T>(
       if (isTransient(err)) throw err;
       return dlq('undecodable', err);
     }
-    if (value !== undefined) return next({ family, value });
+    if (value !== undefined) return isErased(value) ? drop('erased_subject') : next({ family, value });
   }
   return decodeWire(codec, record).then((r) => andThen(r, next));
 }
