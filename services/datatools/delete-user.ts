@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { chQuery, type ClickHouseClient } from '../shared/clickhouse.ts';
 import type { SharedConfig } from '../shared/config.ts';
-import type { Pool } from '../shared/postgres.ts';
+import { withTransaction, type Pool } from '../shared/postgres.ts';
 import { sql } from '../shared/sql.ts';
 import { eraseSubject } from '../shared/subjects.ts';
 import { deleteUser as deleteFromClickHouse } from '../stream/clickhouse-sink/maintenance.ts';
@@ -49,23 +49,15 @@ export async function deleteUserFromPostgres(
       ORDER BY 1, 2`,
     [schemas ?? [await currentSchema(pool)], schemas === undefined],
   );
-  const report: StoreReport[] = [];
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
+    const report: StoreReport[] = [];
     for (const { schema, table } of rows) {
       if (KEPT_PG_TABLES.has(table)) continue;
       const r = await client.query(`DELETE FROM "${schema}"."${table}" WHERE user_id = $1`, [userId]);
       report.push({ store: 'postgres', table: `${schema}.${table}`, deleted: r.rowCount ?? 0 });
     }
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-  return report;
+    return report;
+  });
 }
 
 async function currentSchema(pool: Pool): Promise<string> {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { SharedConfig } from './config.ts';
+import { withTransaction } from './postgres.ts';
 
 /**
  * Crypto-shredding of the event topics (postgres/093_subject_keys.sql; issue 18, finding 4). Producers write a
@@ -196,21 +197,13 @@ export class SubjectKeys {
  * then wait `cacheMs` before cleaning the stores, so no running process still resolves the old pseudonym.
  */
 export async function eraseSubject(pool: pg.Pool, userId: string): Promise<boolean> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
     const { rowCount } = await client.query('DELETE FROM subject_keys WHERE user_id = $1', [userId]);
     await client.query('INSERT INTO erased_subjects (user_sha256) VALUES ($1) ON CONFLICT DO NOTHING', [
       sha256(userId),
     ]);
-    await client.query('COMMIT');
     return (rowCount ?? 0) > 0;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** A student who comes back after a deletion: their plain-id records are accepted again (new pseudonym anyway). */
