@@ -109,10 +109,13 @@ export class SubjectKeys {
 
   // --- producers ---
 
-  /** What a producer writes for this user (pseudonym or plain id), or undefined (then call `prepare`). */
+  /**
+   * What a producer writes for this user (pseudonym or plain id), or undefined (then call `prepare`). One Map lookup:
+   * the erasure check runs in `prepare`, once per batch (a producer that wrote an erased student's old pseudonym
+   * within the bound only loses those events: consumers drop them).
+   */
   cachedWireId(userId: string): string | undefined {
-    if (!this.writePseudonyms) return userId;
-    return this.valid() ? this.toPseudonym.get(userId) : undefined;
+    return this.writePseudonyms ? this.toPseudonym.get(userId) : userId;
   }
 
   /** Makes sure every user has a pseudonym (created when missing) in the cache: one round trip for the misses. */
