@@ -229,7 +229,13 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
     const body = await readJsonBody(c.req.raw, 4096, incomingOf(c));
     if (!body.ok) return bodyError(c, body.error);
     const req = body.value as { user_id?: unknown; ttl_sec?: unknown } | null;
-    const userId = req && typeof req === 'object' ? req.user_id : undefined;
+    const unknown =
+      req && typeof req === 'object' && !Array.isArray(req)
+        ? Object.keys(req).find((k) => k !== 'user_id' && k !== 'ttl_sec')
+        : undefined;
+    if (unknown !== undefined)
+      return fail(c, 400, 'invalid_value', `${unknown}: unknown field`, { path: unknown });
+    const userId = req && typeof req === 'object' && !Array.isArray(req) ? req.user_id : undefined;
     const ttl = req && typeof req === 'object' ? (req.ttl_sec ?? maxTokenTtl) : undefined;
     if (typeof userId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(userId))
       return fail(c, 400, 'invalid_value', 'user_id: 1-64 letters, digits, _ or -', { path: 'user_id' });
