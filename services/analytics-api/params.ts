@@ -108,15 +108,52 @@ export const reviewsQuery = z.strictObject({ ...userQuery, days: days(90, 14), l
 export const patternsQuery = z.strictObject({ ...userQuery, days: days(365, 90) });
 export const insightsQuery = z.strictObject({ ...userQuery, days: days(365, 90) });
 export const sessionsQuery = z.strictObject({ ...userQuery, limit: limit(200, 20) });
+/**
+ * Cohort v2 windows (services/analytics/windows.ts): a fixed calendar period, never a day count. `days` is kept for
+ * old clients and maps to a window (1-7 the last complete week, 8-31 month, 32-365 quarter); it may not be combined
+ * with `window` (400 invalid_parameter).
+ */
+const cohortWindowQuery = {
+  window: z
+    .enum(['week', 'month', 'quarter'])
+    .optional()
+    .describe(
+      'fixed calendar window: the last complete ISO week, calendar month or quarter (UTC, complete plus a grace ' +
+        'for late events); default month',
+    ),
+  period: z
+    .string()
+    .regex(/^\d{4}-(W\d{2}|\d{2}|Q[1-4])$/, 'must be a period like 2026-W09, 2026-02 or 2026-Q1')
+    .optional()
+    .describe(
+      'an earlier complete period of the window kind (2026-W09, 2026-02, 2026-Q1); default the last complete one',
+    ),
+  days: intIn(1, 365)
+    .optional()
+    .describe(
+      'deprecated: mapped to a fixed window (1-7 last complete week, 8-31 month, 32-365 quarter); with `window`, ' +
+        'it must map to the same one (else 400 window_conflict)',
+    ),
+};
+
 export const percentilesQuery = z.strictObject({
   ...userQuery,
   cohort: cohortId
     .optional()
     .describe('a cohort the student belongs to (default: their first cohort, else every student)'),
-  days: days(365, 30),
+  ...cohortWindowQuery,
+});
+export const studentCohortTopicsQuery = z.strictObject({
+  ...userQuery,
+  cohort: cohortId
+    .optional()
+    .describe('a cohort the student belongs to (default: their first cohort, else every student)'),
+  ...cohortWindowQuery,
+  limit: limit(500, 50),
 });
 export const cohortParams = z.strictObject({ cohort: cohortId });
-export const cohortTopicsQuery = z.strictObject({ days: days(365, 30), limit: limit(500, 50) });
+export const cohortTopicsQuery = z.strictObject({ ...cohortWindowQuery, limit: limit(500, 50) });
+export const cohortDistributionsQuery = z.strictObject({ ...cohortWindowQuery });
 export const emptyQuery = z.strictObject({ ...userQuery });
 export const knowledgeGapsQuery = z.strictObject({ ...userQuery, limit: limit(500, 20) });
 export const cohortGapsQuery = z.strictObject({ limit: limit(500, 20) });
