@@ -14,11 +14,11 @@ import { applySessionEvent, summarizeSession, type SessionState } from '../servi
 import { simulateCohort, simOptions } from '../services/simulator/cohort.ts';
 import { mapRecord, type RawRow, type RawTable } from '../services/stream/clickhouse-sink/rows.ts';
 import {
-  leafColumns,
-  parentColumns,
-  unstudiedColumns,
-  type MasteryColumns,
-} from '../services/stream/mastery/columns.ts';
+  leafFigures,
+  parentFigures,
+  unstudiedFigures,
+  type TopicFigures,
+} from '../services/domain/topic-figures.ts';
 import { toMasteryInput } from '../services/stream/mastery/decode.ts';
 import { TopicTree } from '../services/stream/mastery/taxonomy.ts';
 import { toSessionInput } from '../services/stream/sessions/decode.ts';
@@ -35,7 +35,7 @@ import { percentiles, report, runLoad, timed, type Row } from './harness.ts';
  * Dataset: the simulator's cohort (students x days, ending today), LOADED DIRECTLY (not through Kafka): every
  * event goes through the clickhouse-sink's own row mapping into the raw ClickHouse tables (the rollups fill
  * through their materialized views, as in production), and PostgreSQL state is computed with the processors'
- * pure functions (mastery: domain applyAttempt/applyMaterialProgress + stream/mastery/columns.ts leaf and
+ * pure functions (mastery: domain applyAttempt/applyMaterialProgress + services/domain/topic-figures.ts leaf and
  * board-weighted parent rows, end-of-day history snapshots; sessions: domain session windowing, summarized at
  * session end). Re-sent (duplicate) batches are skipped, as the processors' dedupe would. 10 cohorts of
  * students/10 members each.
@@ -127,7 +127,7 @@ export async function loadDataset(
   const tree = await TopicTree.load(pg);
   const mastery = new Map<string, Map<string, MasteryState>>();
   const touchedDay = new Map<string, { day: number; topics: Set<string> }>();
-  const history: Array<[string, string, string, MasteryColumns]> = [];
+  const history: Array<[string, string, string, TopicFigures]> = [];
   const sessions = new Map<string, SessionState>();
   const sessionUser = new Map<string, string>();
   const finished: Array<ReturnType<typeof summarizeSession> & { userId: string; events: number }> = [];
@@ -149,7 +149,7 @@ export async function loadDataset(
   const snapshot = (user: string, day: number, topics: Set<string>) => {
     const states = mastery.get(user)!;
     const date = new Date(day * DAY).toISOString().slice(0, 10);
-    for (const t of topics) history.push([user, t, date, leafColumns(states.get(t)!, 'fsrs')]);
+    for (const t of topics) history.push([user, t, date, leafFigures(states.get(t)!, 'fsrs')]);
   };
 
   for (const item of simulateCohort(
@@ -221,8 +221,8 @@ export async function loadDataset(
   // topic_mastery: leaves, then level-1 and level-0 roll-ups by board weight (as the processor writes them).
   const masteryRows: unknown[][] = [];
   for (const [user, states] of mastery) {
-    const cols = new Map<string, MasteryColumns>();
-    for (const [t, s] of states) cols.set(t, leafColumns(s, 'fsrs'));
+    const cols = new Map<string, TopicFigures>();
+    for (const [t, s] of states) cols.set(t, leafFigures(s, 'fsrs'));
     for (const level of [1, 0]) {
       const parents = new Set<string>();
       for (const id of cols.keys()) {
@@ -233,10 +233,10 @@ export async function loadDataset(
         const node = tree.nodes.get(p)!;
         cols.set(
           p,
-          parentColumns(
+          parentFigures(
             node.children.map((c) => ({
               weight: tree.nodes.get(c)!.weight,
-              columns: cols.get(c) ?? unstudiedColumns(),
+              columns: cols.get(c) ?? unstudiedFigures(),
             })),
           ),
         );
@@ -246,7 +246,7 @@ export async function loadDataset(
   }
   const ts = (ms: number | null) => (ms === null ? null : new Date(ms));
   for (let i = 0; i < masteryRows.length; i += 5000) {
-    const chunk = masteryRows.slice(i, i + 5000) as Array<[string, string, number, MasteryColumns]>;
+    const chunk = masteryRows.slice(i, i + 5000) as Array<[string, string, number, TopicFigures]>;
     await pg.query(
       `INSERT INTO topic_mastery (user_id, topic_id, topic_level, attempts, correct, first_attempt_total,
          first_attempt_correct, accuracy, first_attempt_accuracy, recent_accuracy, retrieval_strength, stability_days,
