@@ -157,7 +157,7 @@ describe('hours to close a gap (learner model)', () => {
   it('follows the expected path of updateLearner: the mean ability of simulated students grows by drift per answer', () => {
     // Students drawn from the model's own predictive probability, answering back to back from one state.
     let seed = 12345;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     const start: LearnerState = { ...emptyLearnerState(), mu: -0.4, v: 0.5, lastAt: NOW };
     const answers = 40;
     let sum = 0;
