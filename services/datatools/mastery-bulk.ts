@@ -26,8 +26,8 @@ import { leafColumns } from '../stream/mastery/columns.ts';
 import type { MasteryConfig } from '../stream/mastery/config.ts';
 import { toMasteryInput, type MasteryInput } from '../stream/mastery/decode.ts';
 import type { ItemCalibration } from '../stream/mastery/items.ts';
-import { recordLateEvents, type LateEvent } from '../stream/mastery/late-events.ts';
-import { admitRecords, savePositions, type StoredPosition } from '../stream/mastery/positions.ts';
+import { recordLateEvents, type LateEvent } from '../stream/stateful/late-events.ts';
+import { admitRecords, savePositions, type StoredPosition } from '../stream/stateful/positions.ts';
 import {
   applyFresh,
   firstCopiesById,
@@ -45,7 +45,7 @@ import {
 } from '../stream/mastery/store.ts';
 import type { TopicTree } from '../stream/mastery/taxonomy.ts';
 import { insertStudyReads, StudyReads } from '../stream/mastery/study-reads.ts';
-import { decodeWireCached } from '../stream/mastery/wire.ts';
+import { decodeWireCached } from '../stream/stateful/wire.ts';
 import type { ProcessorDefinition } from '../stream/runtime/processor.ts';
 import type { FlushBatch } from '../stream/runtime/types.ts';
 

@@ -3,6 +3,7 @@ import { Kafka, logLevel, type Admin, type ITopicConfig, type LogEntry } from 'k
 import type { SharedConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 
+/** @public kafkajs types the services use */
 export type { Admin, Consumer, Producer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 export { Kafka };
 

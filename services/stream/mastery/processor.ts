@@ -16,7 +16,7 @@ import type { Decoded, FlushBatch, InboundRecord } from '../runtime/types.ts';
 import { leafColumns, parentColumns, unstudiedColumns, type MasteryColumns } from './columns.ts';
 import type { MasteryConfig } from './config.ts';
 import { toMasteryInput, type MasteryInput } from './decode.ts';
-import { lateEventsCounter, recordLateEvents, type LateEvent } from './late-events.ts';
+import { lateEventsCounter, recordLateEvents, type LateEvent } from '../stateful/late-events.ts';
 import {
   admitRecords,
   loadPositions,
@@ -24,7 +24,7 @@ import {
   savePositions,
   tpKey,
   type StoredPosition,
-} from './positions.ts';
+} from '../stateful/positions.ts';
 import { applyToOwnedRow, emptyRow, type MasteryRowState } from './row.ts';
 import {
   claimEvents,
@@ -38,7 +38,7 @@ import {
   type RowWrite,
 } from './store.ts';
 import type { TopicTree } from './taxonomy.ts';
-import { decodeWire } from './wire.ts';
+import { decodeWire } from '../stateful/wire.ts';
 import { StudyReads, writeStudyReads } from './study-reads.ts';
 import { EMPTY_CALIBRATION, toRowEvent, type ItemCalibration } from './items.ts';
 

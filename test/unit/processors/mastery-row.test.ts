@@ -8,7 +8,7 @@ import {
   type RowEvent,
 } from '../../../services/stream/mastery/row.ts';
 import { leafColumns, parentColumns, unstudiedColumns } from '../../../services/stream/mastery/columns.ts';
-import { admitRecords } from '../../../services/stream/mastery/positions.ts';
+import { admitRecords } from '../../../services/stream/stateful/positions.ts';
 
 const L = 3_600_000;
 const T0 = Date.UTC(2025, 0, 6, 8);
