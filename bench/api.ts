@@ -27,8 +27,7 @@ import { loadApiConfig } from '../services/analytics-api/config.ts';
 import { isolatedEnv, provision, teardown, type IsolatedEnv } from '../test/support/isolated.ts';
 import { freePort, waitReady } from '../test/support/process.ts';
 import { percentiles, report, runLoad, timed, type Row } from './harness.ts';
-import { liveGroups } from '../services/datatools/context.ts';
-import { backfillStudyReads } from '../services/datatools/study-reads.ts';
+import { backfillStudyReads, liveGroups } from '../services/datatools/index.ts';
 
 /**
  * `studystream bench api [--students 1000] [--days 90] [--seed 7] [--rate 80] [--duration 60] [--requests 600]

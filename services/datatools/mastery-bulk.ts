@@ -44,7 +44,7 @@ import {
   type RowKey,
 } from '../stream/mastery/store.ts';
 import type { TopicTree } from '../stream/mastery/taxonomy.ts';
-import { insertStudyReads, StudyReads } from '../stream/mastery/study-reads.ts';
+import { insertStudyReads, StudyReads } from '../stream/index.ts';
 import { decodeWireCached } from '../stream/stateful/wire.ts';
 import type { ProcessorDefinition } from '../stream/runtime/processor.ts';
 import type { FlushBatch } from '../stream/runtime/types.ts';

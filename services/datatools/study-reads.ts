@@ -16,12 +16,7 @@ import { chQuery, createClickHouse } from '../shared/clickhouse.ts';
 import type { SharedConfig } from '../shared/config.ts';
 import { withTransaction, type Pool } from '../shared/postgres.ts';
 import { sql } from '../shared/sql.ts';
-import {
-  insertStudyReads,
-  StudyReads,
-  type StudyDay,
-  type StudyMaterial,
-} from '../stream/mastery/study-reads.ts';
+import { insertStudyReads, StudyReads, type StudyDay, type StudyMaterial } from '../stream/index.ts';
 
 type Taxonomy = { all: string[]; leaves: string[] };
 

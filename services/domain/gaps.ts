@@ -170,8 +170,8 @@ export type LearnerSnapshot = Pick<LearnerState, 'mu' | 'v' | 's' | 'lastAt'> & 
 
 /** Minutes per practice question when neither the student nor the cohort has measured answers. */
 export const DEFAULT_MINUTES_PER_QUESTION = 2;
-/** The learner model's target: P(correct) on a question of average difficulty reaches the mastery target. */
-export const P_CORRECT_TARGET = MASTERY_TARGET;
+/** The learner model's target: P(correct) on a question of average difficulty of 0.8 (the mastery target's value). */
+export const P_CORRECT_TARGET = 0.8;
 /** More questions than this count as this many (a topic the model says practice alone will not close soon). */
 export const MAX_QUESTIONS_TO_CLOSE = 1000;
 

@@ -1,5 +1,4 @@
-import { liveGroups } from '../../datatools/context.ts';
-import { backfillStudyReads } from '../../datatools/study-reads.ts';
+import { backfillStudyReads, liveGroups } from '../../datatools/index.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { createPgPool } from '../../shared/postgres.ts';
 import { noArguments, type Command } from '../command.ts';
