@@ -10,7 +10,6 @@
  */
 
 import {
-  answerScore,
   emptyLearnerState,
   LEARNER_PARAMS,
   predictLearner,
@@ -193,17 +192,24 @@ export function expectedQuestionsToTarget(
   const b = p.itemPriorMean;
   const first = predictLearner({ ...s0, n: 0 }, nowMs, b, s0.materialAt, p);
   if (first.p >= target) return 0;
+  // P >= target <=> z * spreadFactor(v) >= zTarget (P rises with its argument): no exp for the check. The loop is
+  // answerScore and spreadFactor written out without allocations (it runs for every gap of every request).
+  const q = (target - p.guess) / (1 - p.guess);
+  const zTarget = Math.log(q / (1 - q));
   // Recall at the first answer decides its information; from then on recall is 1.
   let z = s0.mu - p.memoryWeight * (1 - first.recall) - b;
   let mu = s0.mu;
   let v = s0.v;
+  let k = spreadFactor(v);
   for (let n = 1; n <= MAX_QUESTIONS_TO_CLOSE; n++) {
-    const k = spreadFactor(v);
-    const { info } = answerScore(k * z, true, p.guess);
-    v = 1 / (1 / v + k * k * info) + p.processNoise;
+    const sg = 1 / (1 + Math.exp(-k * z));
+    const pr = Math.min(1 - 1e-9, Math.max(1e-9, p.guess + (1 - p.guess) * sg));
+    const dp = (1 - p.guess) * sg * (1 - sg);
+    v = 1 / (1 / v + (k * k * dp * dp) / (pr * (1 - pr))) + p.processNoise;
     mu += p.drift;
     z = mu - b;
-    if (p.guess + (1 - p.guess) / (1 + Math.exp(-z * spreadFactor(v))) >= target) return n;
+    k = 1 / Math.sqrt(1 + (Math.PI * v) / 8);
+    if (z * k >= zTarget) return n;
   }
   return MAX_QUESTIONS_TO_CLOSE;
 }
