@@ -22,7 +22,7 @@
  */
 import type { EventCodec } from '../shared/codec.ts';
 import type { Pool, PoolClient } from '../shared/postgres.ts';
-import { leafColumns } from '../stream/mastery/columns.ts';
+import { leafFigures } from '../domain/topic-figures.ts';
 import type { MasteryConfig } from '../stream/mastery/config.ts';
 import { toMasteryInput, type MasteryInput } from '../stream/mastery/decode.ts';
 import type { ItemCalibration } from '../stream/mastery/items.ts';
@@ -35,7 +35,7 @@ import {
   MASTERY_PROCESSOR,
   rollUp,
 } from '../stream/mastery/processor.ts';
-import { emptyRow, type MasteryRowState } from '../stream/mastery/row.ts';
+import { emptyTopicMastery, type TopicMasteryState } from '../domain/topic-mastery.ts';
 import {
   claimEvents,
   insertRows,
@@ -70,7 +70,7 @@ export type MasteryBulkDeps = {
 
 export class MasteryBulkBuild {
   private readonly deps: MasteryBulkDeps;
-  private readonly rows = new Map<string, MasteryRowState>();
+  private readonly rows = new Map<string, TopicMasteryState>();
   private readonly keys = new Map<string, RowKey>();
   private readonly history = new Map<string, HistoryWrite>();
   private readonly late = new Map<string, LateEvent>();
@@ -125,7 +125,7 @@ export class MasteryBulkBuild {
       (k) => {
         let row = this.rows.get(k);
         if (row === undefined) {
-          row = emptyRow();
+          row = emptyTopicMastery();
           this.rows.set(k, row);
         }
         return row;
@@ -167,8 +167,8 @@ export class MasteryBulkBuild {
           await insertRows(
             client,
             c.map(([k, key]) => {
-              const row = this.rows.get(k) as MasteryRowState;
-              return { ...key, level: 2, columns: leafColumns(row.visible, scheduler), processorState: row };
+              const row = this.rows.get(k) as TopicMasteryState;
+              return { ...key, level: 2, columns: leafFigures(row.visible, scheduler), processorState: row };
             }),
             scheduler,
           );
