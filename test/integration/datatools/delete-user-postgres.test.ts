@@ -38,6 +38,8 @@ async function seed(user: string, n: number): Promise<void> {
 const PG_USER_TABLES = [
   'topic_mastery_history',
   'topic_mastery',
+  'student_study_days',
+  'student_materials',
   'study_sessions',
   'late_events',
   'cohort_members',
@@ -77,6 +79,8 @@ describe('delete-user in PostgreSQL', () => {
     expect(bySchema).toMatchObject({
       topic_mastery_history: 0,
       topic_mastery: 0,
+      student_study_days: 0,
+      student_materials: 0,
       study_sessions: 3,
       late_events: 3,
       cohort_members: 1,
