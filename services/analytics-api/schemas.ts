@@ -257,6 +257,7 @@ export const RESPONSES = {
     ...head,
     weightScale: str,
     minutesPerQuestion: num,
+    paceSource: { enum: ['student', 'cohort', 'default'] },
     counts: obj({ critical: int, high: int, medium: int, low: int }),
     totalHoursToClose: num,
     gaps: arr(
@@ -273,6 +274,7 @@ export const RESPONSES = {
         recentFailureRate: num,
         priorityScore: num,
         severity: { enum: ['critical', 'high', 'medium', 'low'] },
+        questionsToClose: int,
         hoursToClose: num,
         prerequisiteFor: int,
         prerequisites: arr(str),

@@ -8,6 +8,8 @@ import { withTransaction } from '../shared/postgres.ts';
 export const PG_USER_TABLES = [
   'topic_mastery_history',
   'topic_mastery',
+  'student_study_days',
+  'student_materials',
   'study_sessions',
   'late_events',
   'cohort_members',

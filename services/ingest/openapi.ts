@@ -219,6 +219,7 @@ export function openApiDocument(
     '503': errorResponse(
       'Kafka did not acknowledge (unavailable); nothing was accepted, retry with the same event_ids',
     ),
+    '500': errorResponse('An unexpected failure (internal_error); nothing of the request is described in it'),
   };
   return {
     openapi: '3.1.0',
