@@ -11,6 +11,7 @@ export const PG_USER_TABLES = [
   'study_sessions',
   'late_events',
   'cohort_members',
+  'cohort_release_members',
   'knowledge_gaps',
   'user_learning_metrics',
 ] as const;

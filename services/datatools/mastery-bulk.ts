@@ -22,12 +22,12 @@
  */
 import type { EventCodec } from '../shared/codec.ts';
 import type { Pool, PoolClient } from '../shared/postgres.ts';
-import { leafColumns } from '../stream/mastery/columns.ts';
+import { leafFigures } from '../domain/topic-figures.ts';
 import type { MasteryConfig } from '../stream/mastery/config.ts';
 import { toMasteryInput, type MasteryInput } from '../stream/mastery/decode.ts';
 import type { ItemCalibration } from '../stream/mastery/items.ts';
-import { recordLateEvents, type LateEvent } from '../stream/mastery/late-events.ts';
-import { admitRecords, savePositions, type StoredPosition } from '../stream/mastery/positions.ts';
+import { recordLateEvents, type LateEvent } from '../stream/stateful/late-events.ts';
+import { admitRecords, savePositions, type StoredPosition } from '../stream/stateful/positions.ts';
 import {
   applyFresh,
   firstCopiesById,
@@ -35,7 +35,7 @@ import {
   MASTERY_PROCESSOR,
   rollUp,
 } from '../stream/mastery/processor.ts';
-import { emptyRow, type MasteryRowState } from '../stream/mastery/row.ts';
+import { emptyTopicMastery, type TopicMasteryState } from '../domain/topic-mastery.ts';
 import {
   claimEvents,
   insertRows,
@@ -44,7 +44,7 @@ import {
   type RowKey,
 } from '../stream/mastery/store.ts';
 import type { TopicTree } from '../stream/mastery/taxonomy.ts';
-import { decodeWireCached } from '../stream/mastery/wire.ts';
+import { decodeWireCached } from '../stream/stateful/wire.ts';
 import type { ProcessorDefinition } from '../stream/runtime/processor.ts';
 import type { FlushBatch } from '../stream/runtime/types.ts';
 
@@ -69,7 +69,7 @@ export type MasteryBulkDeps = {
 
 export class MasteryBulkBuild {
   private readonly deps: MasteryBulkDeps;
-  private readonly rows = new Map<string, MasteryRowState>();
+  private readonly rows = new Map<string, TopicMasteryState>();
   private readonly keys = new Map<string, RowKey>();
   private readonly history = new Map<string, HistoryWrite>();
   private readonly late = new Map<string, LateEvent>();
@@ -119,7 +119,7 @@ export class MasteryBulkBuild {
       (k) => {
         let row = this.rows.get(k);
         if (row === undefined) {
-          row = emptyRow();
+          row = emptyTopicMastery();
           this.rows.set(k, row);
         }
         return row;
@@ -161,8 +161,8 @@ export class MasteryBulkBuild {
           await insertRows(
             client,
             c.map(([k, key]) => {
-              const row = this.rows.get(k) as MasteryRowState;
-              return { ...key, level: 2, columns: leafColumns(row.visible, scheduler), processorState: row };
+              const row = this.rows.get(k) as TopicMasteryState;
+              return { ...key, level: 2, columns: leafFigures(row.visible, scheduler), processorState: row };
             }),
             scheduler,
           );

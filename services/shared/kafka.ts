@@ -4,6 +4,7 @@ import type { SharedConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import { kafkaTls, type TlsSettings } from './tls.ts';
 
+/** @public kafkajs types the services use */
 export type { Admin, Consumer, Producer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 export { Kafka };
 
@@ -113,7 +114,9 @@ export const KNOWN_HARMLESS_KAFKAJS = [
 
 /** A kafkajs client that logs through pino; over TLS (and SASL) when configured (shared/tls.ts). */
 export function createKafka(
-  cfg: Pick<SharedConfig, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'> & TlsSettings,
+  cfg: Pick<SharedConfig, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'> &
+    Partial<Pick<SharedConfig, 'KAFKA_RETRY_MAX_MS'>> &
+    TlsSettings,
   log: Logger,
   clientSuffix = '',
 ): Kafka {
@@ -122,7 +125,7 @@ export function createKafka(
     brokers: cfg.KAFKA_BROKERS,
     ...kafkaTls(cfg),
     logLevel: logLevel.WARN,
-    retry: { initialRetryTime: 200, retries: 8 },
+    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: cfg.KAFKA_RETRY_MAX_MS ?? 30_000 },
     logCreator:
       () =>
       ({ namespace, level, log: entry }: LogEntry) => {

@@ -11,7 +11,8 @@ import { Shutdown } from '../shared/shutdown.ts';
 import { serverTls } from '../shared/tls.ts';
 import { sinkEnv } from './clickhouse-sink/config.ts';
 import { startClickHouseSink } from './clickhouse-sink/sink.ts';
-import { startMasteryProcessor, startSessionsProcessor } from './mastery/start.ts';
+import { startMasteryProcessor } from './mastery/start.ts';
+import { startSessionsProcessor } from './sessions/start.ts';
 import { streamEnv } from './runtime/config.ts';
 import type { RunningProcessor } from './runtime/processor.ts';
 

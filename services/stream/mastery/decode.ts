@@ -1,6 +1,6 @@
 import type { AttemptForQuality } from '../../domain/sm2.ts';
 import { drop, dlq, ok, type StepResult } from '../runtime/step.ts';
-import { isFiniteNumber, isString } from './wire.ts';
+import { isFiniteNumber, isString } from '../stateful/wire.ts';
 import type { EventFamily } from '../../shared/kafka.ts';
 
 /** What the mastery processor needs from one event. */

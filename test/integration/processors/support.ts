@@ -16,7 +16,7 @@ import { createRegistry } from '../../../services/shared/registry.ts';
 import { cohortEvents, simOptions } from '../../../services/simulator/cohort.ts';
 import type { SimEvent } from '../../../services/simulator/types.ts';
 import { streamEnv } from '../../../services/stream/runtime/config.ts';
-import { startMasteryProcessor, startSessionsProcessor } from '../../../services/stream/mastery/start.ts';
+import { startMasteryProcessor, startSessionsProcessor } from '../../../services/stream/index.ts';
 import { KEYS } from '../../../services/stream/sessions/store.ts';
 import type { IsolatedEnv } from '../../support/isolated.ts';
 
@@ -108,7 +108,7 @@ export async function startInProcess(env: NodeJS.ProcessEnv): Promise<Running> {
 
 /** Both stateful processors as a child process (the kill test SIGKILLs it). */
 export function startChild(env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn('node_modules/.bin/node', ['services/stream/mastery/run-stateful.ts'], {
+  return spawn('node_modules/.bin/node', ['services/stream/run-stateful.ts'], {
     cwd: new URL('../../../', import.meta.url).pathname,
     env: { ...env, LOG_LEVEL: 'error' },
     stdio: ['ignore', 'ignore', 'inherit'],
