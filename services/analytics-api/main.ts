@@ -11,6 +11,7 @@ import { createMetricsRegistry } from '../shared/metrics.ts';
 import { createPgPool } from '../shared/postgres.ts';
 import { createRedis } from '../shared/redis.ts';
 import { Shutdown } from '../shared/shutdown.ts';
+import { serverTls } from '../shared/tls.ts';
 import { createApiApp } from './app.ts';
 import { PgAuditLog } from './audit.ts';
 import { createVerifier } from './auth.ts';
@@ -66,6 +67,7 @@ async function startApi(): Promise<void> {
 
   const listener = startInvalidationListener({
     redisUrl: cfg.REDIS_URL,
+    tls: cfg,
     keyPrefix: cfg.REDIS_KEY_PREFIX,
     redis,
     registry,
@@ -119,7 +121,7 @@ async function startApi(): Promise<void> {
     ],
   });
 
-  const server = await listen(app, cfg.API_PORT, cfg.HTTP_HOST);
+  const server = await listen(app, cfg.API_PORT, cfg.HTTP_HOST, serverTls(cfg));
   shutdown.add('http', () => closeServer(server));
   shutdown.installSignalHandlers();
   if (!isClusterWorker())

@@ -11,6 +11,7 @@ import { createPgPool } from '../shared/postgres.ts';
 import { EventProducer } from '../shared/producer.ts';
 import { createRedis } from '../shared/redis.ts';
 import { createRegistry } from '../shared/registry.ts';
+import { serverTls } from '../shared/tls.ts';
 import { PgAuthenticator } from './apikeys.ts';
 import { createIngestApp } from './app.ts';
 import type { IngestConfig } from './config.ts';
@@ -110,7 +111,7 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
     metrics,
     registry,
     async start(port = cfg.INGEST_PORT, host = cfg.HTTP_HOST): Promise<ServerType> {
-      server = await listen(app as never, port, host);
+      server = await listen(app as never, port, host, serverTls(cfg));
       return server;
     },
     /** Closers in shutdown order. */
