@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -416,6 +417,8 @@ const bench: Command = async (args) => {
       CLICKHOUSE_DATABASE: `test_${id}`,
       PG_SCHEMA: `test_${id}`,
       REDIS_KEY_PREFIX: `test:${id}:`,
+      // The API refuses to start without a secret outside development mode (as isolatedEnv gives a new namespace).
+      JWT_SECRET: process.env.JWT_SECRET || randomBytes(32).toString('hex'),
     };
     iso = { id, env, cfg: loadConfig(env) };
   } else {

@@ -1,5 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON Schema documents are walked as plain JSON */
 import fc from 'fast-check';
+import { expect } from 'vitest';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 
 /**
@@ -239,4 +240,28 @@ export function schemaValidator(doc: Doc) {
       return ajv.errorsText(f.errors);
     },
   };
+}
+
+/** What an operation declares it answers: status → its JSON body schema, if any. */
+export type Responses = Record<string, { content?: { 'application/json'?: { schema: Schema } } }>;
+
+/**
+ * Asserts that an answer is one the operation declares: its status is among `responses` and its JSON body (when the
+ * status declares one) matches the schema. Returns the parsed body (undefined for a status without a JSON body).
+ */
+export function expectDeclared(
+  doc: Doc,
+  ajv: ReturnType<typeof schemaValidator>,
+  responses: Responses,
+  answer: { status: number; text: string },
+  where: string,
+): unknown {
+  const declared = responses[String(answer.status)];
+  expect(declared, `undeclared status: ${where}`).toBeDefined();
+  const schema = declared!.content?.['application/json']?.schema;
+  if (!schema) return undefined;
+  const body = JSON.parse(answer.text) as unknown;
+  const target = deref(doc, schema);
+  expect(ajv.valid(target, body), `${where}: ${ajv.errors(target, body)}`).toBe(true);
+  return body;
 }

@@ -25,10 +25,7 @@ import {
   ALICE,
   BIG,
   BOB,
-  buildFixture,
-  loadClickHouse,
-  loadLiveSession,
-  loadPostgres,
+  loadApiFixture,
   masteryFixture,
   NOW,
   learnerStateOf,
@@ -82,15 +79,7 @@ beforeAll(async () => {
   chRows = createClickHouseReader(iso.cfg);
   redis = createRedis(iso.cfg);
   await new Promise((resolve) => redis.once('ready', resolve));
-  const { rows } = await pg.query<{ id: string; parent_id: string }>(
-    `SELECT id, parent_id FROM topics WHERE level = 2 AND parent_id = (
-       SELECT parent_id FROM topics WHERE level = 2 GROUP BY parent_id HAVING count(*) >= 4 ORDER BY parent_id LIMIT 1)
-     ORDER BY id LIMIT 3`,
-  );
-  f = buildFixture([rows[0]!.id, rows[1]!.id, rows[2]!.id], rows[0]!.parent_id);
-  await loadPostgres(pg, f);
-  await loadClickHouse(ch, f);
-  await loadLiveSession(redis);
+  f = await loadApiFixture(pg, ch, redis);
   const log = createLogger('test', process.env.TEST_API_LOG ?? 'silent');
   const registry = new Registry();
   audit = new PgAuditLog(pg, { flushMs: 100, batchRows: 1000, maxBuffer: 10_000 }, registry, log);

@@ -6,7 +6,7 @@ import { createPgPool } from '../../../services/shared/postgres.ts';
 import { createRedis } from '../../../services/shared/redis.ts';
 import { isolatedEnv, provision, teardown, type IsolatedEnv } from '../../support/isolated.ts';
 import {
-  deref,
+  expectDeclared,
   invalidOf,
   schemaValidator,
   validOf,
@@ -14,16 +14,7 @@ import {
   type Schema,
 } from '../../support/openapi-arbitrary.ts';
 import { freePort, startService, stopServices, type StartedService } from '../../support/process.ts';
-import {
-  ALICE,
-  BIG,
-  BOB,
-  buildFixture,
-  loadClickHouse,
-  loadLiveSession,
-  loadPostgres,
-  type Fixture,
-} from './fixture.ts';
+import { ALICE, BIG, BOB, loadApiFixture, type Fixture } from './fixture.ts';
 
 /**
  * Issue 18, an exact API contract: random requests generated from the OpenAPI document the running analytics API
@@ -59,15 +50,7 @@ beforeAll(async () => {
   const redis = createRedis(iso.cfg);
   try {
     await new Promise((resolve) => redis.once('ready', resolve));
-    const { rows } = await pg.query<{ id: string; parent_id: string }>(
-      `SELECT id, parent_id FROM topics WHERE level = 2 AND parent_id = (
-         SELECT parent_id FROM topics WHERE level = 2 GROUP BY parent_id HAVING count(*) >= 4 ORDER BY parent_id LIMIT 1)
-       ORDER BY id LIMIT 3`,
-    );
-    f = buildFixture([rows[0]!.id, rows[1]!.id, rows[2]!.id], rows[0]!.parent_id);
-    await loadPostgres(pg, f);
-    await loadClickHouse(ch, f);
-    await loadLiveSession(redis);
+    f = await loadApiFixture(pg, ch, redis);
   } finally {
     redis.disconnect();
     await ch.close();
@@ -202,16 +185,7 @@ describe('the running analytics API answers as its OpenAPI document says', () =>
           expect(res.headers.get('Allow'), where).toMatch(/\bGET\b/);
           return;
         }
-        const declared = doc.paths[req.template]!.get.responses[String(res.status)];
-        expect(declared, `undeclared status: ${where}`).toBeDefined();
-        const schema = declared!.content?.['application/json']?.schema;
-        if (schema) {
-          const body = JSON.parse(text) as unknown;
-          expect(
-            ajv.valid(deref(doc, schema), body),
-            `${where}: ${ajv.errors(deref(doc, schema), body)}`,
-          ).toBe(true);
-        }
+        expectDeclared(doc, ajv, doc.paths[req.template]!.get.responses, { status: res.status, text }, where);
         if (req.allowed && req.caller.label !== 'anonymous' && req.caller.label !== 'forged') {
           validRequests++;
           expect(res.status, `a request the document allows was refused as invalid: ${where}`).not.toBe(400);
