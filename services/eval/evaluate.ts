@@ -17,14 +17,19 @@ import {
   emptyLearnerState,
   fitItemDifficulties,
   LEARNER_PARAMS,
+  addSums,
+  pooledLearner,
+  poolingOn,
   predictLearner,
   resolveItemDifficulty,
+  systemOf,
   spreadFactor,
   learnerRecall,
   updateLearner,
   type ItemObservation,
   type LearnerParams,
   type LearnerState,
+  type PoolSums,
 } from '../domain/learner-model.ts';
 import {
   dailyInterval,
@@ -106,6 +111,8 @@ export type LearnerReplay = {
   states: LearnerState[];
   materialAt: Array<number | null>;
   lastEventAt: Float64Array;
+  /** Per row: the final state with the pooled prior (the final state itself when pooling is off). */
+  pooledStates: LearnerState[];
 };
 
 /**
@@ -116,6 +123,11 @@ export type CompiledCohort = {
   rows: number;
   /** `${userId}|${topicId}` of each row index. */
   keys: string[];
+  /** Per row: the student's index and the (student, organ system)'s index, for the pooling sums. */
+  rowStudent: Int32Array;
+  rowSystem: Int32Array;
+  studentCount: number;
+  systemCount: number;
   row: Int32Array;
   at: Float64Array;
   /** 0 wrong, 1 right, 2 material study. */
@@ -142,11 +154,24 @@ export function compileCohort(cohort: Cohort): CompiledCohort {
   const item: number[] = [];
   const truth: number[] = [];
   const y: number[] = [];
+  const studentIds = new Map<string, number>();
+  const systemIds = new Map<string, number>();
+  const rowStudent: number[] = [];
+  const rowSystem: number[] = [];
+  const indexOf = (m: Map<string, number>, k: string): number => {
+    let i = m.get(k);
+    if (i === undefined) m.set(k, (i = m.size));
+    return i;
+  };
   for (const input of cohort.inputs) {
     for (const topicId of input.topicIds) {
       const k = `${input.userId}|${topicId}`;
       let r = rowIds.get(k);
-      if (r === undefined) rowIds.set(k, (r = rowIds.size));
+      if (r === undefined) {
+        rowIds.set(k, (r = rowIds.size));
+        rowStudent.push(indexOf(studentIds, input.userId));
+        rowSystem.push(indexOf(systemIds, `${input.userId}|${systemOf(topicId)}`));
+      }
       row.push(r);
       at.push(input.occurredAt);
       if (input.kind === 'material') {
@@ -173,6 +198,10 @@ export function compileCohort(cohort: Cohort): CompiledCohort {
   const out: CompiledCohort = {
     rows: rowIds.size,
     keys: [...rowIds.keys()],
+    rowStudent: Int32Array.from(rowStudent),
+    rowSystem: Int32Array.from(rowSystem),
+    studentCount: studentIds.size,
+    systemCount: systemIds.size,
     row: Int32Array.from(row),
     at: Float64Array.from(at),
     kind: Uint8Array.from(kind),
@@ -206,6 +235,18 @@ export function replayLearner(
   const p = new Float64Array(c.truths);
   const observations: ItemObservation[] = [];
   const lastEventAt = new Float64Array(c.rows).fill(-Infinity);
+  const pool = poolingOn(params);
+  const studentSums: PoolSums[] = Array.from({ length: c.studentCount }, () => ({ g: 0, i: 0 }));
+  const systemSums: PoolSums[] = Array.from({ length: c.systemCount }, () => ({ g: 0, i: 0 }));
+  const pooled = (r: number, s: LearnerState): LearnerState =>
+    pool
+      ? pooledLearner(
+          s,
+          studentSums[c.rowStudent[r] as number] as PoolSums,
+          systemSums[c.rowSystem[r] as number] as PoolSums,
+          params,
+        )
+      : s;
   for (let i = 0; i < c.row.length; i++) {
     const r = c.row[i] as number;
     const at = c.at[i] as number;
@@ -220,38 +261,55 @@ export function replayLearner(
     const it = c.item[i] as number;
     const b = bOf[it] as number;
     const t = c.truth[i] as number;
-    if (t >= 0) p[t] = predictLearner(s, at, b, mats[r] ?? null, params).p;
+    if (t >= 0) p[t] = predictLearner(pooled(r, s), at, b, mats[r] ?? null, params).p;
     if (s.lastAt !== null && at < s.lastAt) continue;
     const id = (c.items[it] as { id: string | null }).id;
     if (collect && id !== null) {
-      const recall = learnerRecall(s, at, null, params);
+      const ps = pooled(r, s);
+      const recall = learnerRecall(ps, at, null, params);
       observations.push({
         item: id,
-        z: s.mu - params.memoryWeight * (1 - recall),
-        k: spreadFactor(s.v),
+        z: ps.mu - params.memoryWeight * (1 - recall),
+        k: spreadFactor(ps.v),
         correct: kind === 1,
       });
     }
-    states[r] = updateLearner(s, { at, correct: kind === 1, b }, params);
+    const next = updateLearner(s, { at, correct: kind === 1, b }, params);
+    for (const total of [studentSums[c.rowStudent[r] as number], systemSums[c.rowSystem[r] as number]]) {
+      addSums(total as PoolSums, s, -1);
+      addSums(total as PoolSums, next, 1);
+    }
+    states[r] = next;
   }
-  return { p, y: c.y, observations, states, materialAt: mats, lastEventAt };
+  return {
+    p,
+    y: c.y,
+    observations,
+    states,
+    materialAt: mats,
+    lastEventAt,
+    pooledStates: states.map((s, r) => pooled(r, s)),
+  };
 }
 
 /**
  * What the mastery processor stores for each (student, leaf topic) row after all of a cohort's events: the learner
  * model's P(correct) on a question of average difficulty as of the row's latest event (answer or material), by
- * the direct replay (an independent path to the processor's row step).
+ * the direct replay (an independent path to the processor's row step). `pooled`: with the student's and organ
+ * system's pooled prior from all the student's rows (what the API computes from the stored learner states);
+ * otherwise the row's own evidence only (the stored p_correct column).
  */
 export function finalLearnerPredictions(
   cohort: Cohort,
   src: ItemSource,
   params: LearnerParams = LEARNER_PARAMS,
+  pooled = false,
 ): Map<string, { p: number; lower: number; upper: number }> {
   const r = replayLearner(cohort, params, src);
   const out = new Map<string, { p: number; lower: number; upper: number }>();
   compileCohort(cohort).keys.forEach((k, i) => {
     const pred = predictLearner(
-      r.states[i] as LearnerState,
+      (pooled ? r.pooledStates[i] : r.states[i]) as LearnerState,
       r.lastEventAt[i] as number,
       params.itemPriorMean,
       r.materialAt[i] ?? null,
@@ -353,6 +411,9 @@ const STEPS: Array<[Tunable, number, 'add' | 'mul']> = [
   ['g1', 1.4, 'mul'],
   ['lapse', 0.1, 'add'],
   ['itemPriorMean', 0.2, 'add'],
+  ['poolStudentVar', 1.4, 'mul'],
+  ['poolSystemVar', 1.4, 'mul'],
+  ['poolTopicVar', 1.4, 'mul'],
 ];
 
 const round3 = (x: number): number => Number(x.toPrecision(3));
@@ -366,10 +427,11 @@ export function fitParams(
 ): { params: LearnerParams; logLoss: number } {
   const loss = (p: LearnerParams): number =>
     cohorts.reduce((s, c) => s + replayLogLoss(replayLearner(c, p, src)), 0) / cohorts.length;
+  const steps = poolingOn(start) ? STEPS : STEPS.filter(([k]) => !k.startsWith('pool'));
   let best = { ...start };
   let bestLoss = loss(best);
   for (let sweep = 0; sweep < sweeps; sweep++) {
-    for (const [key, step, kind] of STEPS) {
+    for (const [key, step, kind] of steps) {
       const scale = sweep === 0 ? 1 : 0.5;
       for (const dir of [1, -1]) {
         let improved = true;
@@ -414,6 +476,8 @@ export const ESTIMATORS = [
   'learner v2 (production: calibration + difficulty field)',
   'learner v2 without difficulty field (calibration only)',
   'learner v2 without calibration (difficulty field only)',
+  'learner v2 without pooling (calibration + difficulty field)',
+  'learner v2 without pooling or difficulty field (calibration only)',
   'FSRS-6 daily, default weights',
   'FSRS-6 daily, fitted on training',
 ] as const;
@@ -425,6 +489,10 @@ export type PassContext = {
   /** Calibration fitted with the difficulty field as prior (production) and without the field. */
   itemsWithField: ItemCalibration;
   itemsWithoutField: ItemCalibration;
+  /** Parameters and calibrations of the model without pooling (the variant rows). */
+  unpooledParams?: LearnerParams;
+  itemsUnpooledWithField?: ItemCalibration;
+  itemsUnpooledWithoutField?: ItemCalibration;
   /** FSRS-6 weights fitted on the training reviews. */
   fsrsW: readonly number[];
   /** Target retention of the schedulers (load and retention report). */
@@ -476,6 +544,13 @@ export function productionPass(cohort: Cohort, ctx: PassContext): PassResult {
   const dueReviews = SCHEDULERS.map(() => ({ n: 0, correct: 0 }));
   const studentIndex = new Map(cohort.students.map((s, i) => [s, i]));
   const studentRate = new Map<string, { n: number; c: number }>();
+  // Pooling sums per student and per (student, organ system), over the rows' visible learner states.
+  const poolSums = new Map<string, PoolSums>();
+  const sumsOf = (key: string): PoolSums => {
+    let t = poolSums.get(key);
+    if (!t) poolSums.set(key, (t = { g: 0, i: 0 }));
+    return t;
+  };
   const out: AnswerRow[] = [];
   const dailyP: Array<[number, number, number]> = [];
   const prodSrc: ItemSource = { items: ctx.itemsWithField, useField: true };
@@ -543,7 +618,18 @@ export function productionPass(cohort: Cohort, ctx: PassContext): PassResult {
             1 / (1 + Math.exp(-(ctx.platt.a + ctx.platt.b * logitOf(seed)))),
             fsrsRecallProbability(v.fsrs ?? undefined, at),
             sm2RecallProbability(v.sm2 ?? undefined, at),
-            predictLearner(learner, at, b, row.materialAt, ctx.params).p,
+            predictLearner(
+              pooledLearner(
+                learner,
+                sumsOf(input.userId),
+                sumsOf(`${input.userId}|${systemOf(topicId)}`),
+                ctx.params,
+              ),
+              at,
+              b,
+              row.materialAt,
+              ctx.params,
+            ).p,
           ],
         });
         dailyP.push([
@@ -560,15 +646,23 @@ export function productionPass(cohort: Cohort, ctx: PassContext): PassResult {
         dstate.def = dailyReview(dstate.def, input.occurredAt, correct);
         dstate.fit = dailyReview(dstate.fit, input.occurredAt, correct, ctx.fsrsW);
       }
+      const before = row.visible.learner;
       applyToOwnedRow(row, e, LATENESS_MS, 'fsrs');
+      for (const key of [input.userId, `${input.userId}|${systemOf(topicId)}`]) {
+        addSums(sumsOf(key), before, -1);
+        addSums(sumsOf(key), row.visible.learner, 1);
+      }
     }
   }
-  const variants: ItemSource[] = [
-    { items: ctx.itemsWithoutField, useField: false },
-    { items: new Map(), useField: true },
+  const unpooled = ctx.unpooledParams ?? { ...ctx.params, poolStudentVar: 0 };
+  const variants: Array<[LearnerParams, ItemSource]> = [
+    [ctx.params, { items: ctx.itemsWithoutField, useField: false }],
+    [ctx.params, { items: new Map(), useField: true }],
+    [unpooled, { items: ctx.itemsUnpooledWithField ?? ctx.itemsWithField, useField: true }],
+    [unpooled, { items: ctx.itemsUnpooledWithoutField ?? ctx.itemsWithoutField, useField: false }],
   ];
-  for (const src of variants) {
-    const r = replayLearner(cohort, ctx.params, src);
+  for (const [params, src] of variants) {
+    const r = replayLearner(cohort, params, src);
     out.forEach((a, i) => a.p.push(r.p[i] as number));
   }
   for (const [i, def, fit] of dailyP) (out[i] as AnswerRow).p.push(def, fit);
@@ -747,6 +841,31 @@ function acceptanceOf(c: CohortReport): Acceptance[] {
   ];
 }
 
+/**
+ * The model without pooling, as the eval fitted it before pooling (training log loss 0.5838 with the same
+ * protocol): the baseline the pooled model is compared with.
+ */
+export const UNPOOLED_PARAMS: LearnerParams = {
+  guess: 0.2,
+  mu0: -0.3,
+  v0: 1,
+  drift: 0.025,
+  processNoise: 0.002,
+  memoryWeight: 1.4,
+  r0: 0.15,
+  s0: 1.5,
+  g0: 0.15,
+  g1: 0.0441,
+  lapse: 0.7,
+  sMin: 0.25,
+  sMax: 365,
+  itemPriorMean: -0.2,
+  materialExposure: true,
+  poolStudentVar: 0,
+  poolSystemVar: 0,
+  poolTopicVar: 0,
+};
+
 const paramsEqual = (a: LearnerParams, b: LearnerParams): boolean =>
   (Object.keys(a) as Array<keyof LearnerParams>).every((k) => a[k] === b[k]);
 
@@ -777,23 +896,29 @@ export function runProtocol(protocol: Protocol, log: (line: string) => void = ()
   fit = fitParams(training, fit.params, { items, useField: true }, 1);
   log(`refitted after calibration (training log loss ${fit.logLoss.toFixed(4)})`);
 
-  // 2. Choose on validation: material study as exposure or not.
-  const candidates: Array<[string, LearnerParams]> = [
-    ['fitted, material study resets the forgetting clock', { ...fit.params, materialExposure: true }],
-    ['fitted, answers only', { ...fit.params, materialExposure: false }],
+  // 2. Choose on validation: pooling or not; material study as exposure or not.
+  const unpooledItems = calibrateItems(training, UNPOOLED_PARAMS, fieldOnly, true);
+  const candidates: Array<[string, LearnerParams, ItemCalibration]> = [
+    [
+      'fitted, pooled, material study resets the forgetting clock',
+      { ...fit.params, materialExposure: true },
+      items,
+    ],
+    ['fitted, pooled, answers only', { ...fit.params, materialExposure: false }, items],
+    ['without pooling (UNPOOLED_PARAMS)', UNPOOLED_PARAMS, unpooledItems],
   ];
-  const validationScores = candidates.map(([name, p]) => ({
+  const validationScores = candidates.map(([name, p, it]) => ({
     candidate: name,
     logLoss:
-      validation.reduce((s, c) => s + replayLogLoss(replayLearner(c, p, { items, useField: true })), 0) /
+      validation.reduce((s, c) => s + replayLogLoss(replayLearner(c, p, { items: it, useField: true })), 0) /
       validation.length,
   }));
   const bestIndex = validationScores.reduce(
     (bi, v, i, all) => (v.logLoss < (all[bi] as typeof v).logLoss ? i : bi),
     0,
   );
-  const chosen = (candidates[bestIndex] as [string, LearnerParams])[1];
-  log(`validation chose: ${(candidates[bestIndex] as [string, LearnerParams])[0]}`);
+  const chosen = (candidates[bestIndex] as [string, LearnerParams, ItemCalibration])[1];
+  log(`validation chose: ${(candidates[bestIndex] as [string, LearnerParams, ItemCalibration])[0]}`);
 
   // The production constants are what the processor runs; the report uses them (see productionParamsMatch).
   const params = LEARNER_PARAMS;
@@ -806,6 +931,16 @@ export function runProtocol(protocol: Protocol, log: (line: string) => void = ()
     params,
     {
       items: calibrateItems(training, params, { items: new Map(), useField: false }, false),
+      useField: false,
+    },
+    false,
+  );
+
+  const itemsUnpooledWithoutField = calibrateItems(
+    training,
+    UNPOOLED_PARAMS,
+    {
+      items: calibrateItems(training, UNPOOLED_PARAMS, { items: new Map(), useField: false }, false),
       useField: false,
     },
     false,
@@ -841,6 +976,9 @@ export function runProtocol(protocol: Protocol, log: (line: string) => void = ()
     params,
     itemsWithField,
     itemsWithoutField,
+    unpooledParams: UNPOOLED_PARAMS,
+    itemsUnpooledWithField: unpooledItems,
+    itemsUnpooledWithoutField,
     fsrsW: fsrsFit.w,
     targetRetention: TARGET_RETENTION,
   };
@@ -870,7 +1008,7 @@ export function runProtocol(protocol: Protocol, log: (line: string) => void = ()
         paramsEqual(chosen, LEARNER_PARAMS) || productionTrainingLogLoss <= fit.logLoss + 5e-4,
     },
     validation: validationScores,
-    chosen: (candidates[bestIndex] as [string, LearnerParams])[0],
+    chosen: (candidates[bestIndex] as [string, LearnerParams, ItemCalibration])[0],
     constant,
     platt,
     fsrs: { w: fsrsFit.w, trainingReviewLogLoss: fsrsFit.logLoss },
@@ -968,6 +1106,8 @@ const README_ROWS = [
   'FSRS-6 daily, fitted on training',
   'learner v2 (production: calibration + difficulty field)',
   'learner v2 without difficulty field (calibration only)',
+  'learner v2 without pooling (calibration + difficulty field)',
+  'learner v2 without pooling or difficulty field (calibration only)',
 ];
 
 /** The README's model-quality table: every hold-out cohort with default noise, next answers and reviews. */

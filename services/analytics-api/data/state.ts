@@ -5,7 +5,14 @@ import { fsrsRecallProbability, type FsrsState } from '../../domain/fsrs.ts';
 import { sm2RecallProbability, type Sm2State } from '../../domain/sm2.ts';
 import { MASTERY_WEIGHTS } from '../../domain/mastery.ts';
 import { clamp01 } from '../../domain/stats.ts';
-import { LEARNER_PARAMS, predictLearner, type LearnerState } from '../../domain/learner-model.ts';
+import {
+  LEARNER_PARAMS,
+  pooledLearner,
+  predictLearner,
+  systemOf,
+  type LearnerState,
+  type PoolSums,
+} from '../../domain/learner-model.ts';
 import { isoFromMs, round } from '../compute.ts';
 
 /**
@@ -184,14 +191,52 @@ export function pCorrectView(
 }
 
 /** The part of learner_state a request-time prediction reads. */
-export type LearnerNowState = Pick<LearnerState, 'mu' | 'v' | 's' | 'lastAt'> & { materialAt: number | null };
+export type LearnerNowState = Pick<LearnerState, 'mu' | 'v' | 's' | 'lastAt' | 'pg' | 'pi'> & {
+  materialAt: number | null;
+};
 
-/** The learner model's P(correct) on a question of average difficulty at `nowMs` (forgetting since the last event). */
+/**
+ * A student's learner-model pooling sums (learner_state pg, pi over their leaf rows): in total and per organ
+ * system (services/domain/learner-model.ts pooledLearner). One grouped read of the student's leaf rows.
+ */
+export type StudentPool = { student: PoolSums; systems: Map<string, PoolSums> };
+
+export async function learnerPool(pg: Pool, user: string): Promise<StudentPool> {
+  const { rows } = await prepared<unknown[]>(
+    pg,
+    `SELECT split_part(topic_id, '.', 1), coalesce(sum((learner_state->>'pg')::float8), 0),
+       coalesce(sum((learner_state->>'pi')::float8), 0)
+     FROM topic_mastery WHERE user_id = $1 AND topic_level = 2 GROUP BY 1 ORDER BY 1`,
+    [user],
+    'array',
+  );
+  const pool: StudentPool = { student: { g: 0, i: 0 }, systems: new Map() };
+  for (const r of rows) {
+    const sums = { g: Number(r[1]), i: Number(r[2]) };
+    pool.systems.set(String(r[0]), sums);
+    pool.student.g += sums.g;
+    pool.student.i += sums.i;
+  }
+  return pool;
+}
+
+/**
+ * The learner model's P(correct) on a question of average difficulty at `nowMs` (forgetting since the last event),
+ * with the student's and the topic's organ system's pooled prior when `pool` is given (what the eval scores).
+ */
 export function pCorrectNow(
   l: LearnerNowState,
   nowMs: number,
+  pooling?: { topicId: string; pool: StudentPool },
 ): { value: number; lower: number; upper: number; level: number } | null {
-  const p = predictLearner({ ...l, n: 0 }, nowMs, LEARNER_PARAMS.itemPriorMean, l.materialAt);
+  let state: LearnerState = { ...l, n: 0 };
+  if (pooling)
+    state = pooledLearner(
+      state,
+      pooling.pool.student,
+      pooling.pool.systems.get(systemOf(pooling.topicId)) ?? { g: 0, i: 0 },
+    );
+  const p = predictLearner(state, nowMs, LEARNER_PARAMS.itemPriorMean, l.materialAt);
   return pCorrectView(p.p, p.lower, p.upper);
 }
 
@@ -253,7 +298,8 @@ const LIST_COLUMNS = `m.topic_id, m.topic_level, m.attempts, m.correct, m.accura
   CASE WHEN m.scheduler = 'sm2' THEN m.sm2_state IS NOT NULL ELSE m.fsrs_state IS NOT NULL END,
   m.fsrs_state->>'state', m.p_correct, m.p_correct_lower, m.p_correct_upper,
   (m.learner_state->>'mu')::float8, (m.learner_state->>'v')::float8, (m.learner_state->>'s')::float8,
-  (m.learner_state->>'lastAt')::float8, (m.learner_state->>'materialAt')::float8`;
+  (m.learner_state->>'lastAt')::float8, (m.learner_state->>'materialAt')::float8,
+  (m.learner_state->>'pg')::float8, (m.learner_state->>'pi')::float8`;
 const C = {
   id: 0,
   level: 1,
@@ -283,6 +329,8 @@ const C = {
   learnerS: 25,
   learnerLastAt: 26,
   learnerMaterialAt: 27,
+  learnerPg: 28,
+  learnerPi: 29,
 } as const;
 
 /**
@@ -336,13 +384,18 @@ export async function masteryListPage(
     where.push(`(m.topic_level, m.topic_id COLLATE "C") > ($${values.length - 1}, $${values.length})`);
   }
   values.push(opts.limit + 1);
-  const { rows } = await prepared<unknown[]>(
-    pg,
-    `SELECT ${LIST_COLUMNS} FROM topic_mastery m WHERE ${where.join(' AND ')}
+  const wantsP =
+    opts.fields === undefined || opts.fields.includes('pCorrect') || opts.fields.includes('pCorrectNow');
+  const [{ rows }, pool] = await Promise.all([
+    prepared<unknown[]>(
+      pg,
+      `SELECT ${LIST_COLUMNS} FROM topic_mastery m WHERE ${where.join(' AND ')}
      ORDER BY m.topic_level, m.topic_id COLLATE "C" LIMIT $${values.length}`,
-    values,
-    'array',
-  );
+      values,
+      'array',
+    ),
+    wantsP ? learnerPool(pg, user) : undefined,
+  ]);
   const n = Math.min(rows.length, opts.limit);
   // topic_mastery references topics: an id missing from the index means the taxonomy changed since it was loaded.
   for (let i = 0; i < n; i++) {
@@ -372,20 +425,24 @@ export async function masteryListPage(
       recentAccuracy: round(r[C.recentAccuracy] as number | null),
       retrievalStrength: round(r[C.retrievalStrength] as number),
       materialCompletion: round(r[C.materialCompletion] as number),
-      pCorrect: pCorrectView(r[C.pCorrect], r[C.pCorrectLower], r[C.pCorrectUpper]),
-      pCorrectNow:
+      ...learnerFields(
         r[C.learnerMu] == null
           ? null
-          : pCorrectNow(
-              {
-                mu: r[C.learnerMu] as number,
-                v: r[C.learnerV] as number,
-                s: r[C.learnerS] as number,
-                lastAt: (r[C.learnerLastAt] as number | null) ?? null,
-                materialAt: (r[C.learnerMaterialAt] as number | null) ?? null,
-              },
-              opts.nowMs,
-            ),
+          : {
+              mu: r[C.learnerMu] as number,
+              v: r[C.learnerV] as number,
+              s: r[C.learnerS] as number,
+              lastAt: (r[C.learnerLastAt] as number | null) ?? null,
+              materialAt: (r[C.learnerMaterialAt] as number | null) ?? null,
+              pg: (r[C.learnerPg] as number | null) ?? 0,
+              pi: (r[C.learnerPi] as number | null) ?? 0,
+            },
+        pCorrectView(r[C.pCorrect], r[C.pCorrectLower], r[C.pCorrectUpper]),
+        t.id,
+        r[C.asOf] as number | null,
+        opts.nowMs,
+        pool,
+      ),
       asOf: iso(r[C.asOf]),
       now: recallNow(r, opts.nowMs),
       nextReviewAt: iso(r[C.nextReviewAt]),
@@ -399,6 +456,27 @@ export async function masteryListPage(
     topics,
     next:
       rows.length > opts.limit && last ? { level: Number(last[C.level]), topicId: String(last[C.id]) } : null,
+  };
+}
+
+/**
+ * pCorrect (as of the row's last event) and pCorrectNow of a row: a leaf with a learner state is predicted with the
+ * student's pooled prior (as the eval scores it); otherwise (parents, rows written before the learner model) the
+ * stored column as of asOf, and no pCorrectNow.
+ */
+export function learnerFields(
+  learner: LearnerNowState | null,
+  stored: ReturnType<typeof pCorrectView>,
+  topicId: string,
+  asOfMs: number | null,
+  nowMs: number,
+  pool: StudentPool | undefined,
+): { pCorrect: ReturnType<typeof pCorrectView>; pCorrectNow: ReturnType<typeof pCorrectView> } {
+  if (learner === null) return { pCorrect: stored, pCorrectNow: null };
+  const pooling = pool === undefined ? undefined : { topicId, pool };
+  return {
+    pCorrect: pool === undefined || asOfMs === null ? stored : pCorrectNow(learner, asOfMs, pooling),
+    pCorrectNow: pCorrectNow(learner, nowMs, pooling),
   };
 }
 

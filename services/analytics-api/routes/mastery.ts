@@ -11,20 +11,23 @@ import { RESPONSES } from '../schemas.ts';
 import { addDays, round, utcDay } from '../compute.ts';
 import { topicDaily } from '../data/history.ts';
 import {
+  learnerFields,
+  learnerPool,
   masteryHistory,
   masteryListPage,
   masteryNow,
   masteryRows,
-  pCorrectNow,
   pCorrectView,
   type MasteryField,
+  type StudentPool,
   topicWithChildren,
   type MasteryRow,
 } from '../data/state.ts';
 
 /** The API shape of one mastery row at `now`. */
-export function masteryView(r: MasteryRow, now: number) {
+export function masteryView(r: MasteryRow, now: number, pool?: StudentPool) {
   const current = masteryNow(r, now);
+  const asOfMs = r.asOf === null ? null : Date.parse(r.asOf);
   return {
     topicId: r.topicId,
     name: r.name,
@@ -41,8 +44,14 @@ export function masteryView(r: MasteryRow, now: number) {
     recentAccuracy: round(r.recentAccuracy),
     retrievalStrength: round(r.retrievalStrength),
     materialCompletion: round(r.materialCompletion),
-    pCorrect: r.pCorrect ? pCorrectView(r.pCorrect.p, r.pCorrect.lower, r.pCorrect.upper) : null,
-    pCorrectNow: r.learner ? pCorrectNow(r.learner, now) : null,
+    ...learnerFields(
+      r.learner,
+      r.pCorrect ? pCorrectView(r.pCorrect.p, r.pCorrect.lower, r.pCorrect.upper) : null,
+      r.topicId,
+      asOfMs,
+      now,
+      pool,
+    ),
     asOf: r.asOf,
     now: current
       ? { retrievalStrength: round(current.retrievalStrength), score: round(current.score) }
@@ -105,10 +114,11 @@ export const masteryTopic = defineRoute({
     if (!found) throw new ApiError(404, 'topic_not_found', 'no such topic', { topic: params.topic });
     const from = addDays(utcDay(now), -(query.days - 1));
     const ids = [found.topic.id, ...found.children.map((c) => c.id)];
-    const [rows, history, daily] = await Promise.all([
+    const [rows, history, daily, pool] = await Promise.all([
       masteryRows(data.pg, user, { topics: ids }),
       masteryHistory(data.pg, user, found.topic.id, from),
       topicDaily(data.chRows, user, found.topic.level === 2 ? [found.topic.id] : ids, from),
+      found.topic.level === 2 ? learnerPool(data.pg, user) : undefined,
     ]);
     const byId = new Map(rows.map((r) => [r.topicId, r]));
     const self = byId.get(found.topic.id);
@@ -116,7 +126,7 @@ export const masteryTopic = defineRoute({
       user,
       generatedAt: new Date(now).toISOString(),
       topic: found.topic,
-      mastery: self ? masteryView(self, now) : null,
+      mastery: self ? masteryView(self, now, pool) : null,
       nextReviewAt: self?.nextReviewAt ?? null,
       history: history.map((h) => ({
         day: h.day,

@@ -75,7 +75,11 @@ export function leafColumns(
     pCorrect: model.p,
     pCorrectLower: model.lower,
     pCorrectUpper: model.upper,
-    learnerState: state.learner ? { ...state.learner, materialAt: state.materialCompletionAt } : null,
+    // Every leaf with an event has a state (material study only: the empty state), so readers can pool it.
+    learnerState:
+      state.lastEventAt === null
+        ? null
+        : { ...(state.learner ?? emptyLearnerState()), materialAt: state.materialCompletionAt },
     trend: snap.trend,
     lastEventAt: state.lastEventAt,
     asOf,
