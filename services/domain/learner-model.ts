@@ -84,6 +84,18 @@ export const LEARNER_PARAMS: LearnerParams = {
   poolTopicVar: 0.177,
 };
 
+/**
+ * The review schedule the mastery processor writes (next_review_at) and the API's reviews read, chosen by
+ * `npm run eval` on the validation seeds (services/eval/README.md): per scheduler the highest target retention
+ * that keeps a student's median review load within the eval's budget, then the best recall at review among those
+ * the processor runs. 'fsrs6': FSRS-6 once per topic per study day, default weights (fsrs-daily.ts); 'learner':
+ * the learner model's memory term; 'seed': MASTERY_SCHEDULER's own due date (SM-2 or the seed's FSRS).
+ */
+export const REVIEW_SCHEDULE: { scheduler: 'learner' | 'fsrs6' | 'seed'; targetRetention: number } = {
+  scheduler: 'fsrs6',
+  targetRetention: 0.5,
+};
+
 export interface LearnerState {
   mu: number;
   v: number;
@@ -193,6 +205,30 @@ export function answerScore(z: number, correct: boolean, c: number): { g: number
   const dp = (1 - c) * sg * (1 - sg);
   const g = correct ? dp / pr : -dp / (1 - pr);
   return { g, info: (dp * dp) / (pr * (1 - pr)) };
+}
+
+/**
+ * Days after the last exposure until the memory term's recall 0.9^(Δt/S) falls to `target` (the learner model's
+ * review interval at that target retention).
+ */
+export function learnerIntervalDays(
+  s: LearnerState,
+  target: number,
+  p: LearnerParams = LEARNER_PARAMS,
+): number {
+  return (Math.max(p.sMin, s.s) * Math.log(target)) / Math.log(0.9);
+}
+
+/**
+ * The memory term's due date at a target retention (ms): the last answer plus learnerIntervalDays; null before
+ * any answer. What the mastery processor writes as next_review_at (REVIEW_SCHEDULE).
+ */
+export function learnerNextReviewAt(
+  s: LearnerState,
+  target: number,
+  p: LearnerParams = LEARNER_PARAMS,
+): number | null {
+  return s.lastAt === null ? null : s.lastAt + learnerIntervalDays(s, target, p) * DAY_MS;
 }
 
 /** Posterior spread factor of the probit approximation. */

@@ -25,6 +25,8 @@ import {
   systemOf,
   spreadFactor,
   learnerRecall,
+  learnerNextReviewAt,
+  REVIEW_SCHEDULE,
   updateLearner,
   type ItemObservation,
   type LearnerParams,
@@ -57,6 +59,29 @@ export const HOLDOUT_SEED = 'eval-holdout-2025';
 export const REVIEW_GAP_MS = 12 * 3_600_000;
 /** Target retention at which every scheduler's due dates are compared (FSRS's default request retention). */
 export const TARGET_RETENTION = 0.9;
+/** Target retentions tried per scheduler (SM-2 and the seed's FSRS keep their own intervals). */
+export const TARGET_GRID = [0.9, 0.8, 0.7, 0.6, 0.5] as const;
+/**
+ * The review load a student can plan: topics due per study day (median over students). On validation each
+ * scheduler gets the highest target retention of the grid whose load stays within it; the scheduler chosen is
+ * the one whose reviews taken when due are recalled best at that target (ties: the lower load), among those the
+ * mastery processor runs (REVIEW_SCHEDULERS_IN_PRODUCTION).
+ */
+export const REVIEW_BUDGET_PER_DAY = 10;
+/** Schedulers whose state the mastery processor keeps (FSRS-6 daily is evaluated only). */
+export const REVIEW_SCHEDULERS_IN_PRODUCTION = [
+  'SM-2 (seed)',
+  'FSRS default (seed, per answer)',
+  'FSRS-6 daily, default weights',
+  'learner v2 memory term',
+];
+/** REVIEW_SCHEDULE.scheduler of each production scheduler. */
+const PRODUCTION_SCHEDULER: Record<string, string> = {
+  'SM-2 (seed)': 'seed',
+  'FSRS default (seed, per answer)': 'seed',
+  'FSRS-6 daily, default weights': 'fsrs6',
+  'learner v2 memory term': 'learner',
+};
 const LATENESS_MS = 3_600_000;
 
 export type Protocol = {
@@ -509,15 +534,16 @@ export const SCHEDULERS = [
   'learner v2 memory term',
 ] as const;
 
-/** Per scheduler: topics due per student per study day, and observed recall of reviews taken when due. */
+/** Per scheduler and target: topics due per student per study day, and observed recall of reviews taken when due. */
 export type SchedulerLoad = {
   name: string;
+  target: number;
   medianDuePerDay: number;
   dueReviews: number;
   retentionWhenDue: number;
 };
 
-type PassResult = { answers: AnswerRow[]; load: SchedulerLoad[] };
+type PassResult = { answers: AnswerRow[]; load: SchedulerLoad[]; schedule: ScheduleSnapshot[] };
 
 const logitOf = boundedLogit;
 
@@ -525,23 +551,35 @@ const logitOf = boundedLogit;
 export function productionPass(cohort: Cohort, ctx: PassContext): PassResult {
   const rows = new Map<string, MasteryRowState>();
   const daily = new Map<string, { def: DailyFsrsState | null; fit: DailyFsrsState | null }>();
-  const r90 = ctx.targetRetention;
+  // Every (scheduler, target) pair: SM-2 and the seed's FSRS at their own intervals (one entry each).
+  const grid: Array<{ scheduler: number; target: number }> = SCHEDULERS.flatMap((_, i) =>
+    i < 2
+      ? [{ scheduler: i, target: ctx.targetRetention }]
+      : TARGET_GRID.map((target) => ({ scheduler: i, target })),
+  );
   const dueOf = (k: string, row: MasteryRowState): number[] => {
     const v = row.visible;
     const l = v.learner;
     const d = daily.get(k);
-    return [
-      v.sm2?.dueAt ?? Infinity,
-      v.fsrs?.dueAt ?? Infinity,
-      d?.def ? d.def.lastAt + dailyInterval(d.def, r90) * DAY : Infinity,
-      d?.fit ? d.fit.lastAt + dailyInterval(d.fit, r90, ctx.fsrsW) * DAY : Infinity,
-      l && l.lastAt !== null ? l.lastAt + ((l.s * Math.log(r90)) / Math.log(0.9)) * DAY : Infinity,
-    ];
+    return grid.map(({ scheduler, target }) => {
+      switch (scheduler) {
+        case 0:
+          return v.sm2?.dueAt ?? Infinity;
+        case 1:
+          return v.fsrs?.dueAt ?? Infinity;
+        case 2:
+          return d?.def ? d.def.lastAt + dailyInterval(d.def, target) * DAY : Infinity;
+        case 3:
+          return d?.fit ? d.fit.lastAt + dailyInterval(d.fit, target, ctx.fsrsW) * DAY : Infinity;
+        default:
+          return l ? learnerDueAt(l, target, ctx.params) : Infinity;
+      }
+    });
   };
   const studentRows = new Map<string, Set<string>>();
   const studentDay = new Map<string, number>();
-  const dueCounts = SCHEDULERS.map(() => new Map<string, number[]>());
-  const dueReviews = SCHEDULERS.map(() => ({ n: 0, correct: 0 }));
+  const dueCounts = grid.map(() => new Map<string, number[]>());
+  const dueReviews = grid.map(() => ({ n: 0, correct: 0 }));
   const studentIndex = new Map(cohort.students.map((s, i) => [s, i]));
   const studentRate = new Map<string, { n: number; c: number }>();
   // Pooling sums per student and per (student, organ system), over the rows' visible learner states.
@@ -560,7 +598,7 @@ export function productionPass(cohort: Cohort, ctx: PassContext): PassResult {
     if (input.kind === 'attempt' && studentDay.get(input.userId) !== day) {
       // A new study day of the student: how many of their topics each scheduler has due now.
       studentDay.set(input.userId, day);
-      const counts = SCHEDULERS.map(() => 0);
+      const counts = grid.map(() => 0);
       for (const k of studentRows.get(input.userId) ?? [])
         dueOf(k, rows.get(k) as MasteryRowState).forEach((due, i) => {
           if (due <= input.occurredAt) counts[i] = (counts[i] as number) + 1;
@@ -666,20 +704,86 @@ export function productionPass(cohort: Cohort, ctx: PassContext): PassResult {
     out.forEach((a, i) => a.p.push(r.p[i] as number));
   }
   for (const [i, def, fit] of dailyP) (out[i] as AnswerRow).p.push(def, fit);
-  const load: SchedulerLoad[] = SCHEDULERS.map((name, i) => {
+  const load: SchedulerLoad[] = grid.map(({ scheduler, target }, i) => {
+    const name = SCHEDULERS[scheduler] as string;
     const perStudent = [...(dueCounts[i] as Map<string, number[]>).values()].map(
       (l) => l.reduce((a, b) => a + b, 0) / l.length,
     );
     const d = dueReviews[i] as { n: number; correct: number };
     return {
       name,
+      target,
       medianDuePerDay: median(perStudent),
       dueReviews: d.n,
       retentionWhenDue: d.n === 0 ? NaN : d.correct / d.n,
     };
   });
-  return { answers: out, load };
+  // The schedule a student sees at the cohort's end: share of topics overdue and next-review intervals, for the
+  // seed's scheduler (FSRS per answer) and the learner model's memory term at each target.
+  const end = cohort.inputs.reduce((m, i) => Math.max(m, i.occurredAt), -Infinity);
+  const schedule: ScheduleSnapshot[] = grid
+    .filter(({ scheduler }) => scheduler === 1 || scheduler === 2 || scheduler === 4)
+    .map(({ scheduler, target }) => {
+      const intervals: number[] = [];
+      let overdue = 0;
+      for (const row of rows.values()) {
+        const v = row.visible;
+        const d = v.fsrsDaily ?? null;
+        const last =
+          scheduler === 1
+            ? (v.fsrs?.lastReviewAt ?? null)
+            : scheduler === 2
+              ? (d?.lastAt ?? null)
+              : (v.learner?.lastAt ?? null);
+        const due =
+          scheduler === 1
+            ? (v.fsrs?.dueAt ?? null)
+            : scheduler === 2
+              ? d
+                ? d.lastAt + dailyInterval(d, target) * DAY
+                : null
+              : v.learner
+                ? learnerDueAt(v.learner, target, ctx.params)
+                : null;
+        if (last === null || due === null || !Number.isFinite(due)) continue;
+        intervals.push((due - last) / DAY);
+        if (due <= end) overdue++;
+      }
+      return {
+        name: SCHEDULERS[scheduler] as string,
+        target,
+        topics: intervals.length,
+        overdueShare: intervals.length === 0 ? NaN : overdue / intervals.length,
+        intervalBuckets: INTERVAL_BUCKETS.map(
+          ([lo, hi]) => intervals.filter((d) => d >= lo && d < hi).length,
+        ),
+        medianIntervalDays: median(intervals),
+      };
+    });
+  return { answers: out, load, schedule };
 }
+
+/** Next-review interval buckets (days) of the schedule snapshot. */
+export const INTERVAL_BUCKETS: Array<[number, number]> = [
+  [0, 1],
+  [1, 5],
+  [5, 14],
+  [14, 30],
+  [30, Infinity],
+];
+
+/** The schedule at a cohort's end under one scheduler and target (see productionPass). */
+export type ScheduleSnapshot = {
+  name: string;
+  target: number;
+  topics: number;
+  overdueShare: number;
+  intervalBuckets: number[];
+  medianIntervalDays: number;
+};
+
+const learnerDueAt = (l: LearnerState, target: number, p: LearnerParams): number =>
+  learnerNextReviewAt(l, target, p) ?? Infinity;
 
 const DAY = 86_400_000;
 
@@ -754,6 +858,7 @@ export type CohortReport = {
   delivered: number;
   sets: Record<SetName, EstimatorReport[]>;
   load: SchedulerLoad[];
+  schedule: ScheduleSnapshot[];
 };
 export type Acceptance = { cohort: string; check: string; value: string; met: boolean };
 export type EvalReport = {
@@ -771,6 +876,8 @@ export type EvalReport = {
   platt: { a: number; b: number };
   fsrs: { w: number[]; trainingReviewLogLoss: number };
   items: { withField: number; withoutField: number };
+  /** Per scheduler its target chosen on validation, and the review scheduler chosen. */
+  schedulerChoice: SchedulerChoice;
   cohorts: CohortReport[];
   acceptance: Acceptance[];
   seconds: number;
@@ -865,6 +972,48 @@ export const UNPOOLED_PARAMS: LearnerParams = {
   poolSystemVar: 0,
   poolTopicVar: 0,
 };
+
+export type SchedulerChoice = {
+  perScheduler: SchedulerLoad[];
+  chosen: { name: string; target: number };
+  /** Whether the production schedule (REVIEW_SCHEDULE, learner-model.ts) is the chosen one. */
+  productionMatches: boolean;
+};
+
+/**
+ * Per scheduler, the highest target of the grid whose validation load (median topics due per student per study
+ * day) is within REVIEW_BUDGET_PER_DAY (else its lowest-load target); then, among the schedulers production runs,
+ * the one whose reviews taken when due were recalled best (ties: the lower load).
+ */
+export function chooseSchedulers(load: readonly SchedulerLoad[]): SchedulerChoice {
+  const perScheduler: SchedulerLoad[] = [];
+  for (const name of SCHEDULERS) {
+    const options = load.filter((l) => l.name === name).sort((a, b) => b.target - a.target);
+    if (options.length === 0) continue;
+    const within = options.find((l) => l.medianDuePerDay <= REVIEW_BUDGET_PER_DAY);
+    perScheduler.push(
+      within ?? (options.reduce((a, b) => (b.medianDuePerDay < a.medianDuePerDay ? b : a)) as SchedulerLoad),
+    );
+  }
+  const candidates = perScheduler.filter((l) => REVIEW_SCHEDULERS_IN_PRODUCTION.includes(l.name));
+  const best = candidates.reduce((a, b) => {
+    const ra = Number.isFinite(a.retentionWhenDue) ? a.retentionWhenDue : -1;
+    const rb = Number.isFinite(b.retentionWhenDue) ? b.retentionWhenDue : -1;
+    const aWithin = a.medianDuePerDay <= REVIEW_BUDGET_PER_DAY;
+    const bWithin = b.medianDuePerDay <= REVIEW_BUDGET_PER_DAY;
+    if (aWithin !== bWithin) return aWithin ? a : b;
+    if (Math.abs(ra - rb) > 1e-9) return ra > rb ? a : b;
+    return b.medianDuePerDay < a.medianDuePerDay ? b : a;
+  });
+  const chosen = { name: best.name, target: best.target };
+  return {
+    perScheduler,
+    chosen,
+    productionMatches:
+      PRODUCTION_SCHEDULER[chosen.name] === REVIEW_SCHEDULE.scheduler &&
+      (REVIEW_SCHEDULE.scheduler === 'seed' || REVIEW_SCHEDULE.targetRetention === chosen.target),
+  };
+}
 
 const paramsEqual = (a: LearnerParams, b: LearnerParams): boolean =>
   (Object.keys(a) as Array<keyof LearnerParams>).every((k) => a[k] === b[k]);
@@ -983,7 +1132,14 @@ export function runProtocol(protocol: Protocol, log: (line: string) => void = ()
     targetRetention: TARGET_RETENTION,
   };
 
-  // 4. Hold-out.
+  // 4. Choose the review scheduler and its target retention on validation (REVIEW_BUDGET_PER_DAY).
+  const validationLoad = validation.flatMap((v) => productionPass(v, ctx).load);
+  const schedulerChoice = chooseSchedulers(validationLoad);
+  log(
+    `validation chose the review scheduler: ${schedulerChoice.chosen.name} at ${schedulerChoice.chosen.target}`,
+  );
+
+  // 5. Hold-out.
   const cohorts: CohortReport[] = [];
   for (const seed of protocol.holdout)
     for (const noise of protocol.noises) {
@@ -994,6 +1150,7 @@ export function runProtocol(protocol: Protocol, log: (line: string) => void = ()
         delivered: cohort.delivered,
         sets: scoreCohort(pass.answers, protocol.resamples),
         load: pass.load,
+        schedule: pass.schedule,
       });
       log(`scored hold-out ${seed} (${noise})`);
     }
@@ -1013,6 +1170,7 @@ export function runProtocol(protocol: Protocol, log: (line: string) => void = ()
     platt,
     fsrs: { w: fsrsFit.w, trainingReviewLogLoss: fsrsFit.logLoss },
     items: { withField: itemsWithField.size, withoutField: itemsWithoutField.size },
+    schedulerChoice,
     cohorts,
     acceptance: cohorts.flatMap(acceptanceOf),
     seconds: (Date.now() - t0) / 1000,
@@ -1069,16 +1227,17 @@ export function formatReport(r: EvalReport): string {
       lines.push(...formatSet(c.sets[set]));
     }
     lines.push('');
-    lines.push(`### Schedulers at target retention ${TARGET_RETENTION} (SM-2: its own intervals)`);
-    lines.push(
-      '| scheduler | median topics due per student per study day | reviews taken when due | recall of those reviews |',
-    );
-    lines.push('|---|---:|---:|---:|');
-    for (const l of c.load)
-      lines.push(
-        `| ${l.name} | ${fmt(l.medianDuePerDay, 1)} | ${l.dueReviews} | ${fmt(l.retentionWhenDue)} |`,
-      );
+    lines.push('### Schedulers at every target retention (SM-2 and the seed FSRS: their own intervals)');
+    lines.push(...loadTable(c.load));
+    lines.push('');
+    lines.push('### The schedule at the cohort end');
+    lines.push(...scheduleTable(c.schedule));
   }
+  lines.push('');
+  lines.push(
+    `## Review scheduler chosen on validation (budget ${REVIEW_BUDGET_PER_DAY} topics due per student per study day): ${r.schedulerChoice.chosen.name} at ${r.schedulerChoice.chosen.target}; production REVIEW_SCHEDULE ${r.schedulerChoice.productionMatches ? 'is the chosen one' : 'DIFFERS: update services/domain/learner-model.ts'}`,
+  );
+  lines.push(...loadTable(r.schedulerChoice.perScheduler));
   lines.push('');
   lines.push('## Acceptance (issue 15)');
   lines.push('| cohort | check | value | met |');
@@ -1131,19 +1290,52 @@ export function formatReadmeSection(r: EvalReport): string {
     lines.push('');
   }
   const first = r.cohorts[0];
+  const choice = r.schedulerChoice;
+  lines.push(
+    `Review schedulers, each at the target retention chosen on validation (the highest of ${TARGET_GRID.join(', ')} with a median load within ${REVIEW_BUDGET_PER_DAY} topics due per student per study day); chosen: **${choice.chosen.name} at ${choice.chosen.target}**. Validation, then \`${first?.spec.seed ?? ''}\` (${first?.spec.noise ?? ''} noise):`,
+  );
+  lines.push('');
+  lines.push(...loadTable(choice.perScheduler));
   if (first) {
+    lines.push('');
     lines.push(
-      `Schedulers at target retention ${TARGET_RETENTION} on \`${first.spec.seed}\` (${first.spec.noise} noise):`,
+      ...loadTable(
+        choice.perScheduler.map(
+          (c) => first.load.find((l) => l.name === c.name && l.target === c.target) as SchedulerLoad,
+        ),
+      ),
     );
     lines.push('');
     lines.push(
-      '| scheduler | median topics due per student per study day | reviews taken when due | recall of those reviews |',
+      `The schedule at the end of \`${first.spec.seed}\` (${first.spec.noise} noise), per leaf topic answered:`,
     );
-    lines.push('| --- | --- | --- | --- |');
-    for (const l of first.load)
-      lines.push(
-        `| ${l.name} | ${fmt(l.medianDuePerDay, 1)} | ${l.dueReviews} | ${fmt(l.retentionWhenDue)} |`,
-      );
+    lines.push('');
+    lines.push(...scheduleTable(first.schedule));
   }
   return lines.join('\n');
+}
+
+function loadTable(load: readonly SchedulerLoad[]): string[] {
+  const lines = [
+    '| scheduler | target retention | median topics due per student per study day | reviews taken when due | recall of those reviews |',
+    '| --- | --- | --- | --- | --- |',
+  ];
+  for (const l of load)
+    lines.push(
+      `| ${l.name} | ${l.name === SCHEDULERS[0] || l.name === SCHEDULERS[1] ? 'own' : fmt(l.target, 2)} | ${fmt(l.medianDuePerDay, 1)} | ${l.dueReviews} | ${fmt(l.retentionWhenDue)} |`,
+    );
+  return lines;
+}
+
+function scheduleTable(schedule: readonly ScheduleSnapshot[]): string[] {
+  const head = INTERVAL_BUCKETS.map(([lo, hi]) => (hi === Infinity ? `>= ${lo} d` : `${lo}-${hi} d`));
+  const lines = [
+    `| scheduler | target | topics | overdue at the end | median interval (days) | ${head.join(' | ')} |`,
+    `| --- | --- | --- | --- | --- | ${head.map(() => '---').join(' | ')} |`,
+  ];
+  for (const x of schedule)
+    lines.push(
+      `| ${x.name} | ${x.name === SCHEDULERS[1] ? 'own' : fmt(x.target, 2)} | ${x.topics} | ${fmt(100 * x.overdueShare, 1)}% | ${fmt(x.medianIntervalDays, 1)} | ${x.intervalBuckets.join(' | ')} |`,
+    );
+  return lines;
 }

@@ -10,10 +10,13 @@ import {
   type MasteryState,
   type RetrievalScheduler,
 } from '../../domain/mastery.ts';
+import { dailyInterval } from '../../domain/fsrs-daily.ts';
 import {
   emptyLearnerState,
   LEARNER_PARAMS,
+  learnerNextReviewAt,
   predictLearner,
+  REVIEW_SCHEDULE,
   type LearnerState,
 } from '../../domain/learner-model.ts';
 
@@ -67,7 +70,7 @@ export function leafColumns(
     stabilityDays: state.fsrs?.stability ?? null,
     sm2State: state.sm2,
     fsrsState: state.fsrs,
-    nextReviewAt: snap.nextReviewAt,
+    nextReviewAt: nextReviewAt(state, snap.nextReviewAt),
     materialCompletion: state.materialCompletion,
     masteryScore: snap.score,
     masteryLower: snap.lower,
@@ -97,6 +100,20 @@ export function learnerNow(
   const learner = state.learner ?? emptyLearnerState();
   const at = asOf ?? state.lastEventAt ?? learner.lastAt ?? 0;
   return predictLearner(learner, at, LEARNER_PARAMS.itemPriorMean, state.materialCompletionAt);
+}
+
+/**
+ * The next review of a leaf: from the review scheduler chosen by the eval (REVIEW_SCHEDULE) at its target
+ * retention; the seed scheduler's (MASTERY_SCHEDULER) when it says 'seed' or the row has no state for it yet
+ * (rows written before it: until their next answer, or `rebuild --store mastery`).
+ */
+export function nextReviewAt(state: MasteryState, seedDueAt: number | null): number | null {
+  const target = REVIEW_SCHEDULE.targetRetention;
+  if (REVIEW_SCHEDULE.scheduler === 'fsrs6' && state.fsrsDaily)
+    return state.fsrsDaily.lastAt + dailyInterval(state.fsrsDaily, target) * 86_400_000;
+  if (REVIEW_SCHEDULE.scheduler === 'learner' && state.learner)
+    return learnerNextReviewAt(state.learner, target);
+  return seedDueAt;
 }
 
 /** A child with no row: never studied (score 0, the interval of an empty state). */
