@@ -23,7 +23,7 @@ import { createRedis } from '../services/shared/redis.ts';
 import { createRegistry } from '../services/shared/registry.ts';
 import { cohortEvents, simOptions } from '../services/simulator/cohort.ts';
 import type { SimEvent } from '../services/simulator/types.ts';
-import { startMasteryProcessor, startSessionsProcessor } from '../services/stream/mastery/start.ts';
+import { startMasteryProcessor, startSessionsProcessor } from '../services/stream/index.ts';
 import type { RunningProcessor } from '../services/stream/runtime/processor.ts';
 import { KEYS as SESSION_KEYS } from '../services/stream/sessions/store.ts';
 import { streamEnv } from '../services/stream/runtime/config.ts';

@@ -48,6 +48,8 @@ node services/web/build.ts
 echo "== lint and format"
 npx eslint .
 npx prettier --check .
+echo "== architecture rules (dependency-cruiser, knip)"
+npm run --silent arch
 echo "== typecheck"
 npx tsc --noEmit -p .
 echo "== stack"

@@ -16,8 +16,12 @@ export const cohortEnv = defineEnv(
       default: '10',
       doc: 'smallest group of students any cohort figure is computed over (k-anonymity)',
     },
+    COHORT_RELEASE_GRACE_HOURS: {
+      default: '24',
+      doc: 'hours after a calendar window ends before its cohort figures are released and frozen (late events from offline devices arrive first)',
+    },
   },
-  { COHORT_MIN_K: envInt('COHORT_MIN_K') },
+  { COHORT_MIN_K: envInt('COHORT_MIN_K'), COHORT_RELEASE_GRACE_HOURS: envInt('COHORT_RELEASE_GRACE_HOURS') },
 );
 
 export type Cohort = {

@@ -22,12 +22,12 @@
  */
 import type { EventCodec } from '../shared/codec.ts';
 import type { Pool, PoolClient } from '../shared/postgres.ts';
-import { leafColumns } from '../stream/mastery/columns.ts';
+import { leafFigures } from '../domain/topic-figures.ts';
 import type { MasteryConfig } from '../stream/mastery/config.ts';
 import { toMasteryInput, type MasteryInput } from '../stream/mastery/decode.ts';
 import type { ItemCalibration } from '../stream/mastery/items.ts';
-import { recordLateEvents, type LateEvent } from '../stream/mastery/late-events.ts';
-import { admitRecords, savePositions, type StoredPosition } from '../stream/mastery/positions.ts';
+import { recordLateEvents, type LateEvent } from '../stream/stateful/late-events.ts';
+import { admitRecords, savePositions, type StoredPosition } from '../stream/stateful/positions.ts';
 import {
   applyFresh,
   firstCopiesById,
@@ -35,7 +35,7 @@ import {
   MASTERY_PROCESSOR,
   rollUp,
 } from '../stream/mastery/processor.ts';
-import { emptyRow, type MasteryRowState } from '../stream/mastery/row.ts';
+import { emptyTopicMastery, type TopicMasteryState } from '../domain/topic-mastery.ts';
 import {
   claimEvents,
   insertRows,
@@ -44,7 +44,8 @@ import {
   type RowKey,
 } from '../stream/mastery/store.ts';
 import type { TopicTree } from '../stream/mastery/taxonomy.ts';
-import { decodeWireCached } from '../stream/mastery/wire.ts';
+import { insertStudyReads, StudyReads } from '../stream/index.ts';
+import { decodeWireCached } from '../stream/stateful/wire.ts';
 import type { ProcessorDefinition } from '../stream/runtime/processor.ts';
 import type { FlushBatch } from '../stream/runtime/types.ts';
 
@@ -69,13 +70,15 @@ export type MasteryBulkDeps = {
 
 export class MasteryBulkBuild {
   private readonly deps: MasteryBulkDeps;
-  private readonly rows = new Map<string, MasteryRowState>();
+  private readonly rows = new Map<string, TopicMasteryState>();
   private readonly keys = new Map<string, RowKey>();
   private readonly history = new Map<string, HistoryWrite>();
   private readonly late = new Map<string, LateEvent>();
   /** event_id -> occurred_at of every applied event (the in-memory processed_events). */
   private readonly claims = new Map<string, number>();
   private positions = new Map<string, StoredPosition>();
+  /** The per-student read models (postgres/075), from the same fresh events. */
+  private readonly reads = new StudyReads();
   /** Milliseconds spent applying batches (the pure step), for the profile. */
   applyMs = 0;
 
@@ -112,14 +115,17 @@ export class MasteryBulkBuild {
     const started = performance.now();
     const { admitted, next } = admitRecords(batch.items, this.positions, batch.positions);
     const fresh = firstCopiesById(admitted).filter((i) => !this.claims.has(i.value.eventId));
-    for (const i of fresh) this.claims.set(i.value.eventId, i.value.occurredAt);
+    for (const i of fresh) {
+      this.claims.set(i.value.eventId, i.value.occurredAt);
+      this.reads.add(i.value);
+    }
     for (const [k, v] of leafKeysOf(fresh)) this.keys.set(k, v);
     const { history, late } = applyFresh(
       fresh,
       (k) => {
         let row = this.rows.get(k);
         if (row === undefined) {
-          row = emptyRow();
+          row = emptyTopicMastery();
           this.rows.set(k, row);
         }
         return row;
@@ -161,8 +167,8 @@ export class MasteryBulkBuild {
           await insertRows(
             client,
             c.map(([k, key]) => {
-              const row = this.rows.get(k) as MasteryRowState;
-              return { ...key, level: 2, columns: leafColumns(row.visible, scheduler), processorState: row };
+              const row = this.rows.get(k) as TopicMasteryState;
+              return { ...key, level: 2, columns: leafFigures(row.visible, scheduler), processorState: row };
             }),
             scheduler,
           );
@@ -186,6 +192,7 @@ export class MasteryBulkBuild {
           await stage('history', async () => {
             for (const part of chunks([...this.history.values()], CHUNK)) await writeHistory(b, part);
           });
+          await stage('study_reads', () => insertStudyReads(b, this.reads));
           await stage('late_events', async () => {
             for (const part of chunks([...this.late.values()], CHUNK))
               await recordLateEvents(b, MASTERY_PROCESSOR, part);

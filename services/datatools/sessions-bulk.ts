@@ -13,8 +13,8 @@
 import type { SessionState } from '../domain/sessions.ts';
 import type { EventCodec } from '../shared/codec.ts';
 import type { Pool } from '../shared/postgres.ts';
-import { admitRecords, type StoredPosition } from '../stream/mastery/positions.ts';
-import { decodeWireCached } from '../stream/mastery/wire.ts';
+import { admitRecords, type StoredPosition } from '../stream/stateful/positions.ts';
+import { decodeWireCached } from '../stream/stateful/wire.ts';
 import type { ProcessorDefinition } from '../stream/runtime/processor.ts';
 import type { FlushBatch } from '../stream/runtime/types.ts';
 import { toSessionInput, type SessionInput } from '../stream/sessions/decode.ts';

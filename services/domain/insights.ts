@@ -56,6 +56,7 @@ export type InsightAttempt = {
 export type InsightKind =
   'best-time-of-day' | 'ideal-session-length' | 'break-fatigue' | 'notes-recall' | 'consistency';
 
+/** @public every insight kind, in the order the dashboard lists them */
 export const INSIGHT_KINDS: readonly InsightKind[] = [
   'best-time-of-day',
   'ideal-session-length',

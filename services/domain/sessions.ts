@@ -22,6 +22,7 @@
  */
 
 export const DEFAULT_IDLE_GAP_MS = 5 * 60_000;
+/** @public */
 export const DEFAULT_INACTIVITY_TIMEOUT_MS = 30 * 60_000;
 export const FOCUS_PAUSES_PER_HOUR_HALVING = 10;
 const HOUR_MS = 3_600_000;

@@ -4,8 +4,8 @@
  *
  * Every prediction is made from the state before the answer, through the production path: events decoded by the
  * mastery processor's validation step (cohorts.ts), applied to per (student, leaf topic) rows by its row step
- * (services/stream/mastery/row.ts, so every topic tag and material progress count), items resolved as the
- * processor resolves them (toRowEvent). Variants of the learner model that production does not run (other item
+ * (services/domain/topic-mastery.ts, so every topic tag and material progress count), items resolved as the
+ * processor resolves them (toTopicEvent). Variants of the learner model that production does not run (other item
  * sources, fitting) use the same domain functions in a direct replay (`replayLearner`), which is checked to give
  * the production path's predictions for the production configuration.
  */
@@ -40,8 +40,12 @@ import {
   FSRS6_DEFAULT_W,
   type DailyFsrsState,
 } from '../domain/fsrs-daily.ts';
-import { applyToOwnedRow, emptyRow, type MasteryRowState } from '../stream/mastery/row.ts';
-import { toRowEvent, type CalibratedItem, type ItemCalibration } from '../stream/mastery/items.ts';
+import {
+  applyTopicEventInPlace,
+  emptyTopicMastery,
+  type TopicMasteryState,
+} from '../domain/topic-mastery.ts';
+import { toTopicEvent, type CalibratedItem, type ItemCalibration } from '../stream/mastery/items.ts';
 import type { MasteryInput } from '../stream/mastery/decode.ts';
 import { loadCohort, type Cohort, type CohortSpec, type Noise } from './cohorts.ts';
 import {
@@ -549,7 +553,7 @@ const logitOf = boundedLogit;
 
 /** All estimators' predictions for every truth answer of a cohort, from the state before it. */
 export function productionPass(cohort: Cohort, ctx: PassContext): PassResult {
-  const rows = new Map<string, MasteryRowState>();
+  const rows = new Map<string, TopicMasteryState>();
   const daily = new Map<string, { def: DailyFsrsState | null; fit: DailyFsrsState | null }>();
   // Every (scheduler, target) pair: SM-2 and the seed's FSRS at their own intervals (one entry each).
   const grid: Array<{ scheduler: number; target: number }> = SCHEDULERS.flatMap((_, i) =>
@@ -557,7 +561,7 @@ export function productionPass(cohort: Cohort, ctx: PassContext): PassResult {
       ? [{ scheduler: i, target: ctx.targetRetention }]
       : TARGET_GRID.map((target) => ({ scheduler: i, target })),
   );
-  const dueOf = (k: string, row: MasteryRowState): number[] => {
+  const dueOf = (k: string, row: TopicMasteryState): number[] => {
     const v = row.visible;
     const l = v.learner;
     const d = daily.get(k);
@@ -593,14 +597,14 @@ export function productionPass(cohort: Cohort, ctx: PassContext): PassResult {
   const dailyP: Array<[number, number, number]> = [];
   const prodSrc: ItemSource = { items: ctx.itemsWithField, useField: true };
   for (const input of cohort.inputs) {
-    const e = toRowEvent(input, ctx.itemsWithField);
+    const e = toTopicEvent(input, ctx.itemsWithField);
     const day = Math.floor(input.occurredAt / DAY);
     if (input.kind === 'attempt' && studentDay.get(input.userId) !== day) {
       // A new study day of the student: how many of their topics each scheduler has due now.
       studentDay.set(input.userId, day);
       const counts = grid.map(() => 0);
       for (const k of studentRows.get(input.userId) ?? [])
-        dueOf(k, rows.get(k) as MasteryRowState).forEach((due, i) => {
+        dueOf(k, rows.get(k) as TopicMasteryState).forEach((due, i) => {
           if (due <= input.occurredAt) counts[i] = (counts[i] as number) + 1;
         });
       counts.forEach((c, i) => {
@@ -614,7 +618,7 @@ export function productionPass(cohort: Cohort, ctx: PassContext): PassResult {
       const k = `${input.userId}|${topicId}`;
       let row = rows.get(k);
       if (!row) {
-        rows.set(k, (row = emptyRow()));
+        rows.set(k, (row = emptyTopicMastery()));
         const set = studentRows.get(input.userId) ?? new Set<string>();
         set.add(k);
         studentRows.set(input.userId, set);
@@ -685,7 +689,7 @@ export function productionPass(cohort: Cohort, ctx: PassContext): PassResult {
         dstate.fit = dailyReview(dstate.fit, input.occurredAt, correct, ctx.fsrsW);
       }
       const before = row.visible.learner;
-      applyToOwnedRow(row, e, LATENESS_MS, 'fsrs');
+      applyTopicEventInPlace(row, e, LATENESS_MS, 'fsrs');
       for (const key of [input.userId, `${input.userId}|${systemOf(topicId)}`]) {
         addSums(sumsOf(key), before, -1);
         addSums(sumsOf(key), row.visible.learner, 1);

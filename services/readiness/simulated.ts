@@ -1,7 +1,7 @@
 /**
  * A simulated cohort as the API would see it at the exam date, without Kafka or any store: the simulator's events
  * are replayed per student in event-time order through the mastery processor's own row step
- * (services/stream/mastery/row.ts, as services/eval/evaluate.ts does), and the per-student study totals are the
+ * (services/domain/topic-mastery.ts, as services/eval/evaluate.ts does), and the per-student study totals are the
  * sums the ClickHouse rollups keep (questions, correct, first attempts, answer + material active time). Each
  * student comes with the simulator's truth: exam score and pass, and per topic the true ability and recall.
  */
@@ -12,7 +12,12 @@ import { TOPICS } from '../domain-data/taxonomy.ts';
 import { simulateCohort, simOptions } from '../simulator/cohort.ts';
 import { MODEL, pCorrect } from '../simulator/model.ts';
 import type { StudentTruth } from '../simulator/types.ts';
-import { applyToOwnedRow, emptyRow, type MasteryRowState, type RowEvent } from '../stream/mastery/row.ts';
+import {
+  applyTopicEventInPlace,
+  emptyTopicMastery,
+  type TopicMasteryState,
+  type TopicEvent,
+} from '../domain/topic-mastery.ts';
 
 const DAY_MS = 86_400_000;
 const LATENESS_MS = 3_600_000;
@@ -39,7 +44,7 @@ export type SimulatedStudent = {
 export type CohortSpec = { seed: string; students: number; days: number };
 
 type Acc = {
-  events: Array<{ topicIds: string[]; e: RowEvent }>;
+  events: Array<{ topicIds: string[]; e: TopicEvent }>;
   questions: number;
   correct: number;
   firstAttempts: number;
@@ -104,7 +109,7 @@ export function simulateForReadiness(spec: CohortSpec): SimulatedStudent[] {
           e: {
             at: r.occurred_at,
             id: r.event_id,
-            a: {
+            answer: {
               correct,
               attemptNumber: r.attempt_number as number,
               responseTimeMs: r.time_to_answer_ms as number,
@@ -117,7 +122,11 @@ export function simulateForReadiness(spec: CohortSpec): SimulatedStudent[] {
         if (typeof r.progress === 'number')
           a.events.push({
             topicIds,
-            e: { at: r.occurred_at, id: r.event_id, m: { id: r.material_id as string, p: r.progress } },
+            e: {
+              at: r.occurred_at,
+              id: r.event_id,
+              material: { materialId: r.material_id as string, progress: r.progress },
+            },
           });
       }
     }
@@ -125,14 +134,14 @@ export function simulateForReadiness(spec: CohortSpec): SimulatedStudent[] {
   seen.clear();
   return truths.map((truth) => {
     const a = acc.get(truth.user_id);
-    const rows = new Map<string, MasteryRowState>();
+    const rows = new Map<string, TopicMasteryState>();
     if (a) {
       a.events.sort((x, y) => x.e.at - y.e.at || (x.e.id < y.e.id ? -1 : 1));
       for (const { topicIds, e } of a.events) {
         for (const topicId of topicIds) {
           let row = rows.get(topicId);
-          if (!row) rows.set(topicId, (row = emptyRow()));
-          applyToOwnedRow(row, e, LATENESS_MS, 'fsrs');
+          if (!row) rows.set(topicId, (row = emptyTopicMastery()));
+          applyTopicEventInPlace(row, e, LATENESS_MS, 'fsrs');
         }
       }
       a.events = [];

@@ -9,6 +9,7 @@ export { EVENT_FAMILIES, type EventFamily };
 export type EventRecord<F extends EventFamily = EventFamily> = EventFamilyTypes[F]['record'];
 
 /** Fields the ingest server owns: a client never sets them (received_at is stamped, client context is reduced). */
+/** @public */
 export const SERVER_OWNED_FIELDS = ['received_at'] as const;
 /** Client-context fields a client may send; every other ClientContext field is set by ingest. */
 export const CLIENT_SETTABLE_CONTEXT_FIELDS = ['platform', 'app_version'] as const;
@@ -27,9 +28,11 @@ export type EventInput<F extends EventFamily = EventFamily> = {
 } & InputOf<EventRecord<F>, EventFamilyTypes[F]['optional']>;
 
 /** Any event input, discriminated by `family`. */
+/** @public */
 export type AnyEventInput = { [F in EventFamily]: EventInput<F> }[EventFamily];
 
 /** Family metadata: the Avro record name and a one-line description (for docs and the OpenAPI document). */
+/** @public */
 export const FAMILY_INFO: Record<EventFamily, { recordName: string; description: string }> = {
   'study-events': {
     recordName: 'StudyEvent',
@@ -46,6 +49,7 @@ export function isEventFamily(value: unknown): value is EventFamily {
   return typeof value === 'string' && (EVENT_FAMILIES as readonly string[]).includes(value);
 }
 
+/** @public */
 export function isPlatform(value: unknown): value is Platform {
   return typeof value === 'string' && (PLATFORM_SYMBOLS as readonly string[]).includes(value);
 }

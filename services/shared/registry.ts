@@ -1,5 +1,4 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { SharedConfig } from './config.ts';
 
@@ -14,10 +13,6 @@ export function createRegistry(cfg: Pick<SharedConfig, 'SCHEMA_REGISTRY_URL'>): 
 
 /** Confluent TopicNameStrategy: the value schema of topic T lives under subject "T-value". */
 export const valueSubject = (topic: string): string => `${topic}-value`;
-
-export async function readSchemaFile(file: string): Promise<string> {
-  return readFile(new URL(file, `file://${SCHEMAS_DIR}`), 'utf8');
-}
 
 /** Registers an Avro schema under a subject and returns its global id. */
 export async function registerAvro(

@@ -71,7 +71,7 @@ export function recordSpan(
     .end();
 }
 
-/** Sends the spans still buffered (call before exiting). */
+/** @public Sends the spans still buffered (call before exiting). */
 export async function flushTracing(): Promise<void> {
   await provider?.forceFlush();
 }

@@ -1,4 +1,3 @@
-import type { Logger } from '../shared/logger.ts';
 import { EVENT_FAMILIES, type EventFamily } from '../shared/kafka.ts';
 import type { EventProducer, OutgoingEvent } from '../shared/producer.ts';
 import { hash32 } from './prng.ts';
@@ -252,5 +251,3 @@ export function countBatch(stats: RunStats, batch: ClientBatch): void {
   if (batch.duplicate) stats.duplicatesSent += batch.events.length;
   else for (const e of batch.events) stats.events[e.family]++;
 }
-
-export type { Logger };

@@ -10,7 +10,8 @@ import { createRedis } from '../shared/redis.ts';
 import { Shutdown } from '../shared/shutdown.ts';
 import { sinkEnv } from './clickhouse-sink/config.ts';
 import { startClickHouseSink } from './clickhouse-sink/sink.ts';
-import { startMasteryProcessor, startSessionsProcessor } from './mastery/start.ts';
+import { startMasteryProcessor } from './mastery/start.ts';
+import { startSessionsProcessor } from './sessions/start.ts';
 import { streamEnv } from './runtime/config.ts';
 import type { RunningProcessor } from './runtime/processor.ts';
 

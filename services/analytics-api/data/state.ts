@@ -222,7 +222,7 @@ export async function learnerPool(pg: Pool, user: string): Promise<StudentPool> 
 
 /**
  * The learner model's P(correct) on a question of average difficulty at `nowMs` (forgetting since the last event),
- * with the student's and the topic's organ system's pooled prior when `pool` is given (what the eval scores).
+ * with the student's and the topic's organ system's pooled prior when `pooling` is given (what the eval scores).
  */
 export function pCorrectNow(
   l: LearnerNowState,
@@ -238,6 +238,27 @@ export function pCorrectNow(
     );
   const p = predictLearner(state, nowMs, LEARNER_PARAMS.itemPriorMean, l.materialAt);
   return pCorrectView(p.p, p.lower, p.upper);
+}
+
+/**
+ * pCorrect (as of the row's last event) and pCorrectNow of a row: a leaf with a learner state is predicted with the
+ * student's pooled prior (as the eval scores it, the pool as of the request); otherwise (parents, rows written
+ * before the learner model) the stored column as of asOf, and no pCorrectNow.
+ */
+export function learnerFields(
+  learner: LearnerNowState | null,
+  stored: ReturnType<typeof pCorrectView>,
+  topicId: string,
+  asOfMs: number | null,
+  nowMs: number,
+  pool: StudentPool | undefined,
+): { pCorrect: ReturnType<typeof pCorrectView>; pCorrectNow: ReturnType<typeof pCorrectView> } {
+  if (learner === null) return { pCorrect: stored, pCorrectNow: null };
+  const pooling = pool === undefined ? undefined : { topicId, pool };
+  return {
+    pCorrect: pool === undefined || asOfMs === null ? stored : pCorrectNow(learner, asOfMs, pooling),
+    pCorrectNow: pCorrectNow(learner, nowMs, pooling),
+  };
 }
 
 /** The fields of a mastery list entry, in response order (`topicId` is always sent). */
@@ -277,9 +298,19 @@ function asciiJson(s: string): string {
 /** A position in the mastery list's order (topic level, then topic id bytewise): what a cursor encodes. */
 export type MasteryCursor = { level: number; topicId: string };
 
+/**
+ * A mastery row as the list reads it: MasteryRow's figures without the scheduler states; instead `current`, what
+ * masteryNow gives at the request time (computed from the two scheduler numbers the list reads). The name is the
+ * topic's pre-encoded JSON (rawName). routes/mastery.ts masteryEntry builds the API entry from it.
+ */
+export type MasteryListRow = Omit<MasteryRow, 'name' | 'sm2State' | 'fsrsState'> & {
+  name: unknown;
+  current: { retrievalStrength: number; score: number } | null;
+};
+
 export type MasteryPage = {
-  /** The entries (masteryView's shape, or the requested fields of it), in list order. */
-  topics: Array<Record<string, unknown>>;
+  /** The rows, in list order. */
+  rows: MasteryListRow[];
   /** Where the next page starts, or null when this page holds the last entry. */
   next: MasteryCursor | null;
 };
@@ -351,10 +382,10 @@ function rawName(t: Topic): unknown {
 }
 
 /**
- * One page of the mastery list (masteryView's values), from a lean positional row (rowMode 'array': ~20 scalar
- * columns, no jsonb for the driver to JSON.parse, no intermediate row object); name, level, parent and board
+ * One page of the mastery list's rows (routes/mastery.ts masteryEntry shapes them), from a lean positional row (rowMode 'array': ~20 scalar
+ * columns, no jsonb for the driver to JSON.parse); name, level, parent and board
  * weight from the in-memory taxonomy. Order: topic level, then topic id bytewise (COLLATE "C"), the order a cursor
- * resumes from. Integration-tested against masteryView on known rows and compared with it on 200 bench students.
+ * resumes from. Integration-tested against the topic view (full row) on known rows.
  */
 export async function masteryListPage(
   pg: Pool,
@@ -364,7 +395,6 @@ export async function masteryListPage(
     parent?: string;
     after?: MasteryCursor;
     limit: number;
-    fields?: readonly MasteryField[];
     nowMs: number;
   },
 ): Promise<MasteryPage> {
@@ -384,18 +414,13 @@ export async function masteryListPage(
     where.push(`(m.topic_level, m.topic_id COLLATE "C") > ($${values.length - 1}, $${values.length})`);
   }
   values.push(opts.limit + 1);
-  const wantsP =
-    opts.fields === undefined || opts.fields.includes('pCorrect') || opts.fields.includes('pCorrectNow');
-  const [{ rows }, pool] = await Promise.all([
-    prepared<unknown[]>(
-      pg,
-      `SELECT ${LIST_COLUMNS} FROM topic_mastery m WHERE ${where.join(' AND ')}
+  const { rows } = await prepared<unknown[]>(
+    pg,
+    `SELECT ${LIST_COLUMNS} FROM topic_mastery m WHERE ${where.join(' AND ')}
      ORDER BY m.topic_level, m.topic_id COLLATE "C" LIMIT $${values.length}`,
-      values,
-      'array',
-    ),
-    wantsP ? learnerPool(pg, user) : undefined,
-  ]);
+    values,
+    'array',
+  );
   const n = Math.min(rows.length, opts.limit);
   // topic_mastery references topics: an id missing from the index means the taxonomy changed since it was loaded.
   for (let i = 0; i < n; i++) {
@@ -404,28 +429,36 @@ export async function masteryListPage(
       break;
     }
   }
-  const topics: Array<Record<string, unknown>> = [];
+  const out: MasteryListRow[] = [];
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
     const t = index.byId.get(r[C.id] as string);
     if (!t) continue;
-    const entry: Record<string, unknown> = {
+    out.push({
       topicId: t.id,
       name: rawName(t),
       level: t.level,
       parentId: t.parentId,
       boardWeight: t.boardWeight,
-      score: round(r[C.score] as number),
-      interval: { lower: round(r[C.lower] as number), upper: round(r[C.upper] as number), level: 0.95 },
-      trend: r[C.trend],
-      attempts: r[C.attempts],
-      correct: r[C.correct],
-      accuracy: round(r[C.accuracy] as number | null),
-      firstAttemptAccuracy: round(r[C.firstAttemptAccuracy] as number | null),
-      recentAccuracy: round(r[C.recentAccuracy] as number | null),
-      retrievalStrength: round(r[C.retrievalStrength] as number),
-      materialCompletion: round(r[C.materialCompletion] as number),
-      ...learnerFields(
+      attempts: r[C.attempts] as number,
+      correct: r[C.correct] as number,
+      accuracy: r[C.accuracy] as number | null,
+      firstAttemptAccuracy: r[C.firstAttemptAccuracy] as number | null,
+      recentAccuracy: r[C.recentAccuracy] as number | null,
+      score: r[C.score] as number,
+      lower: r[C.lower] as number,
+      upper: r[C.upper] as number,
+      retrievalStrength: r[C.retrievalStrength] as number,
+      materialCompletion: r[C.materialCompletion] as number,
+      pCorrect:
+        r[C.pCorrect] == null
+          ? null
+          : {
+              p: Number(r[C.pCorrect]),
+              lower: Number(r[C.pCorrectLower]),
+              upper: Number(r[C.pCorrectUpper]),
+            },
+      learner:
         r[C.learnerMu] == null
           ? null
           : {
@@ -437,54 +470,23 @@ export async function masteryListPage(
               pg: (r[C.learnerPg] as number | null) ?? 0,
               pi: (r[C.learnerPi] as number | null) ?? 0,
             },
-        pCorrectView(r[C.pCorrect], r[C.pCorrectLower], r[C.pCorrectUpper]),
-        t.id,
-        r[C.asOf] as number | null,
-        opts.nowMs,
-        pool,
-      ),
-      asOf: iso(r[C.asOf]),
-      now: recallNow(r, opts.nowMs),
+      trend: (r[C.trend] as string | null) ?? null,
       nextReviewAt: iso(r[C.nextReviewAt]),
-      scheduler: t.level === 2 ? (r[C.sm2] === true ? 'sm2' : 'fsrs') : null,
-    };
-    if (opts.fields === undefined) topics.push(entry);
-    else topics.push(Object.fromEntries(opts.fields.map((f) => [f, entry[f]])));
+      asOf: iso(r[C.asOf]),
+      scheduler: r[C.sm2] === true ? 'sm2' : 'fsrs',
+      current: recallNow(r, opts.nowMs),
+    });
   }
   const last = rows[n - 1];
   return {
-    topics,
+    rows: out,
     next:
       rows.length > opts.limit && last ? { level: Number(last[C.level]), topicId: String(last[C.id]) } : null,
   };
 }
 
-/**
- * pCorrect (as of the row's last event) and pCorrectNow of a row: a leaf with a learner state is predicted with the
- * student's pooled prior (as the eval scores it); otherwise (parents, rows written before the learner model) the
- * stored column as of asOf, and no pCorrectNow.
- */
-export function learnerFields(
-  learner: LearnerNowState | null,
-  stored: ReturnType<typeof pCorrectView>,
-  topicId: string,
-  asOfMs: number | null,
-  nowMs: number,
-  pool: StudentPool | undefined,
-): { pCorrect: ReturnType<typeof pCorrectView>; pCorrectNow: ReturnType<typeof pCorrectView> } {
-  if (learner === null) return { pCorrect: stored, pCorrectNow: null };
-  const pooling = pool === undefined ? undefined : { topicId, pool };
-  return {
-    pCorrect: pool === undefined || asOfMs === null ? stored : pCorrectNow(learner, asOfMs, pooling),
-    pCorrectNow: pCorrectNow(learner, nowMs, pooling),
-  };
-}
-
-/** `now` of a list row: masteryNow (the domain's recall functions) on the columns it reads, rounded as masteryView. */
-function recallNow(
-  r: unknown[],
-  nowMs: number,
-): { retrievalStrength: number | null; score: number | null } | null {
+/** `current` of a list row: masteryNow (the domain's recall functions) on the columns it reads. */
+function recallNow(r: unknown[], nowMs: number): { retrievalStrength: number; score: number } | null {
   if (r[C.hasState] !== true) return null;
   const sm2 = r[C.sm2] === true;
   const a = r[C.stabilityOrInterval] === null ? undefined : (r[C.stabilityOrInterval] as number);
@@ -499,8 +501,7 @@ function recallNow(
     },
     nowMs,
   );
-  if (current === null) return null;
-  return { retrievalStrength: round(current.retrievalStrength), score: round(current.score) };
+  return current;
 }
 
 export type SummaryTopic = {
@@ -871,6 +872,11 @@ export async function cohortsOf(pg: Pool, user: string): Promise<string[]> {
     [user],
   );
   return rows.map((r) => r.cohort_id);
+}
+
+export async function cohortExists(pg: Pool, cohort: string): Promise<boolean> {
+  const { rows } = await prepared(pg, 'SELECT 1 FROM cohorts WHERE id = $1', [cohort]);
+  return rows.length > 0;
 }
 
 export async function cohortMembers(pg: Pool, cohort: string): Promise<string[] | null> {

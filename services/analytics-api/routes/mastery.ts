@@ -11,23 +11,25 @@ import { RESPONSES } from '../schemas.ts';
 import { addDays, round, utcDay } from '../compute.ts';
 import { topicDaily } from '../data/history.ts';
 import {
-  learnerFields,
-  learnerPool,
   masteryHistory,
   masteryListPage,
   masteryNow,
   masteryRows,
+  learnerFields,
+  learnerPool,
   pCorrectView,
   type MasteryField,
   type StudentPool,
   topicWithChildren,
+  type MasteryListRow,
   type MasteryRow,
 } from '../data/state.ts';
 
-/** The API shape of one mastery row at `now`. */
-export function masteryView(r: MasteryRow, now: number, pool?: StudentPool) {
-  const current = masteryNow(r, now);
-  const asOfMs = r.asOf === null ? null : Date.parse(r.asOf);
+/**
+ * The one builder of a mastery entry (the list's entries, the topic view's `mastery`): a row's figures at `now`.
+ * `current` is masteryNow's result (recall decayed to `now`), computed by the caller from what it read.
+ */
+export function masteryEntry(r: MasteryListRow, now: number, pool?: StudentPool) {
   return {
     topicId: r.topicId,
     name: r.name,
@@ -48,17 +50,22 @@ export function masteryView(r: MasteryRow, now: number, pool?: StudentPool) {
       r.learner,
       r.pCorrect ? pCorrectView(r.pCorrect.p, r.pCorrect.lower, r.pCorrect.upper) : null,
       r.topicId,
-      asOfMs,
+      r.asOf === null ? null : Date.parse(r.asOf),
       now,
       pool,
     ),
     asOf: r.asOf,
-    now: current
-      ? { retrievalStrength: round(current.retrievalStrength), score: round(current.score) }
+    now: r.current
+      ? { retrievalStrength: round(r.current.retrievalStrength), score: round(r.current.score) }
       : null,
     nextReviewAt: r.nextReviewAt,
     scheduler: r.level === 2 ? r.scheduler : null,
-  };
+  } satisfies Record<MasteryField, unknown>;
+}
+
+/** The API shape of one full mastery row (the scheduler states read) at `now`. */
+export function masteryView(r: MasteryRow, now: number, pool?: StudentPool) {
+  return masteryEntry({ ...r, current: masteryNow(r, now) }, now, pool);
 }
 
 export const masteryList = defineRoute({
@@ -77,18 +84,27 @@ export const masteryList = defineRoute({
   cache: 'mastery-list',
   response: RESPONSES.masteryList,
   handler: async ({ user, query, data, now }) => {
-    const page = await masteryListPage(data.pg, user, {
-      level: query.level,
-      parent: query.parent,
-      after: query.cursor === undefined ? undefined : (decodeMasteryCursor(query.cursor) ?? undefined),
-      limit: query.limit,
-      fields: query.fields === undefined ? undefined : (query.fields.split(',') as MasteryField[]),
-      nowMs: now,
+    const fields = query.fields === undefined ? undefined : (query.fields.split(',') as MasteryField[]);
+    // The pooled learner prior needs the student's sums over all their leaves (one grouped read, in parallel).
+    const wantsP = fields === undefined || fields.includes('pCorrect') || fields.includes('pCorrectNow');
+    const [page, pool] = await Promise.all([
+      masteryListPage(data.pg, user, {
+        level: query.level,
+        parent: query.parent,
+        after: query.cursor === undefined ? undefined : (decodeMasteryCursor(query.cursor) ?? undefined),
+        limit: query.limit,
+        nowMs: now,
+      }),
+      wantsP ? learnerPool(data.pg, user) : undefined,
+    ]);
+    const topics = page.rows.map((r) => {
+      const entry = masteryEntry(r, now, pool);
+      return fields === undefined ? entry : Object.fromEntries(fields.map((f) => [f, entry[f]]));
     });
     return {
       user,
       generatedAt: new Date(now).toISOString(),
-      topics: page.topics,
+      topics,
       nextCursor: page.next === null ? null : encodeMasteryCursor(page.next),
     };
   },

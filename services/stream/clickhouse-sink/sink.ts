@@ -2,6 +2,7 @@ import { allSettledOrThrow } from '../../shared/async.ts';
 import type { SharedConfig } from '../../shared/config.ts';
 import { createClickHouse, type ClickHouseClient } from '../../shared/clickhouse.ts';
 import { EventCodec } from '../../shared/codec.ts';
+import { isRetriable } from '../../shared/errors.ts';
 import { EVENT_FAMILIES, topicNames, type EventFamily, type Kafka } from '../../shared/kafka.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { Counter, type Registry } from '../../shared/metrics.ts';
@@ -27,17 +28,6 @@ import { RawEventStore, type InsertReport } from './store.ts';
  * schemas cached by id), rows written to the raw tables exactly once per event_id, offsets committed only after
  * ClickHouse acknowledged the insert. While ClickHouse is down the runtime pauses fetching and retries with backoff.
  */
-
-const TRANSIENT =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|EPIPE|socket hang up|fetch failed|timeout|network/i;
-
-/** Is a decode error a transient infrastructure failure (retry) rather than bad data (dead-letter)? */
-export function isTransientDecodeError(err: unknown): boolean {
-  const e = err as { status?: unknown; code?: unknown; message?: unknown };
-  if (typeof e?.status === 'number') return e.status >= 500 || e.status === 429 || e.status === 408;
-  if (typeof e?.code === 'string' && TRANSIENT.test(e.code)) return true;
-  return typeof e?.message === 'string' && TRANSIENT.test(e.message);
-}
 
 /**
  * The sink's decoding step: wire format, registry lookup, Avro, mapping, the row then serialised right away (see
@@ -65,7 +55,7 @@ function decoder<V>(
     try {
       decoded = await codec.decode(family, value);
     } catch (err) {
-      if (isTransientDecodeError(err)) throw err;
+      if (isRetriable(err)) throw err;
       return dlq('undecodable', err);
     }
     return toStep(family, decoded);
@@ -85,7 +75,7 @@ function decoder<V>(
     try {
       decoded = codec.decodeKnown(family, record.value);
     } catch (err) {
-      if (isTransientDecodeError(err)) throw err;
+      if (isRetriable(err)) throw err;
       return dlq('undecodable', err);
     }
     return decoded === undefined ? slow(family, record.value) : toStep(family, decoded);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import type { ClickHouseClient } from '../../shared/clickhouse.ts';
-import { chQuery } from '../../shared/clickhouse.ts';
+
 import { ident, sql } from '../../shared/sql.ts';
 import { dedupeWithinBatch, type RawRow, type RawTable, type RowKey, type SerialisedRow } from './rows.ts';
 
@@ -151,16 +151,4 @@ export class RawEventStore {
       inserted: fresh.length,
     };
   }
-}
-
-/** Row counts of a table: total rows and distinct event ids (equal when the table holds no duplicate). */
-export async function countRows(
-  client: ClickHouseClient,
-  table: RawTable,
-): Promise<{ rows: number; events: number }> {
-  const [r] = await chQuery<{ rows: string; events: string }>(
-    client,
-    sql`SELECT count() AS rows, uniqExact(event_id) AS events FROM ${ident(table)}`.text,
-  );
-  return { rows: Number(r?.rows ?? 0), events: Number(r?.events ?? 0) };
 }

@@ -4,7 +4,7 @@
  */
 import { resolveItemDifficulty } from '../../domain/learner-model.ts';
 import type { MasteryInput } from './decode.ts';
-import type { RowEvent } from './row.ts';
+import type { TopicEvent } from '../../domain/topic-mastery.ts';
 import type { Pool, PoolClient } from '../../shared/postgres.ts';
 
 /** Question id -> calibrated difficulty (logits). */
@@ -15,12 +15,12 @@ export const EMPTY_CALIBRATION: ItemCalibration = new Map();
  * The row event of a decoded input. An answer carries its item's difficulty, resolved now (calibration, else the
  * event's difficulty field, else the bank mean), so a later rebuild of the row uses the same value.
  */
-export function toRowEvent(v: MasteryInput, items: ItemCalibration = EMPTY_CALIBRATION): RowEvent {
+export function toTopicEvent(v: MasteryInput, items: ItemCalibration = EMPTY_CALIBRATION): TopicEvent {
   return v.kind === 'attempt'
     ? {
         at: v.occurredAt,
         id: v.eventId,
-        a: {
+        answer: {
           ...v.attempt,
           itemB: resolveItemDifficulty(
             v.questionId === null ? undefined : items.get(v.questionId),
@@ -28,7 +28,7 @@ export function toRowEvent(v: MasteryInput, items: ItemCalibration = EMPTY_CALIB
           ),
         },
       }
-    : { at: v.occurredAt, id: v.eventId, m: { id: v.materialId, p: v.progress } };
+    : { at: v.occurredAt, id: v.eventId, material: { materialId: v.materialId, progress: v.progress } };
 }
 
 /** The stored calibration (question id -> difficulty in logits). */

@@ -13,10 +13,15 @@ import { withTransaction, type Pool, type PoolClient } from '../../shared/postgr
 import type { OffsetStore, ProcessorDefinition } from '../runtime/processor.ts';
 import { andThen, type StepResult } from '../runtime/step.ts';
 import type { Decoded, FlushBatch, InboundRecord } from '../runtime/types.ts';
-import { leafColumns, parentColumns, unstudiedColumns, type MasteryColumns } from './columns.ts';
+import {
+  leafFigures,
+  parentFigures,
+  unstudiedFigures,
+  type TopicFigures,
+} from '../../domain/topic-figures.ts';
 import type { MasteryConfig } from './config.ts';
 import { toMasteryInput, type MasteryInput } from './decode.ts';
-import { lateEventsCounter, recordLateEvents, type LateEvent } from './late-events.ts';
+import { lateEventsCounter, recordLateEvents, type LateEvent } from '../stateful/late-events.ts';
 import {
   admitRecords,
   loadPositions,
@@ -24,8 +29,12 @@ import {
   savePositions,
   tpKey,
   type StoredPosition,
-} from './positions.ts';
-import { applyToOwnedRow, emptyRow, type MasteryRowState } from './row.ts';
+} from '../stateful/positions.ts';
+import {
+  applyTopicEventInPlace,
+  emptyTopicMastery,
+  type TopicMasteryState,
+} from '../../domain/topic-mastery.ts';
 import {
   claimEvents,
   lockRows,
@@ -38,8 +47,9 @@ import {
   type RowWrite,
 } from './store.ts';
 import type { TopicTree } from './taxonomy.ts';
-import { decodeWire } from './wire.ts';
-import { EMPTY_CALIBRATION, toRowEvent, type ItemCalibration } from './items.ts';
+import { decodeWire } from '../stateful/wire.ts';
+import { StudyReads, writeStudyReads } from './study-reads.ts';
+import { EMPTY_CALIBRATION, toTopicEvent, type ItemCalibration } from './items.ts';
 
 export const MASTERY_PROCESSOR = 'mastery';
 
@@ -130,7 +140,7 @@ export async function applyBatch(
   const loaded = await lockRows(client, [...keys.values()], 2);
   const { rows, history, late } = applyFresh(
     fresh,
-    (k) => loaded.get(k)?.processorState ?? emptyRow(),
+    (k) => loaded.get(k)?.processorState ?? emptyTopicMastery(),
     next,
     L,
     scheduler,
@@ -139,10 +149,14 @@ export async function applyBatch(
   const writes: RowWrite[] = [];
   for (const [k, row] of rows) {
     const key = keys.get(k) as { userId: string; topicId: string };
-    writes.push({ ...key, columns: leafColumns(row.visible, scheduler), processorState: row });
+    writes.push({ ...key, columns: leafFigures(row.visible, scheduler), processorState: row });
   }
   await writeRows(client, writes, scheduler);
   await writeHistory(client, [...history.values()]);
+  // The per-student read models (postgres/075) from the same fresh events, in the same transaction.
+  const reads = new StudyReads();
+  for (const i of fresh) reads.add(i.value);
+  await writeStudyReads(client, reads);
   await recordLateEvents(client, MASTERY_PROCESSOR, late);
 
   // 4. Roll-ups: level-1 parents of the touched leaves, then their level-0 parents.
@@ -187,17 +201,17 @@ export function leafKeysOf(fresh: ReadonlyArray<Decoded<MasteryInput>>): Map<str
  */
 export function applyFresh(
   fresh: ReadonlyArray<Decoded<MasteryInput>>,
-  rowOf: (key: string) => MasteryRowState,
+  rowOf: (key: string) => TopicMasteryState,
   next: Map<string, StoredPosition>,
   L: number,
   scheduler: MasteryConfig['MASTERY_SCHEDULER'],
   items: ItemCalibration = EMPTY_CALIBRATION,
-): { rows: Map<string, MasteryRowState>; history: Map<string, HistoryWrite>; late: LateEvent[] } {
-  const rows = new Map<string, MasteryRowState>();
+): { rows: Map<string, TopicMasteryState>; history: Map<string, HistoryWrite>; late: LateEvent[] } {
+  const rows = new Map<string, TopicMasteryState>();
   const history = new Map<string, HistoryWrite>();
   const late: LateEvent[] = [];
   for (const { record, value } of fresh) {
-    const e = toRowEvent(value, items);
+    const e = toTopicEvent(value, items);
     let wasLate: { foldPoint: number | null } | undefined;
     for (const topicId of value.topicIds) {
       const k = rowKey(value.userId, topicId);
@@ -206,7 +220,7 @@ export function applyFresh(
         row = rowOf(k);
         rows.set(k, row);
       }
-      const result = applyToOwnedRow(row, e, L, scheduler);
+      const result = applyTopicEventInPlace(row, e, L, scheduler);
       if (result.late) wasLate ??= { foldPoint: result.foldPoint };
       for (const h of result.history)
         history.set(`${k}\u0000${h.day}`, { userId: value.userId, topicId, ...h });
@@ -245,12 +259,12 @@ export function parentsAt(tree: TopicTree, children: Iterable<RowKey>, level: nu
 export function rolledUpColumns(
   tree: TopicTree,
   parent: RowKey,
-  columnsOf: (key: string) => MasteryColumns | undefined,
-): MasteryColumns {
-  return parentColumns(
+  columnsOf: (key: string) => TopicFigures | undefined,
+): TopicFigures {
+  return parentFigures(
     (tree.nodes.get(parent.topicId)?.children ?? []).map((id) => ({
       weight: tree.nodes.get(id)?.weight ?? 0,
-      columns: columnsOf(rowKey(parent.userId, id)) ?? unstudiedColumns(),
+      columns: columnsOf(rowKey(parent.userId, id)) ?? unstudiedFigures(),
     })),
   );
 }

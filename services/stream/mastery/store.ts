@@ -4,10 +4,42 @@
  */
 import type { PoolClient } from '../../shared/postgres.ts';
 import { emptyMasteryState, type RetrievalScheduler } from '../../domain/mastery.ts';
-import { learnerNow, type MasteryColumns } from './columns.ts';
-import type { MasteryRowState } from './row.ts';
+import { learnerNow, type TopicFigures } from '../../domain/topic-figures.ts';
+import type { TopicEvent, TopicMasteryState } from '../../domain/topic-mastery.ts';
 
 export type RowKey = { userId: string; topicId: string };
+
+/**
+ * Storage format of a pending event inside topic_mastery.processor_state (jsonb): short field names, kept as they
+ * were written so stored rows stay readable. The domain's TopicEvent is mapped at this adapter only.
+ */
+type StoredTopicEvent = {
+  at: number;
+  id: string;
+  a?: TopicEvent['answer'];
+  m?: { id: string; p: number };
+};
+type StoredTopicMastery = Omit<TopicMasteryState, 'pending'> & { pending: StoredTopicEvent[] };
+
+const toStoredEvent = (e: TopicEvent): StoredTopicEvent =>
+  e.answer
+    ? { at: e.at, id: e.id, a: e.answer }
+    : e.material
+      ? { at: e.at, id: e.id, m: { id: e.material.materialId, p: e.material.progress } }
+      : { at: e.at, id: e.id };
+const fromStoredEvent = (e: StoredTopicEvent): TopicEvent =>
+  e.a
+    ? { at: e.at, id: e.id, answer: e.a }
+    : e.m
+      ? { at: e.at, id: e.id, material: { materialId: e.m.id, progress: e.m.p } }
+      : { at: e.at, id: e.id };
+
+function toStoredState(s: TopicMasteryState | null): StoredTopicMastery | null {
+  return s === null ? null : { ...s, pending: s.pending.map(toStoredEvent) };
+}
+function fromStoredState(s: StoredTopicMastery | null): TopicMasteryState | null {
+  return s === null ? null : { ...s, pending: s.pending.map(fromStoredEvent) };
+}
 export const rowKey = (userId: string, topicId: string): string => `${userId}\u0000${topicId}`;
 
 /** Inserts the events not seen before and returns their ids (the rest are re-sent duplicates). */
@@ -31,7 +63,7 @@ export async function lockRows(
   client: PoolClient,
   keys: ReadonlyArray<RowKey>,
   level: number,
-): Promise<Map<string, { processorState: MasteryRowState | null; columns: MasteryColumns }>> {
+): Promise<Map<string, { processorState: TopicMasteryState | null; columns: TopicFigures }>> {
   const sorted = [...keys].sort((a, b) =>
     a.userId === b.userId ? (a.topicId < b.topicId ? -1 : 1) : a.userId < b.userId ? -1 : 1,
   );
@@ -52,7 +84,7 @@ export async function selectRows(
   users: string[],
   topics: string[],
   forUpdate: boolean,
-): Promise<Map<string, { processorState: MasteryRowState | null; columns: MasteryColumns }>> {
+): Promise<Map<string, { processorState: TopicMasteryState | null; columns: TopicFigures }>> {
   const { rows } = await client.query<Record<string, unknown>>(
     `SELECT user_id, topic_id, attempts, correct, first_attempt_total, first_attempt_correct, accuracy,
             first_attempt_accuracy, recent_accuracy, retrieval_strength, stability_days, sm2_state, fsrs_state,
@@ -65,11 +97,11 @@ export async function selectRows(
      ORDER BY user_id, topic_id ${forUpdate ? 'FOR UPDATE' : ''}`,
     [users, topics],
   );
-  const out = new Map<string, { processorState: MasteryRowState | null; columns: MasteryColumns }>();
+  const out = new Map<string, { processorState: TopicMasteryState | null; columns: TopicFigures }>();
   const PRIOR = learnerNow(emptyMasteryState(), 0);
   for (const r of rows) {
     out.set(rowKey(r.user_id as string, r.topic_id as string), {
-      processorState: (r.processor_state as MasteryRowState | null) ?? null,
+      processorState: fromStoredState((r.processor_state as StoredTopicMastery | null) ?? null),
       columns: {
         attempts: r.attempts as number,
         correct: r.correct as number,
@@ -101,7 +133,7 @@ export async function selectRows(
   return out;
 }
 
-export type RowWrite = RowKey & { columns: MasteryColumns; processorState: MasteryRowState | null };
+export type RowWrite = RowKey & { columns: TopicFigures; processorState: TopicMasteryState | null };
 
 function rowPayload(r: RowWrite) {
   return {
@@ -130,7 +162,7 @@ function rowPayload(r: RowWrite) {
     trend: r.columns.trend,
     last_event_ms: r.columns.lastEventAt,
     as_of_ms: r.columns.asOf,
-    processor_state: r.processorState,
+    processor_state: toStoredState(r.processorState),
   };
 }
 
@@ -200,7 +232,7 @@ export async function insertRows(
   );
 }
 
-export type HistoryWrite = RowKey & { day: number; columns: MasteryColumns };
+export type HistoryWrite = RowKey & { day: number; columns: TopicFigures };
 
 export async function writeHistory(client: PoolClient, rows: readonly HistoryWrite[]): Promise<void> {
   if (rows.length === 0) return;

@@ -1,7 +1,7 @@
 import type { SessionEventType } from '../../domain/sessions.ts';
 import type { EventFamily } from '../../shared/kafka.ts';
 import { dlq, drop, ok, type StepResult } from '../runtime/step.ts';
-import { isFiniteNumber, isString } from '../mastery/wire.ts';
+import { isFiniteNumber, isString } from '../stateful/wire.ts';
 
 /** What the sessions processor needs from one event of any family. */
 export type SessionInput = {

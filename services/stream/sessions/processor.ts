@@ -15,8 +15,8 @@ import type { OffsetStore, ProcessorDefinition } from '../runtime/processor.ts';
 import { andThen, type StepResult } from '../runtime/step.ts';
 import type { Decoded, InboundRecord } from '../runtime/types.ts';
 import type { TopicPartitionOffset } from '../runtime/batching.ts';
-import { admitRecords, tpKey, type StoredPosition } from '../mastery/positions.ts';
-import { decodeWire } from '../mastery/wire.ts';
+import { admitRecords, tpKey, type StoredPosition } from '../stateful/positions.ts';
+import { decodeWire } from '../stateful/wire.ts';
 import type { SessionsConfig } from './config.ts';
 import { toSessionInput, type SessionInput } from './decode.ts';
 import {

@@ -17,6 +17,7 @@
  * distinct events) or by the same timeline, so a crash between the two at worst rewrites the same row; a row that
  * another writer changed since the step read it refuses the step (SessionRowConflict), which is recomputed.
  */
+import { RetriableError } from '../../shared/errors.ts';
 import type { Redis } from 'ioredis';
 import type { Pool, PoolClient } from '../../shared/postgres.ts';
 import type { SessionState, TimelineEntry } from '../../domain/sessions.ts';
@@ -324,8 +325,7 @@ export async function upsertSessions(client: PoolClient, rows: readonly SessionR
 }
 
 /** study_sessions rows changed under a step (see upsertSessions): recompute the step. */
-export class SessionRowConflict extends Error {
-  readonly retriable = true;
+export class SessionRowConflict extends RetriableError {
   readonly rows: number;
   constructor(rows: number) {
     super(`sessions: ${rows} study_sessions row(s) changed by another writer; recomputing the step`);

@@ -7,7 +7,7 @@ import { createMetricsRegistry } from '../../../services/shared/metrics.ts';
 import { createPgPool, type Pool } from '../../../services/shared/postgres.ts';
 import type { OutgoingEvent } from '../../../services/shared/producer.ts';
 import { createRedis, redisReady } from '../../../services/shared/redis.ts';
-import { startSessionsProcessor } from '../../../services/stream/mastery/start.ts';
+import { startSessionsProcessor } from '../../../services/stream/index.ts';
 import type { RunningProcessor } from '../../../services/stream/runtime/processor.ts';
 import { streamEnv } from '../../../services/stream/runtime/config.ts';
 import { KEYS, USER_INDEX_TTL_SEC } from '../../../services/stream/sessions/store.ts';

@@ -14,7 +14,7 @@ import { createMetricsRegistry } from '../../../services/shared/metrics.ts';
 import { createPgPool, type Pool } from '../../../services/shared/postgres.ts';
 import { createRedis } from '../../../services/shared/redis.ts';
 import { streamEnv } from '../../../services/stream/runtime/config.ts';
-import { startMasteryProcessor } from '../../../services/stream/mastery/start.ts';
+import { startMasteryProcessor } from '../../../services/stream/index.ts';
 import type { RunningProcessor } from '../../../services/stream/runtime/processor.ts';
 import { isolatedEnv, provision, teardown, type IsolatedEnv } from '../../support/isolated.ts';
 import { caughtUp, harness, startSink, type StreamHarness } from '../stream/support.ts';

@@ -10,7 +10,7 @@ import { createLogger } from '../../../services/shared/logger.ts';
 import { createMetricsRegistry } from '../../../services/shared/metrics.ts';
 import { createPgPool, type Pool } from '../../../services/shared/postgres.ts';
 import { createRedis } from '../../../services/shared/redis.ts';
-import { startSessionsProcessor } from '../../../services/stream/mastery/start.ts';
+import { startSessionsProcessor } from '../../../services/stream/index.ts';
 import { streamEnv } from '../../../services/stream/runtime/config.ts';
 import { KEYS } from '../../../services/stream/sessions/store.ts';
 import { isolatedEnv, provision, teardown, type IsolatedEnv } from '../../support/isolated.ts';

@@ -10,7 +10,7 @@ import { createMetricsRegistry } from '../../../services/shared/metrics.ts';
 import { createPgPool, type Pool } from '../../../services/shared/postgres.ts';
 import { createRedis } from '../../../services/shared/redis.ts';
 import type { OutgoingEvent } from '../../../services/shared/producer.ts';
-import { startMasteryProcessor } from '../../../services/stream/mastery/start.ts';
+import { startMasteryProcessor } from '../../../services/stream/index.ts';
 import { streamEnv } from '../../../services/stream/runtime/config.ts';
 import { isolatedEnv, provision, teardown, type IsolatedEnv } from '../../support/isolated.ts';
 import { cohort } from '../processors/support.ts';

@@ -10,6 +10,7 @@ import { createLogger } from '../../../services/shared/logger.ts';
 import { isolatedEnv, provision, teardown } from '../../support/isolated.ts';
 import { freePort, startService, stopServices, type StartedService } from '../../support/process.ts';
 import { exposedMetricNames, promqlMetricNames } from '../../support/promql.ts';
+import { until } from '../../support/wait.ts';
 
 /**
  * Starts ingest, the stream service (all three processors), the analytics API and the jobs service on an isolated namespace,
@@ -83,14 +84,26 @@ describe('metrics named by the alerts and dashboards exist in the running servic
 
   it('every metric of deploy/prometheus/alerts.yml and deploy/grafana/*.json is exported', async () => {
     const exported = new Set<string>();
-    for (const s of services) {
-      const res = await fetch(`${s.url}/metrics`, {
-        headers: { authorization: `Bearer ${iso.env.OPS_TOKEN}` },
-      });
-      expect(res.status, s.name).toBe(200);
-      for (const n of exposedMetricNames(await res.text())) exported.add(n);
-    }
-    expect(exported.has('stream_freshness_seconds_bucket')).toBe(true);
+    const scrapeAll = async () => {
+      for (const s of services) {
+        const res = await fetch(`${s.url}/metrics`, {
+          headers: { authorization: `Bearer ${iso.env.OPS_TOKEN}` },
+        });
+        expect(res.status, s.name).toBe(200);
+        for (const n of exposedMetricNames(await res.text())) exported.add(n);
+      }
+    };
+    // The processors' labelled series appear once their consumer groups have joined and run a cycle, which on a
+    // loaded machine can take longer than the services' readiness.
+    await until(
+      'the stream service exports its labelled processor series',
+      async () => {
+        await scrapeAll();
+        return exported.has('stream_freshness_seconds_bucket');
+      },
+      90_000,
+      1_000,
+    );
     const missing: string[] = [];
     const uses = [...rules.map((r) => ({ where: `alert ${r.alert}`, expr: r.expr })), ...panelQueries];
     for (const { where, expr } of uses)

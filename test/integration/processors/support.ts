@@ -16,7 +16,7 @@ import { createRegistry } from '../../../services/shared/registry.ts';
 import { cohortEvents, simOptions } from '../../../services/simulator/cohort.ts';
 import type { SimEvent } from '../../../services/simulator/types.ts';
 import { streamEnv } from '../../../services/stream/runtime/config.ts';
-import { startMasteryProcessor, startSessionsProcessor } from '../../../services/stream/mastery/start.ts';
+import { startMasteryProcessor, startSessionsProcessor } from '../../../services/stream/index.ts';
 import { KEYS } from '../../../services/stream/sessions/store.ts';
 import type { IsolatedEnv } from '../../support/isolated.ts';
 
@@ -108,7 +108,7 @@ export async function startInProcess(env: NodeJS.ProcessEnv): Promise<Running> {
 
 /** Both stateful processors as a child process (the kill test SIGKILLs it). */
 export function startChild(env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn('node_modules/.bin/node', ['services/stream/mastery/run-stateful.ts'], {
+  return spawn('node_modules/.bin/node', ['services/stream/run-stateful.ts'], {
     cwd: new URL('../../../', import.meta.url).pathname,
     env: { ...env, LOG_LEVEL: 'error' },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -178,6 +178,10 @@ export async function dumpState(env: NodeJS.ProcessEnv): Promise<StateDump> {
       topic_mastery_history: await q('SELECT * FROM topic_mastery_history ORDER BY user_id, topic_id, day'),
       study_sessions: await q('SELECT * FROM study_sessions ORDER BY user_id, session_id'),
       late_events: await q('SELECT * FROM late_events ORDER BY processor, event_id'),
+      student_study_days: await q(
+        "SELECT user_id, to_char(day, 'YYYY-MM-DD') AS day, events, questions, correct, first_attempts, first_attempt_correct, answer_ms::float8 AS answer_ms, material_active_ms::float8 AS material_active_ms FROM student_study_days ORDER BY user_id, day",
+      ),
+      student_materials: await q('SELECT * FROM student_materials ORDER BY user_id, material_id'),
     };
     for (const rows of Object.values(dump))
       for (const r of rows as Record<string, unknown>[]) {

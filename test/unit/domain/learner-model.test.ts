@@ -13,7 +13,11 @@ import {
   type LearnerState,
 } from '../../../services/domain/learner-model.ts';
 import { applyAttempt, emptyMasteryState, type MasteryState } from '../../../services/domain/mastery.ts';
-import { applyToRow, emptyRow, type RowEvent } from '../../../services/stream/mastery/row.ts';
+import {
+  applyTopicEvent,
+  emptyTopicMastery,
+  type TopicEvent,
+} from '../../../services/domain/topic-mastery.ts';
 
 const T0 = Date.UTC(2026, 0, 5);
 const MIN = 60_000;
@@ -110,11 +114,14 @@ describe('learner model v2', () => {
     fc.assert(
       fc.property(answers, fc.array(fc.nat(), { maxLength: 10 }), (list, dupes) => {
         let at = T0;
-        const events: RowEvent[] = list.map((a, i) => {
+        const events: TopicEvent[] = list.map((a, i) => {
           at += a.dt + 1;
-          return { at, id: `e${i}`, a: { correct: a.correct, attemptNumber: 1, itemB: a.b } };
+          return { at, id: `e${i}`, answer: { correct: a.correct, attemptNumber: 1, itemB: a.b } };
         });
-        const once = events.reduce((row, e) => applyToRow(row, e, 3_600_000, 'fsrs').row, emptyRow());
+        const once = events.reduce(
+          (row, e) => applyTopicEvent(row, e, 3_600_000, 'fsrs').row,
+          emptyTopicMastery(),
+        );
         // replay: duplicates (filtered by id as the processor does) and the whole log again
         const seen = new Set<string>();
         const log = [
@@ -122,11 +129,11 @@ describe('learner model v2', () => {
           ...dupes.map((d) => events[d % Math.max(1, events.length)]).filter((e) => e !== undefined),
           ...events,
         ];
-        let row = emptyRow();
+        let row = emptyTopicMastery();
         for (const e of log) {
           if (seen.has(e.id)) continue;
           seen.add(e.id);
-          row = applyToRow(row, e, 3_600_000, 'fsrs').row;
+          row = applyTopicEvent(row, e, 3_600_000, 'fsrs').row;
         }
         expect(row.visible.learner).toEqual(once.visible.learner);
       }),
@@ -146,23 +153,29 @@ describe('learner model v2', () => {
     fc.assert(
       fc.property(answers, fc.integer({ min: 1, max: 2 ** 31 - 1 }), (list, seed) => {
         let at = T0;
-        const events: RowEvent[] = list.map((a, i) => {
+        const events: TopicEvent[] = list.map((a, i) => {
           at += (a.dt % (10 * MIN)) + 1;
           return {
             at,
             id: `e${String(i).padStart(3, '0')}`,
-            a: { correct: a.correct, attemptNumber: 1, itemB: a.b },
+            answer: { correct: a.correct, attemptNumber: 1, itemB: a.b },
           };
         });
-        const inOrder = events.reduce((row, e) => applyToRow(row, e, DAY, 'fsrs').row, emptyRow());
+        const inOrder = events.reduce(
+          (row, e) => applyTopicEvent(row, e, DAY, 'fsrs').row,
+          emptyTopicMastery(),
+        );
         const shuffled = [...events];
         let r = seed;
         for (let i = shuffled.length - 1; i > 0; i--) {
           r = (r * 48271) % 2147483647;
           const j = r % (i + 1);
-          [shuffled[i], shuffled[j]] = [shuffled[j] as RowEvent, shuffled[i] as RowEvent];
+          [shuffled[i], shuffled[j]] = [shuffled[j] as TopicEvent, shuffled[i] as TopicEvent];
         }
-        const outOfOrder = shuffled.reduce((row, e) => applyToRow(row, e, DAY, 'fsrs').row, emptyRow());
+        const outOfOrder = shuffled.reduce(
+          (row, e) => applyTopicEvent(row, e, DAY, 'fsrs').row,
+          emptyTopicMastery(),
+        );
         expect(outOfOrder.visible.learner).toEqual(inOrder.visible.learner);
       }),
     );

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { andThen, dlq, drop, ok } from '../../../services/stream/runtime/step.ts';
 import { deadLetterMessage, DLQ_HEADERS } from '../../../services/stream/runtime/dead-letter.ts';
-import { isTransientDecodeError } from '../../../services/stream/clickhouse-sink/sink.ts';
 
 describe('step results', () => {
   it('are plain tagged values built by tiny helpers', () => {
@@ -52,15 +51,5 @@ describe('dead-letter message', () => {
       [DLQ_HEADERS.error]: 'missing magic byte',
       [DLQ_HEADERS.failedAt]: '2025-01-01T00:00:00.000Z',
     });
-  });
-});
-
-describe('decode error classification', () => {
-  it('retries infrastructure failures and dead-letters bad data', () => {
-    expect(isTransientDecodeError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe(true);
-    expect(isTransientDecodeError(new Error('fetch failed'))).toBe(true);
-    expect(isTransientDecodeError(Object.assign(new Error('x'), { status: 503 }))).toBe(true);
-    expect(isTransientDecodeError(Object.assign(new Error('Schema not found'), { status: 404 }))).toBe(false);
-    expect(isTransientDecodeError(new Error('truncated buffer'))).toBe(false);
   });
 });

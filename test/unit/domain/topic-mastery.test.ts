@@ -1,49 +1,49 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  applyToRow,
+  applyTopicEvent,
   completionUpTo,
-  emptyRow,
-  type MasteryRowState,
-  type RowEvent,
-} from '../../../services/stream/mastery/row.ts';
-import { leafColumns, parentColumns, unstudiedColumns } from '../../../services/stream/mastery/columns.ts';
-import { admitRecords } from '../../../services/stream/mastery/positions.ts';
+  emptyTopicMastery,
+  type TopicMasteryState,
+  type TopicEvent,
+} from '../../../services/domain/topic-mastery.ts';
+import { leafFigures, parentFigures, unstudiedFigures } from '../../../services/domain/topic-figures.ts';
+import { admitRecords } from '../../../services/stream/stateful/positions.ts';
 
 const L = 3_600_000;
 const T0 = Date.UTC(2025, 0, 6, 8);
 const MIN = 60_000;
 
-function answer(i: number, at: number, correct: boolean): RowEvent {
+function answer(i: number, at: number, correct: boolean): TopicEvent {
   return {
     at,
     id: `e${String(i).padStart(4, '0')}`,
-    a: { correct, attemptNumber: 1, responseTimeMs: 40_000 },
+    answer: { correct, attemptNumber: 1, responseTimeMs: 40_000 },
   };
 }
-function material(i: number, at: number, id: string, p: number): RowEvent {
-  return { at, id: `m${String(i).padStart(4, '0')}`, m: { id, p } };
+function material(i: number, at: number, id: string, p: number): TopicEvent {
+  return { at, id: `m${String(i).padStart(4, '0')}`, material: { materialId: id, progress: p } };
 }
-function run(events: readonly RowEvent[]): {
-  row: MasteryRowState;
+function run(events: readonly TopicEvent[]): {
+  row: TopicMasteryState;
   history: Map<number, unknown>;
   late: number;
 } {
-  let row: MasteryRowState | undefined;
+  let row: TopicMasteryState | undefined;
   const history = new Map<number, unknown>();
   let late = 0;
   for (const e of events) {
-    const r = applyToRow(row, e, L, 'fsrs');
+    const r = applyTopicEvent(row, e, L, 'fsrs');
     row = r.row;
     if (r.late) late++;
     for (const h of r.history) history.set(h.day, h.columns);
   }
-  return { row: row ?? emptyRow(), history, late };
+  return { row: row ?? emptyTopicMastery(), history, late };
 }
 
 /** Three study days, answers every few minutes, material progress in between. */
-function stream(): RowEvent[] {
-  const out: RowEvent[] = [];
+function stream(): TopicEvent[] {
+  const out: TopicEvent[] = [];
   let i = 0;
   for (const day of [0, 1, 3])
     for (let k = 0; k < 12; k++) {
@@ -56,18 +56,18 @@ function stream(): RowEvent[] {
 
 describe('mastery row step', () => {
   it('the seed case: 20 answers, 15 correct, 12 of 15 first attempts correct, fresh recall: mastery 0.6-0.8', () => {
-    const events: RowEvent[] = [];
+    const events: TopicEvent[] = [];
     for (let i = 0; i < 20; i++) {
       const first = i < 15;
       const correct = first ? i < 12 : i < 18;
       events.push({
         at: T0 + i * MIN,
         id: `e${i}`,
-        a: { correct, attemptNumber: first ? 1 : 2, responseTimeMs: 50_000 },
+        answer: { correct, attemptNumber: first ? 1 : 2, responseTimeMs: 50_000 },
       });
     }
     const { row } = run(events);
-    const c = leafColumns(row.visible, 'fsrs');
+    const c = leafFigures(row.visible, 'fsrs');
     expect([c.attempts, c.correct, c.firstAttemptTotal, c.firstAttemptCorrect]).toEqual([20, 15, 15, 12]);
     expect(c.masteryScore).toBeGreaterThanOrEqual(0.6);
     expect(c.masteryScore).toBeLessThanOrEqual(0.8);
@@ -102,8 +102,8 @@ describe('mastery row step', () => {
 
   it('material progress commutes with answers (two topics interleaved arbitrarily)', () => {
     const base = stream();
-    const answers = base.filter((e) => e.a);
-    const materials = base.filter((e) => e.m);
+    const answers = base.filter((e) => e.answer);
+    const materials = base.filter((e) => e.material);
     const reference = run([...answers, ...materials]);
     expect(run([...materials, ...answers]).row).toEqual(reference.row);
     expect(run(base).row).toEqual(reference.row);
@@ -127,10 +127,10 @@ describe('mastery row step', () => {
   });
 
   it('roll-up to a parent is the board-weighted mean, unstudied children count as 0', () => {
-    const studied = leafColumns(run(stream()).row.visible, 'fsrs');
-    const parent = parentColumns([
+    const studied = leafFigures(run(stream()).row.visible, 'fsrs');
+    const parent = parentFigures([
       { weight: 3, columns: studied },
-      { weight: 1, columns: unstudiedColumns() },
+      { weight: 1, columns: unstudiedFigures() },
     ]);
     expect(parent.masteryScore).toBeCloseTo((3 * studied.masteryScore) / 4, 10);
     expect(parent.attempts).toBe(studied.attempts);

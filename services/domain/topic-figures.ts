@@ -9,8 +9,8 @@ import {
   rollupToParent,
   type MasteryState,
   type RetrievalScheduler,
-} from '../../domain/mastery.ts';
-import { dailyInterval } from '../../domain/fsrs-daily.ts';
+} from './mastery.ts';
+import { dailyInterval } from './fsrs-daily.ts';
 import {
   emptyLearnerState,
   LEARNER_PARAMS,
@@ -18,9 +18,9 @@ import {
   predictLearner,
   REVIEW_SCHEDULE,
   type LearnerState,
-} from '../../domain/learner-model.ts';
+} from './learner-model.ts';
 
-export type MasteryColumns = {
+export type TopicFigures = {
   attempts: number;
   correct: number;
   firstAttemptTotal: number;
@@ -51,11 +51,11 @@ export type MasteryColumns = {
 const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : null);
 
 /** A leaf row's columns, as of `asOf` (default: the state's latest event). */
-export function leafColumns(
+export function leafFigures(
   state: MasteryState,
   scheduler: RetrievalScheduler,
   asOf: number | null = state.lastEventAt,
-): MasteryColumns {
+): TopicFigures {
   const snap = computeMastery(state, asOf ?? 0, { scheduler });
   const model = learnerNow(state, asOf);
   return {
@@ -117,7 +117,7 @@ export function nextReviewAt(state: MasteryState, seedDueAt: number | null): num
 }
 
 /** A child with no row: never studied (score 0, the interval of an empty state). */
-export function unstudiedColumns(): MasteryColumns {
+export function unstudiedFigures(): TopicFigures {
   const empty = emptyMasteryState();
   const components = {
     firstAttemptAccuracy: 0,
@@ -127,7 +127,7 @@ export function unstudiedColumns(): MasteryColumns {
   };
   const { lower, upper } = masteryInterval(empty, components, 0);
   return {
-    ...leafColumns(empty, 'fsrs'),
+    ...leafFigures(empty, 'fsrs'),
     masteryScore: 0,
     masteryLower: lower,
     masteryUpper: upper,
@@ -145,12 +145,12 @@ const maxOf = (values: Array<number | null>): number | null => {
 };
 
 /** A parent's row from all its children (in taxonomy order), weighted by board weight. */
-export function parentColumns(
-  children: ReadonlyArray<{ weight: number; columns: MasteryColumns }>,
-): MasteryColumns {
-  const roll = (pick: (c: MasteryColumns) => number): number =>
+export function parentFigures(
+  children: ReadonlyArray<{ weight: number; columns: TopicFigures }>,
+): TopicFigures {
+  const roll = (pick: (c: TopicFigures) => number): number =>
     rollupToParent(children.map((c) => ({ score: pick(c.columns), weight: c.weight }))) ?? 0;
-  const sum = (pick: (c: MasteryColumns) => number): number =>
+  const sum = (pick: (c: TopicFigures) => number): number =>
     children.reduce((s, c) => s + pick(c.columns), 0);
   const attempts = sum((c) => c.attempts);
   const correct = sum((c) => c.correct);

@@ -1,5 +1,6 @@
 import type { EventCodec } from '../../shared/codec.ts';
 import type { EventFamily } from '../../shared/kafka.ts';
+import { isRetriable } from '../../shared/errors.ts';
 import { readWireSchemaId } from '../../shared/registry.ts';
 import { andThen, dlq, ok, type StepResult } from '../runtime/step.ts';
 import type { InboundRecord } from '../runtime/types.ts';
@@ -7,7 +8,8 @@ import type { InboundRecord } from '../runtime/types.ts';
 /**
  * The decode step shared by the stateful processors: wire bytes to the Avro record of the record's family.
  * Bad data (no value, not wire format, Avro that does not parse) is a dead letter; a registry that cannot be
- * reached is a transient failure and throws, so the runtime retries the same record instead of skipping it.
+ * reached is a transient failure and throws, so the runtime retries the same record instead of skipping it (the
+ * codec's error kind says which, services/shared/errors.ts).
  */
 export async function decodeWire(
   codec: EventCodec,
@@ -21,17 +23,9 @@ export async function decodeWire(
   try {
     return ok({ family, value: await codec.decode(family, record.value) });
   } catch (err) {
-    if (isTransient(err)) throw err;
+    if (isRetriable(err)) throw err;
     return dlq('undecodable', err);
   }
-}
-
-/** Registry/network failures (retry) as opposed to bytes that will never decode (dead-letter). */
-function isTransient(err: unknown): boolean {
-  const e = err as { name?: string; message?: string; status?: number; code?: string };
-  if (typeof e?.status === 'number') return e.status >= 500 || e.status === 429;
-  const text = `${e?.name ?? ''} ${e?.code ?? ''} ${e?.message ?? ''}`;
-  return /ECONN|ETIMEDOUT|EAI_AGAIN|socket|fetch failed|network|timeout|ResponseError|5\d\d/i.test(text);
 }
 
 export const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
@@ -52,7 +46,7 @@ export function decodeWireCached<T>(
     try {
       value = codec.decodeKnown(family, record.value);
     } catch (err) {
-      if (isTransient(err)) throw err;
+      if (isRetriable(err)) throw err;
       return dlq('undecodable', err);
     }
     if (value !== undefined) return next({ family, value });

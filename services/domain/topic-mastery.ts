@@ -1,5 +1,6 @@
 /**
- * The mastery processor's per-row step (one student, one leaf topic), pure and JSON-serialisable.
+ * The mastery of one student in one leaf topic as a fold over its events, pure and JSON-serialisable (the mastery
+ * processor keeps it per topic_mastery row; eval and the readiness training fold simulated cohorts with it).
  *
  * Arrival order must not change the result (duplicated, reordered or replayed input, and any interleaving of the
  * two input topics, give identical rows).
@@ -23,20 +24,23 @@
  * is recomputed when material progress of that day or earlier arrives later.
  */
 
-import { applyAttempt, emptyMasteryState, MASTERY_WEIGHTS } from '../../domain/mastery.ts';
-import type { MasteryState, RetrievalScheduler } from '../../domain/mastery.ts';
-import type { ModelAttempt } from '../../domain/mastery.ts';
-import { leafColumns, type MasteryColumns } from './columns.ts';
+import { applyAttempt, emptyMasteryState, MASTERY_WEIGHTS } from './mastery.ts';
+import type { MasteryState, RetrievalScheduler } from './mastery.ts';
+import type { ModelAttempt } from './mastery.ts';
+import { leafFigures, type TopicFigures } from './topic-figures.ts';
 
 export const DAY_MS = 86_400_000;
 
-export type RowEvent = {
+/** One event of a student's topic, in event time: an answer or material progress. */
+export type TopicEvent = {
+  /** Event time (ms). */
   at: number;
+  /** Event id (ties at the same time are ordered by it). */
   id: string;
   /** An answer... */
-  a?: ModelAttempt;
-  /** ...or material progress (material id, progress 0..1). */
-  m?: { id: string; p: number };
+  answer?: ModelAttempt;
+  /** ...or material progress (0..1). */
+  material?: { materialId: string; progress: number };
 };
 
 /** Answer-derived history figures of a closed day, with material completion 0 (added when written). */
@@ -51,9 +55,9 @@ export type DayBase = {
   upper0: number;
 };
 
-export type MasteryRowState = {
+export type TopicMasteryState = {
   folded: MasteryState;
-  pending: RowEvent[];
+  pending: TopicEvent[];
   visible: MasteryState;
   /** Newest answer time seen. */
   maxAt: number | null;
@@ -65,18 +69,18 @@ export type MasteryRowState = {
   days: DayBase[];
 };
 
-export type HistoryRow = { day: number; columns: MasteryColumns };
+export type DayHistory = { day: number; columns: TopicFigures };
 
-export type RowApplyResult = {
-  row: MasteryRowState;
+export type TopicEventResult = {
+  row: TopicMasteryState;
   /** The answer was older than the fold point: counted, not scheduled. */
   late: boolean;
   foldPoint: number | null;
   /** History rows to (re)write. */
-  history: HistoryRow[];
+  history: DayHistory[];
 };
 
-export function emptyRow(): MasteryRowState {
+export function emptyTopicMastery(): TopicMasteryState {
   return {
     folded: emptyMasteryState(),
     pending: [],
@@ -89,7 +93,7 @@ export function emptyRow(): MasteryRowState {
   };
 }
 
-export function compareEvents(a: RowEvent, b: RowEvent): number {
+export function compareTopicEvents(a: TopicEvent, b: TopicEvent): number {
   if (a.at !== b.at) return a.at - b.at;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
@@ -97,7 +101,7 @@ export function compareEvents(a: RowEvent, b: RowEvent): number {
 const dayOf = (at: number): number => Math.floor(at / DAY_MS);
 
 /** Mean over the materials seen (up to `day`, inclusive) of the max progress reached. */
-export function completionUpTo(materials: MasteryRowState['materials'], day = Infinity): number {
+export function completionUpTo(materials: TopicMasteryState['materials'], day = Infinity): number {
   let sum = 0;
   let n = 0;
   // Sorted: the row round-trips through jsonb, which does not keep key order, and float sums depend on order.
@@ -114,7 +118,7 @@ export function completionUpTo(materials: MasteryRowState['materials'], day = In
 }
 
 /** The state readers see: answers in order, material completion overlaid. */
-function withMaterials(state: MasteryState, row: MasteryRowState): MasteryState {
+function withMaterials(state: MasteryState, row: TopicMasteryState): MasteryState {
   if (row.materialAt === null) return state;
   return {
     ...state,
@@ -124,56 +128,61 @@ function withMaterials(state: MasteryState, row: MasteryRowState): MasteryState 
   };
 }
 
-function rebuildVisible(row: MasteryRowState): MasteryState {
+function rebuildVisible(row: TopicMasteryState): MasteryState {
   let state = row.folded;
-  for (const e of row.pending) if (e.a) state = applyAttempt(state, { ...e.a, occurredAt: e.at });
+  for (const e of row.pending) if (e.answer) state = applyAttempt(state, { ...e.answer, occurredAt: e.at });
   return withMaterials(state, row);
 }
 
 /** Applies one (deduplicated) event to a row. Pure: the input row is not modified. */
-export function applyToRow(
-  input: MasteryRowState | undefined,
-  e: RowEvent,
+export function applyTopicEvent(
+  input: TopicMasteryState | undefined,
+  e: TopicEvent,
   allowedLatenessMs: number,
   scheduler: RetrievalScheduler,
-): RowApplyResult {
-  return applyToOwnedRow(structuredClone(input ?? emptyRow()), e, allowedLatenessMs, scheduler);
+): TopicEventResult {
+  return applyTopicEventInPlace(
+    structuredClone(input ?? emptyTopicMastery()),
+    e,
+    allowedLatenessMs,
+    scheduler,
+  );
 }
 
 /**
- * applyToRow for a row the caller owns (a batch applies many events to one loaded row): `row` is updated in
+ * applyTopicEvent for a row the caller owns (a batch applies many events to one loaded row): `row` is updated in
  * place and returned. Domain states inside are never mutated, only replaced.
  */
-export function applyToOwnedRow(
-  row: MasteryRowState,
-  e: RowEvent,
+export function applyTopicEventInPlace(
+  row: TopicMasteryState,
+  e: TopicEvent,
   allowedLatenessMs: number,
   scheduler: RetrievalScheduler,
-): RowApplyResult {
+): TopicEventResult {
   const foldPoint = row.maxAt === null ? null : row.maxAt - allowedLatenessMs;
-  if (e.m) {
+  if (e.material) {
     const day = String(dayOf(e.at));
-    const byDay = (row.materials[e.m.id] ??= {});
-    byDay[day] = Math.max(byDay[day] ?? 0, e.m.p);
+    const byDay = (row.materials[e.material.materialId] ??= {});
+    byDay[day] = Math.max(byDay[day] ?? 0, e.material.progress);
     row.materialAt = Math.max(row.materialAt ?? e.at, e.at);
     row.visible = withMaterials(row.visible, row);
     // Closed days from this one on now have a different material completion.
     const history = row.days.filter((d) => d.day >= dayOf(e.at)).map((d) => historyRow(row, d));
     return { row, late: false, foldPoint: null, history };
   }
-  if (!e.a) return { row, late: false, foldPoint: null, history: [] };
+  if (!e.answer) return { row, late: false, foldPoint: null, history: [] };
   if (foldPoint !== null && e.at < foldPoint) {
-    row.folded = applyAttempt(row.folded, { ...e.a, occurredAt: e.at });
+    row.folded = applyAttempt(row.folded, { ...e.answer, occurredAt: e.at });
     row.visible = rebuildVisible(row);
     return { row, late: true, foldPoint, history: [] };
   }
   const last = row.pending[row.pending.length - 1];
-  if (last === undefined || compareEvents(last, e) < 0) {
+  if (last === undefined || compareTopicEvents(last, e) < 0) {
     row.pending.push(e);
-    row.visible = withMaterials(applyAttempt(row.visible, { ...e.a, occurredAt: e.at }), row);
+    row.visible = withMaterials(applyAttempt(row.visible, { ...e.answer, occurredAt: e.at }), row);
   } else {
     let index = row.pending.length;
-    while (index > 0 && compareEvents(row.pending[index - 1] as RowEvent, e) > 0) index--;
+    while (index > 0 && compareTopicEvents(row.pending[index - 1] as TopicEvent, e) > 0) index--;
     row.pending.splice(index, 0, e);
     row.visible = rebuildVisible(row);
   }
@@ -183,14 +192,14 @@ export function applyToOwnedRow(
 }
 
 /** Moves pending answers older than `point` into `folded`, closing days. Mutates `row`; returns new day bases. */
-function fold(row: MasteryRowState, point: number, scheduler: RetrievalScheduler): DayBase[] {
+function fold(row: TopicMasteryState, point: number, scheduler: RetrievalScheduler): DayBase[] {
   const closed: DayBase[] = [];
   let n = 0;
-  while (n < row.pending.length && (row.pending[n] as RowEvent).at < point) {
-    const e = row.pending[n] as RowEvent;
+  while (n < row.pending.length && (row.pending[n] as TopicEvent).at < point) {
+    const e = row.pending[n] as TopicEvent;
     const day = dayOf(e.at);
     if (row.foldedDay !== null && day > row.foldedDay) closeDay(row, closed, scheduler);
-    if (e.a) row.folded = applyAttempt(row.folded, { ...e.a, occurredAt: e.at });
+    if (e.answer) row.folded = applyAttempt(row.folded, { ...e.answer, occurredAt: e.at });
     row.foldedDay = day;
     n++;
   }
@@ -199,12 +208,12 @@ function fold(row: MasteryRowState, point: number, scheduler: RetrievalScheduler
   return closed;
 }
 
-function closeDay(row: MasteryRowState, out: DayBase[], scheduler: RetrievalScheduler): void {
+function closeDay(row: TopicMasteryState, out: DayBase[], scheduler: RetrievalScheduler): void {
   const day = row.foldedDay as number;
   const lastClosed = row.days[row.days.length - 1];
   if (lastClosed !== undefined && lastClosed.day >= day) return;
   const endOfDay = (day + 1) * DAY_MS;
-  const c = leafColumns({ ...row.folded, materialCompletion: 0 }, scheduler, endOfDay);
+  const c = leafFigures({ ...row.folded, materialCompletion: 0 }, scheduler, endOfDay);
   const base: DayBase = {
     day,
     attempts: c.attempts,
@@ -220,14 +229,14 @@ function closeDay(row: MasteryRowState, out: DayBase[], scheduler: RetrievalSche
 }
 
 /** A history row: the day's base plus material completion up to that day (its weight adds linearly). */
-function historyRow(row: MasteryRowState, d: DayBase): HistoryRow {
+function historyRow(row: TopicMasteryState, d: DayBase): DayHistory {
   const material = completionUpTo(row.materials, d.day);
   const add = MASTERY_WEIGHTS.materialCompletion * material;
   const score = Math.min(1, d.score0 + add);
   return {
     day: d.day,
     columns: {
-      ...leafColumns(emptyMasteryState(), scheduler0),
+      ...leafFigures(emptyMasteryState(), scheduler0),
       attempts: d.attempts,
       correct: d.correct,
       accuracy: d.accuracy,
