@@ -31,14 +31,24 @@ export function withServerChecks(verify: TokenVerifier, pg: Pool, opts: ServerCh
   async function facts(sub: string, educator: boolean): Promise<Facts> {
     const hit = cache.get(sub);
     if (hit && now() - hit.loadedAt < opts.cacheMs) return hit;
-    const { rows } = await pg.query<{ kind: 'r' | 'c'; jti: string | null; at: number | null; cohort: string | null }>(
+    const { rows } = await pg.query<{
+      kind: 'r' | 'c';
+      jti: string | null;
+      at: number | null;
+      cohort: string | null;
+    }>(
       `SELECT 'r' AS kind, jti, extract(epoch FROM revoked_at)::float8 AS at, NULL AS cohort
          FROM token_revocations WHERE subject = $1 AND expires_at > now()
        UNION ALL
        SELECT 'c', NULL, NULL, cohort_id FROM educator_cohorts WHERE educator_id = $1 AND $2`,
       [sub, educator],
     );
-    const f: Facts = { revokedBefore: -Infinity, revokedJtis: new Set(), cohorts: new Set(), loadedAt: now() };
+    const f: Facts = {
+      revokedBefore: -Infinity,
+      revokedJtis: new Set(),
+      cohorts: new Set(),
+      loadedAt: now(),
+    };
     for (const r of rows) {
       if (r.kind === 'c') f.cohorts.add(r.cohort!);
       else if (r.jti !== null) f.revokedJtis.add(r.jti);
@@ -88,7 +98,10 @@ export async function assignEducator(
         'INSERT INTO educator_cohorts (educator_id, cohort_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
         [educator, cohort],
       )
-    : await pg.query('DELETE FROM educator_cohorts WHERE educator_id = $1 AND cohort_id = $2', [educator, cohort]);
+    : await pg.query('DELETE FROM educator_cohorts WHERE educator_id = $1 AND cohort_id = $2', [
+        educator,
+        cohort,
+      ]);
   return (result.rowCount ?? 0) > 0;
 }
 

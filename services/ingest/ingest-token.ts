@@ -38,7 +38,11 @@ export function signIngestToken(key: Buffer, claims: IngestTokenClaims): string 
 
 /** Checks signature, shape and expiry (`nowSec` with `leewaySec` of clock tolerance). */
 export function verifyIngestToken(key: Buffer, token: string, nowSec: number, leewaySec = 5): TokenCheck {
-  const invalid = { ok: false as const, code: 'invalid_ingest_token' as const, message: 'invalid ingest token' };
+  const invalid = {
+    ok: false as const,
+    code: 'invalid_ingest_token' as const,
+    message: 'invalid ingest token',
+  };
   const m = TOKEN_FORMAT.exec(token);
   if (!m) return invalid;
   const [, payload, sig] = m as unknown as [string, string, string];
@@ -61,7 +65,11 @@ export function verifyIngestToken(key: Buffer, token: string, nowSec: number, le
   )
     return invalid;
   if ((exp as number) + leewaySec <= nowSec)
-    return { ok: false, code: 'ingest_token_expired', message: 'the ingest token has expired; fetch a new one' };
+    return {
+      ok: false,
+      code: 'ingest_token_expired',
+      message: 'the ingest token has expired; fetch a new one',
+    };
   if ((iat as number) - leewaySec > nowSec) return invalid;
   return { ok: true, claims: { userId: u, keyPrefix: k, iat: iat as number, exp: exp as number } };
 }

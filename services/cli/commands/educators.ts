@@ -12,8 +12,10 @@ only when the cohort is both in their token's \`cohorts\` claim and assigned her
 API_SERVER_CHECKS_CACHE_MS, without waiting for the token to expire.
 `;
 export const subcommands = {
-  assign: 'usage: studystream educators assign --educator ID --cohort C\n\nLets the educator read the cohort (with a token naming it).\n',
-  unassign: 'usage: studystream educators unassign --educator ID --cohort C\n\nTakes the cohort away from the educator.\n',
+  assign:
+    'usage: studystream educators assign --educator ID --cohort C\n\nLets the educator read the cohort (with a token naming it).\n',
+  unassign:
+    'usage: studystream educators unassign --educator ID --cohort C\n\nTakes the cohort away from the educator.\n',
   list: 'usage: studystream educators list [--educator ID]\n\nPrints the assignments, one "educator<TAB>cohort" a line.\n',
 };
 
@@ -35,8 +37,10 @@ const educators: Command = async (args) => {
         process.stdout.write(`${r.educator_id}\t${r.cohort_id}\n`);
       return;
     }
-    if (!values.educator || !values.cohort) throw new UsageError(`educators ${sub} needs --educator and --cohort`);
-    if (!cohortId.safeParse(values.cohort).success) throw new UsageError('--cohort: 1-64 letters, digits, _ or -');
+    if (!values.educator || !values.cohort)
+      throw new UsageError(`educators ${sub} needs --educator and --cohort`);
+    if (!cohortId.safeParse(values.cohort).success)
+      throw new UsageError('--cohort: 1-64 letters, digits, _ or -');
     const changed = await assignEducator(pool, values.educator, values.cohort, sub === 'assign');
     process.stdout.write(
       `${values.educator} ${sub === 'assign' ? 'assigned to' : 'unassigned from'} ${values.cohort}${changed ? '' : ' (no change)'}\n`,

@@ -7,7 +7,11 @@ import { createPgPool, type Pool } from '../../../services/shared/postgres.ts';
 import { createApiApp } from '../../../services/analytics-api/app.ts';
 import type { AuditSink } from '../../../services/analytics-api/audit.ts';
 import { createVerifier, signToken, type Role } from '../../../services/analytics-api/auth.ts';
-import { assignEducator, revokeTokens, withServerChecks } from '../../../services/analytics-api/server-checks.ts';
+import {
+  assignEducator,
+  revokeTokens,
+  withServerChecks,
+} from '../../../services/analytics-api/server-checks.ts';
 
 /**
  * Issue 18, finding 12, against PostgreSQL, wired as main.ts wires the API (withServerChecks around the verifier):
@@ -17,7 +21,11 @@ import { assignEducator, revokeTokens, withServerChecks } from '../../../service
  * The cache bound is 0 here; the API default (API_SERVER_CHECKS_CACHE_MS) is 5 s.
  */
 const SECRET = 'server-checks-secret-0123456789abcdef';
-const noAudit: AuditSink = { record: () => undefined, flush: async () => undefined, close: async () => undefined };
+const noAudit: AuditSink = {
+  record: () => undefined,
+  flush: async () => undefined,
+  close: async () => undefined,
+};
 
 let iso: IsolatedEnv;
 let pg: Pool;
@@ -99,9 +107,9 @@ describe('server-side checks of API tokens', () => {
     await revokeTokens(pg, 'stu-r', { maxTtlSec: 600 });
     expect((await get('/api/analytics/dashboard', b)).body.error?.code).toBe('token_revoked');
     // Another subject is untouched, and a token minted after the revocation works.
-    expect((await get('/api/analytics/dashboard', await sign('stu-s', 'student', undefined, before))).status).not.toBe(
-      401,
-    );
+    expect(
+      (await get('/api/analytics/dashboard', await sign('stu-s', 'student', undefined, before))).status,
+    ).not.toBe(401);
     const after = await sign('stu-r', 'student', undefined, Math.floor(Date.now() / 1000) + 2);
     expect((await get('/api/analytics/dashboard', after)).status).not.toBe(401);
   });

@@ -38,7 +38,10 @@ describe('client keys and per-student ingest tokens', () => {
     expect(((await noToken.json()) as { error: { code: string } }).error.code).toBe('ingest_token_required');
 
     const { token } = await mint('attacker_1');
-    const single = await postJson(h, '/v1/events', forged, { 'x-api-key': clientKey, 'x-ingest-token': token });
+    const single = await postJson(h, '/v1/events', forged, {
+      'x-api-key': clientKey,
+      'x-ingest-token': token,
+    });
     expect(single.status).toBe(403);
     expect(await single.json()).toMatchObject({ error: { code: 'user_id_mismatch' } });
 
@@ -50,7 +53,9 @@ describe('client keys and per-student ingest tokens', () => {
       { 'x-api-key': clientKey, 'x-ingest-token': token },
     );
     expect(batch.status).toBe(403);
-    expect(await batch.json()).toMatchObject({ error: { code: 'user_id_mismatch', details: { indexes: [1] } } });
+    expect(await batch.json()).toMatchObject({
+      error: { code: 'user_id_mismatch', details: { indexes: [1] } },
+    });
 
     const ok = await postJson(h, '/v1/events', own, { 'x-api-key': clientKey, 'x-ingest-token': token });
     expect(ok.status).toBe(202);

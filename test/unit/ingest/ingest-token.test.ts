@@ -20,9 +20,9 @@ describe('ingest tokens', () => {
     expect(verifyIngestToken(key, token, 1_906)).toMatchObject({ ok: false, code: 'ingest_token_expired' });
     expect(verifyIngestToken(key, token, 990)).toMatchObject({ ok: false, code: 'invalid_ingest_token' });
     expect(verifyIngestToken(tokenSigningKey('', 'another salt'), token, 1_500).ok).toBe(false);
-    expect(verifyIngestToken(tokenSigningKey('x'.repeat(32), 'a salt of the deployment'), token, 1_500).ok).toBe(
-      false,
-    );
+    expect(
+      verifyIngestToken(tokenSigningKey('x'.repeat(32), 'a salt of the deployment'), token, 1_500).ok,
+    ).toBe(false);
     const forged = signIngestToken(key, { ...claims, userId: 'stu_2' });
     const spliced = `${forged.split('.')[0]}.${token.split('.')[1]}`;
     expect(verifyIngestToken(key, spliced, 1_500)).toMatchObject({ ok: false, code: 'invalid_ingest_token' });
@@ -35,8 +35,8 @@ describe('ingest tokens', () => {
   });
 
   it('mismatchedEvents lists every event that is not the token student’s, malformed ones included', () => {
-    expect(mismatchedEvents([{ user_id: 'a' }, { user_id: 'b' }, null, 'x', {}, { user_id: 'a' }], 'a')).toEqual([
-      1, 2, 3, 4,
-    ]);
+    expect(
+      mismatchedEvents([{ user_id: 'a' }, { user_id: 'b' }, null, 'x', {}, { user_id: 'a' }], 'a'),
+    ).toEqual([1, 2, 3, 4]);
   });
 });
