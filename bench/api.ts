@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -27,6 +28,7 @@ import { loadApiConfig } from '../services/analytics-api/config.ts';
 import { isolatedEnv, provision, teardown, type IsolatedEnv } from '../test/support/isolated.ts';
 import { freePort, waitReady } from '../test/support/process.ts';
 import { percentiles, report, runLoad, timed, type Row } from './harness.ts';
+import { backfillStudyReads, liveGroups } from '../services/datatools/index.ts';
 
 /**
  * `studystream bench api [--students 1000] [--days 90] [--seed 7] [--rate 80] [--duration 60] [--requests 600]
@@ -415,6 +417,8 @@ const bench: Command = async (args) => {
       CLICKHOUSE_DATABASE: `test_${id}`,
       PG_SCHEMA: `test_${id}`,
       REDIS_KEY_PREFIX: `test:${id}:`,
+      // The API refuses to start without a secret outside development mode (as isolatedEnv gives a new namespace).
+      JWT_SECRET: process.env.JWT_SECRET || randomBytes(32).toString('hex'),
     };
     iso = { id, env, cfg: loadConfig(env) };
   } else {
@@ -471,6 +475,19 @@ const bench: Command = async (args) => {
       users = result.users;
       Object.assign(params, result.counts, { loadSeconds: Math.round(ms / 100) / 10 });
       process.stderr.write(`loaded in ${(ms / 1000).toFixed(1)} s: ${JSON.stringify(result.counts)}\n`);
+    }
+    // The per-student read models (postgres/075) that the mastery processor would have written: a dataset loaded
+    // straight into the stores (or kept from before 075) gets them from its raw history, as
+    // `studystream backfill-study-reads` does.
+    const { rows: readRows } = await pg.query<{ n: string }>('SELECT count(*) AS n FROM student_study_days');
+    if (Number(readRows[0]?.n ?? 0) === 0) {
+      const { result, ms } = await timed(() =>
+        backfillStudyReads(iso.cfg, pg, liveGroups(iso.cfg, iso.env).mastery),
+      );
+      process.stderr.write(
+        `backfilled the study read models in ${(ms / 1000).toFixed(1)} s: ${JSON.stringify(result)}\n`,
+      );
+      notes.push(`study read models backfilled from the raw history (${result.days} student-days)`);
     }
     const [{ rows: leafRows }, chRows] = await Promise.all([
       pg.query<{ user_id: string; topic_id: string }>(

@@ -128,8 +128,10 @@ start_pg-replica() {
 stop_pg-replica() { stop_pid pg-replica "$1" INT; }
 
 # ---------------------------------------------------------------------------------------------- zookeeper
+# Serving, not just alive: `ruok` answers imok while ZooKeeper still loads its log, and a ClickHouse node that
+# starts then cannot open its session (handshake closed) and gives up on its replicated tables.
 health_zookeeper() {
-  timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$CLUSTER_ZK_PORT; printf ruok >&3; read -r -n 4 a <&3; [ \"\$a\" = imok ]" 2>/dev/null
+  timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$CLUSTER_ZK_PORT; printf srvr >&3; cat <&3" 2>/dev/null | grep -q '^Mode: standalone'
 }
 start_zookeeper() {
   local logf="$LOGS/zookeeper.log" pid

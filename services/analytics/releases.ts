@@ -202,28 +202,44 @@ export function buildRelease(
   };
 }
 
-async function findRelease(db: Pool | PoolClient, scope: Scope, w: CalendarWindow, k: number) {
+/** What a reader needs of a stored release: `topics` (the topic endpoints) or only the metrics. */
+export type ReleasePart = 'topics' | 'metrics';
+
+async function findRelease(
+  db: Pool | PoolClient,
+  scope: Scope,
+  w: CalendarWindow,
+  k: number,
+  part: ReleasePart,
+) {
+  // The body without what this reader does not need (the topic list is most of it; releasedCells is for the
+  // differencing check only, which reads it itself).
   const { rows } = await db.query<{ id: string; released_at: Date; body: ReleaseBody }>(
-    `SELECT id, released_at, body FROM cohort_releases WHERE scope = $1 AND window_kind = $2 AND period = $3 AND k = $4`,
-    [scopeKey(scope), w.kind, w.period, k],
+    `SELECT id, released_at, CASE WHEN $5 THEN body - 'releasedCells' ELSE body - 'releasedCells' - 'topics' END AS body
+       FROM cohort_releases WHERE scope = $1 AND window_kind = $2 AND period = $3 AND k = $4`,
+    [scopeKey(scope), w.kind, w.period, k, part === 'topics'],
   );
   const r = rows[0];
-  return r ? { id: Number(r.id), releasedAt: r.released_at.toISOString(), body: r.body } : null;
+  if (!r) return null;
+  const body = { ...r.body, topics: r.body.topics ?? [], releasedCells: [] };
+  return { id: Number(r.id), releasedAt: r.released_at.toISOString(), body };
 }
 
 /**
- * The release of `scope` for window `w`: the stored one, or computed now (population: active students among
- * `members`, or everyone for scope 'all'), checked against the window's earlier releases, and stored.
+ * The release of `scope` for window `w`: the stored one, or computed now (population: active students among the
+ * members `members()` returns, or everyone for scope 'all'), checked against the earlier releases whose windows
+ * overlap, and stored. `members` is only called when the release has to be made.
  */
 export async function getRelease(
   pg: Pool,
   ch: ClickHouseClient,
   scope: Scope,
-  members: readonly string[] | undefined,
+  members: () => Promise<readonly string[] | undefined>,
   w: CalendarWindow,
   k: number,
+  part: ReleasePart = 'topics',
 ): Promise<Release> {
-  const found = await findRelease(pg, scope, w, k);
+  const found = await findRelease(pg, scope, w, k, part);
   if (found) return found;
   const client = await pg.connect();
   try {
@@ -232,12 +248,12 @@ export async function getRelease(
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
       `cohort-release:${w.kind}:${w.period}`,
     ]);
-    const again = await findRelease(client, scope, w, k);
+    const again = await findRelease(client, scope, w, k, part);
     if (again) {
       await client.query('COMMIT');
       return again;
     }
-    const report = await computeCohortReport(ch, pg, scope.kind === 'all' ? undefined : members, w);
+    const report = await computeCohortReport(ch, pg, scope.kind === 'all' ? undefined : await members(), w);
     const mine = new Set(report.population);
     // Every earlier release whose window overlaps this one (any kind: a week inside a month, a month inside a
     // quarter): subtracting the two answers gives the data of the students in one population only, and of the

@@ -4,3 +4,4 @@
  */
 export { startMasteryProcessor } from './mastery/start.ts';
 export { startSessionsProcessor } from './sessions/start.ts';
+export { insertStudyReads, StudyReads, type StudyDay, type StudyMaterial } from './mastery/study-reads.ts';

@@ -37,6 +37,7 @@ describe('cluster: SIGKILL of the partition-leader broker during ingest', () => 
   let c: Cluster | undefined;
   afterAll(async () => {
     if (!c) return;
+    if (process.env.CLUSTER_KEEP_NAMESPACE === '1') return void console.log(`namespace kept: ${c.iso.id}`);
     await stopServices([...c.ingest, ...c.streams]);
     await teardown(c.iso).catch(() => {});
   });
@@ -149,7 +150,17 @@ describe('cluster: SIGKILL of the partition-leader broker during ingest', () => 
     expect(counts.rows).toBe(ids.length);
 
     // Sessions and mastery: reconciled with the history, nothing missing or counted twice.
-    await until('sessions and mastery to reconcile', async () => (await reconcileOf(cluster)).ok, 120_000);
+    let last: unknown;
+    await until(
+      'sessions and mastery to reconcile',
+      async () => {
+        last = await reconcileOf(cluster).catch((err: Error) => err.stack);
+        return typeof last === 'object' && (last as { ok: boolean }).ok;
+      },
+      120_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last reconcile: ${JSON.stringify(last)}`.slice(0, 4000));
+    });
     const r = await reconcileOf(cluster);
     console.log(JSON.stringify({ sessions: r.sessions, mastery: r.mastery, deadLetters: r.deadLetters }));
     expect(r.sessions.missing).toBe(0);

@@ -126,7 +126,7 @@ export async function startCluster(label: string): Promise<Cluster> {
   return { iso, apiKey: key, ingest, streams };
 }
 
-/** A question attempt or study event of one of `students` students (leaf topics, so mastery applies it). */
+/** A question attempt (3 in 4) or study event of one of `students` students. */
 export function clusterEvent(i: number, students = 24): Record<string, unknown> {
   const user = `stu_cl_${String(i % students).padStart(3, '0')}`;
   const session = `sess-${user}-${Math.floor(i / (students * 20))}`;
@@ -150,7 +150,8 @@ export function clusterEvent(i: number, students = 24): Record<string, unknown> 
     occurred_at: occurred,
     session_id: session,
     question_id: `q-${i % 97}`,
-    topic_ids: ['cardio.hf'],
+    // Leaf topics of the curriculum taxonomy (mastery applies attempts on leaves only).
+    topic_ids: [i % 2 === 0 ? 'cardio.anat.heart-anatomy' : 'cardio.micro.infective-endocarditis'],
     selected_answer: 'C',
     is_correct: i % 3 !== 0,
     attempt_number: 1,

@@ -803,6 +803,11 @@ export async function cohortsOf(pg: Pool, user: string): Promise<string[]> {
   return rows.map((r) => r.cohort_id);
 }
 
+export async function cohortExists(pg: Pool, cohort: string): Promise<boolean> {
+  const { rows } = await prepared(pg, 'SELECT 1 FROM cohorts WHERE id = $1', [cohort]);
+  return rows.length > 0;
+}
+
 export async function cohortMembers(pg: Pool, cohort: string): Promise<string[] | null> {
   const { rows } = await prepared<{ user_id: string | null }>(
     pg,

@@ -11,7 +11,7 @@ import {
   type MetricName,
   type Release,
   type ReleasedMetric,
-  type Scope,
+  type ReleasePart,
   type WindowKind,
 } from '../../analytics/index.ts';
 import { ApiError } from '../errors.ts';
@@ -24,7 +24,7 @@ import {
 } from '../params.ts';
 import { defineRoute, type HandlerContext } from '../route.ts';
 import { RESPONSES } from '../schemas.ts';
-import { cohortMembers, cohortsOf } from '../data/state.ts';
+import { cohortExists, cohortMembers, cohortsOf } from '../data/state.ts';
 
 /**
  * Cohort v2 (services/analytics/README.md): every figure is read from a frozen release of one fixed calendar window
@@ -80,22 +80,22 @@ export function resolveWindow(q: WindowQuery, now: number): CalendarWindow {
   return w;
 }
 
-/** The release for a scope; `cohort` null = every active student; null when the cohort does not exist. */
+/**
+ * The release for a scope; `cohort` null = every active student; null when the cohort does not exist. The members
+ * are read only when the release has to be made (services/analytics/releases.ts).
+ */
 async function releaseFor(
   ctx: Pick<HandlerContext<unknown, unknown>, 'data'>,
   cohort: string | null,
   w: CalendarWindow,
+  part: ReleasePart,
 ): Promise<Release | null> {
   const { data } = ctx;
-  let scope: Scope = { kind: 'all' };
-  let members: string[] | undefined;
-  if (cohort !== null) {
-    const found = await cohortMembers(data.pg, cohort);
-    if (found === null) return null;
-    members = found;
-    scope = { kind: 'cohort', cohort };
-  }
-  return getRelease(data.pg, data.ch, scope, members, w, data.kAnonymity);
+  if (cohort === null)
+    return getRelease(data.pg, data.ch, { kind: 'all' }, async () => undefined, w, data.kAnonymity, part);
+  if (!(await cohortExists(data.pg, cohort))) return null;
+  const members = async () => (await cohortMembers(data.pg, cohort)) ?? [];
+  return getRelease(data.pg, data.ch, { kind: 'cohort', cohort }, members, w, data.kAnonymity, part);
 }
 
 const windowView = (w: CalendarWindow) => ({ kind: w.kind, period: w.period, from: w.from, to: w.to });
@@ -171,7 +171,7 @@ export const percentiles = defineRoute({
     const { user, query, now, authorized, data } = ctx;
     const w = resolveWindow(query, now);
     const cohort = authorized.cohort as string | null;
-    const release = await releaseFor(ctx, cohort, w);
+    const release = await releaseFor(ctx, cohort, w, 'metrics');
     if (release === null) throw new ApiError(404, 'cohort_not_found', 'no such cohort', { cohort });
     const b = release.body;
     const standing = b.suppressed ? null : await memberStanding(data.pg, release.id, user);
@@ -263,7 +263,7 @@ export const cohortTopics = defineRoute({
   handler: async (ctx) => {
     const { cohort, query, now } = ctx;
     const w = resolveWindow(query, now);
-    const release = await releaseFor(ctx, cohort, w);
+    const release = await releaseFor(ctx, cohort, w, 'topics');
     if (release === null) throw new ApiError(404, 'cohort_not_found', 'no such cohort', { cohort });
     return { cohort, generatedAt: new Date(now).toISOString(), ...topicsView(release, query.limit) };
   },
@@ -289,7 +289,7 @@ export const cohortDistributions = defineRoute({
   handler: async (ctx) => {
     const { cohort, query, now } = ctx;
     const w = resolveWindow(query, now);
-    const release = await releaseFor(ctx, cohort, w);
+    const release = await releaseFor(ctx, cohort, w, 'metrics');
     if (release === null) throw new ApiError(404, 'cohort_not_found', 'no such cohort', { cohort });
     const b = release.body;
     const metrics = {} as Record<MetricName, unknown>;
@@ -330,7 +330,7 @@ export const studentCohortTopics = defineRoute({
     const { user, query, now, authorized } = ctx;
     const w = resolveWindow(query, now);
     const cohort = authorized.cohort as string | null;
-    const release = await releaseFor(ctx, cohort, w);
+    const release = await releaseFor(ctx, cohort, w, 'topics');
     if (release === null) throw new ApiError(404, 'cohort_not_found', 'no such cohort', { cohort });
     return { user, cohort, generatedAt: new Date(now).toISOString(), ...topicsView(release, query.limit) };
   },
