@@ -61,6 +61,8 @@ describe('delete-user in PostgreSQL', () => {
     expect(Object.fromEntries(report.map((r) => [r.table, r.deleted]))).toEqual({
       topic_mastery_history: 0,
       topic_mastery: 0,
+      student_study_days: 0,
+      student_materials: 0,
       study_sessions: 3,
       late_events: 3,
       cohort_members: 1,
