@@ -34,7 +34,7 @@ export function openApiDocument(routes: readonly RouteSpec[], k: number) {
       ),
       '401': {
         ...errorResponse(
-          'Missing, malformed, forged or expired token (missing_token, invalid_token, token_expired)',
+          'Missing, malformed, forged, expired or revoked token (missing_token, invalid_token, token_expired, token_revoked)',
         ),
         headers: {
           'WWW-Authenticate': {
