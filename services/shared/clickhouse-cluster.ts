@@ -1,4 +1,5 @@
-import type { Migration } from './migrations.ts';
+/** A migration file as the runner reads it (services/shared/migrations.ts re-exports it as Migration). */
+export type Migration = { version: string; name: string; sql: string; checksum: string };
 
 /**
  * The cluster profile's ClickHouse schema, generated from the same clickhouse/*.sql files as the single node's

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
 import { chQuery, createClickHouse, type ClickHouseSettings } from './clickhouse.ts';
-import { clusterMigrations } from './clickhouse-cluster.ts';
+import { clusterMigrations, type Migration } from './clickhouse-cluster.ts';
 import type { SharedConfig } from './config.ts';
 import { ident, sql } from './sql.ts';
 
@@ -17,7 +17,7 @@ import { ident, sql } from './sql.ts';
 export const POSTGRES_DIR = fileURLToPath(new URL('../../postgres/', import.meta.url));
 export const CLICKHOUSE_DIR = fileURLToPath(new URL('../../clickhouse/', import.meta.url));
 
-export type Migration = { version: string; name: string; sql: string; checksum: string };
+export type { Migration };
 export type MigrationReport = { applied: string[]; skipped: string[] };
 
 export async function readMigrations(dir: string): Promise<Migration[]> {
