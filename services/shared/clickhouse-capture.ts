@@ -71,7 +71,9 @@ export function callSite(stack = new Error().stack ?? ''): string {
 /** Records one statement around `run`; `after` may attach its answer later (see CapturedResult). */
 export async function captured<T>(
   dir: string,
-  base: Pick<CapturedStatement, 'db' | 'kind' | 'sql' | 'data' | 'contentType' | 'settings'> & { site: string },
+  base: Pick<CapturedStatement, 'db' | 'kind' | 'sql' | 'data' | 'contentType' | 'settings'> & {
+    site: string;
+  },
   run: () => Promise<T>,
   after?: (result: T, ref: number) => void,
 ): Promise<T> {
