@@ -11,12 +11,12 @@ import type { Admin } from 'kafkajs';
 import type { Kafka } from '../shared/kafka.ts';
 import type { Logger } from '../shared/logger.ts';
 import { createMetricsRegistry } from '../shared/metrics.ts';
-import type { ProcessorDefinition, RuntimeOptions } from '../stream/runtime/processor.ts';
-import { runProcessor } from '../stream/runtime/processor.ts';
-import { drop, type StepResult } from '../stream/runtime/step.ts';
-import type { InboundRecord } from '../stream/runtime/types.ts';
-import type { StreamConfig } from '../stream/runtime/config.ts';
-import { runtimeOptionsFromEnv } from '../stream/runtime/processor.ts';
+import type { ProcessorDefinition, RuntimeOptions } from '../stream/index.ts';
+import { runProcessor } from '../stream/index.ts';
+import { drop, type StepResult } from '../stream/index.ts';
+import type { InboundRecord } from '../stream/index.ts';
+import type { StreamConfig } from '../stream/index.ts';
+import { runtimeOptionsFromEnv } from '../stream/index.ts';
 
 export type TopicPartitionRange = { topic: string; partition: number; from: number; to: number };
 

@@ -1,6 +1,6 @@
 import { familyType } from '../shared/codec.ts';
 import { EVENT_FAMILIES, type EventFamily } from '../shared/events.ts';
-import type { IngestAppConfig } from './app.ts';
+import type { IngestConfig } from './config.ts';
 import { FREE_TEXT_POLICY } from './validate.ts';
 
 /** The ingest HTTP contract as an OpenAPI 3.1 document (hand-written; the event fields are the Avro schemas'). */
@@ -24,7 +24,7 @@ const FREE_TEXT_DOC =
   'e-mail address is rejected (code personal_data).';
 
 export function openApiDocument(
-  cfg: Pick<IngestAppConfig, 'INGEST_MAX_BATCH_EVENTS' | 'INGEST_MAX_BODY_BYTES'>,
+  cfg: Pick<IngestConfig, 'INGEST_MAX_BATCH_EVENTS' | 'INGEST_MAX_BODY_BYTES'>,
 ) {
   const error = { $ref: '#/components/schemas/Error' };
   const errorResponse = (description: string) => ({

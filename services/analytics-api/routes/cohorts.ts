@@ -1,4 +1,4 @@
-import { strugglingShare, studentStanding, topicDifficulty, type Standing } from '../../analytics/cohort.ts';
+import { strugglingShare, studentStanding, topicDifficulty, type Standing } from '../../analytics/index.ts';
 import { ApiError } from '../errors.ts';
 import { cohortParams, cohortTopicsQuery, percentilesQuery } from '../params.ts';
 import { defineRoute } from '../route.ts';

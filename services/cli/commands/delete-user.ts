@@ -1,8 +1,8 @@
 import { createClickHouse } from '../../shared/clickhouse.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { createPgPool } from '../../shared/postgres.ts';
-import { deleteUserFromPostgres } from '../../datatools/delete-user.ts';
-import { deleteUser } from '../../stream/clickhouse-sink/maintenance.ts';
+import { deleteUserFromPostgres } from '../../datatools/index.ts';
+import { deleteUser } from '../../stream/index.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
 export const help = `usage: studystream delete-user --user ID

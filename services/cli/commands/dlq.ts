@@ -1,6 +1,6 @@
 import { EventCodec } from '../../shared/codec.ts';
 import { createRegistry } from '../../shared/registry.ts';
-import { openContext, table, type ToolContext } from '../../datatools/context.ts';
+import { openContext, table, type ToolContext } from '../../datatools/index.ts';
 import {
   decodeValue,
   fetchDeadLetters,
@@ -12,7 +12,7 @@ import {
   redriveRefusal,
   redrivenIds,
   type DeadLetter,
-} from '../../datatools/dlq.ts';
+} from '../../datatools/index.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
 export const subcommands = {

@@ -1,6 +1,6 @@
-import { ROLES, parseTtl, signToken, type Role } from '../../analytics-api/auth.ts';
-import { loadApiConfig } from '../../analytics-api/config.ts';
-import { cohortId, userId } from '../../analytics-api/params.ts';
+import { ROLES, parseTtl, signToken, type Role } from '../../analytics-api/index.ts';
+import { loadApiConfig } from '../../analytics-api/index.ts';
+import { cohortId, userId } from '../../analytics-api/index.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
 export const help = `usage: studystream token --user ID --role student|educator|admin [--cohort C ...] [--ttl 1h]

@@ -1,0 +1,9 @@
+/**
+ * Public surface of services/ingest: ingest validation and server-side stamping reused by import and re-drive, API keys.
+ * Other services import only this file (checked by `npm run arch`); everything else in the folder is private.
+ */
+export { createApiKey } from './apikeys.ts';
+export { applyServerFields } from './apply.ts';
+export { ingestEnv } from './config.ts';
+export { decodeEvent, validateEvent } from './validate.ts';
+export type { CandidateEvent, FieldError } from './validate.ts';
