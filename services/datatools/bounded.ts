@@ -7,6 +7,7 @@
  * dead-letter are dropped too (the live processor already dead-lettered them; a replay must not add copies).
  * The run ends once every partition consumed its last in-range record and the runtime flushed and committed.
  */
+import { topicPartitionKey } from '../shared/kafka.ts';
 import type { Admin } from 'kafkajs';
 import type { Kafka } from '../shared/kafka.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -35,7 +36,7 @@ export type BoundedResult = {
   firstFlushMs: number | null;
 };
 
-export const rangeKey = (topic: string, partition: number) => `${topic}|${partition}`;
+export const rangeKey = topicPartitionKey;
 
 /** Sets the Kafka group's committed offsets to the range starts (so a group-offset processor starts there). */
 export async function seedKafkaGroup(admin: Admin, group: string, ranges: readonly TopicPartitionRange[]) {

@@ -5,5 +5,6 @@
 export { createApiKey } from './apikeys.ts';
 export { applyServerFields } from './apply.ts';
 export { ingestEnv } from './config.ts';
+export { isOfflineSynced } from './skew.ts';
 export { decodeEvent, validateEvent } from './validate.ts';
 export type { CandidateEvent, FieldError } from './validate.ts';

@@ -1,5 +1,5 @@
 import { familyType } from '../shared/codec.ts';
-import { EVENT_FAMILIES, type EventFamily } from '../shared/events.ts';
+import { EVENT_FAMILIES, USER_ID_PATTERN, type EventFamily } from '../shared/events.ts';
 import type { IngestConfig } from './config.ts';
 import { FREE_TEXT_POLICY } from './validate.ts';
 
@@ -81,7 +81,7 @@ export function openApiDocument(
           properties: {
             family: { enum: [...EVENT_FAMILIES] },
             event_id: { type: 'string', format: 'uuid', description: 'Client-chosen idempotency key' },
-            user_id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+            user_id: { type: 'string', pattern: USER_ID_PATTERN },
             ...Object.fromEntries(
               FREE_TEXT_POLICY.fields.map((f) => [
                 f,

@@ -1,6 +1,6 @@
 import type avro from 'avsc';
 import { familyType } from '../shared/codec.ts';
-import { isEventFamily, type EventFamily } from '../shared/events.ts';
+import { isEventFamily, USER_ID, type EventFamily } from '../shared/events.ts';
 import { isTimeZone } from '../shared/timezone.ts';
 
 /**
@@ -49,7 +49,6 @@ const CLIENT_CONTEXT_FIELDS = new Set(['platform', 'app_version']);
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_ID_LENGTH = 128;
 const MAX_TOPICS = 64;
 

@@ -10,6 +10,7 @@ import { applyRetention } from '../stream/index.ts';
 import type { DataDeps } from '../analytics-api/index.ts';
 import { studentGaps } from '../analytics-api/index.ts';
 import { studentReadiness } from '../analytics-api/index.ts';
+import { kAnonymity } from '../analytics/index.ts';
 import { READINESS_MODEL_FILE } from '../readiness/index.ts';
 import { calibrateItemBank } from '../eval/index.ts';
 import { toMasteryInput, type MasteryInput } from '../stream/index.ts';
@@ -101,7 +102,7 @@ export async function snapshotAll(
     ch: deps.ch,
     chRows: deps.chRows,
     redis: null,
-    kAnonymity: 10,
+    kAnonymity: kAnonymity(),
     redisTimeoutMs: 50,
   };
   const day = new Date(nowMs).toISOString().slice(0, 10);

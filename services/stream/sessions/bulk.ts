@@ -10,6 +10,7 @@
  * row for every session it built except those live in the live processor's Redis at the time of the write
  * (`flush(pool, liveKeys)`); those the live processor writes itself when it closes them.
  */
+import { topicPartitionKey } from '../../shared/kafka.ts';
 import type { SessionState } from '../../domain/sessions.ts';
 import type { EventCodec } from '../../shared/codec.ts';
 import type { Pool } from '../../shared/postgres.ts';
@@ -60,7 +61,9 @@ export class SessionsBulkBuild {
 
   /** Next offset per topic-partition reached so far (key `topic|partition`). */
   reached(): Map<string, number> {
-    return new Map([...this.positions.values()].map((p) => [`${p.topic}|${p.partition}`, p.next]));
+    return new Map(
+      [...this.positions.values()].map((p) => [topicPartitionKey(p.topic, p.partition), p.next]),
+    );
   }
 
   /** Sessions built so far. */
