@@ -1,28 +1,33 @@
-import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import { errorBody } from '../shared/http.ts';
 
-/** An error that becomes a machine-readable 4xx (or a deliberate 5xx/501) `{"error":{code,message,details}}`. */
-export class ApiError extends Error {
-  readonly status: ContentfulStatusCode;
+/**
+ * Hono's HTTPException with a machine-readable body `{"error":{code,message,details}}` (a 4xx, or a deliberate
+ * 5xx/501). Thrown anywhere in the request flow; the app's error handler (shared/http.ts mountErrorHandlers) answers
+ * with getResponse(), keeping the headers the flow set before (X-Request-Id).
+ */
+export class ApiError extends HTTPException {
   readonly code: string;
   readonly details: unknown;
   constructor(status: ContentfulStatusCode, code: string, message: string, details?: unknown) {
-    super(message);
-    this.status = status;
+    super(status, { message });
     this.code = code;
     this.details = details;
   }
-}
 
-export function sendError(c: Context, err: ApiError): Response {
-  if (err.status === 401)
-    c.header(
-      'WWW-Authenticate',
-      `Bearer error="${err.code === 'missing_token' ? 'invalid_request' : 'invalid_token'}"`,
-    );
-  return c.json(errorBody(err.code, err.message, err.details), err.status);
+  override getResponse(): Response {
+    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+    if (this.status === 401) {
+      const error = this.code === 'missing_token' ? 'invalid_request' : 'invalid_token';
+      headers['WWW-Authenticate'] = `Bearer error="${error}"`;
+    }
+    return new Response(JSON.stringify(errorBody(this.code, this.message, this.details)), {
+      status: this.status,
+      headers,
+    });
+  }
 }
 
 /** Parses input with a zod schema; failures become 400 invalid_parameter listing each bad parameter (never its value). */

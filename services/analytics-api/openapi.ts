@@ -32,9 +32,17 @@ export function openApiDocument(routes: readonly RouteSpec[], k: number) {
       '400': errorResponse(
         'A path or query parameter is invalid or unknown (invalid_parameter; details lists each)',
       ),
-      '401': errorResponse(
-        'Missing, malformed, forged or expired token (missing_token, invalid_token, token_expired)',
-      ),
+      '401': {
+        ...errorResponse(
+          'Missing, malformed, forged or expired token (missing_token, invalid_token, token_expired)',
+        ),
+        headers: {
+          'WWW-Authenticate': {
+            description: 'Bearer error="invalid_request" (no token) or error="invalid_token"',
+            schema: { type: 'string' },
+          },
+        },
+      },
       '403': errorResponse(
         spec.scope === 'cohort'
           ? "The cohort is not one of the educator's (forbidden)"
@@ -65,7 +73,9 @@ export function openApiDocument(routes: readonly RouteSpec[], k: number) {
         'student|educator|admin, cohorts for educators, exp). Students read their own data; admins address a student ' +
         "with ?user=; educators read aggregates of their cohorts only. Every read of a student's data is audited. " +
         `Cohort figures need at least k = ${k} students. Responses are cached for 5 minutes per endpoint and student ` +
-        "and invalidated when that student's state changes. Days and hours are UTC.",
+        "and invalidated when that student's state changes. Days and hours are UTC. Every path answers GET (and " +
+        'HEAD) only: another method is 405 method_not_allowed with an Allow header. The document is generated from ' +
+        'the validators that run: a request it allows is never refused as invalid.',
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },

@@ -12,13 +12,14 @@ import { MASTERY_FIELDS, type MasteryCursor } from './data/state.ts';
 export const userId = z.string().regex(USER_ID, 'must be 1-64 letters, digits, _ or -');
 
 /** Topic ids are dotted slugs (postgres/001_topics.sql CHECK constraint), at most 200 characters. */
+const TOPIC_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)*$/;
 export const topicId = z
   .string()
   .max(200)
-  .regex(
-    /^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)*$/,
-    'must be a topic id like cardio.path.heart-failure',
-  );
+  .regex(TOPIC_PATTERN, 'must be a topic id like cardio.path.heart-failure');
+
+/** `<level>:<topic id>`: the topic pattern above after a level digit (a cursor is a position, not a secret). */
+const MASTERY_CURSOR = new RegExp(`^[0-2]:${TOPIC_PATTERN.source.slice(1)}`);
 
 export const cohortId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -');
 
@@ -63,12 +64,13 @@ export const masteryListQuery = z.strictObject({
   ),
   cursor: z
     .string()
-    .regex(/^[A-Za-z0-9_-]{4,300}$/, 'must be a nextCursor returned by this endpoint')
-    .refine((v) => decodeMasteryCursor(v) !== null, 'must be a nextCursor returned by this endpoint')
+    .max(202)
+    .regex(MASTERY_CURSOR, 'must be a nextCursor returned by this endpoint (<level>:<topic id>)')
     .optional()
     .describe(
-      'resume after the last entry of a previous page (its `nextCursor`; opaque). Pages follow one stable order ' +
-        '(level, then topic id bytewise), so following the cursors visits every row exactly once',
+      'resume after the last entry of a previous page (its `nextCursor`: `<level>:<topic id>` of that entry). ' +
+        'Pages follow one stable order (level, then topic id bytewise), so following the cursors visits every row ' +
+        'exactly once; any position of that order is a valid cursor',
     ),
   fields: z
     .string()
@@ -91,18 +93,15 @@ export const masteryListQuery = z.strictObject({
     ),
 });
 
-/** A mastery list cursor: base64url of `<level>:<topic id>`, the last entry of the previous page. */
+/** A mastery list cursor: `<level>:<topic id>` of the last entry of the previous page (every such position is valid). */
 export function encodeMasteryCursor(c: MasteryCursor): string {
-  return Buffer.from(`${c.level}:${c.topicId}`).toString('base64url');
+  return `${c.level}:${c.topicId}`;
 }
 
-/** The position a cursor names, or null for anything this API did not issue. */
+/** The position a cursor names, or null for anything that is not `<level 0-2>:<topic id>`. */
 export function decodeMasteryCursor(cursor: string): MasteryCursor | null {
-  const m = /^([0-2]):(.+)$/.exec(Buffer.from(cursor, 'base64url').toString('latin1'));
-  if (!m || !topicId.safeParse(m[2]).success) return null;
-  const c = { level: Number(m[1]), topicId: m[2]! };
-  // One encoding per position: a cursor must be exactly what encodeMasteryCursor gives.
-  return encodeMasteryCursor(c) === cursor ? c : null;
+  const m = MASTERY_CURSOR.exec(cursor);
+  return m ? { level: Number(cursor[0]), topicId: cursor.slice(2) } : null;
 }
 export const masteryTopicParams = z.strictObject({ topic: topicId });
 export const masteryTopicQuery = z.strictObject({ ...userQuery, days: days(365, 90) });
@@ -110,15 +109,52 @@ export const reviewsQuery = z.strictObject({ ...userQuery, days: days(90, 14), l
 export const patternsQuery = z.strictObject({ ...userQuery, days: days(365, 90) });
 export const insightsQuery = z.strictObject({ ...userQuery, days: days(365, 90) });
 export const sessionsQuery = z.strictObject({ ...userQuery, limit: limit(200, 20) });
+/**
+ * Cohort v2 windows (services/analytics/windows.ts): a fixed calendar period, never a day count. `days` is kept for
+ * old clients and maps to a window (1-7 the last complete week, 8-31 month, 32-365 quarter); it may not be combined
+ * with `window` (400 invalid_parameter).
+ */
+const cohortWindowQuery = {
+  window: z
+    .enum(['week', 'month', 'quarter'])
+    .optional()
+    .describe(
+      'fixed calendar window: the last complete ISO week, calendar month or quarter (UTC, complete plus a grace ' +
+        'for late events); default month',
+    ),
+  period: z
+    .string()
+    .regex(/^\d{4}-(W\d{2}|\d{2}|Q[1-4])$/, 'must be a period like 2026-W09, 2026-02 or 2026-Q1')
+    .optional()
+    .describe(
+      'an earlier complete period of the window kind (2026-W09, 2026-02, 2026-Q1); default the last complete one',
+    ),
+  days: intIn(1, 365)
+    .optional()
+    .describe(
+      'deprecated: mapped to a fixed window (1-7 last complete week, 8-31 month, 32-365 quarter); with `window`, ' +
+        'it must map to the same one (else 400 window_conflict)',
+    ),
+};
+
 export const percentilesQuery = z.strictObject({
   ...userQuery,
   cohort: cohortId
     .optional()
     .describe('a cohort the student belongs to (default: their first cohort, else every student)'),
-  days: days(365, 30),
+  ...cohortWindowQuery,
+});
+export const studentCohortTopicsQuery = z.strictObject({
+  ...userQuery,
+  cohort: cohortId
+    .optional()
+    .describe('a cohort the student belongs to (default: their first cohort, else every student)'),
+  ...cohortWindowQuery,
+  limit: limit(500, 50),
 });
 export const cohortParams = z.strictObject({ cohort: cohortId });
-export const cohortTopicsQuery = z.strictObject({ days: days(365, 30), limit: limit(500, 50) });
+export const cohortTopicsQuery = z.strictObject({ ...cohortWindowQuery, limit: limit(500, 50) });
+export const cohortDistributionsQuery = z.strictObject({ ...cohortWindowQuery });
 export const emptyQuery = z.strictObject({ ...userQuery });
 export const knowledgeGapsQuery = z.strictObject({ ...userQuery, limit: limit(500, 20) });
 export const cohortGapsQuery = z.strictObject({ limit: limit(500, 20) });
@@ -127,8 +163,18 @@ export const examReadinessQuery = z.strictObject({
   examDate: z
     .string()
     .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
-    .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)), 'must be a valid date')
-    .meta({ format: 'date' })
+    // A calendar day (Date.parse alone takes 2023-02-30 as March 2nd).
+    .refine((v) => isCalendarDay(v), 'must be a valid date')
+    // Today or later is checked against the request time (routes/readiness.ts): stated as x-not-before.
+    .meta({ format: 'date', 'x-not-before': 'today' })
     .optional()
-    .describe('the exam date (UTC day, default today): the projection decays recall to that day'),
+    .describe(
+      'the exam date (UTC day, default today; today or later, else 400): the projection decays recall to that day',
+    ),
 });
+
+/** True for YYYY-MM-DD naming a real day of the calendar. */
+function isCalendarDay(v: string): boolean {
+  const ms = Date.parse(`${v}T00:00:00Z`);
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === v;
+}

@@ -78,16 +78,52 @@ const masteryTopicView = obj({
   scheduler: strOrNull,
 });
 
+const quantilesOrNull = {
+  type: ['object', 'null'],
+  properties: { p10: numOrNull, p25: numOrNull, p50: numOrNull, p75: numOrNull, p90: numOrNull },
+};
+const histogramOrNull = { type: ['array', 'null'], items: obj({ from: num, to: num, students: int }) };
+const withheld = { enum: [null, 'fewer_than_k', 'differencing', 'fewer_than_k_each_side'] };
+const distribution = {
+  cohortQuantiles: quantilesOrNull,
+  histogram: histogramOrNull,
+  population: { type: ['integer', 'null'] },
+  suppressed: { type: 'boolean' },
+  withheld,
+};
 const metric = obj({
   value: numOrNull,
   percentile: numOrNull,
-  cohortQuantiles: {
-    type: ['object', 'null'],
-    properties: { p10: num, p25: num, p50: num, p75: num, p90: num },
-  },
-  population: { type: ['integer', 'null'] },
-  suppressed: { type: 'boolean' },
+  bin: { type: ['integer', 'null'] },
+  ...distribution,
 });
+const cohortWindow = obj({ kind: { enum: ['week', 'month', 'quarter'] }, period: str, from: str, to: str });
+const cohortMetrics = <T>(m: T) =>
+  obj({ accuracy: m, studyMinutesPerWeek: m, questionsPerWeek: m, mastery: m });
+const cohortTopicList = {
+  window: cohortWindow,
+  from: str,
+  to: str,
+  k: int,
+  releasedAt: str,
+  cohortSize: { type: ['integer', 'null'] },
+  suppressed: { type: 'boolean' },
+  withheldTopics: int,
+  topics: arr(
+    obj({
+      topicId: str,
+      students: int,
+      questions: int,
+      accuracy: num,
+      firstAttemptAccuracy: numOrNull,
+      difficulty: num,
+      strugglingShare: numOrNull,
+      struggling: obj({ share: numOrNull, assessed: { type: ['integer', 'null'] }, withheld }),
+      timeToMastery: obj({ meanDays: numOrNull, students: { type: ['integer', 'null'] }, withheld }),
+    }),
+  ),
+  weakPoints: arr(obj({ topicId: str, strugglingShare: num, assessed: int, sentence: str })),
+};
 
 export const RESPONSES = {
   dashboard: obj({
@@ -196,36 +232,34 @@ export const RESPONSES = {
   percentiles: obj({
     ...head,
     cohort: strOrNull,
+    window: cohortWindow,
     from: str,
     to: str,
     k: int,
-    metrics: obj({ accuracy: metric, studyMinutesPerWeek: metric, questionsPerWeek: metric }),
+    releasedAt: str,
+    suppressed: { type: 'boolean' },
+    inRelease: { type: 'boolean' },
+    metrics: cohortMetrics(metric),
   }),
-  cohortTopics: obj({
+  studentCohortTopics: obj({ ...head, cohort: strOrNull, ...cohortTopicList }),
+  cohortTopics: obj({ cohort: str, generatedAt: str, ...cohortTopicList }),
+  cohortDistributions: obj({
     cohort: str,
     generatedAt: str,
+    window: cohortWindow,
     from: str,
     to: str,
     k: int,
+    releasedAt: str,
     cohortSize: { type: ['integer', 'null'] },
     suppressed: { type: 'boolean' },
-    withheldTopics: int,
-    topics: arr(
-      obj({
-        topicId: str,
-        students: int,
-        questions: int,
-        accuracy: num,
-        firstAttemptAccuracy: numOrNull,
-        difficulty: num,
-        strugglingShare: numOrNull,
-      }),
-    ),
+    metrics: cohortMetrics(obj(distribution)),
   }),
   knowledgeGaps: obj({
     ...head,
     weightScale: str,
     minutesPerQuestion: num,
+    paceSource: { enum: ['student', 'cohort', 'default'] },
     counts: obj({ critical: int, high: int, medium: int, low: int }),
     totalHoursToClose: num,
     gaps: arr(
@@ -242,6 +276,7 @@ export const RESPONSES = {
         recentFailureRate: num,
         priorityScore: num,
         severity: { enum: ['critical', 'high', 'medium', 'low'] },
+        questionsToClose: int,
         hoursToClose: num,
         prerequisiteFor: int,
         prerequisites: arr(str),

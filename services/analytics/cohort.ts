@@ -17,8 +17,15 @@ export const cohortEnv = defineEnv(
       default: '10',
       doc: 'smallest group of students any cohort figure is computed over (k-anonymity): the API, jobs and analytics all use it (API_K_ANONYMITY is accepted as a deprecated alias)',
     },
+    COHORT_RELEASE_GRACE_HOURS: {
+      default: '24',
+      doc: 'hours after a calendar window ends before its cohort figures are released and frozen (late events from offline devices arrive first)',
+    },
   },
-  { COHORT_MIN_K: envInt('COHORT_MIN_K').pipe(z.number().int().min(2)) },
+  {
+    COHORT_MIN_K: envInt('COHORT_MIN_K').pipe(z.number().int().min(2)),
+    COHORT_RELEASE_GRACE_HOURS: envInt('COHORT_RELEASE_GRACE_HOURS'),
+  },
 );
 
 /**

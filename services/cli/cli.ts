@@ -85,6 +85,11 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
       'rebuild --store mastery|clickhouse|sessions: recompute into shadow tables, verify, switch atomically',
     load: () => import('./commands/rebuild.ts'),
   },
+  'backfill-study-reads': {
+    summary:
+      'fill the per-student read models of knowledge gaps and exam readiness from the raw history (ClickHouse)',
+    load: () => import('./commands/backfill-study-reads.ts'),
+  },
   eval: {
     summary:
       'model quality on a held-out simulated cohort: mastery estimates (AUC, log loss), SM-2 vs FSRS recall',

@@ -8,9 +8,12 @@ import { withTransaction } from '../shared/postgres.ts';
 export const PG_USER_TABLES = [
   'topic_mastery_history',
   'topic_mastery',
+  'student_study_days',
+  'student_materials',
   'study_sessions',
   'late_events',
   'cohort_members',
+  'cohort_release_members',
   'knowledge_gaps',
   'user_learning_metrics',
 ] as const;

@@ -52,3 +52,5 @@ export {
   timestampTag,
 } from './replay.ts';
 export type { ProcessorName } from './replay.ts';
+export { liveGroups } from './context.ts';
+export { backfillStudyReads } from './study-reads.ts';

@@ -120,7 +120,12 @@ export type RebuildOptions = {
   onProgress?: (p: BoundedProgress & { phase: string }) => void;
 };
 
-const MASTERY_TABLES = ['topic_mastery', 'topic_mastery_history'] as const;
+const MASTERY_TABLES = [
+  'topic_mastery',
+  'topic_mastery_history',
+  'student_study_days',
+  'student_materials',
+] as const;
 const EXCLUDED_COLUMNS = new Set(['updated_at', 'processor_state', 'recorded_at']);
 const PG_IDENT = /^[a-z_][a-z0-9_]*$/;
 

@@ -4,6 +4,7 @@
  *  - sessions: every (student, session_id) of the history must be written (study_sessions) or live (Redis), with the
  *    same number of distinct events and answers; events without a session id are the processor's `no_session` drops;
  *  - mastery: the events it applied (its event_id claims) against the attempts and material events of the history;
+ *  - the per-student read models of gaps and readiness (postgres/075) against the history (study-reads.ts);
  *  - late events by processor and reason, dead letters by processor and reason (the dead-letter topic).
  * A time range selects sessions by their first event and events by occurred_at.
  * The comparison is pure (compareSessions) and unit-tested; the reads are thin.
@@ -14,6 +15,7 @@ import { ident, raw, sql } from '../shared/sql.ts';
 import { readLive, liveKeys, writtenCounts } from '../stream/index.ts';
 import { listDeadLetters } from './dlq.ts';
 import type { ToolContext } from './context.ts';
+import { compareStudyReads, type StudyReadsComparison } from './study-reads.ts';
 
 export type Range = { from: number | null; to: number | null };
 /** Per session: distinct events, answers among them, first event (ms). */
@@ -98,6 +100,11 @@ export type Reconciliation = {
     expected: number;
     applied: number;
   };
+  /**
+   * The per-student read models (postgres/075) against the history under the mastery processor's rules; null
+   * for a time range (they are all-time sums).
+   */
+  studyReads: StudyReadsComparison | null;
   late: { processor: string; reason: string; n: number }[];
   deadLetters: { processor: string; reason: string; n: number }[];
   ok: boolean;
@@ -219,6 +226,7 @@ export async function reconcile(ctx: ToolContext, range: Range): Promise<Reconci
     expected: masteryHistory - dropped.reduce((sum, d) => sum + d.n, 0) - masteryDlq,
     applied: claims[0]?.n ?? 0,
   };
+  const studyReads = range.from === null && range.to === null ? await compareStudyReads(ctx.cfg, pool) : null;
   const topics: Reconciliation['topics'] = [];
   for (const topic of ctx.eventTopics) {
     const offsets = await ctx.admin.fetchTopicOffsets(topic);
@@ -230,6 +238,7 @@ export async function reconcile(ctx: ToolContext, range: Range): Promise<Reconci
     history,
     sessions,
     mastery,
+    studyReads,
     late,
     deadLetters: [...dl]
       .map(([k, n]) => {
@@ -237,7 +246,11 @@ export async function reconcile(ctx: ToolContext, range: Range): Promise<Reconci
         return { processor, reason, n };
       })
       .sort((a, b) => (a.processor + a.reason < b.processor + b.reason ? -1 : 1)),
-    ok: sessions.missing === 0 && sessions.differing === 0 && mastery.expected === mastery.applied,
+    ok:
+      sessions.missing === 0 &&
+      sessions.differing === 0 &&
+      mastery.expected === mastery.applied &&
+      (studyReads?.differing ?? 0) === 0,
   };
 }
 

@@ -9,6 +9,14 @@
  * proportionally (share / heaviest share x 10). Callers build the TopicGraph with converted weights.
  */
 
+import {
+  emptyLearnerState,
+  LEARNER_PARAMS,
+  predictLearner,
+  spreadFactor,
+  type LearnerParams,
+  type LearnerState,
+} from './learner-model.ts';
 import { clamp01 } from './stats.ts';
 
 export const GAP_WEIGHTS = {
@@ -156,37 +164,64 @@ export function scoreGap(input: GapInput): GapScores {
   return { gapScore, recentFailureRate, priorityScore, severity: classifySeverity(gapScore, priorityScore) };
 }
 
-export interface HoursEstimateInput {
-  masteryScore: number;
-  materialCompletion: number;
-  /** Reading/video time for all of the topic's materials; default 2 h. */
-  materialHours?: number;
-  /** Minutes per practice question including reading the explanation; default 2. */
-  minutesPerQuestion?: number;
-}
+/** The learner model's state of one topic as stored (topic_mastery.learner_state; null fields: no event yet). */
+export type LearnerSnapshot = Pick<LearnerState, 'mu' | 'v' | 's' | 'lastAt'> & { materialAt: number | null };
 
-export const DEFAULT_MATERIAL_HOURS = 2;
+/** Minutes per practice question when neither the student nor the cohort has measured answers. */
 export const DEFAULT_MINUTES_PER_QUESTION = 2;
-/** Practice questions assumed to raise mastery by 0.1. */
-export const QUESTIONS_PER_TENTH_OF_MASTERY = 20;
+/** The learner model's target: P(correct) on a question of average difficulty of 0.8 (the mastery target's value). */
+export const P_CORRECT_TARGET = 0.8;
+/** More questions than this count as this many (a topic the model says practice alone will not close soon). */
+export const MAX_QUESTIONS_TO_CLOSE = 1000;
 
 /**
- * Hours to reach MASTERY_TARGET (0.8): the unread share of the topic's materials, plus practice for
- * the rest of the deficit at QUESTIONS_PER_TENTH_OF_MASTERY questions per 0.1 of mastery. Material
- * completion carries 0.2 of the score, so finishing materials closes up to 0.2 x (1 - completion) of
- * the deficit by itself. Rounded up to the half hour; 0 when already at target. A planning heuristic
- * to be recalibrated against observed time-to-mastery, not a measured quantity.
+ * Expected practice questions until the learner model (services/domain/learner-model.ts) predicts P(correct) >=
+ * `target` on a question of average difficulty (`itemPriorMean`), practising now, back to back. The expected path of
+ * the model's own update: under its predictive distribution the expected score of an answer is 0, so the ability's
+ * mean moves by `drift` per answer while its variance shrinks by the answer's Fisher information (deterministic,
+ * it does not depend on the outcome), and recall is 1 from the first answer on (the forgetting clock restarts).
+ * 0 when the model already predicts the target now. A topic without a learner state starts from the prior.
  */
-export function hoursToClose(input: HoursEstimateInput): number {
-  const mastery = clamp01(input.masteryScore);
-  const deficit = MASTERY_TARGET - mastery;
-  if (deficit <= 0) return 0;
-  const remainingMaterial = 1 - clamp01(input.materialCompletion);
-  const materialHours = remainingMaterial * (input.materialHours ?? DEFAULT_MATERIAL_HOURS);
-  const practiceDeficit = Math.max(0, deficit - 0.2 * remainingMaterial);
-  const questions = (practiceDeficit / 0.1) * QUESTIONS_PER_TENTH_OF_MASTERY;
-  const practiceHours = (questions * (input.minutesPerQuestion ?? DEFAULT_MINUTES_PER_QUESTION)) / 60;
-  return Math.ceil((materialHours + practiceHours) * 2 - 1e-9) / 2;
+export function expectedQuestionsToTarget(
+  state: LearnerSnapshot | null,
+  nowMs: number,
+  target: number = P_CORRECT_TARGET,
+  p: LearnerParams = LEARNER_PARAMS,
+): number {
+  const s0 = state ?? { ...emptyLearnerState(p), materialAt: null };
+  const b = p.itemPriorMean;
+  const first = predictLearner({ ...s0, n: 0 }, nowMs, b, s0.materialAt, p);
+  if (first.p >= target) return 0;
+  // P >= target <=> z * spreadFactor(v) >= zTarget (P rises with its argument): no exp for the check. The loop is
+  // answerScore and spreadFactor written out without allocations (it runs for every gap of every request).
+  const q = (target - p.guess) / (1 - p.guess);
+  const zTarget = Math.log(q / (1 - q));
+  // Recall at the first answer decides its information; from then on recall is 1.
+  let z = s0.mu - p.memoryWeight * (1 - first.recall) - b;
+  let mu = s0.mu;
+  let v = s0.v;
+  let k = spreadFactor(v);
+  for (let n = 1; n <= MAX_QUESTIONS_TO_CLOSE; n++) {
+    const sg = 1 / (1 + Math.exp(-k * z));
+    const pr = Math.min(1 - 1e-9, Math.max(1e-9, p.guess + (1 - p.guess) * sg));
+    const dp = (1 - p.guess) * sg * (1 - sg);
+    v = 1 / (1 / v + (k * k * dp * dp) / (pr * (1 - pr))) + p.processNoise;
+    mu += p.drift;
+    z = mu - b;
+    k = 1 / Math.sqrt(1 + (Math.PI * v) / 8);
+    if (z * k >= zTarget) return n;
+  }
+  return MAX_QUESTIONS_TO_CLOSE;
+}
+
+/**
+ * Hours to close a gap: the learner model's expected questions to the target (expectedQuestionsToTarget) at the
+ * given minutes per question (the student's measured time per answer, else the cohort's), rounded up to the half
+ * hour.
+ */
+export function hoursToClose(questions: number, minutesPerQuestion: number): number {
+  if (questions <= 0) return 0;
+  return Math.ceil(((questions * minutesPerQuestion) / 60) * 2 - 1e-9) / 2;
 }
 
 export interface TopicMasteryInput {
@@ -194,6 +229,8 @@ export interface TopicMasteryInput {
   masteryScore: number;
   recentAccuracy: number | null;
   materialCompletion: number;
+  /** The topic's learner-model state (hours to close); null or absent: the prior (unstudied). */
+  learner?: LearnerSnapshot | null;
 }
 
 export interface KnowledgeGap extends GapScores {
@@ -203,6 +240,8 @@ export interface KnowledgeGap extends GapScores {
   prerequisiteImpact: number;
   /** Number of topics that depend on this one, transitively. */
   blockedTopics: number;
+  /** Expected practice questions to the target (learner model). */
+  questionsToClose: number;
   hoursToClose: number;
 }
 
@@ -225,25 +264,34 @@ export function graphFigures(topicId: string, graph: TopicGraph): { impact: numb
 
 /**
  * Topics below MASTERY_TARGET as gaps, highest priority first (ties by topicId for determinism).
- * `minutesPerQuestion` is the student's own time per answered question (hoursToClose's default otherwise).
+ * `minutesPerQuestion`: the student's own time per answer, else the cohort's (DEFAULT_MINUTES_PER_QUESTION when
+ * absent); `nowMs`: when the practice would start (the learner model's forgetting up to then).
  */
 export function detectKnowledgeGaps(
   topics: readonly TopicMasteryInput[],
   graph: TopicGraph,
-  options: { minutesPerQuestion?: number } = {},
+  options: { minutesPerQuestion?: number; nowMs?: number } = {},
 ): KnowledgeGap[] {
   const gaps: KnowledgeGap[] = [];
+  const minutes = options.minutesPerQuestion ?? DEFAULT_MINUTES_PER_QUESTION;
+  const now = options.nowMs ?? Date.now();
+  let prior: number | undefined;
   for (const topic of topics) {
     if (topic.masteryScore >= MASTERY_TARGET) continue;
     const boardExamWeight = graph.get(topic.topicId)?.boardExamWeight ?? 0;
     const { impact, blocked } = graphFigures(topic.topicId, graph);
+    // Every topic without a state starts from the same prior: computed once.
+    const questions = topic.learner
+      ? expectedQuestionsToTarget(topic.learner, now)
+      : (prior ??= expectedQuestionsToTarget(null, now));
     gaps.push({
       topicId: topic.topicId,
       masteryScore: topic.masteryScore,
       boardExamWeight,
       prerequisiteImpact: impact,
       blockedTopics: blocked,
-      hoursToClose: hoursToClose({ ...topic, minutesPerQuestion: options.minutesPerQuestion }),
+      questionsToClose: questions,
+      hoursToClose: hoursToClose(questions, minutes),
       ...scoreGap({
         masteryScore: topic.masteryScore,
         recentAccuracy: topic.recentAccuracy,

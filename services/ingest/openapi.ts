@@ -1,17 +1,181 @@
+import type avro from 'avsc';
 import { familyType } from '../shared/codec.ts';
-import { EVENT_FAMILIES, USER_ID_PATTERN, type EventFamily } from '../shared/events.ts';
+import { EVENT_FAMILIES, type EventFamily } from '../shared/events.ts';
 import type { IngestConfig } from './config.ts';
-import { FREE_TEXT_POLICY } from './validate.ts';
+import { EVENT_RULES, FREE_TEXT_POLICY } from './validate.ts';
 
-/** The ingest HTTP contract as an OpenAPI 3.1 document (hand-written; the event fields are the Avro schemas'). */
+/**
+ * The ingest HTTP contract as an OpenAPI 3.1 document, generated from what validates an event: each family's Avro
+ * record (field types, enums, nested records, which fields have defaults: decodeEvent checks a record against it)
+ * and validate.ts's rules (EVENT_RULES, FREE_TEXT_POLICY: patterns, lengths, ranges). A request the document
+ * allows is accepted; the only rules a static document cannot state exactly are relative to the receiving clock
+ * (occurred_at's age window, sent_at's skew correction): they carry `x-now-window` and are answered 422 / rejected
+ * per event, never 400.
+ */
+
+type Schema = Record<string, unknown>;
+type AvroField = { name: string; type: avro.Type; defaultValue(): unknown };
+
+const INT32 = { minimum: -(2 ** 31), maximum: 2 ** 31 - 1 };
+/** avsc's long range (isSafeLong: one short of Number.MAX_SAFE_INTEGER on each side), what decodeEvent accepts. */
+export const AVRO_LONG = { minimum: -9007199254740990, maximum: 9007199254740990 };
+const SAFE = AVRO_LONG;
+
+/** JSON Schema of the JSON values an Avro type accepts (avsc isValid), before the semantic rules. */
+function avroSchema(type: avro.Type, names: Map<string, Schema>): Schema {
+  const t = type as unknown as {
+    typeName: string;
+    symbols?: string[];
+    itemsType?: avro.Type;
+    types?: avro.Type[];
+    fields?: AvroField[];
+    name?: string;
+  };
+  switch (t.typeName) {
+    case 'null':
+      return { type: 'null' };
+    case 'boolean':
+      return { type: 'boolean' };
+    case 'string':
+      return { type: 'string' };
+    case 'int':
+      return { type: 'integer', ...INT32 };
+    case 'long':
+      return { type: 'integer', ...SAFE };
+    case 'float':
+    case 'double':
+      return { type: 'number' };
+    case 'enum':
+      return { enum: [...t.symbols!] };
+    case 'array':
+      return { type: 'array', items: avroSchema(t.itemsType!, names) };
+    case 'union:unwrapped':
+    case 'union:wrapped':
+      return { anyOf: t.types!.map((u) => avroSchema(u, names)) };
+    case 'record': {
+      const fields = t.fields!;
+      return {
+        type: 'object',
+        additionalProperties: false,
+        required: fields.filter((f) => f.defaultValue() === undefined).map((f) => f.name),
+        properties: Object.fromEntries(fields.map((f) => [f.name, avroSchema(f.type, names)])),
+      };
+    }
+    default:
+      throw new Error(`openapi: no JSON Schema for Avro type ${t.typeName}`);
+  }
+}
+
+/** Applies `change` to the non-null branch of an optional field's schema (or to the schema itself). */
+function refine(schema: Schema | undefined, change: Schema): void {
+  if (!schema) return;
+  const branches = (schema.anyOf as Schema[] | undefined)?.filter((b) => b.type !== 'null');
+  for (const target of branches ?? [schema]) Object.assign(target, change);
+}
+
+const FREE_TEXT_DOC =
+  'An id, never personal data or prose: letters, digits and . _ : / - only, starting with a letter or digit; an ' +
+  'e-mail address is rejected (code personal_data).';
+
+/** The JSON Schema of one family's event: its Avro record with the semantic rules of validate.ts applied. */
+export function eventSchema(family: EventFamily, window: { maxAgeMs: number; maxFutureMs: number }): Schema {
+  const record = familyType(family) as unknown as { name: string; doc?: string };
+  const schema = avroSchema(familyType(family), new Map());
+  const props = schema.properties as Record<string, Schema>;
+  const required = new Set(schema.required as string[]);
+  // Server-owned: a client value is ignored (any JSON value passes); received_at is stamped by ingest.
+  props.received_at = { description: 'Ignored: ingest stamps the time it received the event' };
+  required.delete('received_at');
+  props.family = { const: family, description: 'The event family (selects the Avro record)' };
+  required.add('family');
+  props.event_id = {
+    type: 'string',
+    pattern: EVENT_RULES.uuid.source,
+    description: 'A UUID chosen by the client: the idempotency key',
+  };
+  props.user_id = {
+    type: 'string',
+    pattern: EVENT_RULES.userId.source,
+    description: 'Pseudonymous student id',
+  };
+  props.occurred_at = {
+    anyOf: [
+      { type: 'integer', ...SAFE, description: 'epoch ms' },
+      { type: 'string', pattern: EVENT_RULES.iso8601.source, description: 'ISO-8601 with a zone' },
+    ],
+    'x-now-window': { pastMs: window.maxAgeMs, futureMs: window.maxFutureMs },
+    description:
+      `When it happened on the client; after the batch clock-skew correction it must lie within ` +
+      `${Math.round(window.maxAgeMs / 86_400_000)} days before and ${window.maxFutureMs / 1000} s after the ` +
+      'time ingest receives it (else the event is rejected: too_old, in_future).',
+  };
+  refine(props.schema_version, { minimum: EVENT_RULES.schemaVersionMin });
+  refine(props.time_zone, {
+    enum: Intl.supportedValuesOf('timeZone').concat('UTC'),
+    description: "The student's IANA time zone (e.g. Europe/Berlin); null or absent: unknown",
+  });
+  for (const f of FREE_TEXT_POLICY.fields) {
+    refine(props[f], {
+      minLength: 1,
+      maxLength: FREE_TEXT_POLICY.maxLength[f] ?? FREE_TEXT_POLICY.maxLength.default,
+      pattern: FREE_TEXT_POLICY.pattern,
+      description: FREE_TEXT_DOC,
+    });
+  }
+  if (props.topic_ids) {
+    Object.assign(props.topic_ids, {
+      maxItems: EVENT_RULES.maxTopics,
+      ...(family === 'question-attempts' ? { minItems: 1 } : {}),
+      description: FREE_TEXT_DOC,
+    });
+    Object.assign((props.topic_ids as { items: Schema }).items, {
+      minLength: 1,
+      maxLength: FREE_TEXT_POLICY.maxLength.default,
+      pattern: FREE_TEXT_POLICY.pattern,
+    });
+  }
+  for (const [path, [min, max]] of Object.entries(EVENT_RULES.ranges[family])) {
+    const [head, leaf] = path.split('.') as [string, string | undefined];
+    const target =
+      leaf === undefined
+        ? props[head]
+        : (
+            (props[head]!.anyOf as Schema[]).find((b) => b.type === 'object')!.properties as Record<
+              string,
+              Schema
+            >
+          )[leaf];
+    refine(target, { minimum: min, ...(max === Infinity ? {} : { maximum: max }) });
+  }
+  if (family === 'study-events') {
+    const api = (props.api_call!.anyOf as Schema[]).find((b) => b.type === 'object')!;
+    refine((api.properties as Record<string, Schema>).route, { ...EVENT_RULES.apiRoute });
+  }
+  // The client context: platform and app_version; the server's own fields are accepted and ignored.
+  const client = (props.client!.anyOf as Schema[]).find((b) => b.type === 'object')!;
+  const clientProps = client.properties as Record<string, Schema>;
+  for (const name of Object.keys(clientProps)) {
+    if (name !== 'platform' && name !== 'app_version')
+      clientProps[name] = { description: 'Ignored: set by ingest' };
+  }
+  refine(clientProps.app_version, { maxLength: EVENT_RULES.appVersionMaxLength });
+  client.required = [];
+  return {
+    title: record.name.split('.').pop(),
+    ...(record.doc ? { description: record.doc } : {}),
+    type: 'object',
+    additionalProperties: false,
+    required: [...required],
+    properties: props,
+  };
+}
+
 /**
  * The fields a client must send for `family`: the Avro record's fields without a default, except those the server
  * owns or derives (received_at, client) and occurred_at (required for every family).
  */
 export function requiredFieldsOf(family: EventFamily): string[] {
-  const fields = (
-    familyType(family) as unknown as { fields: Array<{ name: string; defaultValue(): unknown }> }
-  ).fields;
+  const fields = (familyType(family) as unknown as { fields: AvroField[] }).fields;
   return fields
     .filter(
       (f) => f.defaultValue() === undefined && !['received_at', 'client', 'occurred_at'].includes(f.name),
@@ -19,13 +183,24 @@ export function requiredFieldsOf(family: EventFamily): string[] {
     .map((f) => f.name);
 }
 
-const FREE_TEXT_DOC =
-  'An id, never personal data or prose: letters, digits and . _ : / - only, starting with a letter or digit; an ' +
-  'e-mail address is rejected (code personal_data).';
+/** Avro record name of each family (the component name of its event schema). */
+const componentOf = (family: EventFamily) =>
+  (familyType(family) as unknown as { name: string }).name.split('.').pop()!;
 
 export function openApiDocument(
-  cfg: Pick<IngestConfig, 'INGEST_MAX_BATCH_EVENTS' | 'INGEST_MAX_BODY_BYTES'>,
+  cfg: Pick<
+    IngestConfig,
+    | 'INGEST_MAX_BATCH_EVENTS'
+    | 'INGEST_MAX_BODY_BYTES'
+    | 'INGEST_MAX_EVENT_AGE_DAYS'
+    | 'INGEST_MAX_FUTURE_MS'
+    | 'INGEST_SKEW_TOLERANCE_MS'
+  >,
 ) {
+  const window = {
+    maxAgeMs: cfg.INGEST_MAX_EVENT_AGE_DAYS * 86_400_000,
+    maxFutureMs: cfg.INGEST_MAX_FUTURE_MS,
+  };
   const error = { $ref: '#/components/schemas/Error' };
   const errorResponse = (description: string) => ({
     description,
@@ -44,6 +219,7 @@ export function openApiDocument(
     '503': errorResponse(
       'Kafka did not acknowledge (unavailable); nothing was accepted, retry with the same event_ids',
     ),
+    '500': errorResponse('An unexpected failure (internal_error); nothing of the request is described in it'),
   };
   return {
     openapi: '3.1.0',
@@ -72,73 +248,38 @@ export function openApiDocument(
             },
           },
         },
+        ...Object.fromEntries(EVENT_FAMILIES.map((f) => [componentOf(f), eventSchema(f, window)])),
         Event: {
-          type: 'object',
-          required: ['family', 'event_id', 'user_id', 'occurred_at'],
           description:
-            'The fields of the family\'s Avro record in snake_case, plus "family". Fields with an Avro default may be ' +
-            'omitted; unknown fields are rejected. client may carry platform and app_version only.',
-          properties: {
-            family: { enum: [...EVENT_FAMILIES] },
-            event_id: { type: 'string', format: 'uuid', description: 'Client-chosen idempotency key' },
-            user_id: { type: 'string', pattern: USER_ID_PATTERN },
-            ...Object.fromEntries(
-              FREE_TEXT_POLICY.fields.map((f) => [
-                f,
-                {
-                  type: ['string', 'null'],
-                  minLength: 1,
-                  maxLength: FREE_TEXT_POLICY.maxLength[f] ?? FREE_TEXT_POLICY.maxLength.default,
-                  pattern: FREE_TEXT_POLICY.pattern,
-                  description: FREE_TEXT_DOC,
-                },
-              ]),
+            "One event: the fields of its family's Avro record in snake_case, plus `family`. Fields with an Avro " +
+            'default may be omitted; unknown fields are rejected. client may carry platform and app_version only.',
+          oneOf: EVENT_FAMILIES.map((f) => ({ $ref: `#/components/schemas/${componentOf(f)}` })),
+          discriminator: {
+            propertyName: 'family',
+            mapping: Object.fromEntries(
+              EVENT_FAMILIES.map((f) => [f, `#/components/schemas/${componentOf(f)}`]),
             ),
-            topic_ids: {
-              type: 'array',
-              maxItems: 64,
-              items: {
-                type: 'string',
-                minLength: 1,
-                maxLength: FREE_TEXT_POLICY.maxLength.default,
-                pattern: FREE_TEXT_POLICY.pattern,
-              },
-              description: FREE_TEXT_DOC,
-            },
-            occurred_at: {
-              oneOf: [
-                { type: 'integer', description: 'epoch ms' },
-                { type: 'string', format: 'date-time' },
-              ],
-            },
-            time_zone: {
-              type: ['string', 'null'],
-              maxLength: 64,
-              description:
-                "The student's IANA time zone (e.g. Europe/Berlin); local time-of-day figures use it. The SDK sends " +
-                'the runtime zone (Intl) by itself; null or absent: unknown.',
-            },
-            client: {
-              type: ['object', 'null'],
-              properties: {
-                platform: { enum: ['WEB', 'IOS', 'ANDROID', 'DESKTOP', 'SERVER', 'UNKNOWN'] },
-                app_version: { type: ['string', 'null'], maxLength: 64 },
-              },
-            },
           },
-          additionalProperties: true,
-          // Per family, the fields it requires (as decodeEvent enforces them: a missing one is missing_field).
-          oneOf: EVENT_FAMILIES.map((family) => ({
-            properties: { family: { const: family } },
-            required: ['family', ...requiredFieldsOf(family)],
-          })),
         },
         Batch: {
           type: 'object',
           required: ['events'],
           additionalProperties: false,
           properties: {
-            sent_at: { type: 'integer', description: 'Client clock (epoch ms) when the batch was sent' },
+            sent_at: {
+              type: ['integer', 'null'],
+              minimum: 1,
+              maximum: Number.MAX_SAFE_INTEGER,
+              // Within the tolerance nothing is shifted; beyond it the occurred_at are read on the client's clock.
+              'x-now-window': {
+                pastMs: cfg.INGEST_SKEW_TOLERANCE_MS,
+                futureMs: cfg.INGEST_SKEW_TOLERANCE_MS,
+              },
+              description:
+                'Client clock (epoch ms) when the batch was sent. When it differs from the receiving clock by more ' +
+                `than the skew tolerance (${cfg.INGEST_SKEW_TOLERANCE_MS} ms), every occurred_at is shifted by the ` +
+                'difference, i.e. read on the client clock (and must then lie in its window)',
+            },
             events: {
               type: 'array',
               maxItems: cfg.INGEST_MAX_BATCH_EVENTS,

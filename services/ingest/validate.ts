@@ -47,10 +47,46 @@ export type ValidationContext = {
 const SERVER_CONTEXT_FIELDS = new Set(['ip_hash', 'browser', 'os', 'offline_synced', 'clock_skew_ms']);
 const CLIENT_CONTEXT_FIELDS = new Set(['platform', 'app_version']);
 
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * The patterns and limits the checks below apply, exported as data so the OpenAPI document (openapi.ts) states
+ * exactly these (the document is generated from the Avro schemas and this table, never written apart).
+ */
+export const EVENT_RULES = {
+  iso8601: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/,
+  uuid: /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
+  userId: USER_ID,
+  maxTopics: 64,
+  /** Inclusive ranges of numeric fields, per family ('a.b': field b of record field a). */
+  ranges: {
+    'question-attempts': {
+      attempt_number: [1, Infinity],
+      time_to_answer_ms: [0, Infinity],
+      confidence: [1, 5],
+      difficulty: [0, 1],
+    },
+    'material-interactions': {
+      progress: [0, 1],
+      position_ms: [0, Infinity],
+      active_ms: [0, Infinity],
+      text_length: [0, Infinity],
+    },
+    'study-events': {
+      duration_ms: [0, Infinity],
+      'ai_coach.prompt_tokens': [0, Infinity],
+      'ai_coach.response_tokens': [0, Infinity],
+      'api_call.status': [100, 599],
+      'api_call.duration_ms': [0, Infinity],
+    },
+  } as Record<EventFamily, Record<string, readonly [number, number]>>,
+  /** study-events api_call.route: a route pattern starting with /, without query or fragment, at most 256. */
+  apiRoute: { pattern: '^/[^?#]*$', maxLength: 256 },
+  schemaVersionMin: 1,
+  appVersionMaxLength: 64,
+} as const;
+const ISO_8601 = EVENT_RULES.iso8601;
+const UUID = EVENT_RULES.uuid;
 const MAX_ID_LENGTH = 128;
-const MAX_TOPICS = 64;
+const MAX_TOPICS = EVENT_RULES.maxTopics;
 
 /**
  * The free-text policy (issue 18, finding 13): the fields a client fills with its own identifiers (session_id,
@@ -259,45 +295,31 @@ export function decodeEvent(raw: unknown, receivedAt: number): DecodeResult {
 
 type Fail = (path: string, reason: string, code?: RejectCode) => void;
 
-const num = (r: Record<string, unknown>, k: string) => r[k] as number | null;
-
-function checkRange(r: Record<string, unknown>, k: string, min: number, max: number, fail: Fail): void {
-  const v = num(r, k);
-  if (v !== null && (v < min || v > max))
-    fail(k, max === Infinity ? `must be >= ${min}` : `must be ${min}..${max}`);
+/** Every range of EVENT_RULES.ranges for the family, on the record and its nested records (null: absent). */
+function checkRanges(family: EventFamily, r: Record<string, unknown>, fail: Fail): void {
+  for (const [path, [min, max]] of Object.entries(EVENT_RULES.ranges[family])) {
+    const [head, leaf] = path.split('.') as [string, string | undefined];
+    const holder = leaf === undefined ? r : (r[head] as Record<string, unknown> | null);
+    const v = holder ? (holder[leaf ?? head] as number | null) : null;
+    if (v !== null && v !== undefined && (v < min || v > max))
+      fail(path, max === Infinity ? `must be >= ${min}` : `must be ${min}..${max}`);
+  }
 }
 
 function familyChecks(family: EventFamily, r: Record<string, unknown>, fail: Fail): void {
+  checkRanges(family, r, fail);
   switch (family) {
     case 'question-attempts':
       if ((r.topic_ids as string[]).length === 0) fail('topic_ids', 'must name at least one topic');
-      checkRange(r, 'attempt_number', 1, Infinity, fail);
-      checkRange(r, 'time_to_answer_ms', 0, Infinity, fail);
-      checkRange(r, 'confidence', 1, 5, fail);
-      checkRange(r, 'difficulty', 0, 1, fail);
       if ((r.question_id as string).length === 0) fail('question_id', 'must not be empty');
       return;
     case 'material-interactions':
-      checkRange(r, 'progress', 0, 1, fail);
-      checkRange(r, 'position_ms', 0, Infinity, fail);
-      checkRange(r, 'active_ms', 0, Infinity, fail);
-      checkRange(r, 'text_length', 0, Infinity, fail);
       if ((r.material_id as string).length === 0) fail('material_id', 'must not be empty');
       return;
     case 'study-events': {
-      checkRange(r, 'duration_ms', 0, Infinity, fail);
-      const ai = r.ai_coach as Record<string, unknown> | null;
-      if (ai) {
-        checkRange(ai, 'prompt_tokens', 0, Infinity, (p, m) => fail(`ai_coach.${p}`, m));
-        checkRange(ai, 'response_tokens', 0, Infinity, (p, m) => fail(`ai_coach.${p}`, m));
-      }
-      const api = r.api_call as { status: number; duration_ms: number; route: string } | null;
-      if (api) {
-        if (api.status < 100 || api.status > 599) fail('api_call.status', 'must be an HTTP status');
-        if (api.duration_ms < 0) fail('api_call.duration_ms', 'must be >= 0');
-        if (!api.route.startsWith('/') || /[?#]/.test(api.route) || api.route.length > 256) {
-          fail('api_call.route', 'must be a route pattern starting with / without query or fragment');
-        }
+      const api = r.api_call as { route: string } | null;
+      if (api && (!new RegExp(EVENT_RULES.apiRoute.pattern).test(api.route) || api.route.length > 256)) {
+        fail('api_call.route', 'must be a route pattern starting with / without query or fragment');
       }
       return;
     }
@@ -313,7 +335,7 @@ export function validateEvent(candidate: CandidateEvent, ctx: ValidationContext)
   if (!UUID.test(r.event_id)) fail('event_id', 'must be a UUID');
   if (!USER_ID.test(r.user_id))
     fail('user_id', 'must be a pseudonymous id: 1-64 letters, digits, _ or - (never an e-mail)');
-  if ((r.schema_version as number) < 1) fail('schema_version', 'must be >= 1');
+  if ((r.schema_version as number) < EVENT_RULES.schemaVersionMin) fail('schema_version', 'must be >= 1');
   const corrected = r.occurred_at + ctx.skewMs;
   if (corrected > ctx.receivedAt + ctx.maxFutureMs) {
     fail(
@@ -351,7 +373,11 @@ export function validateEvent(candidate: CandidateEvent, ctx: ValidationContext)
   }
   familyChecks(candidate.family, r, fail);
   const client = r.client as { app_version?: unknown } | null;
-  if (client && typeof client.app_version === 'string' && client.app_version.length > 64) {
+  if (
+    client &&
+    typeof client.app_version === 'string' &&
+    client.app_version.length > EVENT_RULES.appVersionMaxLength
+  ) {
     fail('client.app_version', 'longer than 64');
   }
   if (errors.length > 0) return { ok: false, errors };

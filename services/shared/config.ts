@@ -15,6 +15,10 @@ const SHARED_ENV = {
   KAFKA_TOPIC_PREFIX: { default: '', doc: 'prefix for every topic name (tests use it to isolate runs)' },
   KAFKA_PARTITIONS: { default: '12', doc: 'partitions per event topic when topics are created' },
   KAFKA_REPLICATION_FACTOR: { default: '1', doc: 'replication factor when topics are created' },
+  KAFKA_RETRY_MAX_MS: {
+    default: '30000',
+    doc: "longest wait between two retries of a kafkajs request (kafkajs' maxRetryTime); the cluster profile sets 1000 so a producer retrying against a killed leader finds its successor within a second of the failover",
+  },
   KAFKA_EVENT_RETENTION_MS: {
     default: '-1',
     doc: 'retention of event topics in ms (-1 keeps everything: topics are the source of truth for replays)',
@@ -31,6 +35,14 @@ const SHARED_ENV = {
   CLICKHOUSE_DATABASE: { default: 'studystream', doc: 'ClickHouse database holding raw events and rollups' },
   CLICKHOUSE_USER: { default: 'default', doc: 'ClickHouse user' },
   CLICKHOUSE_PASSWORD: { default: '', doc: 'ClickHouse password' },
+  CLICKHOUSE_CLUSTER: {
+    default: '',
+    doc: 'cluster profile: the <remote_servers> cluster of the Distributed tables (empty: one server); migrations then create replicated local tables plus Distributed tables on every node of CLICKHOUSE_CLUSTER_NODES',
+  },
+  CLICKHOUSE_CLUSTER_NODES: {
+    default: '',
+    doc: 'cluster profile: comma-separated HTTP URLs of every ClickHouse node (migrations run on each; deploy/cluster.sh writes them)',
+  },
   DATABASE_URL: {
     default: 'postgres://studystream:studystream@127.0.0.1:5432/studystream',
     doc: 'PostgreSQL connection string',
@@ -116,6 +128,7 @@ export const sharedEnv = defineEnv('shared', SHARED_ENV, {
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, . _ - only'),
   KAFKA_PARTITIONS: envInt('KAFKA_PARTITIONS'),
   KAFKA_REPLICATION_FACTOR: envInt('KAFKA_REPLICATION_FACTOR'),
+  KAFKA_RETRY_MAX_MS: envInt('KAFKA_RETRY_MAX_MS'),
   KAFKA_EVENT_RETENTION_MS: envInt('KAFKA_EVENT_RETENTION_MS'),
   KAFKA_DLQ_RETENTION_MS: envInt('KAFKA_DLQ_RETENTION_MS'),
   SCHEMA_REGISTRY_URL: z.url(),
@@ -123,6 +136,13 @@ export const sharedEnv = defineEnv('shared', SHARED_ENV, {
   CLICKHOUSE_DATABASE: z.string().regex(identifier, 'identifier only'),
   CLICKHOUSE_USER: z.string(),
   CLICKHOUSE_PASSWORD: z.string(),
+  CLICKHOUSE_CLUSTER: z.string().regex(/^([A-Za-z_][A-Za-z0-9_]*)?$/, 'identifier or empty'),
+  CLICKHOUSE_CLUSTER_NODES: z.string().transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ),
   DATABASE_URL: z.string().min(1),
   PG_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lower-case identifier only'),
   PG_POOL_MAX: envInt('PG_POOL_MAX'),

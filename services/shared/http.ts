@@ -1,6 +1,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { contextFromHeaders, initTracing, SpanKind, tracingEnabled, withSpan } from './tracing.ts';
 import { Hono, type Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { Histogram, Counter, LATENCY_BUCKETS } from './metrics.ts';
@@ -190,7 +191,15 @@ export function mountErrorHandlers(app: Hono, log: Logger): void {
     return c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404);
   });
   app.onError((err, c) => {
-    log.error({ err, route: c.req.routePath }, 'unhandled error');
+    // A deliberate refusal (HTTPException and its subclasses): its own response, with the headers set before it.
+    if (err instanceof HTTPException) {
+      const res = err.getResponse();
+      return c.newResponse(res.body, res);
+    }
+    log.error(
+      { err, route: c.req.routePath, requestId: (c.var as Record<string, unknown>).requestId },
+      'unhandled error',
+    );
     return c.json(errorBody('internal_error', 'internal error'), 500);
   });
 }

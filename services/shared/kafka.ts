@@ -119,7 +119,8 @@ export const KNOWN_HARMLESS_KAFKAJS = [
 
 /** A kafkajs client that logs through pino. */
 export function createKafka(
-  cfg: Pick<SharedConfig, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>,
+  cfg: Pick<SharedConfig, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'> &
+    Partial<Pick<SharedConfig, 'KAFKA_RETRY_MAX_MS'>>,
   log: Logger,
   clientSuffix = '',
 ): Kafka {
@@ -127,7 +128,7 @@ export function createKafka(
     clientId: clientSuffix ? `${cfg.KAFKA_CLIENT_ID}-${clientSuffix}` : cfg.KAFKA_CLIENT_ID,
     brokers: cfg.KAFKA_BROKERS,
     logLevel: logLevel.WARN,
-    retry: { initialRetryTime: 200, retries: 8 },
+    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: cfg.KAFKA_RETRY_MAX_MS ?? 30_000 },
     logCreator:
       () =>
       ({ namespace, level, log: entry }: LogEntry) => {

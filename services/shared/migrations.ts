@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
 import { chQuery, createClickHouse, type ClickHouseSettings } from './clickhouse.ts';
+import { clusterMigrations, type Migration } from './clickhouse-cluster.ts';
+import type { SharedConfig } from './config.ts';
 import { ident, sql } from './sql.ts';
 
 /**
@@ -15,7 +17,7 @@ import { ident, sql } from './sql.ts';
 export const POSTGRES_DIR = fileURLToPath(new URL('../../postgres/', import.meta.url));
 export const CLICKHOUSE_DIR = fileURLToPath(new URL('../../clickhouse/', import.meta.url));
 
-export type Migration = { version: string; name: string; sql: string; checksum: string };
+export type { Migration };
 export type MigrationReport = { applied: string[]; skipped: string[] };
 
 export async function readMigrations(dir: string): Promise<Migration[]> {
@@ -110,10 +112,11 @@ export async function migratePostgres(
  * idempotent (IF NOT EXISTS) and a file is recorded only after all its statements succeeded.
  */
 export async function migrateClickHouse(
-  cfg: ClickHouseSettings,
+  cfg: ClickHouseSettings & Partial<ClusterSettings>,
   database: string,
   dir = CLICKHOUSE_DIR,
 ): Promise<MigrationReport> {
+  if (cfg.CLICKHOUSE_CLUSTER) return migrateClickHouseCluster(cfg as ClusterConfig, database, dir);
   const db = ident(database);
   const root = createClickHouse(cfg, 'default');
   try {
@@ -168,4 +171,130 @@ async function applyClickHouseMigrations(
     report.applied.push(m.name);
   }
   return report;
+}
+
+type ClusterSettings = Pick<SharedConfig, 'CLICKHOUSE_CLUSTER' | 'CLICKHOUSE_CLUSTER_NODES'>;
+type ClusterConfig = ClickHouseSettings & ClusterSettings;
+
+/** One client per node of the cluster profile, bound to `database`. */
+function nodeClients(cfg: ClusterConfig, database: string): ClickHouseClient[] {
+  if (cfg.CLICKHOUSE_CLUSTER_NODES.length === 0) {
+    throw new Error('CLICKHOUSE_CLUSTER is set but CLICKHOUSE_CLUSTER_NODES lists no node');
+  }
+  return cfg.CLICKHOUSE_CLUSTER_NODES.map((url) =>
+    createClickHouse({ ...cfg, CLICKHOUSE_URL: url }, database),
+  );
+}
+
+async function onEach<T>(
+  clients: ClickHouseClient[],
+  work: (c: ClickHouseClient) => Promise<T>,
+): Promise<T[]> {
+  try {
+    return await Promise.all(clients.map(work));
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+  }
+}
+
+/**
+ * The cluster profile (CLICKHOUSE_CLUSTER): the same files, transformed by clusterMigrations (replicated local
+ * tables + Distributed tables, services/shared/clickhouse-cluster.ts), applied node by node: `all` statements on
+ * every node, `shard` statements on the first node of each shard ({shard} macro). Each node records the file in
+ * its own schema_migrations once every statement succeeded everywhere; a file counts as applied when every node
+ * recorded it.
+ */
+async function migrateClickHouseCluster(
+  cfg: ClusterConfig,
+  database: string,
+  dir: string,
+): Promise<MigrationReport> {
+  const db = ident(database);
+  await onEach(nodeClients(cfg, 'default'), (c) =>
+    c.command({ query: sql`CREATE DATABASE IF NOT EXISTS ${db}`.text }),
+  );
+  const clients = nodeClients(cfg, database);
+  const report: MigrationReport = { applied: [], skipped: [] };
+  try {
+    const shards = await Promise.all(
+      clients.map(async (c) => {
+        const [row] = await chQuery<{ shard: string }>(
+          c,
+          `SELECT substitution AS shard FROM system.macros WHERE macro = 'shard'`,
+        );
+        if (!row) throw new Error('a ClickHouse node of the cluster has no {shard} macro');
+        return row.shard;
+      }),
+    );
+    const leaders = clients.filter((_, i) => shards.indexOf(shards[i]!) === i);
+    const recorded = await Promise.all(
+      clients.map(async (c) => {
+        await c.command({
+          query: sql`CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (
+            version String, name String, checksum String, applied_at DateTime DEFAULT now()
+          ) ENGINE = ReplacingMergeTree ORDER BY version`.text,
+        });
+        const rows = await chQuery<{ version: string; checksum: string }>(
+          c,
+          sql`SELECT version, any(checksum) AS checksum FROM ${db}.schema_migrations GROUP BY version`.text,
+        );
+        return new Map(rows.map((r) => [r.version, r.checksum]));
+      }),
+    );
+    const migrations = clusterMigrations(
+      await readMigrations(dir),
+      { database, cluster: cfg.CLICKHOUSE_CLUSTER },
+      splitStatements,
+    );
+    for (const m of migrations) {
+      if (recorded.every((r) => r.has(m.version))) {
+        checkUnchanged(m, recorded[0]!.get(m.version)!);
+        report.skipped.push(m.name);
+        continue;
+      }
+      for (const statement of m.statements) {
+        for (const c of statement.scope === 'all' ? clients : leaders) {
+          if (statement.whenParts) {
+            const [parts] = await chQuery<{ n: string }>(
+              c,
+              sql`SELECT count() AS n FROM system.parts WHERE active AND database = currentDatabase() AND table = ${statement.whenParts}`
+                .text,
+            );
+            if (Number(parts?.n ?? 0) === 0) continue;
+          }
+          try {
+            await c.command({ query: statement.sql });
+          } catch (err) {
+            throw new Error(`migration ${m.name} failed (cluster): ${(err as Error).message}`, {
+              cause: err,
+            });
+          }
+        }
+      }
+      for (const [i, c] of clients.entries()) {
+        if (recorded[i]!.has(m.version)) continue;
+        await c.insert({
+          table: `${database}.schema_migrations`,
+          values: [{ version: m.version, name: m.name, checksum: m.checksum }],
+          format: 'JSONEachRow',
+        });
+      }
+      report.applied.push(m.name);
+    }
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+  }
+  return report;
+}
+
+/** Drops a ClickHouse database: on the one server, or on every node of the cluster profile. */
+export async function dropClickHouseDatabase(
+  cfg: ClickHouseSettings & Partial<ClusterSettings>,
+  database: string,
+): Promise<void> {
+  const query = sql`DROP DATABASE IF EXISTS ${ident(database)}`.text;
+  const clients = cfg.CLICKHOUSE_CLUSTER
+    ? nodeClients(cfg as ClusterConfig, 'default')
+    : [createClickHouse(cfg, 'default')];
+  await onEach(clients, (c) => c.command({ query }));
 }

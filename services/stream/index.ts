@@ -31,3 +31,4 @@ export { SessionsBulkBuild } from './sessions/bulk.ts';
 export { sessionsEnv } from './sessions/config.ts';
 export { createSessionsProcessor, positionField, sessionOptions } from './sessions/processor.ts';
 export { liveKeys, readLive, readLiveSessions, writtenCounts } from './sessions/store.ts';
+export { insertStudyReads, StudyReads, type StudyDay, type StudyMaterial } from './mastery/study-reads.ts';

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type SharedConfig } from '../../services/shared/config.ts';
-import { createClickHouse } from '../../services/shared/clickhouse.ts';
 import { createKafka, ensureTopics, topicDeclarations } from '../../services/shared/kafka.ts';
 import { createLogger } from '../../services/shared/logger.ts';
-import { migrateClickHouse, migratePostgres } from '../../services/shared/migrations.ts';
+import {
+  dropClickHouseDatabase,
+  migrateClickHouse,
+  migratePostgres,
+} from '../../services/shared/migrations.ts';
 import { createPgPool } from '../../services/shared/postgres.ts';
-import { ident, sql } from '../../services/shared/sql.ts';
 import { Redis } from 'ioredis';
 import { loadTaxonomy } from '../../postgres/taxonomy/load.ts';
 
@@ -74,12 +76,8 @@ export async function teardown(iso: IsolatedEnv): Promise<void> {
   } finally {
     await admin.disconnect();
   }
-  const ch = createClickHouse(iso.cfg, 'default');
-  try {
-    await ch.command({ query: sql`DROP DATABASE IF EXISTS ${ident(iso.cfg.CLICKHOUSE_DATABASE)}`.text });
-  } finally {
-    await ch.close();
-  }
+  // On the cluster profile, on every node.
+  await dropClickHouseDatabase(iso.cfg, iso.cfg.CLICKHOUSE_DATABASE);
   const pool = createPgPool(iso.cfg);
   try {
     await pool.query(`DROP SCHEMA IF EXISTS ${iso.cfg.PG_SCHEMA} CASCADE`);

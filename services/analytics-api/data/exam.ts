@@ -1,16 +1,13 @@
-import type { RowReader } from '../../shared/clickhouse.ts';
 import type { Pool } from '../../shared/postgres.ts';
-import { raw, sql } from '../../shared/sql.ts';
 import { boardWeightScale, topicGraph, type TopicGraph, type TopicNode } from '../../domain/gaps.ts';
 import { addDays } from '../compute.ts';
-import { PER_STUDENT } from './history.ts';
 
 /**
  * Reads behind the knowledge-gaps and exam-readiness endpoints: the exam's leaf topics with their prerequisite
- * graph (PostgreSQL `topics`, `topic_relationships`, in memory per process like the taxonomy index), the
- * student's pace and study totals (ClickHouse per-student rollups) and the materials the student opened
- * (ClickHouse raw material_interactions, keyed by user). Values reach SQL as $n parameters (PostgreSQL) or
- * through services/shared/sql.ts (ClickHouse), after the route's zod validation.
+ * graph (PostgreSQL `topics`, `topic_relationships`, in memory per process like the taxonomy index), and the
+ * student's study totals, pace and material progress from the per-student read models the mastery processor
+ * maintains (postgres/075: student_study_days, student_materials), so a request reads PostgreSQL only (ClickHouse
+ * took 13-39 ms per read under load). Values reach SQL as $n parameters, after the route's zod validation.
  */
 
 export type ExamLeaf = {
@@ -96,41 +93,21 @@ function examNode(leaf: ExamLeaf, strengths: Record<string, number>): TopicNode 
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 
-/** Mean answer time (minutes per answered question) over the last 90 days; null without answers. */
-export async function minutesPerQuestion(ch: RowReader, user: string, today: string): Promise<number | null> {
-  const [row] = await ch.rows<Record<string, unknown>>(
-    sql`SELECT sum(questions) AS q, sum(answer_ms) AS ms
-        FROM daily_user_topic_sums
-        PREWHERE user_id = ${user}
-        WHERE day >= toDate(${addDays(today, -89)}) AND day <= toDate(${today})
-        ${raw(PER_STUDENT)}`.text,
-  );
-  const q = num(row?.q);
-  return q > 0 ? num(row?.ms) / q / 60_000 : null;
-}
+export type OpenedMaterial = { materialId: string; topicIds: string[]; progress: number };
 
-export type OpenedMaterial = { materialId: string; type: string; topicIds: string[]; progress: number };
-
-/** Every material the student opened, with the highest progress reached (0..1). */
-export async function openedMaterials(ch: RowReader, user: string): Promise<OpenedMaterial[]> {
-  const rows = await ch.rows<Record<string, unknown>>(
-    sql`SELECT material_id AS m, any(material_type) AS t, any(topic_ids) AS topics, max(ifNull(progress, 0)) AS p
-        FROM material_interactions
-        PREWHERE user_id = ${user}
-        WHERE material_id != ''
-        GROUP BY material_id ORDER BY material_id
-        ${raw(PER_STUDENT)}`.text,
-  );
-  return rows.map((r) => ({
-    materialId: String(r.m),
-    type: String(r.t),
-    topicIds: (r.topics as string[] | null) ?? [],
-    progress: num(r.p),
-  }));
+/** Every material the student has progress on, with the highest progress reached (0..1). */
+export async function openedMaterials(pg: Pool, user: string): Promise<OpenedMaterial[]> {
+  const { rows } = await pg.query<{ m: string; t: string[]; p: number }>({
+    name: 'exam_opened_materials',
+    text: `SELECT material_id AS m, topic_ids AS t, progress AS p FROM student_materials
+           WHERE user_id = $1 ORDER BY material_id`,
+    values: [user],
+  });
+  return rows.map((r) => ({ materialId: r.m, topicIds: r.t, progress: num(r.p) }));
 }
 
 export type StudyTotals = {
-  /** First day with any activity, or null. */
+  /** First day with an answer or material progress, or null. */
   firstDay: string | null;
   questions: number;
   correct: number;
@@ -139,42 +116,65 @@ export type StudyTotals = {
   activeMinutes: number;
   questions30d: number;
   correct30d: number;
+  /** Mean answer time over the last 90 days (minutes per answer); null without answers. */
+  minutesPerQuestion: number | null;
 };
 
-/** All-time study totals and the last 30 days' answers, from the per-student daily sums. */
-export async function studyTotals(ch: RowReader, user: string, today: string): Promise<StudyTotals> {
-  const rows = await ch.rows<Record<string, unknown>>(
-    sql`SELECT toString(day) AS d, sum(events) AS events, sum(active_ms) AS active_ms, sum(questions) AS questions,
-          sum(correct) AS correct, sum(first_attempts) AS fa, sum(first_attempt_correct) AS fac
-        FROM daily_user_sums
-        PREWHERE user_id = ${user}
-        WHERE day <= toDate(${today})
-        GROUP BY day
-        ${raw(PER_STUDENT)}`.text,
-  );
-  const from30 = addDays(today, -29);
-  const out: StudyTotals = {
-    firstDay: null,
-    questions: 0,
-    correct: 0,
-    firstAttempts: 0,
-    firstAttemptCorrect: 0,
-    activeMinutes: 0,
-    questions30d: 0,
-    correct30d: 0,
+/**
+ * All-time study totals, the last 30 days' answers and the last 90 days' pace, from the per-student daily sums
+ * (postgres/075, maintained by the mastery processor): one indexed range read of the student's rows.
+ */
+export async function studyTotals(pg: Pool, user: string, today: string): Promise<StudyTotals> {
+  const { rows } = await pg.query<Record<string, unknown>>({
+    name: 'exam_study_totals',
+    text: `SELECT to_char(min(day), 'YYYY-MM-DD') AS first_day, sum(questions) AS q, sum(correct) AS c,
+             sum(first_attempts) AS fa, sum(first_attempt_correct) AS fac,
+             sum(answer_ms + material_active_ms) AS active_ms,
+             sum(questions) FILTER (WHERE day >= $2::date) AS q30, sum(correct) FILTER (WHERE day >= $2::date) AS c30,
+             sum(questions) FILTER (WHERE day >= $3::date) AS q90, sum(answer_ms) FILTER (WHERE day >= $3::date) AS ms90
+           FROM student_study_days WHERE user_id = $1 AND day <= $4::date`,
+    values: [user, addDays(today, -29), addDays(today, -89), today],
+  });
+  const r = rows[0] ?? {};
+  const q90 = num(r.q90);
+  return {
+    firstDay: r.first_day == null ? null : String(r.first_day),
+    questions: num(r.q),
+    correct: num(r.c),
+    firstAttempts: num(r.fa),
+    firstAttemptCorrect: num(r.fac),
+    activeMinutes: num(r.active_ms) / 60_000,
+    questions30d: num(r.q30),
+    correct30d: num(r.c30),
+    minutesPerQuestion: q90 > 0 ? num(r.ms90) / q90 / 60_000 : null,
   };
-  for (const r of rows) {
-    const day = String(r.d);
-    if (num(r.events) > 0 && (out.firstDay === null || day < out.firstDay)) out.firstDay = day;
-    out.questions += num(r.questions);
-    out.correct += num(r.correct);
-    out.firstAttempts += num(r.fa);
-    out.firstAttemptCorrect += num(r.fac);
-    out.activeMinutes += num(r.active_ms) / 60_000;
-    if (day >= from30) {
-      out.questions30d += num(r.questions);
-      out.correct30d += num(r.correct);
-    }
-  }
-  return out;
+}
+
+export const COHORT_PACE_TTL_MS = 5 * 60_000;
+const paces = new WeakMap<Pool, { at: number; value: Promise<number | null> }>();
+
+/**
+ * The cohort's measured time per answer (minutes, every student's answers of the last 90 days), for students
+ * without answers of their own; per process, refreshed every COHORT_PACE_TTL_MS. Null without any answers.
+ */
+export function cohortMinutesPerQuestion(
+  pg: Pool,
+  today: string,
+  nowMs = Date.now(),
+): Promise<number | null> {
+  const cached = paces.get(pg);
+  if (cached && nowMs - cached.at < COHORT_PACE_TTL_MS) return cached.value;
+  const value = pg
+    .query<{ q: string | null; ms: string | null }>(
+      `SELECT sum(questions) AS q, sum(answer_ms) AS ms FROM student_study_days
+       WHERE day >= $1::date AND day <= $2::date`,
+      [addDays(today, -89), today],
+    )
+    .then(({ rows }) => {
+      const q = num(rows[0]?.q);
+      return q > 0 ? num(rows[0]?.ms) / q / 60_000 : null;
+    });
+  paces.set(pg, { at: nowMs, value });
+  value.catch(() => paces.delete(pg));
+  return value;
 }

@@ -232,9 +232,19 @@ function asciiJson(s: string): string {
 /** A position in the mastery list's order (topic level, then topic id bytewise): what a cursor encodes. */
 export type MasteryCursor = { level: number; topicId: string };
 
+/**
+ * A mastery row as the list reads it: MasteryRow's figures without the scheduler states; instead `current`, what
+ * masteryNow gives at the request time (computed from the two scheduler numbers the list reads). The name is the
+ * topic's pre-encoded JSON (rawName). routes/mastery.ts masteryEntry builds the API entry from it.
+ */
+export type MasteryListRow = Omit<MasteryRow, 'name' | 'sm2State' | 'fsrsState'> & {
+  name: unknown;
+  current: { retrievalStrength: number; score: number } | null;
+};
+
 export type MasteryPage = {
-  /** The entries (masteryView's shape, or the requested fields of it), in list order. */
-  topics: Array<Record<string, unknown>>;
+  /** The rows, in list order. */
+  rows: MasteryListRow[];
   /** Where the next page starts, or null when this page holds the last entry. */
   next: MasteryCursor | null;
 };
@@ -303,10 +313,10 @@ function rawName(t: Topic): unknown {
 }
 
 /**
- * One page of the mastery list (masteryView's values), from a lean positional row (rowMode 'array': ~20 scalar
- * columns, no jsonb for the driver to JSON.parse, no intermediate row object); name, level, parent and board
+ * One page of the mastery list's rows (routes/mastery.ts masteryEntry shapes them), from a lean positional row (rowMode 'array': ~20 scalar
+ * columns, no jsonb for the driver to JSON.parse); name, level, parent and board
  * weight from the in-memory taxonomy. Order: topic level, then topic id bytewise (COLLATE "C"), the order a cursor
- * resumes from. Integration-tested against masteryView on known rows and compared with it on 200 bench students.
+ * resumes from. Integration-tested against the topic view (full row) on known rows.
  */
 export async function masteryListPage(
   pg: Pool,
@@ -316,7 +326,6 @@ export async function masteryListPage(
     parent?: string;
     after?: MasteryCursor;
     limit: number;
-    fields?: readonly MasteryField[];
     nowMs: number;
   },
 ): Promise<MasteryPage> {
@@ -351,62 +360,62 @@ export async function masteryListPage(
       break;
     }
   }
-  const topics: Array<Record<string, unknown>> = [];
+  const out: MasteryListRow[] = [];
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
     const t = index.byId.get(r[C.id] as string);
     if (!t) continue;
-    const entry: Record<string, unknown> = {
+    out.push({
       topicId: t.id,
       name: rawName(t),
       level: t.level,
       parentId: t.parentId,
       boardWeight: t.boardWeight,
-      score: round(r[C.score] as number),
-      interval: { lower: round(r[C.lower] as number), upper: round(r[C.upper] as number), level: 0.95 },
-      trend: r[C.trend],
-      attempts: r[C.attempts],
-      correct: r[C.correct],
-      accuracy: round(r[C.accuracy] as number | null),
-      firstAttemptAccuracy: round(r[C.firstAttemptAccuracy] as number | null),
-      recentAccuracy: round(r[C.recentAccuracy] as number | null),
-      retrievalStrength: round(r[C.retrievalStrength] as number),
-      materialCompletion: round(r[C.materialCompletion] as number),
-      pCorrect: pCorrectView(r[C.pCorrect], r[C.pCorrectLower], r[C.pCorrectUpper]),
-      pCorrectNow:
+      attempts: r[C.attempts] as number,
+      correct: r[C.correct] as number,
+      accuracy: r[C.accuracy] as number | null,
+      firstAttemptAccuracy: r[C.firstAttemptAccuracy] as number | null,
+      recentAccuracy: r[C.recentAccuracy] as number | null,
+      score: r[C.score] as number,
+      lower: r[C.lower] as number,
+      upper: r[C.upper] as number,
+      retrievalStrength: r[C.retrievalStrength] as number,
+      materialCompletion: r[C.materialCompletion] as number,
+      pCorrect:
+        r[C.pCorrect] == null
+          ? null
+          : {
+              p: Number(r[C.pCorrect]),
+              lower: Number(r[C.pCorrectLower]),
+              upper: Number(r[C.pCorrectUpper]),
+            },
+      learner:
         r[C.learnerMu] == null
           ? null
-          : pCorrectNow(
-              {
-                mu: r[C.learnerMu] as number,
-                v: r[C.learnerV] as number,
-                s: r[C.learnerS] as number,
-                lastAt: (r[C.learnerLastAt] as number | null) ?? null,
-                materialAt: (r[C.learnerMaterialAt] as number | null) ?? null,
-              },
-              opts.nowMs,
-            ),
-      asOf: iso(r[C.asOf]),
-      now: recallNow(r, opts.nowMs),
+          : {
+              mu: r[C.learnerMu] as number,
+              v: r[C.learnerV] as number,
+              s: r[C.learnerS] as number,
+              lastAt: (r[C.learnerLastAt] as number | null) ?? null,
+              materialAt: (r[C.learnerMaterialAt] as number | null) ?? null,
+            },
+      trend: (r[C.trend] as string | null) ?? null,
       nextReviewAt: iso(r[C.nextReviewAt]),
-      scheduler: t.level === 2 ? (r[C.sm2] === true ? 'sm2' : 'fsrs') : null,
-    };
-    if (opts.fields === undefined) topics.push(entry);
-    else topics.push(Object.fromEntries(opts.fields.map((f) => [f, entry[f]])));
+      asOf: iso(r[C.asOf]),
+      scheduler: r[C.sm2] === true ? 'sm2' : 'fsrs',
+      current: recallNow(r, opts.nowMs),
+    });
   }
   const last = rows[n - 1];
   return {
-    topics,
+    rows: out,
     next:
       rows.length > opts.limit && last ? { level: Number(last[C.level]), topicId: String(last[C.id]) } : null,
   };
 }
 
-/** `now` of a list row: masteryNow (the domain's recall functions) on the columns it reads, rounded as masteryView. */
-function recallNow(
-  r: unknown[],
-  nowMs: number,
-): { retrievalStrength: number | null; score: number | null } | null {
+/** `current` of a list row: masteryNow (the domain's recall functions) on the columns it reads. */
+function recallNow(r: unknown[], nowMs: number): { retrievalStrength: number; score: number } | null {
   if (r[C.hasState] !== true) return null;
   const sm2 = r[C.sm2] === true;
   const a = r[C.stabilityOrInterval] === null ? undefined : (r[C.stabilityOrInterval] as number);
@@ -421,8 +430,7 @@ function recallNow(
     },
     nowMs,
   );
-  if (current === null) return null;
-  return { retrievalStrength: round(current.retrievalStrength), score: round(current.score) };
+  return current;
 }
 
 export type SummaryTopic = {
@@ -793,6 +801,11 @@ export async function cohortsOf(pg: Pool, user: string): Promise<string[]> {
     [user],
   );
   return rows.map((r) => r.cohort_id);
+}
+
+export async function cohortExists(pg: Pool, cohort: string): Promise<boolean> {
+  const { rows } = await prepared(pg, 'SELECT 1 FROM cohorts WHERE id = $1', [cohort]);
+  return rows.length > 0;
 }
 
 export async function cohortMembers(pg: Pool, cohort: string): Promise<string[] | null> {

@@ -13,7 +13,13 @@ import { cohortGapsQuery, cohortParams, knowledgeGapsQuery } from '../params.ts'
 import { defineRoute, type DataDeps } from '../route.ts';
 import { RESPONSES } from '../schemas.ts';
 import { round, utcDay } from '../compute.ts';
-import { examGraph, minutesPerQuestion, openedMaterials, type ExamGraph } from '../data/exam.ts';
+import {
+  cohortMinutesPerQuestion,
+  examGraph,
+  openedMaterials,
+  studyTotals,
+  type ExamGraph,
+} from '../data/exam.ts';
 import { cohortLeafMastery, cohortMembers, masteryNow, masteryRows, type MasteryRow } from '../data/state.ts';
 
 export const WEIGHT_SCALE_NOTE =
@@ -27,12 +33,20 @@ export function gapInputs(exam: ExamGraph, rows: readonly MasteryRow[], now: num
   const byId = new Map(rows.map((r) => [r.topicId, r]));
   return exam.leaves.map((leaf) => {
     const r = byId.get(leaf.id);
-    if (!r) return { topicId: leaf.id, masteryScore: 0, recentAccuracy: null, materialCompletion: 0 };
+    if (!r)
+      return {
+        topicId: leaf.id,
+        masteryScore: 0,
+        recentAccuracy: null,
+        materialCompletion: 0,
+        learner: null,
+      };
     return {
       topicId: leaf.id,
       masteryScore: masteryNow(r, now)?.score ?? r.score,
       recentAccuracy: r.recentAccuracy,
       materialCompletion: r.materialCompletion,
+      learner: r.learner,
     };
   });
 }
@@ -48,9 +62,12 @@ export const knowledgeGaps = defineRoute({
     'recentFailureRate (unknown failure rate 0.5). boardWeight is on the seed 0-10 scale (10 = the heaviest leaf; ' +
     '`examShare` is the stored share of the exam); prerequisiteImpact is the 0-10 weight of every topic that ' +
     'depends on this one transitively, times the strength of the prerequisite chain, / 10. Severity: critical ' +
-    '(gap >= 0.5 and priority >= 15), high (>= 0.35, >= 10), medium (>= 0.2, >= 5), low. hoursToClose: unread ' +
-    "material (2 h per topic) plus 20 questions per 0.1 of mastery at the student's own mean answer time (last " +
-    '90 days; 2 min without answers). `learningPath` orders the first `limit` gaps prerequisites first, with the ' +
+    '(gap >= 0.5 and priority >= 15), high (>= 0.35, >= 10), medium (>= 0.2, >= 5), low. questionsToClose: the ' +
+    "learner model's expected practice questions until it predicts P(correct) >= 0.8 on a question of average " +
+    'difficulty (expected path of its own update: ability +drift per answer, recall restarted); hoursToClose: ' +
+    "those questions at `minutesPerQuestion`, the student's mean answer time over the last 90 days " +
+    "(`paceSource` student), else the cohort's (cohort), else 2 min (default), rounded up to the half hour. " +
+    '`learningPath` orders the first `limit` gaps prerequisites first, with the ' +
     "student's opened materials on each topic not yet completed (progress < 0.95).",
   scope: 'student',
   query: knowledgeGapsQuery,
@@ -62,15 +79,25 @@ export const knowledgeGaps = defineRoute({
 /** The knowledge-gaps body of one student (the endpoint's handler; the nightly snapshot job). */
 export async function studentGaps(data: DataDeps, user: string, now: number, limit: number) {
   const today = utcDay(now);
-  const [exam, rows, pace, materials] = await Promise.all([
+  const [exam, rows, totals, materials, cohortPace] = await Promise.all([
     examGraph(data.pg, now),
     masteryRows(data.pg, user, { level: 2 }),
-    minutesPerQuestion(data.chRows, user, today),
-    openedMaterials(data.chRows, user),
+    studyTotals(data.pg, user, today),
+    openedMaterials(data.pg, user),
+    cohortMinutesPerQuestion(data.pg, today, now),
   ]);
-  const minutes = pace ?? DEFAULT_MINUTES_PER_QUESTION;
+  const pace =
+    totals.minutesPerQuestion !== null
+      ? { minutes: totals.minutesPerQuestion, source: 'student' as const }
+      : cohortPace !== null
+        ? { minutes: cohortPace, source: 'cohort' as const }
+        : { minutes: DEFAULT_MINUTES_PER_QUESTION, source: 'default' as const };
+  const minutes = pace.minutes;
   const studied = new Set(rows.map((r) => r.topicId));
-  const gaps = detectKnowledgeGaps(gapInputs(exam, rows, now), exam.graph, { minutesPerQuestion: minutes });
+  const gaps = detectKnowledgeGaps(gapInputs(exam, rows, now), exam.graph, {
+    minutesPerQuestion: minutes,
+    nowMs: now,
+  });
   const counts: Record<GapSeverity, number> = { critical: 0, high: 0, medium: 0, low: 0 };
   let hours = 0;
   for (const gap of gaps) {
@@ -85,6 +112,7 @@ export async function studentGaps(data: DataDeps, user: string, now: number, lim
     generatedAt: new Date(now).toISOString(),
     weightScale: WEIGHT_SCALE_NOTE,
     minutesPerQuestion: round(minutes, 2),
+    paceSource: pace.source,
     counts,
     totalHoursToClose: hours,
     gaps: top.map((gap) => ({
@@ -100,6 +128,7 @@ export async function studentGaps(data: DataDeps, user: string, now: number, lim
       recentFailureRate: round(gap.recentFailureRate),
       priorityScore: round(gap.priorityScore),
       severity: gap.severity,
+      questionsToClose: gap.questionsToClose,
       hoursToClose: gap.hoursToClose,
       prerequisiteFor: gap.blockedTopics,
       prerequisites: [...(exam.graph.get(gap.topicId)?.prerequisites ?? [])].sort(),

@@ -1,5 +1,5 @@
 import type { RouteSpec } from '../route.ts';
-import { cohortTopics, percentiles } from './cohorts.ts';
+import { cohortDistributions, cohortTopics, percentiles, studentCohortTopics } from './cohorts.ts';
 import { dashboard } from './dashboard.ts';
 import { masteryList, masteryTopic } from './mastery.ts';
 import { insights } from './insights.ts';
@@ -19,7 +19,9 @@ export const ROUTES: RouteSpec[] = [
   insights,
   sessions,
   percentiles,
+  studentCohortTopics,
   cohortTopics,
+  cohortDistributions,
   knowledgeGaps,
   cohortKnowledgeGaps,
   examReadiness,

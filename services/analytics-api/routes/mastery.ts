@@ -19,12 +19,15 @@ import {
   pCorrectView,
   type MasteryField,
   topicWithChildren,
+  type MasteryListRow,
   type MasteryRow,
 } from '../data/state.ts';
 
-/** The API shape of one mastery row at `now`. */
-export function masteryView(r: MasteryRow, now: number) {
-  const current = masteryNow(r, now);
+/**
+ * The one builder of a mastery entry (the list's entries, the topic view's `mastery`): a row's figures at `now`.
+ * `current` is masteryNow's result (recall decayed to `now`), computed by the caller from what it read.
+ */
+export function masteryEntry(r: MasteryListRow, now: number) {
   return {
     topicId: r.topicId,
     name: r.name,
@@ -44,12 +47,17 @@ export function masteryView(r: MasteryRow, now: number) {
     pCorrect: r.pCorrect ? pCorrectView(r.pCorrect.p, r.pCorrect.lower, r.pCorrect.upper) : null,
     pCorrectNow: r.learner ? pCorrectNow(r.learner, now) : null,
     asOf: r.asOf,
-    now: current
-      ? { retrievalStrength: round(current.retrievalStrength), score: round(current.score) }
+    now: r.current
+      ? { retrievalStrength: round(r.current.retrievalStrength), score: round(r.current.score) }
       : null,
     nextReviewAt: r.nextReviewAt,
     scheduler: r.level === 2 ? r.scheduler : null,
-  };
+  } satisfies Record<MasteryField, unknown>;
+}
+
+/** The API shape of one full mastery row (the scheduler states read) at `now`. */
+export function masteryView(r: MasteryRow, now: number) {
+  return masteryEntry({ ...r, current: masteryNow(r, now) }, now);
 }
 
 export const masteryList = defineRoute({
@@ -73,13 +81,17 @@ export const masteryList = defineRoute({
       parent: query.parent,
       after: query.cursor === undefined ? undefined : (decodeMasteryCursor(query.cursor) ?? undefined),
       limit: query.limit,
-      fields: query.fields === undefined ? undefined : (query.fields.split(',') as MasteryField[]),
       nowMs: now,
+    });
+    const fields = query.fields === undefined ? undefined : (query.fields.split(',') as MasteryField[]);
+    const topics = page.rows.map((r) => {
+      const entry = masteryEntry(r, now);
+      return fields === undefined ? entry : Object.fromEntries(fields.map((f) => [f, entry[f]]));
     });
     return {
       user,
       generatedAt: new Date(now).toISOString(),
-      topics: page.topics,
+      topics,
       nextCursor: page.next === null ? null : encodeMasteryCursor(page.next),
     };
   },

@@ -119,7 +119,7 @@ export async function studentReadiness(data: DataDeps, user: string, now: number
     loadReadinessArtifact(),
     examGraph(data.pg, now),
     masteryRows(data.pg, user, { level: 2 }),
-    studyTotals(data.chRows, user, today),
+    studyTotals(data.pg, user, today),
   ]);
   const model = modelOf(artifact);
   const { leaves, activity } = readinessInputs(exam, rows, totals, now, examMs);

@@ -7,7 +7,9 @@ export const help = `usage: studystream reconcile [--from T] [--to T] [--json]
 Compares the raw history in ClickHouse (the sink's copy of the topics, one row per event_id) with what the
 stateful processors made of it: every (student, session_id) must be written (study_sessions) or live (Redis) with
 the same distinct events and answers; events without a session id are the sessions processor's no_session drops;
-the mastery processor's applied events against the history's attempts and material events; late events and dead
+the mastery processor's applied events against the history's attempts and material events; the per-student read
+models of knowledge gaps and exam readiness (student_study_days, student_materials) against the history under the
+mastery processor's rules (all-time only); late events and dead
 letters by processor and reason. T is an ISO-8601 instant or epoch ms (sessions by their first event, events by
 occurred_at); the default is everything. Exit code 0 when every session reconciles, 1 otherwise.
 `;
@@ -48,6 +50,17 @@ function render(r: Reconciliation): string {
         ['applied (event_id claims)', r.mastery.applied],
       ],
     ),
+    'per-student read models (student_study_days, student_materials)',
+    r.studyReads === null
+      ? '  not compared for a time range (all-time sums)\n'
+      : table(
+          ['', 'STUDENTS'],
+          [
+            ['in the history or the tables', r.studyReads.students],
+            ['differing', r.studyReads.differing],
+          ],
+        ),
+    ...(r.studyReads?.examples ?? []).map((e) => `  ${e}`),
     'late events',
     r.late.length === 0
       ? '  none\n'
@@ -89,7 +102,8 @@ const command: Command = async (args) => {
     process.stdout.write(values.json ? JSON.stringify(r, null, 2) + '\n' : render(r));
     if (!r.ok)
       process.stderr.write(
-        `reconcile: ${r.sessions.missing} session(s) missing, ${r.sessions.differing} differing\n`,
+        `reconcile: ${r.sessions.missing} session(s) missing, ${r.sessions.differing} differing, ` +
+          `${r.studyReads?.differing ?? 0} student read model(s) differing\n`,
       );
     return r.ok ? 0 : 1;
   } finally {

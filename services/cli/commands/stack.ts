@@ -24,7 +24,8 @@ export const help = `usage: studystream stack up|down|status|logs|reset [compone
        studystream stack kafka-run <main-class> [args ...]
 
 The native local stack (deploy/stack.sh): ${COMPONENTS} (default), ${OPTIONAL} (optional), each its own
-process on 127.0.0.1 with its data under STACK_DIR.
+process on 127.0.0.1 with its data under STACK_DIR. With --profile cluster: the cluster profile (deploy/cluster.sh:
+3 Kafka brokers, 2x2 ClickHouse with ZooKeeper, PostgreSQL primary + standby; up|down|status|reset|kill|env [node ...]).
 `;
 
 const stack: Command = async (args) => runStack(args);

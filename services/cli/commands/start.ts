@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../shared/config.ts';
 import { createLogger } from '../../shared/logger.ts';
-import { noArguments, type Command } from '../command.ts';
+import { readFileSync } from 'node:fs';
+import { parseOptions, UsageError, type Command } from '../command.ts';
 import { migrateAll } from './migrate.ts';
 import { runStack } from './stack.ts';
 import { demoHints } from '../../analytics-api/index.ts';
@@ -62,19 +63,55 @@ export const START_HOOKS: StartHook[] = [
   { name: 'demo', module: 'services/cli/commands/demo.ts' },
 ];
 
-export const help = `usage: studystream start
+/** The instances `start --profile cluster` runs: each stream instance runs the three processors, so each
+ * processor group has 3 members. */
+export const CLUSTER_INSTANCES: Record<string, { variable: string; ports: number[] }> = {
+  ingest: { variable: 'INGEST_PORT', ports: [18080, 18082] },
+  stream: { variable: 'STREAM_PORT', ports: [18095, 18096, 18098] },
+  'analytics-api': { variable: 'API_PORT', ports: [18090, 18092] },
+  jobs: { variable: 'JOBS_PORT', ports: [18097] },
+};
+
+export const help = `usage: studystream start [--profile default|cluster]
 
 Runs the whole engine locally: starts the native stack, applies the migrations, registers the schemas, starts
 the services (${SERVICES.map((s) => s.name).join(', ')}) and the demo data, then prints their URLs. Logs are human-readable on a
 terminal (pino-pretty) and JSON lines otherwise. Ctrl-C stops the services.
+With --profile cluster: the cluster profile of the stack (deploy/cluster.sh), its configuration
+(.stack/cluster/cluster.env) for everything, and the services in several instances: ${Object.entries(
+  CLUSTER_INSTANCES,
+)
+  .map(([name, i]) => `${i.ports.length} ${name} (${i.variable} ${i.ports.join(', ')})`)
+  .join(', ')}.
 `;
 
+/** KEY=value lines of a generated env file (the cluster profile's). */
+export function readEnvFile(file: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
 const start: Command = async (args) => {
-  noArguments(args);
+  const { values, positionals } = parseOptions(args, { profile: { type: 'string' } });
+  const profile = values.profile ?? 'default';
+  if (positionals.length > 0 || (profile !== 'default' && profile !== 'cluster')) {
+    throw new UsageError(help.trimEnd());
+  }
+  const cluster = profile === 'cluster';
   const log = createLogger('start');
-  const cfg = loadConfig();
-  const stackCode = runStack(['up']);
+  const stackCode = runStack(cluster ? ['up', '--profile', 'cluster'] : ['up']);
   if (stackCode !== 0) throw new Error('the local stack did not come up (see `npm run stack -- status`)');
+  if (cluster) {
+    Object.assign(
+      process.env,
+      readEnvFile(`${process.env.CLUSTER_DIR ?? `${ROOT}.stack/cluster`}/cluster.env`),
+    );
+  }
+  const cfg = loadConfig();
   await migrateAll(log);
 
   const children: ChildProcess[] = [];
@@ -110,24 +147,35 @@ const start: Command = async (args) => {
       'development mode (STUDYSTREAM_DEV_MODE=1): services started without JWT_SECRET / INGEST_IP_SALT use public development secrets; never expose them',
     );
   }
+  const started: Array<{ name: string; url: string | undefined }> = [];
   for (const service of SERVICES) {
     if (!existsSync(`${ROOT}${service.entry}`)) continue;
-    const child = spawn(process.execPath, [`${ROOT}${service.entry}`], {
-      stdio: 'inherit',
-      env,
-    });
-    child.on('exit', (code, signal) => log.warn({ child: service.name, code, signal }, 'service exited'));
-    children.push(child);
-    log.info({ child: service.name, url: service.url?.(cfg) }, 'service started');
+    // The default profile: one instance on the configured port; the cluster profile: CLUSTER_INSTANCES.
+    const instances = cluster
+      ? CLUSTER_INSTANCES[service.name]!.ports.map((port, i) => ({
+          name: `${service.name}-${i + 1}`,
+          env: { ...env, [CLUSTER_INSTANCES[service.name]!.variable]: String(port) },
+          url: `http://${cfg.HTTP_HOST}:${port}`,
+        }))
+      : [{ name: service.name, env, url: service.url?.(cfg) }];
+    for (const instance of instances) {
+      const child = spawn(process.execPath, [`${ROOT}${service.entry}`], {
+        stdio: 'inherit',
+        env: instance.env,
+      });
+      child.on('exit', (code, signal) => log.warn({ child: instance.name, code, signal }, 'service exited'));
+      children.push(child);
+      started.push({ name: instance.name, url: instance.url });
+      log.info({ child: instance.name, url: instance.url }, 'service started');
+    }
   }
   if (children.length === 0) log.warn('no services exist yet; the stack is up and migrated');
 
   const urls: string[] = [];
-  for (const service of SERVICES) {
-    const url = service.url?.(cfg);
-    if (!url || !existsSync(`${ROOT}${service.entry}`)) continue;
+  for (const { name, url } of started) {
+    if (!url) continue;
     const ready = await waitReady(url, 120_000);
-    urls.push(`  ${service.name.padEnd(14)} ${url}  ${ready ? 'ready' : 'NOT READY (see the logs above)'}`);
+    urls.push(`  ${name.padEnd(16)} ${url}  ${ready ? 'ready' : 'NOT READY (see the logs above)'}`);
   }
   const api = loadApiConfig(env);
   // The demo student is the simulator's first student: known before the processors have caught up.

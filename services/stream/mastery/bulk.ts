@@ -35,6 +35,7 @@ import type { TopicTree } from './taxonomy.ts';
 import { decodeWireCached } from '../stateful/wire.ts';
 import type { ProcessorDefinition } from '../runtime/processor.ts';
 import type { FlushBatch } from '../runtime/types.ts';
+import { insertStudyReads, StudyReads } from './study-reads.ts';
 
 /** Rows per statement of the final write. */
 const CHUNK = 5000;
@@ -64,6 +65,8 @@ export class MasteryBulkBuild {
   /** event_id -> occurred_at of every applied event (the in-memory processed_events). */
   private readonly claims = new Map<string, number>();
   private positions = new Map<string, StoredPosition>();
+  /** The per-student read models (postgres/075), from the same fresh events. */
+  private readonly reads = new StudyReads();
   /** Milliseconds spent applying batches (the pure step), for the profile. */
   applyMs = 0;
 
@@ -100,7 +103,10 @@ export class MasteryBulkBuild {
     const started = performance.now();
     const { admitted, next } = admitRecords(batch.items, this.positions, batch.positions);
     const fresh = firstCopiesById(admitted).filter((i) => !this.claims.has(i.value.eventId));
-    for (const i of fresh) this.claims.set(i.value.eventId, i.value.occurredAt);
+    for (const i of fresh) {
+      this.claims.set(i.value.eventId, i.value.occurredAt);
+      this.reads.add(i.value);
+    }
     for (const [k, v] of leafKeysOf(fresh)) this.keys.set(k, v);
     const { history, late } = applyFresh(
       fresh,
@@ -174,6 +180,7 @@ export class MasteryBulkBuild {
           await stage('history', async () => {
             for (const part of chunks([...this.history.values()], CHUNK)) await writeHistory(b, part);
           });
+          await stage('study_reads', () => insertStudyReads(b, this.reads));
           await stage('late_events', async () => {
             for (const part of chunks([...this.late.values()], CHUNK))
               await recordLateEvents(b, MASTERY_PROCESSOR, part);

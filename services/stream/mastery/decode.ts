@@ -24,6 +24,8 @@ export type MasteryInput =
       topicIds: string[];
       materialId: string;
       progress: number;
+      /** Active (reading, watching) time of the interaction, for the study read models; null when absent. */
+      activeMs: number | null;
     };
 
 /**
@@ -72,6 +74,7 @@ export function toMasteryInput(
       ...base,
       materialId: v.material_id,
       progress: Math.min(1, Math.max(0, v.progress)),
+      activeMs: isFiniteNumber(v.active_ms) ? v.active_ms : null,
     });
   }
   return drop('not_a_mastery_family');

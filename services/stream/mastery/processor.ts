@@ -48,6 +48,7 @@ import {
 } from './store.ts';
 import type { TopicTree } from './taxonomy.ts';
 import { decodeWire } from '../stateful/wire.ts';
+import { StudyReads, writeStudyReads } from './study-reads.ts';
 import { EMPTY_CALIBRATION, toTopicEvent, type ItemCalibration } from './items.ts';
 
 export const MASTERY_PROCESSOR = 'mastery';
@@ -152,6 +153,10 @@ export async function applyBatch(
   }
   await writeRows(client, writes, scheduler);
   await writeHistory(client, [...history.values()]);
+  // The per-student read models (postgres/075) from the same fresh events, in the same transaction.
+  const reads = new StudyReads();
+  for (const i of fresh) reads.add(i.value);
+  await writeStudyReads(client, reads);
   await recordLateEvents(client, MASTERY_PROCESSOR, late);
 
   // 4. Roll-ups: level-1 parents of the touched leaves, then their level-0 parents.

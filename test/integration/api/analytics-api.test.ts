@@ -25,10 +25,7 @@ import {
   ALICE,
   BIG,
   BOB,
-  buildFixture,
-  loadClickHouse,
-  loadLiveSession,
-  loadPostgres,
+  loadApiFixture,
   masteryFixture,
   NOW,
   learnerStateOf,
@@ -82,15 +79,7 @@ beforeAll(async () => {
   chRows = createClickHouseReader(iso.cfg);
   redis = createRedis(iso.cfg);
   await new Promise((resolve) => redis.once('ready', resolve));
-  const { rows } = await pg.query<{ id: string; parent_id: string }>(
-    `SELECT id, parent_id FROM topics WHERE level = 2 AND parent_id = (
-       SELECT parent_id FROM topics WHERE level = 2 GROUP BY parent_id HAVING count(*) >= 4 ORDER BY parent_id LIMIT 1)
-     ORDER BY id LIMIT 3`,
-  );
-  f = buildFixture([rows[0]!.id, rows[1]!.id, rows[2]!.id], rows[0]!.parent_id);
-  await loadPostgres(pg, f);
-  await loadClickHouse(ch, f);
-  await loadLiveSession(redis);
+  f = await loadApiFixture(pg, ch, redis);
   const log = createLogger('test', process.env.TEST_API_LOG ?? 'silent');
   const registry = new Registry();
   audit = new PgAuditLog(pg, { flushMs: 100, batchRows: 1000, maxBuffer: 10_000 }, registry, log);
@@ -386,15 +375,15 @@ describe('student endpoints return values matching an independent computation', 
     const idsOnly = await get(`/api/analytics/mastery?user=${PAGER}&fields=topicId`, admin);
     expect(idsOnly.body.topics).toEqual(expected.map((e) => ({ topicId: e.id })));
 
-    const forged = Buffer.from('9:cardio').toString('base64url');
     for (const bad of [
       'limit=0',
       'limit=1001',
       'limit=ten',
       'cursor=%25%25',
       'cursor=abc',
-      `cursor=${forged}`,
-      `cursor=${Buffer.from('1:Not A Topic').toString('base64url')}`,
+      'cursor=9:cardio',
+      'cursor=1:Not%20A%20Topic',
+      `cursor=${Buffer.from('1:cardio').toString('base64url')}`,
       'fields=score,password',
       'fields=',
       'fields=score&fields=name',
@@ -512,20 +501,27 @@ describe('student endpoints return values matching an independent computation', 
 });
 
 describe('cohorts and k-anonymity', () => {
-  const from = addDays(TODAY, -29);
-  const inWin = (at: number) => dayOf(at) >= from && dayOf(at) <= TODAY;
+  // Fixed windows: NOW is Sunday 2026-03-15 12:00, so the last complete ISO week (plus the 24 h grace) is
+  // 2026-W10, Monday 03-02 to Sunday 03-08.
+  const from = '2026-03-02';
+  const to = '2026-03-08';
+  const inWin = (at: number) => dayOf(at) >= from && dayOf(at) <= to;
 
-  it('gives the student percentiles within a cohort of at least k', async () => {
-    const r = await get('/api/analytics/percentiles', token(ALICE, 'student'));
+  it('gives the student percentiles within a cohort of at least k, over a fixed calendar window', async () => {
+    const r = await get('/api/analytics/percentiles?window=week', token(ALICE, 'student'));
     expect(r.status).toBe(200);
     expect(r.body.cohort).toBe('big');
+    expect(r.body.window).toEqual({ kind: 'week', period: '2026-W10', from, to });
     // The cohort module's definitions: students with activity in the window; study time = finished sessions
     // (SESSION_END durations); percentile = share below + half the ties, rounded to 0.1.
-    const weeks = 30 / 7;
+    const weeks = 1;
     const per = BIG.map((u) => {
       const a = f.attempts.filter((x) => x.user === u && inWin(x.at));
       const ends = f.studyEvents.filter((x) => x.user === u && inWin(x.at) && x.type === 'SESSION_END');
-      const active = a.length > 0 || f.studyEvents.some((x) => x.user === u && inWin(x.at));
+      const active =
+        a.length > 0 ||
+        f.studyEvents.some((x) => x.user === u && inWin(x.at)) ||
+        f.materials.some((x) => x.user === u && inWin(x.at));
       return {
         u,
         q: a.length,
@@ -534,6 +530,7 @@ describe('cohorts and k-anonymity', () => {
         active,
       };
     }).filter((p) => p.active);
+    expect(per.length).toBeGreaterThanOrEqual(10); // the fixture puts the whole cohort in this week
     const mine = per.find((p) => p.u === ALICE)!;
     const pct = (v: number, all: number[]) =>
       Math.round(
@@ -543,6 +540,7 @@ describe('cohorts and k-anonymity', () => {
         )! * 10,
       ) / 10;
     const acc = per.filter((p) => p.q > 0).map((p) => p.c / p.q);
+    expect(r.body.inRelease).toBe(true);
     expect(r.body.metrics.accuracy.value).toBe(r4(mine.c / mine.q));
     expect(r.body.metrics.accuracy.percentile).toBe(pct(mine.c / mine.q, acc));
     expect(r.body.metrics.questionsPerWeek.percentile).toBe(
@@ -559,25 +557,65 @@ describe('cohorts and k-anonymity', () => {
       ),
     );
     expect(r.body.metrics.questionsPerWeek.population).toBe(per.length);
-    expect(r.body.metrics.questionsPerWeek.cohortQuantiles.p50).toBeTypeOf('number');
+    // Released quantiles: the median is the mean of the k middle order statistics; p10/p90 need ~5k students.
+    const qs = per.map((p) => p.q / weeks).sort((x, y) => x - y);
+    const lo = Math.round(0.5 * (qs.length - 1) - 4.5);
+    const mean = qs.slice(lo, lo + 10).reduce((a, b) => a + b, 0) / 10;
+    expect(Math.abs(r.body.metrics.questionsPerWeek.cohortQuantiles.p50 - mean)).toBeLessThan(0.01);
+    expect(r.body.metrics.questionsPerWeek.cohortQuantiles.p90).toBeNull();
+    // The histogram covers the population with bins of at least k students; `bin` is the student's.
+    const h = r.body.metrics.questionsPerWeek.histogram as { from: number; to: number; students: number }[];
+    expect(h.reduce((a, b) => a + b.students, 0)).toBe(per.length);
+    for (const b of h) expect(b.students).toBeGreaterThanOrEqual(10);
+    expect(r.body.metrics.questionsPerWeek.bin).toBeTypeOf('number');
+    // The same answer again, from the frozen release (also via the legacy `days`, which maps to the week).
+    const again = await get('/api/analytics/percentiles?days=7', token(ALICE, 'student'));
+    expect(again.body.metrics).toEqual(r.body.metrics);
+    expect(again.body.releasedAt).toBe(r.body.releasedAt);
+  });
+
+  it('refuses windows that are not fixed, complete periods with machine-readable reasons', async () => {
+    const bad = await get('/api/analytics/percentiles?window=week&days=30', token(ALICE, 'student'));
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('window_conflict');
+    expect((await get('/api/analytics/percentiles?days=0', token(ALICE, 'student'))).body.error.code).toBe(
+      'invalid_parameter',
+    );
+    const current = await get(
+      '/api/analytics/percentiles?window=week&period=2026-W11',
+      token(ALICE, 'student'),
+    );
+    expect(current.status).toBe(400);
+    expect(current.body.error).toMatchObject({
+      code: 'period_not_complete',
+      details: { lastComplete: '2026-W10' },
+    });
+    const wrong = await get(
+      '/api/analytics/percentiles?window=month&period=2026-W09',
+      token(ALICE, 'student'),
+    );
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error.code).toBe('invalid_period');
   });
 
   it('gives no percentile in a cohort below k', async () => {
-    const r = await get('/api/analytics/percentiles', token('x1', 'student'));
+    const r = await get('/api/analytics/percentiles?window=week', token('x1', 'student'));
     expect(r.status).toBe(200);
     expect(r.body.cohort).toBe('small');
+    expect(r.body.suppressed).toBe(true);
     for (const m of Object.values(r.body.metrics) as any[]) {
       expect(m.percentile).toBeNull();
       expect(m.suppressed).toBe(true);
       expect(m.population).toBeNull();
       expect(m.cohortQuantiles).toBeNull();
+      expect(m.histogram).toBeNull();
     }
     // A cohort the student is not in is refused.
     expect((await get('/api/analytics/percentiles?cohort=big', token('x1', 'student'))).status).toBe(403);
   });
 
   it('gives educators topic difficulty of their cohort, topics below k withheld, no individual rows', async () => {
-    const r = await get('/api/analytics/cohorts/big/topics', token('teach', 'educator', ['big']));
+    const r = await get('/api/analytics/cohorts/big/topics?window=week', token('teach', 'educator', ['big']));
     expect(r.status).toBe(200);
     const perTopic = new Map<string, Map<string, { q: number; c: number }>>();
     for (const a of f.attempts.filter((x) => BIG.includes(x.user) && inWin(x.at))) {
@@ -589,6 +627,7 @@ describe('cohorts and k-anonymity', () => {
       perTopic.set(a.topic, t);
     }
     const shown = [...perTopic.entries()].filter(([, users]) => users.size >= 10);
+    expect(shown.length).toBeGreaterThan(0);
     expect((r.body.topics as any[]).map((t) => t.topicId)).toEqual(shown.map(([t]) => t));
     expect(r.body.withheldTopics).toBe(perTopic.size - shown.length);
     const [topic, users] = shown[0]!;
@@ -596,24 +635,53 @@ describe('cohorts and k-anonymity', () => {
     const c = [...users.values()].reduce((s, x) => s + x.c, 0);
     const withFive = [...users.values()].filter((x) => x.q >= 5);
     const struggling = withFive.filter((x) => x.c / x.q < 0.6).length;
+    const sideOk = (n: number) => n === 0 || n >= 10;
     expect(r.body.topics[0]).toMatchObject({
       topicId: topic,
       students: users.size,
       questions: q,
       accuracy: r4(c / q),
       difficulty: r4(1 - c / q),
-      strugglingShare: withFive.length >= 10 ? r4(struggling / withFive.length) : null,
+      strugglingShare:
+        withFive.length >= 10 && sideOk(struggling) && sideOk(withFive.length - struggling)
+          ? r4(struggling / withFive.length)
+          : null,
     });
     const text = JSON.stringify(r.body);
     for (const u of BIG) expect(text).not.toContain(`"${u}"`);
 
-    const small = await get('/api/analytics/cohorts/small/topics', token('teach2', 'educator', ['small']));
+    const small = await get(
+      '/api/analytics/cohorts/small/topics?window=week',
+      token('teach2', 'educator', ['small']),
+    );
     expect(small.status).toBe(200);
     expect(small.body).toMatchObject({ suppressed: true, cohortSize: null, topics: [] });
     expect(
       (await get('/api/analytics/cohorts/big/topics', token('teach2', 'educator', ['small']))).status,
     ).toBe(403);
     expect((await get('/api/analytics/cohorts/nope/topics', token('root', 'admin'))).status).toBe(404);
+  });
+
+  it("gives educators the cohort's distributions and the student the cohort's topics, the same frozen figures", async () => {
+    const d = await get(
+      '/api/analytics/cohorts/big/distributions?window=week',
+      token('teach', 'educator', ['big']),
+    );
+    expect(d.status).toBe(200);
+    const p = await get('/api/analytics/percentiles?window=week', token(ALICE, 'student'));
+    for (const m of ['accuracy', 'studyMinutesPerWeek', 'questionsPerWeek', 'mastery']) {
+      expect(d.body.metrics[m].histogram).toEqual(p.body.metrics[m].histogram);
+      expect(d.body.metrics[m].cohortQuantiles).toEqual(p.body.metrics[m].cohortQuantiles);
+      expect(d.body.metrics[m]).not.toHaveProperty('value');
+    }
+    const e = await get('/api/analytics/cohorts/big/topics?window=week', token('teach', 'educator', ['big']));
+    const s = await get('/api/analytics/cohort-topics?window=week', token(ALICE, 'student'));
+    expect(s.status).toBe(200);
+    expect(s.body.topics).toEqual(e.body.topics);
+    expect(s.body.weakPoints).toEqual(e.body.weakPoints);
+    expect((await get('/api/analytics/cohort-topics?cohort=small', token(ALICE, 'student'))).status).toBe(
+      403,
+    );
   });
 });
 

@@ -8,7 +8,8 @@ import { createPgPool, type Pool } from '../../../services/shared/postgres.ts';
 import { createRedis } from '../../../services/shared/redis.ts';
 import { createApiApp } from '../../../services/analytics-api/app.ts';
 import type { AuditSink } from '../../../services/analytics-api/audit.ts';
-import { createVerifier, signToken } from '../../../services/analytics-api/auth.ts';
+import { createVerifier, signToken, type Role } from '../../../services/analytics-api/auth.ts';
+import { ROUTES } from '../../../services/analytics-api/routes/index.ts';
 
 /**
  * Issue 18, finding 7: authorisation runs before the cache on every route. A student removed from a cohort is
@@ -28,14 +29,16 @@ let ch: ClickHouseClient;
 let redis: Redis;
 let app: ReturnType<typeof createApiApp>;
 
-const token = (sub: string) =>
+const token = (sub: string, role: Role = 'student', cohorts?: string[]) =>
   signToken(
-    { sub, role: 'student' },
+    { sub, role, cohorts },
     { secret: SECRET, ttlSec: 600, issuer: 'studystream', audience: 'studystream-api' },
   );
 
-async function get(path: string, sub: string) {
-  const res = await app.request(path, { headers: { Authorization: `Bearer ${await token(sub)}` } });
+async function get(path: string, sub: string, role: Role = 'student', cohorts?: string[]) {
+  const res = await app.request(path, {
+    headers: { Authorization: `Bearer ${await token(sub, role, cohorts)}` },
+  });
   return {
     status: res.status,
     cache: res.headers.get('X-Cache'),
@@ -96,5 +99,45 @@ describe('authorisation before the cache', () => {
     const after = await get('/api/analytics/percentiles', 'stu-2');
     expect(after.status).toBe(200);
     expect(after.body.cohort).toBe('c-b');
+  });
+});
+
+describe('authorisation before the cache, on every route', () => {
+  it('a caller refused now is refused although the answer is cached (student and cohort routes)', async () => {
+    const { rows } = await pg.query<{ id: string }>('SELECT id FROM topics ORDER BY id LIMIT 1');
+    const topic = rows[0]!.id;
+    let checked = 0;
+    for (const spec of ROUTES.filter((r) => r.cache)) {
+      const path = spec.path.replace(':topic', topic).replace(':cohort', 'c-b');
+      if (spec.scope === 'student') {
+        // The rightful caller fills the cache; the entry is keyed by the student.
+        expect((await get(path, 'stu-1')).status, path).toBe(200);
+        expect((await get(path, 'stu-1')).cache, path).toBe('hit');
+        const named = `${path}${path.includes('?') ? '&' : '?'}user=stu-1`;
+        const other = await get(named, 'stu-9');
+        expect([other.status, other.body.error], path).toEqual([
+          403,
+          expect.objectContaining({ code: 'forbidden' }),
+        ]);
+        const educator = await get(named, 'edu-1', 'educator', ['c-b']);
+        expect([educator.status, educator.body.error], path).toEqual([
+          403,
+          expect.objectContaining({ code: 'aggregates_only' }),
+        ]);
+      } else {
+        // The cohort's entry is shared by every caller allowed to read it: an admin fills it.
+        expect((await get(path, 'adm-1', 'admin')).status, path).toBe(200);
+        expect((await get(path, 'edu-b', 'educator', ['c-b'])).cache, path).toBe('hit');
+        const stranger = await get(path, 'edu-a', 'educator', ['c-a']);
+        expect([stranger.status, stranger.body.error], path).toEqual([
+          403,
+          expect.objectContaining({ code: 'forbidden' }),
+        ]);
+        expect((await get(path, 'stu-1')).status, path).toBe(403);
+      }
+      checked++;
+    }
+    expect(checked).toBe(ROUTES.filter((r) => r.cache).length);
+    expect(checked).toBeGreaterThanOrEqual(10);
   });
 });

@@ -378,3 +378,20 @@ export async function loadLiveSession(redis: Redis, focusScore = 1): Promise<voi
   // The sessions processor's per-student index of live sessions (services/stream/sessions/store.ts).
   await redis.zadd(SESSION_KEYS.user(ALICE), NOW - 300_000, 'alice-live');
 }
+
+/**
+ * The whole fixture in one namespace: three leaf topics under one parent of the loaded taxonomy (one with at least
+ * four leaves), the PostgreSQL and ClickHouse rows and Alice's live session.
+ */
+export async function loadApiFixture(pg: Pool, ch: ClickHouseClient, redis: Redis): Promise<Fixture> {
+  const { rows } = await pg.query<{ id: string; parent_id: string }>(
+    `SELECT id, parent_id FROM topics WHERE level = 2 AND parent_id = (
+       SELECT parent_id FROM topics WHERE level = 2 GROUP BY parent_id HAVING count(*) >= 4 ORDER BY parent_id LIMIT 1)
+     ORDER BY id LIMIT 3`,
+  );
+  const f = buildFixture([rows[0]!.id, rows[1]!.id, rows[2]!.id], rows[0]!.parent_id);
+  await loadPostgres(pg, f);
+  await loadClickHouse(ch, f);
+  await loadLiveSession(redis);
+  return f;
+}

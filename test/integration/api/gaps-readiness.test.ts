@@ -25,6 +25,55 @@ import {
   type ReadinessArtifact,
 } from '../../../services/domain/readiness.ts';
 import { READINESS_MODEL_FILE } from '../../../services/readiness/artifact.ts';
+import { backfillStudyReads } from '../../../services/datatools/study-reads.ts';
+
+/**
+ * Expected practice questions until P(correct) on an average item reaches 0.8, along the mean path of the learner
+ * model written out from its documented update (services/domain/learner-model.ts): recall 0.9^(days/S) since the
+ * last answer or material study, probit spread 1/sqrt(1 + pi v / 8), variance update by the answer's Fisher
+ * information, mean +drift per answer (expected score 0), recall 1 after the first answer.
+ */
+function meanPathQuestions(
+  l: { mu: number; v: number; s: number; lastAt: number | null; materialAt: number | null } | null,
+): number {
+  const P = {
+    guess: 0.2,
+    mu0: -0.3,
+    v0: 1,
+    drift: 0.025,
+    noise: 0.002,
+    m: 1.4,
+    r0: 0.15,
+    s0: 1.5,
+    sMin: 0.25,
+    b: -0.2,
+  };
+  const st = l ?? { mu: P.mu0, v: P.v0, s: P.s0, lastAt: null, materialAt: null };
+  const sig = (x: number) => 1 / (1 + Math.exp(-x));
+  const spread = (v: number) => 1 / Math.sqrt(1 + (Math.PI * v) / 8);
+  const last =
+    st.lastAt === null
+      ? st.materialAt
+      : st.materialAt === null
+        ? st.lastAt
+        : Math.max(st.lastAt, st.materialAt);
+  const recall = last === null ? P.r0 : Math.pow(0.9, (NOW - last) / DAY / Math.max(P.sMin, st.s));
+  let z = st.mu - P.m * (1 - recall) - P.b;
+  if (P.guess + (1 - P.guess) * sig(z * spread(st.v)) >= 0.8) return 0;
+  let mu = st.mu;
+  let v = st.v;
+  for (let n = 1; n <= 1000; n++) {
+    const k = spread(v);
+    const sg = sig(k * z);
+    const pr = P.guess + (1 - P.guess) * sg;
+    const dp = (1 - P.guess) * sg * (1 - sg);
+    v = 1 / (1 / v + (k * k * dp * dp) / (pr * (1 - pr))) + P.noise;
+    mu += P.drift;
+    z = mu - P.b;
+    if (P.guess + (1 - P.guess) * sig(z * spread(v)) >= 0.8) return n;
+  }
+  return 1000;
+}
 
 /**
  * Knowledge gaps and exam readiness against real PostgreSQL, ClickHouse and Redis on known data. The expected gap
@@ -54,6 +103,7 @@ let studied: Array<{
   completion: number;
   attempts: number;
   correct: number;
+  learner?: { mu: number; v: number; n: number; s: number; lastAt: number; materialAt: number | null };
 }>;
 const answers = Array.from({ length: 12 }, (_, i) => ({
   ms: 30_000 + i * 5_000,
@@ -99,16 +149,34 @@ beforeAll(async () => {
   const dependent = edges[0]!.t;
   const heavy = [...leaves].sort((a, b) => b.w - a.w)[0]!.id;
   studied = [
-    { topic: blocker, score: 0.3, recent: 0.45, completion: 0.2, attempts: 10, correct: 4 },
+    {
+      topic: blocker,
+      score: 0.3,
+      recent: 0.45,
+      completion: 0.2,
+      attempts: 10,
+      correct: 4,
+      learner: { mu: -0.9, v: 0.35, n: 10, s: 2, lastAt: NOW - 3 * DAY, materialAt: NOW - 2 * DAY },
+    },
     { topic: dependent, score: 0.6, recent: 0.7, completion: 0.5, attempts: 8, correct: 5 },
     { topic: heavy, score: 0.85, recent: 0.9, completion: 1, attempts: 20, correct: 18 },
   ];
   for (const s of studied) {
     await pg.query(
       `INSERT INTO topic_mastery (user_id, topic_id, topic_level, attempts, correct, recent_accuracy, retrieval_strength,
-         material_completion, mastery_score, as_of)
-       VALUES ($1, $2, 2, $3, $4, $5, 0.8, $6, $7, $8)`,
-      [STUDENT, s.topic, s.attempts, s.correct, s.recent, s.completion, s.score, new Date(NOW - DAY)],
+         material_completion, mastery_score, as_of, learner_state)
+       VALUES ($1, $2, 2, $3, $4, $5, 0.8, $6, $7, $8, $9)`,
+      [
+        STUDENT,
+        s.topic,
+        s.attempts,
+        s.correct,
+        s.recent,
+        s.completion,
+        s.score,
+        new Date(NOW - DAY),
+        s.learner ?? null,
+      ],
     );
   }
   // Ten cohort members with a known score on the blocker; a three-member cohort is below k.
@@ -168,6 +236,9 @@ beforeAll(async () => {
       active_ms: 60_000,
     })),
   });
+  // The read models the mastery processor would have written for these events, filled from the raw history by the
+  // backfill command's own code (the processor's writes are checked in test/integration/processors).
+  await backfillStudyReads(iso.cfg, pg, 'no-processor-here');
   audit = new MemoryAuditLog();
   app = createApiApp({
     pg,
@@ -233,16 +304,15 @@ describe('GET /api/analytics/knowledge-gaps', () => {
               : gap >= 0.2 && priority >= 5
                 ? 'medium'
                 : 'low';
-        // Hours: unread material (2 h) + 20 questions per 0.1 of the rest of the deficit to 0.8, at the student's pace.
-        const completion = s?.completion ?? 0;
-        const practice = Math.max(0, 0.8 - mastery - 0.2 * (1 - completion));
-        const hours =
-          Math.ceil(((1 - completion) * 2 + (practice / 0.1) * 20 * (minutes / 60)) * 2 - 1e-9) / 2;
+        // Hours: the learner model's expected questions to P(correct) 0.8, at the student's measured pace.
+        const questions = meanPathQuestions(s?.learner ?? null);
+        const hours = questions === 0 ? 0 : Math.ceil(((questions * minutes) / 60) * 2 - 1e-9) / 2;
         return {
           id: l.id,
           mastery,
           priority,
           severity,
+          questions,
           hours,
           blocked: [...deps.keys()].filter((d) => weight.has(d)).length,
         };
@@ -253,11 +323,13 @@ describe('GET /api/analytics/knowledge-gaps', () => {
     const r = await get('/api/analytics/knowledge-gaps?limit=500', token(STUDENT, 'student'));
     expect(r.status).toBe(200);
     expect(r.body.minutesPerQuestion).toBeCloseTo(minutes, 2);
+    expect(r.body.paceSource).toBe('student');
     expect(r.body.gaps.map((g: any) => g.topicId)).toEqual(expected.map((g) => g.id));
     for (const [i, g] of (r.body.gaps as any[]).entries()) {
       const e = expected[i]!;
       expect(g.priorityScore).toBeCloseTo(r4(e.priority), 3);
       expect(g.severity).toBe(e.severity);
+      expect(g.questionsToClose).toBe(e.questions);
       expect(g.hoursToClose).toBe(e.hours);
       expect(g.prerequisiteFor).toBe(e.blocked);
       expect(g.prerequisites).toEqual(
@@ -284,6 +356,19 @@ describe('GET /api/analytics/knowledge-gaps', () => {
     expect(
       audit.records.some((a) => a.route === '/api/analytics/knowledge-gaps' && a.subjectUserId === STUDENT),
     ).toBe(true);
+  });
+
+  it("uses the cohort's measured pace for a student without answers", async () => {
+    const r = await get('/api/analytics/knowledge-gaps?limit=5', token('gap-newcomer', 'student'));
+    expect(r.status).toBe(200);
+    // The only answers of the last 90 days are the known student's.
+    expect(r.body.paceSource).toBe('cohort');
+    expect(r.body.minutesPerQuestion).toBeCloseTo(
+      answers.reduce((s, a) => s + a.ms, 0) / answers.length / 60_000,
+      2,
+    );
+    const prior = meanPathQuestions(null);
+    for (const g of r.body.gaps as any[]) expect(g.questionsToClose).toBe(prior);
   });
 
   it('refuses another student and educators; the cohort view is k-anonymous', async () => {

@@ -23,6 +23,16 @@ async function seed(user: string, n: number): Promise<void> {
   }
   await pool.query(`INSERT INTO cohorts (id, name) VALUES ('c1', 'c1') ON CONFLICT DO NOTHING`);
   await pool.query(`INSERT INTO cohort_members (cohort_id, user_id) VALUES ('c1', $1)`, [user]);
+  // A frozen cohort release holding the student's own standing (postgres/085).
+  const { rows } = await pool.query<{ id: string }>(
+    `INSERT INTO cohort_releases (scope, window_kind, period, window_from, window_to, k, body)
+     VALUES ('cohort:c1', 'month', '2026-02', '2026-02-01', '2026-02-28', 10, '{}')
+     ON CONFLICT (scope, window_kind, period, k) DO UPDATE SET k = EXCLUDED.k RETURNING id`,
+  );
+  await pool.query(
+    `INSERT INTO cohort_release_members (release_id, user_id, standing) VALUES ($1, $2, '{}')`,
+    [rows[0]!.id, user],
+  );
 }
 
 async function rowsOf(user: string): Promise<number> {
@@ -46,7 +56,7 @@ describe('delete-user in PostgreSQL', () => {
   });
 
   it('removes exactly one student and reports what it removed', async () => {
-    expect(await rowsOf('stu_a')).toBe(7);
+    expect(await rowsOf('stu_a')).toBe(8);
     const report = await deleteUserFromPostgres(pool, 'stu_a');
     expect(Object.fromEntries(report.map((r) => [r.table, r.deleted]))).toEqual({
       topic_mastery_history: 0,
@@ -54,10 +64,11 @@ describe('delete-user in PostgreSQL', () => {
       study_sessions: 3,
       late_events: 3,
       cohort_members: 1,
+      cohort_release_members: 1,
       knowledge_gaps: 0,
       user_learning_metrics: 0,
     });
     expect(await rowsOf('stu_a')).toBe(0);
-    expect(await rowsOf('stu_b')).toBe(5);
+    expect(await rowsOf('stu_b')).toBe(6);
   });
 });

@@ -30,10 +30,11 @@ describe('stateful processors are exactly-once', () => {
   };
   let once: IsolatedEnv;
   let baseline: StateDump;
+  const events = cohort(11, 15, 6);
 
   beforeAll(async () => {
     once = await fresh('eo_once', true);
-    await produce(once.cfg, cohort(11, 15, 6));
+    await produce(once.cfg, events);
     const env = runEnv(once, once, 'a');
     const run = await startInProcess(env);
     await waitCaughtUp(env);
@@ -54,6 +55,57 @@ describe('stateful processors are exactly-once', () => {
       (baseline.topic_mastery as Array<{ topic_level: number }>).map((r) => r.topic_level),
     );
     expect([...levels].sort()).toEqual([0, 1, 2]);
+  });
+
+  it('keeps the per-student read models equal to the sums of the produced answers and material progress', () => {
+    // Independently from the simulator's records: every answer and every material event with a progress value
+    // (the simulator tags leaf topics only) per student and UTC day; the highest progress per material.
+    const days = new Map<string, number[]>();
+    const materials = new Map<string, { topics: string[]; progress: number }>();
+    for (const { family, record: r } of events) {
+      if (family === 'study-events') continue;
+      if (family === 'material-interactions' && typeof r.progress !== 'number') continue;
+      const k = `${r.user_id as string}|${new Date(r.occurred_at as number).toISOString().slice(0, 10)}`;
+      const d = days.get(k) ?? [0, 0, 0, 0, 0, 0, 0];
+      d[0]!++;
+      if (family === 'question-attempts') {
+        d[1]!++;
+        if (r.is_correct) d[2]!++;
+        if (r.attempt_number === 1) d[3]!++;
+        if (r.attempt_number === 1 && r.is_correct) d[4]!++;
+        d[5]! += (r.time_to_answer_ms as number | null) ?? 0;
+      } else {
+        d[6]! += (r.active_ms as number | null) ?? 0;
+        const mk = `${r.user_id as string}|${r.material_id as string}`;
+        const m = materials.get(mk);
+        const p = r.progress as number;
+        if (!m || p > m.progress)
+          materials.set(mk, { topics: [...(r.topic_ids as string[])].sort(), progress: p });
+      }
+      days.set(k, d);
+    }
+    const stored = baseline.student_study_days as Array<Record<string, unknown>>;
+    expect(stored.length).toBe(days.size);
+    for (const row of stored) {
+      const d = days.get(`${row.user_id as string}|${row.day as string}`);
+      expect(d, `${row.user_id as string} ${row.day as string}`).toBeDefined();
+      expect([
+        row.events,
+        row.questions,
+        row.correct,
+        row.first_attempts,
+        row.first_attempt_correct,
+        row.answer_ms,
+        row.material_active_ms,
+      ]).toEqual(d);
+    }
+    const mats = baseline.student_materials as Array<Record<string, unknown>>;
+    expect(mats.length).toBe(materials.size);
+    for (const row of mats) {
+      const m = materials.get(`${row.user_id as string}|${row.material_id as string}`);
+      expect({ topics: row.topic_ids, progress: row.progress }).toEqual(m);
+    }
+    expect(mats.length).toBeGreaterThan(10);
   });
 
   it('every event duplicated and shuffled within the allowed lateness gives the same state', async () => {

@@ -151,6 +151,10 @@ describe('sessions under a backlog of offline, skewed and re-sent events', () =>
       // Late events of the sessions processor: none (the goal is below 0.1%).
       const late = r.late.filter((l) => l.processor === 'sessions').reduce((s, l) => s + l.n, 0);
       expect(late).toBe(0);
+      // The mastery processor's per-student read models equal the history under its rules (re-sends, offline
+      // deliveries and skewed clocks included).
+      expect(r.studyReads?.examples).toEqual([]);
+      expect(r.studyReads?.students).toBeGreaterThan(10);
       expect(r.ok).toBe(true);
     } finally {
       await ctx.close();

@@ -178,6 +178,10 @@ export async function dumpState(env: NodeJS.ProcessEnv): Promise<StateDump> {
       topic_mastery_history: await q('SELECT * FROM topic_mastery_history ORDER BY user_id, topic_id, day'),
       study_sessions: await q('SELECT * FROM study_sessions ORDER BY user_id, session_id'),
       late_events: await q('SELECT * FROM late_events ORDER BY processor, event_id'),
+      student_study_days: await q(
+        "SELECT user_id, to_char(day, 'YYYY-MM-DD') AS day, events, questions, correct, first_attempts, first_attempt_correct, answer_ms::float8 AS answer_ms, material_active_ms::float8 AS material_active_ms FROM student_study_days ORDER BY user_id, day",
+      ),
+      student_materials: await q('SELECT * FROM student_materials ORDER BY user_id, material_id'),
     };
     for (const rows of Object.values(dump))
       for (const r of rows as Record<string, unknown>[]) {

@@ -47,6 +47,35 @@ function previousSchema(family: EventFamily): string {
   return JSON.stringify({ ...s, fields });
 }
 
+/** Until the sink's consumer group has committed the end offset of every partition of the event topics. */
+async function waitSinkCommitted(groupId: string): Promise<void> {
+  const admin = createKafka(iso.cfg, createLogger('test', 'warn'), 'test-admin').admin();
+  await admin.connect();
+  try {
+    const topics = EVENT_FAMILIES.map((f) => topicNames(iso.cfg)[f]);
+    const ends = new Map<string, number>();
+    for (const topic of topics)
+      for (const o of await admin.fetchTopicOffsets(topic))
+        ends.set(`${topic}|${o.partition}`, Number(o.high));
+    await until(
+      'the sink committed every partition to its end',
+      async () => {
+        const committed = await admin.fetchOffsets({ groupId, topics });
+        return committed.every((t) =>
+          t.partitions.every((p) => {
+            const end = ends.get(`${t.topic}|${p.partition}`) ?? 0;
+            return end === 0 || Number(p.offset) >= end;
+          }),
+        );
+      },
+      120_000,
+      250,
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 let iso: IsolatedEnv;
 let env: NodeJS.ProcessEnv;
 let processors: Running | undefined;
@@ -157,15 +186,11 @@ describe('time_zone: old-version and new-version producers on the same topics', 
               UNION ALL SELECT event_id, time_zone FROM material_interactions)
            GROUP BY known ORDER BY known`,
         );
-      await until(
-        'the sink stored every event',
-        async () => {
-          const r = await stored();
-          return r.reduce((s, x) => s + Number(x.n), 0) === events.length;
-        },
-        120_000,
-        250,
-      );
+      // The sink commits a batch's offsets only after ClickHouse acknowledged its inserts, and an INSERT returns
+      // only after every materialized view of the table was written: once the sink's group has committed the end of
+      // every partition, the raw tables AND the rollups (002, 004, the local-hour rollup of 020) hold everything.
+      // Waiting on that commit, not on a row count, is what makes the counts below exact on the first read.
+      await waitSinkCommitted(env.SINK_GROUP_ID!);
       expect((await stored()).map((r) => [Number(r.known), Number(r.n)])).toEqual([
         [0, old.length],
         [1, fresh.length],
@@ -197,16 +222,12 @@ describe('time_zone: old-version and new-version producers on the same topics', 
 
       // the local-time read: old events of a student fall back to the zone the new app reported
       const user = events[0]!.record.user_id;
-      // the views write after the raw table within one insert: wait for them too
-      await until(
-        'the local-hour rollup holds every event',
-        async () => {
-          const [r] = await chQuery<{ n: string }>(ch, 'SELECT sum(events) AS n FROM hourly_user_local_sums');
-          return Number(r?.n) === events.length;
-        },
-        60_000,
-        250,
+      // the local-hour rollup (clickhouse/020) holds every event: written by the same inserts the sink committed
+      const [rolled] = await chQuery<{ n: string }>(
+        ch,
+        'SELECT sum(events) AS n FROM hourly_user_local_sums',
       );
+      expect(Number(rolled?.n)).toBe(events.length);
       const local = await hourlyHeatmap(clientReader(ch), user, '2025-01-01');
       const zone = fresh.find((e) => e.record.user_id === user)!.record.time_zone as string;
       const expectedOffset =

@@ -427,7 +427,7 @@ describe('web dashboard in Chromium', () => {
   });
 
   it('cohort: percentiles with the student marker', async () => {
-    const c = await api('/api/analytics/percentiles');
+    const c = await api('/api/analytics/percentiles?window=week');
     const { page, errors } = await open('cohort');
     for (const [key, m] of Object.entries<any>(c.metrics)) {
       if (m.suppressed) continue;
@@ -441,7 +441,7 @@ describe('web dashboard in Chromium', () => {
   });
 
   it('educator: cohort topic difficulty and struggling share, no individual student on the page', async () => {
-    const d = await api('/api/analytics/cohorts/big/topics?limit=50', educatorToken);
+    const d = await api('/api/analytics/cohorts/big/topics?limit=50&window=week', educatorToken);
     expect(d.topics.length).toBeGreaterThan(0);
     const { page, errors } = await open('educator/big', educatorToken);
     expect(await text(page, 'cohort.size')).toBe(String(d.cohortSize));

@@ -6,7 +6,10 @@ import {
   dependentStrengths,
   learningPath,
   detectKnowledgeGaps,
+  expectedQuestionsToTarget,
   hoursToClose,
+  MAX_QUESTIONS_TO_CLOSE,
+  P_CORRECT_TARGET,
   prerequisiteImpact,
   recommendedStudyPath,
   scoreGap,
@@ -14,7 +17,16 @@ import {
   transitiveDependents,
   transitivePrerequisites,
 } from '../../../services/domain/gaps.ts';
-import type { TopicNode } from '../../../services/domain/gaps.ts';
+import type { LearnerSnapshot, TopicNode } from '../../../services/domain/gaps.ts';
+import {
+  emptyLearnerState,
+  LEARNER_PARAMS,
+  predictLearner,
+  updateLearner,
+  type LearnerState,
+} from '../../../services/domain/learner-model.ts';
+
+const NOW_GAPS = Date.UTC(2026, 5, 1);
 
 // anatomy -> physiology -> pathology, physiology -> pharmacology; biochem stands alone.
 const graph = topicGraph([
@@ -108,36 +120,84 @@ describe('prerequisite impact', () => {
   });
 });
 
-describe('hours to close a gap', () => {
-  it('adds the unread material to practice at 20 questions x 2 minutes per 0.1 of mastery, rounded up to the half hour', () => {
-    // deficit 0.5; 1 h of material closes 0.1; 0.4 left = 80 questions = 2.67 h; total 3.67 -> 4
-    expect(hoursToClose({ masteryScore: 0.3, materialCompletion: 0.5 })).toBe(4);
-    // deficit 0.2, materials done: 40 questions = 1.33 h -> 1.5
-    expect(hoursToClose({ masteryScore: 0.6, materialCompletion: 1 })).toBe(1.5);
-    // deficit 0.8: 2 h of material + 0.6 of practice (120 questions = 4 h)
-    expect(hoursToClose({ masteryScore: 0, materialCompletion: 0 })).toBe(6);
+describe('hours to close a gap (learner model)', () => {
+  const P = LEARNER_PARAMS;
+  const NOW = Date.UTC(2026, 5, 1);
+  const logit = (x: number) => Math.log(x / (1 - x));
+  // z at which P(correct) = c + (1 - c) sigma(z) reaches the target with no posterior spread.
+  const zTarget = logit((P_CORRECT_TARGET - P.guess) / (1 - P.guess));
+  const state = (mu: number, v: number, lastAt: number | null = NOW): LearnerSnapshot => ({
+    mu,
+    v,
+    s: 5,
+    lastAt,
+    materialAt: null,
   });
 
-  it('honours topic-specific material length and question time', () => {
-    expect(hoursToClose({ masteryScore: 0.6, materialCompletion: 1, minutesPerQuestion: 3 })).toBe(2);
-    expect(hoursToClose({ masteryScore: 0.7, materialCompletion: 0.5, materialHours: 6 })).toBe(3);
+  it('with a narrow posterior needs (z* - z) / drift questions, the closed form of the mean path', () => {
+    for (const mu of [-2, -0.5, 0.3, 0.9]) {
+      const z = mu - P.itemPriorMean;
+      const closed = Math.ceil((zTarget - z) / P.drift - 1e-9);
+      const n = expectedQuestionsToTarget(state(mu, 1e-6), NOW);
+      // A narrow posterior still widens by processNoise per answer, which lowers the spread factor slightly.
+      expect(n).toBeGreaterThanOrEqual(closed);
+      expect(n).toBeLessThanOrEqual(closed + 3);
+    }
   });
 
-  it('is 0 at or above the 0.8 target and never grows as mastery rises', () => {
-    expect(hoursToClose({ masteryScore: 0.8, materialCompletion: 0 })).toBe(0);
+  it('is 0 when the model already predicts the target now, and counts from the prior for an unstudied topic', () => {
+    expect(expectedQuestionsToTarget(state(3, 0.01), NOW)).toBe(0);
+    const prior = expectedQuestionsToTarget(null, NOW);
+    // prior mean mu0 - b = -0.1 logits: at least (1.0986 + 0.1) / 0.025 = 48 answers, more for its wide posterior
+    expect(prior).toBeGreaterThanOrEqual(48);
+    expect(prior).toBeLessThan(80);
+    expect(expectedQuestionsToTarget({ ...emptyLearnerState(), materialAt: null }, NOW)).toBe(prior);
+  });
+
+  it('follows the expected path of updateLearner: the mean ability of simulated students grows by drift per answer', () => {
+    // Students drawn from the model's own predictive probability, answering back to back from one state.
+    let seed = 12345;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const start: LearnerState = { ...emptyLearnerState(), mu: -0.4, v: 0.5, lastAt: NOW };
+    const answers = 40;
+    let sum = 0;
+    const runs = 4000;
+    for (let i = 0; i < runs; i++) {
+      let s = start;
+      for (let k = 0; k < answers; k++) {
+        const p = predictLearner(s, NOW, P.itemPriorMean).p;
+        s = updateLearner(s, { at: NOW, correct: random() < p, b: P.itemPriorMean });
+      }
+      sum += s.mu;
+    }
+    // Expected score of an answer is 0 under the model's own probability: E[mu_n] = mu_0 + n drift.
+    expect(sum / runs).toBeCloseTo(start.mu + answers * P.drift, 1);
+  });
+
+  it('needs no more questions as ability rises, and forgetting since the last answer never lowers the count', () => {
     fc.assert(
       fc.property(
-        fc.double({ min: 0, max: 1, noNaN: true }),
-        fc.double({ min: 0, max: 1, noNaN: true }),
-        fc.double({ min: 0, max: 1, noNaN: true }),
-        (a, b, completion) => {
+        fc.double({ min: -3, max: 3, noNaN: true }),
+        fc.double({ min: -3, max: 3, noNaN: true }),
+        fc.double({ min: 0.001, max: 2, noNaN: true }),
+        fc.integer({ min: 0, max: 400 }),
+        (a, b, v, daysAgo) => {
           const [low, high] = a <= b ? [a, b] : [b, a];
-          expect(hoursToClose({ masteryScore: low, materialCompletion: completion })).toBeGreaterThanOrEqual(
-            hoursToClose({ masteryScore: high, materialCompletion: completion }),
-          );
+          const n = (mu: number, last = NOW) => expectedQuestionsToTarget(state(mu, v, last), NOW);
+          expect(n(low)).toBeGreaterThanOrEqual(n(high));
+          expect(n(low, NOW - daysAgo * 86_400_000)).toBeGreaterThanOrEqual(n(low));
+          expect(n(low)).toBeLessThanOrEqual(MAX_QUESTIONS_TO_CLOSE);
         },
       ),
     );
+  });
+
+  it('turns questions into hours at the given minutes per question, rounded up to the half hour', () => {
+    expect(hoursToClose(0, 2)).toBe(0);
+    expect(hoursToClose(45, 2)).toBe(1.5);
+    expect(hoursToClose(46, 2)).toBe(2);
+    expect(hoursToClose(50, 1.2)).toBe(1);
+    expect(hoursToClose(1, 0.5)).toBe(0.5);
   });
 });
 
@@ -150,13 +210,17 @@ describe('detectKnowledgeGaps', () => {
         { topicId: 'biochem', masteryScore: 0.85, recentAccuracy: 0.9, materialCompletion: 1 },
       ],
       graph,
+      { nowMs: NOW_GAPS },
     );
     expect(gaps.map((gap) => gap.topicId)).toEqual(['pathology', 'anatomy']);
     // pathology: 3 * 0.6 + 2 * 9 + 0 + 1.5 * 0.7 = 20.85
     expect(gaps[0]).toMatchObject({ severity: 'critical', blockedTopics: 0, prerequisiteImpact: 0 });
     expect(gaps[0]?.priorityScore).toBeCloseTo(20.85, 12);
     // anatomy: 3 * 0.5 + 2 * 6 + 2.4 + 1.5 * 0.4 = 16.5
-    expect(gaps[1]).toMatchObject({ severity: 'critical', blockedTopics: 3, hoursToClose: 2 });
+    expect(gaps[1]).toMatchObject({ severity: 'critical', blockedTopics: 3 });
+    // No learner state given: both start from the prior, at the default 2 minutes per question.
+    const prior = expectedQuestionsToTarget(null, NOW_GAPS);
+    expect(gaps[1]).toMatchObject({ questionsToClose: prior, hoursToClose: hoursToClose(prior, 2) });
     expect(gaps[1]?.priorityScore).toBeCloseTo(16.5, 12);
   });
 });
@@ -303,8 +367,7 @@ describe('board weight scale, weighted impact and the learning path', () => {
     ]);
     expect(path.steps[1]!.materials).toEqual([{ materialId: 'm1', progress: 0.1 }]);
     // The student's own pace: 1 minute per question halves the practice time of the 2-minute default.
-    expect(gaps.find((g) => g.topicId === 'pathology')!.hoursToClose).toBe(
-      hoursToClose({ masteryScore: 0.2, materialCompletion: 0, minutesPerQuestion: 1 }),
-    );
+    const pathology = gaps.find((g) => g.topicId === 'pathology')!;
+    expect(pathology.hoursToClose).toBe(hoursToClose(pathology.questionsToClose, 1));
   });
 });

@@ -63,21 +63,21 @@ describe('free-text policy', () => {
   });
 
   it('the OpenAPI document states the same pattern and lengths', () => {
-    const doc = openApiDocument({ INGEST_MAX_BATCH_EVENTS: 1000 } as Parameters<
-      typeof openApiDocument
-    >[0]) as {
-      components: {
-        schemas: {
-          Event: {
-            properties: Record<
-              string,
-              { pattern?: string; maxLength?: number; items?: { pattern?: string } }
-            >;
-          };
-        };
-      };
-    };
-    const props = doc.components.schemas.Event.properties;
+    type Prop = { pattern?: string; maxLength?: number; items?: { pattern?: string } };
+    type Field = Prop & { anyOf?: Prop[] };
+    const doc = openApiDocument({
+      INGEST_MAX_BATCH_EVENTS: 1000,
+      INGEST_MAX_BODY_BYTES: 1_000_000,
+      INGEST_MAX_EVENT_AGE_DAYS: 30,
+      INGEST_MAX_FUTURE_MS: 300_000,
+      INGEST_SKEW_TOLERANCE_MS: 120_000,
+    }) as unknown as { components: { schemas: Record<string, { properties: Record<string, Field> }> } };
+    // Every family's event schema; an optional field's constraints sit on its non-null branch.
+    const props: Record<string, Prop> = {};
+    for (const name of ['StudyEvent', 'QuestionAttempt', 'MaterialInteraction']) {
+      for (const [f, p] of Object.entries(doc.components.schemas[name]!.properties))
+        props[f] ??= p.anyOf?.find((b) => b.pattern !== undefined) ?? p;
+    }
     for (const f of ['question_id', 'material_id', 'selected_answer', 'session_id', 'exam_section']) {
       expect(props[f]?.pattern, f).toBeDefined();
       const re = new RegExp(props[f]!.pattern!);

@@ -29,17 +29,24 @@ describe('ingest OpenAPI: per-family required fields', () => {
         const { [field]: _dropped, ...without } = ev;
         expect(missing(without).includes(field), field).toBe(required.has(field));
       }
-      const doc = openApiDocument({ INGEST_MAX_BATCH_EVENTS: 1000 } as Parameters<
-        typeof openApiDocument
-      >[0]) as {
+      const doc = openApiDocument({
+        INGEST_MAX_BATCH_EVENTS: 1000,
+        INGEST_MAX_BODY_BYTES: 1_000_000,
+        INGEST_MAX_EVENT_AGE_DAYS: 30,
+        INGEST_MAX_FUTURE_MS: 300_000,
+        INGEST_SKEW_TOLERANCE_MS: 120_000,
+      }) as unknown as {
         components: {
-          schemas: {
-            Event: { oneOf: Array<{ properties: { family: { const: string } }; required: string[] }> };
+          schemas: Record<string, { properties: { family: { const: string } }; required: string[] }> & {
+            Event: { oneOf: Array<{ $ref: string }> };
           };
         };
       };
-      const branch = doc.components.schemas.Event.oneOf.find((b) => b.properties.family.const === family)!;
-      expect(new Set(branch.required)).toEqual(new Set(['family', ...required]));
+      const branch = doc.components.schemas.Event.oneOf
+        .map((ref) => doc.components.schemas[ref.$ref.split('/').pop()!]!)
+        .find((b) => b.properties.family.const === family)!;
+      // occurred_at is required of every family besides the Avro record's fields without a default.
+      expect(new Set(branch.required)).toEqual(new Set(['family', 'occurred_at', ...required]));
     });
   }
 });

@@ -7,15 +7,19 @@ import { failure, type View } from '../view.ts';
 type Metric = {
   value: number | null;
   percentile: number | null;
-  cohortQuantiles: { p10: number; p25: number; p50: number; p75: number; p90: number } | null;
+  cohortQuantiles: Record<'p10' | 'p25' | 'p50' | 'p75' | 'p90', number | null> | null;
+  histogram: { from: number; to: number; students: number }[] | null;
+  bin: number | null;
   population: number | null;
   suppressed: boolean;
 };
 type Percentiles = {
   cohort: string | null;
+  window: { kind: string; period: string };
   from: string;
   to: string;
   k: number;
+  inRelease: boolean;
   metrics: Record<string, Metric>;
 };
 
@@ -23,10 +27,14 @@ const LABELS: Record<string, { label: string; fmt: (v: number | null) => string 
   accuracy: { label: 'Accuracy', fmt: pct },
   studyMinutesPerWeek: { label: 'Study minutes per week', fmt: (v) => num(v) },
   questionsPerWeek: { label: 'Questions per week', fmt: (v) => num(v) },
+  mastery: { label: 'Mean mastery', fmt: pct },
 };
 
+/** The cohort view compares the last complete ISO week (a fixed window: services/analytics/README.md). */
+const COHORT_WINDOW = 'week';
+
 export const cohort: View = async (ctx) => {
-  const r = await getJson<Percentiles>('/api/analytics/percentiles');
+  const r = await getJson<Percentiles>(`/api/analytics/percentiles?window=${COHORT_WINDOW}`);
   if (r.kind !== 'ok') return failure(r, 'Cohort comparison', ctx);
   const d = r.data;
   const entries = Object.entries(d.metrics ?? {});
@@ -37,11 +45,12 @@ export const cohort: View = async (ctx) => {
     h(
       'p',
       { class: 'hint' },
-      `Cohort ${d.cohort}, ${d.from} to ${d.to}. Figures need at least ${d.k} students.`,
+      `Cohort ${d.cohort}, week ${d.window.period} (${d.from} to ${d.to}). Figures need at least ${d.k} students; ` +
+        'each bar of the distributions holds at least that many.',
     ),
     ...entries.map(([key, m]) => {
       const meta = LABELS[key] ?? { label: key, fmt: (v: number | null) => num(v) };
-      if (m.suppressed || !m.cohortQuantiles) {
+      if (m.suppressed || !m.cohortQuantiles || !m.histogram) {
         return card(meta.label, empty(`Withheld: fewer than ${d.k} students have this figure.`));
       }
       const q = m.cohortQuantiles;
@@ -58,57 +67,30 @@ export const cohort: View = async (ctx) => {
           stat('Students', String(m.population ?? '–'), `pct.${key}.population`),
         ),
         chart(
-          `${meta.label}: cohort 10th to 90th percentile ${meta.fmt(q.p10)} to ${meta.fmt(q.p90)}, median ${meta.fmt(q.p50)}; you ${meta.fmt(m.value)} (percentile ${num(m.percentile)})`,
+          `${meta.label}: the cohort's distribution in ${m.histogram.length} bars of at least ${d.k} students; ` +
+            `you ${meta.fmt(m.value)} (percentile ${num(m.percentile)}), median ${meta.fmt(q.p50)}`,
           {
-            grid: { left: 16, right: 16, top: 30, bottom: 30 },
-            xAxis: { type: 'value', scale: true },
-            yAxis: { type: 'category', data: [''], show: false },
+            grid: { left: 40, right: 16, top: 20, bottom: 40 },
+            xAxis: {
+              type: 'category',
+              data: m.histogram.map((b) => `${meta.fmt(b.from)}–${meta.fmt(b.to)}`),
+              axisLabel: { interval: 0, rotate: m.histogram.length > 5 ? 30 : 0 },
+            },
+            yAxis: { type: 'value', name: 'students', minInterval: 1 },
             tooltip: {},
             series: [
               {
-                name: 'p10–p90',
+                name: 'students',
                 type: 'bar',
-                stack: 'r',
-                data: [q.p10],
-                itemStyle: { color: 'transparent' },
-                barWidth: 18,
-                silent: true,
-              },
-              {
-                name: 'p10–p90',
-                type: 'bar',
-                stack: 'r',
-                data: [q.p90 - q.p10],
-                itemStyle: { color: '#cfe3f3' },
-                barWidth: 18,
-              },
-              {
-                name: 'p25–p75',
-                type: 'bar',
-                data: [q.p75],
-                barGap: '-100%',
-                barWidth: 18,
-                itemStyle: { color: 'transparent' },
-                silent: true,
-                z: 1,
-              },
-              {
-                name: 'you',
-                type: 'scatter',
-                data: m.value === null ? [] : [[m.value, 0]],
-                symbol: 'diamond',
-                symbolSize: 20,
-                itemStyle: { color: '#D55E00', borderColor: '#000', borderWidth: 1 },
-                label: { show: true, position: 'top', formatter: 'you', color: '#1a1a1a' },
-                markLine: {
-                  symbol: 'none',
-                  data: [
-                    { xAxis: q.p25, name: 'p25' },
-                    { xAxis: q.p50, name: 'median' },
-                    { xAxis: q.p75, name: 'p75' },
-                  ],
-                  label: { formatter: '{b}', color: '#1a1a1a' },
-                  lineStyle: { color: '#0072B2', type: 'solid' },
+                data: m.histogram.map((b, i) => ({
+                  value: b.students,
+                  itemStyle: { color: i === m.bin ? '#D55E00' : '#0072B2' },
+                })),
+                label: {
+                  show: true,
+                  position: 'top',
+                  color: '#1a1a1a',
+                  formatter: (p: { dataIndex: number }) => (p.dataIndex === m.bin ? 'you' : ''),
                 },
               },
             ],

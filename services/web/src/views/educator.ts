@@ -19,7 +19,7 @@ type CohortTopics = {
     accuracy: number;
     firstAttemptAccuracy: number | null;
     difficulty: number;
-    strugglingShare: number;
+    strugglingShare: number | null;
   }>;
 };
 
@@ -47,7 +47,7 @@ export const educator: View = async (ctx) => {
     ),
   );
   const r = await getJson<CohortTopics>(
-    `/api/analytics/cohorts/${encodeURIComponent(chosen)}/topics?limit=50`,
+    `/api/analytics/cohorts/${encodeURIComponent(chosen)}/topics?limit=50&window=week`,
   );
   if (r.kind !== 'ok') return h('div', { class: 'grid wide' }, picker, failure(r, 'Cohort topics', ctx));
   const d = r.data;

@@ -1,0 +1,309 @@
+/**
+ * Support of the fault-injection tests of the cluster profile (`npm run test:cluster`, deploy/test-cluster.sh):
+ * the nodes of deploy/cluster.sh are killed and restarted through the same script, the services run as child
+ * processes in several instances (2 ingest, 3 stream processes = 3 members of each processor group), and every
+ * acknowledged event is reconciled end to end (topics → ClickHouse → sessions and mastery).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { registerAll } from '../../services/cli/commands/schemas.ts';
+import { reconcile, type Reconciliation } from '../../services/datatools/reconcile.ts';
+import { openContext } from '../../services/datatools/context.ts';
+import { createApiKey } from '../../services/ingest/apikeys.ts';
+import { chQuery, createClickHouse } from '../../services/shared/clickhouse.ts';
+import { createLogger } from '../../services/shared/logger.ts';
+import { createPgPool } from '../../services/shared/postgres.ts';
+import { ident, sql } from '../../services/shared/sql.ts';
+import { isolatedEnv, provision, type IsolatedEnv } from '../support/isolated.ts';
+import { freePort, waitReady, type StartedService } from '../support/process.ts';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+if (process.env.STUDYSTREAM_PROFILE !== 'cluster') {
+  throw new Error(
+    'the cluster tests run against the cluster profile: npm run test:cluster (deploy/test-cluster.sh)',
+  );
+}
+
+/** Runs `bash deploy/stack.sh <cmd> --profile cluster <nodes>`; resolves with its exit code and output. */
+export function stack(cmd: string, ...nodes: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('bash', [`${ROOT}deploy/stack.sh`, cmd, '--profile', 'cluster', ...nodes], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => resolve({ code: code ?? 1, out }));
+  });
+}
+
+export type Cluster = {
+  iso: IsolatedEnv;
+  apiKey: string;
+  ingest: StartedService[];
+  streams: StartedService[];
+};
+
+/** Env of one stream instance: every processor, sessions written as soon as due, small batches. */
+export function streamEnv(iso: IsolatedEnv, port: number): NodeJS.ProcessEnv {
+  return {
+    ...iso.env,
+    STREAM_PORT: String(port),
+    SINK_GROUP_ID: `${iso.id}-sink`,
+    SESSIONS_CLOSE_QUIET_MS: '0',
+    STREAM_BATCH_MAX_WAIT_MS: '300',
+    LOG_LEVEL: 'warn',
+  };
+}
+
+export async function startStream(iso: IsolatedEnv, name: string): Promise<StartedService> {
+  const port = await freePort();
+  return startLogged(
+    iso,
+    name,
+    `${ROOT}services/stream/main.ts`,
+    streamEnv(iso, port),
+    `http://127.0.0.1:${port}`,
+  );
+}
+
+/**
+ * `node <entry>` with its log lines (stdout and stderr) in .stack/cluster/test-logs/<namespace>-<name>.log, ready
+ * once `<url>/readyz` answers 200.
+ */
+export async function startLogged(
+  iso: IsolatedEnv,
+  name: string,
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  url: string,
+): Promise<StartedService> {
+  const dir = `${ROOT}.stack/cluster/test-logs`;
+  mkdirSync(dir, { recursive: true });
+  const file = `${dir}/${iso.id}-${name}.log`;
+  const fd = openSync(file, 'a');
+  const child = spawn(process.execPath, [entry], { env, stdio: ['ignore', fd, fd] });
+  const svc = { name, url, child, stderr: () => `(see ${file})` };
+  await waitReady(url, child, { attempts: 240, name }).catch((err: Error) => {
+    child.kill('SIGTERM');
+    throw new Error(`${err.message} (log: ${file})`);
+  });
+  return svc;
+}
+
+/** An isolated namespace on the cluster with 2 ingest instances and 3 stream instances running. */
+export async function startCluster(label: string): Promise<Cluster> {
+  const iso = isolatedEnv(label);
+  await provision(iso);
+  const log = createLogger('test', 'warn');
+  await registerAll(iso.cfg, log);
+  const pool = createPgPool(iso.cfg);
+  const { key } = await createApiKey(pool, `cluster test ${label}`).finally(() => pool.end());
+  const ingest: StartedService[] = [];
+  for (const i of [1, 2]) {
+    const port = await freePort();
+    ingest.push(
+      await startLogged(
+        iso,
+        `ingest-${i}`,
+        `${ROOT}services/ingest/main.ts`,
+        {
+          ...iso.env,
+          INGEST_PORT: String(port),
+          INGEST_RATE_LIMIT_PER_SEC: '100000',
+          LOG_LEVEL: 'warn',
+          LOG_FORMAT: 'json',
+        },
+        `http://127.0.0.1:${port}`,
+      ),
+    );
+  }
+  const streams: StartedService[] = [];
+  for (const i of [1, 2, 3]) streams.push(await startStream(iso, `stream-${i}`));
+  return { iso, apiKey: key, ingest, streams };
+}
+
+/** A question attempt (3 in 4) or study event of one of `students` students. */
+export function clusterEvent(i: number, students = 24): Record<string, unknown> {
+  const user = `stu_cl_${String(i % students).padStart(3, '0')}`;
+  const session = `sess-${user}-${Math.floor(i / (students * 20))}`;
+  const occurred = Date.now() - 500;
+  if (i % 4 === 0) {
+    return {
+      family: 'study-events',
+      event_id: randomUUID(),
+      user_id: user,
+      occurred_at: occurred,
+      event_type: 'SESSION_RESUME',
+      session_id: session,
+      topic_ids: ['cardio.hf'],
+      client: { platform: 'WEB', app_version: '3.2.1' },
+    };
+  }
+  return {
+    family: 'question-attempts',
+    event_id: randomUUID(),
+    user_id: user,
+    occurred_at: occurred,
+    session_id: session,
+    question_id: `q-${i % 97}`,
+    // Leaf topics of the curriculum taxonomy (mastery applies attempts on leaves only).
+    topic_ids: [i % 2 === 0 ? 'cardio.anat.heart-anatomy' : 'cardio.micro.infective-endocarditis'],
+    selected_answer: 'C',
+    is_correct: i % 3 !== 0,
+    attempt_number: 1,
+    time_to_answer_ms: 20_000 + (i % 7) * 1000,
+    confidence: 3,
+    difficulty: 0.5,
+    exam_section: 'step1',
+    mode: 'TUTOR',
+    client: { platform: 'IOS', app_version: '3.2.1' },
+  };
+}
+
+/** One event of the client: its 503s (or network errors) as [sent, answered] times, and when it was acknowledged. */
+export type Delivery = {
+  eventId: string;
+  family: string;
+  attempts: number;
+  unavailable: Array<{ sentAt: number; answeredAt: number; reason: string }>;
+  ackedAt: number;
+};
+
+/**
+ * A client at a fixed rate: event i is sent at start + i / rate to ingest instance i % n, and re-sent with the
+ * same event_id after each 503 (or network error) until it is acknowledged (202 accepted, 200 duplicate).
+ */
+export async function sendAtFixedRate(
+  c: Cluster,
+  opts: { rate: number; durationMs: number; onTick?: (elapsedMs: number) => void },
+): Promise<{ deliveries: Delivery[]; other: Array<{ status: number; body: string }> }> {
+  const total = Math.round((opts.rate * opts.durationMs) / 1000);
+  const start = Date.now();
+  const deliveries: Delivery[] = [];
+  const other: Array<{ status: number; body: string }> = [];
+  const sends: Array<Promise<void>> = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / opts.rate;
+    const wait = due - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    opts.onTick?.(Date.now() - start);
+    const event = clusterEvent(i);
+    const d: Delivery = {
+      eventId: event.event_id as string,
+      family: event.family as string,
+      attempts: 0,
+      unavailable: [],
+      ackedAt: 0,
+    };
+    deliveries.push(d);
+    sends.push(
+      (async () => {
+        for (let attempt = 0; d.ackedAt === 0; attempt++) {
+          const target = c.ingest[(i + attempt) % c.ingest.length]!;
+          d.attempts++;
+          const sentAt = Date.now();
+          let netError = '';
+          const res = await fetch(`${target.url}/v1/events`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-api-key': c.apiKey },
+            body: JSON.stringify(event),
+            signal: AbortSignal.timeout(15_000),
+          }).catch((err: Error) => {
+            netError = `${err.name}: ${err.message}`;
+            return null;
+          });
+          if (res && (res.status === 202 || res.status === 200)) {
+            d.ackedAt = Date.now();
+            await res.arrayBuffer();
+          } else if (res && res.status === 429) {
+            // The key's rate limit (re-sends count too): wait as told and send again.
+            await res.arrayBuffer();
+            await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get('retry-after') ?? 1)));
+          } else if (!res || res.status === 503) {
+            const reason = res ? `503 ${(await res.text()).slice(0, 120)}` : netError;
+            d.unavailable.push({ sentAt, answeredAt: Date.now(), reason });
+            await new Promise((r) => setTimeout(r, 500));
+          } else {
+            other.push({ status: res.status, body: await res.text() });
+            return;
+          }
+          if (attempt > 200) throw new Error(`event ${d.eventId} never acknowledged`);
+        }
+      })(),
+    );
+  }
+  await Promise.all(sends);
+  return { deliveries, other };
+}
+
+/** Rows and distinct event ids per raw table of `ids` (through the Distributed tables, no FINAL). */
+export async function rawCounts(
+  iso: IsolatedEnv,
+): Promise<{ rows: number; distinct: number; perTable: Record<string, number> }> {
+  const ch = createClickHouse(iso.cfg);
+  try {
+    let rows = 0;
+    let distinct = 0;
+    const perTable: Record<string, number> = {};
+    for (const table of ['study_events', 'question_attempts', 'material_interactions']) {
+      const [r] = await chQuery<{ n: string; d: string }>(
+        ch,
+        `SELECT count() AS n, uniqExact(event_id) AS d FROM ${table}`,
+      );
+      rows += Number(r?.n ?? 0);
+      distinct += Number(r?.d ?? 0);
+      perTable[table] = Number(r?.n ?? 0);
+    }
+    return { rows, distinct, perTable };
+  } finally {
+    await ch.close();
+  }
+}
+
+/** The acknowledged event ids that ClickHouse does not hold (through the Distributed tables). */
+export async function missingInClickHouse(iso: IsolatedEnv, ids: string[]): Promise<string[]> {
+  const ch = createClickHouse(iso.cfg);
+  try {
+    const found = new Set<string>();
+    for (let i = 0; i < ids.length; i += 2000) {
+      const chunk = ids.slice(i, i + 2000);
+      for (const table of ['study_events', 'question_attempts']) {
+        const rows = await chQuery<{ id: string }>(
+          ch,
+          sql`SELECT toString(event_id) AS id FROM ${ident(table)} WHERE has(${chunk}, toString(event_id))`
+            .text,
+        );
+        for (const r of rows) found.add(r.id);
+      }
+    }
+    return ids.filter((id) => !found.has(id));
+  } finally {
+    await ch.close();
+  }
+}
+
+/** Polls until `check` is true; throws with `what` after `timeoutMs`. */
+export async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    if (await check().catch(() => false)) return Date.now() - start;
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** `studystream reconcile` of the namespace (the live groups of the stream instances). */
+export async function reconcileOf(c: Cluster): Promise<Reconciliation> {
+  const env = streamEnv(c.iso, 0);
+  const ctx = await openContext(env, 'cluster-test');
+  try {
+    return await reconcile(ctx, { from: null, to: null });
+  } finally {
+    await ctx.close();
+  }
+}
