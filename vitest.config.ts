@@ -25,6 +25,17 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        test: {
+          // Replays the statements the integration run captured on chDB (a current ClickHouse) and compares:
+          // deploy/test.sh runs it after the other projects (CURRENT_CLICKHOUSE_CAPTURE); alone, it captures a run.
+          name: 'current-clickhouse',
+          include: ['test/current-clickhouse/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 3_600_000,
+        },
+      },
     ],
   },
 });

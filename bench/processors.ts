@@ -9,7 +9,8 @@
  *    the commit that applied it: the topic_mastery transaction (consumer_positions, same transaction) or the
  *    sessions Redis commit (sessions:pos, same script), observed by polling every 10 ms.
  * Runs in an isolated namespace (topic prefix, PG schema) that is dropped afterwards.
- *   npm run bench -- processors [--events 60000] [--rate 2000] [--seconds 30]
+ *   npm run bench -- processors [--events 60000] [--rate 2000] [--seconds 30] [--phases drain,alone,together]
+ * `--phases` runs a subset (e.g. `--phases together` to profile both processors in one process).
  */
 import { parseOptions, type Command } from '../services/cli/command.ts';
 import { EventCodec } from '../services/shared/codec.ts';
@@ -27,6 +28,7 @@ import type { RunningProcessor } from '../services/stream/runtime/processor.ts';
 import { KEYS as SESSION_KEYS } from '../services/stream/sessions/store.ts';
 import { streamEnv } from '../services/stream/runtime/config.ts';
 import { isolatedEnv, provision, teardown } from '../test/support/isolated.ts';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { percentiles, report, type Row } from './harness.ts';
 
 /** At least `min` events of a cohort (whole student-days, the simulator's order), `min` of them kept. */
@@ -48,7 +50,9 @@ const bench: Command = async (args) => {
     events: { type: 'string', default: '60000' },
     rate: { type: 'string', default: '2000' },
     seconds: { type: 'string', default: '30' },
+    phases: { type: 'string', default: 'drain,alone,together' },
   });
+  const phases = new Set(String(values.phases).split(','));
   const total = Number(values.events);
   const rate = Number(values.rate);
   const seconds = Number(values.seconds);
@@ -84,7 +88,8 @@ const bench: Command = async (args) => {
     new Map(Object.entries(await redis.hgetall(SESSION_KEYS.pos)).map(([k, v]) => [k, Number(v)]));
   try {
     // 1. Backlog drain, each processor alone.
-    const events = cohortSlice(31, total, true);
+    // Without the drain phase no backlog is produced (the freshness phases start from empty topics).
+    const events = phases.has('drain') ? cohortSlice(31, total, true) : [];
     for (let i = 0; i < events.length; i += 5_000) await producer.publish(events.slice(i, i + 5_000));
     const admin = kafka.admin();
     await admin.connect();
@@ -132,8 +137,16 @@ const bench: Command = async (args) => {
     // Each start registers its metrics: one registry per processor instance.
     const fresh = () => ({ ...deps, metrics: createMetricsRegistry('bench') });
     const masteryCount = events.filter((e) => MASTERY_FAMILIES.has(e.family)).length;
-    await drain('mastery', () => startMasteryProcessor(fresh()), masteryCount, masteryPositions, masteryEnds);
-    await drain('sessions', () => startSessionsProcessor(fresh()), events.length, sessionPositions, ends);
+    if (phases.has('drain')) {
+      await drain(
+        'mastery',
+        () => startMasteryProcessor(fresh()),
+        masteryCount,
+        masteryPositions,
+        masteryEnds,
+      );
+      await drain('sessions', () => startSessionsProcessor(fresh()), events.length, sessionPositions, ends);
+    }
     // 2. Freshness at a fixed rate: each processor alone (the figure comparable with earlier runs), then both together
     // (as `studystream run stream` runs them). Fresh events (new ids and sessions, times just before now), acked one
     // chunk per 50 ms.
@@ -152,6 +165,9 @@ const bench: Command = async (args) => {
       // Steady state: every consumer has joined its group (a join stalls what is produced meanwhile).
       while (!running.every((r) => r.ready())) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 1000));
+      // Event-loop delay of this process during the offered load (a long synchronous step shows here).
+      const loop = monitorEventLoopDelay({ resolution: 10 });
+      loop.enable();
       let polling = true;
       const watchers = names.map((name) => {
         const pending: Pending[] = [];
@@ -200,6 +216,16 @@ const bench: Command = async (args) => {
         }
       }
       const offeredMs = performance.now() - start;
+      loop.disable();
+      rows.push({
+        measure: `event-loop delay while offering (${names.join(' + ')})`,
+        events: null,
+        'events/s': null,
+        ms: null,
+        p50_ms: loop.percentile(50) / 1e6,
+        p99_ms: loop.percentile(99) / 1e6,
+        max_ms: loop.max / 1e6,
+      });
       polling = false;
       for (const w of watchers) {
         await w.done;
@@ -216,12 +242,14 @@ const bench: Command = async (args) => {
       }
       for (const r of running) await r.stop();
     };
-    await offer(['mastery'], 97);
-    await offer(['sessions'], 98);
-    await offer(['mastery', 'sessions'], 99);
+    if (phases.has('alone')) {
+      await offer(['mastery'], 97);
+      await offer(['sessions'], 98);
+    }
+    if (phases.has('together')) await offer(['mastery', 'sessions'], 99);
     report({
       name: 'processors',
-      params: { events: total, rate, seconds, batchMaxWaitMs: 50 },
+      params: { events: total, rate, seconds, batchMaxWaitMs: 50, phases: [...phases].join(',') },
       rows,
       notes: [
         'freshness samples are one per produce response (partition run); observed by polling consumer_positions (mastery) and sessions:pos (sessions) every 10 ms',

@@ -57,12 +57,22 @@ bash deploy/stack.sh up
 bin/studystream migrate
 echo "== tests"
 mkdir -p .stack/test-results
+# Every ClickHouse statement the integration tests send is captured (services/shared/clickhouse-capture.ts), then
+# replayed on chDB, a current ClickHouse, and compared with 18.16's answers (test/current-clickhouse).
+capture="$PWD/.stack/test-results/clickhouse-capture"
+rm -rf "$capture" .stack/test-results/vitest-current.json
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile.json=.stack/test-results/vitest.json "$@" || status=$?
+CLICKHOUSE_CAPTURE_DIR="$capture" npx vitest run --project unit --project integration --reporter=default --reporter=json --outputFile.json=.stack/test-results/vitest.json "$@" || status=$?
+if [ "$#" -eq 0 ]; then
+  echo "== current ClickHouse (chDB): replay of the captured statements"
+  CURRENT_CLICKHOUSE_CAPTURE="$capture" npx vitest run --project current-clickhouse --reporter=default --reporter=json --outputFile.json=.stack/test-results/vitest-current.json || status=$?
+fi
 VITEST_STATUS=$status node -e '
-const r = JSON.parse(require("fs").readFileSync(".stack/test-results/vitest.json", "utf8"));
+const fs = require("fs");
+const runs = [".stack/test-results/vitest.json", ".stack/test-results/vitest-current.json"].filter((f) => fs.existsSync(f)).map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
+const sum = (k) => runs.reduce((n, r) => n + r[k], 0);
 // Unhandled errors (e.g. a rejection nobody awaited) fail the run without failing a test: say so in the summary.
-const errors = process.env.VITEST_STATUS !== "0" && r.numFailedTests === 0 ? " (vitest exited non-zero: errors outside tests, see above)" : "";
-console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : "") + errors);
+const errors = process.env.VITEST_STATUS !== "0" && sum("numFailedTests") === 0 ? " (vitest exited non-zero: errors outside tests, see above)" : "";
+console.log(`tests: ${sum("numPassedTests")} passed, ${sum("numFailedTests")} failed` + (sum("numPendingTests") ? `, ${sum("numPendingTests")} skipped` : "") + errors);
 '
 exit $status

@@ -4,6 +4,8 @@
 #   kubeconform  (Go module github.com/yannh/kubeconform)      validates Kubernetes manifests against JSON schemas
 #   kustomize    (Go module sigs.k8s.io/kustomize/kustomize/v5) builds deploy/k8s
 #   Kubernetes JSON schemas of K8S_SCHEMA_VERSION, from the PyPI package kubernetes-validate (which ships them)
+#   chDB (PyPI chdb, an embedded current ClickHouse) in a virtualenv at $STACK_DIR/cache/chdb-$CHDB_VERSION, for the
+#   current-ClickHouse replay (test/current-clickhouse); that test fails, it does not skip, when chDB is missing
 # Binaries go to $(go env GOPATH)/bin, schemas under $TOOLS_CACHE; both survive fresh clones on the same machine.
 # Prints nothing but progress; a tool that cannot be installed is reported and its check is skipped by the tests.
 set -uo pipefail
@@ -66,5 +68,17 @@ PY
     echo "tools: kubernetes-validate could not be downloaded; the schema check will be skipped"
   fi
   rm -rf "$tmp"
+fi
+# chDB: current ClickHouse for test/current-clickhouse (CHDB_VERSION must match test/current-clickhouse/replay.ts).
+CHDB_VERSION=4.4.0
+: "${STACK_DIR:=$(cd "$(dirname "$0")/.." && pwd)/.stack}"
+chdb_venv="$STACK_DIR/cache/chdb-$CHDB_VERSION"
+if ! "$chdb_venv/bin/python" -c 'import chdb' >/dev/null 2>&1; then
+  echo "tools: chDB $CHDB_VERSION (PyPI chdb) into $chdb_venv"
+  rm -rf "$chdb_venv"
+  if ! { python3 -m venv "$chdb_venv" && "$chdb_venv/bin/python" -m pip install -q --disable-pip-version-check "chdb==$CHDB_VERSION"; }; then
+    echo "tools: chDB could not be installed; test/current-clickhouse will FAIL (needs python3 with venv and pip)"
+    rm -rf "$chdb_venv"
+  fi
 fi
 exit 0

@@ -20,7 +20,14 @@ import { cohortId, userId } from './params.ts';
 export const ROLES = ['student', 'educator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
-export type Principal = { sub: string; role: Role; cohorts: string[] };
+export type Principal = {
+  sub: string;
+  role: Role;
+  cohorts: string[];
+  /** The token's `jti` and `iat` (epoch s), for the revocation check (server-checks.ts); absent in tests. */
+  jti?: string;
+  iat?: number;
+};
 
 const claimsSchema = z.object({
   sub: userId,
@@ -28,9 +35,10 @@ const claimsSchema = z.object({
   cohorts: z.array(cohortId).max(200).optional(),
   exp: z.number(),
   iat: z.number(),
+  jti: z.string().min(1).max(200).optional(),
 });
 
-export type AuthFailure = 'missing_token' | 'invalid_token' | 'token_expired';
+export type AuthFailure = 'missing_token' | 'invalid_token' | 'token_expired' | 'token_revoked';
 
 export class AuthError extends Error {
   readonly code: AuthFailure;
@@ -98,8 +106,8 @@ export function createVerifier(opts: VerifierOptions): TokenVerifier {
     if (!claims.success) throw new AuthError('invalid_token', 'the token claims are invalid');
     if (claims.data.exp - claims.data.iat > maxLifetimeSec)
       throw new AuthError('invalid_token', `the token lives longer than ${maxLifetimeSec} s`);
-    const { sub, role, cohorts } = claims.data;
-    return { sub, role, cohorts: role === 'educator' ? (cohorts ?? []) : [] };
+    const { sub, role, cohorts, jti, iat } = claims.data;
+    return { sub, role, cohorts: role === 'educator' ? (cohorts ?? []) : [], jti, iat };
   };
 }
 
@@ -131,6 +139,7 @@ export async function signToken(
     ...(principal.cohorts && principal.cohorts.length > 0 ? { cohorts: principal.cohorts } : {}),
   })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setJti(crypto.randomUUID())
     .setSubject(principal.sub)
     .setIssuedAt(now)
     .setExpirationTime(now + opts.ttlSec);

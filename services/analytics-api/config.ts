@@ -21,6 +21,10 @@ export const apiEnv = defineEnv(
       default: '86400',
       doc: 'longest accepted token lifetime (exp - iat, seconds); longer tokens are refused, and `studystream token` will not mint them',
     },
+    API_SERVER_CHECKS_CACHE_MS: {
+      default: '5000',
+      doc: "how long each API process caches a subject's token revocations and educator cohort assignments (PostgreSQL); a revocation or unassignment takes effect within this bound",
+    },
     API_CACHE_TTL_SEC: {
       default: '300',
       doc: 'Redis cache TTL per endpoint and student (seconds); 0 disables',
@@ -81,6 +85,7 @@ export const apiEnv = defineEnv(
     JWT_CLOCK_TOLERANCE_SEC: envInt('JWT_CLOCK_TOLERANCE_SEC').pipe(z.number().min(0)),
     JWT_MAX_TTL_SEC: envInt('JWT_MAX_TTL_SEC').pipe(z.number().min(60)),
     API_CACHE_TTL_SEC: envInt('API_CACHE_TTL_SEC').pipe(z.number().min(0)),
+    API_SERVER_CHECKS_CACHE_MS: envInt('API_SERVER_CHECKS_CACHE_MS').pipe(z.number().min(0).max(60_000)),
     API_CACHE_TIMEOUT_MS: envInt('API_CACHE_TIMEOUT_MS').pipe(z.number().min(1)),
     API_AUDIT_FLUSH_MS: envInt('API_AUDIT_FLUSH_MS').pipe(z.number().min(10)),
     API_AUDIT_BATCH_ROWS: envInt('API_AUDIT_BATCH_ROWS').pipe(z.number().min(1)),

@@ -34,6 +34,13 @@ export async function demoHints(
       .query<{ id: string }>('SELECT id FROM cohorts ORDER BY id LIMIT 1')
       .catch(() => ({ rows: [] as Array<{ id: string }> }));
     cohort = rows[0]?.id ?? null;
+    if (cohort)
+      await pg
+        .query(
+          'INSERT INTO educator_cohorts (educator_id, cohort_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+          ['demo-educator', cohort],
+        )
+        .catch(() => undefined); // the printed educator command then answers 403
   }
   if (!user) user = 'demo-student';
   const sign = (sub: string, role: 'student' | 'educator', cohorts?: string[]) =>

@@ -4,7 +4,8 @@
  */
 export { ROLES, parseTtl, signToken } from './auth.ts';
 export type { Role } from './auth.ts';
-export { loadApiConfig } from './config.ts';
+export { apiEnv, loadApiConfig } from './config.ts';
+export { assignEducator, listAssignments, revokeTokens } from './server-checks.ts';
 export { demoHints } from './demo.ts';
 export { cohortId, userId } from './params.ts';
 export type { DataDeps } from './route.ts';

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { Counter, type Registry } from '../shared/metrics.ts';
 import type { Logger } from '../shared/logger.ts';
 import { invalidationChannel, usersInMessage } from '../shared/invalidation.ts';
+import { redisTls, type TlsSettings } from '../shared/tls.ts';
 import { epochKey, newVersion, userVersionKey, VERSION_TTL_SEC, withTimeout } from './cache.ts';
 
 /**
@@ -19,6 +20,8 @@ export type InvalidationListener = { close: () => Promise<void> };
 
 export function startInvalidationListener(opts: {
   redisUrl: string;
+  /** The CA a rediss:// URL is verified against (shared/tls.ts). */
+  tls?: TlsSettings;
   keyPrefix: string;
   /** The prefixed client used for cache keys. */
   redis: Redis;
@@ -36,6 +39,7 @@ export function startInvalidationListener(opts: {
   const channel = invalidationChannel(opts.keyPrefix);
   // Channels are not keys: the subscriber has no keyPrefix and names the prefixed channel itself.
   const sub = new Redis(opts.redisUrl, {
+    ...redisTls(opts.redisUrl, opts.tls ?? {}),
     lazyConnect: false,
     maxRetriesPerRequest: null,
     retryStrategy: (times) => Math.min(times * 200, 2000),

@@ -11,9 +11,11 @@ import { createMetricsRegistry } from '../shared/metrics.ts';
 import { createPgPool } from '../shared/postgres.ts';
 import { createRedis } from '../shared/redis.ts';
 import { Shutdown } from '../shared/shutdown.ts';
+import { serverTls } from '../shared/tls.ts';
 import { createApiApp } from './app.ts';
 import { PgAuditLog } from './audit.ts';
 import { createVerifier } from './auth.ts';
+import { withServerChecks } from './server-checks.ts';
 import { DEV_JWT_SECRET, loadApiConfig } from './config.ts';
 import { kAnonymity } from '../analytics/index.ts';
 import { startInvalidationListener } from './invalidation.ts';
@@ -66,6 +68,7 @@ async function startApi(): Promise<void> {
 
   const listener = startInvalidationListener({
     redisUrl: cfg.REDIS_URL,
+    tls: cfg,
     keyPrefix: cfg.REDIS_KEY_PREFIX,
     redis,
     registry,
@@ -93,14 +96,18 @@ async function startApi(): Promise<void> {
     log,
     registry,
     audit,
-    verify: createVerifier({
-      secret: cfg.JWT_SECRET,
-      jwksUrl: cfg.JWT_JWKS_URL || undefined,
-      issuer: cfg.JWT_ISSUER,
-      audience: cfg.JWT_AUDIENCE,
-      clockToleranceSec: cfg.JWT_CLOCK_TOLERANCE_SEC,
-      maxLifetimeSec: cfg.JWT_MAX_TTL_SEC,
-    }),
+    verify: withServerChecks(
+      createVerifier({
+        secret: cfg.JWT_SECRET,
+        jwksUrl: cfg.JWT_JWKS_URL || undefined,
+        issuer: cfg.JWT_ISSUER,
+        audience: cfg.JWT_AUDIENCE,
+        clockToleranceSec: cfg.JWT_CLOCK_TOLERANCE_SEC,
+        maxLifetimeSec: cfg.JWT_MAX_TTL_SEC,
+      }),
+      pg,
+      { cacheMs: cfg.API_SERVER_CHECKS_CACHE_MS },
+    ),
     cacheTtlSec: cfg.API_CACHE_TTL_SEC,
     cacheTimeoutMs: cfg.API_CACHE_TIMEOUT_MS,
     kAnonymity: kAnonymity(),
@@ -115,7 +122,7 @@ async function startApi(): Promise<void> {
     ],
   });
 
-  const server = await listen(app, cfg.API_PORT, cfg.HTTP_HOST);
+  const server = await listen(app, cfg.API_PORT, cfg.HTTP_HOST, serverTls(cfg));
   shutdown.add('http', () => closeServer(server));
   shutdown.installSignalHandlers();
   if (!isClusterWorker())

@@ -30,11 +30,14 @@ export function openApiDocument(routes: readonly RouteSpec[], k: number) {
           };
     Object.assign(responses, {
       '400': errorResponse(
-        'A path or query parameter is invalid or unknown (invalid_parameter; details lists each)',
+        'A path or query parameter is invalid or unknown (invalid_parameter; details lists each)' +
+          Object.entries(spec.queryRules ?? {})
+            .map(([code, when]) => `; ${when} (${code})`)
+            .join(''),
       ),
       '401': {
         ...errorResponse(
-          'Missing, malformed, forged or expired token (missing_token, invalid_token, token_expired)',
+          'Missing, malformed, forged, expired or revoked token (missing_token, invalid_token, token_expired, token_revoked)',
         ),
         headers: {
           'WWW-Authenticate': {
@@ -58,6 +61,7 @@ export function openApiDocument(routes: readonly RouteSpec[], k: number) {
         description: spec.description,
         tags: [spec.tag],
         ...(spec.scope === 'reserved' ? { 'x-not-implemented': true } : {}),
+        ...(spec.queryRules ? { 'x-query-rules': Object.keys(spec.queryRules) } : {}),
         parameters,
         responses,
       },

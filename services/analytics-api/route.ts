@@ -58,6 +58,12 @@ export type RouteSpec<PS extends z.ZodType = z.ZodType, QS extends z.ZodType = z
   authorize?: (
     ctx: Omit<HandlerContext<z.output<PS>, z.output<QS>>, 'authorized'>,
   ) => Promise<Record<string, unknown>>;
+  /**
+   * Refusals (400) of requests whose parameters are each valid: rules over several parameters together or relative
+   * to the request time, which no parameter schema can state (code -> when). Listed in the OpenAPI document (the 400
+   * description and `x-query-rules`), so a client and the contract test know which 400s a well-formed request can get.
+   */
+  queryRules?: Record<string, string>;
   /** When the route answers 404: its description in the OpenAPI document (omitted: the route never does). */
   notFound?: string;
   /** Cache namespace; omitted = never cached. */

@@ -100,7 +100,8 @@ const metric = obj({
 const cohortWindow = obj({ kind: { enum: ['week', 'month', 'quarter'] }, period: str, from: str, to: str });
 const cohortMetrics = <T>(m: T) =>
   obj({ accuracy: m, studyMinutesPerWeek: m, questionsPerWeek: m, mastery: m });
-const cohortTopicList = {
+/** What every cohort v2 answer says about its release. */
+const cohortRelease = {
   window: cohortWindow,
   from: str,
   to: str,
@@ -108,6 +109,9 @@ const cohortTopicList = {
   releasedAt: str,
   cohortSize: { type: ['integer', 'null'] },
   suppressed: { type: 'boolean' },
+};
+const cohortTopicList = {
+  ...cohortRelease,
   withheldTopics: int,
   topics: arr(
     obj({
@@ -246,13 +250,7 @@ export const RESPONSES = {
   cohortDistributions: obj({
     cohort: str,
     generatedAt: str,
-    window: cohortWindow,
-    from: str,
-    to: str,
-    k: int,
-    releasedAt: str,
-    cohortSize: { type: ['integer', 'null'] },
-    suppressed: { type: 'boolean' },
+    ...cohortRelease,
     metrics: cohortMetrics(obj(distribution)),
   }),
   knowledgeGaps: obj({

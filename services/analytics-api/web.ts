@@ -100,6 +100,11 @@ export function mountWeb(app: Hono, opts: WebOptions): void {
          LEFT JOIN cohort_members m ON m.cohort_id = c.id GROUP BY c.id, c.name ORDER BY c.id`,
     );
     const cohortIds = cohorts.rows.map((r) => r.id);
+    // The API reads a cohort only when it is also assigned to the educator on the server (postgres/091).
+    await opts.pg.query(
+      'INSERT INTO educator_cohorts (educator_id, cohort_id) SELECT $1, id FROM cohorts ON CONFLICT DO NOTHING',
+      [DEMO_EDUCATOR],
+    );
     return c.json({
       students: await Promise.all(
         students.rows.map(async (r) => ({

@@ -60,6 +60,21 @@ export type CohortReport = {
   topics: TopicFigures[];
 };
 
+/** A topic nobody answered in the window (yet one somebody mastered in it). */
+export function emptyTopic(topicId: string): TopicFigures {
+  return {
+    topicId,
+    students: 0,
+    answers: 0,
+    correct: 0,
+    firstAttempts: 0,
+    firstAttemptCorrect: 0,
+    assessed: 0,
+    struggling: 0,
+    masteryDays: [],
+  };
+}
+
 function userFilter(userIds: readonly string[] | undefined): SqlFragment {
   if (userIds === undefined) return raw('1');
   if (userIds.length === 0) return raw('0');
@@ -158,17 +173,7 @@ export async function computeCohortReport(
     });
   }
   for (const [t, days] of masteryDays) {
-    const entry = byTopic.get(t) ?? {
-      topicId: t,
-      students: 0,
-      answers: 0,
-      correct: 0,
-      firstAttempts: 0,
-      firstAttemptCorrect: 0,
-      assessed: 0,
-      struggling: 0,
-      masteryDays: [],
-    };
+    const entry = byTopic.get(t) ?? emptyTopic(t);
     entry.masteryDays = days;
     byTopic.set(t, entry);
   }

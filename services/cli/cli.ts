@@ -10,7 +10,7 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     load: () => import('./commands/schemas.ts'),
   },
   apikey: {
-    summary: 'apikey create --name N: create an ingest API key',
+    summary: 'apikey create --name N [--scope server|client]: create an ingest API key',
     load: () => import('./commands/apikey.ts'),
   },
   bench: {
@@ -50,15 +50,21 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
   },
   token: {
     summary:
-      'token --user ID --role student|educator|admin [--cohort C] [--ttl 1h]: print an analytics API token',
+      'token --user ID --role student|educator|admin [--cohort C] [--ttl 1h]: print an analytics API token | token revoke --user ID [--jti J]',
     load: () => import('./commands/token.ts'),
   },
   retention: {
     summary: 'drop ClickHouse monthly partitions older than --months (default 24) [--dry-run]',
     load: () => import('./commands/retention.ts'),
   },
+  educators: {
+    summary:
+      'educators assign|unassign --educator ID --cohort C | list: server-side educator cohort assignments',
+    load: () => import('./commands/educators.ts'),
+  },
   'delete-user': {
-    summary: "remove one user's rows from every ClickHouse raw and rollup table: --user ID",
+    summary:
+      'delete-user --user ID: right to deletion in every store (key destroyed on the topics, Redis, ClickHouse, PostgreSQL)',
     load: () => import('./commands/delete-user.ts'),
   },
   offsets: {

@@ -15,6 +15,7 @@
  * age and future limits excepted: the event was accepted at its time). Anything else is refused and stays a dead
  * letter.
  */
+import { isErased } from '../shared/subjects.ts';
 import type { IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { EventCodec } from '../shared/codec.ts';
 import type { Pool } from '../shared/postgres.ts';
@@ -193,6 +194,7 @@ export async function redriveRefusal(codec: EventCodec, d: DeadLetter): Promise<
   } catch (err) {
     return `the value does not decode as ${family}: ${(err as Error).message}`;
   }
+  if (isErased(record)) return 'the student was deleted (delete-user): their events are never re-driven';
   const checked = validateEvent({ family, record } as CandidateEvent, {
     receivedAt: Date.now(),
     skewMs: 0,

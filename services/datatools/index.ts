@@ -5,7 +5,7 @@
 export { runBounded, seedKafkaGroup } from './bounded.ts';
 export { openContext, parseInstant, table } from './context.ts';
 export type { ToolContext } from './context.ts';
-export { deleteUserFromPostgres } from './delete-user.ts';
+export { deleteUserEverywhere } from './delete-user.ts';
 export {
   decodeValue,
   fetchDeadLetters,

@@ -32,6 +32,7 @@
  *
  * sessions: see rebuildSessions.
  */
+import { subjectKeysFor } from '../shared/subjects.ts';
 import { chQuery, createClickHouse } from '../shared/clickhouse.ts';
 import type { SharedConfig } from '../shared/config.ts';
 import { migrateClickHouse, migratePostgres } from '../shared/migrations.ts';
@@ -225,7 +226,7 @@ export async function rebuildMastery(ctx: ToolContext, opts: RebuildOptions): Pr
     // Build: drain into memory, write once (mastery-bulk.ts); catch-up: the regular processor over the shadow.
     const t = topicNames(ctx.cfg);
     const bulk = new MasteryBulkBuild({
-      codec: new EventCodec(createRegistry(ctx.cfg), ctx.cfg),
+      codec: new EventCodec(createRegistry(ctx.cfg), ctx.cfg, subjectKeysFor(ctx.cfg)),
       tree: await TopicTree.load(shadowPool),
       config: masteryEnv.load(ctx.env),
       topics: { attempts: t['question-attempts'], materials: t['material-interactions'] },
@@ -444,6 +445,50 @@ async function chChecksum(
   }
 }
 
+/**
+ * The statements that switch a rebuilt ClickHouse database in: the shadow's tables take the live names, the live
+ * ones move to `old`, in one RENAME. The shadow's materialized views are dropped first (they fed the rebuild).
+ * The live views are bound differently by the two engines we support:
+ *  - Ordinary databases (ClickHouse 18.16) bind a view's source and `TO` target by name: the live views stay and
+ *    feed the tables that carry the live names after the rename.
+ *  - Atomic databases (the default of current releases) bind the `TO` target by table UUID (the source by name):
+ *    after the rename a live view would keep writing into the old tables, and the live rollups would never count
+ *    another event. There each live view is created again after the rename (from the shadow's definition, with
+ *    the live names), which binds it to the rebuilt tables. Events the live sink inserts in the milliseconds
+ *    between the rename and a view's re-creation are stored but miss that view's rollup: on current ClickHouse,
+ *    stop the clickhouse-sink for the switch (README, Data tools).
+ * Found by the current-ClickHouse replay (test/current-clickhouse); test/current-clickhouse/rebuild-switch.test.ts
+ * runs both plans on chDB, test/integration/datatools/replay-rebuild.test.ts the 18.16 one on the stack.
+ */
+export function switchPlan(
+  live: string,
+  shadow: string,
+  old: string,
+  shadowTables: ReadonlyArray<{ name: string; engine: string; ddl: string }>,
+  liveDatabaseEngine: string,
+): string[] {
+  const views = shadowTables.filter((t) => t.engine === 'MaterializedView');
+  const moved = shadowTables
+    .filter((t) => t.name !== 'schema_migrations' && t.engine !== 'MaterializedView')
+    .map((t) => t.name);
+  const pairs = moved.flatMap((t) => [
+    `${ident(live).text}.${ident(t).text} TO ${ident(old).text}.${ident(t).text}`,
+    `${ident(shadow).text}.${ident(t).text} TO ${ident(live).text}.${ident(t).text}`,
+  ]);
+  const recreate =
+    liveDatabaseEngine === 'Atomic'
+      ? views.flatMap((v) => [
+          sql`DROP TABLE IF EXISTS ${ident(live)}.${ident(v.name)}`.text,
+          v.ddl.split(`${ident(shadow).text}.`).join(`${ident(live).text}.`),
+        ])
+      : [];
+  return [
+    ...views.map((v) => sql`DROP TABLE ${ident(shadow)}.${ident(v.name)}`.text),
+    `RENAME TABLE ${pairs.join(', ')}`,
+    ...recreate,
+  ];
+}
+
 export async function rebuildClickHouse(ctx: ToolContext, opts: RebuildOptions): Promise<RebuildReport> {
   const started = performance.now();
   const tag = timestampTag();
@@ -485,22 +530,19 @@ export async function rebuildClickHouse(ctx: ToolContext, opts: RebuildOptions):
       keepShadow = true;
       throw differs(report, `database ${shadow}`);
     }
-    const tables = await chQuery<{ name: string; engine: string }>(
+    const tables = await chQuery<{ name: string; engine: string; ddl: string }>(
       root,
-      sql`SELECT name, engine FROM system.tables WHERE database = ${shadow} ORDER BY name`.text,
+      sql`SELECT name, engine, create_table_query AS ddl FROM system.tables WHERE database = ${shadow}
+          ORDER BY name`.text,
     );
-    for (const t of tables.filter((x) => x.engine === 'MaterializedView'))
-      await root.command({ query: sql`DROP TABLE ${ident(shadow)}.${ident(t.name)}`.text });
-    const data = tables
-      .filter((x) => x.engine !== 'MaterializedView' && x.name !== 'schema_migrations')
-      .map((x) => x.name);
+    const [db] = await chQuery<{ engine: string }>(
+      root,
+      sql`SELECT engine FROM system.databases WHERE name = ${live}`.text,
+    );
     await root.command({ query: sql`CREATE DATABASE IF NOT EXISTS ${ident(old)}`.text });
     const marks = await computeRanges(ctx.admin, topics, { kind: 'latest' }, { kind: 'latest' });
-    const pairs = data.flatMap((t) => [
-      `${ident(live).text}.${ident(t).text} TO ${ident(old).text}.${ident(t).text}`,
-      `${ident(shadow).text}.${ident(t).text} TO ${ident(live).text}.${ident(t).text}`,
-    ]);
-    await root.command({ query: `RENAME TABLE ${pairs.join(', ')}` });
+    for (const statement of switchPlan(live, shadow, old, tables, db?.engine ?? 'Ordinary'))
+      await root.command({ query: statement });
     report.switched = true;
     report.old = old;
     // Catch-up: what the live sink wrote into the old tables between the rebuild's end and the rename.
@@ -598,7 +640,7 @@ export async function rebuildSessions(ctx: ToolContext, opts: RebuildOptions): P
   const report = emptyReport('sessions', shadow);
   const topics = processorTopics(ctx.cfg, 'sessions');
   const bulk = new SessionsBulkBuild({
-    codec: new EventCodec(createRegistry(ctx.cfg), ctx.cfg),
+    codec: new EventCodec(createRegistry(ctx.cfg), ctx.cfg, subjectKeysFor(ctx.cfg)),
     options: sessionOptions(sessionsEnv.load(ctx.env)),
     topics,
     groupId: group,

@@ -17,6 +17,7 @@
  *    (`sessions:pos:<group>`, deleted afterwards); every event finds itself in its session (live or written) and
  *    changes nothing, unless a session's row was lost, which the replay writes again from the range's events.
  */
+import { subjectKeysFor } from '../shared/subjects.ts';
 import type { Admin } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import { createClickHouse } from '../shared/clickhouse.ts';
@@ -156,7 +157,7 @@ export function sinkDefinition(
   const clickhouse = createClickHouse(cfg, database);
   return {
     def: clickHouseSinkDefinition({
-      codec: new EventCodec(createRegistry(cfg), cfg),
+      codec: new EventCodec(createRegistry(cfg), cfg, subjectKeysFor(cfg)),
       store: new RawEventStore(clickhouse, sinkEnv.load(env).SINK_DEDUP_WINDOW_S),
       groupId,
       topics: processorTopics(cfg, 'clickhouse-sink'),
@@ -180,7 +181,7 @@ export async function masteryDefinition(
 ) {
   const t = topicNames(cfg);
   return createMasteryProcessor({
-    codec: new EventCodec(createRegistry(cfg), cfg),
+    codec: new EventCodec(createRegistry(cfg), cfg, subjectKeysFor(cfg)),
     pool,
     redis: null,
     tree: await TopicTree.load(pool),
@@ -206,7 +207,7 @@ export function sessionsReplayDefinition(
   log: ToolContext['log'],
 ) {
   return createSessionsProcessor({
-    codec: new EventCodec(createRegistry(cfg), cfg),
+    codec: new EventCodec(createRegistry(cfg), cfg, subjectKeysFor(cfg)),
     pool,
     redis,
     config: sessionsEnv.load(env),

@@ -43,25 +43,7 @@ export async function studyReadsFromHistory(
   const who = user === null ? sql`1 = 1` : sql`user_id = ${user}`;
   const ch = createClickHouse(cfg);
   const reads = new StudyReads();
-  const day = (u: string, d: string): StudyDay => {
-    const k = key(u, d);
-    let row = reads.days.get(k);
-    if (!row) {
-      row = {
-        userId: u,
-        day: d,
-        events: 0,
-        questions: 0,
-        correct: 0,
-        firstAttempts: 0,
-        firstAttemptCorrect: 0,
-        answerMs: 0,
-        materialActiveMs: 0,
-      };
-      reads.days.set(k, row);
-    }
-    return row;
-  };
+  const day = (u: string, d: string): StudyDay => reads.day(u, d);
   try {
     const attempts = await chQuery<Record<string, unknown>>(
       ch,

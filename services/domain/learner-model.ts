@@ -21,6 +21,16 @@
  *
  * The state is plain JSON and every update a pure function of (state, answer), applied in event-time order by
  * the caller (the mastery row keeps answers sorted; duplicates are filtered by event id upstream).
+ *
+ * Pooling (student and organ-system effects): θ of a topic = student ability + system effect + topic effect. Each
+ * row also keeps two sums over its answers, the score `pg` and Fisher information `pi` of the answer at the
+ * population logit (mu0 − b, no memory term): they do not depend on the order of the answers, so the sums over a
+ * student's rows (all rows, and the rows of one organ system) are the same whatever order the rows were built in.
+ * `pooledLearner` turns them into a prior for the topic, one Newton step from the population mean with normal
+ * priors (student N(0, poolStudentVar), system N(0, poolSystemVar)), the topic's own answers excluded, and swaps
+ * it for the row's flat prior N(mu0, v0): the row's posterior precision minus the prior's is the topic's own
+ * evidence. A topic with no answers is predicted from the student's other topics, one with many mostly from its
+ * own.
  */
 
 export interface LearnerParams {
@@ -43,6 +53,10 @@ export interface LearnerParams {
   itemPriorMean: number;
   /** Material study resets the forgetting clock (false: answers only). */
   materialExposure: boolean;
+  /** Pooling (see pooledLearner): prior variances of the student ability, system and topic effects; 0 = off. */
+  poolStudentVar: number;
+  poolSystemVar: number;
+  poolTopicVar: number;
 }
 
 /**
@@ -51,13 +65,13 @@ export interface LearnerParams {
  */
 export const LEARNER_PARAMS: LearnerParams = {
   guess: 0.2,
-  mu0: -0.3,
-  v0: 1,
+  mu0: -0.4,
+  v0: 0.364,
   drift: 0.025,
-  processNoise: 0.002,
-  memoryWeight: 1.4,
-  r0: 0.15,
-  s0: 1.5,
+  processNoise: 0.00141,
+  memoryWeight: 1.3,
+  r0: 0.05,
+  s0: 1,
   g0: 0.15,
   g1: 0.0441,
   lapse: 0.7,
@@ -65,6 +79,21 @@ export const LEARNER_PARAMS: LearnerParams = {
   sMax: 365,
   itemPriorMean: -0.2,
   materialExposure: true,
+  poolStudentVar: 0.429,
+  poolSystemVar: 0.169,
+  poolTopicVar: 0.177,
+};
+
+/**
+ * The review schedule the mastery processor writes (next_review_at) and the API's reviews read, chosen by
+ * `npm run eval` on the validation seeds (services/eval/README.md): per scheduler the highest target retention
+ * that keeps a student's median review load within the eval's budget, then the best recall at review among those
+ * the processor runs. 'fsrs6': FSRS-6 once per topic per study day, default weights (fsrs-daily.ts); 'learner':
+ * the learner model's memory term; 'seed': MASTERY_SCHEDULER's own due date (SM-2 or the seed's FSRS).
+ */
+export const REVIEW_SCHEDULE: { scheduler: 'learner' | 'fsrs6' | 'seed'; targetRetention: number } = {
+  scheduler: 'fsrs6',
+  targetRetention: 0.5,
 };
 
 export interface LearnerState {
@@ -74,6 +103,18 @@ export interface LearnerState {
   /** Stability (days) and time of the last answer (null: none yet). */
   s: number;
   lastAt: number | null;
+  /**
+   * Pooling sums over the row's answers: score and information at the population logit (absent in states written
+   * before pooling: 0).
+   */
+  pg?: number;
+  pi?: number;
+}
+
+/** A student's pooling sums (over all rows, or the rows of one organ system): see pooledLearner. */
+export interface PoolSums {
+  g: number;
+  i: number;
 }
 
 export interface LearnerAnswer {
@@ -96,7 +137,7 @@ const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 const EPS = 1e-9;
 
 export function emptyLearnerState(p: LearnerParams = LEARNER_PARAMS): LearnerState {
-  return { mu: p.mu0, v: p.v0, n: 0, s: p.s0, lastAt: null };
+  return { mu: p.mu0, v: p.v0, n: 0, s: p.s0, lastAt: null, pg: 0, pi: 0 };
 }
 
 /** Logit of the bank's published difficulty (0 easy .. 1 hard), clamped away from 0 and 1. */
@@ -166,6 +207,30 @@ export function answerScore(z: number, correct: boolean, c: number): { g: number
   return { g, info: (dp * dp) / (pr * (1 - pr)) };
 }
 
+/**
+ * Days after the last exposure until the memory term's recall 0.9^(Δt/S) falls to `target` (the learner model's
+ * review interval at that target retention).
+ */
+export function learnerIntervalDays(
+  s: LearnerState,
+  target: number,
+  p: LearnerParams = LEARNER_PARAMS,
+): number {
+  return (Math.max(p.sMin, s.s) * Math.log(target)) / Math.log(0.9);
+}
+
+/**
+ * The memory term's due date at a target retention (ms): the last answer plus learnerIntervalDays; null before
+ * any answer. What the mastery processor writes as next_review_at (REVIEW_SCHEDULE).
+ */
+export function learnerNextReviewAt(
+  s: LearnerState,
+  target: number,
+  p: LearnerParams = LEARNER_PARAMS,
+): number | null {
+  return s.lastAt === null ? null : s.lastAt + learnerIntervalDays(s, target, p) * DAY_MS;
+}
+
 /** Posterior spread factor of the probit approximation. */
 export function spreadFactor(v: number): number {
   return 1 / Math.sqrt(1 + (Math.PI * v) / 8);
@@ -186,13 +251,74 @@ export function updateLearner(
   const stability = a.correct
     ? Math.min(p.sMax, s.s * (1 + p.g0 + p.g1 * (1 - recall)))
     : Math.max(p.sMin, s.s * p.lapse);
+  const pop = answerScore(p.mu0 - a.b, a.correct, p.guess);
   return {
     mu,
     v: v1 + p.processNoise,
     n: s.n + 1,
     s: stability,
     lastAt: s.lastAt === null ? a.at : Math.max(s.lastAt, a.at),
+    pg: (s.pg ?? 0) + pop.g,
+    pi: (s.pi ?? 0) + pop.info,
   };
+}
+
+/** The row's own pooling sums (0 for a state written before pooling). */
+export function rowSums(s: LearnerState): PoolSums {
+  return { g: s.pg ?? 0, i: s.pi ?? 0 };
+}
+
+/** Whether pooling is on (every prior variance positive). */
+export const poolingOn = (p: LearnerParams): boolean =>
+  p.poolStudentVar > 0 && p.poolSystemVar > 0 && p.poolTopicVar > 0;
+
+/**
+ * The topic's ability posterior with the flat prior N(mu0, v0) replaced by the pooled one: `student` and `system`
+ * are the student's sums over all their rows and over the rows of this topic's organ system, this row included
+ * (it is subtracted here). Returns the state unchanged when pooling is off.
+ */
+export function pooledLearner(
+  s: LearnerState,
+  student: PoolSums,
+  system: PoolSums,
+  p: LearnerParams = LEARNER_PARAMS,
+): LearnerState {
+  if (!poolingOn(p)) return s;
+  const own = rowSums(s);
+  const gS = student.g - own.g;
+  const iS = Math.max(0, student.i - own.i);
+  const gY = system.g - own.g;
+  const iY = Math.max(0, system.i - own.i);
+  const precS = iS + 1 / p.poolStudentVar;
+  const dStudent = gS / precS;
+  const precY = iY + 1 / p.poolSystemVar;
+  const dSystem = (gY - dStudent * iY) / precY;
+  const priorMean = p.mu0 + dStudent + dSystem;
+  const priorVar = p.poolTopicVar + 1 / precS + 1 / precY;
+  // The topic's own evidence (information form): posterior precision and precision-mean less the flat prior's.
+  // Process noise can leave the precision below the prior's after uninformative answers: then only the shift
+  // of the mean (drift) is carried over.
+  const evidence = 1 / s.v - 1 / p.v0;
+  if (!(evidence > 1e-9)) return { ...s, mu: priorMean + (s.mu - p.mu0), v: priorVar };
+  const v = 1 / (1 / priorVar + evidence);
+  const mu = v * (priorMean / priorVar + s.mu / s.v - p.mu0 / p.v0);
+  return { ...s, mu, v };
+}
+
+/** Adds a row's sums to (sign 1) or removes them from (sign −1) a running total, in place. */
+export function addSums(total: PoolSums, s: LearnerState | null | undefined, sign: 1 | -1): void {
+  if (!s) return;
+  total.g += sign * (s.pg ?? 0);
+  total.i += sign * (s.pi ?? 0);
+}
+
+/**
+ * The organ system of a leaf topic: the first segment of its slug (`<system>.<area>.<topic>`, the taxonomy's
+ * stable identifiers; services/domain-data/taxonomy.ts).
+ */
+export function systemOf(topicId: string): string {
+  const i = topicId.indexOf('.');
+  return i < 0 ? topicId : topicId.slice(0, i);
 }
 
 /** One observation for the item calibration: the model's logit without the item, and the outcome. */

@@ -23,6 +23,7 @@ import { qualityFromAttempt, sm2RecallProbability, sm2Review } from './sm2.ts';
 import type { AttemptForQuality, Sm2Options, Sm2State } from './sm2.ts';
 import { clamp01, wilsonInterval, Z_95 } from './stats.ts';
 import { emptyLearnerState, LEARNER_PARAMS, updateLearner } from './learner-model.ts';
+import { dailyReview, type DailyFsrsState } from './fsrs-daily.ts';
 import type { LearnerParams, LearnerState } from './learner-model.ts';
 
 export const MASTERY_WEIGHTS = {
@@ -68,6 +69,11 @@ export interface MasteryState {
   fsrs: FsrsState | null;
   /** Learner model v2 (learner-model.ts); absent in rows written before it. */
   learner?: LearnerState | null;
+  /**
+   * FSRS-6 once per topic per study day with default weights (fsrs-daily.ts): the review schedule the eval chose
+   * (REVIEW_SCHEDULE); absent in rows written before it.
+   */
+  fsrsDaily?: DailyFsrsState | null;
   lastEventAt: number | null;
 }
 
@@ -103,6 +109,7 @@ export function emptyMasteryState(): MasteryState {
     sm2: null,
     fsrs: null,
     learner: null,
+    fsrsDaily: null,
     lastEventAt: null,
   };
 }
@@ -128,6 +135,8 @@ export function applyAttempt(
     sm2: advanceSm2(previous.sm2, quality, attempt.occurredAt, options.sm2),
     fsrs: fsrsReview(previous.fsrs ?? undefined, ratingFromQuality(quality), attempt.occurredAt),
     learner: advanceLearner(previous.learner ?? null, attempt, correct, options.learner),
+    // dailyReview ignores answers of a day before its last review (the first answer of a day is the review).
+    fsrsDaily: dailyReview(previous.fsrsDaily ?? null, attempt.occurredAt, correct),
     lastEventAt: maxTime(previous.lastEventAt, attempt.occurredAt),
   };
 }

@@ -10,7 +10,15 @@ import {
   type MasteryState,
   type RetrievalScheduler,
 } from './mastery.ts';
-import { emptyLearnerState, LEARNER_PARAMS, predictLearner, type LearnerState } from './learner-model.ts';
+import { dailyInterval } from './fsrs-daily.ts';
+import {
+  emptyLearnerState,
+  LEARNER_PARAMS,
+  learnerNextReviewAt,
+  predictLearner,
+  REVIEW_SCHEDULE,
+  type LearnerState,
+} from './learner-model.ts';
 
 export type TopicFigures = {
   attempts: number;
@@ -62,7 +70,7 @@ export function leafFigures(
     stabilityDays: state.fsrs?.stability ?? null,
     sm2State: state.sm2,
     fsrsState: state.fsrs,
-    nextReviewAt: snap.nextReviewAt,
+    nextReviewAt: nextReviewAt(state, snap.nextReviewAt),
     materialCompletion: state.materialCompletion,
     masteryScore: snap.score,
     masteryLower: snap.lower,
@@ -70,7 +78,11 @@ export function leafFigures(
     pCorrect: model.p,
     pCorrectLower: model.lower,
     pCorrectUpper: model.upper,
-    learnerState: state.learner ? { ...state.learner, materialAt: state.materialCompletionAt } : null,
+    // Every leaf with an event has a state (material study only: the empty state), so readers can pool it.
+    learnerState:
+      state.lastEventAt === null
+        ? null
+        : { ...(state.learner ?? emptyLearnerState()), materialAt: state.materialCompletionAt },
     trend: snap.trend,
     lastEventAt: state.lastEventAt,
     asOf,
@@ -88,6 +100,20 @@ export function learnerNow(
   const learner = state.learner ?? emptyLearnerState();
   const at = asOf ?? state.lastEventAt ?? learner.lastAt ?? 0;
   return predictLearner(learner, at, LEARNER_PARAMS.itemPriorMean, state.materialCompletionAt);
+}
+
+/**
+ * The next review of a leaf: from the review scheduler chosen by the eval (REVIEW_SCHEDULE) at its target
+ * retention; the seed scheduler's (MASTERY_SCHEDULER) when it says 'seed' or the row has no state for it yet
+ * (rows written before it: until their next answer, or `rebuild --store mastery`).
+ */
+export function nextReviewAt(state: MasteryState, seedDueAt: number | null): number | null {
+  const target = REVIEW_SCHEDULE.targetRetention;
+  if (REVIEW_SCHEDULE.scheduler === 'fsrs6' && state.fsrsDaily)
+    return state.fsrsDaily.lastAt + dailyInterval(state.fsrsDaily, target) * 86_400_000;
+  if (REVIEW_SCHEDULE.scheduler === 'learner' && state.learner)
+    return learnerNextReviewAt(state.learner, target);
+  return seedDueAt;
 }
 
 /** A child with no row: never studied (score 0, the interval of an empty state). */

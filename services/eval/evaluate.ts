@@ -17,14 +17,21 @@ import {
   emptyLearnerState,
   fitItemDifficulties,
   LEARNER_PARAMS,
+  addSums,
+  pooledLearner,
+  poolingOn,
   predictLearner,
   resolveItemDifficulty,
+  systemOf,
   spreadFactor,
   learnerRecall,
+  learnerNextReviewAt,
+  REVIEW_SCHEDULE,
   updateLearner,
   type ItemObservation,
   type LearnerParams,
   type LearnerState,
+  type PoolSums,
 } from '../domain/learner-model.ts';
 import {
   dailyInterval,
@@ -56,6 +63,29 @@ export const HOLDOUT_SEED = 'eval-holdout-2025';
 export const REVIEW_GAP_MS = 12 * 3_600_000;
 /** Target retention at which every scheduler's due dates are compared (FSRS's default request retention). */
 export const TARGET_RETENTION = 0.9;
+/** Target retentions tried per scheduler (SM-2 and the seed's FSRS keep their own intervals). */
+export const TARGET_GRID = [0.9, 0.8, 0.7, 0.6, 0.5] as const;
+/**
+ * The review load a student can plan: topics due per study day (median over students). On validation each
+ * scheduler gets the highest target retention of the grid whose load stays within it; the scheduler chosen is
+ * the one whose reviews taken when due are recalled best at that target (ties: the lower load), among those the
+ * mastery processor runs (REVIEW_SCHEDULERS_IN_PRODUCTION).
+ */
+export const REVIEW_BUDGET_PER_DAY = 10;
+/** Schedulers whose state the mastery processor keeps (FSRS-6 daily is evaluated only). */
+export const REVIEW_SCHEDULERS_IN_PRODUCTION = [
+  'SM-2 (seed)',
+  'FSRS default (seed, per answer)',
+  'FSRS-6 daily, default weights',
+  'learner v2 memory term',
+];
+/** REVIEW_SCHEDULE.scheduler of each production scheduler. */
+const PRODUCTION_SCHEDULER: Record<string, string> = {
+  'SM-2 (seed)': 'seed',
+  'FSRS default (seed, per answer)': 'seed',
+  'FSRS-6 daily, default weights': 'fsrs6',
+  'learner v2 memory term': 'learner',
+};
 const LATENESS_MS = 3_600_000;
 
 export type Protocol = {
@@ -110,6 +140,8 @@ export type LearnerReplay = {
   states: LearnerState[];
   materialAt: Array<number | null>;
   lastEventAt: Float64Array;
+  /** Per row: the final state with the pooled prior (the final state itself when pooling is off). */
+  pooledStates: LearnerState[];
 };
 
 /**
@@ -120,6 +152,11 @@ export type CompiledCohort = {
   rows: number;
   /** `${userId}|${topicId}` of each row index. */
   keys: string[];
+  /** Per row: the student's index and the (student, organ system)'s index, for the pooling sums. */
+  rowStudent: Int32Array;
+  rowSystem: Int32Array;
+  studentCount: number;
+  systemCount: number;
   row: Int32Array;
   at: Float64Array;
   /** 0 wrong, 1 right, 2 material study. */
@@ -146,11 +183,24 @@ export function compileCohort(cohort: Cohort): CompiledCohort {
   const item: number[] = [];
   const truth: number[] = [];
   const y: number[] = [];
+  const studentIds = new Map<string, number>();
+  const systemIds = new Map<string, number>();
+  const rowStudent: number[] = [];
+  const rowSystem: number[] = [];
+  const indexOf = (m: Map<string, number>, k: string): number => {
+    let i = m.get(k);
+    if (i === undefined) m.set(k, (i = m.size));
+    return i;
+  };
   for (const input of cohort.inputs) {
     for (const topicId of input.topicIds) {
       const k = `${input.userId}|${topicId}`;
       let r = rowIds.get(k);
-      if (r === undefined) rowIds.set(k, (r = rowIds.size));
+      if (r === undefined) {
+        rowIds.set(k, (r = rowIds.size));
+        rowStudent.push(indexOf(studentIds, input.userId));
+        rowSystem.push(indexOf(systemIds, `${input.userId}|${systemOf(topicId)}`));
+      }
       row.push(r);
       at.push(input.occurredAt);
       if (input.kind === 'material') {
@@ -177,6 +227,10 @@ export function compileCohort(cohort: Cohort): CompiledCohort {
   const out: CompiledCohort = {
     rows: rowIds.size,
     keys: [...rowIds.keys()],
+    rowStudent: Int32Array.from(rowStudent),
+    rowSystem: Int32Array.from(rowSystem),
+    studentCount: studentIds.size,
+    systemCount: systemIds.size,
     row: Int32Array.from(row),
     at: Float64Array.from(at),
     kind: Uint8Array.from(kind),
@@ -210,6 +264,18 @@ export function replayLearner(
   const p = new Float64Array(c.truths);
   const observations: ItemObservation[] = [];
   const lastEventAt = new Float64Array(c.rows).fill(-Infinity);
+  const pool = poolingOn(params);
+  const studentSums: PoolSums[] = Array.from({ length: c.studentCount }, () => ({ g: 0, i: 0 }));
+  const systemSums: PoolSums[] = Array.from({ length: c.systemCount }, () => ({ g: 0, i: 0 }));
+  const pooled = (r: number, s: LearnerState): LearnerState =>
+    pool
+      ? pooledLearner(
+          s,
+          studentSums[c.rowStudent[r] as number] as PoolSums,
+          systemSums[c.rowSystem[r] as number] as PoolSums,
+          params,
+        )
+      : s;
   for (let i = 0; i < c.row.length; i++) {
     const r = c.row[i] as number;
     const at = c.at[i] as number;
@@ -224,38 +290,55 @@ export function replayLearner(
     const it = c.item[i] as number;
     const b = bOf[it] as number;
     const t = c.truth[i] as number;
-    if (t >= 0) p[t] = predictLearner(s, at, b, mats[r] ?? null, params).p;
+    if (t >= 0) p[t] = predictLearner(pooled(r, s), at, b, mats[r] ?? null, params).p;
     if (s.lastAt !== null && at < s.lastAt) continue;
     const id = (c.items[it] as { id: string | null }).id;
     if (collect && id !== null) {
-      const recall = learnerRecall(s, at, null, params);
+      const ps = pooled(r, s);
+      const recall = learnerRecall(ps, at, null, params);
       observations.push({
         item: id,
-        z: s.mu - params.memoryWeight * (1 - recall),
-        k: spreadFactor(s.v),
+        z: ps.mu - params.memoryWeight * (1 - recall),
+        k: spreadFactor(ps.v),
         correct: kind === 1,
       });
     }
-    states[r] = updateLearner(s, { at, correct: kind === 1, b }, params);
+    const next = updateLearner(s, { at, correct: kind === 1, b }, params);
+    for (const total of [studentSums[c.rowStudent[r] as number], systemSums[c.rowSystem[r] as number]]) {
+      addSums(total as PoolSums, s, -1);
+      addSums(total as PoolSums, next, 1);
+    }
+    states[r] = next;
   }
-  return { p, y: c.y, observations, states, materialAt: mats, lastEventAt };
+  return {
+    p,
+    y: c.y,
+    observations,
+    states,
+    materialAt: mats,
+    lastEventAt,
+    pooledStates: states.map((s, r) => pooled(r, s)),
+  };
 }
 
 /**
  * What the mastery processor stores for each (student, leaf topic) row after all of a cohort's events: the learner
  * model's P(correct) on a question of average difficulty as of the row's latest event (answer or material), by
- * the direct replay (an independent path to the processor's row step).
+ * the direct replay (an independent path to the processor's row step). `pooled`: with the student's and organ
+ * system's pooled prior from all the student's rows (what the API computes from the stored learner states);
+ * otherwise the row's own evidence only (the stored p_correct column).
  */
 export function finalLearnerPredictions(
   cohort: Cohort,
   src: ItemSource,
   params: LearnerParams = LEARNER_PARAMS,
+  pooled = false,
 ): Map<string, { p: number; lower: number; upper: number }> {
   const r = replayLearner(cohort, params, src);
   const out = new Map<string, { p: number; lower: number; upper: number }>();
   compileCohort(cohort).keys.forEach((k, i) => {
     const pred = predictLearner(
-      r.states[i] as LearnerState,
+      (pooled ? r.pooledStates[i] : r.states[i]) as LearnerState,
       r.lastEventAt[i] as number,
       params.itemPriorMean,
       r.materialAt[i] ?? null,
@@ -357,6 +440,9 @@ const STEPS: Array<[Tunable, number, 'add' | 'mul']> = [
   ['g1', 1.4, 'mul'],
   ['lapse', 0.1, 'add'],
   ['itemPriorMean', 0.2, 'add'],
+  ['poolStudentVar', 1.4, 'mul'],
+  ['poolSystemVar', 1.4, 'mul'],
+  ['poolTopicVar', 1.4, 'mul'],
 ];
 
 const round3 = (x: number): number => Number(x.toPrecision(3));
@@ -370,10 +456,11 @@ export function fitParams(
 ): { params: LearnerParams; logLoss: number } {
   const loss = (p: LearnerParams): number =>
     cohorts.reduce((s, c) => s + replayLogLoss(replayLearner(c, p, src)), 0) / cohorts.length;
+  const steps = poolingOn(start) ? STEPS : STEPS.filter(([k]) => !k.startsWith('pool'));
   let best = { ...start };
   let bestLoss = loss(best);
   for (let sweep = 0; sweep < sweeps; sweep++) {
-    for (const [key, step, kind] of STEPS) {
+    for (const [key, step, kind] of steps) {
       const scale = sweep === 0 ? 1 : 0.5;
       for (const dir of [1, -1]) {
         let improved = true;
@@ -418,6 +505,8 @@ export const ESTIMATORS = [
   'learner v2 (production: calibration + difficulty field)',
   'learner v2 without difficulty field (calibration only)',
   'learner v2 without calibration (difficulty field only)',
+  'learner v2 without pooling (calibration + difficulty field)',
+  'learner v2 without pooling or difficulty field (calibration only)',
   'FSRS-6 daily, default weights',
   'FSRS-6 daily, fitted on training',
 ] as const;
@@ -429,6 +518,10 @@ export type PassContext = {
   /** Calibration fitted with the difficulty field as prior (production) and without the field. */
   itemsWithField: ItemCalibration;
   itemsWithoutField: ItemCalibration;
+  /** Parameters and calibrations of the model without pooling (the variant rows). */
+  unpooledParams?: LearnerParams;
+  itemsUnpooledWithField?: ItemCalibration;
+  itemsUnpooledWithoutField?: ItemCalibration;
   /** FSRS-6 weights fitted on the training reviews. */
   fsrsW: readonly number[];
   /** Target retention of the schedulers (load and retention report). */
@@ -445,15 +538,16 @@ export const SCHEDULERS = [
   'learner v2 memory term',
 ] as const;
 
-/** Per scheduler: topics due per student per study day, and observed recall of reviews taken when due. */
+/** Per scheduler and target: topics due per student per study day, and observed recall of reviews taken when due. */
 export type SchedulerLoad = {
   name: string;
+  target: number;
   medianDuePerDay: number;
   dueReviews: number;
   retentionWhenDue: number;
 };
 
-type PassResult = { answers: AnswerRow[]; load: SchedulerLoad[] };
+type PassResult = { answers: AnswerRow[]; load: SchedulerLoad[]; schedule: ScheduleSnapshot[] };
 
 const logitOf = boundedLogit;
 
@@ -461,25 +555,44 @@ const logitOf = boundedLogit;
 export function productionPass(cohort: Cohort, ctx: PassContext): PassResult {
   const rows = new Map<string, TopicMasteryState>();
   const daily = new Map<string, { def: DailyFsrsState | null; fit: DailyFsrsState | null }>();
-  const r90 = ctx.targetRetention;
+  // Every (scheduler, target) pair: SM-2 and the seed's FSRS at their own intervals (one entry each).
+  const grid: Array<{ scheduler: number; target: number }> = SCHEDULERS.flatMap((_, i) =>
+    i < 2
+      ? [{ scheduler: i, target: ctx.targetRetention }]
+      : TARGET_GRID.map((target) => ({ scheduler: i, target })),
+  );
   const dueOf = (k: string, row: TopicMasteryState): number[] => {
     const v = row.visible;
     const l = v.learner;
     const d = daily.get(k);
-    return [
-      v.sm2?.dueAt ?? Infinity,
-      v.fsrs?.dueAt ?? Infinity,
-      d?.def ? d.def.lastAt + dailyInterval(d.def, r90) * DAY : Infinity,
-      d?.fit ? d.fit.lastAt + dailyInterval(d.fit, r90, ctx.fsrsW) * DAY : Infinity,
-      l && l.lastAt !== null ? l.lastAt + ((l.s * Math.log(r90)) / Math.log(0.9)) * DAY : Infinity,
-    ];
+    return grid.map(({ scheduler, target }) => {
+      switch (scheduler) {
+        case 0:
+          return v.sm2?.dueAt ?? Infinity;
+        case 1:
+          return v.fsrs?.dueAt ?? Infinity;
+        case 2:
+          return d?.def ? d.def.lastAt + dailyInterval(d.def, target) * DAY : Infinity;
+        case 3:
+          return d?.fit ? d.fit.lastAt + dailyInterval(d.fit, target, ctx.fsrsW) * DAY : Infinity;
+        default:
+          return l ? learnerDueAt(l, target, ctx.params) : Infinity;
+      }
+    });
   };
   const studentRows = new Map<string, Set<string>>();
   const studentDay = new Map<string, number>();
-  const dueCounts = SCHEDULERS.map(() => new Map<string, number[]>());
-  const dueReviews = SCHEDULERS.map(() => ({ n: 0, correct: 0 }));
+  const dueCounts = grid.map(() => new Map<string, number[]>());
+  const dueReviews = grid.map(() => ({ n: 0, correct: 0 }));
   const studentIndex = new Map(cohort.students.map((s, i) => [s, i]));
   const studentRate = new Map<string, { n: number; c: number }>();
+  // Pooling sums per student and per (student, organ system), over the rows' visible learner states.
+  const poolSums = new Map<string, PoolSums>();
+  const sumsOf = (key: string): PoolSums => {
+    let t = poolSums.get(key);
+    if (!t) poolSums.set(key, (t = { g: 0, i: 0 }));
+    return t;
+  };
   const out: AnswerRow[] = [];
   const dailyP: Array<[number, number, number]> = [];
   const prodSrc: ItemSource = { items: ctx.itemsWithField, useField: true };
@@ -489,7 +602,7 @@ export function productionPass(cohort: Cohort, ctx: PassContext): PassResult {
     if (input.kind === 'attempt' && studentDay.get(input.userId) !== day) {
       // A new study day of the student: how many of their topics each scheduler has due now.
       studentDay.set(input.userId, day);
-      const counts = SCHEDULERS.map(() => 0);
+      const counts = grid.map(() => 0);
       for (const k of studentRows.get(input.userId) ?? [])
         dueOf(k, rows.get(k) as TopicMasteryState).forEach((due, i) => {
           if (due <= input.occurredAt) counts[i] = (counts[i] as number) + 1;
@@ -547,7 +660,18 @@ export function productionPass(cohort: Cohort, ctx: PassContext): PassResult {
             1 / (1 + Math.exp(-(ctx.platt.a + ctx.platt.b * logitOf(seed)))),
             fsrsRecallProbability(v.fsrs ?? undefined, at),
             sm2RecallProbability(v.sm2 ?? undefined, at),
-            predictLearner(learner, at, b, row.materialAt, ctx.params).p,
+            predictLearner(
+              pooledLearner(
+                learner,
+                sumsOf(input.userId),
+                sumsOf(`${input.userId}|${systemOf(topicId)}`),
+                ctx.params,
+              ),
+              at,
+              b,
+              row.materialAt,
+              ctx.params,
+            ).p,
           ],
         });
         dailyP.push([
@@ -564,32 +688,106 @@ export function productionPass(cohort: Cohort, ctx: PassContext): PassResult {
         dstate.def = dailyReview(dstate.def, input.occurredAt, correct);
         dstate.fit = dailyReview(dstate.fit, input.occurredAt, correct, ctx.fsrsW);
       }
+      const before = row.visible.learner;
       applyTopicEventInPlace(row, e, LATENESS_MS, 'fsrs');
+      for (const key of [input.userId, `${input.userId}|${systemOf(topicId)}`]) {
+        addSums(sumsOf(key), before, -1);
+        addSums(sumsOf(key), row.visible.learner, 1);
+      }
     }
   }
-  const variants: ItemSource[] = [
-    { items: ctx.itemsWithoutField, useField: false },
-    { items: new Map(), useField: true },
+  const unpooled = ctx.unpooledParams ?? { ...ctx.params, poolStudentVar: 0 };
+  const variants: Array<[LearnerParams, ItemSource]> = [
+    [ctx.params, { items: ctx.itemsWithoutField, useField: false }],
+    [ctx.params, { items: new Map(), useField: true }],
+    [unpooled, { items: ctx.itemsUnpooledWithField ?? ctx.itemsWithField, useField: true }],
+    [unpooled, { items: ctx.itemsUnpooledWithoutField ?? ctx.itemsWithoutField, useField: false }],
   ];
-  for (const src of variants) {
-    const r = replayLearner(cohort, ctx.params, src);
+  for (const [params, src] of variants) {
+    const r = replayLearner(cohort, params, src);
     out.forEach((a, i) => a.p.push(r.p[i] as number));
   }
   for (const [i, def, fit] of dailyP) (out[i] as AnswerRow).p.push(def, fit);
-  const load: SchedulerLoad[] = SCHEDULERS.map((name, i) => {
+  const load: SchedulerLoad[] = grid.map(({ scheduler, target }, i) => {
+    const name = SCHEDULERS[scheduler] as string;
     const perStudent = [...(dueCounts[i] as Map<string, number[]>).values()].map(
       (l) => l.reduce((a, b) => a + b, 0) / l.length,
     );
     const d = dueReviews[i] as { n: number; correct: number };
     return {
       name,
+      target,
       medianDuePerDay: median(perStudent),
       dueReviews: d.n,
       retentionWhenDue: d.n === 0 ? NaN : d.correct / d.n,
     };
   });
-  return { answers: out, load };
+  // The schedule a student sees at the cohort's end: share of topics overdue and next-review intervals, for the
+  // seed's scheduler (FSRS per answer) and the learner model's memory term at each target.
+  const end = cohort.inputs.reduce((m, i) => Math.max(m, i.occurredAt), -Infinity);
+  const schedule: ScheduleSnapshot[] = grid
+    .filter(({ scheduler }) => scheduler === 1 || scheduler === 2 || scheduler === 4)
+    .map(({ scheduler, target }) => {
+      const intervals: number[] = [];
+      let overdue = 0;
+      for (const row of rows.values()) {
+        const v = row.visible;
+        const d = v.fsrsDaily ?? null;
+        const last =
+          scheduler === 1
+            ? (v.fsrs?.lastReviewAt ?? null)
+            : scheduler === 2
+              ? (d?.lastAt ?? null)
+              : (v.learner?.lastAt ?? null);
+        const due =
+          scheduler === 1
+            ? (v.fsrs?.dueAt ?? null)
+            : scheduler === 2
+              ? d
+                ? d.lastAt + dailyInterval(d, target) * DAY
+                : null
+              : v.learner
+                ? learnerDueAt(v.learner, target, ctx.params)
+                : null;
+        if (last === null || due === null || !Number.isFinite(due)) continue;
+        intervals.push((due - last) / DAY);
+        if (due <= end) overdue++;
+      }
+      return {
+        name: SCHEDULERS[scheduler] as string,
+        target,
+        topics: intervals.length,
+        overdueShare: intervals.length === 0 ? NaN : overdue / intervals.length,
+        intervalBuckets: INTERVAL_BUCKETS.map(
+          ([lo, hi]) => intervals.filter((d) => d >= lo && d < hi).length,
+        ),
+        medianIntervalDays: median(intervals),
+      };
+    });
+  return { answers: out, load, schedule };
 }
+
+/** Next-review interval buckets (days) of the schedule snapshot. */
+export const INTERVAL_BUCKETS: Array<[number, number]> = [
+  [0, 1],
+  [1, 5],
+  [5, 14],
+  [14, 30],
+  [30, Infinity],
+];
+
+/** The schedule at a cohort's end under one scheduler and target (see productionPass). */
+export type ScheduleSnapshot = {
+  name: string;
+  target: number;
+  topics: number;
+  overdueShare: number;
+  intervalBuckets: number[];
+  medianIntervalDays: number;
+};
+
+const learnerDueAt = (l: LearnerState, target: number, p: LearnerParams): number =>
+  learnerNextReviewAt(l, target, p) ?? Infinity;
 
 const DAY = 86_400_000;
 
@@ -664,6 +862,7 @@ export type CohortReport = {
   delivered: number;
   sets: Record<SetName, EstimatorReport[]>;
   load: SchedulerLoad[];
+  schedule: ScheduleSnapshot[];
 };
 export type Acceptance = { cohort: string; check: string; value: string; met: boolean };
 export type EvalReport = {
@@ -681,6 +880,8 @@ export type EvalReport = {
   platt: { a: number; b: number };
   fsrs: { w: number[]; trainingReviewLogLoss: number };
   items: { withField: number; withoutField: number };
+  /** Per scheduler its target chosen on validation, and the review scheduler chosen. */
+  schedulerChoice: SchedulerChoice;
   cohorts: CohortReport[];
   acceptance: Acceptance[];
   seconds: number;
@@ -751,6 +952,73 @@ function acceptanceOf(c: CohortReport): Acceptance[] {
   ];
 }
 
+/**
+ * The model without pooling, as the eval fitted it before pooling (training log loss 0.5838 with the same
+ * protocol): the baseline the pooled model is compared with.
+ */
+export const UNPOOLED_PARAMS: LearnerParams = {
+  guess: 0.2,
+  mu0: -0.3,
+  v0: 1,
+  drift: 0.025,
+  processNoise: 0.002,
+  memoryWeight: 1.4,
+  r0: 0.15,
+  s0: 1.5,
+  g0: 0.15,
+  g1: 0.0441,
+  lapse: 0.7,
+  sMin: 0.25,
+  sMax: 365,
+  itemPriorMean: -0.2,
+  materialExposure: true,
+  poolStudentVar: 0,
+  poolSystemVar: 0,
+  poolTopicVar: 0,
+};
+
+export type SchedulerChoice = {
+  perScheduler: SchedulerLoad[];
+  chosen: { name: string; target: number };
+  /** Whether the production schedule (REVIEW_SCHEDULE, learner-model.ts) is the chosen one. */
+  productionMatches: boolean;
+};
+
+/**
+ * Per scheduler, the highest target of the grid whose validation load (median topics due per student per study
+ * day) is within REVIEW_BUDGET_PER_DAY (else its lowest-load target); then, among the schedulers production runs,
+ * the one whose reviews taken when due were recalled best (ties: the lower load).
+ */
+export function chooseSchedulers(load: readonly SchedulerLoad[]): SchedulerChoice {
+  const perScheduler: SchedulerLoad[] = [];
+  for (const name of SCHEDULERS) {
+    const options = load.filter((l) => l.name === name).sort((a, b) => b.target - a.target);
+    if (options.length === 0) continue;
+    const within = options.find((l) => l.medianDuePerDay <= REVIEW_BUDGET_PER_DAY);
+    perScheduler.push(
+      within ?? (options.reduce((a, b) => (b.medianDuePerDay < a.medianDuePerDay ? b : a)) as SchedulerLoad),
+    );
+  }
+  const candidates = perScheduler.filter((l) => REVIEW_SCHEDULERS_IN_PRODUCTION.includes(l.name));
+  const best = candidates.reduce((a, b) => {
+    const ra = Number.isFinite(a.retentionWhenDue) ? a.retentionWhenDue : -1;
+    const rb = Number.isFinite(b.retentionWhenDue) ? b.retentionWhenDue : -1;
+    const aWithin = a.medianDuePerDay <= REVIEW_BUDGET_PER_DAY;
+    const bWithin = b.medianDuePerDay <= REVIEW_BUDGET_PER_DAY;
+    if (aWithin !== bWithin) return aWithin ? a : b;
+    if (Math.abs(ra - rb) > 1e-9) return ra > rb ? a : b;
+    return b.medianDuePerDay < a.medianDuePerDay ? b : a;
+  });
+  const chosen = { name: best.name, target: best.target };
+  return {
+    perScheduler,
+    chosen,
+    productionMatches:
+      PRODUCTION_SCHEDULER[chosen.name] === REVIEW_SCHEDULE.scheduler &&
+      (REVIEW_SCHEDULE.scheduler === 'seed' || REVIEW_SCHEDULE.targetRetention === chosen.target),
+  };
+}
+
 const paramsEqual = (a: LearnerParams, b: LearnerParams): boolean =>
   (Object.keys(a) as Array<keyof LearnerParams>).every((k) => a[k] === b[k]);
 
@@ -781,23 +1049,29 @@ export function runProtocol(protocol: Protocol, log: (line: string) => void = ()
   fit = fitParams(training, fit.params, { items, useField: true }, 1);
   log(`refitted after calibration (training log loss ${fit.logLoss.toFixed(4)})`);
 
-  // 2. Choose on validation: material study as exposure or not.
-  const candidates: Array<[string, LearnerParams]> = [
-    ['fitted, material study resets the forgetting clock', { ...fit.params, materialExposure: true }],
-    ['fitted, answers only', { ...fit.params, materialExposure: false }],
+  // 2. Choose on validation: pooling or not; material study as exposure or not.
+  const unpooledItems = calibrateItems(training, UNPOOLED_PARAMS, fieldOnly, true);
+  const candidates: Array<[string, LearnerParams, ItemCalibration]> = [
+    [
+      'fitted, pooled, material study resets the forgetting clock',
+      { ...fit.params, materialExposure: true },
+      items,
+    ],
+    ['fitted, pooled, answers only', { ...fit.params, materialExposure: false }, items],
+    ['without pooling (UNPOOLED_PARAMS)', UNPOOLED_PARAMS, unpooledItems],
   ];
-  const validationScores = candidates.map(([name, p]) => ({
+  const validationScores = candidates.map(([name, p, it]) => ({
     candidate: name,
     logLoss:
-      validation.reduce((s, c) => s + replayLogLoss(replayLearner(c, p, { items, useField: true })), 0) /
+      validation.reduce((s, c) => s + replayLogLoss(replayLearner(c, p, { items: it, useField: true })), 0) /
       validation.length,
   }));
   const bestIndex = validationScores.reduce(
     (bi, v, i, all) => (v.logLoss < (all[bi] as typeof v).logLoss ? i : bi),
     0,
   );
-  const chosen = (candidates[bestIndex] as [string, LearnerParams])[1];
-  log(`validation chose: ${(candidates[bestIndex] as [string, LearnerParams])[0]}`);
+  const chosen = (candidates[bestIndex] as [string, LearnerParams, ItemCalibration])[1];
+  log(`validation chose: ${(candidates[bestIndex] as [string, LearnerParams, ItemCalibration])[0]}`);
 
   // The production constants are what the processor runs; the report uses them (see productionParamsMatch).
   const params = LEARNER_PARAMS;
@@ -810,6 +1084,16 @@ export function runProtocol(protocol: Protocol, log: (line: string) => void = ()
     params,
     {
       items: calibrateItems(training, params, { items: new Map(), useField: false }, false),
+      useField: false,
+    },
+    false,
+  );
+
+  const itemsUnpooledWithoutField = calibrateItems(
+    training,
+    UNPOOLED_PARAMS,
+    {
+      items: calibrateItems(training, UNPOOLED_PARAMS, { items: new Map(), useField: false }, false),
       useField: false,
     },
     false,
@@ -845,11 +1129,21 @@ export function runProtocol(protocol: Protocol, log: (line: string) => void = ()
     params,
     itemsWithField,
     itemsWithoutField,
+    unpooledParams: UNPOOLED_PARAMS,
+    itemsUnpooledWithField: unpooledItems,
+    itemsUnpooledWithoutField,
     fsrsW: fsrsFit.w,
     targetRetention: TARGET_RETENTION,
   };
 
-  // 4. Hold-out.
+  // 4. Choose the review scheduler and its target retention on validation (REVIEW_BUDGET_PER_DAY).
+  const validationLoad = validation.flatMap((v) => productionPass(v, ctx).load);
+  const schedulerChoice = chooseSchedulers(validationLoad);
+  log(
+    `validation chose the review scheduler: ${schedulerChoice.chosen.name} at ${schedulerChoice.chosen.target}`,
+  );
+
+  // 5. Hold-out.
   const cohorts: CohortReport[] = [];
   for (const seed of protocol.holdout)
     for (const noise of protocol.noises) {
@@ -860,6 +1154,7 @@ export function runProtocol(protocol: Protocol, log: (line: string) => void = ()
         delivered: cohort.delivered,
         sets: scoreCohort(pass.answers, protocol.resamples),
         load: pass.load,
+        schedule: pass.schedule,
       });
       log(`scored hold-out ${seed} (${noise})`);
     }
@@ -874,11 +1169,12 @@ export function runProtocol(protocol: Protocol, log: (line: string) => void = ()
         paramsEqual(chosen, LEARNER_PARAMS) || productionTrainingLogLoss <= fit.logLoss + 5e-4,
     },
     validation: validationScores,
-    chosen: (candidates[bestIndex] as [string, LearnerParams])[0],
+    chosen: (candidates[bestIndex] as [string, LearnerParams, ItemCalibration])[0],
     constant,
     platt,
     fsrs: { w: fsrsFit.w, trainingReviewLogLoss: fsrsFit.logLoss },
     items: { withField: itemsWithField.size, withoutField: itemsWithoutField.size },
+    schedulerChoice,
     cohorts,
     acceptance: cohorts.flatMap(acceptanceOf),
     seconds: (Date.now() - t0) / 1000,
@@ -935,16 +1231,17 @@ export function formatReport(r: EvalReport): string {
       lines.push(...formatSet(c.sets[set]));
     }
     lines.push('');
-    lines.push(`### Schedulers at target retention ${TARGET_RETENTION} (SM-2: its own intervals)`);
-    lines.push(
-      '| scheduler | median topics due per student per study day | reviews taken when due | recall of those reviews |',
-    );
-    lines.push('|---|---:|---:|---:|');
-    for (const l of c.load)
-      lines.push(
-        `| ${l.name} | ${fmt(l.medianDuePerDay, 1)} | ${l.dueReviews} | ${fmt(l.retentionWhenDue)} |`,
-      );
+    lines.push('### Schedulers at every target retention (SM-2 and the seed FSRS: their own intervals)');
+    lines.push(...loadTable(c.load));
+    lines.push('');
+    lines.push('### The schedule at the cohort end');
+    lines.push(...scheduleTable(c.schedule));
   }
+  lines.push('');
+  lines.push(
+    `## Review scheduler chosen on validation (budget ${REVIEW_BUDGET_PER_DAY} topics due per student per study day): ${r.schedulerChoice.chosen.name} at ${r.schedulerChoice.chosen.target}; production REVIEW_SCHEDULE ${r.schedulerChoice.productionMatches ? 'is the chosen one' : 'DIFFERS: update services/domain/learner-model.ts'}`,
+  );
+  lines.push(...loadTable(r.schedulerChoice.perScheduler));
   lines.push('');
   lines.push('## Acceptance (issue 15)');
   lines.push('| cohort | check | value | met |');
@@ -972,6 +1269,8 @@ const README_ROWS = [
   'FSRS-6 daily, fitted on training',
   'learner v2 (production: calibration + difficulty field)',
   'learner v2 without difficulty field (calibration only)',
+  'learner v2 without pooling (calibration + difficulty field)',
+  'learner v2 without pooling or difficulty field (calibration only)',
 ];
 
 /** The README's model-quality table: every hold-out cohort with default noise, next answers and reviews. */
@@ -995,19 +1294,52 @@ export function formatReadmeSection(r: EvalReport): string {
     lines.push('');
   }
   const first = r.cohorts[0];
+  const choice = r.schedulerChoice;
+  lines.push(
+    `Review schedulers, each at the target retention chosen on validation (the highest of ${TARGET_GRID.join(', ')} with a median load within ${REVIEW_BUDGET_PER_DAY} topics due per student per study day); chosen: **${choice.chosen.name} at ${choice.chosen.target}**. Validation, then \`${first?.spec.seed ?? ''}\` (${first?.spec.noise ?? ''} noise):`,
+  );
+  lines.push('');
+  lines.push(...loadTable(choice.perScheduler));
   if (first) {
+    lines.push('');
     lines.push(
-      `Schedulers at target retention ${TARGET_RETENTION} on \`${first.spec.seed}\` (${first.spec.noise} noise):`,
+      ...loadTable(
+        choice.perScheduler.map(
+          (c) => first.load.find((l) => l.name === c.name && l.target === c.target) as SchedulerLoad,
+        ),
+      ),
     );
     lines.push('');
     lines.push(
-      '| scheduler | median topics due per student per study day | reviews taken when due | recall of those reviews |',
+      `The schedule at the end of \`${first.spec.seed}\` (${first.spec.noise} noise), per leaf topic answered:`,
     );
-    lines.push('| --- | --- | --- | --- |');
-    for (const l of first.load)
-      lines.push(
-        `| ${l.name} | ${fmt(l.medianDuePerDay, 1)} | ${l.dueReviews} | ${fmt(l.retentionWhenDue)} |`,
-      );
+    lines.push('');
+    lines.push(...scheduleTable(first.schedule));
   }
   return lines.join('\n');
+}
+
+function loadTable(load: readonly SchedulerLoad[]): string[] {
+  const lines = [
+    '| scheduler | target retention | median topics due per student per study day | reviews taken when due | recall of those reviews |',
+    '| --- | --- | --- | --- | --- |',
+  ];
+  for (const l of load)
+    lines.push(
+      `| ${l.name} | ${l.name === SCHEDULERS[0] || l.name === SCHEDULERS[1] ? 'own' : fmt(l.target, 2)} | ${fmt(l.medianDuePerDay, 1)} | ${l.dueReviews} | ${fmt(l.retentionWhenDue)} |`,
+    );
+  return lines;
+}
+
+function scheduleTable(schedule: readonly ScheduleSnapshot[]): string[] {
+  const head = INTERVAL_BUCKETS.map(([lo, hi]) => (hi === Infinity ? `>= ${lo} d` : `${lo}-${hi} d`));
+  const lines = [
+    `| scheduler | target | topics | overdue at the end | median interval (days) | ${head.join(' | ')} |`,
+    `| --- | --- | --- | --- | --- | ${head.map(() => '---').join(' | ')} |`,
+  ];
+  for (const x of schedule)
+    lines.push(
+      `| ${x.name} | ${x.name === SCHEDULERS[1] ? 'own' : fmt(x.target, 2)} | ${x.topics} | ${fmt(100 * x.overdueShare, 1)}% | ${fmt(x.medianIntervalDays, 1)} | ${x.intervalBuckets.join(' | ')} |`,
+    );
+  return lines;
 }

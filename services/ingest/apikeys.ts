@@ -11,7 +11,15 @@ import type { LookupLimiter } from './limits.ts';
  * limit first (limits.ts LookupLimiter: per client and per process), so random keys cannot load PostgreSQL.
  */
 
-export type ApiKeyPrincipal = { prefix: string; name: string };
+/**
+ * What a key may write (postgres/090): `server` keys (an app's backend) any student's events, and they mint ingest
+ * tokens; `client` keys (public, inside a browser or mobile app) only with an ingest token, and only that token's
+ * student (ingest-token.ts).
+ */
+export const KEY_SCOPES = ['server', 'client'] as const;
+export type KeyScope = (typeof KEY_SCOPES)[number];
+
+export type ApiKeyPrincipal = { prefix: string; name: string; scope: KeyScope };
 
 const KEY_FORMAT = /^ssk_([a-f0-9]{12})_([A-Za-z0-9_-]{43})$/;
 
@@ -26,12 +34,17 @@ export function generateApiKey(): { key: string; prefix: string; secretSha256: B
 }
 
 /** Creates a key and stores its hash; returns the full key (shown once, never stored). */
-export async function createApiKey(pool: Pool, name: string): Promise<{ key: string; prefix: string }> {
+export async function createApiKey(
+  pool: Pool,
+  name: string,
+  scope: KeyScope = 'server',
+): Promise<{ key: string; prefix: string }> {
   const { key, prefix, secretSha256 } = generateApiKey();
-  await pool.query('INSERT INTO api_keys (prefix, name, secret_sha256) VALUES ($1, $2, $3)', [
+  await pool.query('INSERT INTO api_keys (prefix, name, secret_sha256, scope) VALUES ($1, $2, $3, $4)', [
     prefix,
     name,
     secretSha256,
+    scope,
   ]);
   return { key, prefix };
 }
@@ -66,13 +79,15 @@ export class PgAuthenticator implements Authenticator {
     if (hit && hit.expires > now) return hit.principal;
     this.limiter?.check(client);
     const [, prefix, secret] = match as unknown as [string, string, string];
-    const { rows } = await this.pool.query<{ name: string; secret_sha256: Buffer }>(
-      'SELECT name, secret_sha256 FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL',
+    const { rows } = await this.pool.query<{ name: string; secret_sha256: Buffer; scope: KeyScope }>(
+      'SELECT name, secret_sha256, scope FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL',
       [prefix],
     );
     const row = rows[0];
     const principal =
-      row && timingSafeEqual(row.secret_sha256, sha256(secret)) ? { prefix, name: row.name } : undefined;
+      row && timingSafeEqual(row.secret_sha256, sha256(secret))
+        ? { prefix, name: row.name, scope: row.scope }
+        : undefined;
     this.cache.set(cacheKey, {
       principal,
       expires: now + (principal ? this.ttlMs : Math.min(this.ttlMs, PgAuthenticator.NEGATIVE_TTL_MS)),

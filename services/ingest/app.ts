@@ -22,6 +22,13 @@ import { staticHasher, type IpHasher } from './ip-salt.ts';
 import { LookupThrottled, type LocalBuckets } from './limits.ts';
 import type { Dedupe, RateLimiter } from './redis-scripts.ts';
 import { batchSkewMs } from './skew.ts';
+import {
+  mismatchedEvents,
+  signIngestToken,
+  tokenSigningKey,
+  verifyIngestToken,
+  type IngestTokenClaims,
+} from './ingest-token.ts';
 
 export type IngestAppConfig = Pick<
   IngestConfig,
@@ -32,7 +39,8 @@ export type IngestAppConfig = Pick<
   | 'INGEST_MAX_FUTURE_MS'
   | 'INGEST_IP_SALT'
   | 'INGEST_TRUSTED_PROXIES'
->;
+> &
+  Partial<Pick<IngestConfig, 'INGEST_TOKEN_SECRET' | 'INGEST_TOKEN_MAX_TTL_SEC'>>;
 
 export type IngestDeps = {
   cfg: IngestAppConfig;
@@ -57,7 +65,12 @@ export type IngestDeps = {
 };
 
 type Env = {
-  Variables: { principal: ApiKeyPrincipal; ipHash: string | null };
+  Variables: {
+    principal: ApiKeyPrincipal;
+    ipHash: string | null;
+    /** The ingest token's claims when the request carried one (always for client keys). */
+    token: IngestTokenClaims | undefined;
+  };
   Bindings: { incoming?: IncomingMessage };
 };
 
@@ -75,6 +88,8 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
   let accepting = true;
   const trusted = trustedProxies(cfg.INGEST_TRUSTED_PROXIES);
   const ipHasher = deps.ipHasher ?? staticHasher(cfg.INGEST_IP_SALT);
+  const tokenKey = tokenSigningKey(cfg.INGEST_TOKEN_SECRET ?? '', cfg.INGEST_IP_SALT);
+  const maxTokenTtl = cfg.INGEST_TOKEN_MAX_TTL_SEC ?? 900;
   mountOps(app as unknown as Hono, {
     registry: deps.registry,
     log,
@@ -85,7 +100,7 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
 
   const fail = (
     c: Context,
-    status: 400 | 401 | 413 | 415 | 429 | 503,
+    status: 400 | 401 | 403 | 413 | 415 | 429 | 503,
     code: string,
     message: string,
     details?: unknown,
@@ -125,12 +140,41 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
     }
     if (!principal) return fail(c, 401, 'unauthenticated', 'unknown or revoked API key');
     c.set('principal', principal);
+    // A client key writes only with an ingest token, and only its student's events (checked per request below).
+    // A server key may send one too, to act for one student only.
+    const token = c.req.header('x-ingest-token');
+    if (token !== undefined) {
+      const checked = verifyIngestToken(tokenKey, token, Math.floor(now() / 1000));
+      if (!checked.ok) return fail(c, 401, checked.code, checked.message);
+      c.set('token', checked.claims);
+    } else if (principal.scope === 'client' && c.req.path !== '/v1/tokens') {
+      return fail(
+        c,
+        401,
+        'ingest_token_required',
+        'a client API key needs an X-Ingest-Token header (minted by the app backend: POST /v1/tokens)',
+      );
+    }
     await next();
   });
 
   /** Rate limit (counted in events) then the pipeline; maps outcomes to HTTP. */
   async function handle(c: Context<Env>, events: readonly unknown[], sentAt: number | undefined) {
     const principal = c.get('principal');
+    const token = c.get('token');
+    if (token) {
+      const wrong = mismatchedEvents(events, token.userId);
+      if (wrong.length > 0)
+        return {
+          error: fail(
+            c,
+            403,
+            'user_id_mismatch',
+            'the ingest token allows events of its own student only; nothing in this request was accepted',
+            { indexes: wrong.slice(0, 100) },
+          ),
+        };
+    }
     try {
       const decision = await deps.rateLimiter.take(principal.prefix, events.length);
       if (!decision.ok) {
@@ -168,6 +212,42 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
     }
     return { response: outcome.response };
   }
+
+  /**
+   * Mints a per-student ingest token (server keys only): the app's backend calls this for its signed-in student
+   * and hands the token to the browser or mobile app.
+   */
+  app.post('/v1/tokens', async (c) => {
+    const principal = c.get('principal');
+    if (principal.scope !== 'server' || c.get('token'))
+      return fail(
+        c,
+        403,
+        'server_key_required',
+        'only a server API key (without a token) mints ingest tokens',
+      );
+    const body = await readJsonBody(c.req.raw, 4096, incomingOf(c));
+    if (!body.ok) return bodyError(c, body.error);
+    const req = body.value as { user_id?: unknown; ttl_sec?: unknown } | null;
+    const unknown =
+      req && typeof req === 'object' && !Array.isArray(req)
+        ? Object.keys(req).find((k) => k !== 'user_id' && k !== 'ttl_sec')
+        : undefined;
+    if (unknown !== undefined)
+      return fail(c, 400, 'invalid_value', `${unknown}: unknown field`, { path: unknown });
+    const userId = req && typeof req === 'object' && !Array.isArray(req) ? req.user_id : undefined;
+    const ttl = req && typeof req === 'object' ? (req.ttl_sec ?? maxTokenTtl) : undefined;
+    if (typeof userId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(userId))
+      return fail(c, 400, 'invalid_value', 'user_id: 1-64 letters, digits, _ or -', { path: 'user_id' });
+    if (!Number.isInteger(ttl) || (ttl as number) < 1 || (ttl as number) > maxTokenTtl)
+      return fail(c, 400, 'invalid_value', `ttl_sec: an integer from 1 to ${maxTokenTtl}`, {
+        path: 'ttl_sec',
+      });
+    const iat = Math.floor(now() / 1000);
+    const exp = iat + (ttl as number);
+    const token = signIngestToken(tokenKey, { userId, keyPrefix: principal.prefix, iat, exp });
+    return c.json({ token, user_id: userId, expires_at: exp * 1000 }, 201);
+  });
 
   app.post('/v1/events', async (c) => {
     const body = await readJsonBody(c.req.raw, cfg.INGEST_MAX_BODY_BYTES, incomingOf(c));

@@ -47,6 +47,14 @@ export const ingestEnv = defineEnv(
       default: '',
       doc: 'secret mixed into every client IP hash, with the random salt of the day (shared by the ingest instances in Redis, deleted after 48 h); required (only in development mode, STUDYSTREAM_DEV_MODE, does an empty value fall back to a fixed, public dev salt)',
     },
+    INGEST_TOKEN_SECRET: {
+      default: '',
+      doc: 'HMAC key of the per-student ingest tokens (POST /v1/tokens, X-Ingest-Token), shared by every ingest instance; empty: derived from INGEST_IP_SALT (HKDF, its own label)',
+    },
+    INGEST_TOKEN_MAX_TTL_SEC: {
+      default: '900',
+      doc: 'longest lifetime of an ingest token in seconds (and the default); tokens cannot be revoked, so keep it short',
+    },
     INGEST_TRUSTED_PROXIES: {
       default: '',
       doc: 'comma-separated IPs and CIDRs of the reverse proxies in front of ingest; only when the socket peer is one of them is X-Forwarded-For read, from the right, and the first address that is not a trusted proxy is the client (empty: the socket peer is the client)',
@@ -87,6 +95,8 @@ export const ingestEnv = defineEnv(
     INGEST_MAX_EVENT_AGE_DAYS: envInt('INGEST_MAX_EVENT_AGE_DAYS').pipe(z.number().min(1)),
     INGEST_MAX_FUTURE_MS: envInt('INGEST_MAX_FUTURE_MS').pipe(z.number().min(0)),
     INGEST_IP_SALT: z.string(),
+    INGEST_TOKEN_SECRET: z.string().refine((v) => v === '' || v.length >= 32, 'at least 32 bytes (or empty)'),
+    INGEST_TOKEN_MAX_TTL_SEC: envInt('INGEST_TOKEN_MAX_TTL_SEC').pipe(z.number().min(60).max(86_400)),
     INGEST_TRUSTED_PROXIES: z.string().refine((v) => {
       try {
         trustedProxies(v);

@@ -195,7 +195,8 @@ export function openApiDocument(
     | 'INGEST_MAX_EVENT_AGE_DAYS'
     | 'INGEST_MAX_FUTURE_MS'
     | 'INGEST_SKEW_TOLERANCE_MS'
-  >,
+  > &
+    Partial<Pick<IngestConfig, 'INGEST_TOKEN_MAX_TTL_SEC'>>,
 ) {
   const window = {
     maxAgeMs: cfg.INGEST_MAX_EVENT_AGE_DAYS * 86_400_000,
@@ -210,7 +211,13 @@ export function openApiDocument(
   const ok = (description: string) => ({ description, content: { 'application/json': { schema: result } } });
   const common = {
     '400': errorResponse('Broken JSON (invalid_json) or a malformed batch envelope (invalid_envelope)'),
-    '401': errorResponse('Missing or unknown X-API-Key (unauthenticated)'),
+    '401': errorResponse(
+      'Missing or unknown X-API-Key (unauthenticated); a client key without X-Ingest-Token (ingest_token_required); ' +
+        'a tampered or expired ingest token (invalid_ingest_token, ingest_token_expired)',
+    ),
+    '403': errorResponse(
+      "An event's user_id is not the ingest token's student (user_id_mismatch; details.indexes); nothing accepted",
+    ),
     '413': errorResponse(
       `Body over ${cfg.INGEST_MAX_BODY_BYTES} bytes or more than ${cfg.INGEST_MAX_BATCH_EVENTS} events (payload_too_large)`,
     ),
@@ -235,7 +242,16 @@ export function openApiDocument(
         "student's IANA time-zone name (e.g. Europe/Berlin); an unknown name is rejected (invalid_value).",
     },
     components: {
-      securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } },
+      securitySchemes: {
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        ingestToken: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-Ingest-Token',
+          description:
+            'Per-student ingest token (POST /v1/tokens), required with a client key: only its student may be written',
+        },
+      },
       schemas: {
         Error: {
           type: 'object',
@@ -347,6 +363,51 @@ export function openApiDocument(
           responses: {
             '200': ok('One result per event, in order; a rejected event never blocks the others'),
             ...common,
+          },
+        },
+      },
+      '/v1/tokens': {
+        post: {
+          summary: 'Mint a per-student ingest token (server keys only), for a browser or mobile app',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['user_id'],
+                  properties: {
+                    user_id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+                    ttl_sec: { type: 'integer', minimum: 1, maximum: cfg.INGEST_TOKEN_MAX_TTL_SEC ?? 900 },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            '201': {
+              description: 'The token (send it as X-Ingest-Token with a client key)',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    required: ['token', 'user_id', 'expires_at'],
+                    properties: {
+                      token: { type: 'string' },
+                      user_id: { type: 'string' },
+                      expires_at: { type: 'integer', description: 'epoch ms' },
+                    },
+                  },
+                },
+              },
+            },
+            '400': errorResponse('user_id or ttl_sec invalid (invalid_value), or broken JSON'),
+            '401': common['401'],
+            '403': errorResponse('Only a server key without a token mints tokens (server_key_required)'),
+            '415': common['415'],
+            '429': common['429'],
+            '503': errorResponse('The API key store is unavailable (unavailable)'),
           },
         },
       },

@@ -1,3 +1,4 @@
+import { subjectKeysFor } from '../shared/subjects.ts';
 import { DailySaltHasher } from './ip-salt.ts';
 import { LocalBuckets, LookupLimiter } from './limits.ts';
 import type { ServerType } from '@hono/node-server';
@@ -10,6 +11,7 @@ import { createPgPool } from '../shared/postgres.ts';
 import { EventProducer } from '../shared/producer.ts';
 import { createRedis } from '../shared/redis.ts';
 import { createRegistry } from '../shared/registry.ts';
+import { serverTls } from '../shared/tls.ts';
 import { PgAuthenticator } from './apikeys.ts';
 import { createIngestApp } from './app.ts';
 import type { IngestConfig } from './config.ts';
@@ -27,7 +29,7 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
   const metrics = createIngestMetrics(registry);
   const kafka = createKafka(cfg, log, 'ingest');
   const schemaRegistry = createRegistry(cfg);
-  const codec = new EventCodec(schemaRegistry, cfg);
+  const codec = new EventCodec(schemaRegistry, cfg, subjectKeysFor(cfg));
   // kafkajs allows one produce request in flight per idempotent producer and broker, so several producers
   // pipeline requests; each sendBatch uses an idle one (a request's records always go through one producer).
   const producers = Array.from(
@@ -109,7 +111,7 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
     metrics,
     registry,
     async start(port = cfg.INGEST_PORT, host = cfg.HTTP_HOST): Promise<ServerType> {
-      server = await listen(app as never, port, host);
+      server = await listen(app as never, port, host, serverTls(cfg));
       return server;
     },
     /** Closers in shutdown order. */

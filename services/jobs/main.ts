@@ -5,6 +5,7 @@ import { createLogger } from '../shared/logger.ts';
 import { createMetricsRegistry } from '../shared/metrics.ts';
 import { createPgPool } from '../shared/postgres.ts';
 import { Shutdown } from '../shared/shutdown.ts';
+import { serverTls } from '../shared/tls.ts';
 import { loadJobsConfig } from './config.ts';
 import { jobDefinitions } from './jobs.ts';
 import { runnerOptions } from './options.ts';
@@ -46,7 +47,7 @@ mountOps(app, {
   ],
 });
 mountErrorHandlers(app, log);
-const server = await listen(app, cfg.JOBS_PORT, cfg.HTTP_HOST);
+const server = await listen(app, cfg.JOBS_PORT, cfg.HTTP_HOST, serverTls(cfg));
 shutdown.add('http', () => closeServer(server));
 shutdown.installSignalHandlers();
 log.info({ port: cfg.JOBS_PORT, queue: cfg.JOBS_QUEUE }, 'jobs service running');

@@ -4,6 +4,7 @@ import type { JobsConfig } from './config.ts';
 export function runnerOptions(cfg: JobsConfig) {
   return {
     redisUrl: cfg.REDIS_URL,
+    tls: { TLS_CA_FILE: cfg.TLS_CA_FILE },
     prefix: `${cfg.REDIS_KEY_PREFIX}bull`,
     queue: cfg.JOBS_QUEUE,
     attempts: cfg.JOBS_ATTEMPTS,

@@ -1,6 +1,7 @@
 import { Queue, Worker, type Job, type JobsOptions, type RedisOptions } from 'bullmq';
 import { Counter, Gauge, Histogram, type Registry } from '../shared/metrics.ts';
 import type { Logger } from '../shared/logger.ts';
+import { redisTls, type TlsSettings } from '../shared/tls.ts';
 
 /**
  * BullMQ plumbing of the jobs service: one queue, one worker per instance, job schedulers for the scheduled jobs.
@@ -30,6 +31,8 @@ export type JobDefinition = {
 
 export type RunnerOptions = {
   redisUrl: string;
+  /** The CA a rediss:// REDIS_URL is verified against (shared/tls.ts). */
+  tls?: TlsSettings;
   /** BullMQ key prefix (REDIS_KEY_PREFIX + 'bull'). */
   prefix: string;
   queue: string;
@@ -47,8 +50,8 @@ export type RunnerOptions = {
  * Connection options from REDIS_URL: options, not a client, so BullMQ owns (and closes) its connections. Blocking
  * commands need no retry limit; ioredis' keyPrefix is not supported by BullMQ (its `prefix` is used instead).
  */
-export function bullConnection(redisUrl: string): RedisOptions {
-  return { url: redisUrl, maxRetriesPerRequest: null };
+export function bullConnection(redisUrl: string, tls: TlsSettings = {}): RedisOptions {
+  return { url: redisUrl, maxRetriesPerRequest: null, ...redisTls(redisUrl, tls) };
 }
 
 export function jobOptions(o: Pick<RunnerOptions, 'attempts' | 'backoffMs' | 'deadKeep'>): JobsOptions {
@@ -61,8 +64,8 @@ export function jobOptions(o: Pick<RunnerOptions, 'attempts' | 'backoffMs' | 'de
 }
 
 /** The queue alone (CLI: list, run, status). */
-export function openQueue(o: Pick<RunnerOptions, 'redisUrl' | 'prefix' | 'queue'>): Queue {
-  return new Queue(o.queue, { connection: bullConnection(o.redisUrl), prefix: o.prefix });
+export function openQueue(o: Pick<RunnerOptions, 'redisUrl' | 'tls' | 'prefix' | 'queue'>): Queue {
+  return new Queue(o.queue, { connection: bullConnection(o.redisUrl, o.tls), prefix: o.prefix });
 }
 
 /** Creates or updates every scheduled job's scheduler and removes schedulers of jobs no longer scheduled. */
@@ -106,7 +109,7 @@ export async function startRunner(o: RunnerOptions): Promise<Runner> {
       }
     },
     {
-      connection: bullConnection(o.redisUrl),
+      connection: bullConnection(o.redisUrl, o.tls),
       prefix: o.prefix,
       concurrency: o.concurrency,
       lockDuration: o.lockMs,

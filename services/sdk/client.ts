@@ -47,8 +47,18 @@ export class StudystreamError extends Error {
 export type ClientOptions = {
   /** Base URL of the ingest service, e.g. https://ingest.example.org (the client posts to /v1/events/batch). */
   endpoint: string;
-  /** The app's API key, sent as X-API-Key. */
+  /**
+   * The app's API key, sent as X-API-Key. In a browser or mobile app this is a `client` key (public), and
+   * `ingestToken` must be set; a backend uses a `server` key and no token.
+   */
   apiKey: string;
+  /**
+   * Per-student mode (client keys): returns an ingest token for the signed-in student, minted by the app's backend
+   * (`mintIngestToken` with its server key, POST /v1/tokens). Called before the first request, when the token is
+   * within 30 s of its expiry, and once more when ingest refuses it (expired or invalid), with `refresh` true. Sent
+   * as X-Ingest-Token; ingest accepts only that student's events (others come back through `onRejected`).
+   */
+  ingestToken?: (refresh: boolean) => string | Promise<string>;
   /** fetch implementation (default globalThis.fetch). */
   fetch?: typeof fetch;
   /** Where queued events live until the server answered for them (default MemoryStorage). */
@@ -179,6 +189,8 @@ export class StudystreamClient {
 
   private readonly url: string;
   private readonly apiKey: string;
+  private readonly ingestToken: ClientOptions['ingestToken'];
+  private token: { value: string; exp: number } | undefined;
   private readonly fetchFn: typeof fetch;
   private readonly storage: QueueStorage;
   private readonly batchSize: number;
@@ -218,6 +230,7 @@ export class StudystreamClient {
     if (!opts.apiKey) throw new TypeError('apiKey is required');
     this.url = opts.endpoint.replace(/\/+$/, '') + BATCH_PATH;
     this.apiKey = opts.apiKey;
+    this.ingestToken = opts.ingestToken;
     if (typeof (opts.fetch ?? globalThis.fetch) !== 'function')
       throw new TypeError('no fetch implementation');
     // Called through globalThis so browsers do not throw 'Illegal invocation' on an unbound fetch.
@@ -532,9 +545,30 @@ export class StudystreamClient {
     });
   }
 
+  /** The headers of a request: the API key, and in per-student mode a fresh ingest token. */
+  private async requestHeaders(refresh: boolean): Promise<Record<string, string>> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-api-key': this.apiKey };
+    if (!this.ingestToken) return headers;
+    if (refresh || !this.token || this.token.exp - 30_000 <= this.clock()) {
+      const value = await this.ingestToken(refresh || this.token !== undefined);
+      this.token = { value, exp: tokenExpiry(value) ?? this.clock() + 60_000 };
+    }
+    headers['x-ingest-token'] = this.token.value;
+    return headers;
+  }
+
   /** One request for a batch; splits it when the server refuses the request as a whole (400, 413). */
-  private async send(entries: Entry[], tally: Tally): Promise<Outcome> {
+  private async send(entries: Entry[], tally: Tally, refreshToken = false): Promise<Outcome> {
     const body = JSON.stringify({ sent_at: this.clock(), events: entries.map((e) => e.event) });
+    let headers: Record<string, string>;
+    try {
+      headers = await this.requestHeaders(refreshToken);
+    } catch (err) {
+      return {
+        kind: 'retry',
+        error: new StudystreamError('unauthorized', `ingest token callback failed: ${message(err)}`),
+      };
+    }
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.requestTimeoutMs);
     for (const e of entries) e.inFlight = true;
@@ -544,7 +578,7 @@ export class StudystreamClient {
     try {
       const res = await this.fetchFn(this.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': this.apiKey },
+        headers,
         body,
         signal: controller.signal,
       });
@@ -578,8 +612,12 @@ export class StudystreamClient {
     if (status === 429) return retry('rate_limited');
     if (status === 503) return retry('unavailable');
     if (status >= 500 || status === 408) return retry('server_error');
-    if (status === 401 || status === 403) return retry('unauthorized');
-    if (status === 400 || status === 413 || status === 422) {
+    const code = errorCode(text);
+    if (status === 401 && this.ingestToken && !refreshToken && TOKEN_REFUSALS.has(code))
+      return this.send(entries, tally, true); // expired or replaced: one fresh token, then the usual handling
+    if ((status === 401 || status === 403) && code !== 'user_id_mismatch') return retry('unauthorized');
+    // 403 user_id_mismatch: events of another student than the token's; isolated and rejected like bad content.
+    if (status === 400 || status === 403 || status === 413 || status === 422) {
       // The request as a whole was refused for its content: halve it to isolate the offending event(s).
       if (entries.length > 1) {
         const half = Math.ceil(entries.length / 2);
@@ -690,6 +728,60 @@ function serverErrors(text: string, status: number): FieldError[] {
     // not JSON
   }
   return [{ path: '', reason: `HTTP ${status}` }];
+}
+
+const TOKEN_REFUSALS = new Set(['ingest_token_expired', 'invalid_ingest_token', 'ingest_token_required']);
+
+function errorCode(text: string): string {
+  try {
+    const body = JSON.parse(text) as { error?: { code?: unknown } };
+    return typeof body.error?.code === 'string' ? body.error.code : '';
+  } catch {
+    return '';
+  }
+}
+
+/** The expiry (epoch ms) in an ingest token's payload, or undefined when it cannot be read. */
+function tokenExpiry(token: string): number | undefined {
+  const m = /^sit_([A-Za-z0-9_-]+)\./.exec(token);
+  if (!m) return undefined;
+  try {
+    const b64 = m[1]!.replace(/-/g, '+').replace(/_/g, '/');
+    const { exp } = JSON.parse(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4))) as { exp?: unknown };
+    return typeof exp === 'number' ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * For an app's backend (never a browser: it needs the server key): mints an ingest token for one student, to hand
+ * to that student's browser or mobile app (ClientOptions.ingestToken).
+ */
+export async function mintIngestToken(opts: {
+  endpoint: string;
+  serverKey: string;
+  userId: string;
+  ttlSec?: number;
+  fetch?: typeof fetch;
+}): Promise<{ token: string; expiresAt: number }> {
+  const fetchFn = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const res = await fetchFn(opts.endpoint.replace(/\/+$/, '') + '/v1/tokens', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': opts.serverKey },
+    body: JSON.stringify(
+      opts.ttlSec === undefined ? { user_id: opts.userId } : { user_id: opts.userId, ttl_sec: opts.ttlSec },
+    ),
+  });
+  const text = await res.text();
+  if (res.status !== 201)
+    throw new StudystreamError(
+      res.status === 401 || res.status === 403 ? 'unauthorized' : 'misconfigured',
+      `HTTP ${res.status}${errorSummary(text)}`,
+      { status: res.status },
+    );
+  const body = JSON.parse(text) as { token: string; expires_at: number };
+  return { token: body.token, expiresAt: body.expires_at };
 }
 
 function errorSummary(text: string): string {

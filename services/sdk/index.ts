@@ -6,6 +6,7 @@
 export {
   StudystreamClient,
   StudystreamError,
+  mintIngestToken,
   parseRetryAfter,
   type ClientOptions,
   type ClientStats,

@@ -1,4 +1,4 @@
-/** One numbered migration file (its runner is migrations.ts). */
+/** A migration file as the runner reads it (services/shared/migrations.ts re-exports it as Migration). */
 export type Migration = { version: string; name: string; sql: string; checksum: string };
 
 /**

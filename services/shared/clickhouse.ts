@@ -1,21 +1,26 @@
 import http from 'node:http';
 import https from 'node:https';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { captured, captureClient, captureDir, captureResult, callSite } from './clickhouse-capture.ts';
 import type { SharedConfig } from './config.ts';
+import { trustedCa, type TlsSettings } from './tls.ts';
 
 export type { ClickHouseClient };
 
 export type ClickHouseSettings = Pick<
   SharedConfig,
   'CLICKHOUSE_URL' | 'CLICKHOUSE_DATABASE' | 'CLICKHOUSE_USER' | 'CLICKHOUSE_PASSWORD'
->;
+> &
+  Pick<TlsSettings, 'TLS_CA_FILE'>;
 
-/** A ClickHouse HTTP client bound to the configured database. */
+/** A ClickHouse HTTP client bound to the configured database (HTTPS, verified, for an https:// URL). */
 export function createClickHouse(
   cfg: ClickHouseSettings,
   database = cfg.CLICKHOUSE_DATABASE,
 ): ClickHouseClient {
-  return createClient({
+  const ca = cfg.CLICKHOUSE_URL.startsWith('https:') ? trustedCa(cfg) : undefined;
+  const client = createClient({
+    ...(ca ? { tls: { ca_cert: ca[0]! } } : {}),
     url: cfg.CLICKHOUSE_URL,
     username: cfg.CLICKHOUSE_USER,
     password: cfg.CLICKHOUSE_PASSWORD,
@@ -26,6 +31,9 @@ export function createClickHouse(
     // a request never goes out on a socket the server is closing ("socket hang up").
     keep_alive: { enabled: true, idle_socket_ttl: 1000 },
   });
+  // Test runs only (CLICKHOUSE_CAPTURE_DIR): every statement is recorded for the current-ClickHouse replay.
+  const dir = captureDir();
+  return dir === undefined ? client : captureClient(client, database, dir);
 }
 
 /** Runs a SELECT and returns its rows (JSONEachRow). The SQL must be built with the helpers in sql.ts. */
@@ -58,7 +66,10 @@ export function createClickHouseReader(
 ): RowReader & { close(): void } {
   const url = new URL(cfg.CLICKHOUSE_URL);
   const secure = url.protocol === 'https:';
-  const agent = new (secure ? https : http).Agent({ keepAlive: true, timeout: 1000 });
+  const ca = secure ? trustedCa(cfg) : undefined;
+  const agent = secure
+    ? new https.Agent({ keepAlive: true, timeout: 1000, ...(ca ? { ca } : {}), rejectUnauthorized: true })
+    : new http.Agent({ keepAlive: true, timeout: 1000 });
   const request = secure ? https.request : http.request;
   const path = `${url.pathname.replace(/\/+$/, '')}/?database=${encodeURIComponent(database)}`;
   const authorization = `Basic ${Buffer.from(`${cfg.CLICKHOUSE_USER}:${cfg.CLICKHOUSE_PASSWORD}`).toString('base64')}`;
@@ -72,6 +83,7 @@ export function createClickHouseReader(
           path,
           method: 'POST',
           agent: fresh ? false : agent,
+          ...(fresh && ca ? { ca } : {}),
           headers: { Authorization: authorization, 'Content-Length': Buffer.byteLength(body) },
         },
         (res) => {
@@ -93,7 +105,8 @@ export function createClickHouseReader(
       );
       req.end(body);
     });
-  return {
+  const capture = captureDir();
+  const reader = {
     async rows<T>(query: string): Promise<T[]> {
       const body = `${query}\nFORMAT JSONEachRow`;
       const text = await post(body, false).catch((err: unknown) =>
@@ -115,6 +128,17 @@ export function createClickHouseReader(
       return rows;
     },
     close: () => agent.destroy(),
+  };
+  if (capture === undefined) return reader;
+  return {
+    rows: <T>(query: string) =>
+      captured(
+        capture,
+        { db: database, kind: 'query', sql: query, site: callSite() },
+        () => reader.rows<T>(query),
+        (rows, ref) => captureResult(capture, ref, { rows }),
+      ),
+    close: reader.close,
   };
 }
 

@@ -5,6 +5,7 @@ import { EVENT_FAMILIES, topicNames, type EventFamily } from './kafka.ts';
 import { SCHEMAS_DIR, readWireSchemaId, registerAvro, valueSubject } from './registry.ts';
 import type { SharedConfig } from './config.ts';
 import { registryFailure, ServiceError, UndecodableRecordError } from './errors.ts';
+import type { SubjectKeys } from './subjects.ts';
 
 /** The Avro schema text of an event family, as kept in schemas/<family>.avsc (the single source of truth). */
 export function schemaText(family: EventFamily): string {
@@ -31,10 +32,31 @@ export class EventCodec {
   private readonly registry: SchemaRegistry;
   private readonly topics: ReturnType<typeof topicNames>;
   private readonly writerIds = new Map<EventFamily, number>();
+  /**
+   * Set (every service: subjectKeysFor(cfg)): records are written with the student's pseudonym in user_id and read
+   * back with the student's id, or ERASED_USER_ID once deleted (shared/subjects.ts). Unset (tests, tools reading
+   * raw records): user_id is written and read as it is.
+   */
+  readonly subjects: SubjectKeys | undefined;
 
-  constructor(registry: SchemaRegistry, cfg: Pick<SharedConfig, 'KAFKA_TOPIC_PREFIX'>) {
+  constructor(
+    registry: SchemaRegistry,
+    cfg: Pick<SharedConfig, 'KAFKA_TOPIC_PREFIX'>,
+    subjects?: SubjectKeys,
+  ) {
     this.registry = registry;
     this.topics = topicNames(cfg);
+    this.subjects = subjects;
+  }
+
+  /** What goes on the topic for this user (key and user_id), once `prepareSubjects` ran for it. */
+  wireUserId(userId: string): string | undefined {
+    return this.subjects ? this.subjects.cachedWireId(userId) : userId;
+  }
+
+  /** Pseudonyms of these users into the cache (one query for the ones not cached); producers call it per batch. */
+  async prepareSubjects(userIds: Iterable<string>): Promise<void> {
+    await this.subjects?.prepare(userIds);
   }
 
   topicOf(family: EventFamily): string {
@@ -79,13 +101,31 @@ export class EventCodec {
 
   /** Encodes a record of a family. The record must already be valid (see validation in ingest). */
   async encode(family: EventFamily, record: Record<string, unknown>): Promise<Buffer> {
-    return this.encodeWith(await this.writerId(family), family, record);
+    const id = await this.writerId(family);
+    if (this.subjects && typeof record.user_id === 'string') await this.subjects.prepare([record.user_id]);
+    return this.encodeKnown(family, record) ?? this.encodeWith(id, family, record);
   }
 
-  /** Synchronous encode when the writer id is already resolved (the hot path of the producer). */
+  /**
+   * Synchronous encode when the writer id (and the student's pseudonym) are already resolved, the hot path of the
+   * producer; undefined otherwise (use `encode`).
+   */
   encodeKnown(family: EventFamily, record: Record<string, unknown>): Buffer | undefined {
     const id = this.writerIds.get(family);
-    return id === undefined ? undefined : this.encodeWith(id, family, record);
+    if (id === undefined) return undefined;
+    if (!this.subjects || typeof record.user_id !== 'string') return this.encodeWith(id, family, record);
+    const userId = record.user_id;
+    const wire = this.subjects.cachedWireId(userId);
+    if (wire === undefined) return undefined;
+    if (wire === userId) return this.encodeWith(id, family, record);
+    // Swapped in place for the (synchronous) encode and back: a copy of the record cost ~10x the lookup, and a
+    // record of another shape slows avsc's encoder down.
+    record.user_id = wire;
+    try {
+      return this.encodeWith(id, family, record);
+    } finally {
+      record.user_id = userId;
+    }
   }
 
   private encodeWith(id: number, family: EventFamily, record: Record<string, unknown>): Buffer {
@@ -113,7 +153,8 @@ export class EventCodec {
   /**
    * Decodes a wire-format message with its writer schema into the reader (current) schema of the family. Trailing
    * bytes are an error, so a corrupt or foreign body is dead-lettered instead of decoded into garbage.
-   * Fails with an UndecodableRecordError (bad data) or a RegistryUnavailableError (retriable), see errors.ts.
+   * Fails with an UndecodableRecordError (bad data) or a RegistryUnavailableError (retriable), see errors.ts. With
+   * `subjects`, user_id comes back as the student's id, or ERASED_USER_ID for a deleted student (callers drop it).
    */
   async decode(family: EventFamily, buffer: Buffer): Promise<Record<string, unknown>> {
     const id = readWireSchemaId(buffer);
@@ -127,7 +168,12 @@ export class EventCodec {
       this.resolvers.set(key, resolver);
     }
     const r = resolver;
-    return undecodable(() => reader.fromBuffer(buffer.subarray(5), r, false) as Record<string, unknown>);
+    const record = undecodable(
+      () => reader.fromBuffer(buffer.subarray(5), r, false) as Record<string, unknown>,
+    );
+    if (this.subjects && typeof record.user_id === 'string')
+      record.user_id = await this.subjects.userOf(record.user_id);
+    return record;
   }
 
   /**
@@ -139,11 +185,18 @@ export class EventCodec {
     if (id === undefined) throw new UndecodableRecordError('not Confluent wire format (missing magic byte)');
     const resolver = this.resolvers.get(`${family}:${id}`);
     if (!resolver) return undefined;
+    let record: Record<string, unknown>;
     try {
-      return familyType(family).fromBuffer(buffer.subarray(5), resolver, false) as Record<string, unknown>;
+      record = familyType(family).fromBuffer(buffer.subarray(5), resolver, false) as Record<string, unknown>;
     } catch (err) {
       throw asUndecodable(err);
     }
+    if (this.subjects && typeof record.user_id === 'string') {
+      const user = this.subjects.cachedUser(record.user_id);
+      if (user === undefined) return undefined; // unknown pseudonym or stale erasure check: the async path asks
+      record.user_id = user;
+    }
+    return record;
   }
 
   /** Resolvers per (family, writer id): creating one costs ~0.6 ms, decoding with a cached one ~2 µs. */

@@ -59,9 +59,40 @@ const SHARED_ENV = {
     default: '',
     doc: "bearer token for /metrics and /readyz's dependency error text on the ingest and API ports (Prometheus: `authorization: {credentials: ...}`); empty: /metrics answers 403 there, except in development mode (open). The stream's ops port stays open",
   },
+  TLS_CERT_FILE: {
+    default: '',
+    doc: 'PEM certificate (chain) of the HTTP services; with TLS_KEY_FILE the ingest, API, stream and jobs ports serve HTTPS only. Empty: plain HTTP (the development default)',
+  },
+  TLS_KEY_FILE: { default: '', doc: 'PEM private key for TLS_CERT_FILE' },
+  TLS_CA_FILE: {
+    default: '',
+    doc: 'PEM CA bundle the TLS clients (Kafka, PostgreSQL, Redis, ClickHouse) verify servers against; empty: the system CAs. Verification is always on',
+  },
+  KAFKA_SSL: {
+    default: '0',
+    doc: 'Kafka over TLS (listener protocol SSL, or SASL_SSL with KAFKA_SASL_MECHANISM)',
+  },
+  KAFKA_SASL_MECHANISM: {
+    default: '',
+    doc: 'SASL over TLS for Kafka: plain, scram-sha-256 or scram-sha-512 (needs KAFKA_SSL=1); empty: no SASL',
+  },
+  KAFKA_SASL_USERNAME: { default: '', doc: 'Kafka SASL user name' },
+  KAFKA_SASL_PASSWORD: { default: '', doc: 'Kafka SASL password' },
+  PG_SSL: {
+    default: '0',
+    doc: 'PostgreSQL over TLS with full verification (CA and host name; like sslmode=verify-full). Redis: use a rediss:// REDIS_URL; ClickHouse: an https:// CLICKHOUSE_URL',
+  },
   STUDYSTREAM_DEV_MODE: {
     default: '0',
     doc: 'development mode (1; `npm start` sets it and says so): the API and ingest fall back to fixed, public development secrets when JWT_SECRET / INGEST_IP_SALT are unset. Off, they refuse to start without them; refused with NODE_ENV=production',
+  },
+  STUDYSTREAM_PSEUDONYMS: {
+    default: '1',
+    doc: 'producers write a random per-student pseudonym (PostgreSQL subject_keys) instead of the user id on the event topics, and consumers resolve it; `delete-user` destroys it (crypto-shredding). 0: plain ids on the topics (deleted students are still dropped by consumers through erased_subjects, but the topics keep their id)',
+  },
+  SUBJECT_CACHE_MS: {
+    default: '10000',
+    doc: 'how long a process caches pseudonym lookups (both directions); the bound after a deletion during which a running process may still attribute the student, which `delete-user` waits out',
   },
 } as const satisfies Record<string, { default: string; doc: string }>;
 
@@ -153,7 +184,17 @@ export const sharedEnv = defineEnv('shared', SHARED_ENV, {
   HTTP_HOST: z.string().min(1),
   SHUTDOWN_TIMEOUT_MS: envInt('SHUTDOWN_TIMEOUT_MS'),
   OPS_TOKEN: z.string(),
+  TLS_CERT_FILE: z.string(),
+  TLS_KEY_FILE: z.string(),
+  TLS_CA_FILE: z.string(),
+  KAFKA_SSL: envBool('KAFKA_SSL'),
+  KAFKA_SASL_MECHANISM: z.enum(['', 'plain', 'scram-sha-256', 'scram-sha-512']),
+  KAFKA_SASL_USERNAME: z.string(),
+  KAFKA_SASL_PASSWORD: z.string(),
+  PG_SSL: envBool('PG_SSL'),
   STUDYSTREAM_DEV_MODE: envBool('STUDYSTREAM_DEV_MODE'),
+  STUDYSTREAM_PSEUDONYMS: envBool('STUDYSTREAM_PSEUDONYMS'),
+  SUBJECT_CACHE_MS: envInt('SUBJECT_CACHE_MS').pipe(z.number().min(0).max(300_000)),
 });
 
 export type SharedConfig = ReturnType<typeof sharedEnv.load>;

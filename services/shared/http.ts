@@ -3,6 +3,7 @@ import { contextFromHeaders, initTracing, SpanKind, tracingEnabled, withSpan } f
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Registry } from 'prom-client';
 import { Histogram, Counter, LATENCY_BUCKETS } from './metrics.ts';
 import type { Logger } from './logger.ts';
@@ -204,10 +205,22 @@ export function mountErrorHandlers(app: Hono, log: Logger): void {
   });
 }
 
-/** Starts a Node HTTP server for a Hono app and resolves once it listens. */
-export function listen(app: Hono, port: number, hostname: string): Promise<ServerType> {
+/**
+ * Starts a Node HTTP server for a Hono app and resolves once it listens: HTTPS (only) when `tls` is given
+ * (TLS_CERT_FILE/TLS_KEY_FILE through shared/tls.ts serverTls), else plain HTTP.
+ */
+export function listen(
+  app: Hono,
+  port: number,
+  hostname: string,
+  tls?: { key: Buffer; cert: Buffer },
+): Promise<ServerType> {
   return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, port, hostname }, () => resolve(server));
+    const server = tls
+      ? serve({ fetch: app.fetch, port, hostname, createServer: createHttpsServer, serverOptions: tls }, () =>
+          resolve(server),
+        )
+      : serve({ fetch: app.fetch, port, hostname }, () => resolve(server));
   });
 }
 

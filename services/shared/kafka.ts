@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { Kafka, logLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
 import type { SharedConfig } from './config.ts';
 import type { Logger } from './logger.ts';
+import { kafkaTls, type TlsSettings } from './tls.ts';
 
 /** @public kafkajs types the services use */
 export type { Admin, Consumer, Producer, EachBatchPayload, KafkaMessage } from 'kafkajs';
@@ -117,16 +118,18 @@ export const KNOWN_HARMLESS_KAFKAJS = [
   /^Limiting retries for the idempotent producer may invalidate EoS guarantees$/,
 ];
 
-/** A kafkajs client that logs through pino. */
+/** A kafkajs client that logs through pino; over TLS (and SASL) when configured (shared/tls.ts). */
 export function createKafka(
   cfg: Pick<SharedConfig, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'> &
-    Partial<Pick<SharedConfig, 'KAFKA_RETRY_MAX_MS'>>,
+    Partial<Pick<SharedConfig, 'KAFKA_RETRY_MAX_MS'>> &
+    TlsSettings,
   log: Logger,
   clientSuffix = '',
 ): Kafka {
   return new Kafka({
     clientId: clientSuffix ? `${cfg.KAFKA_CLIENT_ID}-${clientSuffix}` : cfg.KAFKA_CLIENT_ID,
     brokers: cfg.KAFKA_BROKERS,
+    ...kafkaTls(cfg),
     logLevel: logLevel.WARN,
     retry: { initialRetryTime: 200, retries: 8, maxRetryTime: cfg.KAFKA_RETRY_MAX_MS ?? 30_000 },
     logCreator:

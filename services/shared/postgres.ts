@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { SharedConfig } from './config.ts';
+import { postgresTls, type TlsSettings } from './tls.ts';
 
 export type { PoolClient } from 'pg';
 export type Pool = pg.Pool;
@@ -11,15 +12,17 @@ pg.types.setTypeParser(1700, (v) => Number.parseFloat(v));
 /**
  * A pool whose connections use the configured schema first on their search_path; with `role`, every connection
  * acts as that role from its start (`SET ROLE` as a startup parameter: a least-privilege role such as
- * studystream_api, postgres/070_audit_hardening.sql).
+ * studystream_api, postgres/070_audit_hardening.sql). PG_SSL=1: TLS with full verification (shared/tls.ts).
  */
 export function createPgPool(
-  cfg: Pick<SharedConfig, 'DATABASE_URL' | 'PG_SCHEMA' | 'PG_POOL_MAX'>,
+  cfg: Pick<SharedConfig, 'DATABASE_URL' | 'PG_SCHEMA' | 'PG_POOL_MAX'> & TlsSettings,
   opts: { role?: string } = {},
 ): pg.Pool {
   if (opts.role !== undefined && !/^[a-z_][a-z0-9_]*$/.test(opts.role)) throw new Error('invalid role name');
+  const ssl = postgresTls(cfg);
   return new pg.Pool({
     connectionString: cfg.DATABASE_URL,
+    ...(ssl ? { ssl } : {}),
     max: cfg.PG_POOL_MAX,
     options: `-c search_path=${cfg.PG_SCHEMA},public${opts.role ? ` -c role=${opts.role}` : ''}`,
   });
@@ -31,15 +34,25 @@ export async function withTransaction<T>(
   work: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   const client = await pool.connect();
+  // A checked-out client whose connection dies between two queries (a PostgreSQL restart) emits 'error'; with no
+  // listener that would end the process. Keep the error, let the next query fail, and discard the connection.
+  let lost: Error | undefined;
+  const onError = (err: Error) => {
+    lost = err;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query('ROLLBACK').catch((rollbackErr: unknown) => {
+      lost ??= rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+    });
     throw err;
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(lost);
   }
 }

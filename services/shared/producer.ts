@@ -46,17 +46,27 @@ export class EventProducer {
 
   async publish(events: readonly OutgoingEvent[]): Promise<RecordMetadata[]> {
     if (events.length === 0) return [];
-    const byTopic = new Map<string, { key: string; value: Buffer; headers?: Record<string, string> }[]>();
+    type Out = { key: string; value: Buffer; headers?: Record<string, string>; partitionKey: string };
+    const byTopic = new Map<string, Out[]>();
+    if (this.codec.subjects) await this.codec.prepareSubjects(events.map((e) => e.record.user_id));
     for (const event of events) {
       const topic = this.codec.topicOf(event.family);
       const value =
         this.codec.encodeKnown(event.family, event.record) ??
         (await this.codec.encode(event.family, event.record));
+      // The key is what the record carries (the pseudonym); the partition stays the one of the student's id.
+      const userId = event.record.user_id;
+      let key = this.codec.wireUserId(userId);
+      if (key === undefined) {
+        await this.codec.prepareSubjects([userId]); // the cache went stale during this batch
+        key = this.codec.wireUserId(userId);
+        if (key === undefined) throw new Error('no pseudonym for a student after preparing it');
+      }
       const list = byTopic.get(topic) ?? [];
       list.push(
         event.headers
-          ? { key: event.record.user_id, value, headers: event.headers }
-          : { key: event.record.user_id, value },
+          ? { key, value, headers: event.headers, partitionKey: userId }
+          : { key, value, partitionKey: userId },
       );
       byTopic.set(topic, list);
     }
@@ -82,7 +92,8 @@ export const memoizedKeyPartitioner: ICustomPartitioner = () => {
   const memo = new Map<string, { partitions: number; byKey: Map<string, number> }>();
   return (args) => {
     const { topic, partitionMetadata, message } = args;
-    const key = message.key;
+    // EventProducer partitions by the student's id while the key is their pseudonym (shared/subjects.ts).
+    const key = (message as { partitionKey?: string }).partitionKey ?? message.key;
     if (typeof key !== 'string' || (message.partition !== undefined && message.partition !== null)) {
       return fallback(args);
     }
@@ -97,7 +108,7 @@ export const memoizedKeyPartitioner: ICustomPartitioner = () => {
     }
     let partition = entry.byKey.get(key);
     if (partition === undefined) {
-      partition = fallback(args);
+      partition = fallback({ ...args, message: { ...message, key } });
       entry.byKey.set(key, partition);
     }
     return partition;

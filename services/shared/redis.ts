@@ -1,17 +1,19 @@
 import { Redis } from 'ioredis';
 import type { SharedConfig } from './config.ts';
+import { redisTls, type TlsSettings } from './tls.ts';
 
 export { Redis };
 
 /**
  * A Redis client with the configured key prefix. Commands fail fast while Redis is down
- * (no offline queue) so callers can degrade instead of hanging.
+ * (no offline queue) so callers can degrade instead of hanging. A rediss:// URL connects over TLS (shared/tls.ts).
  */
 export function createRedis(
-  cfg: Pick<SharedConfig, 'REDIS_URL' | 'REDIS_KEY_PREFIX'>,
+  cfg: Pick<SharedConfig, 'REDIS_URL' | 'REDIS_KEY_PREFIX'> & TlsSettings,
   opts: { lazy?: boolean } = {},
 ): Redis {
   return new Redis(cfg.REDIS_URL, {
+    ...redisTls(cfg.REDIS_URL, cfg),
     keyPrefix: cfg.REDIS_KEY_PREFIX,
     lazyConnect: opts.lazy ?? false,
     enableOfflineQueue: false,

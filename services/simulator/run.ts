@@ -1,3 +1,4 @@
+import { subjectKeysFor } from '../shared/subjects.ts';
 import type { SharedConfig } from '../shared/config.ts';
 import { EventCodec } from '../shared/codec.ts';
 import { createKafka, ensureTopics, topicDeclarations } from '../shared/kafka.ts';
@@ -65,7 +66,7 @@ export async function connectProducer(cfg: SharedConfig, log: Logger): Promise<E
   } finally {
     await admin.disconnect();
   }
-  const codec = new EventCodec(createRegistry(cfg), cfg);
+  const codec = new EventCodec(createRegistry(cfg), cfg, subjectKeysFor(cfg));
   await codec.registerAll();
   const producer = new EventProducer(kafka, codec);
   await producer.connect();

@@ -8,6 +8,7 @@ import { createMetricsRegistry } from '../shared/metrics.ts';
 import { createPgPool } from '../shared/postgres.ts';
 import { createRedis } from '../shared/redis.ts';
 import { Shutdown } from '../shared/shutdown.ts';
+import { serverTls } from '../shared/tls.ts';
 import { sinkEnv } from './clickhouse-sink/config.ts';
 import { startClickHouseSink } from './clickhouse-sink/sink.ts';
 import { startMasteryProcessor } from './mastery/start.ts';
@@ -51,6 +52,9 @@ if (wanted.has('clickhouse-sink')) {
 
 if (wanted.has('sessions') || wanted.has('mastery')) {
   const pool = createPgPool(cfg);
+  // An idle client's error (the server restarted: "terminating connection due to administrator command") is the
+  // pool's to drop; unhandled, it would kill the process. Flushes that meet the outage retry (runtime).
+  pool.on('error', (err) => log.warn({ err: err.message }, 'idle PostgreSQL client error'));
   shutdown.add('postgres', () => pool.end());
   checks.push({ name: 'postgres', check: () => pool.query('SELECT 1') });
   checks.push({ name: 'redis', check: () => redis.ping() });
@@ -88,6 +92,6 @@ for (const { name, processor } of running) {
 const app = new Hono();
 mountOps(app, { registry: metrics, log, checks });
 mountErrorHandlers(app, log);
-const server = await listen(app, stream.STREAM_PORT, cfg.HTTP_HOST);
+const server = await listen(app, stream.STREAM_PORT, cfg.HTTP_HOST, serverTls(cfg));
 shutdown.add('http', () => closeServer(server));
 log.info({ port: stream.STREAM_PORT, processors: running.map((r) => r.name) }, 'stream service running');

@@ -31,6 +31,10 @@ export function isolatedEnv(label = 't'): IsolatedEnv {
     JWT_SECRET: process.env.JWT_SECRET || randomBytes(32).toString('hex'),
     INGEST_IP_SALT: process.env.INGEST_IP_SALT || randomBytes(16).toString('hex'),
     OPS_TOKEN: process.env.OPS_TOKEN || randomBytes(16).toString('hex'),
+    // Plain user ids on the topics, so tests may read them with a plain codec; the deletion and pseudonym tests
+    // turn pseudonyms on (the services' default).
+    STUDYSTREAM_PSEUDONYMS: process.env.STUDYSTREAM_PSEUDONYMS ?? '0',
+    SUBJECT_CACHE_MS: process.env.SUBJECT_CACHE_MS ?? '1000',
   };
   return { id, cfg: loadConfig(env), env };
 }

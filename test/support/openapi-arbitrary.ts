@@ -265,3 +265,18 @@ export function expectDeclared(
   expect(ajv.valid(target, body), `${where}: ${ajv.errors(target, body)}`).toBe(true);
   return body;
 }
+
+/**
+ * fetch, sent again once when the server closed a kept-alive connection as the request went out (undici's
+ * UND_ERR_SOCKET "other side closed": the server's keep-alive timeout raced the reuse). The requests of the contract
+ * tests are safe to repeat (GETs; ingest dedupes on event_id and counts a duplicate as accepted).
+ */
+export async function fetchRetryingClosed(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    const code = ((err as Error).cause as { code?: string } | undefined)?.code;
+    if (code !== 'UND_ERR_SOCKET') throw err;
+    return fetch(url, init);
+  }
+}

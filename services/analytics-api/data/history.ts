@@ -276,7 +276,7 @@ export async function insightHistory(
           FROM question_attempts
           PREWHERE user_id = ${user}
           WHERE occurred_at >= ${since}
-          ORDER BY occurred_at DESC LIMIT ${INSIGHT_MAX_ANSWERS}
+          ORDER BY occurred_at DESC, occurred_ms DESC, id LIMIT ${INSIGHT_MAX_ANSWERS}
           ${raw(PER_STUDENT)}`.text,
     ),
     ch.rows<Record<string, unknown>>(

@@ -5,7 +5,14 @@ import { fsrsRecallProbability, type FsrsState } from '../../domain/fsrs.ts';
 import { sm2RecallProbability, type Sm2State } from '../../domain/sm2.ts';
 import { MASTERY_WEIGHTS } from '../../domain/mastery.ts';
 import { clamp01 } from '../../domain/stats.ts';
-import { LEARNER_PARAMS, predictLearner, type LearnerState } from '../../domain/learner-model.ts';
+import {
+  LEARNER_PARAMS,
+  pooledLearner,
+  predictLearner,
+  systemOf,
+  type LearnerState,
+  type PoolSums,
+} from '../../domain/learner-model.ts';
 import { isoFromMs, round } from '../compute.ts';
 
 /**
@@ -184,15 +191,74 @@ export function pCorrectView(
 }
 
 /** The part of learner_state a request-time prediction reads. */
-export type LearnerNowState = Pick<LearnerState, 'mu' | 'v' | 's' | 'lastAt'> & { materialAt: number | null };
+export type LearnerNowState = Pick<LearnerState, 'mu' | 'v' | 's' | 'lastAt' | 'pg' | 'pi'> & {
+  materialAt: number | null;
+};
 
-/** The learner model's P(correct) on a question of average difficulty at `nowMs` (forgetting since the last event). */
+/**
+ * A student's learner-model pooling sums (learner_state pg, pi over their leaf rows): in total and per organ
+ * system (services/domain/learner-model.ts pooledLearner). One grouped read of the student's leaf rows.
+ */
+export type StudentPool = { student: PoolSums; systems: Map<string, PoolSums> };
+
+export async function learnerPool(pg: Pool, user: string): Promise<StudentPool> {
+  const { rows } = await prepared<unknown[]>(
+    pg,
+    `SELECT split_part(topic_id, '.', 1), coalesce(sum((learner_state->>'pg')::float8), 0),
+       coalesce(sum((learner_state->>'pi')::float8), 0)
+     FROM topic_mastery WHERE user_id = $1 AND topic_level = 2 GROUP BY 1 ORDER BY 1`,
+    [user],
+    'array',
+  );
+  const pool: StudentPool = { student: { g: 0, i: 0 }, systems: new Map() };
+  for (const r of rows) {
+    const sums = { g: Number(r[1]), i: Number(r[2]) };
+    pool.systems.set(String(r[0]), sums);
+    pool.student.g += sums.g;
+    pool.student.i += sums.i;
+  }
+  return pool;
+}
+
+/**
+ * The learner model's P(correct) on a question of average difficulty at `nowMs` (forgetting since the last event),
+ * with the student's and the topic's organ system's pooled prior when `pooling` is given (what the eval scores).
+ */
 export function pCorrectNow(
   l: LearnerNowState,
   nowMs: number,
+  pooling?: { topicId: string; pool: StudentPool },
 ): { value: number; lower: number; upper: number; level: number } | null {
-  const p = predictLearner({ ...l, n: 0 }, nowMs, LEARNER_PARAMS.itemPriorMean, l.materialAt);
+  let state: LearnerState = { ...l, n: 0 };
+  if (pooling)
+    state = pooledLearner(
+      state,
+      pooling.pool.student,
+      pooling.pool.systems.get(systemOf(pooling.topicId)) ?? { g: 0, i: 0 },
+    );
+  const p = predictLearner(state, nowMs, LEARNER_PARAMS.itemPriorMean, l.materialAt);
   return pCorrectView(p.p, p.lower, p.upper);
+}
+
+/**
+ * pCorrect (as of the row's last event) and pCorrectNow of a row: a leaf with a learner state is predicted with the
+ * student's pooled prior (as the eval scores it, the pool as of the request); otherwise (parents, rows written
+ * before the learner model) the stored column as of asOf, and no pCorrectNow.
+ */
+export function learnerFields(
+  learner: LearnerNowState | null,
+  stored: ReturnType<typeof pCorrectView>,
+  topicId: string,
+  asOfMs: number | null,
+  nowMs: number,
+  pool: StudentPool | undefined,
+): { pCorrect: ReturnType<typeof pCorrectView>; pCorrectNow: ReturnType<typeof pCorrectView> } {
+  if (learner === null) return { pCorrect: stored, pCorrectNow: null };
+  const pooling = pool === undefined ? undefined : { topicId, pool };
+  return {
+    pCorrect: pool === undefined || asOfMs === null ? stored : pCorrectNow(learner, asOfMs, pooling),
+    pCorrectNow: pCorrectNow(learner, nowMs, pooling),
+  };
 }
 
 /** The fields of a mastery list entry, in response order (`topicId` is always sent). */
@@ -263,7 +329,8 @@ const LIST_COLUMNS = `m.topic_id, m.topic_level, m.attempts, m.correct, m.accura
   CASE WHEN m.scheduler = 'sm2' THEN m.sm2_state IS NOT NULL ELSE m.fsrs_state IS NOT NULL END,
   m.fsrs_state->>'state', m.p_correct, m.p_correct_lower, m.p_correct_upper,
   (m.learner_state->>'mu')::float8, (m.learner_state->>'v')::float8, (m.learner_state->>'s')::float8,
-  (m.learner_state->>'lastAt')::float8, (m.learner_state->>'materialAt')::float8`;
+  (m.learner_state->>'lastAt')::float8, (m.learner_state->>'materialAt')::float8,
+  (m.learner_state->>'pg')::float8, (m.learner_state->>'pi')::float8`;
 const C = {
   id: 0,
   level: 1,
@@ -293,6 +360,8 @@ const C = {
   learnerS: 25,
   learnerLastAt: 26,
   learnerMaterialAt: 27,
+  learnerPg: 28,
+  learnerPi: 29,
 } as const;
 
 /**
@@ -398,6 +467,8 @@ export async function masteryListPage(
               s: r[C.learnerS] as number,
               lastAt: (r[C.learnerLastAt] as number | null) ?? null,
               materialAt: (r[C.learnerMaterialAt] as number | null) ?? null,
+              pg: (r[C.learnerPg] as number | null) ?? 0,
+              pi: (r[C.learnerPi] as number | null) ?? 0,
             },
       trend: (r[C.trend] as string | null) ?? null,
       nextReviewAt: iso(r[C.nextReviewAt]),

@@ -35,6 +35,13 @@ import { cohortExists, cohortMembers, cohortsOf } from '../data/state.ts';
 
 type WindowQuery = { window?: WindowKind; period?: string; days?: number };
 
+/** resolveWindow's refusals of well-formed parameters (RouteSpec.queryRules: stated in the OpenAPI document). */
+const WINDOW_RULES = {
+  window_conflict: '`days` maps to another window kind than `window`',
+  invalid_period: '`period` is not a period of the window kind',
+  period_not_complete: '`period` is not complete yet (or within the late-event grace) at the request time',
+};
+
 /** The fixed window a request names: `window` (default month) or the one `days` maps to, and `period`. */
 export function resolveWindow(q: WindowQuery, now: number): CalendarWindow {
   if (q.window !== undefined && q.days !== undefined && windowKindForDays(q.days) !== q.window) {
@@ -138,6 +145,7 @@ const WINDOW_DOC =
 
 export const percentiles = defineRoute({
   path: '/api/analytics/percentiles',
+  queryRules: WINDOW_RULES,
   notFound: 'The cohort does not exist (cohort_not_found)',
   operationId: 'getPercentiles',
   tag: 'student',
@@ -240,6 +248,7 @@ const TOPICS_DOC =
 
 export const cohortTopics = defineRoute({
   path: '/api/analytics/cohorts/:cohort/topics',
+  queryRules: WINDOW_RULES,
   notFound: 'The cohort does not exist (cohort_not_found)',
   operationId: 'getCohortTopicDifficulty',
   tag: 'educator',
@@ -262,6 +271,7 @@ export const cohortTopics = defineRoute({
 
 export const cohortDistributions = defineRoute({
   path: '/api/analytics/cohorts/:cohort/distributions',
+  queryRules: WINDOW_RULES,
   notFound: 'The cohort does not exist (cohort_not_found)',
   operationId: 'getCohortDistributions',
   tag: 'educator',
@@ -301,6 +311,7 @@ export const cohortDistributions = defineRoute({
 
 export const studentCohortTopics = defineRoute({
   path: '/api/analytics/cohort-topics',
+  queryRules: WINDOW_RULES,
   notFound: 'The cohort does not exist (cohort_not_found)',
   operationId: 'getStudentCohortTopics',
   tag: 'student',

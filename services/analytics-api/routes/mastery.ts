@@ -15,9 +15,11 @@ import {
   masteryListPage,
   masteryNow,
   masteryRows,
-  pCorrectNow,
+  learnerFields,
+  learnerPool,
   pCorrectView,
   type MasteryField,
+  type StudentPool,
   topicWithChildren,
   type MasteryListRow,
   type MasteryRow,
@@ -27,7 +29,7 @@ import {
  * The one builder of a mastery entry (the list's entries, the topic view's `mastery`): a row's figures at `now`.
  * `current` is masteryNow's result (recall decayed to `now`), computed by the caller from what it read.
  */
-export function masteryEntry(r: MasteryListRow, now: number) {
+export function masteryEntry(r: MasteryListRow, now: number, pool?: StudentPool) {
   return {
     topicId: r.topicId,
     name: r.name,
@@ -44,8 +46,14 @@ export function masteryEntry(r: MasteryListRow, now: number) {
     recentAccuracy: round(r.recentAccuracy),
     retrievalStrength: round(r.retrievalStrength),
     materialCompletion: round(r.materialCompletion),
-    pCorrect: r.pCorrect ? pCorrectView(r.pCorrect.p, r.pCorrect.lower, r.pCorrect.upper) : null,
-    pCorrectNow: r.learner ? pCorrectNow(r.learner, now) : null,
+    ...learnerFields(
+      r.learner,
+      r.pCorrect ? pCorrectView(r.pCorrect.p, r.pCorrect.lower, r.pCorrect.upper) : null,
+      r.topicId,
+      r.asOf === null ? null : Date.parse(r.asOf),
+      now,
+      pool,
+    ),
     asOf: r.asOf,
     now: r.current
       ? { retrievalStrength: round(r.current.retrievalStrength), score: round(r.current.score) }
@@ -56,8 +64,8 @@ export function masteryEntry(r: MasteryListRow, now: number) {
 }
 
 /** The API shape of one full mastery row (the scheduler states read) at `now`. */
-export function masteryView(r: MasteryRow, now: number) {
-  return masteryEntry({ ...r, current: masteryNow(r, now) }, now);
+export function masteryView(r: MasteryRow, now: number, pool?: StudentPool) {
+  return masteryEntry({ ...r, current: masteryNow(r, now) }, now, pool);
 }
 
 export const masteryList = defineRoute({
@@ -76,16 +84,21 @@ export const masteryList = defineRoute({
   cache: 'mastery-list',
   response: RESPONSES.masteryList,
   handler: async ({ user, query, data, now }) => {
-    const page = await masteryListPage(data.pg, user, {
-      level: query.level,
-      parent: query.parent,
-      after: query.cursor === undefined ? undefined : (decodeMasteryCursor(query.cursor) ?? undefined),
-      limit: query.limit,
-      nowMs: now,
-    });
     const fields = query.fields === undefined ? undefined : (query.fields.split(',') as MasteryField[]);
+    // The pooled learner prior needs the student's sums over all their leaves (one grouped read, in parallel).
+    const wantsP = fields === undefined || fields.includes('pCorrect') || fields.includes('pCorrectNow');
+    const [page, pool] = await Promise.all([
+      masteryListPage(data.pg, user, {
+        level: query.level,
+        parent: query.parent,
+        after: query.cursor === undefined ? undefined : (decodeMasteryCursor(query.cursor) ?? undefined),
+        limit: query.limit,
+        nowMs: now,
+      }),
+      wantsP ? learnerPool(data.pg, user) : undefined,
+    ]);
     const topics = page.rows.map((r) => {
-      const entry = masteryEntry(r, now);
+      const entry = masteryEntry(r, now, pool);
       return fields === undefined ? entry : Object.fromEntries(fields.map((f) => [f, entry[f]]));
     });
     return {
@@ -117,10 +130,11 @@ export const masteryTopic = defineRoute({
     if (!found) throw new ApiError(404, 'topic_not_found', 'no such topic', { topic: params.topic });
     const from = addDays(utcDay(now), -(query.days - 1));
     const ids = [found.topic.id, ...found.children.map((c) => c.id)];
-    const [rows, history, daily] = await Promise.all([
+    const [rows, history, daily, pool] = await Promise.all([
       masteryRows(data.pg, user, { topics: ids }),
       masteryHistory(data.pg, user, found.topic.id, from),
       topicDaily(data.chRows, user, found.topic.level === 2 ? [found.topic.id] : ids, from),
+      found.topic.level === 2 ? learnerPool(data.pg, user) : undefined,
     ]);
     const byId = new Map(rows.map((r) => [r.topicId, r]));
     const self = byId.get(found.topic.id);
@@ -128,7 +142,7 @@ export const masteryTopic = defineRoute({
       user,
       generatedAt: new Date(now).toISOString(),
       topic: found.topic,
-      mastery: self ? masteryView(self, now) : null,
+      mastery: self ? masteryView(self, now, pool) : null,
       nextReviewAt: self?.nextReviewAt ?? null,
       history: history.map((h) => ({
         day: h.day,

@@ -1,41 +1,41 @@
 import { createClickHouse } from '../../shared/clickhouse.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { createPgPool } from '../../shared/postgres.ts';
-import { deleteUserFromPostgres } from '../../datatools/index.ts';
-import { deleteUser } from '../../stream/index.ts';
+import { createRedis } from '../../shared/redis.ts';
+import { deleteUserEverywhere } from '../../datatools/index.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
 export const help = `usage: studystream delete-user --user ID
 
-Removes one user's rows from every ClickHouse raw and per-user rollup table and from the PostgreSQL state tables,
-and prints the counts. The events stay in the Kafka topics (see the README on deletion).
+Right to deletion, in every store. Destroys the student's key (their pseudonym on the Kafka topics: no event,
+dead letter, replay or rebuild can be attributed to them again, and every consumer drops their records), waits
+SUBJECT_CACHE_MS for every running process to see it, then removes the student from Redis (live sessions, the
+session index, cached API answers), from every ClickHouse table with a user_id (live and rebuild leftovers) and from
+every PostgreSQL table with a user_id (live and rebuild leftovers, snapshots included; the audit log is kept), and
+prints what it removed where.
 `;
 
-/**
- * `studystream delete-user --user ID`: removes one user's rows from every ClickHouse raw and per-user rollup table
- * and from the PostgreSQL state tables, and reports the counts. The events themselves stay in the Kafka topics
- * (the source of truth for replays): see the README on deletion.
- */
+/** `studystream delete-user --user ID`: see the help, and services/datatools/delete-user.ts. */
 const deleteUserCommand: Command = async (args) => {
   const { values } = parseOptions(args, { user: { type: 'string' } });
   if (!values.user) throw new UsageError('delete-user needs --user ID');
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(values.user))
+    throw new UsageError('--user: 1-64 letters, digits, _ or -');
   const cfg = loadConfig();
-  const client = createClickHouse(cfg);
+  const ch = createClickHouse(cfg);
+  const pg = createPgPool(cfg);
+  const redis = createRedis(cfg);
   try {
-    const report = await deleteUser(client, cfg.CLICKHOUSE_DATABASE, values.user);
-    for (const t of report.tables)
-      process.stdout.write(`clickhouse ${t.table.padEnd(24)} before ${t.before}  after ${t.after}\n`);
-    const left = report.tables.reduce((n, t) => n + t.after, 0);
-    if (left > 0) throw new Error(`${left} rows of user ${values.user} remain`);
+    const report = await deleteUserEverywhere(
+      { cfg, pg, ch, redis, log: (line) => process.stderr.write(`${line}\n`) },
+      values.user,
+    );
+    for (const r of report.removed)
+      process.stdout.write(`${r.store.padEnd(10)} ${r.table.padEnd(48)} removed ${r.deleted}\n`);
   } finally {
-    await client.close();
-  }
-  const pool = createPgPool(cfg);
-  try {
-    for (const t of await deleteUserFromPostgres(pool, values.user))
-      process.stdout.write(`postgres   ${t.table.padEnd(24)} deleted ${t.deleted}\n`);
-  } finally {
-    await pool.end();
+    redis.disconnect();
+    await pg.end();
+    await ch.close();
   }
 };
 export default deleteUserCommand;

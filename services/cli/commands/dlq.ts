@@ -1,3 +1,4 @@
+import { subjectKeysFor } from '../../shared/subjects.ts';
 import { EventCodec } from '../../shared/codec.ts';
 import { createRegistry } from '../../shared/registry.ts';
 import { openContext, table, type ToolContext } from '../../datatools/index.ts';
@@ -66,7 +67,7 @@ async function show(ctx: ToolContext, idText: string): Promise<number> {
   const id = parseId(idText);
   const [d] = await fetchDeadLetters(ctx.kafka, ctx.deadLetterTopic, [id]);
   if (!d) throw new Error(`no dead letter ${idText} in ${ctx.deadLetterTopic}`);
-  const codec = new EventCodec(createRegistry(ctx.cfg), ctx.cfg);
+  const codec = new EventCodec(createRegistry(ctx.cfg), ctx.cfg, subjectKeysFor(ctx.cfg));
   const redriven = await redrivenIds(ctx.pool(), ctx.deadLetterTopic, [idOf(d)]).catch(
     () => new Set<string>(),
   );
@@ -113,7 +114,7 @@ async function redrive(
   let redriven = 0;
   let skipped = 0;
   let refused = 0;
-  const codec = new EventCodec(createRegistry(ctx.cfg), ctx.cfg);
+  const codec = new EventCodec(createRegistry(ctx.cfg), ctx.cfg, subjectKeysFor(ctx.cfg));
   const producer = execute
     ? ctx.kafka.producer({ idempotent: true, allowAutoTopicCreation: false })
     : undefined;

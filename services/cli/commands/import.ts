@@ -1,3 +1,4 @@
+import { subjectKeysFor } from '../../shared/subjects.ts';
 import { createWriteStream, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { EventCodec } from '../../shared/codec.ts';
@@ -40,7 +41,7 @@ const importCommand: Command = async (args) => {
   const cfg = loadConfig();
   const ingest = ingestEnv.load();
   const log = createLogger('import', process.env.LOG_LEVEL ?? 'warn');
-  const codec = new EventCodec(createRegistry(cfg), cfg);
+  const codec = new EventCodec(createRegistry(cfg), cfg, subjectKeysFor(cfg));
   await codec.resolveWriterIds();
   const producer = new EventProducer(createKafka(cfg, log, 'import'), codec);
   await producer.connect();

@@ -57,7 +57,7 @@ const jobs: Command = async (args) => {
         throw new UsageError('--data must be a JSON object');
       }
       const events = values.wait
-        ? new QueueEvents(o.queue, { connection: bullConnection(o.redisUrl), prefix: o.prefix })
+        ? new QueueEvents(o.queue, { connection: bullConnection(o.redisUrl, o.tls), prefix: o.prefix })
         : null;
       try {
         if (events) await events.waitUntilReady();

@@ -1,19 +1,57 @@
 import { ROLES, parseTtl, signToken, type Role } from '../../analytics-api/index.ts';
-import { loadApiConfig } from '../../analytics-api/index.ts';
+import { apiEnv, loadApiConfig, revokeTokens } from '../../analytics-api/index.ts';
 import { cohortId, userId } from '../../analytics-api/index.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { createPgPool } from '../../shared/postgres.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
-export const help = `usage: studystream token --user ID --role student|educator|admin [--cohort C ...] [--ttl 1h]
+const revokeHelp = `usage: studystream token revoke --user ID [--jti J] [--reason TEXT]
 
-Prints a locally signed (HS256, JWT_SECRET) analytics API token. --cohort (educators only, repeatable) lists the
-cohorts the educator may read. Refuses when JWT_JWKS_URL is set (tokens then come from the identity provider).
+Revokes analytics API tokens before they expire: with --jti the one token with that id, without it every token of
+the user issued until now (tokens minted afterwards work). Works for identity-provider tokens too. Every API process
+refuses them (401 token_revoked) within API_SERVER_CHECKS_CACHE_MS.
 `;
+
+export const help = `usage: studystream token --user ID --role student|educator|admin [--cohort C ...] [--ttl 1h]
+       studystream token revoke --user ID [--jti J] [--reason TEXT]
+
+Prints a locally signed (HS256, JWT_SECRET) analytics API token (with a random jti, printed on stderr). --cohort
+(educators only, repeatable) lists the cohorts the educator may read; the API also requires each to be assigned to
+the educator (studystream educators assign). Refuses when JWT_JWKS_URL is set (tokens then come from the identity
+provider). \`token revoke\`: see its --help.
+`;
+export const subcommands = { revoke: revokeHelp };
+
+async function revoke(args: string[]): Promise<void> {
+  const { values, positionals } = parseOptions(args, {
+    user: { type: 'string' },
+    jti: { type: 'string' },
+    reason: { type: 'string', default: '' },
+  });
+  if (positionals.length > 0 || !values.user) throw new UsageError(revokeHelp.trimEnd());
+  if (!userId.safeParse(values.user).success) throw new UsageError('--user: 1-64 letters, digits, _ or -');
+  const cfg = apiEnv.load(process.env); // no secret needed to revoke
+  const pool = createPgPool(loadConfig());
+  try {
+    const id = await revokeTokens(pool, values.user, {
+      jti: values.jti,
+      reason: values.reason,
+      maxTtlSec: cfg.JWT_MAX_TTL_SEC,
+    });
+    process.stdout.write(
+      `revoked ${values.jti ? `token ${values.jti}` : 'every token issued until now'} of ${values.user} (revocation ${id}); effective within ${cfg.API_SERVER_CHECKS_CACHE_MS} ms\n`,
+    );
+  } finally {
+    await pool.end();
+  }
+}
 
 /**
  * `studystream token`: prints a locally signed (HS256, JWT_SECRET) analytics API token. Production tokens come
  * from the identity provider (JWT_JWKS_URL); this command refuses to mint when JWKS verification is configured.
  */
 const token: Command = async (args) => {
+  if (args[0] === 'revoke') return revoke(args.slice(1));
   const { values } = parseOptions(args, {
     user: { type: 'string' },
     role: { type: 'string' },
@@ -46,6 +84,8 @@ const token: Command = async (args) => {
     { sub: values.user, role: values.role as Role, cohorts },
     { secret: cfg.JWT_SECRET, ttlSec, issuer: cfg.JWT_ISSUER, audience: cfg.JWT_AUDIENCE },
   );
+  const { jti } = JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as { jti: string };
+  process.stderr.write(`jti ${jti} (studystream token revoke --user ${values.user} --jti ${jti})\n`);
   process.stdout.write(`${jwt}\n`);
 };
 export default token;

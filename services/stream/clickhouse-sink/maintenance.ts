@@ -87,10 +87,15 @@ export type DeletionReport = {
   tables: Array<{ table: string; before: number; after: number }>;
 };
 
-async function countUser(client: ClickHouseClient, table: string, userId: string): Promise<number> {
+async function countUser(
+  client: ClickHouseClient,
+  database: string,
+  table: string,
+  userId: string,
+): Promise<number> {
   const [r] = await chQuery<{ n: string }>(
     client,
-    sql`SELECT count() AS n FROM ${ident(table)} WHERE user_id = ${userId}`.text,
+    sql`SELECT count() AS n FROM ${ident(database)}.${ident(table)} WHERE user_id = ${userId}`.text,
   );
   return Number(r?.n ?? 0);
 }
@@ -124,17 +129,19 @@ export async function deleteUser(
   client: ClickHouseClient,
   database: string,
   userId: string,
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number; tables?: readonly string[] } = {},
 ): Promise<DeletionReport> {
   if (userId.length === 0) throw new Error('user id must not be empty');
   const tables: DeletionReport['tables'] = [];
-  for (const table of USER_TABLES) {
-    const before = await countUser(client, table, userId);
+  for (const table of opts.tables ?? USER_TABLES) {
+    const before = await countUser(client, database, table, userId);
     if (before > 0) {
-      await client.command({ query: sql`ALTER TABLE ${ident(table)} DELETE WHERE user_id = ${userId}`.text });
+      await client.command({
+        query: sql`ALTER TABLE ${ident(database)}.${ident(table)} DELETE WHERE user_id = ${userId}`.text,
+      });
       await waitForMutations(client, database, table, opts.timeoutMs ?? 300_000);
     }
-    tables.push({ table, before, after: before > 0 ? await countUser(client, table, userId) : 0 });
+    tables.push({ table, before, after: before > 0 ? await countUser(client, database, table, userId) : 0 });
   }
   return { userId, tables };
 }

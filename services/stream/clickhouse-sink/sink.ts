@@ -1,3 +1,5 @@
+import { subjectKeysFor } from '../../shared/subjects.ts';
+import { isErased } from '../../shared/subjects.ts';
 import { allSettledOrThrow } from '../../shared/async.ts';
 import type { SharedConfig } from '../../shared/config.ts';
 import { createClickHouse, type ClickHouseClient } from '../../shared/clickhouse.ts';
@@ -16,7 +18,7 @@ import {
   type RunningProcessor,
   type RuntimeOptions,
 } from '../runtime/processor.ts';
-import { dlq, ok, type StepResult } from '../runtime/step.ts';
+import { dlq, drop, ok, type StepResult } from '../runtime/step.ts';
 import type { FlushBatch, InboundRecord } from '../runtime/types.ts';
 import type { StreamConfig } from '../runtime/config.ts';
 import type { SinkConfig } from './config.ts';
@@ -47,6 +49,7 @@ function decoder<V>(
 ): (record: InboundRecord) => StepResult<V> | Promise<StepResult<V>> {
   const families = new Map<string, EventFamily | undefined>();
   const toStep = (family: EventFamily, decoded: Record<string, unknown>): StepResult<V> => {
+    if (isErased(decoded)) return drop('erased_subject'); // deleted student (shared/subjects.ts)
     const mapped = mapRecord(family, decoded);
     return mapped.ok ? ok(finish(mapped.value)) : dlq('invalid', new Error(mapped.error));
   };
@@ -177,7 +180,7 @@ export async function startClickHouseSink(deps: SinkDeps): Promise<ClickHouseSin
   const { cfg, log } = deps;
   const clickhouse = createClickHouse(cfg);
   const store = new RawEventStore(clickhouse, deps.sink.SINK_DEDUP_WINDOW_S);
-  const codec = new EventCodec(createRegistry(cfg), cfg);
+  const codec = new EventCodec(createRegistry(cfg), cfg, subjectKeysFor(cfg));
   const topics = topicNames(cfg);
   const base = runtimeOptionsFromEnv(deps.stream, {
     kafka: deps.kafka,

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import type { ClickHouseClient } from '../../shared/clickhouse.ts';
-
 import { ident, sql } from '../../shared/sql.ts';
 import { dedupeWithinBatch, type RawRow, type RawTable, type RowKey, type SerialisedRow } from './rows.ts';
 

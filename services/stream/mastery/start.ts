@@ -1,4 +1,5 @@
 /** Wiring of the mastery processor onto the shared runtime (for services/stream/main.ts and run-stateful.ts). */
+import { subjectKeysFor } from '../../shared/subjects.ts';
 import { EventCodec } from '../../shared/codec.ts';
 import { topicNames } from '../../shared/kafka.ts';
 import { createRegistry } from '../../shared/registry.ts';
@@ -14,7 +15,7 @@ export async function startMasteryProcessor(d: StatefulDeps): Promise<RunningPro
   const config = masteryEnv.load(d.env);
   const topics = topicNames(d.cfg);
   const def = createMasteryProcessor({
-    codec: new EventCodec(createRegistry(d.cfg), d.cfg),
+    codec: new EventCodec(createRegistry(d.cfg), d.cfg, subjectKeysFor(d.cfg)),
     pool: d.pool,
     redis: d.redis,
     tree: await TopicTree.load(d.pool),

@@ -33,13 +33,13 @@ export class StudyReads {
   readonly days = new Map<string, StudyDay>();
   readonly materials = new Map<string, StudyMaterial>();
 
-  add(v: MasteryInput): void {
-    const day = utcDayOf(v.occurredAt);
-    const k = key(v.userId, day);
+  /** The (student, day) row, created empty when missing. */
+  day(userId: string, day: string): StudyDay {
+    const k = key(userId, day);
     let d = this.days.get(k);
     if (!d) {
       d = {
-        userId: v.userId,
+        userId,
         day,
         events: 0,
         questions: 0,
@@ -51,6 +51,11 @@ export class StudyReads {
       };
       this.days.set(k, d);
     }
+    return d;
+  }
+
+  add(v: MasteryInput): void {
+    const d = this.day(v.userId, utcDayOf(v.occurredAt));
     d.events++;
     if (v.kind === 'attempt') {
       d.questions++;

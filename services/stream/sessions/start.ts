@@ -1,4 +1,5 @@
 /** Wiring of the sessions processor onto the shared runtime (for services/stream/main.ts and run-stateful.ts). */
+import { subjectKeysFor } from '../../shared/subjects.ts';
 import { EventCodec } from '../../shared/codec.ts';
 import { topicNames } from '../../shared/kafka.ts';
 import { createRegistry } from '../../shared/registry.ts';
@@ -12,7 +13,7 @@ export function startSessionsProcessor(d: StatefulDeps): Promise<RunningProcesso
   const config = sessionsEnv.load(d.env);
   const topics = topicNames(d.cfg);
   const def = createSessionsProcessor({
-    codec: new EventCodec(createRegistry(d.cfg), d.cfg),
+    codec: new EventCodec(createRegistry(d.cfg), d.cfg, subjectKeysFor(d.cfg)),
     pool: d.pool,
     redis: d.redis,
     config,

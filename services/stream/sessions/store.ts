@@ -149,7 +149,10 @@ export async function readLiveSessions(
 /**
  * KEYS[1] positions hash, KEYS[2..] session, due and user-index keys referenced by index.
  * ARGV[1] JSON: {pf: fields, pe: expected ('' = absent), pn: new, ttl,
- *   s: [{k, d, u, m, id, v, val, score, last}]} (m: the due-index member, id: the user-index member).
+ *   s: [{k, d, u, m, id, v, val, score, last}]} (m: the due-index member, id: the user-index member; val: the
+ *   index in ARGV of the session's new JSON text, or false to delete it).
+ * The session texts travel as their own ARGV entries, not inside ARGV[1]: a long timeline is then neither escaped
+ * a second time by the processor nor decoded by the script (cjson), which only checks versions and copies them.
  * Returns 1 when committed, 0 when a check failed (nothing written).
  */
 const COMMIT_SCRIPT = `
@@ -166,7 +169,7 @@ end
 for i, f in ipairs(a.pf) do redis.call('HSET', KEYS[1], f, a.pn[i]) end
 for _, s in ipairs(a.s) do
   if s.val then
-    redis.call('SET', KEYS[s.k], s.val)
+    redis.call('SET', KEYS[s.k], ARGV[s.val])
     redis.call('ZADD', KEYS[s.d], s.score, s.m)
     redis.call('ZADD', KEYS[s.u], s.last, s.id)
     redis.call('EXPIRE', KEYS[s.u], a.ttl)
@@ -200,6 +203,7 @@ export async function commit(
     if (i < 0) i = keys.push(key) - 1;
     return i + 1;
   };
+  const values: string[] = [];
   const s = plan.sessions.map((x) => ({
     k: index(KEYS.live(x.key)),
     d: index(KEYS.due(x.p)),
@@ -207,17 +211,20 @@ export async function commit(
     m: x.key,
     id: splitSessionKey(x.key).sessionId,
     v: x.expectedV,
+    // ARGV[1] is the plan; the first session text is ARGV[2].
     val:
       x.val === null
         ? false
-        : JSON.stringify({
-            v: x.expectedV + 1,
-            userId: x.val.userId,
-            p: x.val.p,
-            finalizeAt: x.val.finalizeAt,
-            touchedAt: x.val.touchedAt,
-            state: x.val.state,
-          }),
+        : values.push(
+            JSON.stringify({
+              v: x.expectedV + 1,
+              userId: x.val.userId,
+              p: x.val.p,
+              finalizeAt: x.val.finalizeAt,
+              touchedAt: x.val.touchedAt,
+              state: x.val.state,
+            }),
+          ) + 1,
     score: x.val === null ? '0' : String(closableAt(x.val, options)),
     last: x.val === null ? '0' : String(x.val.state.lastEventAt),
   }));
@@ -228,7 +235,7 @@ export async function commit(
     ttl: USER_INDEX_TTL_SEC,
     s,
   });
-  const result = await redis.eval(COMMIT_SCRIPT, keys.length, ...keys, arg);
+  const result = await redis.eval(COMMIT_SCRIPT, keys.length, ...keys, arg, ...values);
   return result === 1;
 }
 

@@ -2,7 +2,8 @@ import type { EventCodec } from '../../shared/codec.ts';
 import type { EventFamily } from '../../shared/kafka.ts';
 import { isRetriable } from '../../shared/errors.ts';
 import { readWireSchemaId } from '../../shared/registry.ts';
-import { andThen, dlq, ok, type StepResult } from '../runtime/step.ts';
+import { andThen, dlq, drop, ok, type StepResult } from '../runtime/step.ts';
+import { isErased } from '../../shared/subjects.ts';
 import type { InboundRecord } from '../runtime/types.ts';
 
 /**
@@ -21,7 +22,8 @@ export async function decodeWire(
   if (record.value === null) return dlq('empty_value');
   if (readWireSchemaId(record.value) === undefined) return dlq('not_wire_format');
   try {
-    return ok({ family, value: await codec.decode(family, record.value) });
+    const value = await codec.decode(family, record.value);
+    return isErased(value) ? drop('erased_subject') : ok({ family, value });
   } catch (err) {
     if (isRetriable(err)) throw err;
     return dlq('undecodable', err);
@@ -49,7 +51,7 @@ export function decodeWireCached<T>(
       if (isRetriable(err)) throw err;
       return dlq('undecodable', err);
     }
-    if (value !== undefined) return next({ family, value });
+    if (value !== undefined) return isErased(value) ? drop('erased_subject') : next({ family, value });
   }
   return decodeWire(codec, record).then((r) => andThen(r, next));
 }

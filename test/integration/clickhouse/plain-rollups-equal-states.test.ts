@@ -123,11 +123,11 @@ async function both(ch: ClickHouseClient): Promise<Record<string, { states: Row[
       ),
       plain: await q(
         `SELECT u, d, ${daily.join(', ')}, sessions, materials FROM
-           (SELECT user_id AS u, toString(day) AS d, ${sums(daily, false)} FROM daily_user_sums GROUP BY user_id, day)
+           (SELECT user_id AS u, toString(day) AS d, ${sums(daily, false)} FROM daily_user_sums GROUP BY user_id, day) AS s
          ANY LEFT JOIN
            (SELECT user_id AS u, toString(day) AS d, uniqExactIf(value, kind = 'session') AS sessions,
               uniqExactIf(value, kind = 'material') AS materials
-            FROM daily_user_distinct GROUP BY user_id, day)
+            FROM daily_user_distinct GROUP BY user_id, day) AS x
          USING (u, d) ORDER BY u, d`,
       ),
     },

@@ -12,11 +12,27 @@ import { createPgPool } from '../../../services/shared/postgres.ts';
 import { decodeEvents } from '../../../services/eval/cohorts.ts';
 import { finalLearnerPredictions } from '../../../services/eval/evaluate.ts';
 import { saveItemCalibration } from '../../../services/stream/mastery/items.ts';
-import { difficultyToLogit } from '../../../services/domain/learner-model.ts';
+import {
+  difficultyToLogit,
+  LEARNER_PARAMS,
+  pooledLearner,
+  predictLearner,
+  systemOf,
+  type LearnerState,
+} from '../../../services/domain/learner-model.ts';
+import { learnerFields, learnerPool, type StudentPool } from '../../../services/analytics-api/data/state.ts';
 
 describe('learner model: live processor equals the offline eval', () => {
   let iso: IsolatedEnv;
-  let stored: Array<{ key: string; p: number; lower: number; upper: number }>;
+  let stored: Array<{
+    key: string;
+    p: number;
+    lower: number;
+    upper: number;
+    state: LearnerState & { materialAt: number | null };
+    asOf: number;
+  }>;
+  const pools = new Map<string, StudentPool>();
   let expected: Map<string, { p: number; lower: number; upper: number }>;
   let inputs: ReturnType<typeof decodeEvents> = [];
   let calibration = new Map<string, number>();
@@ -72,15 +88,23 @@ describe('learner model: live processor equals the offline eval', () => {
         p_correct: number;
         p_correct_lower: number;
         p_correct_upper: number;
+        learner_state: LearnerState & { materialAt: number | null };
+        as_of: number;
       }>(
-        'SELECT user_id, topic_id, p_correct, p_correct_lower, p_correct_upper FROM topic_mastery WHERE topic_level = 2',
+        `SELECT user_id, topic_id, p_correct, p_correct_lower, p_correct_upper, learner_state,
+           (extract(epoch FROM as_of) * 1000)::float8 AS as_of
+         FROM topic_mastery WHERE topic_level = 2`,
       );
       stored = rows.map((r) => ({
         key: `${r.user_id}|${r.topic_id}`,
         p: r.p_correct,
         lower: r.p_correct_lower,
         upper: r.p_correct_upper,
+        state: r.learner_state,
+        asOf: r.as_of,
       }));
+      // The API's read of each student's pooling sums.
+      for (const user of new Set(rows.map((r) => r.user_id))) pools.set(user, await learnerPool(read, user));
     } finally {
       await read.end();
     }
@@ -103,6 +127,39 @@ describe('learner model: live processor equals the offline eval', () => {
       expect(row.p).toBeGreaterThan(0);
       expect(row.p).toBeLessThan(1);
     }
+  });
+
+  it('the pooled prediction from the stored states (what the API serves) equals the offline pooled replay', () => {
+    const pooled = finalLearnerPredictions(
+      asCohort(),
+      { items: calibration, useField: true },
+      LEARNER_PARAMS,
+      true,
+    );
+    expect(pooled.size).toBe(stored.length);
+    let moved = 0;
+    for (const row of stored) {
+      const [user, topic] = row.key.split('|') as [string, string];
+      const pool = pools.get(user) as StudentPool;
+      const state = pooledLearner(
+        row.state,
+        pool.student,
+        pool.systems.get(systemOf(topic)) ?? { g: 0, i: 0 },
+      );
+      const p = predictLearner(state, row.asOf, LEARNER_PARAMS.itemPriorMean, row.state.materialAt);
+      const e = pooled.get(row.key);
+      expect(e, row.key).toBeDefined();
+      expect(p.p).toBeCloseTo(e!.p, 10);
+      expect(p.lower).toBeCloseTo(e!.lower, 10);
+      expect(p.upper).toBeCloseTo(e!.upper, 10);
+      expect(p.p).toBeGreaterThan(0);
+      expect(p.p).toBeLessThan(1);
+      // The API's fields: the same value (rounded to 3 decimals), and pooling changes the stored row's value.
+      const api = learnerFields(row.state, null, topic, row.asOf, row.asOf, pool);
+      expect(api.pCorrect?.value).toBeCloseTo(e!.p, 3);
+      if (Math.abs(e!.p - row.p) > 1e-6) moved++;
+    }
+    expect(moved).toBeGreaterThan(stored.length / 2);
   });
 
   it('the processor used the stored calibration: the replay without it differs on many rows', () => {

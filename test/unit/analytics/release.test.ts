@@ -13,6 +13,7 @@ import {
 import { buildRelease } from '../../../services/analytics/releases.ts';
 import {
   cellCounts,
+  emptyTopic,
   type CohortReport,
   type StudentFigures,
 } from '../../../services/analytics/cohort-report.ts';
@@ -135,17 +136,7 @@ type Student = { id: string; acc: number | null; minutes: number; mastery: numbe
 function reportOf(students: readonly Student[]): CohortReport {
   const perStudent = new Map<string, StudentFigures>();
   const topicIds = ['t0', 't1', 't2'];
-  const topics = topicIds.map((topicId) => ({
-    topicId,
-    students: 0,
-    answers: 0,
-    correct: 0,
-    firstAttempts: 0,
-    firstAttemptCorrect: 0,
-    assessed: 0,
-    struggling: 0,
-    masteryDays: [] as number[],
-  }));
+  const topics = topicIds.map(emptyTopic);
   for (const s of students) {
     perStudent.set(s.id, {
       accuracy: s.acc,

@@ -227,10 +227,10 @@ describe('mastery properties', () => {
             );
           const inOrder = run(events);
           const reordered = run(shuffled);
-          // The schedulers and the learner model are sequential (applied in event-time order by the row step,
+          // The schedulers (fsrsDaily too) and the learner model are sequential (applied in event-time order by the row step,
           // whose order independence test/unit/processors/mastery-row.test.ts and learner-model.test.ts show).
-          const { sm2: _a, fsrs: _b, learner: _e, ...orderFree } = inOrder;
-          const { sm2: _c, fsrs: _d, learner: _f, ...orderFreeReordered } = reordered;
+          const { sm2: _a, fsrs: _b, learner: _e, fsrsDaily: _g, ...orderFree } = inOrder;
+          const { sm2: _c, fsrs: _d, learner: _f, fsrsDaily: _h, ...orderFreeReordered } = reordered;
           expect(orderFreeReordered).toEqual(orderFree);
         },
       ),

@@ -1,4 +1,5 @@
 /** A tiny, fast run of the evaluation protocol (the full one is `npm run eval`). */
+import { REVIEW_SCHEDULE } from '../../../services/domain/learner-model.ts';
 import { describe, expect, it } from 'vitest';
 import {
   calibrateItemBank,
@@ -10,6 +11,9 @@ import {
   runProtocol,
   SCHEDULERS,
   TARGET_RETENTION,
+  TARGET_GRID,
+  chooseSchedulers,
+  type SchedulerLoad,
   type EvalReport,
 } from '../../../services/eval/evaluate.ts';
 import { loadCohort } from '../../../services/eval/cohorts.ts';
@@ -39,7 +43,39 @@ describe('evaluation protocol (tiny)', () => {
       expect(a.p[production]).toBe(direct.p[i]);
       expect(a.y).toBe(direct.y[i] === 1);
     });
-    expect(pass.load.map((l) => l.name)).toEqual([...SCHEDULERS]);
+    // SM-2 and the seed FSRS once (own intervals), the others at every target of the grid.
+    expect([...new Set(pass.load.map((l) => l.name))]).toEqual([...SCHEDULERS]);
+    expect(pass.load).toHaveLength(2 + 3 * TARGET_GRID.length);
+    // A lower target retention asks fewer reviews of the learner memory term, and its schedule spreads further.
+    const memory = pass.load.filter((l) => l.name === 'learner v2 memory term');
+    for (let i = 1; i < memory.length; i++)
+      expect(memory[i]!.medianDuePerDay).toBeLessThanOrEqual(memory[i - 1]!.medianDuePerDay);
+    const snap = pass.schedule.filter((x) => x.name === 'learner v2 memory term');
+    expect(snap[snap.length - 1]!.overdueShare).toBeLessThanOrEqual(snap[0]!.overdueShare);
+    for (const x of pass.schedule) expect(x.intervalBuckets.reduce((a, b) => a + b, 0)).toBe(x.topics);
+  });
+
+  it('chooses per scheduler the highest target within the review budget, then the best recall among production ones', () => {
+    const l = (name: string, target: number, due: number, recall: number): SchedulerLoad => ({
+      name,
+      target,
+      medianDuePerDay: due,
+      dueReviews: 100,
+      retentionWhenDue: recall,
+    });
+    const choice = chooseSchedulers([
+      l('SM-2 (seed)', 0.9, 50, 0.5),
+      l('FSRS default (seed, per answer)', 0.9, 40, 0.49),
+      ...TARGET_GRID.map((t) => l('FSRS-6 daily, default weights', t, 30 * t, 0.5)),
+      ...TARGET_GRID.map((t) => l('FSRS-6 daily, fitted on training', t, 30 * t, 0.5)),
+      ...TARGET_GRID.map((t) => l('learner v2 memory term', t, 20 * t - 5, 0.4 + t / 10)),
+    ]);
+    const memory = choice.perScheduler.find((x) => x.name === 'learner v2 memory term');
+    // 20t - 5 <= 10 first at t = 0.7 (9.0); 0.8 gives 11.
+    expect(memory?.target).toBe(0.7);
+    // SM-2 never fits the budget: its only option is kept; the within-budget learner term wins.
+    expect(choice.chosen).toEqual({ name: 'learner v2 memory term', target: 0.7 });
+    expect(choice.productionMatches).toBe(REVIEW_SCHEDULE.targetRetention === 0.7);
   });
 
   it('the calibration step for a job: one row per answered question, order- and duplicate-independent', () => {

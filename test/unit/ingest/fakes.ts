@@ -44,7 +44,8 @@ export function fakeApp(overrides: Partial<IngestDeps> = {}) {
   const dedupe = new MemoryDedupe();
   const publisher = new MemoryPublisher();
   const auth: Authenticator = {
-    authenticate: async (key) => (key === API_KEY ? { prefix: '0123456789ab', name: 'test' } : undefined),
+    authenticate: async (key) =>
+      key === API_KEY ? { prefix: '0123456789ab', name: 'test', scope: 'server' as const } : undefined,
   };
   const rateLimiter: RateLimiter = { take: async () => ({ ok: true }) };
   const deps: IngestDeps = {
