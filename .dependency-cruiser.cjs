@@ -31,7 +31,13 @@ module.exports = {
       from: { path: '^services/([^/]+)/' },
       to: {
         path: '^services/([^/]+)/',
-        pathNot: ['^services/$1/', '^services/[^/]+/index\\.ts$', '^services/(shared|domain|domain-data)/'],
+        pathNot: [
+          '^services/$1/',
+          '^services/[^/]+/index\\.ts$',
+          // the SDK has a browser and a Node entry besides index.ts
+          '^services/sdk/(browser|node)\\.ts$',
+          '^services/(shared|domain|domain-data)/',
+        ],
       },
     },
   ],

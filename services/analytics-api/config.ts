@@ -42,7 +42,6 @@ export const apiEnv = defineEnv(
       default: '100000',
       doc: 'audit records held while PostgreSQL is unreachable; beyond this the oldest are dropped (counted and logged)',
     },
-    API_K_ANONYMITY: { default: '10', doc: 'minimum group size for any cohort figure (k-anonymity)' },
     API_STATEMENT_TIMEOUT_MS: {
       default: '5000',
       doc: "PostgreSQL statement_timeout of the API's connections (ms)",
@@ -91,7 +90,6 @@ export const apiEnv = defineEnv(
     API_AUDIT_FLUSH_MS: envInt('API_AUDIT_FLUSH_MS').pipe(z.number().min(10)),
     API_AUDIT_BATCH_ROWS: envInt('API_AUDIT_BATCH_ROWS').pipe(z.number().min(1)),
     API_AUDIT_MAX_BUFFER: envInt('API_AUDIT_MAX_BUFFER').pipe(z.number().min(1)),
-    API_K_ANONYMITY: envInt('API_K_ANONYMITY').pipe(z.number().min(2)),
     API_STATEMENT_TIMEOUT_MS: envInt('API_STATEMENT_TIMEOUT_MS').pipe(z.number().min(100)),
     API_WORKERS: envInt('API_WORKERS').pipe(z.number().min(1).max(64)),
     API_DEV_MODE: envBool('API_DEV_MODE'),

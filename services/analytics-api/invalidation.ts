@@ -1,47 +1,20 @@
 import { Redis } from 'ioredis';
 import { Counter, type Registry } from '../shared/metrics.ts';
 import type { Logger } from '../shared/logger.ts';
+import { invalidationChannel, usersInMessage } from '../shared/invalidation.ts';
 import { redisTls, type TlsSettings } from '../shared/tls.ts';
 import { epochKey, newVersion, userVersionKey, VERSION_TTL_SEC, withTimeout } from './cache.ts';
 
 /**
  * Listens on the processors' invalidation channel `<REDIS_KEY_PREFIX>invalidate` and turns each message into a
- * new cache version for that student (cache.ts). A message is a user id, or JSON carrying `user_id`/`userId`
- * or a `users` array (several processors batch their announcements). Unknown shapes are counted and ignored.
+ * new cache version for that student (cache.ts). The channel and message format are defined once with their writer
+ * in services/shared/invalidation.ts. Unknown shapes are counted and ignored.
  *
  * Pub/sub loses messages sent while a subscriber is disconnected, so every (re)subscription moves the global
  * epoch: all cached entries become unreachable once, and nothing stale can survive an outage.
  */
 
-const USER = /^[A-Za-z0-9_-]{1,64}$/;
-
-export function invalidationChannel(prefix: string): string {
-  return `${prefix}invalidate`;
-}
-
-/** The user ids named by one invalidation message. */
-export function usersInMessage(message: string): string[] {
-  const text = message.trim();
-  if (USER.test(text)) return [text];
-  try {
-    const parsed = JSON.parse(text) as unknown;
-    const out: unknown[] = [];
-    const collect = (v: unknown) => {
-      if (typeof v === 'string') out.push(v);
-      else if (Array.isArray(v)) out.push(...v);
-      else if (v && typeof v === 'object') {
-        const o = v as Record<string, unknown>;
-        for (const k of ['user_id', 'userId', 'user']) if (typeof o[k] === 'string') out.push(o[k]);
-        for (const k of ['users', 'user_ids', 'userIds'])
-          if (Array.isArray(o[k])) out.push(...(o[k] as unknown[]));
-      }
-    };
-    collect(parsed);
-    return out.filter((u): u is string => typeof u === 'string' && USER.test(u));
-  } catch {
-    return [];
-  }
-}
+export { invalidationChannel, usersInMessage };
 
 export type InvalidationListener = { close: () => Promise<void> };
 

@@ -17,6 +17,7 @@ import { PgAuditLog } from './audit.ts';
 import { createVerifier } from './auth.ts';
 import { withServerChecks } from './server-checks.ts';
 import { DEV_JWT_SECRET, loadApiConfig } from './config.ts';
+import { kAnonymity } from '../analytics/index.ts';
 import { startInvalidationListener } from './invalidation.ts';
 import { webOptions } from './web.ts';
 
@@ -109,7 +110,7 @@ async function startApi(): Promise<void> {
     ),
     cacheTtlSec: cfg.API_CACHE_TTL_SEC,
     cacheTimeoutMs: cfg.API_CACHE_TIMEOUT_MS,
-    kAnonymity: cfg.API_K_ANONYMITY,
+    kAnonymity: kAnonymity(),
     web: webOptions(cfg),
     opsToken: opsAccess(cfg),
     checks: [

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { USER_ID } from '../shared/events.ts';
 import { MASTERY_FIELDS, type MasteryCursor } from './data/state.ts';
 
 /**
@@ -8,7 +9,7 @@ import { MASTERY_FIELDS, type MasteryCursor } from './data/state.ts';
  */
 
 /** Pseudonymous user id, the same rule as ingest (services/ingest/validate.ts). */
-export const userId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -');
+export const userId = z.string().regex(USER_ID, 'must be 1-64 letters, digits, _ or -');
 
 /** Topic ids are dotted slugs (postgres/001_topics.sql CHECK constraint), at most 200 characters. */
 const TOPIC_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)*$/;

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context, Hono } from 'hono';
-import { createApiKey } from '../ingest/apikeys.ts';
+import { createApiKey } from '../ingest/index.ts';
 import { errorBody } from '../shared/http.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Pool } from '../shared/postgres.ts';

@@ -1,4 +1,5 @@
 import { chQuery, type ClickHouseClient } from '../shared/clickhouse.ts';
+import { z } from 'zod';
 import { defineEnv, envInt } from '../shared/config.ts';
 import { join, raw, sql, type SqlFragment } from '../shared/sql.ts';
 
@@ -14,15 +15,30 @@ export const cohortEnv = defineEnv(
   {
     COHORT_MIN_K: {
       default: '10',
-      doc: 'smallest group of students any cohort figure is computed over (k-anonymity)',
+      doc: 'smallest group of students any cohort figure is computed over (k-anonymity): the API, jobs and analytics all use it (API_K_ANONYMITY is accepted as a deprecated alias)',
     },
     COHORT_RELEASE_GRACE_HOURS: {
       default: '24',
       doc: 'hours after a calendar window ends before its cohort figures are released and frozen (late events from offline devices arrive first)',
     },
   },
-  { COHORT_MIN_K: envInt('COHORT_MIN_K'), COHORT_RELEASE_GRACE_HOURS: envInt('COHORT_RELEASE_GRACE_HOURS') },
+  {
+    COHORT_MIN_K: envInt('COHORT_MIN_K').pipe(z.number().int().min(2)),
+    COHORT_RELEASE_GRACE_HOURS: envInt('COHORT_RELEASE_GRACE_HOURS'),
+  },
 );
+
+/**
+ * The one k-anonymity threshold (COHORT_MIN_K). API_K_ANONYMITY, the API's former name for it, is still accepted
+ * when COHORT_MIN_K is not set (deprecated).
+ */
+export function kAnonymity(env: NodeJS.ProcessEnv = process.env): number {
+  const resolved =
+    env.COHORT_MIN_K === undefined && env.API_K_ANONYMITY !== undefined
+      ? { ...env, COHORT_MIN_K: env.API_K_ANONYMITY }
+      : env;
+  return cohortEnv.load(resolved).COHORT_MIN_K;
+}
 
 export type Cohort = {
   /** The students of the cohort; undefined means every student with activity in the window. */
@@ -55,7 +71,7 @@ export type CohortOptions = { minK?: number };
 const QUANTILE_LEVELS = [0.1, 0.25, 0.5, 0.75, 0.9] as const;
 
 function minKOf(opts: CohortOptions): number {
-  const k = opts.minK ?? cohortEnv.load().COHORT_MIN_K;
+  const k = opts.minK ?? kAnonymity();
   if (!Number.isInteger(k) || k < 1) throw new Error('minK must be a positive integer');
   return k;
 }

@@ -1,4 +1,9 @@
-/** Public surface of the analytics module (cohort v2: services/analytics/README.md). */
+/**
+ * Public surface of services/analytics: cohort analytics v2 (services/analytics/README.md) and the one k-anonymity
+ * threshold.
+ * Other services import only this file (checked by `npm run arch`); everything else in the folder is private.
+ */
+export { kAnonymity } from './cohort.ts';
 export { cohortEnv } from './cohort.ts';
 export { METRICS, type MetricName } from './cohort-report.ts';
 export {

@@ -7,16 +7,17 @@
  * dead-letter are dropped too (the live processor already dead-lettered them; a replay must not add copies).
  * The run ends once every partition consumed its last in-range record and the runtime flushed and committed.
  */
+import { topicPartitionKey } from '../shared/kafka.ts';
 import type { Admin } from 'kafkajs';
 import type { Kafka } from '../shared/kafka.ts';
 import type { Logger } from '../shared/logger.ts';
 import { createMetricsRegistry } from '../shared/metrics.ts';
-import type { ProcessorDefinition, RuntimeOptions } from '../stream/runtime/processor.ts';
-import { runProcessor } from '../stream/runtime/processor.ts';
-import { drop, type StepResult } from '../stream/runtime/step.ts';
-import type { InboundRecord } from '../stream/runtime/types.ts';
-import type { StreamConfig } from '../stream/runtime/config.ts';
-import { runtimeOptionsFromEnv } from '../stream/runtime/processor.ts';
+import type { ProcessorDefinition, RuntimeOptions } from '../stream/index.ts';
+import { runProcessor } from '../stream/index.ts';
+import { drop, type StepResult } from '../stream/index.ts';
+import type { InboundRecord } from '../stream/index.ts';
+import type { StreamConfig } from '../stream/index.ts';
+import { runtimeOptionsFromEnv } from '../stream/index.ts';
 
 export type TopicPartitionRange = { topic: string; partition: number; from: number; to: number };
 
@@ -35,7 +36,7 @@ export type BoundedResult = {
   firstFlushMs: number | null;
 };
 
-export const rangeKey = (topic: string, partition: number) => `${topic}|${partition}`;
+export const rangeKey = topicPartitionKey;
 
 /** Sets the Kafka group's committed offsets to the range starts (so a group-offset processor starts there). */
 export async function seedKafkaGroup(admin: Admin, group: string, ranges: readonly TopicPartitionRange[]) {

@@ -5,9 +5,9 @@ import { createKafka, EVENT_FAMILIES, topicNames, type Kafka } from '../shared/k
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { createPgPool, type Pool } from '../shared/postgres.ts';
 import { createRedis, redisReady, type Redis } from '../shared/redis.ts';
-import { masteryEnv } from '../stream/mastery/config.ts';
-import { sessionsEnv } from '../stream/sessions/config.ts';
-import { sinkEnv } from '../stream/clickhouse-sink/config.ts';
+import { masteryEnv } from '../stream/index.ts';
+import { sessionsEnv } from '../stream/index.ts';
+import { sinkEnv } from '../stream/index.ts';
 
 export type ToolContext = {
   env: NodeJS.ProcessEnv;

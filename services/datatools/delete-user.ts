@@ -4,7 +4,7 @@ import type { SharedConfig } from '../shared/config.ts';
 import { withTransaction, type Pool } from '../shared/postgres.ts';
 import { sql } from '../shared/sql.ts';
 import { eraseSubject } from '../shared/subjects.ts';
-import { deleteUser as deleteFromClickHouse } from '../stream/clickhouse-sink/maintenance.ts';
+import { deleteUser as deleteFromClickHouse } from '../stream/index.ts';
 
 /**
  * Right to deletion (issue 18, finding 4): one student out of every store, the topics included.

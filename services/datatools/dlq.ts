@@ -20,8 +20,8 @@ import type { IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { EventCodec } from '../shared/codec.ts';
 import type { Pool } from '../shared/postgres.ts';
 import { readWireSchemaId } from '../shared/registry.ts';
-import { DLQ_HEADERS } from '../stream/runtime/dead-letter.ts';
-import { validateEvent, type CandidateEvent } from '../ingest/validate.ts';
+import { DLQ_HEADERS } from '../stream/index.ts';
+import { validateEvent, type CandidateEvent } from '../ingest/index.ts';
 import { readRange, type PartitionRange } from './topic-reader.ts';
 
 export type DeadLetter = {

@@ -14,8 +14,8 @@ import type avro from 'avsc';
 import { familyType } from '../shared/codec.ts';
 import { isEventFamily, type EventFamily } from '../shared/events.ts';
 import type { OutgoingEvent } from '../shared/producer.ts';
-import { applyServerFields } from '../ingest/apply.ts';
-import { decodeEvent, validateEvent, type FieldError } from '../ingest/validate.ts';
+import { applyServerFields } from '../ingest/index.ts';
+import { decodeEvent, validateEvent, type FieldError } from '../ingest/index.ts';
 
 /** Namespace of derived import event ids (a fixed random UUID; never change it, or re-imports would duplicate). */
 export const IMPORT_NAMESPACE = '8f3c2a61-5d7e-4b9a-9c1f-2e6d4a7b0c35';

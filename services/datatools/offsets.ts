@@ -6,6 +6,7 @@
  * `offsets reset` plans new positions (earliest, latest, or the first offset at/after a timestamp), prints the
  * plan, and applies it only with --execute and only when the Kafka group has no active member.
  */
+import { topicPartitionKey } from '../shared/kafka.ts';
 import type { Admin } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import type { Pool } from '../shared/postgres.ts';
@@ -53,11 +54,11 @@ export function lagRows(
   marks: Watermarks,
 ): LagRow[] {
   const rows: LagRow[] = [];
-  const byKey = new Map(positions.map((p) => [`${p.topic}|${p.partition}`, p.offset]));
+  const byKey = new Map(positions.map((p) => [topicPartitionKey(p.topic, p.partition), p.offset]));
   const topics = [...new Set(positions.map((p) => p.topic))].sort();
   for (const topic of topics) {
     for (const w of marks.get(topic) ?? []) {
-      const committed = byKey.get(`${topic}|${w.partition}`) ?? null;
+      const committed = byKey.get(topicPartitionKey(topic, w.partition)) ?? null;
       rows.push({
         group,
         source,
@@ -177,11 +178,11 @@ export function planReset(
   current: ReadonlyArray<{ topic: string; partition: number; offset: number | null }>,
   targets: ReadonlyArray<{ topic: string; partition: number; offset: number }>,
 ): PlannedPosition[] {
-  const byKey = new Map(current.map((c) => [`${c.topic}|${c.partition}`, c.offset]));
+  const byKey = new Map(current.map((c) => [topicPartitionKey(c.topic, c.partition), c.offset]));
   return targets.map((t) => ({
     topic: t.topic,
     partition: t.partition,
-    current: byKey.get(`${t.topic}|${t.partition}`) ?? null,
+    current: byKey.get(topicPartitionKey(t.topic, t.partition)) ?? null,
     target: t.offset,
   }));
 }

@@ -41,17 +41,17 @@ import { ident, sql } from '../shared/sql.ts';
 import { EventCodec } from '../shared/codec.ts';
 import { topicNames } from '../shared/kafka.ts';
 import { createRegistry } from '../shared/registry.ts';
-import { RAW_TABLES } from '../stream/clickhouse-sink/rows.ts';
-import { masteryEnv } from '../stream/mastery/config.ts';
-import { TopicTree } from '../stream/mastery/taxonomy.ts';
-import { loadItemCalibration } from '../stream/mastery/items.ts';
-import { MasteryBulkBuild } from './mastery-bulk.ts';
-import { SessionsBulkBuild } from './sessions-bulk.ts';
-import { sessionsEnv } from '../stream/sessions/config.ts';
-import { sessionOptions } from '../stream/sessions/processor.ts';
-import { liveKeys } from '../stream/sessions/store.ts';
-import type { ProcessorDefinition } from '../stream/runtime/processor.ts';
-import { streamEnv } from '../stream/runtime/config.ts';
+import { RAW_TABLES } from '../stream/index.ts';
+import { masteryEnv } from '../stream/index.ts';
+import { TopicTree } from '../stream/index.ts';
+import { loadItemCalibration } from '../stream/index.ts';
+import { MasteryBulkBuild } from '../stream/index.ts';
+import { SessionsBulkBuild } from '../stream/index.ts';
+import { sessionsEnv } from '../stream/index.ts';
+import { sessionOptions } from '../stream/index.ts';
+import { liveKeys } from '../stream/index.ts';
+import type { ProcessorDefinition } from '../stream/index.ts';
+import { streamEnv } from '../stream/index.ts';
 import {
   rangeKey,
   runBounded,

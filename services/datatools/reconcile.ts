@@ -12,7 +12,7 @@
 import type { SessionState } from '../domain/sessions.ts';
 import { chQuery, createClickHouse } from '../shared/clickhouse.ts';
 import { ident, raw, sql } from '../shared/sql.ts';
-import { readLive, liveKeys, writtenCounts } from '../stream/sessions/store.ts';
+import { readLive, liveKeys, writtenCounts } from '../stream/index.ts';
 import { listDeadLetters } from './dlq.ts';
 import type { ToolContext } from './context.ts';
 import { compareStudyReads, type StudyReadsComparison } from './study-reads.ts';

@@ -3,10 +3,10 @@
  * (services/stream/mastery/decode.ts: confidence, every topic tag, material progress), deduplicated by event id
  * (as processed_events does) and ordered by event time, with the simulator's ground truth per (event, topic).
  */
-import { curriculum } from '../simulator/curriculum.ts';
-import { simulateCohort, simOptions } from '../simulator/cohort.ts';
-import { toMasteryInput, type MasteryInput } from '../stream/mastery/decode.ts';
-import type { SimEvent } from '../simulator/types.ts';
+import { curriculum } from '../simulator/index.ts';
+import { simulateCohort, simOptions } from '../simulator/index.ts';
+import { toMasteryInput, type MasteryInput } from '../stream/index.ts';
+import type { SimEvent } from '../simulator/index.ts';
 
 export type Noise = 'default' | 'clean';
 export type Role = 'training' | 'validation' | 'holdout';

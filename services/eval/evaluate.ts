@@ -45,8 +45,8 @@ import {
   emptyTopicMastery,
   type TopicMasteryState,
 } from '../domain/topic-mastery.ts';
-import { toTopicEvent, type CalibratedItem, type ItemCalibration } from '../stream/mastery/items.ts';
-import type { MasteryInput } from '../stream/mastery/decode.ts';
+import { toTopicEvent, type CalibratedItem, type ItemCalibration } from '../stream/index.ts';
+import type { MasteryInput } from '../stream/index.ts';
 import { loadCohort, type Cohort, type CohortSpec, type Noise } from './cohorts.ts';
 import {
   bootstrapIntervals,

@@ -16,9 +16,9 @@ import {
   type StoredNote,
 } from '../domain/insights.ts';
 import { utcOffsetMinutes } from '../shared/timezone.ts';
-import { simOptions, simulateCohort } from '../simulator/cohort.ts';
-import { CHRONOTYPE_PART } from '../simulator/student.ts';
-import type { SimOptions, StudentTruth } from '../simulator/types.ts';
+import { simOptions, simulateCohort } from '../simulator/index.ts';
+import { CHRONOTYPE_PART } from '../simulator/index.ts';
+import type { SimOptions, StudentTruth } from '../simulator/index.ts';
 
 export type InsightEvalOptions = { seeds: string[]; students: number; days: number };
 

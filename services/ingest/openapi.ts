@@ -1,7 +1,7 @@
 import type avro from 'avsc';
 import { familyType } from '../shared/codec.ts';
 import { EVENT_FAMILIES, type EventFamily } from '../shared/events.ts';
-import type { IngestAppConfig } from './app.ts';
+import type { IngestConfig } from './config.ts';
 import { EVENT_RULES, FREE_TEXT_POLICY } from './validate.ts';
 
 /**
@@ -189,14 +189,14 @@ const componentOf = (family: EventFamily) =>
 
 export function openApiDocument(
   cfg: Pick<
-    IngestAppConfig,
+    IngestConfig,
     | 'INGEST_MAX_BATCH_EVENTS'
     | 'INGEST_MAX_BODY_BYTES'
     | 'INGEST_MAX_EVENT_AGE_DAYS'
     | 'INGEST_MAX_FUTURE_MS'
     | 'INGEST_SKEW_TOLERANCE_MS'
   > &
-    Partial<Pick<IngestAppConfig, 'INGEST_TOKEN_MAX_TTL_SEC'>>,
+    Partial<Pick<IngestConfig, 'INGEST_TOKEN_MAX_TTL_SEC'>>,
 ) {
   const window = {
     maxAgeMs: cfg.INGEST_MAX_EVENT_AGE_DAYS * 86_400_000,

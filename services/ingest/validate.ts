@@ -1,6 +1,6 @@
 import type avro from 'avsc';
 import { familyType } from '../shared/codec.ts';
-import { isEventFamily, type EventFamily } from '../shared/events.ts';
+import { isEventFamily, USER_ID, type EventFamily } from '../shared/events.ts';
 import { isTimeZone } from '../shared/timezone.ts';
 
 /**
@@ -54,7 +54,7 @@ const CLIENT_CONTEXT_FIELDS = new Set(['platform', 'app_version']);
 export const EVENT_RULES = {
   iso8601: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/,
   uuid: /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
-  userId: /^[A-Za-z0-9_-]{1,64}$/,
+  userId: USER_ID,
   maxTopics: 64,
   /** Inclusive ranges of numeric fields, per family ('a.b': field b of record field a). */
   ranges: {
@@ -85,7 +85,6 @@ export const EVENT_RULES = {
 } as const;
 const ISO_8601 = EVENT_RULES.iso8601;
 const UUID = EVENT_RULES.uuid;
-const USER_ID = EVENT_RULES.userId;
 const MAX_ID_LENGTH = 128;
 const MAX_TOPICS = EVENT_RULES.maxTopics;
 

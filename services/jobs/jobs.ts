@@ -6,15 +6,16 @@ import { chQuery } from '../shared/clickhouse.ts';
 import type { Pool } from '../shared/postgres.ts';
 import { withTransaction } from '../shared/postgres.ts';
 import { sql } from '../shared/sql.ts';
-import { applyRetention } from '../stream/clickhouse-sink/maintenance.ts';
-import type { DataDeps } from '../analytics-api/route.ts';
-import { studentGaps } from '../analytics-api/routes/gaps.ts';
-import { studentReadiness } from '../analytics-api/routes/readiness.ts';
-import { READINESS_MODEL_FILE } from '../readiness/artifact.ts';
-import { calibrateItemBank } from '../eval/evaluate.ts';
-import { toMasteryInput, type MasteryInput } from '../stream/mastery/decode.ts';
-import { saveItemCalibration } from '../stream/mastery/items.ts';
-import { TopicTree } from '../stream/mastery/taxonomy.ts';
+import { applyRetention } from '../stream/index.ts';
+import type { DataDeps } from '../analytics-api/index.ts';
+import { studentGaps } from '../analytics-api/index.ts';
+import { studentReadiness } from '../analytics-api/index.ts';
+import { kAnonymity } from '../analytics/index.ts';
+import { READINESS_MODEL_FILE } from '../readiness/index.ts';
+import { calibrateItemBank } from '../eval/index.ts';
+import { toMasteryInput, type MasteryInput } from '../stream/index.ts';
+import { saveItemCalibration } from '../stream/index.ts';
+import { TopicTree } from '../stream/index.ts';
 import type { JobsConfig } from './config.ts';
 import type { JobDefinition } from './runner.ts';
 
@@ -101,7 +102,7 @@ export async function snapshotAll(
     ch: deps.ch,
     chRows: deps.chRows,
     redis: null,
-    kAnonymity: 10,
+    kAnonymity: kAnonymity(),
     redisTimeoutMs: 50,
   };
   const day = new Date(nowMs).toISOString().slice(0, 10);

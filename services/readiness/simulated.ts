@@ -9,9 +9,9 @@ import { computeMastery } from '../domain/mastery.ts';
 import { fsrsRecallProbability } from '../domain/fsrs.ts';
 import type { ReadinessActivity, ReadinessLeaf } from '../domain/readiness.ts';
 import { TOPICS } from '../domain-data/taxonomy.ts';
-import { simulateCohort, simOptions } from '../simulator/cohort.ts';
-import { MODEL, pCorrect } from '../simulator/model.ts';
-import type { StudentTruth } from '../simulator/types.ts';
+import { simulateCohort, simOptions } from '../simulator/index.ts';
+import { MODEL, pCorrect } from '../simulator/index.ts';
+import type { StudentTruth } from '../simulator/index.ts';
 import {
   applyTopicEventInPlace,
   emptyTopicMastery,

@@ -28,7 +28,7 @@ import {
 } from '../domain/readiness.ts';
 import { boardWeightScale, detectKnowledgeGaps, topicGraph, type TopicNode } from '../domain/gaps.ts';
 import { TOPIC_RELATIONSHIPS, TOPICS } from '../domain-data/taxonomy.ts';
-import { auc, brier, calibration, ece, logLoss } from '../eval/metrics.ts';
+import { auc, brier, calibration, ece, logLoss } from '../eval/index.ts';
 import { simulateForReadiness, type CohortSpec, type SimulatedStudent } from './simulated.ts';
 
 export const PASS_MARK = 0.5;

@@ -4,7 +4,7 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { EVENT_FAMILIES, topicNames, type EventFamily } from './kafka.ts';
 import { SCHEMAS_DIR, readWireSchemaId, registerAvro, valueSubject } from './registry.ts';
 import type { SharedConfig } from './config.ts';
-import { registryFailure, StudystreamError, UndecodableRecordError } from './errors.ts';
+import { registryFailure, ServiceError, UndecodableRecordError } from './errors.ts';
 import type { SubjectKeys } from './subjects.ts';
 
 /** The Avro schema text of an event family, as kept in schemas/<family>.avsc (the single source of truth). */
@@ -223,8 +223,8 @@ export class EventCodec {
 }
 
 /** Avro's failures on a record's bytes or writer schema, as bad data (the message kept). */
-function asUndecodable(err: unknown): StudystreamError {
-  if (err instanceof StudystreamError) return err;
+function asUndecodable(err: unknown): ServiceError {
+  if (err instanceof ServiceError) return err;
   return new UndecodableRecordError(err instanceof Error ? err.message : String(err), { cause: err });
 }
 function undecodable<T>(f: () => T): T {

@@ -6,7 +6,7 @@
  * - BadDataError: the input itself is wrong (bytes that never decode, a schema id the registry does not know); a
  *   processor dead-letters it with this error as the cause.
  */
-export class StudystreamError extends Error {
+export class ServiceError extends Error {
   readonly retriable: boolean;
   constructor(message: string, retriable: boolean, options?: { cause?: unknown }) {
     super(message, options);
@@ -15,13 +15,13 @@ export class StudystreamError extends Error {
   }
 }
 
-export class RetriableError extends StudystreamError {
+export class RetriableError extends ServiceError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, true, options);
   }
 }
 
-export class BadDataError extends StudystreamError {
+export class BadDataError extends ServiceError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, false, options);
   }
@@ -34,15 +34,15 @@ export class RegistryUnavailableError extends RetriableError {}
 export class UndecodableRecordError extends BadDataError {}
 
 /** True for an error whose kind says that retrying the same input can succeed. */
-export const isRetriable = (err: unknown): boolean => err instanceof StudystreamError && err.retriable;
+export const isRetriable = (err: unknown): boolean => err instanceof ServiceError && err.retriable;
 
 /**
  * The kind of a failed schema-registry call (the HTTP status the registry client reports): only "not found" is
  * about the record (its writer schema id does not exist); anything else, including the client's status 400 for a
  * request that never reached the registry, is the registry's or the network's and is retried.
  */
-export function registryFailure(err: unknown): StudystreamError {
-  if (err instanceof StudystreamError) return err;
+export function registryFailure(err: unknown): ServiceError {
+  if (err instanceof ServiceError) return err;
   const message = err instanceof Error ? err.message : String(err);
   const status = (err as { status?: unknown } | null)?.status;
   return status === 404

@@ -9,6 +9,10 @@ export { EVENT_FAMILIES, type EventFamily };
 export type EventRecord<F extends EventFamily = EventFamily> = EventFamilyTypes[F]['record'];
 
 /** Fields the ingest server owns: a client never sets them (received_at is stamped, client context is reduced). */
+/** The shape of a user id everywhere (events, API parameters, cache invalidation): 1-64 letters, digits, _ or -. */
+export const USER_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+export const USER_ID = new RegExp(USER_ID_PATTERN);
+
 /** @public */
 export const SERVER_OWNED_FIELDS = ['received_at'] as const;
 /** Client-context fields a client may send; every other ClientContext field is set by ingest. */

@@ -45,6 +45,12 @@ export const EVENT_FAMILIES = ['study-events', 'question-attempts', 'material-in
 export type EventFamily = (typeof EVENT_FAMILIES)[number];
 
 /** Every topic the engine uses, declared once: the migrate command creates or verifies them. */
+/**
+ * The one key of a topic-partition, for maps and for stored fields (the sessions processor's Redis positions hash):
+ * Kafka topic names cannot contain '|'.
+ */
+export const topicPartitionKey = (topic: string, partition: number): string => `${topic}|${partition}`;
+
 export function topicNames(cfg: Pick<SharedConfig, 'KAFKA_TOPIC_PREFIX'>) {
   const p = cfg.KAFKA_TOPIC_PREFIX;
   return {

@@ -209,7 +209,7 @@ export async function eraseSubject(pool: pg.Pool, userId: string): Promise<boole
   });
 }
 
-/** A student who comes back after a deletion: their plain-id records are accepted again (new pseudonym anyway). */
+/** @public A student who comes back after a deletion: their plain-id records are accepted again (new pseudonym anyway). */
 export async function forgetErasure(pool: pg.Pool, userId: string): Promise<void> {
   await pool.query('DELETE FROM erased_subjects WHERE user_sha256 = $1', [sha256(userId)]);
 }

@@ -1,3 +1,4 @@
+import { isOfflineSynced } from '../ingest/index.ts';
 import {
   curriculum,
   OPTIONS,
@@ -337,12 +338,9 @@ class Device {
   }
 }
 
-/** Ingest's rule: an event received more than 5 minutes after it occurred was queued on the device. */
-export const OFFLINE_SYNCED_AFTER_MS = 5 * 60_000;
-
 /**
  * Records as Kafka holds them after ingest: received_at, and the client context ingest derives (clock correction
- * applied = server minus client clock; offline_synced by ingest's 5-minute rule).
+ * applied = server minus client clock; offline_synced by ingest's own rule, isOfflineSynced).
  */
 function stamp(events: SimEvent[], receivedAt: number, skewMs: number, copy: boolean): SimEvent[] {
   const correction = skewMs === 0 ? 0 : -skewMs;
@@ -355,7 +353,7 @@ function stamp(events: SimEvent[], receivedAt: number, skewMs: number, copy: boo
   for (const e of out) {
     e.record.received_at = receivedAt;
     const client = e.record.client as { offline_synced: boolean; clock_skew_ms: number };
-    client.offline_synced = receivedAt - e.record.occurred_at > OFFLINE_SYNCED_AFTER_MS;
+    client.offline_synced = isOfflineSynced(receivedAt, e.record.occurred_at);
     client.clock_skew_ms = correction;
   }
   return out;

@@ -101,7 +101,7 @@ export async function dashboardHints(
   if (!cfg.API_DEV_MODE || cfg.JWT_JWKS_URL) {
     return [`dashboard: ${base}  (sign in with a bearer token from the identity provider)`];
   }
-  const { signToken } = await import('../analytics-api/auth.ts');
+  const { signToken } = await import('../analytics-api/index.ts');
   const token = await signToken(
     { sub: demoUser, role: 'student' },
     { secret: cfg.JWT_SECRET, ttlSec: 12 * 3600, issuer: cfg.JWT_ISSUER, audience: cfg.JWT_AUDIENCE },

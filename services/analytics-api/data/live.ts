@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { SessionState } from '../../domain/sessions.ts';
-import { readLiveSessions } from '../../stream/sessions/store.ts';
+import { readLiveSessions } from '../../stream/index.ts';
 import { withTimeout } from '../cache.ts';
 
 /**

@@ -10,7 +10,7 @@ import {
   type ReadinessActivity,
   type ReadinessLeaf,
 } from '../../domain/readiness.ts';
-import { loadReadinessArtifact } from '../../readiness/artifact.ts';
+import { loadReadinessArtifact } from '../../readiness/index.ts';
 import { ApiError } from '../errors.ts';
 import { examReadinessQuery } from '../params.ts';
 import { defineRoute, type DataDeps } from '../route.ts';

@@ -1,6 +1,6 @@
 import { loadConfig } from '../../shared/config.ts';
 import { createPgPool } from '../../shared/postgres.ts';
-import { createApiKey, KEY_SCOPES, type KeyScope } from '../../ingest/apikeys.ts';
+import { createApiKey, KEY_SCOPES, type KeyScope } from '../../ingest/index.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
 export const help = `usage: studystream apikey create --name N [--scope server|client]

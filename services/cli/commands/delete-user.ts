@@ -2,7 +2,7 @@ import { createClickHouse } from '../../shared/clickhouse.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { createPgPool } from '../../shared/postgres.ts';
 import { createRedis } from '../../shared/redis.ts';
-import { deleteUserEverywhere } from '../../datatools/delete-user.ts';
+import { deleteUserEverywhere } from '../../datatools/index.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
 export const help = `usage: studystream delete-user --user ID

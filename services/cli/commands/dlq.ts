@@ -1,7 +1,7 @@
 import { subjectKeysFor } from '../../shared/subjects.ts';
 import { EventCodec } from '../../shared/codec.ts';
 import { createRegistry } from '../../shared/registry.ts';
-import { openContext, table, type ToolContext } from '../../datatools/context.ts';
+import { openContext, table, type ToolContext } from '../../datatools/index.ts';
 import {
   decodeValue,
   fetchDeadLetters,
@@ -13,7 +13,7 @@ import {
   redriveRefusal,
   redrivenIds,
   type DeadLetter,
-} from '../../datatools/dlq.ts';
+} from '../../datatools/index.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
 export const subcommands = {

@@ -1,7 +1,7 @@
 import { loadConfig } from '../../shared/config.ts';
 import { createPgPool } from '../../shared/postgres.ts';
-import { assignEducator, listAssignments } from '../../analytics-api/server-checks.ts';
-import { cohortId, userId } from '../../analytics-api/params.ts';
+import { assignEducator, listAssignments } from '../../analytics-api/index.ts';
+import { cohortId, userId } from '../../analytics-api/index.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
 export const help = `usage: studystream educators assign|unassign --educator ID --cohort C

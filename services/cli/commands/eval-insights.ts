@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseOptions, positiveIntOption, type Command } from '../command.ts';
-import { evaluateInsights, formatInsightReport } from '../../eval/insights.ts';
+import { evaluateInsights, formatInsightReport } from '../../eval/index.ts';
 
 export const help = `usage: studystream eval-insights [--students 150] [--days 60] [--seeds a,b,c] [--json bench/results/insights.json]
 

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseOptions, UsageError, type Command } from '../command.ts';
-import { DEFAULT_PROTOCOL, formatReport, runProtocol } from '../../eval/evaluate.ts';
+import { DEFAULT_PROTOCOL, formatReport, runProtocol } from '../../eval/index.ts';
 
 export const help = `usage: studystream eval [--students 120] [--days 45] [--seed S] [--json bench/results/eval.json]
 

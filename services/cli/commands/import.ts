@@ -7,8 +7,8 @@ import { createKafka } from '../../shared/kafka.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { EventProducer } from '../../shared/producer.ts';
 import { createRegistry } from '../../shared/registry.ts';
-import { ingestEnv } from '../../ingest/config.ts';
-import { importFile, type ImportFormat } from '../../datatools/import.ts';
+import { ingestEnv } from '../../ingest/index.ts';
+import { importFile, type ImportFormat } from '../../datatools/index.ts';
 import { ProgressLine } from '../../shared/progress.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 

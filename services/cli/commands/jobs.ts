@@ -2,10 +2,10 @@ import { QueueEvents } from 'bullmq';
 import { createClickHouse, createClickHouseReader } from '../../shared/clickhouse.ts';
 import { createPgPool } from '../../shared/postgres.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
-import { loadJobsConfig } from '../../jobs/config.ts';
-import { jobDefinitions } from '../../jobs/jobs.ts';
-import { runnerOptions } from '../../jobs/options.ts';
-import { bullConnection, jobOptions, openQueue, queueStatus } from '../../jobs/runner.ts';
+import { loadJobsConfig } from '../../jobs/index.ts';
+import { jobDefinitions } from '../../jobs/index.ts';
+import { runnerOptions } from '../../jobs/index.ts';
+import { bullConnection, jobOptions, openQueue, queueStatus } from '../../jobs/index.ts';
 
 /**
  * `studystream jobs list | run NAME [--wait] [--timeout S] [--data JSON] | status`: the jobs service's queue.

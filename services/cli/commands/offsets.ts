@@ -1,4 +1,4 @@
-import { openContext, parseInstant, table, type ToolContext } from '../../datatools/context.ts';
+import { openContext, parseInstant, table, type ToolContext } from '../../datatools/index.ts';
 import {
   applyKafkaReset,
   applyPostgresReset,
@@ -13,7 +13,7 @@ import {
   watermarks,
   type LagRow,
   type ResetTarget,
-} from '../../datatools/offsets.ts';
+} from '../../datatools/index.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
 export const subcommands = {

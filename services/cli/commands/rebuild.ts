@@ -1,6 +1,6 @@
-import { openContext, table } from '../../datatools/context.ts';
+import { openContext, table } from '../../datatools/index.ts';
 import { formatDuration, formatRate, ProgressLine } from '../../shared/progress.ts';
-import { rebuildClickHouse, rebuildMastery, rebuildSessions } from '../../datatools/rebuild.ts';
+import { rebuildClickHouse, rebuildMastery, rebuildSessions } from '../../datatools/index.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
 export const help = `usage: studystream rebuild --store mastery|clickhouse|sessions [--verify-only] [--accept-differences]

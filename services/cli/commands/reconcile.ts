@@ -1,5 +1,5 @@
-import { openContext, parseInstant, table } from '../../datatools/context.ts';
-import { reconcile, type Range, type Reconciliation } from '../../datatools/reconcile.ts';
+import { openContext, parseInstant, table } from '../../datatools/index.ts';
+import { reconcile, type Range, type Reconciliation } from '../../datatools/index.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
 export const help = `usage: studystream reconcile [--from T] [--to T] [--json]

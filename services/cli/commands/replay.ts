@@ -1,7 +1,7 @@
-import { streamEnv } from '../../stream/runtime/config.ts';
-import type { ProcessorDefinition } from '../../stream/runtime/processor.ts';
-import { runBounded, seedKafkaGroup } from '../../datatools/bounded.ts';
-import { openContext, table } from '../../datatools/context.ts';
+import { streamEnv } from '../../stream/index.ts';
+import type { ProcessorDefinition } from '../../stream/index.ts';
+import { runBounded, seedKafkaGroup } from '../../datatools/index.ts';
+import { openContext, table } from '../../datatools/index.ts';
 import { formatDuration, formatRate, ProgressLine } from '../../shared/progress.ts';
 import {
   clampToLive,
@@ -17,7 +17,7 @@ import {
   sinkDefinition,
   timestampTag,
   type ProcessorName,
-} from '../../datatools/replay.ts';
+} from '../../datatools/index.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
 export const help = `usage: studystream replay --processor clickhouse-sink|sessions|mastery --from B --to B

@@ -1,6 +1,6 @@
 import { createClickHouse } from '../../shared/clickhouse.ts';
 import { loadConfig } from '../../shared/config.ts';
-import { applyRetention } from '../../stream/clickhouse-sink/maintenance.ts';
+import { applyRetention } from '../../stream/index.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
 export const help = `usage: studystream retention [--months 24] [--dry-run]

@@ -1,10 +1,10 @@
 import { loadConfig } from '../../shared/config.ts';
 import { createLogger } from '../../shared/logger.ts';
-import { simOptions } from '../../simulator/cohort.ts';
-import { FetchIngestClient, IngestSink, KafkaSink, type Sink } from '../../simulator/delivery.ts';
-import { parseSeed, simulatorEnv } from '../../simulator/env.ts';
-import { Progress } from '../../simulator/progress.ts';
-import { connectProducer, formatSummary, runSimulation } from '../../simulator/run.ts';
+import { simOptions } from '../../simulator/index.ts';
+import { FetchIngestClient, IngestSink, KafkaSink, type Sink } from '../../simulator/index.ts';
+import { parseSeed, simulatorEnv } from '../../simulator/index.ts';
+import { Progress } from '../../simulator/index.ts';
+import { connectProducer, formatSummary, runSimulation } from '../../simulator/index.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
 export const help = `usage: studystream simulate --students N --days D --seed S --via ingest|kafka [options]

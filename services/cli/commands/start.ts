@@ -7,14 +7,14 @@ import { readFileSync } from 'node:fs';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 import { migrateAll } from './migrate.ts';
 import { runStack } from './stack.ts';
-import { demoHints } from '../../analytics-api/demo.ts';
-import { loadApiConfig } from '../../analytics-api/config.ts';
+import { demoHints } from '../../analytics-api/index.ts';
+import { loadApiConfig } from '../../analytics-api/index.ts';
 import { createPgPool } from '../../shared/postgres.ts';
-import { streamEnv } from '../../stream/runtime/config.ts';
-import { jobsEnv } from '../../jobs/config.ts';
-import { studentId } from '../../simulator/student.ts';
+import { streamEnv } from '../../stream/index.ts';
+import { jobsEnv } from '../../jobs/index.ts';
+import { studentId } from '../../simulator/index.ts';
 import { demoCohort } from './demo.ts';
-import { dashboardHints, ensureWebBuilt } from '../../web/build.ts';
+import { dashboardHints, ensureWebBuilt } from '../../web/index.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 

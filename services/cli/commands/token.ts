@@ -1,9 +1,8 @@
-import { ROLES, parseTtl, signToken, type Role } from '../../analytics-api/auth.ts';
-import { apiEnv, loadApiConfig } from '../../analytics-api/config.ts';
-import { cohortId, userId } from '../../analytics-api/params.ts';
+import { ROLES, parseTtl, signToken, type Role } from '../../analytics-api/index.ts';
+import { apiEnv, loadApiConfig, revokeTokens } from '../../analytics-api/index.ts';
+import { cohortId, userId } from '../../analytics-api/index.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { createPgPool } from '../../shared/postgres.ts';
-import { revokeTokens } from '../../analytics-api/server-checks.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
 const revokeHelp = `usage: studystream token revoke --user ID [--jti J] [--reason TEXT]

@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseOptions, UsageError, type Command } from '../command.ts';
-import { DEFAULT_PLAN, formatTrainReport, trainReadiness, type TrainPlan } from '../../readiness/train.ts';
-import { READINESS_MODEL_FILE } from '../../readiness/artifact.ts';
+import { DEFAULT_PLAN, formatTrainReport, trainReadiness, type TrainPlan } from '../../readiness/index.ts';
+import { READINESS_MODEL_FILE } from '../../readiness/index.ts';
 
 /**
  * `studystream train-readiness [--students N] [--days D] [--out FILE] [--report FILE]`: trains the exam-readiness

@@ -4,6 +4,7 @@
  * columns.ts), write (one PostgreSQL transaction per batch holding the rows, the roll-ups, late events, the
  * event_id claims and the consumer positions), then notify (Redis PUBLISH for the API cache).
  */
+import { topicPartitionKey } from '../../shared/kafka.ts';
 import { publishInvalidations } from '../runtime/invalidation.ts';
 import type { Redis } from 'ioredis';
 import type { EventCodec } from '../../shared/codec.ts';
@@ -27,7 +28,6 @@ import {
   loadPositions,
   lockPositions,
   savePositions,
-  tpKey,
   type StoredPosition,
 } from '../stateful/positions.ts';
 import {
@@ -224,7 +224,7 @@ export function applyFresh(
       if (result.late) wasLate ??= { foldPoint: result.foldPoint };
       for (const h of result.history)
         history.set(`${k}\u0000${h.day}`, { userId: value.userId, topicId, ...h });
-      const wm = next.get(tpKey(record.topic, record.partition));
+      const wm = next.get(topicPartitionKey(record.topic, record.partition));
       if (wm) wm.watermarkMs = Math.max(wm.watermarkMs ?? value.occurredAt, value.occurredAt);
     }
     if (wasLate)

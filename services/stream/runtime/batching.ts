@@ -1,3 +1,4 @@
+import { topicPartitionKey } from '../../shared/kafka.ts';
 /** Pure batching and offset bookkeeping for the consumer runtime (unit-tested without Kafka). */
 
 export type BatchPolicyOptions = {
@@ -53,7 +54,7 @@ export class PositionTracker {
 
   /** Notes that the record at `offset` was consumed (whatever its step result was). */
   consumed(topic: string, partition: number, offset: string): void {
-    const key = `${topic}\u0000${partition}`;
+    const key = topicPartitionKey(topic, partition);
     const current = this.last.get(key);
     if (!current) this.last.set(key, { topic, partition, offset });
     else if (offsetLess(current.offset, offset)) current.offset = offset;

@@ -1,3 +1,4 @@
+import { topicPartitionKey } from '../../shared/kafka.ts';
 import { EventEmitter } from 'node:events';
 import { linksFromHeaders, recordSpan, tracingEnabled } from '../../shared/tracing.ts';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
@@ -393,7 +394,7 @@ class ProcessorRuntime<T> implements RunningProcessor {
   }
 
   private noteHighWatermark(topic: string, partition: number, hw: string): void {
-    this.highWatermarks.set(`${topic}:${partition}`, { topic, partition, hw: BigInt(hw) });
+    this.highWatermarks.set(topicPartitionKey(topic, partition), { topic, partition, hw: BigInt(hw) });
   }
 
   private applyBackPressure(force = false): void {
@@ -528,7 +529,7 @@ class ProcessorRuntime<T> implements RunningProcessor {
     try {
       await this.consumer.commitOffsets(positions);
       for (const p of positions) {
-        const hw = this.highWatermarks.get(`${p.topic}:${p.partition}`);
+        const hw = this.highWatermarks.get(topicPartitionKey(p.topic, p.partition));
         if (hw)
           this.m.lag.set(
             { ...this.labels, topic: p.topic, partition: String(p.partition) },

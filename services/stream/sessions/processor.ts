@@ -5,6 +5,7 @@
  * PostgreSQL (upsert that never lowers a version), commit Redis (Lua compare-and-set on positions and session
  * versions). A tick closes the sessions of quiet students on the assigned partitions (no record would close them).
  */
+import { topicPartitionKey } from '../../shared/kafka.ts';
 import { publishInvalidations } from '../runtime/invalidation.ts';
 import type { Redis } from 'ioredis';
 import type { EventCodec } from '../../shared/codec.ts';
@@ -15,7 +16,7 @@ import type { OffsetStore, ProcessorDefinition } from '../runtime/processor.ts';
 import { andThen, type StepResult } from '../runtime/step.ts';
 import type { Decoded, InboundRecord } from '../runtime/types.ts';
 import type { TopicPartitionOffset } from '../runtime/batching.ts';
-import { admitRecords, tpKey, type StoredPosition } from '../stateful/positions.ts';
+import { admitRecords, type StoredPosition } from '../stateful/positions.ts';
 import { decodeWire } from '../stateful/wire.ts';
 import type { SessionsConfig } from './config.ts';
 import { toSessionInput, type SessionInput } from './decode.ts';
@@ -76,7 +77,8 @@ export function sessionOptions(c: SessionsConfig): SessionOptions {
 }
 
 /** The position field of a topic-partition in Redis (`sessions:pos`). */
-export const positionField = (topic: string, partition: number): string => `${topic}|${partition}`;
+/** The field of a topic-partition in the Redis positions hash (the one topic-partition key). */
+export const positionField = topicPartitionKey;
 
 export function createSessionsProcessor(deps: SessionsDeps): ProcessorDefinition<SessionInput> {
   const m = {
@@ -210,7 +212,7 @@ export async function runStep(
   const stored = new Map<string, StoredPosition>();
   for (const p of positions) {
     const v = snap.positions.get(positionField(p.topic, p.partition));
-    stored.set(tpKey(p.topic, p.partition), {
+    stored.set(topicPartitionKey(p.topic, p.partition), {
       topic: p.topic,
       partition: p.partition,
       next: v === undefined ? 0 : Number(v),
@@ -241,7 +243,7 @@ export async function runStep(
     plan.positions.push({
       field,
       expected: snap.positions.get(field) ?? '',
-      next: String(next.get(tpKey(p.topic, p.partition))?.next ?? p.offset),
+      next: String(next.get(topicPartitionKey(p.topic, p.partition))?.next ?? p.offset),
     });
   }
   // Every live session read is written back (changed, closed, or unchanged with v+1 as a guard against a

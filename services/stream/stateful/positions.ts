@@ -3,11 +3,11 @@
  * A batch's transaction locks its partitions' rows first (sorted, so concurrent instances cannot deadlock on
  * them), skips records below next_offset, applies the rest and advances next_offset in the same transaction.
  */
+import { topicPartitionKey } from '../../shared/kafka.ts';
 import type { Pool, PoolClient } from '../../shared/postgres.ts';
 import type { TopicPartitionOffset } from '../runtime/batching.ts';
 
 export type StoredPosition = { topic: string; partition: number; next: number; watermarkMs: number | null };
-export const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
 export async function lockPositions(
   client: PoolClient,
@@ -38,7 +38,7 @@ export async function lockPositions(
   );
   return new Map(
     rows.map((r) => [
-      tpKey(r.topic, r.partition),
+      topicPartitionKey(r.topic, r.partition),
       { topic: r.topic, partition: r.partition, next: r.next_offset, watermarkMs: r.watermark_ms },
     ]),
   );
@@ -101,7 +101,7 @@ export function admitRecords<T extends { record: { topic: string; partition: num
   let skipped = 0;
   for (const item of items) {
     const { topic, partition } = item.record;
-    const k = tpKey(topic, partition);
+    const k = topicPartitionKey(topic, partition);
     const pos = next.get(k) ?? { topic, partition, next: 0, watermarkMs: null };
     const offset = Number(item.record.offset);
     if (offset < pos.next) {
@@ -113,7 +113,7 @@ export function admitRecords<T extends { record: { topic: string; partition: num
     next.set(k, pos);
   }
   for (const p of batchPositions) {
-    const k = tpKey(p.topic, p.partition);
+    const k = topicPartitionKey(p.topic, p.partition);
     const pos = next.get(k) ?? { topic: p.topic, partition: p.partition, next: 0, watermarkMs: null };
     pos.next = Math.max(pos.next, Number(p.offset));
     next.set(k, pos);

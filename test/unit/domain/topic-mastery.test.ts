@@ -1,3 +1,4 @@
+import { topicPartitionKey } from '../../../services/shared/kafka.ts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -143,14 +144,16 @@ describe('consumer positions', () => {
     record: { topic: 't', partition, offset: String(offset) },
   });
   it('skips records below the stored position and re-fetched copies, and advances past dropped records', () => {
-    const stored = new Map([['t\u00000', { topic: 't', partition: 0, next: 5, watermarkMs: null }]]);
+    const stored = new Map([
+      [topicPartitionKey('t', 0), { topic: 't', partition: 0, next: 5, watermarkMs: null }],
+    ]);
     const { admitted, skipped, next } = admitRecords([rec(3), rec(5), rec(6), rec(5), rec(0, 1)], stored, [
       { topic: 't', partition: 0, offset: '9' },
       { topic: 't', partition: 1, offset: '1' },
     ]);
     expect(admitted.map((a) => `${a.record.partition}:${a.record.offset}`)).toEqual(['0:5', '0:6', '1:0']);
     expect(skipped).toBe(2);
-    expect(next.get('t\u00000')?.next).toBe(9);
-    expect(next.get('t\u00001')?.next).toBe(1);
+    expect(next.get(topicPartitionKey('t', 0))?.next).toBe(9);
+    expect(next.get(topicPartitionKey('t', 1))?.next).toBe(1);
   });
 });

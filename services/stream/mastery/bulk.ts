@@ -20,34 +20,22 @@
  *    and the rebuild is re-run from offset 0. After the write, catch-up runs use the regular (transactional)
  *    processor over the shadow, with the positions written here.
  */
-import type { EventCodec } from '../shared/codec.ts';
-import type { Pool, PoolClient } from '../shared/postgres.ts';
-import { leafFigures } from '../domain/topic-figures.ts';
-import type { MasteryConfig } from '../stream/mastery/config.ts';
-import { toMasteryInput, type MasteryInput } from '../stream/mastery/decode.ts';
-import type { ItemCalibration } from '../stream/mastery/items.ts';
-import { recordLateEvents, type LateEvent } from '../stream/stateful/late-events.ts';
-import { admitRecords, savePositions, type StoredPosition } from '../stream/stateful/positions.ts';
-import {
-  applyFresh,
-  firstCopiesById,
-  leafKeysOf,
-  MASTERY_PROCESSOR,
-  rollUp,
-} from '../stream/mastery/processor.ts';
-import { emptyTopicMastery, type TopicMasteryState } from '../domain/topic-mastery.ts';
-import {
-  claimEvents,
-  insertRows,
-  writeHistory,
-  type HistoryWrite,
-  type RowKey,
-} from '../stream/mastery/store.ts';
-import type { TopicTree } from '../stream/mastery/taxonomy.ts';
-import { insertStudyReads, StudyReads } from '../stream/index.ts';
-import { decodeWireCached } from '../stream/stateful/wire.ts';
-import type { ProcessorDefinition } from '../stream/runtime/processor.ts';
-import type { FlushBatch } from '../stream/runtime/types.ts';
+import type { EventCodec } from '../../shared/codec.ts';
+import type { Pool, PoolClient } from '../../shared/postgres.ts';
+import { leafFigures } from '../../domain/topic-figures.ts';
+import type { MasteryConfig } from './config.ts';
+import { toMasteryInput, type MasteryInput } from './decode.ts';
+import type { ItemCalibration } from './items.ts';
+import { recordLateEvents, type LateEvent } from '../stateful/late-events.ts';
+import { admitRecords, savePositions, type StoredPosition } from '../stateful/positions.ts';
+import { applyFresh, firstCopiesById, leafKeysOf, MASTERY_PROCESSOR, rollUp } from './processor.ts';
+import { emptyTopicMastery, type TopicMasteryState } from '../../domain/topic-mastery.ts';
+import { claimEvents, insertRows, writeHistory, type HistoryWrite, type RowKey } from './store.ts';
+import type { TopicTree } from './taxonomy.ts';
+import { decodeWireCached } from '../stateful/wire.ts';
+import type { ProcessorDefinition } from '../runtime/processor.ts';
+import type { FlushBatch } from '../runtime/types.ts';
+import { insertStudyReads, StudyReads } from './study-reads.ts';
 
 /** Rows per statement of the final write. */
 const CHUNK = 5000;

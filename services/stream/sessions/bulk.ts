@@ -10,14 +10,15 @@
  * row for every session it built except those live in the live processor's Redis at the time of the write
  * (`flush(pool, liveKeys)`); those the live processor writes itself when it closes them.
  */
-import type { SessionState } from '../domain/sessions.ts';
-import type { EventCodec } from '../shared/codec.ts';
-import type { Pool } from '../shared/postgres.ts';
-import { admitRecords, type StoredPosition } from '../stream/stateful/positions.ts';
-import { decodeWireCached } from '../stream/stateful/wire.ts';
-import type { ProcessorDefinition } from '../stream/runtime/processor.ts';
-import type { FlushBatch } from '../stream/runtime/types.ts';
-import { toSessionInput, type SessionInput } from '../stream/sessions/decode.ts';
+import { topicPartitionKey } from '../../shared/kafka.ts';
+import type { SessionState } from '../../domain/sessions.ts';
+import type { EventCodec } from '../../shared/codec.ts';
+import type { Pool } from '../../shared/postgres.ts';
+import { admitRecords, type StoredPosition } from '../stateful/positions.ts';
+import { decodeWireCached } from '../stateful/wire.ts';
+import type { ProcessorDefinition } from '../runtime/processor.ts';
+import type { FlushBatch } from '../runtime/types.ts';
+import { toSessionInput, type SessionInput } from './decode.ts';
 import {
   applyEvents,
   splitSessionKey,
@@ -25,8 +26,8 @@ import {
   type LiveSession,
   type SessionOptions,
   type StepContext,
-} from '../stream/sessions/step.ts';
-import { upsertSessions } from '../stream/sessions/store.ts';
+} from './step.ts';
+import { upsertSessions } from './store.ts';
 
 const CHUNK = 5000;
 
@@ -60,7 +61,9 @@ export class SessionsBulkBuild {
 
   /** Next offset per topic-partition reached so far (key `topic|partition`). */
   reached(): Map<string, number> {
-    return new Map([...this.positions.values()].map((p) => [`${p.topic}|${p.partition}`, p.next]));
+    return new Map(
+      [...this.positions.values()].map((p) => [topicPartitionKey(p.topic, p.partition), p.next]),
+    );
   }
 
   /** Sessions built so far. */

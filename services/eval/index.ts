@@ -1,0 +1,7 @@
+/**
+ * Public surface of services/eval: the learner-model and insight evaluations and their metrics.
+ * Other services import only this file (checked by `npm run arch`); everything else in the folder is private.
+ */
+export { DEFAULT_PROTOCOL, calibrateItemBank, formatReport, runProtocol } from './evaluate.ts';
+export { evaluateInsights, formatInsightReport } from './insights.ts';
+export { auc, brier, calibration, ece, logLoss } from './metrics.ts';
