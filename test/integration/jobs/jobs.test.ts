@@ -164,6 +164,7 @@ describe('a worker killed mid-job', () => {
       const child = spawn(process.execPath, [`${ROOT}test/support/jobs-worker.ts`], {
         env: {
           ...iso.env,
+          REDIS_URL: iso.cfg.REDIS_URL,
           JOBS_TEST_PREFIX: `${iso.cfg.REDIS_KEY_PREFIX}bull`,
           JOBS_QUEUE: 'kill',
           JOBS_LOCK_MS: '1500',
