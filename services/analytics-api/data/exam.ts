@@ -157,11 +157,13 @@ const paces = new WeakMap<Pool, { at: number; value: Promise<number | null> }>()
  * The cohort's measured time per answer (minutes, every student's answers of the last 90 days), for students
  * without answers of their own; per process, refreshed every COHORT_PACE_TTL_MS. Null without any answers.
  */
-export function cohortMinutesPerQuestion(
+export async function cohortMinutesPerQuestion(
   pg: Pool,
   today: string,
   nowMs = Date.now(),
 ): Promise<number | null> {
+  // async: a failure to even start the query rejects like a failed query, so a caller's Promise.all still
+  // handles the other reads it started (a synchronous throw left them rejected and unhandled).
   const cached = paces.get(pg);
   if (cached && nowMs - cached.at < COHORT_PACE_TTL_MS) return cached.value;
   const value = pg

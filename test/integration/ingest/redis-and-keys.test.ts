@@ -59,7 +59,7 @@ describe('API keys', () => {
     const { rows } = await pool.query('SELECT * FROM api_keys WHERE prefix = $1', [prefix]);
     expect(JSON.stringify(rows)).not.toContain(key.split('_')[2]);
     const auth = new PgAuthenticator(pool, 60);
-    expect(await auth.authenticate(key)).toEqual({ prefix, name: 'app' });
+    expect(await auth.authenticate(key)).toEqual({ prefix, name: 'app', scope: 'server' });
     expect(await auth.authenticate(key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A'))).toBeUndefined();
     expect(await auth.authenticate('garbage')).toBeUndefined();
     await pool.query('UPDATE api_keys SET revoked_at = now() WHERE prefix = $1', [prefix]);
