@@ -24,6 +24,7 @@ import { toMasteryInput } from '../services/stream/mastery/decode.ts';
 import { TopicTree } from '../services/stream/mastery/taxonomy.ts';
 import { toSessionInput } from '../services/stream/sessions/decode.ts';
 import { signToken } from '../services/analytics-api/auth.ts';
+import { assignEducator } from '../services/analytics-api/index.ts';
 import { loadApiConfig } from '../services/analytics-api/config.ts';
 import { isolatedEnv, provision, teardown, type IsolatedEnv } from '../test/support/isolated.ts';
 import { freePort, waitReady } from '../test/support/process.ts';
@@ -516,6 +517,8 @@ const bench: Command = async (args) => {
       );
     }
     const cohorts = Array.from({ length: 10 }, (_, i) => `cohort-${i}`);
+    // The token's cohorts claim is checked against the server-side assignments (postgres/091).
+    for (const c of cohorts) await assignEducator(pg, 'bench-educator', c, true);
     const educator = await signToken(
       { sub: 'bench-educator', role: 'educator', cohorts },
       { secret: apiCfg.JWT_SECRET, ttlSec: 7200, issuer: apiCfg.JWT_ISSUER, audience: apiCfg.JWT_AUDIENCE },
