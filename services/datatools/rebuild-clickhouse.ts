@@ -20,7 +20,14 @@ import { rangeKey, type TopicPartitionRange } from './bounded.ts';
 import type { ToolContext } from './context.ts';
 import { kafkaPositions } from './offsets.ts';
 import { computeRanges, processorTopics, sinkDefinition, timestampTag } from './replay.ts';
-import { allMatch, differs, drain, emptyReport, type RebuildOptions, type RebuildReport } from './rebuild-shared.ts';
+import {
+  allMatch,
+  differs,
+  drain,
+  emptyReport,
+  type RebuildOptions,
+  type RebuildReport,
+} from './rebuild-shared.ts';
 
 async function chChecksum(
   cfg: SharedConfig,

@@ -26,7 +26,13 @@ import { createRegistry } from '../shared/registry.ts';
 import { loadItemCalibration, MasteryBulkBuild, masteryEnv, TopicTree } from '../stream/index.ts';
 import { rangeKey, type TopicPartitionRange } from './bounded.ts';
 import type { ToolContext } from './context.ts';
-import { computeRanges, masteryDefinition, processorTopics, seedPostgresPositions, timestampTag } from './replay.ts';
+import {
+  computeRanges,
+  masteryDefinition,
+  processorTopics,
+  seedPostgresPositions,
+  timestampTag,
+} from './replay.ts';
 import {
   allMatch,
   catchUpRanges,

@@ -13,7 +13,10 @@ import type { ClientBatch, EventRecord, SimEvent, SimItem, SimOptions } from './
 const MIN = 60_000;
 const HOUR = 3_600_000;
 
-export type Delivery = Pick<SimOptions, 'duplicateRate' | 'maxOfflineDelayMs' | 'onlineFlushMs' | 'batchSize'>;
+export type Delivery = Pick<
+  SimOptions,
+  'duplicateRate' | 'maxOfflineDelayMs' | 'onlineFlushMs' | 'batchSize'
+>;
 
 /**
  * A student's device: turns the events of the student's sessions into the requests the app would send. Online,

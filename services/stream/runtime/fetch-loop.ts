@@ -101,7 +101,9 @@ export class FetchLoop<T> {
         } catch (err) {
           first = Promise.reject(err);
         }
-        const result = isPromise(first) ? await this.decodeWithRetry(record, heartbeat, generation, first) : first;
+        const result = isPromise(first)
+          ? await this.decodeWithRetry(record, heartbeat, generation, first)
+          : first;
         if (result === undefined || generation !== d.generation()) break;
         d.add(record, result);
         resolveOffset(message.offset);

@@ -66,7 +66,10 @@ export class Flusher<T> {
     let effectDone = batch.items.length === 0 && !d.external;
     for (let attempt = 0; !(deadLettersSent && effectDone); attempt++) {
       if (!d.isCurrent(batch.generation)) {
-        d.log.info({ records: batch.count }, 'batch of a revoked assignment not flushed; it will be redelivered');
+        d.log.info(
+          { records: batch.count },
+          'batch of a revoked assignment not flushed; it will be redelivered',
+        );
         return 'revoked';
       }
       try {
@@ -92,7 +95,10 @@ export class Flusher<T> {
         }
         const delayMs = backoffDelay(d.backoff, attempt);
         d.events.emit('flush_failed', { attempt, error, delayMs });
-        d.log.warn({ err: error, attempt, delayMs, records: batch.count }, 'flush failed; fetching paused, retrying');
+        d.log.warn(
+          { err: error, attempt, delayMs, records: batch.count },
+          'flush failed; fetching paused, retrying',
+        );
         await d.wait(delayMs);
       }
     }

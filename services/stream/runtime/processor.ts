@@ -176,7 +176,10 @@ class ProcessorRuntime<T> implements RunningProcessor {
     this.m.buffered.set(this.labels, 0);
     this.m.rebalances.inc(this.labels);
     if (droppedRecords > 0)
-      this.log.info({ dropped: droppedRecords, why }, 'dropped uncommitted in-memory records of the old assignment');
+      this.log.info(
+        { dropped: droppedRecords, why },
+        'dropped uncommitted in-memory records of the old assignment',
+      );
     this.events.emit('rebalance', { generation, droppedRecords });
   }
 

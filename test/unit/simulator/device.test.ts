@@ -10,7 +10,12 @@ import type { ClientBatch, SimEvent, SimItem } from '../../../services/simulator
 
 const MIN = 60_000;
 const T0 = Date.UTC(2025, 2, 3, 9);
-const delivery: Delivery = { duplicateRate: 0, maxOfflineDelayMs: 72 * 60 * MIN, onlineFlushMs: 30_000, batchSize: 3 };
+const delivery: Delivery = {
+  duplicateRate: 0,
+  maxOfflineDelayMs: 72 * 60 * MIN,
+  onlineFlushMs: 30_000,
+  batchSize: 3,
+};
 
 function profile(over: Partial<Profile> = {}): Profile {
   return { ...drawProfile('device-test', 0, { offlineRate: 0 }, curriculum()), ...over };

@@ -14,7 +14,13 @@ import type { SimOptions } from '../../../services/simulator/types.ts';
 
 const START = Date.UTC(2025, 2, 3);
 
-function sha256(opts: SimOptions): { hash: string; batches: number; skewed: number; offline: number; duplicates: number } {
+function sha256(opts: SimOptions): {
+  hash: string;
+  batches: number;
+  skewed: number;
+  offline: number;
+  duplicates: number;
+} {
   const h = createHash('sha256');
   let batches = 0;
   let skewed = 0;
@@ -39,12 +45,26 @@ const CASES: Array<{ name: string; opts: SimOptions; hash: string }> = [
   },
   {
     name: 'offline phones with wrong clocks, and client retries',
-    opts: simOptions({ seed: 'pinned', students: 12, days: 10, startMs: START, offlineRate: 0.6, duplicateRate: 0.2 }),
+    opts: simOptions({
+      seed: 'pinned',
+      students: 12,
+      days: 10,
+      startMs: START,
+      offlineRate: 0.6,
+      duplicateRate: 0.2,
+    }),
     hash: 'c704f3df13eb5458380e6c67ce3ed11ea1a2737dd243a316edb4b1f1d47bd11e',
   },
   {
     name: 'planted effects',
-    opts: simOptions({ seed: 7, students: 8, days: 10, startMs: START, effects: 'planted', offlineRate: 0.4 }),
+    opts: simOptions({
+      seed: 7,
+      students: 8,
+      days: 10,
+      startMs: START,
+      effects: 'planted',
+      offlineRate: 0.4,
+    }),
     hash: '00195d5c56fb7aac984b984ad450e5ce8f651cea5006065a695fce540e59900b',
   },
 ];

@@ -1,7 +1,12 @@
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../services/shared/logger.ts';
-import { FetchLoop, toInbound, type FetchedBatch, type FetchLoopDeps } from '../../../services/stream/runtime/fetch-loop.ts';
+import {
+  FetchLoop,
+  toInbound,
+  type FetchedBatch,
+  type FetchLoopDeps,
+} from '../../../services/stream/runtime/fetch-loop.ts';
 import { drop, ok, type StepResult } from '../../../services/stream/runtime/step.ts';
 import type { InboundRecord } from '../../../services/stream/runtime/types.ts';
 
@@ -36,7 +41,10 @@ type Harness = {
   state: { generation: number; stopping: boolean; stale: boolean };
 };
 
-function harness(decode: FetchLoopDeps<string>['decode'], overrides: Partial<FetchLoopDeps<string>> = {}): Harness {
+function harness(
+  decode: FetchLoopDeps<string>['decode'],
+  overrides: Partial<FetchLoopDeps<string>> = {},
+): Harness {
   const h: Omit<Harness, 'loop' | 'deps'> = {
     added: [],
     resolved: [],

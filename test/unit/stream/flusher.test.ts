@@ -8,7 +8,11 @@ import type { ProcessorEvents } from '../../../services/stream/runtime/definitio
 import { Flusher, type FlusherDeps } from '../../../services/stream/runtime/flusher.ts';
 import { runtimeMetrics } from '../../../services/stream/runtime/metrics.ts';
 import { dlq, drop, ok } from '../../../services/stream/runtime/step.ts';
-import type { FlushBatch, InboundRecord, TopicPartitionOffset } from '../../../services/stream/runtime/types.ts';
+import type {
+  FlushBatch,
+  InboundRecord,
+  TopicPartitionOffset,
+} from '../../../services/stream/runtime/types.ts';
 
 /**
  * Flushing a taken batch, on plain data: the order dead letters → effect → commit, retries, abandonment and

@@ -14,7 +14,15 @@ import type { InboundRecord } from '../../../services/stream/runtime/types.ts';
 const policy = { maxRecords: 100, maxWaitMs: 1000, pauseAtRecords: 200 };
 
 function record(offset: number): InboundRecord {
-  return { topic: 't', partition: 0, offset: String(offset), key: null, value: null, headers: {}, timestamp: '0' };
+  return {
+    topic: 't',
+    partition: 0,
+    offset: String(offset),
+    key: null,
+    value: null,
+    headers: {},
+    timestamp: '0',
+  };
 }
 
 function setup() {
@@ -101,7 +109,9 @@ describe('externalPositions', () => {
         mode: 'external',
         load: (a) => {
           asked.push(a);
-          return Promise.resolve(a.flatMap((x) => x.partitions.map((p) => ({ topic: x.topic, partition: p, offset: '7' }))));
+          return Promise.resolve(
+            a.flatMap((x) => x.partitions.map((p) => ({ topic: x.topic, partition: p, offset: '7' }))),
+          );
         },
       },
       { t: [0, 1] },
