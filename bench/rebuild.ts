@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseOptions, UsageError, type Command } from '../services/cli/command.ts';
 import { openContext } from '../services/datatools/context.ts';
-import { rebuildClickHouse, rebuildMastery, type RebuildReport } from '../services/datatools/rebuild.ts';
+import { rebuildStore, type RebuildReport } from '../services/datatools/rebuild.ts';
 import { chQuery, createClickHouse } from '../services/shared/clickhouse.ts';
 import { EventCodec } from '../services/shared/codec.ts';
 import { loadConfig, type SharedConfig } from '../services/shared/config.ts';
@@ -212,9 +212,9 @@ const rebuildBench: Command = async (args) => {
     try {
       const opts = { acceptDifferences: false, confirmDropOld: false, verifyOnly: true };
       if (values.only !== 'clickhouse')
-        measure('mastery (PostgreSQL)', await rebuildMastery(ctx, opts), mastery);
+        measure('mastery (PostgreSQL)', await rebuildStore(ctx, 'mastery', opts), mastery);
       if (values.only !== 'mastery') {
-        measure('clickhouse (raw + rollups)', await rebuildClickHouse(ctx, opts), produced);
+        measure('clickhouse (raw + rollups)', await rebuildStore(ctx, 'clickhouse', opts), produced);
         rows.push(await liveSinkRow(env, cfg, kafka, log, produced));
       }
     } finally {

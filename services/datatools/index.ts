@@ -34,7 +34,7 @@ export {
   watermarks,
 } from './offsets.ts';
 export type { LagRow, ResetTarget } from './offsets.ts';
-export { rebuildClickHouse, rebuildMastery, rebuildSessions } from './rebuild.ts';
+export { rebuildStore } from './rebuild.ts';
 export { reconcile } from './reconcile.ts';
 export type { Range, Reconciliation } from './reconcile.ts';
 export {

@@ -5,6 +5,7 @@
 export { createApiKey, KEY_SCOPES } from './apikeys.ts';
 export type { KeyScope } from './apikeys.ts';
 export { applyServerFields } from './apply.ts';
+export type { RequestContext } from './apply.ts';
 export { ingestEnv } from './config.ts';
 export { isOfflineSynced } from './skew.ts';
 export { decodeEvent, validateEvent } from './validate.ts';

@@ -1,6 +1,7 @@
 import { curriculum } from './curriculum.ts';
 import { Rng } from './prng.ts';
-import { drawProfile, StudentSim } from './student.ts';
+import { drawProfile } from './profile.ts';
+import { StudentSim } from './student.ts';
 import { DEFAULT_SIM_OPTIONS, type SimEvent, type SimItem, type SimOptions } from './types.ts';
 
 const DAY = 86_400_000;

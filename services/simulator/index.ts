@@ -11,5 +11,6 @@ export { runLive } from './live.ts';
 export { MODEL, pCorrect } from './model.ts';
 export { Progress } from './progress.ts';
 export { connectProducer, formatSummary, runSimulation } from './run.ts';
-export { CHRONOTYPE_PART, studentId } from './student.ts';
+export { studentId } from './profile.ts';
+export { CHRONOTYPE_PART } from './student.ts';
 export type { SimEvent, SimOptions, StudentTruth } from './types.ts';

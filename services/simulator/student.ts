@@ -1,4 +1,3 @@
-import { isOfflineSynced } from '../ingest/index.ts';
 import {
   curriculum,
   OPTIONS,
@@ -7,10 +6,10 @@ import {
   type Material,
   type Question,
 } from './curriculum.ts';
+import { Device, type Delivery } from './device.ts';
 import {
   afterRetrieval,
   afterStudy,
-  expectedExamShare,
   fatiguePenalty,
   initialTrace,
   learn,
@@ -19,34 +18,22 @@ import {
   retrievability,
   type MemoryTrace,
 } from './model.ts';
-import { hash32, Rng } from './prng.ts';
-import type {
-  AttemptTruth,
-  ClientBatch,
-  EventRecord,
-  Platform,
-  SimEvent,
-  SimItem,
-  SimOptions,
-  StudentTruth,
-} from './types.ts';
+import { simTimeZone, type Profile } from './profile.ts';
+import type { Rng } from './prng.ts';
+import { studentTruth } from './truth.ts';
+import type { AttemptTruth, EventRecord, SimItem, SimOptions, StudentTruth } from './types.ts';
 import type { EventFamily } from '../shared/kafka.ts';
-import { etcZoneOfOffsetHours } from '../shared/timezone.ts';
+
+/**
+ * The student's behaviour: when they study, what (new topics by board weight and study block, due reviews,
+ * materials, the AI coach) and how they answer (the learner model, model.ts). Their fixed traits are drawn in
+ * profile.ts, their events are delivered by their device (device.ts), and what is true about them (the model's
+ * probabilities, final abilities, the exam) is recorded as ground truth (truth.ts).
+ */
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
-
-/** Stable pseudonymous id of student `index` in the cohort of `seed`. */
-export function studentId(seed: number | string, index: number): string {
-  return `sim-${hash32(`cohort:${seed}`).toString(16).padStart(8, '0').slice(0, 6)}-${String(index).padStart(5, '0')}`;
-}
-
-const CHRONOTYPES = [
-  { name: 'lark', peak: 8, share: 0.25 },
-  { name: 'intermediate', peak: 14, share: 0.45 },
-  { name: 'owl', peak: 21, share: 0.3 },
-] as const;
 
 /** Logit bonus of each planted effect (SimOptions.effects 'planted'). */
 export const PLANTED_LOGIT = 0.6;
@@ -58,305 +45,6 @@ function partOfDayOf(hour: number): string {
   if (hour >= 12 && hour < 17) return 'afternoon';
   if (hour >= 17 && hour < 22) return 'evening';
   return 'night';
-}
-
-const TIMEZONES = [-8, -7, -6, -5, -5, -5, -4, 0, 1, 2, 5.5, 8];
-
-/**
- * The IANA zone a student's device reports for the simulator's fixed offset (no daylight saving in the simulator,
- * so zones without it: Etc/GMT-N, and Asia/Kolkata for +5:30); sent as every event's time_zone.
- */
-export function simTimeZone(offsetHours: number): string {
-  return offsetHours === 5.5 ? 'Asia/Kolkata' : etcZoneOfOffsetHours(offsetHours);
-}
-
-const DEVICES: Record<
-  Platform,
-  { versions: string[]; agents: Array<{ ua: string; browser: string; os: string }> }
-> = {
-  WEB: {
-    versions: ['web-3.4.2', 'web-3.4.1'],
-    agents: [
-      {
-        ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36',
-        browser: 'Chrome',
-        os: 'Windows',
-      },
-      {
-        ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15',
-        browser: 'Safari',
-        os: 'macOS',
-      },
-      {
-        ua: 'Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0',
-        browser: 'Firefox',
-        os: 'Linux',
-      },
-    ],
-  },
-  DESKTOP: {
-    versions: ['desktop-2.9.0'],
-    agents: [
-      {
-        ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) StudyStream/2.9.0 Chrome/124.0.0.0 Electron/30.0.0 Safari/537.36',
-        browser: 'Electron',
-        os: 'macOS',
-      },
-    ],
-  },
-  IOS: {
-    versions: ['ios-3.4.0', 'ios-3.3.7'],
-    agents: [
-      {
-        ua: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
-        browser: 'Mobile Safari',
-        os: 'iOS',
-      },
-    ],
-  },
-  ANDROID: {
-    versions: ['android-3.4.0', 'android-3.2.5'],
-    agents: [
-      {
-        ua: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36',
-        browser: 'Chrome Mobile',
-        os: 'Android',
-      },
-    ],
-  },
-};
-
-/** A student's fixed traits, drawn once from the student's own random stream. */
-export interface Profile {
-  userId: string;
-  index: number;
-  generalAbility: number;
-  learningRate: number;
-  stamina: number;
-  diligence: number;
-  chronotype: 'lark' | 'intermediate' | 'owl';
-  /** Preferred local hour of the first session (0-24, may exceed 24 for owls). */
-  peakHour: number;
-  tzOffsetHours: number;
-  sessionMedianMin: number;
-  extraSessionsMean: number;
-  questionShare: number;
-  reviewShare: number;
-  secondsPerQuestion: number;
-  aiCoachRate: number;
-  confidencePrompted: boolean;
-  playbackRate: number;
-  platform: Platform;
-  appVersion: string;
-  userAgent: string;
-  browser: string;
-  os: string;
-  offlineProne: boolean;
-  offlineSessionProb: number;
-  clockSkewMs: number;
-  /** Systems in the order this student works through them (dedicated study blocks). */
-  systemOrder: string[];
-  systemBlockDays: number;
-  thetaInitial: Float64Array;
-}
-
-export function drawProfile(
-  seed: number | string,
-  index: number,
-  options: Pick<SimOptions, 'offlineRate'>,
-  cur: Curriculum,
-): Profile {
-  const rng = Rng.derive(seed, 'profile', index);
-  const g = rng.normal(0, 1);
-  const systemOffset = new Map(cur.systems.map((s) => [s, rng.normal(0, 0.45)]));
-  const thetaInitial = new Float64Array(cur.leaves.length);
-  cur.leaves.forEach((leaf, i) => {
-    thetaInitial[i] = 0.8 * g + systemOffset.get(leaf.system)! + rng.normal(0, 0.35) - 0.3;
-  });
-  const chrono = CHRONOTYPES[rng.weightedIndex(CHRONOTYPES.map((c) => c.share))]!;
-  const offlineProne = rng.chance(options.offlineRate);
-  const platform: Platform = offlineProne
-    ? rng.chance(0.55)
-      ? 'IOS'
-      : 'ANDROID'
-    : (['WEB', 'DESKTOP', 'IOS', 'ANDROID'] as const)[rng.weightedIndex([0.55, 0.12, 0.18, 0.15])]!;
-  const device = DEVICES[platform];
-  const agent = rng.pick(device.agents);
-  const skewed = offlineProne && rng.chance(0.5);
-  const skewMinutes = skewed
-    ? (rng.chance(0.5) ? 1 : -1) * (rng.chance(0.4) ? 60 * rng.int(1, 10) : rng.int(10, 180))
-    : 0;
-  const systemOrder = [...cur.systems];
-  for (let i = systemOrder.length - 1; i > 0; i--) {
-    const j = rng.int(0, i);
-    [systemOrder[i], systemOrder[j]] = [systemOrder[j]!, systemOrder[i]!];
-  }
-  return {
-    userId: studentId(seed, index),
-    index,
-    generalAbility: g,
-    learningRate: rng.logNormal(1, 0.35),
-    stamina: rng.logNormal(1, 0.3),
-    diligence: Math.min(0.97, Math.max(0.35, rng.normal(0.72, 0.13) + 0.04 * g)),
-    chronotype: chrono.name,
-    peakHour: chrono.peak + rng.normal(0, 1),
-    tzOffsetHours: rng.pick(TIMEZONES),
-    sessionMedianMin: rng.logNormal(50, 0.3),
-    extraSessionsMean: rng.uniform(0.2, 1.1),
-    questionShare: rng.uniform(0.45, 0.75),
-    reviewShare: rng.uniform(0.3, 0.6),
-    secondsPerQuestion: rng.logNormal(70, 0.2),
-    aiCoachRate: rng.uniform(0, 0.2),
-    confidencePrompted: rng.chance(0.5),
-    playbackRate: rng.pick([1, 1, 1.25, 1.5, 2]),
-    platform,
-    appVersion: rng.pick(device.versions),
-    userAgent: agent.ua,
-    browser: agent.browser,
-    os: agent.os,
-    offlineProne,
-    offlineSessionProb: offlineProne ? rng.uniform(0.3, 0.7) : 0,
-    clockSkewMs: skewMinutes * MIN,
-    systemOrder,
-    systemBlockDays: rng.int(4, 9),
-    thetaInitial,
-  };
-}
-
-type Delivery = Pick<SimOptions, 'duplicateRate' | 'maxOfflineDelayMs' | 'onlineFlushMs' | 'batchSize'>;
-
-/**
- * A student's device: turns the events of the student's sessions into the requests the app would send. Online,
- * it flushes at `batchSize` events, when its oldest buffered event is `onlineFlushMs` old, and at session end.
- * Offline, it queues whole sessions and syncs them when connectivity returns (at most `maxOfflineDelayMs` after the
- * session ended, or earlier when the app is opened online again). Retries resend a batch as is.
- */
-class Device {
-  private buffer: SimEvent[] = [];
-  private queue: SimEvent[] = [];
-  private queueSyncAt = Number.POSITIVE_INFINITY;
-  private seq = 0;
-  private readonly p: Profile;
-  private readonly rng: Rng;
-  private readonly opts: Delivery;
-  private readonly out: SimItem[];
-
-  constructor(p: Profile, rng: Rng, opts: Delivery, out: SimItem[]) {
-    this.p = p;
-    this.rng = rng;
-    this.opts = opts;
-    this.out = out;
-  }
-
-  get hasQueue(): boolean {
-    return this.queue.length > 0;
-  }
-
-  /** Syncs the offline queue if connectivity came back before `nowMs` (or at `nowMs` when forced). */
-  syncDue(nowMs: number, force = false): void {
-    if (this.queue.length === 0) return;
-    if (!force && this.queueSyncAt > nowMs) return;
-    const last = this.queue[this.queue.length - 1]!.record.occurred_at;
-    const sentAt = Math.max(last + 1_000, Math.min(this.queueSyncAt, nowMs));
-    const events = this.queue;
-    this.queue = [];
-    this.queueSyncAt = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < events.length; i += this.opts.batchSize) {
-      this.send(events.slice(i, i + this.opts.batchSize), sentAt + (i / this.opts.batchSize) * 150, true);
-    }
-  }
-
-  add(event: SimEvent, offline: boolean): void {
-    if (offline) {
-      this.queue.push(event);
-      return;
-    }
-    const t = event.record.occurred_at;
-    // the SDK's flush timer fired when the oldest buffered event became onlineFlushMs old
-    const first = this.buffer[0]?.record.occurred_at;
-    if (first !== undefined && t - first >= this.opts.onlineFlushMs) {
-      const last = this.buffer[this.buffer.length - 1]!.record.occurred_at;
-      this.flushOnline(
-        Math.max(last, Math.min(t - 1, first + this.opts.onlineFlushMs + this.rng.uniform(0, 1_000))),
-      );
-    }
-    this.buffer.push(event);
-    if (this.buffer.length >= this.opts.batchSize) this.flushOnline(t + this.rng.uniform(50, 500));
-  }
-
-  /** Flushes what the device holds at the end of a session (online) or schedules the offline sync. */
-  endSession(endMs: number, offline: boolean): void {
-    if (offline) {
-      const delay = Math.min(this.opts.maxOfflineDelayMs, Math.max(2 * MIN, this.rng.logNormal(3 * HOUR, 1)));
-      this.queueSyncAt = Math.min(this.queueSyncAt, endMs + delay);
-    } else if (this.buffer.length > 0) {
-      this.flushOnline(endMs + this.rng.uniform(100, 1_500));
-    }
-  }
-
-  private flushOnline(sentAt: number): void {
-    const events = this.buffer;
-    this.buffer = [];
-    this.send(events, sentAt, false);
-  }
-
-  private send(events: SimEvent[], sentAt: number, offline: boolean): void {
-    const sent = Math.round(sentAt);
-    const base = {
-      userId: this.p.userId,
-      platform: this.p.platform,
-      appVersion: this.p.appVersion,
-      userAgent: this.p.userAgent,
-      clockSkewMs: this.p.clockSkewMs,
-      offline,
-    };
-    const latency = Math.round(Math.min(5_000, this.rng.logNormal(offline ? 250 : 80, 0.6)));
-    const batch: ClientBatch = {
-      ...base,
-      batchId: `${this.p.userId}-b${++this.seq}`,
-      duplicate: false,
-      sentAt: sent,
-      receivedAt: sent + latency,
-      events: stamp(events, sent + latency, this.p.clockSkewMs, false),
-    };
-    this.out.push({ kind: 'batch', batch });
-    if (this.rng.chance(this.opts.duplicateRate)) {
-      const retryAt = sent + latency + Math.round(this.rng.logNormal(2_000, 0.5));
-      const receivedAt = retryAt + Math.round(this.rng.logNormal(80, 0.6));
-      this.out.push({
-        kind: 'batch',
-        batch: {
-          ...base,
-          batchId: `${batch.batchId}-retry`,
-          duplicate: true,
-          sentAt: retryAt,
-          receivedAt,
-          events: stamp(events, receivedAt, this.p.clockSkewMs, true),
-        },
-      });
-    }
-  }
-}
-
-/**
- * Records as Kafka holds them after ingest: received_at, and the client context ingest derives (clock correction
- * applied = server minus client clock; offline_synced by ingest's own rule, isOfflineSynced).
- */
-function stamp(events: SimEvent[], receivedAt: number, skewMs: number, copy: boolean): SimEvent[] {
-  const correction = skewMs === 0 ? 0 : -skewMs;
-  const out = copy
-    ? events.map((e) => ({
-        family: e.family,
-        record: { ...e.record, client: { ...(e.record.client as object) } },
-      }))
-    : events;
-  for (const e of out) {
-    e.record.received_at = receivedAt;
-    const client = e.record.client as { offline_synced: boolean; clock_skew_ms: number };
-    client.offline_synced = isOfflineSynced(receivedAt, e.record.occurred_at);
-    client.clock_skew_ms = correction;
-  }
-  return out;
 }
 
 interface Session {
@@ -792,48 +480,8 @@ export class StudentSim {
 
   // ---- ground truth -------------------------------------------------------------------------------------
 
+  /** What is true of the student at `atMs`: per-topic ability and memory, and the exam outcome (truth.ts). */
   truth(atMs: number, examNoise: number): StudentTruth {
-    const p = this.profile;
-    const topics: StudentTruth['topics'] = {};
-    const exam: Array<{ weight: number; theta: number; recall: number }> = [];
-    let weighted = 0;
-    this.cur.leaves.forEach((leaf, i) => {
-      const trace = this.traces[i]!;
-      const recall = retrievability(trace, atMs);
-      topics[leaf.id] = {
-        theta_initial: round4(p.thetaInitial[i]!),
-        theta_final: round4(this.theta[i]!),
-        recall_final: round4(recall),
-        stability_days: round4(trace.stability),
-        reviews: trace.reviews,
-      };
-      exam.push({ weight: leaf.weight, theta: this.theta[i]!, recall });
-      weighted += leaf.weight * (this.theta[i]! - MODEL.memoryWeight * (1 - recall));
-    });
-    const share = expectedExamShare(exam);
-    const score = Math.min(1, Math.max(0, share + examNoise * MODEL.examNoiseSd));
-    return {
-      type: 'student',
-      user_id: p.userId,
-      index: p.index,
-      general_ability: round4(p.generalAbility),
-      learning_rate: round4(p.learningRate),
-      diligence: round4(p.diligence),
-      chronotype: p.chronotype,
-      platform: p.platform,
-      offline_prone: p.offlineProne,
-      clock_skew_ms: p.clockSkewMs,
-      topics,
-      exam: {
-        taken_at: atMs,
-        weighted_ability: round4(weighted),
-        expected_share: round4(share),
-        score: round4(score),
-        pass_share: MODEL.examPassShare,
-        pass: score >= MODEL.examPassShare,
-      },
-    };
+    return studentTruth(this.profile, this.cur.leaves, this.theta, this.traces, atMs, examNoise);
   }
 }
-
-const round4 = (x: number): number => Math.round(x * 10_000) / 10_000;

@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { switchPlan } from '../../services/datatools/rebuild.ts';
+import { switchPlan } from '../../services/datatools/rebuild-clickhouse.ts';
 import { CLICKHOUSE_DIR, readMigrations, splitStatements } from '../../services/shared/migrations.ts';
 import { Chdb, chdbPython } from './replay.ts';
 
 /**
  * The rebuild's switch on current ClickHouse (Atomic databases bind materialized views to tables by UUID), run on
- * chDB with the real migrations and the real plan (services/datatools/rebuild.ts switchPlan). The 18.16 plan is
+ * chDB with the real migrations and the real plan (services/datatools/rebuild-clickhouse.ts switchPlan). The 18.16 plan is
  * exercised by test/integration/datatools/replay-rebuild.test.ts on the stack.
  */
 

@@ -194,7 +194,7 @@ export async function replay(statements: Statement[], chdb: Chdb): Promise<Repla
     if (isWrite(st) || (st.rows === undefined && st.text === undefined)) continue;
     if (isVolatile(st)) {
       report.volatile++;
-      // The code may branch on an engine-dependent answer (e.g. the database engine: rebuild.ts switchPlan): from
+      // The code may branch on an engine-dependent answer (e.g. the database engine: rebuild-clickhouse.ts switchPlan): from
       // then on its statements follow 18.16's branch, which the replay cannot judge; the databases it names are
       // run, not compared (each branch is covered by its own test).
       if (st.rows !== undefined && compareRows(st.rows, parseJsonLines(res.out), false) !== undefined) {

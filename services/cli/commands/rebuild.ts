@@ -1,6 +1,6 @@
 import { openContext, table } from '../../datatools/index.ts';
 import { formatDuration, formatRate, ProgressLine } from '../../shared/progress.ts';
-import { rebuildClickHouse, rebuildMastery, rebuildSessions } from '../../datatools/index.ts';
+import { rebuildStore } from '../../datatools/index.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
 export const help = `usage: studystream rebuild --store mastery|clickhouse|sessions [--verify-only] [--accept-differences]
@@ -46,12 +46,7 @@ const rebuild: Command = async (args) => {
           p.remaining === 0,
         ),
     };
-    const report =
-      store === 'mastery'
-        ? await rebuildMastery(ctx, opts)
-        : store === 'sessions'
-          ? await rebuildSessions(ctx, opts)
-          : await rebuildClickHouse(ctx, opts);
+    const report = await rebuildStore(ctx, store, opts);
     process.stdout.write(
       table(
         ['TABLE', 'LIVE_ROWS', 'SHADOW_ROWS', 'LIVE_CHECKSUM', 'SHADOW_CHECKSUM', 'MATCH'],

@@ -12,12 +12,11 @@ import type { Redis } from '../../shared/redis.ts';
 import { createRegistry, readWireSchemaId } from '../../shared/registry.ts';
 import { invalidationChannel, publishInvalidations } from '../runtime/invalidation.ts';
 import {
-  runProcessor,
   runtimeOptionsFromEnv,
   type ProcessorDefinition,
-  type RunningProcessor,
   type RuntimeOptions,
-} from '../runtime/processor.ts';
+} from '../runtime/definition.ts';
+import { runProcessor, type RunningProcessor } from '../runtime/processor.ts';
 import { dlq, drop, ok, type StepResult } from '../runtime/step.ts';
 import type { FlushBatch, InboundRecord } from '../runtime/types.ts';
 import type { StreamConfig } from '../runtime/config.ts';

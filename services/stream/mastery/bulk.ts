@@ -33,7 +33,7 @@ import { emptyTopicMastery, type TopicMasteryState } from '../../domain/topic-ma
 import { claimEvents, insertRows, writeHistory, type HistoryWrite, type RowKey } from './store.ts';
 import type { TopicTree } from './taxonomy.ts';
 import { decodeWireCached } from '../stateful/wire.ts';
-import type { ProcessorDefinition } from '../runtime/processor.ts';
+import type { ProcessorDefinition } from '../runtime/definition.ts';
 import type { FlushBatch } from '../runtime/types.ts';
 import { insertStudyReads, StudyReads } from './study-reads.ts';
 

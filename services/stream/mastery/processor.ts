@@ -11,7 +11,7 @@ import type { EventCodec } from '../../shared/codec.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { Counter, type Registry } from '../../shared/metrics.ts';
 import { withTransaction, type Pool, type PoolClient } from '../../shared/postgres.ts';
-import type { OffsetStore, ProcessorDefinition } from '../runtime/processor.ts';
+import type { OffsetStore, ProcessorDefinition } from '../runtime/definition.ts';
 import { andThen, type StepResult } from '../runtime/step.ts';
 import type { Decoded, FlushBatch, InboundRecord } from '../runtime/types.ts';
 import {

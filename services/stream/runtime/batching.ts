@@ -1,5 +1,7 @@
-import { topicPartitionKey } from '../../shared/kafka.ts';
-/** Pure batching and offset bookkeeping for the consumer runtime (unit-tested without Kafka). */
+/**
+ * Pure batching policy of the consumer runtime (when to flush, when to pause fetching) and the retry backoff,
+ * unit-tested without Kafka. Offset bookkeeping is in commit-manager.ts.
+ */
 
 export type BatchPolicyOptions = {
   /** Flush when this many records (ok + dead-lettered + dropped) are buffered. */
@@ -40,40 +42,6 @@ export function msUntilDue(
 /** Whether fetching should pause: too much waits in memory while the sink catches up (or its store is down). */
 export function shouldPause(policy: BatchPolicyOptions, buffered: number, inFlight: number): boolean {
   return buffered + inFlight >= policy.pauseAtRecords;
-}
-
-export type TopicPartitionOffset = { topic: string; partition: number; offset: string };
-
-/**
- * The next offset to consume per topic-partition, for records taken into a batch. Kafka commits mean "the next
- * record to read", so the committed offset is the last record's offset + 1.
- */
-export class PositionTracker {
-  /** The highest offset consumed per topic-partition (called per record: no BigInt until toList). */
-  private readonly last = new Map<string, TopicPartitionOffset>();
-
-  /** Notes that the record at `offset` was consumed (whatever its step result was). */
-  consumed(topic: string, partition: number, offset: string): void {
-    const key = topicPartitionKey(topic, partition);
-    const current = this.last.get(key);
-    if (!current) this.last.set(key, { topic, partition, offset });
-    else if (offsetLess(current.offset, offset)) current.offset = offset;
-  }
-
-  get size(): number {
-    return this.last.size;
-  }
-
-  toList(): TopicPartitionOffset[] {
-    return [...this.last.values()]
-      .map((p) => ({ topic: p.topic, partition: p.partition, offset: (BigInt(p.offset) + 1n).toString() }))
-      .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
-  }
-}
-
-/** a < b for Kafka offsets (non-negative decimal strings without leading zeros), without parsing them. */
-function offsetLess(a: string, b: string): boolean {
-  return a.length !== b.length ? a.length < b.length : a < b;
 }
 
 export type BackoffOptions = { initialMs: number; maxMs: number; factor: number; jitter: number };

@@ -1,32 +1,26 @@
-import { topicPartitionKey } from '../../shared/kafka.ts';
 import { EventEmitter } from 'node:events';
-import { linksFromHeaders, recordSpan, tracingEnabled } from '../../shared/tracing.ts';
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { Consumer, Producer } from 'kafkajs';
 import type { Logger } from '../../shared/logger.ts';
-import type { Registry } from '../../shared/metrics.ts';
-import {
-  backoffDelay,
-  flushDecision,
-  msUntilDue,
-  PositionTracker,
-  shouldPause,
-  type BackoffOptions,
-  type BatchPolicyOptions,
-  type FlushReason,
-  type TopicPartitionOffset,
-} from './batching.ts';
-import { deadLetterMessage } from './dead-letter.ts';
-import { runtimeMetrics, sampleIndexes, type RuntimeMetrics } from './metrics.ts';
-import type { StepResult } from './step.ts';
-import type { Decoded, FlushBatch, InboundRecord } from './types.ts';
-import type { StreamConfig } from './config.ts';
+import { BackPressure, RecordBuffer } from './buffer.ts';
+import { CommitManager, commitsToKafka } from './commit-manager.ts';
+import type { ProcessorDefinition, ProcessorEvents, RuntimeOptions } from './definition.ts';
+import { FetchLoop } from './fetch-loop.ts';
+import { Flusher } from './flusher.ts';
+import { runtimeMetrics, type RuntimeMetrics } from './metrics.ts';
+import { AssignmentState, externalPositions, type Revocation } from './rebalance.ts';
+import { Wakeup } from './wakeup.ts';
 
 /**
  * The consumer runtime every processor runs on. A processor supplies a pure-ish `decode` step (bytes to a typed
  * value, or a typed dead-letter/drop result) and an idempotent `handleBatch` effect; the runtime owns fetching,
  * batching, back-pressure, retries, dead-lettering, offset commits, rebalances, shutdown and metrics.
  *
- * Guarantees (see test/integration/stream/01-consumer-runtime.test.ts):
+ * This class composes the parts, each in its own file with its own unit tests: the fetch loop (fetch-loop.ts),
+ * the buffer and back-pressure (buffer.ts), the flush with its retries (flusher.ts), the offsets (commit-manager.ts)
+ * and rebalance handling (rebalance.ts). It owns the consumer and producer and the lifecycle (start, the flush loop
+ * with the processor's tick, shutdown).
+ *
+ * Guarantees (exercised on real Kafka by test/integration/stream and test/integration/processors):
  * - At-least-once: a record's offset is committed only after the batch holding it is durable (its dead letters
  *   acknowledged by Kafka and the effect returned). Effects must therefore be idempotent (keyed by event_id).
  * - Never skip: a failing effect is retried with exponential backoff forever (while fetching is paused); at
@@ -34,95 +28,6 @@ import type { StreamConfig } from './config.ts';
  * - Rebalance-safe: records buffered under an assignment are dropped (never committed) when the group
  *   rebalances; kafkajs restarts every partition from its committed offset after the rejoin.
  */
-
-/** Where a processor's progress lives. */
-export type OffsetStore =
-  | { mode: 'kafka' }
-  | {
-      /**
-       * Extension point for processors storing positions transactionally with their effect (e.g. PostgreSQL):
-       * `handleBatch` receives batch.positions and every record's coordinates and must write the positions in the
-       * same transaction as the effect, ignoring records below the stored position. After each assignment the
-       * runtime seeks to what `load` returns. `commitToKafka` (default true) also commits to Kafka afterwards,
-       * for lag monitoring and tools only.
-       */
-      mode: 'external';
-      load: (assignment: Array<{ topic: string; partitions: number[] }>) => Promise<TopicPartitionOffset[]>;
-      commitToKafka?: boolean;
-    };
-
-export type ProcessorDefinition<T> = {
-  name: string;
-  groupId: string;
-  topics: string[];
-  /** Turns one record into a typed result. Throw only for transient infrastructure failures (retried). */
-  decode: (record: InboundRecord) => StepResult<T> | Promise<StepResult<T>>;
-  /** Makes a batch durable. Must be idempotent; throwing means "retry this whole batch later". */
-  handleBatch: (batch: FlushBatch<T>) => Promise<void>;
-  offsets?: OffsetStore;
-  /** Where a group without committed offsets starts (default: earliest, topics are the source of truth). */
-  fromBeginning?: boolean;
-  /**
-   * Periodic work on the current assignment (e.g. closing state that no new record will close), run by the flush
-   * loop between flushes, so never concurrently with handleBatch. A throw is logged and retried at the next tick.
-   */
-  tick?: {
-    everyMs: number;
-    run: (assignment: Array<{ topic: string; partitions: number[] }>) => Promise<void>;
-  };
-};
-
-export type RuntimeOptions = {
-  kafka: Kafka;
-  log: Logger;
-  metrics: Registry;
-  deadLetterTopic: string;
-  policy: BatchPolicyOptions;
-  backoff: BackoffOptions;
-  fetch?: { maxBytes: number; maxBytesPerPartition: number };
-  /** At shutdown, how long a failing flush keeps being retried before it is abandoned uncommitted. */
-  stopGraceMs?: number;
-};
-
-/**
- * Runtime options from the environment. The `live` lane (processors a dashboard waits for) flushes after
- * STREAM_LIVE_BATCH_MAX_WAIT_MS instead of STREAM_BATCH_MAX_WAIT_MS; batches still grow with the load.
- */
-export function runtimeOptionsFromEnv(
-  env: StreamConfig,
-  base: Pick<RuntimeOptions, 'kafka' | 'log' | 'metrics' | 'deadLetterTopic'>,
-  lane: 'bulk' | 'live' = 'bulk',
-): RuntimeOptions {
-  return {
-    ...base,
-    policy: {
-      maxRecords: env.STREAM_BATCH_MAX_RECORDS,
-      maxWaitMs: lane === 'live' ? env.STREAM_LIVE_BATCH_MAX_WAIT_MS : env.STREAM_BATCH_MAX_WAIT_MS,
-      pauseAtRecords: Math.max(env.STREAM_PAUSE_AT_RECORDS, env.STREAM_BATCH_MAX_RECORDS),
-    },
-    backoff: {
-      initialMs: env.STREAM_RETRY_INITIAL_MS,
-      maxMs: env.STREAM_RETRY_MAX_MS,
-      factor: 2,
-      jitter: 0.2,
-    },
-    fetch: {
-      maxBytes: env.STREAM_FETCH_MAX_BYTES,
-      maxBytesPerPartition: env.STREAM_FETCH_MAX_BYTES_PER_PARTITION,
-    },
-  };
-}
-
-/** Instrumentation events of a running processor (a public interface: tests and tools listen to them). */
-export type ProcessorEvents = {
-  flush: [
-    { records: number; ok: number; deadLettered: number; dropped: number; reason: FlushReason; ms: number },
-  ];
-  flush_failed: [{ attempt: number; error: Error; delayMs: number }];
-  rebalance: [{ generation: number; droppedRecords: number }];
-  paused: [];
-  resumed: [];
-};
 
 export type RunningProcessor = {
   readonly name: string;
@@ -133,76 +38,6 @@ export type RunningProcessor = {
   stop(): Promise<void>;
 };
 
-/** A buffer of consumed records waiting for the next flush. */
-class Pending<T> {
-  readonly items: Decoded<T>[] = [];
-  readonly deadLetters: Array<{ message: Message; reason: string }> = [];
-  readonly dropped = new Map<string, number>();
-  readonly positions = new PositionTracker();
-  count = 0;
-  oldestAt: number | undefined;
-  readonly generation: number;
-
-  constructor(generation: number) {
-    this.generation = generation;
-  }
-
-  add(record: InboundRecord, result: StepResult<T>, processor: string): void {
-    if (result.type === 'ok') this.items.push({ record, value: result.value });
-    else if (result.type === 'dlq')
-      this.deadLetters.push({
-        message: deadLetterMessage(record, processor, result.reason, result.error),
-        reason: result.reason,
-      });
-    else this.dropped.set(result.reason, (this.dropped.get(result.reason) ?? 0) + 1);
-    this.positions.consumed(record.topic, record.partition, record.offset);
-    this.count += 1;
-    this.oldestAt ??= Date.now();
-  }
-}
-
-/** Resolves every waiter on notify(), or each after its own timeout, whichever comes first. */
-class Wakeup {
-  private readonly waiters = new Set<() => void>();
-
-  notify(): void {
-    const all = [...this.waiters];
-    this.waiters.clear();
-    for (const w of all) w();
-  }
-
-  wait(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.waiters.add(done);
-    });
-  }
-}
-
-/** Records decoded between two yields to the event loop. */
-const YIELD_EVERY = 500;
-
-function isPromise<V>(value: V | Promise<V>): value is Promise<V> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
-}
-
-function toInbound(topic: string, partition: number, m: KafkaMessage): InboundRecord {
-  return {
-    topic,
-    partition,
-    offset: m.offset,
-    key: m.key ?? null,
-    value: m.value ?? null,
-    headers: m.headers ?? {},
-    timestamp: m.timestamp,
-  };
-}
-
 class ProcessorRuntime<T> implements RunningProcessor {
   readonly name: string;
   readonly events = new EventEmitter<ProcessorEvents>();
@@ -210,33 +45,30 @@ class ProcessorRuntime<T> implements RunningProcessor {
   private readonly opts: RuntimeOptions;
   private readonly log: Logger;
   private readonly m: RuntimeMetrics;
+  private readonly labels: { processor: string };
   private readonly consumer: Consumer;
   private readonly producer: Producer;
   private readonly wake = new Wakeup();
   private readonly stopWake = new Wakeup();
-  private generation = 0;
-  private pending: Pending<T>;
-  private inFlight = 0;
-  private activeBatches = 0;
-  private storeDown = false;
-  private paused = false;
-  private joined = false;
+  private readonly buffer: RecordBuffer<T>;
+  private readonly backPressure: BackPressure;
+  private readonly rebalance: AssignmentState;
+  private readonly commits: CommitManager;
+  private readonly fetch: FetchLoop<T>;
+  private readonly flusher: Flusher<T>;
   private stopping = false;
   private abandoning = false;
   private stopped: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
-  private lastFlushEnd = Date.now();
-  private assignment: Array<{ topic: string; partitions: number[] }> = [];
   private nextTickAt = 0;
-  private readonly highWatermarks = new Map<string, { topic: string; partition: number; hw: bigint }>();
 
   constructor(def: ProcessorDefinition<T>, opts: RuntimeOptions) {
     this.def = def;
     this.opts = opts;
     this.name = def.name;
+    this.labels = { processor: def.name };
     this.log = opts.log.child({ processor: def.name });
     this.m = runtimeMetrics(opts.metrics);
-    this.pending = new Pending<T>(0);
     this.consumer = opts.kafka.consumer({
       groupId: def.groupId,
       sessionTimeout: 30_000,
@@ -252,28 +84,70 @@ class ProcessorRuntime<T> implements RunningProcessor {
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
     });
-  }
-
-  private get labels() {
-    return { processor: this.name };
+    this.buffer = new RecordBuffer<T>(opts.policy);
+    this.backPressure = new BackPressure(opts.policy);
+    this.rebalance = new AssignmentState((generation) => this.buffer.reset(generation));
+    const isCurrent = (generation: number) => this.rebalance.isCurrent(generation);
+    this.commits = new CommitManager({
+      commitOffsets: (positions) => this.consumer.commitOffsets(positions),
+      isCurrent,
+      log: this.log,
+      metrics: this.m,
+      labels: this.labels,
+    });
+    this.fetch = new FetchLoop<T>({
+      decode: def.decode,
+      add: (record, result) => this.buffer.add(record, result, this.name),
+      backoff: opts.backoff,
+      log: this.log,
+      generation: () => this.rebalance.generation,
+      stopping: () => this.stopping,
+      waitToRetry: (ms) => this.stopWake.wait(ms),
+      fetched: (topic, partition, highWatermark) => {
+        this.commits.noteHighWatermark(topic, partition, highWatermark);
+        this.m.buffered.set(this.labels, this.buffer.count);
+        if (this.buffer.full()) this.wake.notify();
+        this.applyBackPressure();
+      },
+      consumed: (topic, n) => this.m.consumed.inc({ ...this.labels, topic }, n),
+      idle: () => {
+        if (this.stopping) this.wake.notify();
+      },
+    });
+    this.flusher = new Flusher<T>({
+      name: def.name,
+      handleBatch: def.handleBatch,
+      sendDeadLetters: async (messages) => {
+        await this.producer.send({ topic: opts.deadLetterTopic, acks: -1, messages });
+      },
+      external: def.offsets?.mode === 'external',
+      commitToKafka: commitsToKafka(def.offsets),
+      commits: this.commits,
+      isCurrent,
+      abandoning: () => this.abandoning,
+      backPressure: this.backPressure,
+      applyBackPressure: () => this.applyBackPressure(),
+      backoff: opts.backoff,
+      wait: (ms) => this.wake.wait(ms),
+      events: this.events,
+      log: this.log,
+      metrics: this.m,
+      labels: this.labels,
+    });
   }
 
   async start(): Promise<void> {
     const { REBALANCING, GROUP_JOIN, CRASH } = this.consumer.events;
-    this.consumer.on(REBALANCING, () => this.revoke('rebalancing'));
+    this.consumer.on(REBALANCING, () => this.revoked(this.rebalance.revoke('rebalancing')));
     this.consumer.on(GROUP_JOIN, (e) => {
-      this.revoke('joined');
-      this.joined = true;
+      this.revoked(this.rebalance.revoke('joined'));
+      this.rebalance.join(e.payload.memberAssignment);
       // kafkajs keeps (or drops) paused partitions across a rejoin on its own terms: re-assert the state we want.
       this.applyBackPressure(true);
-      this.assignment = Object.entries(e.payload.memberAssignment).map(([topic, partitions]) => ({
-        topic,
-        partitions,
-      }));
       void this.seekExternal(e.payload.memberAssignment);
     });
     this.consumer.on(CRASH, (e) => {
-      this.joined = false;
+      this.rebalance.crashed();
       this.log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
     });
     await this.producer.connect();
@@ -284,7 +158,7 @@ class ProcessorRuntime<T> implements RunningProcessor {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
-      eachBatch: (payload) => this.eachBatch(payload),
+      eachBatch: (payload) => this.fetch.eachBatch(payload),
     });
     this.loop = this.flushLoop().catch((err: unknown) => {
       this.log.fatal({ err }, 'flush loop failed');
@@ -294,114 +168,42 @@ class ProcessorRuntime<T> implements RunningProcessor {
   }
 
   ready(): boolean {
-    return this.joined && !this.stopping;
+    return this.rebalance.joined && !this.stopping;
   }
 
-  /** A new assignment generation: what was buffered under the old one is dropped, never committed. */
-  private revoke(why: string): void {
-    this.generation += 1;
-    const dropped = this.pending.count;
-    this.pending = new Pending<T>(this.generation);
+  /** A new assignment generation: what was buffered under the old one was dropped, never committed. */
+  private revoked({ generation, droppedRecords, why }: Revocation): void {
     this.m.buffered.set(this.labels, 0);
     this.m.rebalances.inc(this.labels);
-    if (why === 'rebalancing') this.joined = false;
-    if (dropped > 0)
-      this.log.info({ dropped, why }, 'dropped uncommitted in-memory records of the old assignment');
-    this.events.emit('rebalance', { generation: this.generation, droppedRecords: dropped });
+    if (droppedRecords > 0)
+      this.log.info(
+        { dropped: droppedRecords, why },
+        'dropped uncommitted in-memory records of the old assignment',
+      );
+    this.events.emit('rebalance', { generation, droppedRecords });
   }
 
-  private async seekExternal(assignment: Record<string, number[]>): Promise<void> {
-    const store = this.def.offsets;
-    if (!store || store.mode !== 'external') return;
-    const list = Object.entries(assignment).map(([topic, partitions]) => ({ topic, partitions }));
+  private async seekExternal(memberAssignment: Record<string, number[]>): Promise<void> {
     try {
-      for (const p of await store.load(list)) this.consumer.seek(p);
+      for (const p of await externalPositions(this.def.offsets, memberAssignment)) this.consumer.seek(p);
     } catch (err) {
       this.log.error({ err }, 'loading external offsets failed; restarting the consumer');
       await this.consumer.stop().catch(() => {});
     }
   }
 
-  private async eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
-    const generation = this.generation;
-    this.activeBatches += 1;
-    // Counted per record as before, added to the metric once per fetched batch (a label hash per record is costly).
-    let consumed = 0;
-    try {
-      let sinceYield = 0;
-      for (const message of batch.messages) {
-        if (this.stopping || generation !== this.generation || !isRunning() || isStale()) break;
-        // Decoding resolves mostly from caches (synchronously or in microtasks): yield now and then so sockets and
-        // timers run.
-        if (++sinceYield >= YIELD_EVERY) {
-          sinceYield = 0;
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          if (generation !== this.generation || this.stopping) break;
-        }
-        const record = toInbound(batch.topic, batch.partition, message);
-        consumed += 1;
-        // A decode step that returns synchronously (the common case) costs no promise and no await per record.
-        let first: StepResult<T> | Promise<StepResult<T>>;
-        try {
-          first = this.def.decode(record);
-        } catch (err) {
-          first = Promise.reject(err);
-        }
-        const result = isPromise(first)
-          ? await this.decodeWithRetry(record, heartbeat, generation, first)
-          : first;
-        if (result === undefined || generation !== this.generation) break;
-        this.pending.add(record, result, this.name);
-        resolveOffset(message.offset);
-      }
-      this.noteHighWatermark(batch.topic, batch.partition, batch.highWatermark);
-      this.m.buffered.set(this.labels, this.pending.count);
-      if (this.pending.count >= this.opts.policy.maxRecords) this.wake.notify();
-      this.applyBackPressure();
-    } finally {
-      if (consumed > 0) this.m.consumed.inc({ ...this.labels, topic: batch.topic }, consumed);
-      this.activeBatches -= 1;
-      if (this.activeBatches === 0 && this.stopping) this.wake.notify();
-    }
-    await heartbeat();
-  }
-
-  /**
-   * A throwing decode is a transient failure (e.g. registry down): retry the same record, never skip it. `first` is
-   * the outcome of the first attempt, already started by the caller.
-   */
-  private async decodeWithRetry(
-    record: InboundRecord,
-    heartbeat: () => Promise<void>,
-    generation: number,
-    first: Promise<StepResult<T>>,
-  ): Promise<StepResult<T> | undefined> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await (attempt === 0 ? first : this.def.decode(record));
-      } catch (err) {
-        if (this.stopping || generation !== this.generation) return undefined;
-        const delayMs = backoffDelay(this.opts.backoff, attempt);
-        this.log.warn(
-          { err, topic: record.topic, partition: record.partition, offset: record.offset, delayMs },
-          'decode failed; retrying',
-        );
-        await this.stopWake.wait(delayMs);
-        await heartbeat();
-      }
-    }
-  }
-
-  private noteHighWatermark(topic: string, partition: number, hw: string): void {
-    this.highWatermarks.set(topicPartitionKey(topic, partition), { topic, partition, hw: BigInt(hw) });
-  }
-
   private applyBackPressure(force = false): void {
-    if (!this.joined && !this.stopping) return;
-    const pause =
-      this.stopping || this.storeDown || shouldPause(this.opts.policy, this.pending.count, this.inFlight);
-    if (pause === this.paused && !force) return;
+    const bp = this.backPressure;
+    const pause = bp.wanted(
+      {
+        joined: this.rebalance.joined,
+        stopping: this.stopping,
+        buffered: this.buffer.count,
+        inFlight: this.buffer.inFlight,
+      },
+      force,
+    );
+    if (pause === undefined) return;
     const topics = this.def.topics.map((topic) => ({ topic }));
     try {
       if (pause) this.consumer.pause(topics);
@@ -410,11 +212,11 @@ class ProcessorRuntime<T> implements RunningProcessor {
       this.log.debug({ err }, 'pause/resume ignored (consumer not running)');
       return;
     }
-    this.paused = pause;
+    bp.paused = pause;
     this.m.paused.set(this.labels, pause ? 1 : 0);
     this.events.emit(pause ? 'paused' : 'resumed');
     this.log.debug(
-      { paused: pause, buffered: this.pending.count, inFlight: this.inFlight, storeDown: this.storeDown },
+      { paused: pause, buffered: this.buffer.count, inFlight: this.buffer.inFlight, storeDown: bp.storeDown },
       'back-pressure',
     );
   }
@@ -422,161 +224,31 @@ class ProcessorRuntime<T> implements RunningProcessor {
   private async flushLoop(): Promise<void> {
     for (;;) {
       await this.tickIfDue();
-      const reason = flushDecision(
-        this.opts.policy,
-        this.pending.count,
-        this.pending.oldestAt,
-        Date.now(),
-        this.stopping,
-      );
+      const reason = this.buffer.flushReason(this.stopping);
       if (!reason) {
-        if (this.stopping && this.activeBatches === 0) return;
-        const untilFlush =
-          msUntilDue(this.opts.policy, this.pending.oldestAt, Date.now()) ?? this.opts.policy.maxWaitMs;
+        if (this.stopping && this.fetch.activeBatches === 0) return;
         const untilTick = this.def.tick ? Math.max(0, this.nextTickAt - Date.now()) : Infinity;
-        await this.wake.wait(Math.min(untilFlush, untilTick));
+        await this.wake.wait(Math.min(this.buffer.msUntilFlush(), untilTick));
         continue;
       }
-      const batch = this.pending;
-      this.pending = new Pending<T>(this.generation);
-      this.inFlight = batch.count;
+      const batch = this.buffer.take();
       this.m.buffered.set(this.labels, 0);
-      await this.flush(batch, reason);
-      this.inFlight = 0;
+      await this.flusher.flush(batch, reason);
+      this.buffer.settled();
       this.applyBackPressure();
     }
   }
 
   private async tickIfDue(): Promise<void> {
     const tick = this.def.tick;
-    if (!tick || this.stopping || !this.joined || Date.now() < this.nextTickAt) return;
+    if (!tick || this.stopping || !this.rebalance.joined || Date.now() < this.nextTickAt) return;
     this.nextTickAt = Date.now() + tick.everyMs;
-    const generation = this.generation;
+    const generation = this.rebalance.generation;
     try {
-      await tick.run(this.assignment);
+      await tick.run(this.rebalance.assignment);
     } catch (err) {
       this.log.warn({ err, generation }, 'tick failed; retried at the next tick');
     }
-  }
-
-  /** Dead letters, then the effect, then the commit: offsets move only after everything before is durable. */
-  private async flush(batch: Pending<T>, reason: FlushReason): Promise<void> {
-    const started = performance.now();
-    const positions = batch.positions.toList();
-    const external = this.def.offsets?.mode === 'external';
-    let deadLettersSent = batch.deadLetters.length === 0;
-    let effectDone = batch.items.length === 0 && !external;
-    for (let attempt = 0; !(deadLettersSent && effectDone); attempt++) {
-      if (batch.generation !== this.generation) {
-        this.log.info(
-          { records: batch.count },
-          'batch of a revoked assignment not flushed; it will be redelivered',
-        );
-        return;
-      }
-      try {
-        if (!deadLettersSent) {
-          await this.producer.send({
-            topic: this.opts.deadLetterTopic,
-            acks: -1,
-            messages: batch.deadLetters.map((d) => d.message),
-          });
-          deadLettersSent = true;
-        }
-        if (!effectDone) {
-          await this.def.handleBatch({ items: batch.items, positions, generation: batch.generation });
-          effectDone = true;
-        }
-      } catch (err) {
-        const error = err instanceof Error ? err : new Error(String(err));
-        this.m.flushFailures.inc(this.labels);
-        this.storeDown = true;
-        this.applyBackPressure();
-        if (this.abandoning) {
-          this.log.error(
-            { err: error, records: batch.count },
-            'abandoning a failing batch at shutdown (uncommitted: redelivered on restart)',
-          );
-          return;
-        }
-        const delayMs = backoffDelay(this.opts.backoff, attempt);
-        this.events.emit('flush_failed', { attempt, error, delayMs });
-        this.log.warn(
-          { err: error, attempt, delayMs, records: batch.count },
-          'flush failed; fetching paused, retrying',
-        );
-        await this.wake.wait(delayMs);
-      }
-    }
-    if (this.storeDown) {
-      this.storeDown = false;
-      this.log.info('store reachable again; resuming');
-    }
-    if (!external || this.def.offsets?.mode !== 'external' || this.def.offsets.commitToKafka !== false) {
-      await this.commit(positions, batch.generation);
-    }
-    this.recordFlush(batch, reason, started);
-  }
-
-  private async commit(positions: TopicPartitionOffset[], generation: number): Promise<void> {
-    if (positions.length === 0) return;
-    if (generation !== this.generation) {
-      this.log.info(
-        'assignment changed during the flush; offsets not committed (records will be redelivered and deduplicated)',
-      );
-      return;
-    }
-    try {
-      await this.consumer.commitOffsets(positions);
-      for (const p of positions) {
-        const hw = this.highWatermarks.get(topicPartitionKey(p.topic, p.partition));
-        if (hw)
-          this.m.lag.set(
-            { ...this.labels, topic: p.topic, partition: String(p.partition) },
-            Number(hw.hw - BigInt(p.offset)),
-          );
-      }
-    } catch (err) {
-      this.m.commitFailures.inc(this.labels);
-      this.log.warn({ err }, 'offset commit failed (records will be redelivered and deduplicated)');
-    }
-  }
-
-  private recordFlush(batch: Pending<T>, reason: FlushReason, started: number): void {
-    const ms = performance.now() - started;
-    const dropped = [...batch.dropped.values()].reduce((a, b) => a + b, 0);
-    this.m.flushDuration.observe(this.labels, ms / 1000);
-    this.m.flushRecords.observe({ ...this.labels, reason }, batch.count);
-    this.m.processed.inc({ ...this.labels, result: 'ok' }, batch.items.length);
-    this.m.processed.inc({ ...this.labels, result: 'dlq' }, batch.deadLetters.length);
-    this.m.processed.inc({ ...this.labels, result: 'drop' }, dropped);
-    for (const d of batch.deadLetters) this.m.deadLettered.inc({ ...this.labels, reason: d.reason });
-    for (const [r, n] of batch.dropped) this.m.dropped.inc({ ...this.labels, reason: r }, n);
-    const now = Date.now();
-    if (tracingEnabled()) {
-      const sampled = sampleIndexes(batch.items.length, 128).map((i) => batch.items[i]!.record.headers);
-      recordSpan(`process ${this.def.name}`, {
-        startTime: now - ms,
-        links: linksFromHeaders(sampled),
-        attributes: { 'messaging.batch.message_count': batch.count, 'studystream.processor': this.def.name },
-      });
-    }
-    const freshness = this.m.freshness.labels(this.labels);
-    for (const i of sampleIndexes(batch.items.length)) {
-      const ts = Number(batch.items[i]!.record.timestamp);
-      if (ts > 0) freshness.observe(Math.max(0, now - ts) / 1000);
-    }
-    this.m.throughput.set(this.labels, (batch.count * 1000) / Math.max(1, now - this.lastFlushEnd));
-    this.lastFlushEnd = now;
-    this.log.debug({ records: batch.count, reason, ms: Math.round(ms) }, 'batch flushed');
-    this.events.emit('flush', {
-      records: batch.count,
-      ok: batch.items.length,
-      deadLettered: batch.deadLetters.length,
-      dropped,
-      reason,
-      ms,
-    });
   }
 
   stop(): Promise<void> {

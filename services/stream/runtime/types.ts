@@ -1,5 +1,7 @@
 import type { IHeaders } from 'kafkajs';
-import type { TopicPartitionOffset } from './batching.ts';
+
+/** A position in a topic-partition. Kafka positions mean "the next record to read" (last consumed + 1). */
+export type TopicPartitionOffset = { topic: string; partition: number; offset: string };
 
 /** One record as consumed, with its coordinates: what a step sees and what dead-lettering preserves. */
 export type InboundRecord = {

@@ -16,7 +16,7 @@ import type { EventCodec } from '../../shared/codec.ts';
 import type { Pool } from '../../shared/postgres.ts';
 import { admitRecords, type StoredPosition } from '../stateful/positions.ts';
 import { decodeWireCached } from '../stateful/wire.ts';
-import type { ProcessorDefinition } from '../runtime/processor.ts';
+import type { ProcessorDefinition } from '../runtime/definition.ts';
 import type { FlushBatch } from '../runtime/types.ts';
 import { toSessionInput, type SessionInput } from './decode.ts';
 import {

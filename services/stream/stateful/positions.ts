@@ -5,7 +5,7 @@
  */
 import { topicPartitionKey } from '../../shared/kafka.ts';
 import type { Pool, PoolClient } from '../../shared/postgres.ts';
-import type { TopicPartitionOffset } from '../runtime/batching.ts';
+import type { TopicPartitionOffset } from '../runtime/types.ts';
 
 export type StoredPosition = { topic: string; partition: number; next: number; watermarkMs: number | null };
 

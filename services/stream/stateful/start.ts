@@ -10,12 +10,8 @@ import type { Logger } from '../../shared/logger.ts';
 import type { Registry } from '../../shared/metrics.ts';
 import type { Pool } from '../../shared/postgres.ts';
 import type { StreamConfig } from '../runtime/config.ts';
-import {
-  runProcessor,
-  runtimeOptionsFromEnv,
-  type ProcessorDefinition,
-  type RunningProcessor,
-} from '../runtime/processor.ts';
+import { runtimeOptionsFromEnv, type ProcessorDefinition } from '../runtime/definition.ts';
+import { runProcessor, type RunningProcessor } from '../runtime/processor.ts';
 
 export type StatefulDeps = {
   cfg: SharedConfig;

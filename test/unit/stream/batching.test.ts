@@ -3,7 +3,6 @@ import {
   backoffDelay,
   flushDecision,
   msUntilDue,
-  PositionTracker,
   shouldPause,
   type BatchPolicyOptions,
 } from '../../../services/stream/runtime/batching.ts';
@@ -28,21 +27,6 @@ describe('batching policy', () => {
   it('pauses when buffered plus in-flight records reach the threshold', () => {
     expect(shouldPause(policy, 100, 100)).toBe(false);
     expect(shouldPause(policy, 150, 100)).toBe(true);
-  });
-});
-
-describe('PositionTracker', () => {
-  it('keeps the next offset (last + 1) per topic-partition, whatever the order', () => {
-    const t = new PositionTracker();
-    t.consumed('a', 0, '5');
-    t.consumed('a', 0, '3');
-    t.consumed('a', 1, '9007199254740993');
-    t.consumed('b', 0, '0');
-    expect(t.toList()).toEqual([
-      { topic: 'a', partition: 0, offset: '6' },
-      { topic: 'a', partition: 1, offset: '9007199254740994' },
-      { topic: 'b', partition: 0, offset: '1' },
-    ]);
   });
 });
 
