@@ -2,9 +2,9 @@ import type { Redis } from 'ioredis';
 import { chQuery, type ClickHouseClient } from '../shared/clickhouse.ts';
 import type { SharedConfig } from '../shared/config.ts';
 import { withTransaction, type Pool } from '../shared/postgres.ts';
-import { scanKeys } from '../shared/redis.ts';
 import { sql } from '../shared/sql.ts';
 import { eraseSubject } from '../shared/subjects.ts';
+import { deleteCachedAnswersOf } from '../analytics-api/index.ts';
 import { deleteLiveSessionsOf, deleteUser as deleteFromClickHouse } from '../stream/index.ts';
 
 /**
@@ -100,7 +100,7 @@ export async function deleteUserFromClickHouse(
 
 /**
  * Removes the student's Redis state: live sessions, with their due entries and per-student index (the sessions
- * processor's deleteLiveSessionsOf), and the API's cached answers and version key. `prefix` is REDIS_KEY_PREFIX
+ * processor's deleteLiveSessionsOf), and the API's cached answers and version key (its deleteCachedAnswersOf). `prefix` is REDIS_KEY_PREFIX
  * (SCAN patterns are not prefixed by the client).
  */
 export async function deleteUserFromRedis(
@@ -110,14 +110,10 @@ export async function deleteUserFromRedis(
 ): Promise<StoreReport[]> {
   if (!USER_ID.test(userId)) throw new Error('user id: 1-64 letters, digits, _ or -');
   const live = await deleteLiveSessionsOf(redis, prefix, userId);
-  const cached = await scanKeys(redis, prefix, `api:c:*:u=${userId}:*`);
-  const multi = redis.multi();
-  for (const k of cached) multi.del(k);
-  multi.del(`api:ver:${userId}`);
-  await multi.exec();
+  const cached = await deleteCachedAnswersOf(redis, prefix, userId);
   return [
     { store: 'redis', table: 'sessions:live', deleted: live },
-    { store: 'redis', table: 'api cache', deleted: cached.length },
+    { store: 'redis', table: 'api cache', deleted: cached },
   ];
 }
 
