@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { chQuery, type ClickHouseClient } from '../shared/clickhouse.ts';
 import type { SharedConfig } from '../shared/config.ts';
+import { USER_ID } from '../shared/events.ts';
 import { withTransaction, type Pool } from '../shared/postgres.ts';
 import { sql } from '../shared/sql.ts';
 import { eraseSubject } from '../shared/subjects.ts';
@@ -32,8 +33,6 @@ export type UserDeletionReport = { userId: string; keyDestroyed: boolean; remove
 
 /** Tables never touched by a deletion. */
 const KEPT_PG_TABLES = new Set(['audit_log', 'subject_keys', 'erased_subjects', 'token_revocations']);
-
-const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Removes one user's rows from every PostgreSQL table with a user_id column in these schemas. */
 export async function deleteUserFromPostgres(
