@@ -252,7 +252,8 @@ export function retrievalStrength(
  * The recall inputs of the scheduler that owns a topic's schedule: what its recall curve reads of its state. Read
  * models carry this instead of a whole (or a partial, cast) scheduler state; recallAt evaluates it.
  */
-export type SchedulerRecall = { scheduler: 'sm2'; state: Sm2Recall } | { scheduler: 'fsrs'; state: FsrsRecall };
+export type SchedulerRecall =
+  { scheduler: 'sm2'; state: Sm2Recall } | { scheduler: 'fsrs'; state: FsrsRecall };
 
 /** The probability of recall at atMs of a topic's scheduler (retrievalStrength for stored recall inputs). */
 export function recallAt(recall: SchedulerRecall, atMs: number): number {

@@ -1,7 +1,13 @@
 import type { Pool } from '../../shared/postgres.ts';
 import { MASTERY_WEIGHTS, recallAt, type SchedulerRecall } from '../../domain/mastery.ts';
 import { clamp01 } from '../../domain/stats.ts';
-import { learnerColumns, learnerOfRow, recallColumns, recallOfRow, type LearnerNowState } from '../../stream/index.ts';
+import {
+  learnerColumns,
+  learnerOfRow,
+  recallColumns,
+  recallOfRow,
+  type LearnerNowState,
+} from '../../stream/index.ts';
 import { iso, ms, numOrNull, prepared, type Raw } from './statements.ts';
 import { topicIndex, type Topic } from './taxonomy.ts';
 

@@ -32,7 +32,8 @@ const RECALL: Projection = [
   ],
   [
     'recall_has',
-    (m) => `CASE WHEN ${m}.scheduler = 'sm2' THEN ${m}.sm2_state IS NOT NULL ELSE ${m}.fsrs_state IS NOT NULL END`,
+    (m) =>
+      `CASE WHEN ${m}.scheduler = 'sm2' THEN ${m}.sm2_state IS NOT NULL ELSE ${m}.fsrs_state IS NOT NULL END`,
   ],
   ['recall_card', (m) => `${m}.fsrs_state->>'state'`],
 ];
@@ -45,7 +46,13 @@ export function recallColumns(m: string, named = false): string {
   return select(RECALL, m, named);
 }
 
-function recall(sm2: unknown, a: unknown, last: unknown, has: unknown, card: unknown): SchedulerRecall | null {
+function recall(
+  sm2: unknown,
+  a: unknown,
+  last: unknown,
+  has: unknown,
+  card: unknown,
+): SchedulerRecall | null {
   if (has !== true) return null;
   const lastReviewAt = (last ?? undefined) as number;
   return sm2 === true

@@ -56,7 +56,14 @@ export type Snapshot = {
 
 /** The stored JSON text of a live session at version `v` (first: COMMIT_SCRIPT reads it by pattern). */
 function liveText(v: number, s: LiveSession): string {
-  return JSON.stringify({ v, userId: s.userId, p: s.p, finalizeAt: s.finalizeAt, touchedAt: s.touchedAt, state: s.state });
+  return JSON.stringify({
+    v,
+    userId: s.userId,
+    p: s.p,
+    finalizeAt: s.finalizeAt,
+    touchedAt: s.touchedAt,
+    state: s.state,
+  });
 }
 
 /** A live session from its stored JSON text (liveText), or undefined for a missing key. */
@@ -228,12 +235,7 @@ export async function commit(
     id: splitSessionKey(x.key).sessionId,
     v: x.expectedV,
     // ARGV[1] is the plan; the first session text is ARGV[2].
-    val:
-      x.val === null
-        ? false
-        : values.push(
-  liveText(x.expectedV + 1, x.val),
-          ) + 1,
+    val: x.val === null ? false : values.push(liveText(x.expectedV + 1, x.val)) + 1,
     score: x.val === null ? '0' : String(closableAt(x.val, options)),
     last: x.val === null ? '0' : String(x.val.state.lastEventAt),
   }));

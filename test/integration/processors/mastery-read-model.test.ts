@@ -8,7 +8,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedEnv, provision, teardown, type IsolatedEnv } from '../../support/isolated.ts';
 import { createPgPool, type Pool } from '../../../services/shared/postgres.ts';
-import { applyAttempt, emptyMasteryState, recallAt, type RetrievalScheduler } from '../../../services/domain/mastery.ts';
+import {
+  applyAttempt,
+  emptyMasteryState,
+  recallAt,
+  type RetrievalScheduler,
+} from '../../../services/domain/mastery.ts';
 import { leafFigures } from '../../../services/domain/topic-figures.ts';
 import { fsrsRecallProbability, type FsrsState } from '../../../services/domain/fsrs.ts';
 import { sm2RecallProbability, type Sm2State } from '../../../services/domain/sm2.ts';
@@ -50,12 +55,12 @@ describe('mastery read model: the projections of topic_mastery JSON equal the st
     iso = isolatedEnv('mastery_rm');
     await provision(iso, { postgres: true });
     pg = createPgPool(iso.cfg);
-    leaves = (await pg.query<{ id: string }>('SELECT id FROM topics WHERE level = 2 ORDER BY id LIMIT 12')).rows.map(
-      (r) => r.id,
-    );
-    parents = (await pg.query<{ id: string }>('SELECT id FROM topics WHERE level = 1 ORDER BY id LIMIT 2')).rows.map(
-      (r) => r.id,
-    );
+    leaves = (
+      await pg.query<{ id: string }>('SELECT id FROM topics WHERE level = 2 ORDER BY id LIMIT 12')
+    ).rows.map((r) => r.id);
+    parents = (
+      await pg.query<{ id: string }>('SELECT id FROM topics WHERE level = 1 ORDER BY id LIMIT 2')
+    ).rows.map((r) => r.id);
     const rand = prng(14);
     const client = await pg.connect();
     try {
@@ -77,7 +82,13 @@ describe('mastery read model: the projections of topic_mastery JSON equal the st
               itemB: rand() < 0.5 ? undefined : rand() * 4 - 2,
             });
           }
-          return { userId: user, topicId, level: 2, columns: leafFigures(state, scheduler), processorState: null };
+          return {
+            userId: user,
+            topicId,
+            level: 2,
+            columns: leafFigures(state, scheduler),
+            processorState: null,
+          };
         });
         await insertRows(client, rows, scheduler);
         // Parents: roll-up rows without scheduler or learner state.
@@ -139,7 +150,12 @@ describe('mastery read model: the projections of topic_mastery JSON equal the st
       else {
         withRecall++;
         expect(recall?.scheduler).toBe(w.scheduler);
-        for (const t of [full.lastReviewAt - DAY, full.lastReviewAt, full.lastReviewAt + 3 * DAY, T0 + 400 * DAY]) {
+        for (const t of [
+          full.lastReviewAt - DAY,
+          full.lastReviewAt,
+          full.lastReviewAt + 3 * DAY,
+          T0 + 400 * DAY,
+        ]) {
           const expected =
             w.scheduler === 'sm2'
               ? sm2RecallProbability(w.sm2_state!, t)
