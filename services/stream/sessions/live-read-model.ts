@@ -5,29 +5,28 @@
  * scanned.
  */
 import type { Redis } from 'ioredis';
+import type { SessionState } from '../../domain/sessions.ts';
 import { sessionKey } from './step.ts';
 import { KEYS, parseLive } from './store.ts';
 
-/** A live session's figures so far, as a reader sees them (times in epoch ms). */
-export type LiveSessionRead = {
-  sessionId: string;
-  status: 'active' | 'paused' | 'ended';
-  startedAt: number;
-  /** The session's last event. */
-  lastEventAt: number;
-  /** The first session_end received, else null. */
-  endedAt: number | null;
-  activeMs: number;
-  idleMs: number;
-  pauseCount: number;
-  focusScore: number | null;
-  questionsAnswered: number;
-  questionsCorrect: number;
-  materialsOpened: number;
-  notes: number;
-  highlights: number;
-  aiCoachInteractions: number;
-};
+/** A live session's figures so far, as a reader sees them (times in epoch ms; the domain's SessionState names). */
+export type LiveSessionRead = Pick<
+  SessionState,
+  | 'sessionId'
+  | 'startedAt'
+  | 'lastEventAt'
+  | 'endedAt'
+  | 'activeMs'
+  | 'idleMs'
+  | 'pauseCount'
+  | 'focusScore'
+  | 'questionsAnswered'
+  | 'questionsCorrect'
+  | 'materialsOpened'
+  | 'notes'
+  | 'highlights'
+  | 'aiCoachInteractions'
+> & { status: 'active' | 'paused' | 'ended' };
 
 /** Live sessions read per request at most (newest first); a student rarely has more than one. */
 const MAX_LIVE = 5;

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedEnv, provision, teardown, type IsolatedEnv } from '../../support/isolated.ts';
+import { rand as seeded } from '../../support/seeded-data.ts';
 import { createPgPool, type Pool } from '../../../services/shared/postgres.ts';
 import {
   applyAttempt,
@@ -33,18 +34,6 @@ import {
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-02-01T08:00:00Z');
 
-/** A small deterministic PRNG (mulberry32), so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('mastery read model: the projections of topic_mastery JSON equal the stored states', () => {
   let iso: IsolatedEnv;
   let pg: Pool;
@@ -61,7 +50,7 @@ describe('mastery read model: the projections of topic_mastery JSON equal the st
     parents = (
       await pg.query<{ id: string }>('SELECT id FROM topics WHERE level = 1 ORDER BY id LIMIT 2')
     ).rows.map((r) => r.id);
-    const rand = prng(14);
+    const rand = seeded(14);
     const client = await pg.connect();
     try {
       for (const scheduler of ['sm2', 'fsrs'] as RetrievalScheduler[]) {
