@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { Counter, type Registry } from '../shared/metrics.ts';
 import type { Logger } from '../shared/logger.ts';
+import { scanKeys } from '../shared/redis.ts';
 
 /**
  * Read-through Redis cache for API responses: one entry per endpoint, subject (student or cohort) and
@@ -121,6 +122,20 @@ export class ResponseCache {
       this.warn(err, 'write');
     }
   }
+}
+
+/**
+ * Removes a student's cached answers (every endpoint, version and parameters: entryKey's layout) and version key
+ * (`delete-user`). `prefix` is the client's REDIS_KEY_PREFIX (SCAN patterns are not prefixed by the client).
+ * Returns how many cached answers were removed.
+ */
+export async function deleteCachedAnswersOf(redis: Redis, prefix: string, user: string): Promise<number> {
+  const cached = await scanKeys(redis, prefix, `api:c:*:u=${user}:*`);
+  const multi = redis.multi();
+  for (const k of cached) multi.del(k);
+  multi.del(userVersionKey(user));
+  await multi.exec();
+  return cached.length;
 }
 
 /** `api:c:<endpoint>:<subject>:<version>:<k=v&...>` with parameters sorted by name. */

@@ -4,6 +4,7 @@
  */
 export { ROLES, parseTtl, signToken } from './auth.ts';
 export type { Role } from './auth.ts';
+export { deleteCachedAnswersOf } from './cache.ts';
 export { apiEnv, loadApiConfig } from './config.ts';
 export { assignEducator, listAssignments, revokeTokens } from './server-checks.ts';
 export { demoHints } from './demo.ts';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { USER_ID } from '../shared/events.ts';
-import { MASTERY_FIELDS, type MasteryCursor } from './data/state.ts';
+import type { MasteryCursor } from './data/mastery-list.ts';
+import { MASTERY_FIELDS } from './views/mastery-entry.ts';
 
 /**
  * Every path and query parameter the API accepts, as zod schemas. Patterns are strict allow-lists, so a value

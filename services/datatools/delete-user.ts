@@ -1,10 +1,12 @@
 import type { Redis } from 'ioredis';
 import { chQuery, type ClickHouseClient } from '../shared/clickhouse.ts';
 import type { SharedConfig } from '../shared/config.ts';
+import { USER_ID } from '../shared/events.ts';
 import { withTransaction, type Pool } from '../shared/postgres.ts';
 import { sql } from '../shared/sql.ts';
 import { eraseSubject } from '../shared/subjects.ts';
-import { deleteUser as deleteFromClickHouse } from '../stream/index.ts';
+import { deleteCachedAnswersOf } from '../analytics-api/index.ts';
+import { deleteLiveSessionsOf, deleteUser as deleteFromClickHouse } from '../stream/index.ts';
 
 /**
  * Right to deletion (issue 18, finding 4): one student out of every store, the topics included.
@@ -31,8 +33,6 @@ export type UserDeletionReport = { userId: string; keyDestroyed: boolean; remove
 
 /** Tables never touched by a deletion. */
 const KEPT_PG_TABLES = new Set(['audit_log', 'subject_keys', 'erased_subjects', 'token_revocations']);
-
-const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Removes one user's rows from every PostgreSQL table with a user_id column in these schemas. */
 export async function deleteUserFromPostgres(
@@ -98,9 +98,9 @@ export async function deleteUserFromClickHouse(
 }
 
 /**
- * Removes the student's Redis state: live sessions (string keys), their entries in every partition's due set, the
- * per-student session index, and the API's cached answers and version key. `prefix` is REDIS_KEY_PREFIX (SCAN
- * patterns are not prefixed by the client).
+ * Removes the student's Redis state: live sessions, with their due entries and per-student index (the sessions
+ * processor's deleteLiveSessionsOf), and the API's cached answers and version key (its deleteCachedAnswersOf). `prefix` is REDIS_KEY_PREFIX
+ * (SCAN patterns are not prefixed by the client).
  */
 export async function deleteUserFromRedis(
   redis: Redis,
@@ -108,37 +108,11 @@ export async function deleteUserFromRedis(
   userId: string,
 ): Promise<StoreReport[]> {
   if (!USER_ID.test(userId)) throw new Error('user id: 1-64 letters, digits, _ or -');
-  const scan = async (pattern: string): Promise<string[]> => {
-    const out: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', prefix + pattern, 'COUNT', 1000);
-      cursor = next;
-      for (const k of keys) out.push(k.slice(prefix.length));
-    } while (cursor !== '0');
-    return out;
-  };
-  const live = await scan(`sessions:live:${userId}:*`);
-  const dueSets = await scan('sessions:due:*');
-  const cached = await scan(`api:c:*:u=${userId}:*`);
-  const multi = redis.multi();
-  for (const k of live) multi.del(k);
-  for (const due of dueSets) {
-    for (const k of live) multi.zrem(due, k.slice('sessions:live:'.length));
-  }
-  multi.del(`sessions:user:${userId}`);
-  for (const k of cached) multi.del(k);
-  multi.del(`api:ver:${userId}`);
-  await multi.exec();
-  // Due entries whose live key was already gone (a crash between the two) hold the id too.
-  for (const due of dueSets) {
-    const members = await redis.zrangebyscore(due, '-inf', '+inf');
-    const mine = members.filter((m) => m.startsWith(`${userId}:`));
-    if (mine.length > 0) await redis.zrem(due, ...mine);
-  }
+  const live = await deleteLiveSessionsOf(redis, prefix, userId);
+  const cached = await deleteCachedAnswersOf(redis, prefix, userId);
   return [
-    { store: 'redis', table: 'sessions:live', deleted: live.length },
-    { store: 'redis', table: 'api cache', deleted: cached.length },
+    { store: 'redis', table: 'sessions:live', deleted: live },
+    { store: 'redis', table: 'api cache', deleted: cached },
   ];
 }
 

@@ -31,6 +31,9 @@ export interface FsrsState {
   learningSteps: number;
 }
 
+/** What the FSRS forgetting curve reads of a card (all a read model needs to decay recall at request time). */
+export type FsrsRecall = Pick<FsrsState, 'stability' | 'lastReviewAt' | 'state'>;
+
 export const FSRS_REQUEST_RETENTION = 0.9;
 
 const scheduler = fsrs({
@@ -97,7 +100,7 @@ export function fsrsReview(
  * Elapsed time is fractional days (ts-fsrs get_retrievability truncates to whole days), so retrieval
  * strength decays smoothly within a day. A card never reviewed has 0.
  */
-export function fsrsRecallProbability(state: FsrsState | undefined, atMs: number): number {
+export function fsrsRecallProbability(state: FsrsRecall | undefined, atMs: number): number {
   if (state === undefined || state.state === 'new' || state.stability <= 0) return 0;
   const elapsedDays = Math.max(0, atMs - state.lastReviewAt) / DAY_MS;
   return scheduler.forgetting_curve(elapsedDays, state.stability);

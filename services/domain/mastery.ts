@@ -18,9 +18,9 @@
  */
 
 import { fsrsRecallProbability, fsrsReview, ratingFromQuality } from './fsrs.ts';
-import type { FsrsState } from './fsrs.ts';
+import type { FsrsRecall, FsrsState } from './fsrs.ts';
 import { qualityFromAttempt, sm2RecallProbability, sm2Review } from './sm2.ts';
-import type { AttemptForQuality, Sm2Options, Sm2State } from './sm2.ts';
+import type { AttemptForQuality, Sm2Options, Sm2Recall, Sm2State } from './sm2.ts';
 import { clamp01, wilsonInterval, Z_95 } from './stats.ts';
 import { emptyLearnerState, LEARNER_PARAMS, updateLearner } from './learner-model.ts';
 import { dailyReview, type DailyFsrsState } from './fsrs-daily.ts';
@@ -246,6 +246,20 @@ export function retrievalStrength(
   return scheduler === 'fsrs'
     ? fsrsRecallProbability(state.fsrs ?? undefined, atMs)
     : sm2RecallProbability(state.sm2 ?? undefined, atMs);
+}
+
+/**
+ * The recall inputs of the scheduler that owns a topic's schedule: what its recall curve reads of its state. Read
+ * models carry this instead of a whole (or a partial, cast) scheduler state; recallAt evaluates it.
+ */
+export type SchedulerRecall =
+  { scheduler: 'sm2'; state: Sm2Recall } | { scheduler: 'fsrs'; state: FsrsRecall };
+
+/** The probability of recall at atMs of a topic's scheduler (retrievalStrength for stored recall inputs). */
+export function recallAt(recall: SchedulerRecall, atMs: number): number {
+  return recall.scheduler === 'sm2'
+    ? sm2RecallProbability(recall.state, atMs)
+    : fsrsRecallProbability(recall.state, atMs);
 }
 
 /** Mastery as of atMs (retrieval strength decays with time, so the score depends on when it is asked). */

@@ -103,8 +103,11 @@ export function sm2Stability(intervalDays: number): number {
   return intervalDays / -Math.log(SM2_RECALL_AT_DUE);
 }
 
+/** What SM-2's recall curve reads of its state (all a read model needs to decay recall at request time). */
+export type Sm2Recall = Pick<Sm2State, 'intervalDays' | 'lastReviewAt'>;
+
 /** Probability of recall at atMs; 1 at (or before) the last review, 0.9 at the due date. */
-export function sm2RecallProbability(state: Sm2State | undefined, atMs: number): number {
+export function sm2RecallProbability(state: Sm2Recall | undefined, atMs: number): number {
   if (state === undefined || state.intervalDays <= 0) return 0;
   const elapsedDays = Math.max(0, atMs - state.lastReviewAt) / DAY_MS;
   return Math.exp(-elapsedDays / sm2Stability(state.intervalDays));

@@ -210,7 +210,7 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
       log.warn({ err: outcome.error.message, events: events.length }, 'produce failed');
       return { error: unavailable(c, 'event store unavailable; retry with the same event_id') };
     }
-    return { response: outcome.response };
+    return { response: outcome.value };
   }
 
   /**

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
+import type { Result } from '../shared/result.ts';
 
 /**
  * Request body handling: content type, size limit (checked on Content-Length and while streaming, so an
@@ -14,7 +15,7 @@ export type BodyError = {
   details?: unknown;
 };
 
-export type BodyResult<T> = { ok: true; value: T } | { ok: false; error: BodyError };
+export type BodyResult<T> = Result<T, BodyError>;
 
 export type BatchEnvelope = { sentAt: number | undefined; events: unknown[] };
 

@@ -1,18 +1,17 @@
 import type { Logger } from '../shared/logger.ts';
 import { SpanKind, traceHeaders, withSpan } from '../shared/tracing.ts';
 import type { OutgoingEvent } from '../shared/producer.ts';
+import type { EventOutcome, Result } from '../shared/result.ts';
 import { applyServerFields, type RequestContext } from './apply.ts';
 import type { IngestMetrics } from './metrics.ts';
 import type { Publisher } from './publisher.ts';
 import type { Dedupe, Reservation } from './redis-scripts.ts';
 import { decodeEvent, validateEvent, type FieldError } from './validate.ts';
 
-export type EventStatus = 'accepted' | 'duplicate' | 'rejected';
-
 export type EventResult = {
   index: number;
   event_id: string | null;
-  status: EventStatus;
+  status: EventOutcome;
   errors?: Array<Pick<FieldError, 'path' | 'reason' | 'code'>>;
 };
 
@@ -27,8 +26,6 @@ export type PipelineDeps = { dedupe: Dedupe; publisher: Publisher; metrics: Inge
 
 export type PipelineLimits = { maxAgeMs: number; maxFutureMs: number };
 
-export type PipelineOutcome = { ok: true; response: IngestResponse } | { ok: false; error: Error };
-
 /**
  * The ingest pipeline for the events of one request, top to bottom: decode, validate, apply the server fields,
  * check duplicates, write to Kafka. Bad events become per-event results and never block the good ones.
@@ -39,7 +36,7 @@ export async function ingestEvents(
   ctx: RequestContext,
   limits: PipelineLimits,
   deps: PipelineDeps,
-): Promise<PipelineOutcome> {
+): Promise<Result<IngestResponse, Error>> {
   const results: EventResult[] = new Array(raw.length);
   const good: Array<{ result: EventResult; event: OutgoingEvent }> = [];
   const seenInRequest = new Set<string>();
@@ -129,7 +126,7 @@ export async function ingestEvents(
     const [family, result] = k.split('\u0000') as [string, string];
     deps.metrics.events.inc({ family, result, reason: '' }, n);
   }
-  return { ok: true, response };
+  return { ok: true, value: response };
 }
 
 /** The response body as JSON text (same as JSON.stringify(response), built without a generic walk). */

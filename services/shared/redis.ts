@@ -37,3 +37,18 @@ export function redisReady(redis: Redis, timeoutMs = 5000): Promise<Redis> {
     redis.once('ready', onReady);
   });
 }
+
+/**
+ * Every key matching `pattern` (SCAN, 1000 per step), without `prefix`. SCAN patterns are not prefixed by the
+ * client, so `prefix` (the client's REDIS_KEY_PREFIX) is added to the pattern here and removed from the keys.
+ */
+export async function scanKeys(redis: Redis, prefix: string, pattern: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', prefix + pattern, 'COUNT', 1000);
+    cursor = next;
+    for (const k of keys) out.push(k.slice(prefix.length));
+  } while (cursor !== '0');
+  return out;
+}

@@ -31,5 +31,18 @@ export type { InboundRecord } from './runtime/types.ts';
 export { SessionsBulkBuild } from './sessions/bulk.ts';
 export { sessionsEnv } from './sessions/config.ts';
 export { createSessionsProcessor, positionField, sessionOptions } from './sessions/processor.ts';
-export { liveKeys, readLive, readLiveSessions, writtenCounts } from './sessions/store.ts';
+export { deleteLiveSessionsOf, liveKeys, readLive, writtenCounts } from './sessions/store.ts';
+export { newestLiveSession, type LiveSessionRead } from './sessions/live-read-model.ts';
+export {
+  learnerColumns,
+  learnerOf,
+  learnerOfRow,
+  learnerPoolSums,
+  recallColumns,
+  recallOf,
+  recallOfRow,
+  recallSchedulerOf,
+  RECALL_WIDTH,
+  type LearnerNowState,
+} from './mastery/read-model.ts';
 export { insertStudyReads, StudyReads, type StudyDay, type StudyMaterial } from './mastery/study-reads.ts';

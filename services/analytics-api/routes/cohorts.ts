@@ -24,7 +24,7 @@ import {
 } from '../params.ts';
 import { defineRoute, type HandlerContext } from '../route.ts';
 import { RESPONSES } from '../schemas.ts';
-import { cohortExists, cohortMembers, cohortsOf } from '../data/state.ts';
+import { cohortExists, cohortMembers, cohortsOf } from '../data/cohorts.ts';
 
 /**
  * Cohort v2 (services/analytics/README.md): every figure is read from a frozen release of one fixed calendar window

@@ -4,12 +4,8 @@ import { RESPONSES } from '../schemas.ts';
 import { DEVELOPING, MASTERED, round, streaks, utcDay } from '../compute.ts';
 import { studySummary } from '../data/history.ts';
 import { liveSession } from '../data/live.ts';
-import {
-  masterySummaryData,
-  reviewSummary,
-  type MasterySummaryData,
-  type SummaryTopic,
-} from '../data/state.ts';
+import { masterySummaryData, type MasterySummaryData, type SummaryTopic } from '../data/mastery-summary.ts';
+import { reviewSummary } from '../data/reviews.ts';
 
 const brief = (r: SummaryTopic) => ({
   topicId: r.topicId,

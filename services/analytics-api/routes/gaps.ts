@@ -20,7 +20,8 @@ import {
   studyTotals,
   type ExamGraph,
 } from '../data/exam.ts';
-import { cohortLeafMastery, cohortMembers, masteryNow, masteryRows, type MasteryRow } from '../data/state.ts';
+import { cohortLeafMastery, cohortMembers } from '../data/cohorts.ts';
+import { masteryNow, masteryRows, type MasteryRow } from '../data/mastery.ts';
 
 export const WEIGHT_SCALE_NOTE =
   'board weight on the seed 0-10 scale: 10 x exam share / the largest leaf share (services/domain/gaps.ts)';

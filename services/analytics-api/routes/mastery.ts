@@ -10,63 +10,11 @@ import { defineRoute } from '../route.ts';
 import { RESPONSES } from '../schemas.ts';
 import { addDays, round, utcDay } from '../compute.ts';
 import { topicDaily } from '../data/history.ts';
-import {
-  masteryHistory,
-  masteryListPage,
-  masteryNow,
-  masteryRows,
-  learnerFields,
-  learnerPool,
-  pCorrectView,
-  type MasteryField,
-  type StudentPool,
-  topicWithChildren,
-  type MasteryListRow,
-  type MasteryRow,
-} from '../data/state.ts';
-
-/**
- * The one builder of a mastery entry (the list's entries, the topic view's `mastery`): a row's figures at `now`.
- * `current` is masteryNow's result (recall decayed to `now`), computed by the caller from what it read.
- */
-export function masteryEntry(r: MasteryListRow, now: number, pool?: StudentPool) {
-  return {
-    topicId: r.topicId,
-    name: r.name,
-    level: r.level,
-    parentId: r.parentId,
-    boardWeight: r.boardWeight,
-    score: round(r.score),
-    interval: { lower: round(r.lower), upper: round(r.upper), level: 0.95 },
-    trend: r.trend,
-    attempts: r.attempts,
-    correct: r.correct,
-    accuracy: round(r.accuracy),
-    firstAttemptAccuracy: round(r.firstAttemptAccuracy),
-    recentAccuracy: round(r.recentAccuracy),
-    retrievalStrength: round(r.retrievalStrength),
-    materialCompletion: round(r.materialCompletion),
-    ...learnerFields(
-      r.learner,
-      r.pCorrect ? pCorrectView(r.pCorrect.p, r.pCorrect.lower, r.pCorrect.upper) : null,
-      r.topicId,
-      r.asOf === null ? null : Date.parse(r.asOf),
-      now,
-      pool,
-    ),
-    asOf: r.asOf,
-    now: r.current
-      ? { retrievalStrength: round(r.current.retrievalStrength), score: round(r.current.score) }
-      : null,
-    nextReviewAt: r.nextReviewAt,
-    scheduler: r.level === 2 ? r.scheduler : null,
-  } satisfies Record<MasteryField, unknown>;
-}
-
-/** The API shape of one full mastery row (the scheduler states read) at `now`. */
-export function masteryView(r: MasteryRow, now: number, pool?: StudentPool) {
-  return masteryEntry({ ...r, current: masteryNow(r, now) }, now, pool);
-}
+import { learnerPool } from '../data/learner.ts';
+import { masteryHistory, masteryRows } from '../data/mastery.ts';
+import { masteryListPage } from '../data/mastery-list.ts';
+import { topicWithChildren } from '../data/taxonomy.ts';
+import { masteryEntry, masteryView, type MasteryField } from '../views/mastery-entry.ts';
 
 export const masteryList = defineRoute({
   path: '/api/analytics/mastery',

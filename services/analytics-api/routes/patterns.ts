@@ -3,7 +3,7 @@ import { defineRoute } from '../route.ts';
 import { RESPONSES } from '../schemas.ts';
 import { addDays, histogram, meanOf, median, round, slope, utcDay, weekly } from '../compute.ts';
 import { dailyActivity, hourlyHeatmap } from '../data/history.ts';
-import { sessionsSince } from '../data/state.ts';
+import { sessionsSince } from '../data/sessions.ts';
 
 /** Session length buckets in minutes. */
 export const SESSION_BUCKETS_MIN = [0, 15, 30, 45, 60, 90, 120];

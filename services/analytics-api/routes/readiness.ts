@@ -1,5 +1,4 @@
-import { fsrsRecallProbability } from '../../domain/fsrs.ts';
-import { sm2RecallProbability } from '../../domain/sm2.ts';
+import { recallAt } from '../../domain/mastery.ts';
 import {
   daysUntilReady,
   INTERVAL_LEVEL,
@@ -17,7 +16,7 @@ import { defineRoute, type DataDeps } from '../route.ts';
 import { RESPONSES } from '../schemas.ts';
 import { round, utcDay } from '../compute.ts';
 import { examGraph, studyTotals, type ExamGraph, type StudyTotals } from '../data/exam.ts';
-import { masteryNow, masteryRows, type MasteryRow } from '../data/state.ts';
+import { masteryNow, masteryRows, type MasteryRow } from '../data/mastery.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -44,11 +43,7 @@ export function readinessInputs(
         recallAtExam: 0,
       };
     }
-    const recallAtExam = r.fsrsState
-      ? fsrsRecallProbability(r.fsrsState, examMs)
-      : r.sm2State
-        ? sm2RecallProbability(r.sm2State, examMs)
-        : r.retrievalStrength;
+    const recallAtExam = r.recall ? recallAt(r.recall, examMs) : r.retrievalStrength;
     return {
       topicId: leaf.id,
       system: leaf.system,

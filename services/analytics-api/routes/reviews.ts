@@ -2,7 +2,7 @@ import { reviewsQuery } from '../params.ts';
 import { defineRoute } from '../route.ts';
 import { RESPONSES } from '../schemas.ts';
 import { addDays, round, utcDay } from '../compute.ts';
-import { reviewSchedule } from '../data/state.ts';
+import { reviewSchedule } from '../data/reviews.ts';
 
 const DAY_MS = 86_400_000;
 

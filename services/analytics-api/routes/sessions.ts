@@ -3,7 +3,7 @@ import { defineRoute } from '../route.ts';
 import { RESPONSES } from '../schemas.ts';
 import { round } from '../compute.ts';
 import { liveSession } from '../data/live.ts';
-import { recentSessions } from '../data/state.ts';
+import { recentSessions } from '../data/sessions.ts';
 
 export const sessions = defineRoute({
   path: '/api/analytics/sessions',

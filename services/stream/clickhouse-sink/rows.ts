@@ -1,5 +1,6 @@
 import type { EventFamily } from '../../shared/kafka.ts';
 import { utcOffsetMinutes } from '../../shared/timezone.ts';
+import type { Result } from '../../shared/result.ts';
 
 /**
  * Pure mapping from decoded Avro records (avsc, wrapUnions 'auto': unions are plain values or null, enums are
@@ -20,7 +21,7 @@ export const RAW_TABLES: readonly RawTable[] = ['study_events', 'question_attemp
 export type RowKey = { event_id: string; user_id: string; occurred_at: number };
 export type RawRow = RowKey & Record<string, unknown>;
 export type MappedRow = { table: RawTable; row: RawRow };
-export type MapResult = { ok: true; value: MappedRow } | { ok: false; error: string };
+export type MapResult = Result<MappedRow, string>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** DateTime in 18.16 is a UInt32 of seconds: 1970 to 2106. We accept 2000-01-01 to 2100-01-01. */

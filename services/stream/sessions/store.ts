@@ -1,5 +1,6 @@
 /**
- * Adapters of the sessions processor, and the read model other services use (readLiveSessions).
+ * Adapters of the sessions processor. The read model other services use is live-read-model.ts (readers never spell
+ * these keys or this JSON).
  *
  * Redis (keys under REDIS_KEY_PREFIX):
  *   sessions:pos                          hash  "<topic>|<partition>" -> next offset to apply (authoritative)
@@ -19,11 +20,13 @@
  */
 import { RetriableError } from '../../shared/errors.ts';
 import type { Redis } from 'ioredis';
+import { scanKeys } from '../../shared/redis.ts';
 import type { Pool, PoolClient } from '../../shared/postgres.ts';
 import type { SessionState, TimelineEntry } from '../../domain/sessions.ts';
 import { sessionFromTimeline } from '../../domain/sessions.ts';
 import {
   closableAt,
+  sessionKey,
   splitSessionKey,
   type LiveSession,
   type SessionOptions,
@@ -34,7 +37,8 @@ export const KEYS = {
   pos: 'sessions:pos',
   /** By sessionKey (step.ts): `<user_id>:<session_id>`. */
   live: (key: string) => `sessions:live:${key}`,
-  due: (p: number) => `sessions:due:${p}`,
+  /** By partition; `*` in a SCAN pattern. */
+  due: (p: number | '*') => `sessions:due:${p}`,
   user: (userId: string) => `sessions:user:${userId}`,
 };
 
@@ -50,7 +54,20 @@ export type Snapshot = {
   live: Map<string, LiveSession>;
 };
 
-function parseLive(text: string | null): LiveSession | undefined {
+/** The stored JSON text of a live session at version `v` (first: COMMIT_SCRIPT reads it by pattern). */
+function liveText(v: number, s: LiveSession): string {
+  return JSON.stringify({
+    v,
+    userId: s.userId,
+    p: s.p,
+    finalizeAt: s.finalizeAt,
+    touchedAt: s.touchedAt,
+    state: s.state,
+  });
+}
+
+/** A live session from its stored JSON text (liveText), or undefined for a missing key. */
+export function parseLive(text: string | null): LiveSession | undefined {
   return text === null ? undefined : (JSON.parse(text) as LiveSession);
 }
 
@@ -127,23 +144,29 @@ export async function readLive(redis: Redis, keys: string[]): Promise<Map<string
 }
 
 /**
- * The read model of live sessions (for the analytics API): the student's newest live sessions, newest first, at
- * most `limit`; one ZREVRANGE of the index, then one MGET when there is any.
+ * Removes a student's live state (`delete-user`): their live sessions, those sessions' entries in every partition's
+ * due set, the per-student index, and due entries whose live key was already gone (a crash between the two).
+ * `prefix` is the client's REDIS_KEY_PREFIX (SCAN patterns are not prefixed by the client). Returns how many live
+ * sessions were removed.
  */
-export async function readLiveSessions(
-  redis: Redis,
-  userId: string,
-  limit: number,
-): Promise<Array<{ sessionId: string; state: SessionState }>> {
-  const ids = await redis.zrevrange(KEYS.user(userId), 0, limit - 1);
-  if (ids.length === 0) return [];
-  const values = await redis.mget(...ids.map((id) => KEYS.live(`${userId}:${id}`)));
-  const out: Array<{ sessionId: string; state: SessionState }> = [];
-  values.forEach((text, i) => {
-    const s = parseLive(text ?? null);
-    if (s && s.userId === userId) out.push({ sessionId: ids[i] as string, state: s.state });
-  });
-  return out;
+export async function deleteLiveSessionsOf(redis: Redis, prefix: string, userId: string): Promise<number> {
+  const live = await scanKeys(redis, prefix, KEYS.live(sessionKey(userId, '*')));
+  const dueSets = await scanKeys(redis, prefix, KEYS.due('*'));
+  const liveKeyPrefix = KEYS.live('').length;
+  const multi = redis.multi();
+  for (const k of live) multi.del(k);
+  for (const due of dueSets) {
+    for (const k of live) multi.zrem(due, k.slice(liveKeyPrefix));
+  }
+  multi.del(KEYS.user(userId));
+  await multi.exec();
+  const mine = sessionKey(userId, '');
+  for (const due of dueSets) {
+    const members = await redis.zrangebyscore(due, '-inf', '+inf');
+    const left = members.filter((m) => m.startsWith(mine));
+    if (left.length > 0) await redis.zrem(due, ...left);
+  }
+  return live.length;
 }
 
 /**
@@ -212,19 +235,7 @@ export async function commit(
     id: splitSessionKey(x.key).sessionId,
     v: x.expectedV,
     // ARGV[1] is the plan; the first session text is ARGV[2].
-    val:
-      x.val === null
-        ? false
-        : values.push(
-            JSON.stringify({
-              v: x.expectedV + 1,
-              userId: x.val.userId,
-              p: x.val.p,
-              finalizeAt: x.val.finalizeAt,
-              touchedAt: x.val.touchedAt,
-              state: x.val.state,
-            }),
-          ) + 1,
+    val: x.val === null ? false : values.push(liveText(x.expectedV + 1, x.val)) + 1,
     score: x.val === null ? '0' : String(closableAt(x.val, options)),
     last: x.val === null ? '0' : String(x.val.state.lastEventAt),
   }));

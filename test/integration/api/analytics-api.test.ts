@@ -20,7 +20,7 @@ import {
   type InvalidationListener,
 } from '../../../services/analytics-api/invalidation.ts';
 import { percentileRank } from '../../../services/domain/stats.ts';
-import { pCorrectNow } from '../../../services/analytics-api/data/state.ts';
+import { pCorrectNow } from '../../../services/analytics-api/views/mastery-entry.ts';
 import {
   ALICE,
   BIG,

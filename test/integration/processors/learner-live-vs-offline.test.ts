@@ -20,7 +20,8 @@ import {
   systemOf,
   type LearnerState,
 } from '../../../services/domain/learner-model.ts';
-import { learnerFields, learnerPool, type StudentPool } from '../../../services/analytics-api/data/state.ts';
+import { learnerPool, type StudentPool } from '../../../services/analytics-api/data/learner.ts';
+import { learnerFields } from '../../../services/analytics-api/views/mastery-entry.ts';
 
 describe('learner model: live processor equals the offline eval', () => {
   let iso: IsolatedEnv;
