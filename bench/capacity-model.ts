@@ -141,21 +141,12 @@ export function size(students: number, load: Load, f: StageFigures, a: Assumptio
   };
   // A partition is read by one consumer instance: its rate is bounded by the slowest consumer's per-instance rate.
   const byRate = Math.ceil(load.eventsPerSec / (f.slowestConsumerEventsPerInstance * a.utilisation));
-  const partitions = Math.max(
-    a.minPartitions,
-    byRate,
-    instances.mastery,
-    instances.sessions,
-    instances.sink,
-  );
-  const chStorageGbPerYear =
-    (students * a.eventsPerStudentYear * f.chBytesPerEvent * a.chReplicas) / 1e9;
+  const partitions = Math.max(a.minPartitions, byRate, instances.mastery, instances.sessions, instances.sink);
+  const chStorageGbPerYear = (students * a.eventsPerStudentYear * f.chBytesPerEvent * a.chReplicas) / 1e9;
   const shardsByIngest = Math.ceil(
     load.eventsPerSec / (f.sinkRowsPerCore * a.chCoresPerNode * a.utilisation),
   );
-  const shardsByDisk = Math.ceil(
-    (chStorageGbPerYear * a.retentionYears) / a.chReplicas / a.chDiskGbPerNode,
-  );
+  const shardsByDisk = Math.ceil((chStorageGbPerYear * a.retentionYears) / a.chReplicas / a.chDiskGbPerNode);
   const chShards = Math.max(1, shardsByIngest, shardsByDisk);
   return {
     cores,

@@ -49,9 +49,12 @@ function loadResult(path: string): Result {
 /** Quiet: the 1-minute load stayed within 1.5x the cores (the bench's own work included). */
 const quiet = (r: Result) => r.load <= r.cpus * 1.5;
 const newest = (rs: Result[]) => [...rs].sort((a, b) => b.at.localeCompare(a.at))[0];
-const mixOf = (r: Result) =>
-  (r.json.params.mix as { name: string }[]).map((m) => m.name).join(', ');
-const row = (r: Json[], prefix: string) => r.find((x) => String(x.measure).startsWith(prefix));
+const mixOf = (r: Result) => (r.json.params.mix as { name: string }[]).map((m) => m.name).join(', ');
+const row = (r: Json[], prefix: string): Json => {
+  const found = r.find((x) => String(x.measure).startsWith(prefix));
+  if (!found) throw new Error(`bench result has no row "${prefix}..."`);
+  return found;
+};
 
 interface Measured {
   figures: StageFigures;
@@ -105,7 +108,8 @@ function measure(results: Result[]): Measured {
   ]);
   const mastery = Number(row(proc.json.rows, 'mastery: backlog drain')['events/s']);
   const sessions = Number(row(proc.json.rows, 'sessions: backlog drain')['events/s']);
-  const oneCore = 'backlog drain events/s of one Node process (one event loop: at most one core; CPU not measured)';
+  const oneCore =
+    'backlog drain events/s of one Node process (one event loop: at most one core; CPU not measured)';
   table.push(['mastery processor (events)', mastery, oneCore, proc.file]);
   table.push(['sessions processor (events)', sessions, oneCore, proc.file]);
   let apiPages = 0;
