@@ -71,6 +71,31 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = {
 
 const SECONDS_PER_YEAR = 365 * 24 * 3600;
 
+/**
+ * Peak factors of event timestamps (ms): the busiest clock hour over the mean hour of the span they cover, and the
+ * busiest hour of the day (UTC, all days summed) over the mean hour of the day.
+ */
+export function peakFactors(timestampsMs: Iterable<number>): { busiestHour: number; hourOfDay: number } {
+  const byHour = new Map<number, number>();
+  const hourOfDay = new Array<number>(24).fill(0);
+  let n = 0;
+  let first = Infinity;
+  let last = -Infinity;
+  for (const t of timestampsMs) {
+    const h = Math.floor(t / 3_600_000);
+    byHour.set(h, (byHour.get(h) ?? 0) + 1);
+    hourOfDay[((h % 24) + 24) % 24]!++;
+    first = Math.min(first, h);
+    last = Math.max(last, h);
+    n++;
+  }
+  if (n === 0) return { busiestHour: 1, hourOfDay: 1 };
+  return {
+    busiestHour: Math.max(...byHour.values()) / (n / (last - first + 1)),
+    hourOfDay: Math.max(...hourOfDay) / (n / 24),
+  };
+}
+
 export interface Load {
   label: string;
   eventsPerSec: number;

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ASSUMPTIONS, loads, size, type StageFigures } from '../../../bench/capacity-model.ts';
+import {
+  DEFAULT_ASSUMPTIONS,
+  loads,
+  peakFactors,
+  size,
+  type StageFigures,
+} from '../../../bench/capacity-model.ts';
 import { runProfile } from '../../../bench/harness.ts';
 
 const figures: StageFigures = {
@@ -62,6 +68,22 @@ describe('capacity model', () => {
     expect(big.chNodes).toBe(6);
     // 90,000 events/s / 2,500 per partition = 36 partitions
     expect(big.partitions).toBe(36);
+  });
+
+  it('measures the busiest hour and the busiest hour of the day against the mean', () => {
+    const H = 3_600_000;
+    // two days: 1 event in each hour, plus 5 more at 18:00 on day 1 and 1 more at 18:00 on day 2
+    const ts = [
+      ...Array.from({ length: 48 }, (_, i) => i * H + 60_000),
+      ...Array.from({ length: 5 }, () => 18 * H),
+      42 * H,
+    ];
+    const f = peakFactors(ts);
+    // 54 events over 48 hours: mean 1.125/h; busiest hour 6
+    expect(f.busiestHour).toBeCloseTo(6 / 1.125);
+    // hour of day 18 holds 8 of 54 events; mean 2.25 per hour of the day
+    expect(f.hourOfDay).toBeCloseTo(8 / 2.25);
+    expect(peakFactors([])).toEqual({ busiestHour: 1, hourOfDay: 1 });
   });
 
   it('tells the cluster profile from the single-node one', () => {
