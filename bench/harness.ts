@@ -119,6 +119,18 @@ export interface MachineInfo {
   freeMemoryGiB: number;
   loadAverage: number[];
   node: string;
+  /** Which stack profile the run measured: "cluster" or "single" (see runProfile). */
+  profile: string;
+}
+
+/**
+ * The stack profile a run measures: STUDYSTREAM_PROFILE when set, else "cluster" when KAFKA_BROKERS lists more than
+ * one broker (the cluster profile's env), else "single". `bench capacity` puts cluster runs in their own column.
+ */
+export function runProfile(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.STUDYSTREAM_PROFILE) return env.STUDYSTREAM_PROFILE;
+  const brokers = (env.KAFKA_BROKERS ?? '').split(',').filter((b) => b.trim());
+  return brokers.length > 1 ? 'cluster' : 'single';
 }
 
 export function machineInfo(): MachineInfo {
@@ -133,6 +145,7 @@ export function machineInfo(): MachineInfo {
     freeMemoryGiB: Math.round((os.freemem() / 2 ** 30) * 10) / 10,
     loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
     node: process.version,
+    profile: runProfile(),
   };
 }
 

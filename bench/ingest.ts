@@ -14,6 +14,7 @@ import { parseOptions, positiveIntOption, type Command } from '../services/cli/c
 import { isolatedEnv, provision, teardown } from '../test/support/isolated.ts';
 import { freePort, waitReady } from '../test/support/process.ts';
 import { realisticEvent } from '../test/support/ingest-events.ts';
+import { runProfile } from './harness.ts';
 
 /**
  * `studystream bench ingest [--duration S] [--concurrency N] [--batch N] [--rate EV/S] [--latency-duration S]
@@ -374,7 +375,7 @@ const ingestBench: Command = async (args) => {
     const result = {
       bench: 'ingest',
       at: new Date().toISOString(),
-      machine: { cpus: cpus().length, node: process.version },
+      machine: { cpus: cpus().length, node: process.version, profile: runProfile() },
       settings: { ...options, workers: workerCounts, partitions: iso.cfg.KAFKA_PARTITIONS },
       runs,
       kafka_producer_performance: ceiling,

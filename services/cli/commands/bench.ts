@@ -8,6 +8,12 @@ export const BENCHES: Record<
   string,
   { summary: string; options: string; load: () => Promise<{ default: Command }> }
 > = {
+  capacity: {
+    options: '[--out deploy/CAPACITY.md] [--print] [RESULT.json ...]',
+    summary:
+      'no measurement: writes deploy/CAPACITY.md (per-core throughput per stage, sizing for 10k/100k/1M students) from bench/results/',
+    load: () => import('../../../bench/capacity.ts'),
+  },
   ingest: {
     options:
       '[--duration 20] [--concurrency 64] [--batch 100] [--rate 5000] [--latency-duration 15] [--workers 1,2] [--ceiling-records 1000000] [--no-ceiling]',
