@@ -1,11 +1,13 @@
+import { overloadOf, type ReadGate } from '../clickhouse-gate.ts';
 import type { DataDeps, RouteSpec } from '../route.ts';
 import { handlerContext, type ApiContext } from './env.ts';
 
 /**
  * The handler step: the cached bytes, or the route's handler computing the body (then left in `computed` for the
- * cache step to store); then the route's `fresh` fields (never cached) merged over it.
+ * cache step to store); then the route's `fresh` fields (never cached) merged over it. A ClickHouse refusal "too many
+ * simultaneous queries" becomes the 503 `overloaded` (clickhouse-gate.ts), counted by `gate`.
  */
-export function respond(spec: RouteSpec, data: DataDeps) {
+export function respond(spec: RouteSpec, data: DataDeps, gate?: ReadGate) {
   const handler = spec.handler!;
   return async (c: ApiContext): Promise<Response> => {
     const ctx = { ...handlerContext(c, data), authorized: c.var.authorized };
@@ -17,7 +19,11 @@ export function respond(spec: RouteSpec, data: DataDeps) {
     if (cached !== null) {
       payload = cached;
     } else {
-      body = await handler(ctx);
+      body = await handler(ctx).catch((err: unknown) => {
+        const busy = overloadOf(err);
+        if (busy) gate?.count('clickhouse_too_many_queries');
+        throw busy ?? err;
+      });
       const text = JSON.stringify(body);
       payload = spec.fresh ? text : Buffer.from(text);
       c.set('computed', payload);
