@@ -22,11 +22,11 @@ export type GateOptions = { maxConcurrent: number; waitMs: number };
 export const DEFAULT_GATE: GateOptions = { maxConcurrent: 8, waitMs: 1000 };
 
 /** Seconds a client is asked to wait before retrying (Retry-After). */
-export const RETRY_AFTER_SEC = 1;
+const RETRY_AFTER_SEC = 1;
 
-export type OverloadReason = 'clickhouse_queue_timeout' | 'clickhouse_too_many_queries';
+type OverloadReason = 'clickhouse_queue_timeout' | 'clickhouse_too_many_queries';
 
-export function overloaded(reason: OverloadReason, details: Record<string, unknown> = {}): ApiError {
+function overloaded(reason: OverloadReason, details: Record<string, unknown> = {}): ApiError {
   return new ApiError(
     503,
     'overloaded',
