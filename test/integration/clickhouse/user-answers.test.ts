@@ -89,7 +89,7 @@ describe('ClickHouse 030: user_answers, the insights read of one student', () =>
     ];
     await ch.insert({ table: 'question_attempts', format: 'JSONEachRow', values: before.map(row) });
     const report = await migrateClickHouse(iso.cfg, iso.cfg.CLICKHOUSE_DATABASE);
-    expect(report.applied).toEqual(['030_user_answers.sql']);
+    expect(report.applied).toContain('030_user_answers.sql');
 
     const after = [
       answer('u1', Date.UTC(2026, 2, 4, 14, 45), true, 'Asia/Kolkata'),
