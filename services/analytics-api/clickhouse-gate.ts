@@ -26,20 +26,29 @@ const RETRY_AFTER_SEC = 1;
 
 type OverloadReason = 'clickhouse_queue_timeout' | 'clickhouse_too_many_queries';
 
-function overloaded(reason: OverloadReason, details: Record<string, unknown> = {}): ApiError {
-  return new ApiError(
-    503,
-    'overloaded',
-    'the analytics store is busy; retry shortly',
-    { reason, retryAfterSec: RETRY_AFTER_SEC, ...details },
-    { 'Retry-After': String(RETRY_AFTER_SEC) },
-  );
+/** The 503 `overloaded`, with its reason. */
+class OverloadedError extends ApiError {
+  readonly reason: OverloadReason;
+  constructor(reason: OverloadReason, details: Record<string, unknown> = {}) {
+    super(
+      503,
+      'overloaded',
+      'the analytics store is busy; retry shortly',
+      { reason, retryAfterSec: RETRY_AFTER_SEC, ...details },
+      { 'Retry-After': String(RETRY_AFTER_SEC) },
+    );
+    this.reason = reason;
+  }
 }
 
-/** The 503 for a ClickHouse refusal "too many simultaneous queries" (from either client), else null. */
-export function overloadOf(err: unknown): ApiError | null {
+/**
+ * The 503 a failed request answers when it failed for overload: the gate's own (no slot in time) or a ClickHouse
+ * refusal "too many simultaneous queries" (from either client); null for any other error.
+ */
+export function overloadOf(err: unknown): OverloadedError | null {
+  if (err instanceof OverloadedError) return err;
   return clickHouseErrorCode(err) === CH_TOO_MANY_SIMULTANEOUS_QUERIES
-    ? overloaded('clickhouse_too_many_queries')
+    ? new OverloadedError('clickhouse_too_many_queries')
     : null;
 }
 
@@ -84,7 +93,7 @@ export class ReadGate {
     }
   }
 
-  /** Counts a 503 by reason (metrics). */
+  /** Counts a request answered 503 (metrics; the respond step calls it once per request). */
   count(reason: OverloadReason): void {
     this.rejected?.inc({ reason });
   }
@@ -110,9 +119,8 @@ export class ReadGate {
         timer: setTimeout(() => {
           const i = this.queue.indexOf(waiter);
           if (i >= 0) this.queue.splice(i, 1);
-          this.count('clickhouse_queue_timeout');
           reject(
-            overloaded('clickhouse_queue_timeout', {
+            new OverloadedError('clickhouse_queue_timeout', {
               waitedMs: this.opts.waitMs,
               maxConcurrent: this.opts.maxConcurrent,
             }),

@@ -4,8 +4,9 @@ import { handlerContext, type ApiContext } from './env.ts';
 
 /**
  * The handler step: the cached bytes, or the route's handler computing the body (then left in `computed` for the
- * cache step to store); then the route's `fresh` fields (never cached) merged over it. A ClickHouse refusal "too many
- * simultaneous queries" becomes the 503 `overloaded` (clickhouse-gate.ts), counted by `gate`.
+ * cache step to store); then the route's `fresh` fields (never cached) merged over it. Overload (no ClickHouse read
+ * slot in time, or ClickHouse refusing "too many simultaneous queries") is the 503 `overloaded` (clickhouse-gate.ts),
+ * counted once per request by `gate`.
  */
 export function respond(spec: RouteSpec, data: DataDeps, gate?: ReadGate) {
   const handler = spec.handler!;
@@ -21,7 +22,7 @@ export function respond(spec: RouteSpec, data: DataDeps, gate?: ReadGate) {
     } else {
       body = await handler(ctx).catch((err: unknown) => {
         const busy = overloadOf(err);
-        if (busy) gate?.count('clickhouse_too_many_queries');
+        if (busy) gate?.count(busy.reason);
         throw busy ?? err;
       });
       const text = JSON.stringify(body);
