@@ -72,7 +72,9 @@ const apiCpu: Command = async (args) => {
     );
     let failures = 0;
     const one = async (i: number) => {
-      const res = await app.request(path, { headers: { Authorization: `Bearer ${tokens[i % tokens.length]}` } });
+      const res = await app.request(path, {
+        headers: { Authorization: `Bearer ${tokens[i % tokens.length]}` },
+      });
       await res.arrayBuffer();
       if (res.status !== 200) failures++;
     };

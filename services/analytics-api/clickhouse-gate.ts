@@ -1,4 +1,8 @@
-import { CH_TOO_MANY_SIMULTANEOUS_QUERIES, clickHouseErrorCode, type RowReader } from '../shared/clickhouse.ts';
+import {
+  CH_TOO_MANY_SIMULTANEOUS_QUERIES,
+  clickHouseErrorCode,
+  type RowReader,
+} from '../shared/clickhouse.ts';
 import { Counter, Gauge, type Registry } from '../shared/metrics.ts';
 import { ApiError } from './errors.ts';
 

@@ -48,7 +48,7 @@ export const apiEnv = defineEnv(
     },
     API_CLICKHOUSE_MAX_CONCURRENT: {
       default: '8',
-      doc: "per-student ClickHouse reads one API process runs at once; more wait their turn (each query runs on one ClickHouse thread, so on a small host more only queue inside ClickHouse, and the server refuses queries past its max_concurrent_queries, 100 by default, across all API processes)",
+      doc: 'per-student ClickHouse reads one API process runs at once; more wait their turn (each query runs on one ClickHouse thread, so on a small host more only queue inside ClickHouse, and the server refuses queries past its max_concurrent_queries, 100 by default, across all API processes)',
     },
     API_CLICKHOUSE_WAIT_MS: {
       default: '1000',

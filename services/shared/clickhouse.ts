@@ -164,7 +164,10 @@ export class ClickHouseServerError extends ServiceError {
   readonly httpStatus: number;
   constructor(httpStatus: number, text: string) {
     const code = serverErrorCode(text);
-    super(`ClickHouse HTTP ${httpStatus}: ${text.trim().slice(0, 2000)}`, code !== null && RETRIABLE_CODES.has(code));
+    super(
+      `ClickHouse HTTP ${httpStatus}: ${text.trim().slice(0, 2000)}`,
+      code !== null && RETRIABLE_CODES.has(code),
+    );
     this.code = code;
     this.httpStatus = httpStatus;
   }

@@ -160,8 +160,7 @@ export async function examLeafRows(pg: Pool, user: string): Promise<ExamLeafRow[
       scheduler: sm2 ? 'sm2' : 'fsrs',
       // The recall functions (sm2RecallProbability, fsrsRecallProbability) read only these fields.
       sm2State: hasState && sm2 ? ({ intervalDays: a, lastReviewAt } as Sm2State) : null,
-      fsrsState:
-        hasState && !sm2 ? ({ stability: a, lastReviewAt, state: r[11] } as FsrsState) : null,
+      fsrsState: hasState && !sm2 ? ({ stability: a, lastReviewAt, state: r[11] } as FsrsState) : null,
       learner:
         r[12] === null
           ? null

@@ -40,7 +40,8 @@ export const BENCHES: Record<
     load: () => import('../../../bench/clickhouse-reads.ts'),
   },
   'api-cpu': {
-    options: '--reuse NAMESPACE [--path /api/analytics/knowledge-gaps] [--requests 1000] [--students 200] [--concurrency 4]',
+    options:
+      '--reuse NAMESPACE [--path /api/analytics/knowledge-gaps] [--requests 1000] [--students 200] [--concurrency 4]',
     summary:
       'API CPU time per uncached request, in-process (process.cpuUsage), on a kept bench api dataset: robust to other load',
     load: () => import('../../../bench/api-cpu.ts'),

@@ -126,7 +126,9 @@ describe('ClickHouse 030: user_answers, the insights read of one student', () =>
       dryRun: false,
       now: new Date(Date.UTC(2026, 2, 10)),
     });
-    expect(kept.dropped.filter((p) => p.table === 'user_answers').map((p) => p.partition)).toEqual(['202401']);
+    expect(kept.dropped.filter((p) => p.table === 'user_answers').map((p) => p.partition)).toEqual([
+      '202401',
+    ]);
     const del = await deleteUser(ch, iso.cfg.CLICKHOUSE_DATABASE, 'u1');
     const gone = del.tables.find((t) => t.table === 'user_answers')!;
     expect(gone.after).toBe(0);

@@ -77,9 +77,14 @@ describe('overloadOf', () => {
     expect(lean.retriable).toBe(true);
     expect(overloadOf(lean)?.details).toMatchObject({ reason: 'clickhouse_too_many_queries' });
     // @clickhouse/client: a parsed ClickHouseError carries the code as a string; an unparsed one is a plain Error.
-    expect(overloadOf(Object.assign(new Error('Too many simultaneous queries'), { code: '202' }))).not.toBeNull();
+    expect(
+      overloadOf(Object.assign(new Error('Too many simultaneous queries'), { code: '202' })),
+    ).not.toBeNull();
     expect(overloadOf(new Error('Code: 202. DB::Exception: Too many simultaneous queries.'))).not.toBeNull();
-    const other = new ClickHouseServerError(500, 'Code: 60, e.displayText() = DB::Exception: Table x does not exist');
+    const other = new ClickHouseServerError(
+      500,
+      'Code: 60, e.displayText() = DB::Exception: Table x does not exist',
+    );
     expect(other.code).toBe(60);
     expect(other.retriable).toBe(false);
     expect(overloadOf(other)).toBeNull();
