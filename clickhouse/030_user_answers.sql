@@ -23,8 +23,8 @@
 -- dropped and created again first (idempotent: a run that failed half-way is simply run again); OPTIMIZE ... FINAL
 -- then leaves one part per month (the reads open one range per part). On a fresh database the backfill reads nothing.
 -- Portable: ClickHouse 18.16 and current releases (the view emits every column of its target, an 18.16 requirement,
--- see 001); checked on the stack's 18.16.1 and on chDB by test/integration/clickhouse/user-answers.test.ts and the
--- current-ClickHouse replay.
+-- see 001; no feature 18.16 lacks). Run on the stack's 18.16.1 by test/integration/clickhouse/user-answers.test.ts,
+-- whose statements the current-ClickHouse replay (test/current-clickhouse, chDB) runs again.
 
 DROP TABLE IF EXISTS mv_question_attempts_user_answers;
 DROP TABLE IF EXISTS user_answers;
