@@ -629,6 +629,8 @@ const bench: Command = async (args) => {
       const samples = new Map<string, number[]>(MIX.map((m) => [m.name, []]));
       const hits = new Map<string, number>(MIX.map((m) => [m.name, 0]));
       const errors = new Map<string, number>(MIX.map((m) => [m.name, 0]));
+      // Failed requests by answer: 'HTTP 503', 'HTTP 500', or the network error's code.
+      const failures = new Map<string, number>();
       const inFlight = new Set<Promise<void>>();
       let maxInFlight = 0;
       let maxSendLagMs = 0;
@@ -651,8 +653,10 @@ const bench: Command = async (args) => {
                   samples.get(e.name)!.push(performance.now() - scheduled);
                   if (cache === 'hit') hits.set(e.name, hits.get(e.name)! + 1);
                 },
-                () => {
+                (err: NodeJS.ErrnoException) => {
                   errors.set(e.name, errors.get(e.name)! + 1);
+                  const kind = /^HTTP \d+/.exec(err.message)?.[0] ?? err.code ?? 'error';
+                  failures.set(kind, (failures.get(kind) ?? 0) + 1);
                 },
               )
               .finally(() => inFlight.delete(p));
@@ -668,7 +672,17 @@ const bench: Command = async (args) => {
       const elapsedMs = performance.now() - t0;
       const apiCpuMs = cpuMs(pid) - cpu0;
       const meanSendLagMs = sumSendLagMs / schedule.length;
-      return { samples, hits, errors, maxInFlight, maxSendLagMs, meanSendLagMs, elapsedMs, apiCpuMs };
+      return {
+        samples,
+        hits,
+        errors,
+        failures,
+        maxInFlight,
+        maxSendLagMs,
+        meanSendLagMs,
+        elapsedMs,
+        apiCpuMs,
+      };
     };
 
     const rows: Row[] = [];
@@ -750,6 +764,7 @@ const bench: Command = async (args) => {
           maxSendLagMs: Math.round(o.maxSendLagMs * 10) / 10,
           apiCpuMsPerRequest: Math.round((o.apiCpuMs / schedule.length) * 100) / 100,
           apiCpuCores: Math.round((o.apiCpuMs / o.elapsedMs) * 100) / 100,
+          failuresByAnswer: Object.fromEntries(o.failures),
         };
         for (const m of MIX) {
           const e = byName.get(m.name)!;

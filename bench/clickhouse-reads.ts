@@ -5,6 +5,7 @@ import { createPgPool } from '../services/shared/postgres.ts';
 import {
   dailyActivity,
   hourlyHeatmap,
+  insightHistory,
   studySummary,
   topicDaily,
 } from '../services/analytics-api/data/history.ts';
@@ -16,7 +17,7 @@ import { percentiles } from './harness.ts';
  * query_duration_ms) of the analytics API's per-student reads (services/analytics-api/data/history.ts) on a bench
  * api dataset (`bench api --keep`, then this with its namespace): for --students students (default 200), one at a
  * time, the dashboard's studySummary, mastery/{topic}'s topicDaily (the student's most-answered leaf, 90 days, as
- * bench api asks) and study-patterns' hourlyHeatmap + dailyActivity (90 days). The queries are the API's own,
+ * bench api asks), study-patterns' hourlyHeatmap + dailyActivity and the insights' insightHistory (90 days). The queries are the API's own,
  * sent with log_queries = 1 and a marker comment; the server time of each read (the sum over its queries) is then
  * read back from system.query_log. Prints p50/p95/max per read and the load average. Run it under the bench lock.
  */
@@ -84,6 +85,7 @@ const clickhouseReads: Command = async (args) => {
     await topicDaily(reader('topic', i), user, [topic], from);
     await hourlyHeatmap(reader('patterns-heatmap', i), user, from);
     await dailyActivity(reader('patterns-daily', i), user, from, today);
+    await insightHistory(reader('insights', i), user, from);
   }
   const wall = performance.now() - t0;
   const loadAfter = os.loadavg();

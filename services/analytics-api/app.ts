@@ -8,6 +8,7 @@ import type { Pool } from '../shared/postgres.ts';
 import type { AuditSink } from './audit.ts';
 import type { TokenVerifier } from './auth.ts';
 import { ResponseCache } from './cache.ts';
+import { DEFAULT_GATE, gatedReader, ReadGate, type GateOptions } from './clickhouse-gate.ts';
 import { mountDocs } from './docs.ts';
 import { auditRequest } from './flow/audit.ts';
 import { authenticate } from './flow/authenticate.ts';
@@ -35,6 +36,8 @@ export type ApiDeps = {
   cacheTtlSec: number;
   cacheTimeoutMs: number;
   kAnonymity: number;
+  /** Bound on concurrent per-student ClickHouse reads (clickhouse-gate.ts); default DEFAULT_GATE. */
+  clickhouseGate?: GateOptions;
   /** Readiness checks for /readyz. */
   checks?: ReadinessCheck[];
   /** Who may read /metrics and readiness errors (shared/http.ts opsAccess); omitted: anyone (tests). */
@@ -64,10 +67,11 @@ export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono 
     deps.registry,
     deps.log,
   );
+  const gate = new ReadGate(deps.clickhouseGate ?? DEFAULT_GATE, deps.registry);
   const data: DataDeps = {
     pg: deps.pg,
     ch: deps.ch,
-    chRows: deps.chRows ?? clientReader(deps.ch),
+    chRows: gatedReader(deps.chRows ?? clientReader(deps.ch), gate),
     redis: deps.redis,
     kAnonymity: deps.kAnonymity,
     redisTimeoutMs: deps.cacheTimeoutMs,
@@ -108,7 +112,7 @@ export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono 
       validateInput(spec),
       authorise(spec, data), // a reserved route (no handler) is refused here: 501 not_implemented
       cacheStep(cache, spec),
-      respond(spec, data),
+      respond(spec, data, gate),
     );
   }
   if (deps.web) mountWeb(app, { ...deps.web, pg: deps.pg, log: deps.log });

@@ -91,8 +91,16 @@ export function createVerifier(opts: VerifierOptions): TokenVerifier {
     verify = (token) => jwtVerify(token, jwks, { ...verifyOpts, algorithms });
   } else {
     if (!opts.secret) throw new Error('createVerifier: a secret or a JWKS URL is required');
-    const key = new TextEncoder().encode(opts.secret);
-    verify = (token) => jwtVerify(token, key, { ...verifyOpts, algorithms: ['HS256'] });
+    // One CryptoKey for every token: given the secret's bytes, jose imports a key (a WebCrypto job) per verification,
+    // as much CPU as the verification itself (bench api-cpu).
+    const key = crypto.subtle.importKey(
+      'raw',
+      new TextEncoder().encode(opts.secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['verify'],
+    );
+    verify = async (token) => jwtVerify(token, await key, { ...verifyOpts, algorithms: ['HS256'] });
   }
   return async (token) => {
     let payload: unknown;

@@ -46,6 +46,14 @@ export const apiEnv = defineEnv(
       default: '5000',
       doc: "PostgreSQL statement_timeout of the API's connections (ms)",
     },
+    API_CLICKHOUSE_MAX_CONCURRENT: {
+      default: '8',
+      doc: 'per-student ClickHouse reads one API process runs at once; more wait their turn (each query runs on one ClickHouse thread, so on a small host more only queue inside ClickHouse, and the server refuses queries past its max_concurrent_queries, 100 by default, across all API processes)',
+    },
+    API_CLICKHOUSE_WAIT_MS: {
+      default: '1000',
+      doc: 'longest wait for a ClickHouse read slot (ms); a request that cannot get one is answered 503 `overloaded` (details.reason clickhouse_queue_timeout) with Retry-After: 1, as is a query ClickHouse refuses with "too many simultaneous queries" (clickhouse_too_many_queries)',
+    },
     API_WORKERS: {
       default: '1',
       doc: 'API processes sharing the port (node:cluster; /metrics aggregates all of them); more than 1 lets a slow request (a full mastery list) stop holding up the others on a multi-core host',
@@ -91,6 +99,8 @@ export const apiEnv = defineEnv(
     API_AUDIT_BATCH_ROWS: envInt('API_AUDIT_BATCH_ROWS').pipe(z.number().min(1)),
     API_AUDIT_MAX_BUFFER: envInt('API_AUDIT_MAX_BUFFER').pipe(z.number().min(1)),
     API_STATEMENT_TIMEOUT_MS: envInt('API_STATEMENT_TIMEOUT_MS').pipe(z.number().min(100)),
+    API_CLICKHOUSE_MAX_CONCURRENT: envInt('API_CLICKHOUSE_MAX_CONCURRENT').pipe(z.number().min(1).max(1000)),
+    API_CLICKHOUSE_WAIT_MS: envInt('API_CLICKHOUSE_WAIT_MS').pipe(z.number().min(0).max(60_000)),
     API_WORKERS: envInt('API_WORKERS').pipe(z.number().min(1).max(64)),
     API_DEV_MODE: envBool('API_DEV_MODE'),
     API_PG_ROLE: z.string().regex(/^([a-z_][a-z0-9_]*)?$/, 'a lower-case role name or empty'),

@@ -11,14 +11,23 @@ import { errorBody } from '../shared/http.ts';
 export class ApiError extends HTTPException {
   readonly code: string;
   readonly details: unknown;
-  constructor(status: ContentfulStatusCode, code: string, message: string, details?: unknown) {
+  /** Extra response headers (a 503's Retry-After). */
+  readonly headers: Readonly<Record<string, string>>;
+  constructor(
+    status: ContentfulStatusCode,
+    code: string,
+    message: string,
+    details?: unknown,
+    headers: Readonly<Record<string, string>> = {},
+  ) {
     super(status, { message });
     this.code = code;
     this.details = details;
+    this.headers = headers;
   }
 
   override getResponse(): Response {
-    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+    const headers: Record<string, string> = { ...this.headers, 'Content-Type': 'application/json' };
     if (this.status === 401) {
       const error = this.code === 'missing_token' ? 'invalid_request' : 'invalid_token';
       headers['WWW-Authenticate'] = `Bearer error="${error}"`;

@@ -108,6 +108,7 @@ async function startApi(): Promise<void> {
       pg,
       { cacheMs: cfg.API_SERVER_CHECKS_CACHE_MS },
     ),
+    clickhouseGate: { maxConcurrent: cfg.API_CLICKHOUSE_MAX_CONCURRENT, waitMs: cfg.API_CLICKHOUSE_WAIT_MS },
     cacheTtlSec: cfg.API_CACHE_TTL_SEC,
     cacheTimeoutMs: cfg.API_CACHE_TIMEOUT_MS,
     kAnonymity: kAnonymity(),

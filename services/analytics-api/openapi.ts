@@ -53,6 +53,17 @@ export function openApiDocument(routes: readonly RouteSpec[], k: number) {
       ),
       ...(spec.notFound ? { '404': errorResponse(spec.notFound) } : {}),
       '500': errorResponse('A store failed (internal_error); the request is audited with this status'),
+      ...(spec.scope === 'reserved'
+        ? {}
+        : {
+            '503': {
+              ...errorResponse(
+                'The analytics store is busy (overloaded; details.reason clickhouse_queue_timeout or ' +
+                  'clickhouse_too_many_queries): retry after Retry-After seconds',
+              ),
+              headers: { 'Retry-After': { description: 'seconds to wait', schema: { type: 'integer' } } },
+            },
+          }),
     });
     paths[path] = {
       get: {

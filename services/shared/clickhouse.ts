@@ -3,6 +3,7 @@ import https from 'node:https';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { captured, captureClient, captureDir, captureResult, callSite } from './clickhouse-capture.ts';
 import type { SharedConfig } from './config.ts';
+import { ServiceError } from './errors.ts';
 import { trustedCa, type TlsSettings } from './tls.ts';
 
 export type { ClickHouseClient };
@@ -71,7 +72,11 @@ export function createClickHouseReader(
     ? new https.Agent({ keepAlive: true, timeout: 1000, ...(ca ? { ca } : {}), rejectUnauthorized: true })
     : new http.Agent({ keepAlive: true, timeout: 1000 });
   const request = secure ? https.request : http.request;
-  const path = `${url.pathname.replace(/\/+$/, '')}/?database=${encodeURIComponent(database)}`;
+  // Settings in the URL's query string (e.g. ?max_execution_time=5) go with every query, as ClickHouse's HTTP
+  // interface takes them; the database is this reader's.
+  const params = new URLSearchParams(url.search);
+  params.set('database', database);
+  const path = `${url.pathname.replace(/\/+$/, '')}/?${params.toString()}`;
   const authorization = `Basic ${Buffer.from(`${cfg.CLICKHOUSE_USER}:${cfg.CLICKHOUSE_PASSWORD}`).toString('base64')}`;
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const post = (body: string, fresh: boolean) =>
@@ -93,7 +98,7 @@ export function createClickHouseReader(
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
             if (res.statusCode === 200) resolve(text);
-            else reject(new Error(`ClickHouse HTTP ${res.statusCode}: ${text.trim().slice(0, 2000)}`));
+            else reject(new ClickHouseServerError(res.statusCode ?? 0, text));
           });
         },
       );
@@ -143,3 +148,46 @@ export function createClickHouseReader(
 }
 
 class StaleSocket extends Error {}
+
+/** ClickHouse's "Too many simultaneous queries" (the server's max_concurrent_queries is reached). */
+export const CH_TOO_MANY_SIMULTANEOUS_QUERIES = 202;
+
+/** Server error codes that say "busy, the same query can succeed later". */
+const RETRIABLE_CODES: ReadonlySet<number> = new Set([CH_TOO_MANY_SIMULTANEOUS_QUERIES]);
+
+/**
+ * A query the server answered with an error (non-200): its ClickHouse error code (the `Code: N` every release
+ * starts its error text with; null when absent) and whether retrying can succeed, decided here from the code.
+ */
+export class ClickHouseServerError extends ServiceError {
+  readonly code: number | null;
+  readonly httpStatus: number;
+  constructor(httpStatus: number, text: string) {
+    const code = serverErrorCode(text);
+    super(
+      `ClickHouse HTTP ${httpStatus}: ${text.trim().slice(0, 2000)}`,
+      code !== null && RETRIABLE_CODES.has(code),
+    );
+    this.code = code;
+    this.httpStatus = httpStatus;
+  }
+}
+
+function serverErrorCode(text: string): number | null {
+  const m = /^\s*Code: (\d+)/.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * The ClickHouse error code of a failed query from either client: the lean reader's ClickHouseServerError, or
+ * @clickhouse/client's ClickHouseError (its `code`, a string) and the plain Error it raises when it cannot parse the
+ * server's text (18.16's texts lack the `(TYPE)` suffix its parser expects), whose message is the server's text.
+ * Null for anything else (network errors, timeouts).
+ */
+export function clickHouseErrorCode(err: unknown): number | null {
+  if (err instanceof ClickHouseServerError) return err.code;
+  if (!(err instanceof Error)) return null;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && /^\d+$/.test(code)) return Number(code);
+  return serverErrorCode(err.message);
+}

@@ -1,11 +1,14 @@
+import { overloadOf, type ReadGate } from '../clickhouse-gate.ts';
 import type { DataDeps, RouteSpec } from '../route.ts';
 import { handlerContext, type ApiContext } from './env.ts';
 
 /**
  * The handler step: the cached bytes, or the route's handler computing the body (then left in `computed` for the
- * cache step to store); then the route's `fresh` fields (never cached) merged over it.
+ * cache step to store); then the route's `fresh` fields (never cached) merged over it. Overload (no ClickHouse read
+ * slot in time, or ClickHouse refusing "too many simultaneous queries") is the 503 `overloaded` (clickhouse-gate.ts),
+ * counted once per request by `gate`.
  */
-export function respond(spec: RouteSpec, data: DataDeps) {
+export function respond(spec: RouteSpec, data: DataDeps, gate?: ReadGate) {
   const handler = spec.handler!;
   return async (c: ApiContext): Promise<Response> => {
     const ctx = { ...handlerContext(c, data), authorized: c.var.authorized };
@@ -17,7 +20,11 @@ export function respond(spec: RouteSpec, data: DataDeps) {
     if (cached !== null) {
       payload = cached;
     } else {
-      body = await handler(ctx);
+      body = await handler(ctx).catch((err: unknown) => {
+        const busy = overloadOf(err);
+        if (busy) gate?.count(busy.reason);
+        throw busy ?? err;
+      });
       const text = JSON.stringify(body);
       payload = spec.fresh ? text : Buffer.from(text);
       c.set('computed', payload);

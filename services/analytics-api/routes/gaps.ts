@@ -16,12 +16,14 @@ import { round, utcDay } from '../compute.ts';
 import {
   cohortMinutesPerQuestion,
   examGraph,
+  examLeafRows,
   openedMaterials,
   studyTotals,
   type ExamGraph,
+  type ExamLeafRow,
 } from '../data/exam.ts';
 import { cohortLeafMastery, cohortMembers } from '../data/cohorts.ts';
-import { masteryNow, masteryRows, type MasteryRow } from '../data/mastery.ts';
+import { masteryNow } from '../data/mastery.ts';
 
 export const WEIGHT_SCALE_NOTE =
   'board weight on the seed 0-10 scale: 10 x exam share / the largest leaf share (services/domain/gaps.ts)';
@@ -30,7 +32,7 @@ export const WEIGHT_SCALE_NOTE =
  * Every exam leaf as a gap input: a studied leaf with its mastery recomputed at `now` (recall decays), an
  * unstudied one at mastery 0 with an unknown failure rate.
  */
-export function gapInputs(exam: ExamGraph, rows: readonly MasteryRow[], now: number): TopicMasteryInput[] {
+export function gapInputs(exam: ExamGraph, rows: readonly ExamLeafRow[], now: number): TopicMasteryInput[] {
   const byId = new Map(rows.map((r) => [r.topicId, r]));
   return exam.leaves.map((leaf) => {
     const r = byId.get(leaf.id);
@@ -82,7 +84,7 @@ export async function studentGaps(data: DataDeps, user: string, now: number, lim
   const today = utcDay(now);
   const [exam, rows, totals, materials, cohortPace] = await Promise.all([
     examGraph(data.pg, now),
-    masteryRows(data.pg, user, { level: 2 }),
+    examLeafRows(data.pg, user),
     studyTotals(data.pg, user, today),
     openedMaterials(data.pg, user),
     cohortMinutesPerQuestion(data.pg, today, now),

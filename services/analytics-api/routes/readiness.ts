@@ -15,15 +15,22 @@ import { examReadinessQuery } from '../params.ts';
 import { defineRoute, type DataDeps } from '../route.ts';
 import { RESPONSES } from '../schemas.ts';
 import { round, utcDay } from '../compute.ts';
-import { examGraph, studyTotals, type ExamGraph, type StudyTotals } from '../data/exam.ts';
-import { masteryNow, masteryRows, type MasteryRow } from '../data/mastery.ts';
+import {
+  examGraph,
+  examLeafRows,
+  studyTotals,
+  type ExamGraph,
+  type ExamLeafRow,
+  type StudyTotals,
+} from '../data/exam.ts';
+import { masteryNow } from '../data/mastery.ts';
 
 const DAY_MS = 86_400_000;
 
 /** The readiness inputs of one student: every exam leaf at the exam date, and the study totals. */
 export function readinessInputs(
   exam: ExamGraph,
-  rows: readonly MasteryRow[],
+  rows: readonly ExamLeafRow[],
   totals: StudyTotals,
   now: number,
   examMs: number,
@@ -113,7 +120,7 @@ export async function studentReadiness(data: DataDeps, user: string, now: number
   const [artifact, exam, rows, totals] = await Promise.all([
     loadReadinessArtifact(),
     examGraph(data.pg, now),
-    masteryRows(data.pg, user, { level: 2 }),
+    examLeafRows(data.pg, user),
     studyTotals(data.pg, user, today),
   ]);
   const model = modelOf(artifact);

@@ -45,6 +45,13 @@ export const BENCHES: Record<
       "ClickHouse server time of the analytics API's per-student reads on a kept bench api dataset (--reuse NAMESPACE)",
     load: () => import('../../../bench/clickhouse-reads.ts'),
   },
+  'api-cpu': {
+    options:
+      '--reuse NAMESPACE [--path /api/analytics/knowledge-gaps] [--requests 1000] [--students 200] [--concurrency 4]',
+    summary:
+      'API CPU time per uncached request, in-process (process.cpuUsage), on a kept bench api dataset: robust to other load',
+    load: () => import('../../../bench/api-cpu.ts'),
+  },
   processors: {
     options: '[--events 60000] [--rate 2000] [--seconds 30]',
     summary:

@@ -3,7 +3,8 @@ import { ident, raw, sql } from '../../shared/sql.ts';
 import { RAW_TABLES } from './rows.ts';
 
 /**
- * Retention and the right to deletion over the raw and rollup tables (clickhouse/001, 002, 004, 020). Every table is
+ * Retention and the right to deletion over the raw and rollup tables (clickhouse/001, 002, 004, 020) and the raw
+ * answers' narrow copy (030). Every table is
  * partitioned by toYYYYMM of its time column, so retention drops whole monthly partitions (cheap, no rewrite);
  * deletion is an ALTER TABLE ... DELETE mutation per table, awaited until ClickHouse finished it.
  */
@@ -18,6 +19,8 @@ export const USER_ROLLUPS = [
   'hourly_user_sums',
   'daily_user_distinct',
   'hourly_user_local_sums',
+  // Not a rollup: clickhouse/030's narrow copy of question_attempts for per-student reads; same partitions, same key.
+  'user_answers',
 ] as const;
 /** Cohort rollups with no user key (only aggregate states): retention applies, deletion cannot single out a user. */
 export const COHORT_ROLLUPS = ['daily_topic_stats'] as const;

@@ -46,6 +46,7 @@ describe('retention and the right to deletion', () => {
         'hourly_user_sums',
         'hourly_user_local_sums',
         'daily_user_distinct',
+        'user_answers',
       ]),
     );
     expect(
@@ -53,7 +54,7 @@ describe('retention and the right to deletion', () => {
     ).toBe(true);
 
     const done = await applyRetention(ch, iso.cfg.CLICKHOUSE_DATABASE, { months: 24, dryRun: false, now });
-    expect(done.dropped).toHaveLength(10);
+    expect(done.dropped).toHaveLength(11);
     const left = await listPartitions(ch, iso.cfg.CLICKHOUSE_DATABASE);
     expect(left.some((p) => p.partition === '202405')).toBe(false);
     expect(new Set(left.filter((p) => p.table === 'question_attempts').map((p) => p.partition))).toEqual(
@@ -82,6 +83,7 @@ describe('retention and the right to deletion', () => {
     expect(await count('question_attempts', 'b')).toBe(1);
     expect(await count('daily_user_stats', 'b')).toBeGreaterThan(0);
     expect(await count('daily_user_sums', 'b')).toBeGreaterThan(0);
+    expect(await count('user_answers', 'b')).toBe(1);
     expect(await count('question_attempts', 'old')).toBe(1);
   });
 });
