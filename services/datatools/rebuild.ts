@@ -126,6 +126,8 @@ const MASTERY_TABLES = [
   'topic_mastery_history',
   'student_study_days',
   'student_materials',
+  // postgres/088 (review adherence): written by the mastery processor and its bulk build like the two above.
+  'topic_reviews',
 ] as const;
 const EXCLUDED_COLUMNS = new Set(['updated_at', 'processor_state', 'recorded_at']);
 const PG_IDENT = /^[a-z_][a-z0-9_]*$/;

@@ -20,7 +20,8 @@ import { insertStudyReads, StudyReads, type StudyDay, type StudyMaterial } from 
 
 type Taxonomy = { all: string[]; leaves: string[] };
 
-async function taxonomy(pool: Pool): Promise<Taxonomy> {
+/** Every topic id and the leaves (the mastery decoder's rules: all ids known, at least one leaf). */
+export async function taxonomy(pool: Pool): Promise<Taxonomy> {
   const { rows } = await pool.query<{ id: string; leaf: boolean }>(
     `SELECT t.id, NOT EXISTS (SELECT 1 FROM topics c WHERE c.parent_id = t.id) AS leaf FROM topics t ORDER BY t.id`,
   );

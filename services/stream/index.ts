@@ -32,3 +32,4 @@ export { sessionsEnv } from './sessions/config.ts';
 export { createSessionsProcessor, positionField, sessionOptions } from './sessions/processor.ts';
 export { liveKeys, readLive, readLiveSessions, writtenCounts } from './sessions/store.ts';
 export { insertStudyReads, StudyReads, type StudyDay, type StudyMaterial } from './mastery/study-reads.ts';
+export { insertReviewDays, readReviewDays, ReviewDays, type StoredReview } from './mastery/review-days.ts';

@@ -1,0 +1,115 @@
+/**
+ * The topic reviews of postgres/088 (topic_reviews, behind review adherence) computed from the raw history in
+ * ClickHouse with the mastery processor's rules (services/stream/mastery/decode.ts and review-days.ts): answers
+ * whose topic ids all exist in the taxonomy, on each of their leaf topics; per (student, leaf topic, UTC day) the
+ * first answer in event time (occurred_at with its milliseconds, then event id), right when is_correct and an answer
+ * was selected. The schedule after each is then recomputed by the same code as the processor's.
+ *
+ *  - `backfillReviewDays` (run by `studystream backfill-study-reads`) replaces the table with it, under the same
+ *    conditions as the study reads' backfill (study-reads.ts): the mastery processor caught up or stopped.
+ *  - `compareReviewDays` (`studystream reconcile`) reports the students whose stored rows differ from it.
+ */
+import { chQuery, createClickHouse } from '../shared/clickhouse.ts';
+import type { SharedConfig } from '../shared/config.ts';
+import { withTransaction, type Pool } from '../shared/postgres.ts';
+import { sql } from '../shared/sql.ts';
+import { insertReviewDays, readReviewDays, ReviewDays, type StoredReview } from '../stream/index.ts';
+import { taxonomy } from './study-reads.ts';
+
+/** The reviews the history implies (optionally for one student). */
+export async function reviewDaysFromHistory(
+  cfg: SharedConfig,
+  pool: Pool,
+  user: string | null = null,
+): Promise<ReviewDays> {
+  const t = await taxonomy(pool);
+  const applies = sql`arrayAll(x -> has(${t.all.length > 0 ? t.all : ['']}, x), topic_ids)
+    AND hasAny(topic_ids, ${t.leaves.length > 0 ? t.leaves : ['']})`;
+  const who = user === null ? sql`1 = 1` : sql`user_id = ${user}`;
+  const answers = sql`SELECT user_id AS u, topic, toUInt64(occurred_at) * 1000 + occurred_ms AS t,
+      toString(event_id) AS id, if(is_correct = 1 AND selected_answer != '', 1, 0) AS c
+    FROM question_attempts ARRAY JOIN topic_ids AS topic
+    WHERE ${who} AND ${applies} AND has(${t.leaves.length > 0 ? t.leaves : ['']}, topic)`;
+  const ch = createClickHouse(cfg);
+  const reviews = new ReviewDays();
+  try {
+    // The first answer of each (student, topic, day): its time, then the smallest event id at that time.
+    const rows = await chQuery<{ u: string; topic: string; t: string; id: string; c: string }>(
+      ch,
+      sql`SELECT u, topic, t, min(id) AS id, argMin(c, id) AS c FROM (${answers})
+          WHERE (u, topic, t) IN (SELECT u, topic, min(t) FROM (${answers}) GROUP BY u, topic, intDiv(t, 86400000))
+          GROUP BY u, topic, t`.text,
+    );
+    for (const r of rows)
+      reviews.answer(String(r.u), String(r.topic), { at: Number(r.t), id: String(r.id), correct: Number(r.c) === 1 });
+    return reviews;
+  } finally {
+    await ch.close();
+  }
+}
+
+/** Replaces topic_reviews with the history's (the processor's positions locked meanwhile, as the study reads'). */
+export async function backfillReviewDays(
+  cfg: SharedConfig,
+  pool: Pool,
+  masteryGroup: string,
+): Promise<{ reviews: number; topics: number }> {
+  const reviews = await reviewDaysFromHistory(cfg, pool);
+  await withTransaction(pool, async (client) => {
+    await client.query(
+      'SELECT 1 FROM consumer_positions WHERE consumer_group = $1 ORDER BY topic, partition FOR UPDATE',
+      [masteryGroup],
+    );
+    await client.query('DELETE FROM topic_reviews');
+    await insertReviewDays(client, reviews);
+  });
+  let n = 0;
+  for (const t of reviews.topics.values()) n += t.days.size;
+  return { reviews: n, topics: reviews.topics.size };
+}
+
+export type ReviewDaysComparison = { students: number; differing: number; examples: string[] };
+
+const rowText = (r: StoredReview) =>
+  [r.day, r.at, r.id, r.correct, r.state.s, r.state.d, r.dueAt, r.nextDay].join(',');
+
+/** Pure comparison: students with a review row missing, extra or different. */
+export function diffReviewDays(
+  expected: readonly StoredReview[],
+  stored: readonly StoredReview[],
+  maxExamples = 10,
+): ReviewDaysComparison {
+  const keyOf = (r: StoredReview) => `${r.userId}\u0000${r.topicId}\u0000${r.day}`;
+  const a = new Map(expected.map((r) => [keyOf(r), r]));
+  const b = new Map(stored.map((r) => [keyOf(r), r]));
+  const students = new Set<string>();
+  const differing = new Map<string, string>();
+  for (const [k, r] of a) {
+    students.add(r.userId);
+    const other = b.get(k);
+    if ((!other || rowText(other) !== rowText(r)) && !differing.has(r.userId))
+      differing.set(
+        r.userId,
+        `${r.userId}: review ${r.topicId} day ${r.day} ${rowText(r)} vs ${other ? rowText(other) : 'missing'}`,
+      );
+  }
+  for (const [k, r] of b) {
+    students.add(r.userId);
+    if (!a.has(k) && !differing.has(r.userId))
+      differing.set(r.userId, `${r.userId}: review ${r.topicId} day ${r.day} not in the history`);
+  }
+  return {
+    students: students.size,
+    differing: differing.size,
+    examples: [...differing.keys()]
+      .sort()
+      .slice(0, maxExamples)
+      .map((u) => differing.get(u) as string),
+  };
+}
+
+/** The stored rows against the history's. */
+export async function compareReviewDays(cfg: SharedConfig, pool: Pool): Promise<ReviewDaysComparison> {
+  const expected = (await reviewDaysFromHistory(cfg, pool)).chains();
+  return diffReviewDays(expected, await readReviewDays(pool));
+}
