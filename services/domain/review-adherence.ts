@@ -83,12 +83,14 @@ export function scheduleReviews(
   before: DailyFsrsState | null = null,
 ): ScheduledReview[] {
   const out: ScheduledReview[] = [];
-  let state = before;
-  days.forEach((r, i) => {
-    state = dailyReview(state, r.at, r.correct);
+  let previous = before;
+  for (let i = 0; i < days.length; i++) {
+    const r = days[i] as ReviewDay;
+    const state = dailyReview(previous, r.at, r.correct);
     const dueAt = dueAtOf(state);
     out.push({ ...r, state, dueAt, dueDay: dayOfMs(dueAt), nextDay: days[i + 1]?.day ?? null });
-  });
+    previous = state;
+  }
   return out;
 }
 
