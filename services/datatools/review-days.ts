@@ -34,14 +34,18 @@ export async function reviewDaysFromHistory(
   const reviews = new ReviewDays();
   try {
     // The first answer of each (student, topic, day): its time, then the smallest event id at that time.
-    const rows = await chQuery<{ u: string; topic: string; t: string; id: string; c: string }>(
+    const rows = await chQuery<{ u: string; topic: string; t: string; first_id: string; first_c: string }>(
       ch,
-      sql`SELECT u, topic, t, min(id) AS id, argMin(c, id) AS c FROM (${answers})
+      sql`SELECT u, topic, t, min(id) AS first_id, argMin(c, id) AS first_c FROM (${answers})
           WHERE (u, topic, t) IN (SELECT u, topic, min(t) FROM (${answers}) GROUP BY u, topic, intDiv(t, 86400000))
           GROUP BY u, topic, t`.text,
     );
     for (const r of rows)
-      reviews.answer(String(r.u), String(r.topic), { at: Number(r.t), id: String(r.id), correct: Number(r.c) === 1 });
+      reviews.answer(String(r.u), String(r.topic), {
+        at: Number(r.t),
+        id: String(r.first_id),
+        correct: Number(r.first_c) === 1,
+      });
     return reviews;
   } finally {
     await ch.close();

@@ -280,7 +280,7 @@ export const cohortDistributions = defineRoute({
   tag: 'educator',
   summary: "A cohort's distribution curves and quantiles per metric (educators, admins; k-anonymous)",
   description:
-    'Accuracy, study minutes per week, questions per week, mean mastery and review adherence over the cohort\'s ' +
+    "Accuracy, study minutes per week, questions per week, mean mastery and review adherence over the cohort's " +
     'active students in ' +
     'the window: released quantiles (means of k order statistics, never the value of fewer than k students) and ' +
     'histograms (fixed bins merged until each holds k students). No individual figure. ' +

@@ -78,7 +78,10 @@ function sortedDays(days: ReadonlyMap<number, ReviewAnswer>): ReviewDay[] {
  * The rows to write for one topic, given its stored rows from the last review before the batch's earliest day on
  * (ascending) and the batch's first answers per day: none when the batch changes no day's first answer. Pure.
  */
-export function mergeTopic(stored: readonly StoredReview[], batch: ReadonlyMap<number, ReviewAnswer>): ScheduledReview[] {
+export function mergeTopic(
+  stored: readonly StoredReview[],
+  batch: ReadonlyMap<number, ReviewAnswer>,
+): ScheduledReview[] {
   const from = Math.min(...batch.keys());
   const prev = stored.length > 0 && stored[0]!.day < from ? stored[0]! : null;
   const days = new Map<number, ReviewAnswer>();

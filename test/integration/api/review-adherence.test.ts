@@ -58,9 +58,7 @@ function expectedReviews(user: string, topic: string) {
   return days.map((d, i) => {
     const a = firsts.get(d)!;
     state = dailyReview(state, a.at, a.correct);
-    const dueAt = Math.round(
-      state.lastAt + dailyInterval(state, REVIEW_SCHEDULE.targetRetention) * DAY,
-    );
+    const dueAt = Math.round(state.lastAt + dailyInterval(state, REVIEW_SCHEDULE.targetRetention) * DAY);
     return { day: d, id: a.id, correct: a.correct, dueDay: day(dueAt), nextDay: days[i + 1] ?? null };
   });
 }
@@ -116,11 +114,11 @@ function generate(now: number) {
   STUDENTS.forEach((user, si) => {
     const diligence = 0.15 + (si / STUDENTS.length) * 0.7;
     for (const topic of topics) {
-      let d = dayOfIso(month.from) - 20 - Math.floor(random() * 90);
+      let d = dayOfIso(month.from) - 15 - Math.floor(random() * 60);
       let state: DailyFsrsState | null = null;
       for (let guard = 0; guard < 60 && d <= last; guard++) {
         const at = d * DAY + 9 * 3_600_000 + Math.floor(random() * 7_200_000);
-        const correct = random() < 0.3;
+        const correct = random() < 0.2;
         answers.push({ id: id(), user, topic, at, correct });
         if (random() < 0.3)
           answers.push({ id: id(), user, topic, at: at + 3 * 3_600_000, correct: random() < 0.5 });
@@ -129,7 +127,8 @@ function generate(now: number) {
         const u = random();
         if (u < diligence) d = dueDay - 1 + Math.floor(random() * 3);
         else if (u < diligence + 0.15) d = dueDay + 2 + Math.floor(random() * 8);
-        else if (u < diligence + 0.25 && dueDay - 2 > d + 1) d = d + 1 + Math.floor(random() * (dueDay - 3 - d));
+        else if (u < diligence + 0.25 && dueDay - 2 > d + 1)
+          d = d + 1 + Math.floor(random() * (dueDay - 3 - d));
         else if (u < 0.97) d = dueDay + 2 + Math.floor(random() * 20);
         else break;
         d = Math.max(d, day(at) + 1);
@@ -142,7 +141,9 @@ beforeAll(async () => {
   await provision(iso, { postgres: true, clickhouse: true, kafka: true });
   pg = createPgPool(iso.cfg);
   ch = createClickHouse(iso.cfg);
-  const { rows } = await pg.query<{ id: string }>(`SELECT id FROM topics WHERE level = 2 ORDER BY id LIMIT 3`);
+  const { rows } = await pg.query<{ id: string }>(
+    `SELECT id FROM topics WHERE level = 2 ORDER BY id LIMIT 6`,
+  );
   topics = rows.map((r) => r.id);
   const now = Date.now();
   month = lastCompleteWindow('month', now, GRACE_MS);
@@ -211,9 +212,13 @@ afterAll(async () => {
 });
 
 const tokenOf = (sub: string, role: 'student' | 'admin') =>
-  signToken({ sub, role }, { secret: SECRET, ttlSec: 3600, issuer: 'studystream', audience: 'studystream-api' });
+  signToken(
+    { sub, role },
+    { secret: SECRET, ttlSec: 3600, issuer: 'studystream', audience: 'studystream-api' },
+  );
 
-async function get(path: string, token: string) {
+async function get(path: string, tokenPromise: Promise<string> | string) {
+  const token = await tokenPromise;
   const res = await fetch(`${api.url}${path}`, { headers: { Authorization: `Bearer ${token}` } });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
@@ -257,7 +262,9 @@ describe('review adherence through Kafka, PostgreSQL and the API', () => {
   it('answers each student their adherence and percentile over the last complete month, k-anonymously', async () => {
     // The population: students with an answer in the window; the metric's: those of them with a due in it.
     const active = STUDENTS.filter((u) =>
-      answers.some((a) => a.user === u && a.at >= Date.parse(month.from) && a.at < Date.parse(month.to) + DAY),
+      answers.some(
+        (a) => a.user === u && a.at >= Date.parse(month.from) && a.at < Date.parse(month.to) + DAY,
+      ),
     );
     const values = new Map<string, number>();
     for (const u of active) {
@@ -276,7 +283,9 @@ describe('review adherence through Kafka, PostgreSQL and the API', () => {
       expect(m.suppressed).toBe(false);
       expect(m.population).toBe(all.length);
       expect(m.cohortQuantiles).toEqual(releaseQuantiles(all, K));
-      expect(m.histogram).toEqual(releaseHistogram(all, [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1], K));
+      expect(m.histogram).toEqual(
+        releaseHistogram(all, [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1], K),
+      );
       distribution = m;
       const v = values.get(u);
       expect(r.body.inRelease).toBe(active.includes(u));
@@ -293,7 +302,10 @@ describe('review adherence through Kafka, PostgreSQL and the API', () => {
     }
     expect(checked).toBe(all.length);
     // The educator view of the same frozen release: the same distribution, no individual value.
-    const d = await get(`/api/analytics/cohorts/${COHORT}/distributions?window=month`, tokenOf('root', 'admin'));
+    const d = await get(
+      `/api/analytics/cohorts/${COHORT}/distributions?window=month`,
+      tokenOf('root', 'admin'),
+    );
     expect(d.status).toBe(200);
     expect(d.body.metrics.reviewAdherence.cohortQuantiles).toEqual(distribution.cohortQuantiles);
     expect(d.body.metrics.reviewAdherence.histogram).toEqual(distribution.histogram);

@@ -64,7 +64,11 @@ describe('review adherence (pure definition)', () => {
     expect(within(due - 5)).toMatchObject({ due: 0, share: null });
     expect(within(due)).toMatchObject({ due: 1, onTime: 1, share: 1 });
     expect(within(due + 2)).toMatchObject({ due: 1, late: 1, share: 0 });
-    expect(studentAdherence(new Map([['t', [first]]]), due, due)).toMatchObject({ due: 1, missing: 1, share: 0 });
+    expect(studentAdherence(new Map([['t', [first]]]), due, due)).toMatchObject({
+      due: 1,
+      missing: 1,
+      share: 0,
+    });
     // A window that does not hold the due day counts nothing.
     expect(adherenceIn(scheduleReviews(reviewDaysOf([first])), due + 1, due + 30).due).toBe(0);
   });

@@ -7,11 +7,8 @@ import {
   scheduleReviews,
   type ReviewAnswer,
 } from '../../../services/domain/review-adherence.ts';
-import {
-  mergeTopic,
-  ReviewDays,
-  type StoredReview,
-} from '../../../services/stream/mastery/review-days.ts';
+import { mergeTopic, ReviewDays, type StoredReview } from '../../../services/stream/mastery/review-days.ts';
+import type { MasteryInput } from '../../../services/stream/mastery/decode.ts';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 5, 9);
@@ -66,7 +63,11 @@ describe('topic_reviews maintenance (mergeTopic)', () => {
         fc.array(fc.nat(), { maxLength: 40 }),
         fc.array(fc.nat({ max: 4 }), { maxLength: 40 }),
         (events, order, cuts) => {
-          const answers = events.map((e, i) => ({ at: T0 + e.q * 1_800_000, id: `e${i}`, correct: e.correct }));
+          const answers = events.map((e, i) => ({
+            at: T0 + e.q * 1_800_000,
+            id: `e${i}`,
+            correct: e.correct,
+          }));
           // Arrival: a permutation with duplicates, cut into batches.
           const arrival = [...answers];
           for (const o of order) arrival.push(answers[o % answers.length]!);
@@ -93,17 +94,16 @@ describe('topic_reviews maintenance (mergeTopic)', () => {
 
   it('accumulates the first answer of each day per student and leaf topic from applied events', () => {
     const reviews = new ReviewDays();
-    const attempt = (eventId: string, at: number, correct: boolean, answered = true) =>
-      ({
-        kind: 'attempt',
-        eventId,
-        userId: 'u1',
-        occurredAt: at,
-        topicIds: ['t1', 't2'],
-        attempt: { correct, attemptNumber: 1, answered },
-        questionId: null,
-        difficulty: null,
-      }) as const;
+    const attempt = (eventId: string, at: number, correct: boolean, answered = true): MasteryInput => ({
+      kind: 'attempt',
+      eventId,
+      userId: 'u1',
+      occurredAt: at,
+      topicIds: ['t1', 't2'],
+      attempt: { correct, attemptNumber: 1, answered },
+      questionId: null,
+      difficulty: null,
+    });
     reviews.add(attempt('b', T0 + 60_000, true));
     reviews.add(attempt('a', T0, true, false)); // earlier the same day, skipped: a wrong review
     reviews.add(attempt('c', T0 + DAY, true));
