@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../../services/analytics-api/auth.ts';
 import { lastCompleteWindow, type CalendarWindow } from '../../../services/analytics/windows.ts';
 import { releaseHistogram, releaseQuantiles } from '../../../services/analytics/release.ts';
+import { contributorCounts } from '../../../services/analytics/cohort-report.ts';
 import { dailyInterval, dailyReview, type DailyFsrsState } from '../../../services/domain/fsrs-daily.ts';
 import { REVIEW_SCHEDULE } from '../../../services/domain/learner-model.ts';
 import { backfillReviewDays } from '../../../services/datatools/review-days.ts';
@@ -310,6 +311,34 @@ describe('review adherence through Kafka, PostgreSQL and the API', () => {
     expect(d.body.metrics.reviewAdherence.cohortQuantiles).toEqual(distribution.cohortQuantiles);
     expect(d.body.metrics.reviewAdherence.histogram).toEqual(distribution.histogram);
     expect(d.body.metrics.reviewAdherence).not.toHaveProperty('value');
+  });
+
+  it('counts, for the differencing check, the students whose adherence the differing days move', async () => {
+    const isoDay = (d: number) => new Date(d * DAY).toISOString().slice(0, 10);
+    const from = dayOfIso(month.from);
+    for (const [a, b] of [
+      [from, from + 9],
+      [from + 10, dayOfIso(month.to)],
+      [from - 40, from - 1],
+    ] as const) {
+      const expected = STUDENTS.filter(
+        (u) => expectedAdherence(u, { ...month, from: isoDay(a), to: isoDay(b) }).due > 0,
+      );
+      const counts = await contributorCounts(ch, pg, STUDENTS, [{ from: isoDay(a), to: isoDay(b) }]);
+      expect(counts.get('metric:reviewAdherence'), `${isoDay(a)}..${isoDay(b)}`).toBe(expected.length);
+    }
+    // Two ranges at once count a student once.
+    const both = STUDENTS.filter(
+      (u) =>
+        expectedAdherence(u, { ...month, from: isoDay(from), to: isoDay(from + 4) }).due > 0 ||
+        expectedAdherence(u, { ...month, from: isoDay(from + 20), to: isoDay(from + 24) }).due > 0,
+    );
+    const counts = await contributorCounts(ch, pg, STUDENTS, [
+      { from: isoDay(from), to: isoDay(from + 4) },
+      { from: isoDay(from + 20), to: isoDay(from + 24) },
+    ]);
+    expect(counts.get('metric:reviewAdherence')).toBe(both.length);
+    expect(both.length).toBeGreaterThan(0);
   });
 
   it('the history in ClickHouse implies the same rows: reconcile finds no difference, the backfill rewrites them equal', async () => {
