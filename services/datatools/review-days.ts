@@ -11,10 +11,10 @@
  */
 import { chQuery, createClickHouse } from '../shared/clickhouse.ts';
 import type { SharedConfig } from '../shared/config.ts';
-import { withTransaction, type Pool } from '../shared/postgres.ts';
+import type { Pool } from '../shared/postgres.ts';
 import { sql } from '../shared/sql.ts';
 import { insertReviewDays, readReviewDays, ReviewDays, type StoredReview } from '../stream/index.ts';
-import { taxonomy } from './study-reads.ts';
+import { replaceWhileMasteryPaused, StudentDiff, taxonomy } from './study-reads.ts';
 
 /** The reviews the history implies (optionally for one student). */
 export async function reviewDaysFromHistory(
@@ -59,14 +59,9 @@ export async function backfillReviewDays(
   masteryGroup: string,
 ): Promise<{ reviews: number; topics: number }> {
   const reviews = await reviewDaysFromHistory(cfg, pool);
-  await withTransaction(pool, async (client) => {
-    await client.query(
-      'SELECT 1 FROM consumer_positions WHERE consumer_group = $1 ORDER BY topic, partition FOR UPDATE',
-      [masteryGroup],
-    );
-    await client.query('DELETE FROM topic_reviews');
-    await insertReviewDays(client, reviews);
-  });
+  await replaceWhileMasteryPaused(pool, masteryGroup, ['topic_reviews'], (client) =>
+    insertReviewDays(client, reviews),
+  );
   let n = 0;
   for (const t of reviews.topics.values()) n += t.days.size;
   return { reviews: n, topics: reviews.topics.size };
@@ -83,33 +78,11 @@ export function diffReviewDays(
   stored: readonly StoredReview[],
   maxExamples = 10,
 ): ReviewDaysComparison {
-  const keyOf = (r: StoredReview) => `${r.userId}\u0000${r.topicId}\u0000${r.day}`;
-  const a = new Map(expected.map((r) => [keyOf(r), r]));
-  const b = new Map(stored.map((r) => [keyOf(r), r]));
-  const students = new Set<string>();
-  const differing = new Map<string, string>();
-  for (const [k, r] of a) {
-    students.add(r.userId);
-    const other = b.get(k);
-    if ((!other || rowText(other) !== rowText(r)) && !differing.has(r.userId))
-      differing.set(
-        r.userId,
-        `${r.userId}: review ${r.topicId} day ${r.day} ${rowText(r)} vs ${other ? rowText(other) : 'missing'}`,
-      );
-  }
-  for (const [k, r] of b) {
-    students.add(r.userId);
-    if (!a.has(k) && !differing.has(r.userId))
-      differing.set(r.userId, `${r.userId}: review ${r.topicId} day ${r.day} not in the history`);
-  }
-  return {
-    students: students.size,
-    differing: differing.size,
-    examples: [...differing.keys()]
-      .sort()
-      .slice(0, maxExamples)
-      .map((u) => differing.get(u) as string),
-  };
+  const byKey = (rows: readonly StoredReview[]) =>
+    new Map(rows.map((r) => [`${r.userId}\u0000${r.topicId} day ${r.day}`, r]));
+  const diff = new StudentDiff();
+  diff.compare(byKey(expected), byKey(stored), rowText, 'review');
+  return diff.result(maxExamples);
 }
 
 /** The stored rows against the history's. */
