@@ -83,7 +83,7 @@ const quantilesOrNull = {
   properties: { p10: numOrNull, p25: numOrNull, p50: numOrNull, p75: numOrNull, p90: numOrNull },
 };
 const histogramOrNull = { type: ['array', 'null'], items: obj({ from: num, to: num, students: int }) };
-const withheld = { enum: [null, 'fewer_than_k', 'differencing', 'fewer_than_k_each_side'] };
+const withheld = { enum: [null, 'fewer_than_k', 'differencing', 'fewer_than_k_each_side', 'not_computed'] };
 const distribution = {
   cohortQuantiles: quantilesOrNull,
   histogram: histogramOrNull,
@@ -99,7 +99,7 @@ const metric = obj({
 });
 const cohortWindow = obj({ kind: { enum: ['week', 'month', 'quarter'] }, period: str, from: str, to: str });
 const cohortMetrics = <T>(m: T) =>
-  obj({ accuracy: m, studyMinutesPerWeek: m, questionsPerWeek: m, mastery: m });
+  obj({ accuracy: m, studyMinutesPerWeek: m, questionsPerWeek: m, mastery: m, reviewAdherence: m });
 /** What every cohort v2 answer says about its release. */
 const cohortRelease = {
   window: cohortWindow,

@@ -2,6 +2,7 @@ import { chQuery, type ClickHouseClient } from '../shared/clickhouse.ts';
 import type { Pool } from '../shared/postgres.ts';
 import { join, raw, sql, type SqlFragment } from '../shared/sql.ts';
 import { windowWeeks, type CalendarWindow } from './windows.ts';
+import { REVIEW_GRACE_DAYS } from '../domain/review-adherence.ts';
 
 /**
  * Cohort v2: every per-student and per-topic figure of one population over one fixed calendar window, before any
@@ -15,6 +16,8 @@ import { windowWeeks, type CalendarWindow } from './windows.ts';
  * - studyMinutesPerWeek: finished-session minutes (SESSION_END durations) / weeks of the window;
  * - questionsPerWeek: answers / weeks of the window;
  * - mastery: mean mastery score, as of the window's last day, over the leaf topics the student has studied by then;
+ * - reviewAdherence: of the reviews the schedule asked for that fell due in the window, the share done on time
+ *   (services/domain/review-adherence.ts; read from postgres/088 topic_reviews); students with at least one due;
  * - per topic: students who answered, answers, accuracy, first-attempt accuracy; students with at least
  *   STRUGGLE_MIN_ANSWERS answers and among them those below STRUGGLE_ACCURACY ("X% struggle");
  * - time to mastery per topic: for students whose mastery score first reached MASTERY_TARGET on a day of the
@@ -25,7 +28,13 @@ export const STRUGGLE_MIN_ANSWERS = 5;
 export const STRUGGLE_ACCURACY = 0.6;
 export const MASTERY_TARGET = 0.8;
 
-export const METRICS = ['accuracy', 'studyMinutesPerWeek', 'questionsPerWeek', 'mastery'] as const;
+export const METRICS = [
+  'accuracy',
+  'studyMinutesPerWeek',
+  'questionsPerWeek',
+  'mastery',
+  'reviewAdherence',
+] as const;
 export type MetricName = (typeof METRICS)[number];
 
 /** Fixed histogram edges per metric (bins are merged until each holds k students, release.ts). */
@@ -34,6 +43,7 @@ export const HISTOGRAM_EDGES: Record<MetricName, number[]> = {
   studyMinutesPerWeek: [0, 30, 60, 120, 180, 240, 300, 420, 600, 900, 1200],
   questionsPerWeek: [0, 10, 25, 50, 100, 150, 200, 300, 400, 600, 1000],
   mastery: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1],
+  reviewAdherence: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1],
 };
 
 export type StudentFigures = Record<MetricName, number | null>;
@@ -75,6 +85,14 @@ export function emptyTopic(topicId: string): TopicFigures {
   };
 }
 
+/**
+ * The dues of topic_reviews rows and the ones met, as SQL aggregates over the rows (grace: parameter $4); the same
+ * rules as dueOutcome (services/domain/review-adherence.ts): a next review before due_day - grace makes the due
+ * early (not counted), within due_day +/- grace on time, later late, none missing.
+ */
+const COUNTED_DUE = 'count(*) FILTER (WHERE next_day IS NULL OR next_day >= due_day - $4::int)';
+const ON_TIME = 'count(*) FILTER (WHERE next_day >= due_day - $4::int AND next_day <= due_day + $4::int)';
+
 function userFilter(userIds: readonly string[] | undefined): SqlFragment {
   if (userIds === undefined) return raw('1');
   if (userIds.length === 0) return raw('0');
@@ -110,11 +128,12 @@ export async function computeCohortReport(
       studyMinutesPerWeek: Number(r.s) / 60_000 / weeks,
       questionsPerWeek: q / weeks,
       mastery: null,
+      reviewAdherence: null,
     });
   }
   if (population.length === 0) return { window, population, perStudent, topics: [] };
 
-  const [topicRows, masteryRows] = await Promise.all([
+  const [topicRows, masteryRows, adherenceRows] = await Promise.all([
     chQuery<Record<string, string>>(
       ch,
       sql`SELECT topic_id, count() AS students, sum(q) AS answers, sum(c) AS correct, sum(fa) AS fa, sum(fac) AS fac,
@@ -140,7 +159,16 @@ export async function computeCohortReport(
          GROUP BY user_id, topic_id`,
       [population, window.to, MASTERY_TARGET],
     ),
+    pg.query<{ user_id: string; due: string; on_time: string }>(
+      `SELECT user_id, ${COUNTED_DUE} AS due, ${ON_TIME} AS on_time FROM topic_reviews
+        WHERE user_id = ANY($1::text[]) AND due_day >= $2::date AND due_day <= $3::date GROUP BY user_id`,
+      [population, window.from, window.to, REVIEW_GRACE_DAYS],
+    ),
   ]);
+  for (const r of adherenceRows.rows) {
+    const due = Number(r.due);
+    if (due > 0) perStudent.get(r.user_id)!.reviewAdherence = Number(r.on_time) / due;
+  }
 
   const masterySum = new Map<string, { sum: number; n: number }>();
   const masteryDays = new Map<string, number[]>();
@@ -239,7 +267,7 @@ export async function contributorCounts(
     ranges.map((r) => sql`(day >= ${dayOf(r.from)} AND day <= ${dayOf(r.to)})`),
     ' OR ',
   );
-  const [students, topics, history] = await Promise.all([
+  const [students, topics, history, adherence] = await Promise.all([
     chQuery<{ n: string; answered: string }>(
       ch,
       sql`SELECT count() AS n, countIf(q > 0) AS answered
@@ -261,7 +289,15 @@ export async function contributorCounts(
         WHERE mastered = ANY($2::date[]) GROUP BY topic_id`,
       [userIds, expandDays(ranges), MASTERY_TARGET],
     ),
+    // Students whose adherence the days of `ranges` move: a counted due on one of those days.
+    pg.query<{ n: string }>(
+      `SELECT count(DISTINCT user_id) AS n FROM topic_reviews
+        WHERE user_id = ANY($1::text[]) AND due_day = ANY($2::date[])
+          AND (next_day IS NULL OR next_day >= due_day - $3::int)`,
+      [userIds, expandDays(ranges), REVIEW_GRACE_DAYS],
+    ),
   ]);
+  out.set('metric:reviewAdherence', Number(adherence.rows[0]?.n ?? 0));
   const n = Number(students[0]?.n ?? 0);
   if (opts.population) out.set('population', n);
   out.set('metric:studyMinutesPerWeek', n);

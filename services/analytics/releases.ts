@@ -36,7 +36,8 @@ import type { CalendarWindow } from './windows.ts';
 export type Scope = { kind: 'cohort'; cohort: string } | { kind: 'all' };
 export const scopeKey = (s: Scope) => (s.kind === 'all' ? 'all' : `cohort:${s.cohort}`);
 
-export type Withheld = null | 'fewer_than_k' | 'differencing' | 'fewer_than_k_each_side';
+/** `not_computed`: a metric added after the release was made (reviewAdherence in releases older than it). */
+export type Withheld = null | 'fewer_than_k' | 'differencing' | 'fewer_than_k_each_side' | 'not_computed';
 
 export type ReleasedMetric = {
   population: number | null;
@@ -221,7 +222,11 @@ async function findRelease(
   );
   const r = rows[0];
   if (!r) return null;
-  const body = { ...r.body, topics: r.body.topics ?? [], releasedCells: [] };
+  // A metric added after the release was made (reviewAdherence) is not in its body.
+  const stored = r.body.metrics as Partial<Record<MetricName, ReleasedMetric>>;
+  const metrics = {} as Record<MetricName, ReleasedMetric>;
+  for (const m of METRICS) metrics[m] = stored[m] ?? emptyMetric('not_computed');
+  const body = { ...r.body, metrics, topics: r.body.topics ?? [], releasedCells: [] };
   return { id: Number(r.id), releasedAt: r.released_at.toISOString(), body };
 }
 

@@ -54,3 +54,4 @@ export {
 export type { ProcessorName } from './replay.ts';
 export { liveGroups } from './context.ts';
 export { backfillStudyReads } from './study-reads.ts';
+export { backfillReviewDays } from './review-days.ts';

@@ -52,6 +52,8 @@ const MASTERY_TABLES = [
   'topic_mastery_history',
   'student_study_days',
   'student_materials',
+  // postgres/088 (review adherence): written by the mastery processor and its bulk build like the two above.
+  'topic_reviews',
 ] as const;
 async function positionsOf(pool: Pool, schema: string, group: string): Promise<Map<string, number>> {
   const { rows } = await pool.query<{ topic: string; partition: number; next_offset: number }>(

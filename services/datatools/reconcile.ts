@@ -16,6 +16,7 @@ import { readLive, liveKeys, writtenCounts } from '../stream/index.ts';
 import { listDeadLetters } from './dlq.ts';
 import type { ToolContext } from './context.ts';
 import { compareStudyReads, type StudyReadsComparison } from './study-reads.ts';
+import { compareReviewDays, type ReviewDaysComparison } from './review-days.ts';
 
 export type Range = { from: number | null; to: number | null };
 /** Per session: distinct events, answers among them, first event (ms). */
@@ -105,6 +106,8 @@ export type Reconciliation = {
    * for a time range (they are all-time sums).
    */
   studyReads: StudyReadsComparison | null;
+  /** The topic reviews behind review adherence (postgres/088) against the history; null for a time range. */
+  reviews: ReviewDaysComparison | null;
   late: { processor: string; reason: string; n: number }[];
   deadLetters: { processor: string; reason: string; n: number }[];
   ok: boolean;
@@ -227,6 +230,7 @@ export async function reconcile(ctx: ToolContext, range: Range): Promise<Reconci
     applied: claims[0]?.n ?? 0,
   };
   const studyReads = range.from === null && range.to === null ? await compareStudyReads(ctx.cfg, pool) : null;
+  const reviews = range.from === null && range.to === null ? await compareReviewDays(ctx.cfg, pool) : null;
   const topics: Reconciliation['topics'] = [];
   for (const topic of ctx.eventTopics) {
     const offsets = await ctx.admin.fetchTopicOffsets(topic);
@@ -239,6 +243,7 @@ export async function reconcile(ctx: ToolContext, range: Range): Promise<Reconci
     sessions,
     mastery,
     studyReads,
+    reviews,
     late,
     deadLetters: [...dl]
       .map(([k, n]) => {
@@ -250,7 +255,8 @@ export async function reconcile(ctx: ToolContext, range: Range): Promise<Reconci
       sessions.missing === 0 &&
       sessions.differing === 0 &&
       mastery.expected === mastery.applied &&
-      (studyReads?.differing ?? 0) === 0,
+      (studyReads?.differing ?? 0) === 0 &&
+      (reviews?.differing ?? 0) === 0,
   };
 }
 

@@ -14,13 +14,14 @@
  */
 import { chQuery, createClickHouse } from '../shared/clickhouse.ts';
 import type { SharedConfig } from '../shared/config.ts';
-import { withTransaction, type Pool } from '../shared/postgres.ts';
+import { withTransaction, type Pool, type PoolClient } from '../shared/postgres.ts';
 import { sql } from '../shared/sql.ts';
 import { insertStudyReads, StudyReads, type StudyDay, type StudyMaterial } from '../stream/index.ts';
 
 type Taxonomy = { all: string[]; leaves: string[] };
 
-async function taxonomy(pool: Pool): Promise<Taxonomy> {
+/** Every topic id and the leaves (the mastery decoder's rules: all ids known, at least one leaf). */
+export async function taxonomy(pool: Pool): Promise<Taxonomy> {
   const { rows } = await pool.query<{ id: string; leaf: boolean }>(
     `SELECT t.id, NOT EXISTS (SELECT 1 FROM topics c WHERE c.parent_id = t.id) AS leaf FROM topics t ORDER BY t.id`,
   );
@@ -106,20 +107,75 @@ export async function backfillStudyReads(
   masteryGroup: string,
 ): Promise<{ days: number; materials: number; students: number }> {
   const reads = await studyReadsFromHistory(cfg, pool);
-  await withTransaction(pool, async (client) => {
-    await client.query(
-      'SELECT 1 FROM consumer_positions WHERE consumer_group = $1 ORDER BY topic, partition FOR UPDATE',
-      [masteryGroup],
-    );
-    await client.query('DELETE FROM student_study_days');
-    await client.query('DELETE FROM student_materials');
-    await insertStudyReads(client, reads);
-  });
+  await replaceWhileMasteryPaused(pool, masteryGroup, ['student_study_days', 'student_materials'], (client) =>
+    insertStudyReads(client, reads),
+  );
   return {
     days: reads.days.size,
     materials: reads.materials.size,
     students: new Set([...reads.days.values()].map((d) => d.userId)).size,
   };
+}
+
+/**
+ * Empties `tables` and writes their new rows in one transaction that holds the mastery processor's consumer_positions
+ * rows locked (which pauses its batches: each locks them first).
+ */
+export async function replaceWhileMasteryPaused(
+  pool: Pool,
+  masteryGroup: string,
+  tables: readonly ('student_study_days' | 'student_materials' | 'topic_reviews')[],
+  write: (client: PoolClient) => Promise<void>,
+): Promise<void> {
+  await withTransaction(pool, async (client) => {
+    await client.query(
+      'SELECT 1 FROM consumer_positions WHERE consumer_group = $1 ORDER BY topic, partition FOR UPDATE',
+      [masteryGroup],
+    );
+    for (const t of tables) await client.query(`DELETE FROM ${t}`);
+    await write(client);
+  });
+}
+
+/** Students whose rows differ between the history's and the stored, over one or more tables. */
+export class StudentDiff {
+  private readonly students = new Set<string>();
+  private readonly differing = new Map<string, string>();
+
+  /** Rows keyed `<user>\u0000<rest>` (`rest` names the row in the example), compared by `text`. */
+  compare<T extends { userId: string }>(
+    expected: ReadonlyMap<string, T>,
+    stored: ReadonlyMap<string, T>,
+    text: (v: T) => string,
+    what: string,
+  ): void {
+    for (const [k, v] of expected) {
+      this.students.add(v.userId);
+      const other = stored.get(k);
+      if (!other || text(other) !== text(v))
+        if (!this.differing.has(v.userId))
+          this.differing.set(
+            v.userId,
+            `${v.userId}: ${what} ${k.split('\u0000')[1]} ${text(v)} vs ${other ? text(other) : 'missing'}`,
+          );
+    }
+    for (const [k, v] of stored) {
+      this.students.add(v.userId);
+      if (!expected.has(k) && !this.differing.has(v.userId))
+        this.differing.set(v.userId, `${v.userId}: ${what} ${k.split('\u0000')[1]} not in the history`);
+    }
+  }
+
+  result(maxExamples: number): { students: number; differing: number; examples: string[] } {
+    return {
+      students: this.students.size,
+      differing: this.differing.size,
+      examples: [...this.differing.keys()]
+        .sort()
+        .slice(0, maxExamples)
+        .map((u) => this.differing.get(u) as string),
+    };
+  }
 }
 
 export type StudyReadsComparison = {
@@ -188,38 +244,8 @@ export function diffStudyReads(
   stored: StudyReads,
   maxExamples = 10,
 ): StudyReadsComparison {
-  const students = new Set<string>();
-  const differing = new Map<string, string>();
-  const compare = <T extends { userId: string }>(
-    a: ReadonlyMap<string, T>,
-    b: ReadonlyMap<string, T>,
-    text: (v: T) => string,
-    what: string,
-  ) => {
-    for (const [k, v] of a) {
-      students.add(v.userId);
-      const other = b.get(k);
-      if (!other || text(other) !== text(v))
-        if (!differing.has(v.userId))
-          differing.set(
-            v.userId,
-            `${v.userId}: ${what} ${k.split('\u0000')[1]} ${text(v)} vs ${other ? text(other) : 'missing'}`,
-          );
-    }
-    for (const [k, v] of b) {
-      students.add(v.userId);
-      if (!a.has(k) && !differing.has(v.userId))
-        differing.set(v.userId, `${v.userId}: ${what} ${k.split('\u0000')[1]} not in the history`);
-    }
-  };
-  compare(expected.days, stored.days, dayText, 'day');
-  compare(expected.materials, stored.materials, materialText, 'material');
-  return {
-    students: students.size,
-    differing: differing.size,
-    examples: [...differing.keys()]
-      .sort()
-      .slice(0, maxExamples)
-      .map((u) => differing.get(u) as string),
-  };
+  const diff = new StudentDiff();
+  diff.compare(expected.days, stored.days, dayText, 'day');
+  diff.compare(expected.materials, stored.materials, materialText, 'material');
+  return diff.result(maxExamples);
 }

@@ -46,3 +46,4 @@ export {
   type LearnerNowState,
 } from './mastery/read-model.ts';
 export { insertStudyReads, StudyReads, type StudyDay, type StudyMaterial } from './mastery/study-reads.ts';
+export { insertReviewDays, readReviewDays, ReviewDays, type StoredReview } from './mastery/review-days.ts';

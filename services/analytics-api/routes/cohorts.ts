@@ -152,14 +152,17 @@ export const percentiles = defineRoute({
   summary: "The student's percentiles and the cohort's distributions (k-anonymous, fixed windows)",
   description:
     "Percentile rank (0-100: share of the cohort below, ties counted half) of the student's accuracy, study minutes " +
-    'per week (finished sessions), questions per week and mean mastery, within `cohort` (one the student belongs to; ' +
+    'per week (finished sessions), questions per week, mean mastery and review adherence (`reviewAdherence`: of ' +
+    'the reviews the schedule asked for that fell due in the window, the share done within a day of the due day), ' +
+    'within `cohort` (one the student belongs to; ' +
     "default their first cohort, or every active student when they have none), beside the cohort's released " +
     'quantiles (means of k order statistics, never the value of fewer than k students; p10/p90 need about 5k ' +
     "students) and histogram (fixed bins merged until each holds k students; `bin` is the student's). " +
     WINDOW_DOC +
     "The population is the cohort's students with activity in the window when it was released; a student outside " +
     'it gets no figure (`inRelease: false`). A metric whose population is below k, or withheld against differencing, ' +
-    'has `suppressed: true` and discloses neither quantiles nor population.',
+    'has `suppressed: true` and discloses neither quantiles nor population (`withheld: not_computed`: a metric added ' +
+    'after the release was made).',
   scope: 'student',
   query: percentilesQuery,
   cache: 'percentiles',
@@ -277,7 +280,8 @@ export const cohortDistributions = defineRoute({
   tag: 'educator',
   summary: "A cohort's distribution curves and quantiles per metric (educators, admins; k-anonymous)",
   description:
-    "Accuracy, study minutes per week, questions per week and mean mastery over the cohort's active students in " +
+    "Accuracy, study minutes per week, questions per week, mean mastery and review adherence over the cohort's " +
+    'active students in ' +
     'the window: released quantiles (means of k order statistics, never the value of fewer than k students) and ' +
     'histograms (fixed bins merged until each holds k students). No individual figure. ' +
     WINDOW_DOC,

@@ -8,8 +8,8 @@ Compares the raw history in ClickHouse (the sink's copy of the topics, one row p
 stateful processors made of it: every (student, session_id) must be written (study_sessions) or live (Redis) with
 the same distinct events and answers; events without a session id are the sessions processor's no_session drops;
 the mastery processor's applied events against the history's attempts and material events; the per-student read
-models of knowledge gaps and exam readiness (student_study_days, student_materials) against the history under the
-mastery processor's rules (all-time only); late events and dead
+models of knowledge gaps and exam readiness (student_study_days, student_materials) and the topic reviews of review
+adherence (topic_reviews) against the history under the mastery processor's rules (all-time only); late events and dead
 letters by processor and reason. T is an ISO-8601 instant or epoch ms (sessions by their first event, events by
 occurred_at); the default is everything. Exit code 0 when every session reconciles, 1 otherwise.
 `;
@@ -61,6 +61,17 @@ function render(r: Reconciliation): string {
           ],
         ),
     ...(r.studyReads?.examples ?? []).map((e) => `  ${e}`),
+    'topic reviews (topic_reviews, review adherence)',
+    r.reviews === null
+      ? '  not compared for a time range (all-time rows)\n'
+      : table(
+          ['', 'STUDENTS'],
+          [
+            ['in the history or the table', r.reviews.students],
+            ['differing', r.reviews.differing],
+          ],
+        ),
+    ...(r.reviews?.examples ?? []).map((e) => `  ${e}`),
     'late events',
     r.late.length === 0
       ? '  none\n'

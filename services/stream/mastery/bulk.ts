@@ -36,6 +36,7 @@ import { decodeWireCached } from '../stateful/wire.ts';
 import type { ProcessorDefinition } from '../runtime/definition.ts';
 import type { FlushBatch } from '../runtime/types.ts';
 import { insertStudyReads, StudyReads } from './study-reads.ts';
+import { insertReviewDays, ReviewDays } from './review-days.ts';
 
 /** Rows per statement of the final write. */
 const CHUNK = 5000;
@@ -67,6 +68,8 @@ export class MasteryBulkBuild {
   private positions = new Map<string, StoredPosition>();
   /** The per-student read models (postgres/075), from the same fresh events. */
   private readonly reads = new StudyReads();
+  /** The topic reviews (postgres/088), from the same fresh events. */
+  private readonly reviews = new ReviewDays();
   /** Milliseconds spent applying batches (the pure step), for the profile. */
   applyMs = 0;
 
@@ -106,6 +109,7 @@ export class MasteryBulkBuild {
     for (const i of fresh) {
       this.claims.set(i.value.eventId, i.value.occurredAt);
       this.reads.add(i.value);
+      this.reviews.add(i.value);
     }
     for (const [k, v] of leafKeysOf(fresh)) this.keys.set(k, v);
     const { history, late } = applyFresh(
@@ -181,6 +185,7 @@ export class MasteryBulkBuild {
             for (const part of chunks([...this.history.values()], CHUNK)) await writeHistory(b, part);
           });
           await stage('study_reads', () => insertStudyReads(b, this.reads));
+          await stage('topic_reviews', () => insertReviewDays(b, this.reviews));
           await stage('late_events', async () => {
             for (const part of chunks([...this.late.values()], CHUNK))
               await recordLateEvents(b, MASTERY_PROCESSOR, part);

@@ -49,6 +49,7 @@ import {
 import type { TopicTree } from './taxonomy.ts';
 import { decodeWire } from '../stateful/wire.ts';
 import { StudyReads, writeStudyReads } from './study-reads.ts';
+import { ReviewDays, writeReviewDays } from './review-days.ts';
 import { EMPTY_CALIBRATION, toTopicEvent, type ItemCalibration } from './items.ts';
 
 export const MASTERY_PROCESSOR = 'mastery';
@@ -157,6 +158,10 @@ export async function applyBatch(
   const reads = new StudyReads();
   for (const i of fresh) reads.add(i.value);
   await writeStudyReads(client, reads);
+  // The topic reviews behind review adherence (postgres/088), same events, same transaction, rows locked above.
+  const reviews = new ReviewDays();
+  for (const i of fresh) reviews.add(i.value);
+  await writeReviewDays(client, reviews);
   await recordLateEvents(client, MASTERY_PROCESSOR, late);
 
   // 4. Roll-ups: level-1 parents of the touched leaves, then their level-0 parents.

@@ -155,6 +155,10 @@ describe('sessions under a backlog of offline, skewed and re-sent events', () =>
       // deliveries and skewed clocks included).
       expect(r.studyReads?.examples).toEqual([]);
       expect(r.studyReads?.students).toBeGreaterThan(10);
+      // So do the topic reviews of review adherence (postgres/088): the first answer per student, topic and day
+      // whatever the arrival order, and the schedule after each.
+      expect(r.reviews?.examples).toEqual([]);
+      expect(r.reviews?.students).toBeGreaterThan(10);
       expect(r.ok).toBe(true);
     } finally {
       await ctx.close();

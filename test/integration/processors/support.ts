@@ -182,6 +182,7 @@ export async function dumpState(env: NodeJS.ProcessEnv): Promise<StateDump> {
         "SELECT user_id, to_char(day, 'YYYY-MM-DD') AS day, events, questions, correct, first_attempts, first_attempt_correct, answer_ms::float8 AS answer_ms, material_active_ms::float8 AS material_active_ms FROM student_study_days ORDER BY user_id, day",
       ),
       student_materials: await q('SELECT * FROM student_materials ORDER BY user_id, material_id'),
+      topic_reviews: await q('SELECT * FROM topic_reviews ORDER BY user_id, topic_id, day'),
     };
     for (const rows of Object.values(dump))
       for (const r of rows as Record<string, unknown>[]) {

@@ -132,7 +132,14 @@ describe('released shares', () => {
 });
 
 /** A synthetic report: per student a figure vector and per-topic answers. */
-type Student = { id: string; acc: number | null; minutes: number; mastery: number | null; topics: number[] };
+type Student = {
+  id: string;
+  acc: number | null;
+  minutes: number;
+  mastery: number | null;
+  adherence?: number | null;
+  topics: number[];
+};
 function reportOf(students: readonly Student[]): CohortReport {
   const perStudent = new Map<string, StudentFigures>();
   const topicIds = ['t0', 't1', 't2'];
@@ -143,6 +150,7 @@ function reportOf(students: readonly Student[]): CohortReport {
       studyMinutesPerWeek: s.minutes,
       questionsPerWeek: s.minutes / 2,
       mastery: s.mastery,
+      reviewAdherence: s.adherence ?? null,
     });
     s.topics.forEach((answers, i) => {
       if (answers === 0) return;
@@ -175,6 +183,7 @@ function contributors(students: readonly Student[]): Map<string, Set<string>> {
     add('metric:questionsPerWeek', s.id);
     if (s.acc !== null) add('metric:accuracy', s.id);
     if (s.mastery !== null) add('metric:mastery', s.id);
+    if (s.adherence != null) add('metric:reviewAdherence', s.id);
     s.topics.forEach((a, i) => {
       if (a > 0) add(`topic:t${i}`, s.id);
       if (a >= 5) add(`struggle:t${i}`, s.id);
@@ -191,6 +200,7 @@ describe('differencing between two releases of one window', () => {
       acc: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: null }),
       minutes: fc.integer({ min: 0, max: 600 }),
       mastery: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: null }),
+      adherence: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: null }),
       topics: fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 3, maxLength: 3 }),
     });
 

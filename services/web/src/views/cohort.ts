@@ -28,6 +28,7 @@ const LABELS: Record<string, { label: string; fmt: (v: number | null) => string 
   studyMinutesPerWeek: { label: 'Study minutes per week', fmt: (v) => num(v) },
   questionsPerWeek: { label: 'Questions per week', fmt: (v) => num(v) },
   mastery: { label: 'Mean mastery', fmt: pct },
+  reviewAdherence: { label: 'Reviews done on time', fmt: pct },
 };
 
 /** The cohort view compares the last complete ISO week (a fixed window: services/analytics/README.md). */
