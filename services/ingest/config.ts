@@ -1,6 +1,7 @@
 import { trustedProxies } from './privacy.ts';
 import { z } from 'zod';
 import { defineEnv, devModeOn, envInt, sharedEnv } from '../shared/config.ts';
+import { pgRoleSetting } from '../shared/postgres.ts';
 
 /** Environment variables of the ingest service (on top of the shared ones), with defaults and meaning. */
 export const ingestEnv = defineEnv(
@@ -76,6 +77,10 @@ export const ingestEnv = defineEnv(
       default: '60',
       doc: 'how long a verified API key is cached in memory (an LRU of 10,000 keys; unknown keys 5 s at most)',
     },
+    INGEST_PG_ROLE: {
+      default: 'studystream_ingest',
+      doc: 'PostgreSQL role ingest acts as (SET ROLE at connection start; created by postgres/096_service_roles.sql: reads api_keys, creates and reads pseudonyms, nothing else). Empty: the connecting user',
+    },
     INGEST_WORKERS: {
       default: '1',
       doc: 'ingest processes sharing the port (node:cluster; /metrics aggregates all of them); set it to the cores ingest may use (2 workers carried 25,600 events/s against 19,200 for one on the 2-core bench machine)',
@@ -110,6 +115,7 @@ export const ingestEnv = defineEnv(
     INGEST_PRODUCE_CONCURRENCY: envInt('INGEST_PRODUCE_CONCURRENCY').pipe(z.number().min(1)),
     INGEST_PRODUCE_TIMEOUT_MS: envInt('INGEST_PRODUCE_TIMEOUT_MS').pipe(z.number().min(100)),
     INGEST_APIKEY_CACHE_SEC: envInt('INGEST_APIKEY_CACHE_SEC').pipe(z.number().min(0)),
+    INGEST_PG_ROLE: pgRoleSetting,
     INGEST_WORKERS: envInt('INGEST_WORKERS').pipe(z.number().min(1).max(64)),
   },
 );

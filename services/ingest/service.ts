@@ -7,7 +7,7 @@ import { closeServer, listen, opsAccess } from '../shared/http.ts';
 import { createKafka } from '../shared/kafka.ts';
 import type { Logger } from '../shared/logger.ts';
 import { createMetricsRegistry } from '../shared/metrics.ts';
-import { createPgPool } from '../shared/postgres.ts';
+import { asRole, createPgPool } from '../shared/postgres.ts';
 import { EventProducer } from '../shared/producer.ts';
 import { createRedis } from '../shared/redis.ts';
 import { createRegistry } from '../shared/registry.ts';
@@ -29,7 +29,7 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
   const metrics = createIngestMetrics(registry);
   const kafka = createKafka(cfg, log, 'ingest');
   const schemaRegistry = createRegistry(cfg);
-  const codec = new EventCodec(schemaRegistry, cfg, subjectKeysFor(cfg));
+  const codec = new EventCodec(schemaRegistry, cfg, subjectKeysFor(cfg, cfg.INGEST_PG_ROLE));
   // kafkajs allows one produce request in flight per idempotent producer and broker, so several producers
   // pipeline requests; each sendBatch uses an idle one (a request's records always go through one producer).
   const producers = Array.from(
@@ -38,7 +38,8 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
   );
   const idle = [...producers];
   const admin = kafka.admin();
-  const pool = createPgPool(cfg);
+  // Its least-privilege role (postgres/096): API keys and pseudonyms only.
+  const pool = createPgPool(cfg, asRole(cfg.INGEST_PG_ROLE));
   const redis = createRedis(cfg);
 
   await codec.resolveWriterIds();
