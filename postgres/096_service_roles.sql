@@ -4,7 +4,7 @@
 -- statement) in one service can reach only the tables that service works on:
 --
 -- * studystream_ingest (INGEST_PG_ROLE): looks up API keys (SELECT api_keys), creates and reads the students'
---   pseudonyms (SELECT, INSERT subject_keys; SELECT erased_subjects), reads ingest-token revocations (097).
+--   pseudonyms (SELECT, INSERT subject_keys; SELECT erased_subjects), reads ingest-token revocations (097, SELECT token_revocations).
 --   Nothing else: no mastery, sessions, audit log or any other serving table.
 -- * studystream_stream (STREAM_PG_ROLE): the processors' own tables (SELECT, INSERT, UPDATE on consumer_positions,
 --   processed_events, late_events, topic_mastery, topic_mastery_history, study_sessions, student_study_days,

@@ -54,7 +54,11 @@ export const ingestEnv = defineEnv(
     },
     INGEST_TOKEN_MAX_TTL_SEC: {
       default: '900',
-      doc: 'longest lifetime of an ingest token in seconds (and the default); tokens cannot be revoked, so keep it short',
+      doc: 'longest lifetime of an ingest token in seconds (and the default); a token can be revoked earlier (`studystream token revoke --ingest`)',
+    },
+    INGEST_TOKEN_REVOCATION_CACHE_MS: {
+      default: '5000',
+      doc: 'each ingest process reloads the list of revoked ingest tokens (`studystream token revoke --ingest`, postgres/097) this often: a revoked token is refused (401 ingest_token_revoked) on every process within this bound; when PostgreSQL cannot answer by then, requests with a token get 503',
     },
     INGEST_TRUSTED_PROXIES: {
       default: '',
@@ -102,6 +106,9 @@ export const ingestEnv = defineEnv(
     INGEST_IP_SALT: z.string(),
     INGEST_TOKEN_SECRET: z.string().refine((v) => v === '' || v.length >= 32, 'at least 32 bytes (or empty)'),
     INGEST_TOKEN_MAX_TTL_SEC: envInt('INGEST_TOKEN_MAX_TTL_SEC').pipe(z.number().min(60).max(86_400)),
+    INGEST_TOKEN_REVOCATION_CACHE_MS: envInt('INGEST_TOKEN_REVOCATION_CACHE_MS').pipe(
+      z.number().min(0).max(60_000),
+    ),
     INGEST_TRUSTED_PROXIES: z.string().refine((v) => {
       try {
         trustedProxies(v);

@@ -213,7 +213,7 @@ export function openApiDocument(
     '400': errorResponse('Broken JSON (invalid_json) or a malformed batch envelope (invalid_envelope)'),
     '401': errorResponse(
       'Missing or unknown X-API-Key (unauthenticated); a client key without X-Ingest-Token (ingest_token_required); ' +
-        'a tampered or expired ingest token (invalid_ingest_token, ingest_token_expired)',
+        'a tampered, expired or revoked ingest token (invalid_ingest_token, ingest_token_expired, ingest_token_revoked)',
     ),
     '403': errorResponse(
       "An event's user_id is not the ingest token's student (user_id_mismatch; details.indexes); nothing accepted",
@@ -224,7 +224,8 @@ export function openApiDocument(
     '415': errorResponse('Content-Type is not application/json (unsupported_media_type)'),
     '429': errorResponse('Per-key rate limit in events/s exceeded (rate_limited); see Retry-After'),
     '503': errorResponse(
-      'Kafka did not acknowledge (unavailable); nothing was accepted, retry with the same event_ids',
+      'Kafka did not acknowledge, or the API-key store or the token revocation list is unreachable (unavailable); ' +
+        'nothing was accepted, retry with the same event_ids',
     ),
     '500': errorResponse('An unexpected failure (internal_error); nothing of the request is described in it'),
   };
@@ -392,11 +393,15 @@ export function openApiDocument(
                 'application/json': {
                   schema: {
                     type: 'object',
-                    required: ['token', 'user_id', 'expires_at'],
+                    required: ['token', 'user_id', 'expires_at', 'jti'],
                     properties: {
                       token: { type: 'string' },
                       user_id: { type: 'string' },
                       expires_at: { type: 'integer', description: 'epoch ms' },
+                      jti: {
+                        type: 'string',
+                        description: 'the token id, to revoke this one token (studystream token revoke --ingest --jti)',
+                      },
                     },
                   },
                 },
@@ -407,7 +412,7 @@ export function openApiDocument(
             '403': errorResponse('Only a server key without a token mints tokens (server_key_required)'),
             '415': common['415'],
             '429': common['429'],
-            '503': errorResponse('The API key store is unavailable (unavailable)'),
+            '503': errorResponse('The API key store or the token revocation list is unavailable (unavailable)'),
           },
         },
       },

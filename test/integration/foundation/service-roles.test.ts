@@ -35,7 +35,7 @@ const ACCESS: Record<string, Partial<Record<Service, Priv[]>>> = {
   api_keys: { ingest: R },
   subject_keys: { ingest: ['SELECT', 'INSERT'], stream: R },
   erased_subjects: { ingest: R, stream: R },
-  token_revocations: {},
+  token_revocations: { ingest: R },
   consumer_positions: { stream: RW },
   processed_events: { stream: RW },
   late_events: { stream: RW },
