@@ -2,6 +2,8 @@ import type avro from 'avsc';
 import { familyType } from '../shared/codec.ts';
 import { EVENT_FAMILIES, type EventFamily } from '../shared/events.ts';
 import type { IngestConfig } from './config.ts';
+import { ERROR_BODY, openApiJsonSchema } from '../shared/http.ts';
+import { EVENT_RESULT, INGEST_RESPONSE, TOKEN_RESPONSE } from './responses.ts';
 import { EVENT_RULES, FREE_TEXT_POLICY } from './validate.ts';
 
 /**
@@ -254,17 +256,7 @@ export function openApiDocument(
         },
       },
       schemas: {
-        Error: {
-          type: 'object',
-          required: ['error'],
-          properties: {
-            error: {
-              type: 'object',
-              required: ['code', 'message'],
-              properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
-            },
-          },
-        },
+        Error: openApiJsonSchema(ERROR_BODY),
         ...Object.fromEntries(EVENT_FAMILIES.map((f) => [componentOf(f), eventSchema(f, window)])),
         Event: {
           description:
@@ -304,37 +296,9 @@ export function openApiDocument(
             },
           },
         },
-        EventResult: {
-          type: 'object',
-          required: ['index', 'event_id', 'status'],
-          properties: {
-            index: { type: 'integer' },
-            event_id: { type: ['string', 'null'] },
-            status: { enum: ['accepted', 'duplicate', 'rejected'] },
-            errors: {
-              type: 'array',
-              items: {
-                type: 'object',
-                required: ['path', 'reason'],
-                properties: {
-                  path: { type: 'string' },
-                  reason: { type: 'string' },
-                  code: { type: 'string' },
-                },
-              },
-            },
-          },
-        },
-        IngestResponse: {
-          type: 'object',
-          required: ['accepted', 'duplicates', 'rejected', 'results'],
-          properties: {
-            accepted: { type: 'integer' },
-            duplicates: { type: 'integer' },
-            rejected: { type: 'integer' },
-            results: { type: 'array', items: { $ref: '#/components/schemas/EventResult' } },
-          },
-        },
+        // The 2xx bodies, generated from the zod schemas the pipeline's types are inferred from (responses.ts).
+        EventResult: openApiJsonSchema(EVENT_RESULT),
+        IngestResponse: openApiJsonSchema(INGEST_RESPONSE),
       },
     },
     security: [{ apiKey: [] }],
@@ -390,21 +354,7 @@ export function openApiDocument(
             '201': {
               description: 'The token (send it as X-Ingest-Token with a client key)',
               content: {
-                'application/json': {
-                  schema: {
-                    type: 'object',
-                    required: ['token', 'user_id', 'expires_at', 'jti'],
-                    properties: {
-                      token: { type: 'string' },
-                      user_id: { type: 'string' },
-                      expires_at: { type: 'integer', description: 'epoch ms' },
-                      jti: {
-                        type: 'string',
-                        description: 'the token id, to revoke this one token (studystream token revoke --ingest --jti)',
-                      },
-                    },
-                  },
-                },
+                'application/json': { schema: openApiJsonSchema(TOKEN_RESPONSE) },
               },
             },
             '400': errorResponse('user_id or ttl_sec invalid (invalid_value), or broken JSON'),
