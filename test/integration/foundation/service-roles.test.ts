@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedEnv, provision, teardown, type IsolatedEnv } from '../../support/isolated.ts';
 import { createPgPool, type Pool } from '../../../services/shared/postgres.ts';
@@ -59,6 +60,8 @@ const ACCESS: Record<string, Partial<Record<Service, Priv[]>>> = {
 
 let iso: IsolatedEnv;
 let owner: Pool;
+/** A LOGIN user that is a member of studystream_ingest only (README: the boundary against a compromised process). */
+let loginUser: string | undefined;
 const pools = {} as Record<Service | 'api', Pool>;
 
 beforeAll(async () => {
@@ -79,6 +82,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(Object.values(pools).map((p) => p.end()));
+  if (loginUser) await owner.query(`DROP ROLE IF EXISTS ${loginUser}`);
   await owner?.end();
   if (iso) await teardown(iso);
 });
@@ -134,14 +138,14 @@ describe('the privilege matrix', () => {
 
   it('no service role owns anything, may create in the schema, or is a superuser', async () => {
     for (const role of Object.values(ROLES)) {
-      const { rows } = await owner.query<{ create: boolean; owns: number; superuser: boolean; login: boolean }>(
-        `SELECT has_schema_privilege($1, $2, 'CREATE') AS create,
+      const { rows } = await owner.query<{ can_create: boolean; owns: number; superuser: boolean; login: boolean }>(
+        `SELECT has_schema_privilege($1, $2, 'CREATE') AS can_create,
                 (SELECT count(*)::int FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = $1) AS owns,
                 (SELECT rolsuper FROM pg_roles WHERE rolname = $1) AS superuser,
                 (SELECT rolcanlogin FROM pg_roles WHERE rolname = $1) AS login`,
         [role, iso.cfg.PG_SCHEMA],
       );
-      expect({ role, ...rows[0] }).toEqual({ role, create: false, owns: 0, superuser: false, login: false });
+      expect({ role, ...rows[0] }).toEqual({ role, can_create: false, owns: 0, superuser: false, login: false });
     }
   });
 });
@@ -216,5 +220,42 @@ describe('what each role can and cannot do', () => {
     // The owner still holds everything (the rows the checks above tried to change are intact).
     const { rows } = await owner.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log');
     expect(rows[0]!.n).toBe(1);
+  });
+});
+
+describe('SET ROLE against a LOGIN user of the role', () => {
+  it('SET ROLE alone can be undone by the session (RESET ROLE); a LOGIN user in the role only cannot escape it', async () => {
+    // What the README states: the default (SET ROLE at connection start) bounds the service's own statements, and a
+    // compromised process could RESET ROLE back to the connecting user...
+    const client = await pools.ingest.connect();
+    try {
+      expect((await client.query('SELECT * FROM topic_mastery').catch((e: { code: string }) => e)).code).toBe(DENIED);
+      await client.query('RESET ROLE');
+      expect((await client.query('SELECT count(*) FROM topic_mastery')).rows).toHaveLength(1);
+    } finally {
+      client.release(true);
+    }
+    // ...while a LOGIN user that is a member of the role only has nothing to go back to.
+    loginUser = `test_${iso.id}_ingest`;
+    const password = randomBytes(18).toString('base64url');
+    await owner.query(`CREATE ROLE ${loginUser} LOGIN PASSWORD '${password}' IN ROLE studystream_ingest`);
+    const url = new URL(iso.cfg.DATABASE_URL);
+    url.username = loginUser;
+    url.password = password;
+    const login = createPgPool({ ...iso.cfg, DATABASE_URL: url.toString() });
+    try {
+      expect((await login.query('SELECT name FROM api_keys')).rows).toHaveLength(1);
+      const c = await login.connect();
+      try {
+        await c.query('RESET ROLE');
+        const denied = await c.query('SELECT * FROM topic_mastery').catch((e: { code: string }) => e);
+        expect((denied as { code: string }).code).toBe(DENIED);
+        expect((await c.query('SET ROLE studystream_stream').catch((e: { code: string }) => e)).code).toBe(DENIED);
+      } finally {
+        c.release(true);
+      }
+    } finally {
+      await login.end();
+    }
   });
 });
