@@ -28,7 +28,9 @@ export function openApiDocument(routes: readonly RouteSpec[], k: number) {
             '200': {
               description: 'OK. X-Cache tells hit, miss, bypass (Redis unavailable) or error.',
               content: {
-                'application/json': { schema: spec.response ? openApiJsonSchema(spec.response) : { type: 'object' } },
+                'application/json': {
+                  schema: spec.response ? openApiJsonSchema(spec.response) : { type: 'object' },
+                },
               },
             },
           };

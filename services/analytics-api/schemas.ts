@@ -161,8 +161,14 @@ export const RESPONSES = {
   masteryList: obj({
     ...head,
     // `fields` trims the entries to the named fields; topicId is always sent.
-    topics: arr(obj({ ...masteryEntryShape }).partial().required({ topicId: true })),
-    nextCursor: strOrNull.describe('pass as `cursor` for the next page; null when this page holds the last entry'),
+    topics: arr(
+      obj({ ...masteryEntryShape })
+        .partial()
+        .required({ topicId: true }),
+    ),
+    nextCursor: strOrNull.describe(
+      'pass as `cursor` for the next page; null when this page holds the last entry',
+    ),
   }),
   masteryTopic: obj({
     ...head,
@@ -218,7 +224,13 @@ export const RESPONSES = {
     method: obj({ test: str, fdr: str, q: num, minimumPerGroup: int, minimumEffect: num }),
     insights: arr(
       obj({
-        kind: z.enum(['best-time-of-day', 'ideal-session-length', 'break-fatigue', 'notes-recall', 'consistency']),
+        kind: z.enum([
+          'best-time-of-day',
+          'ideal-session-length',
+          'break-fatigue',
+          'notes-recall',
+          'consistency',
+        ]),
         status: z.enum(['stated', 'not-enough-evidence', 'not-enough-data']),
         title: str,
         sentence: str,

@@ -157,7 +157,8 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
         log.warn({ err: (err as Error).message }, 'ingest token revocation list unavailable');
         return unavailable(c, 'token revocation list unavailable');
       }
-      if (revoked) return fail(c, 401, 'ingest_token_revoked', 'the ingest token has been revoked; fetch a new one');
+      if (revoked)
+        return fail(c, 401, 'ingest_token_revoked', 'the ingest token has been revoked; fetch a new one');
       c.set('token', checked.claims);
     } else if (principal.scope === 'client' && c.req.path !== '/v1/tokens') {
       return fail(

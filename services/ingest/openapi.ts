@@ -362,7 +362,9 @@ export function openApiDocument(
             '403': errorResponse('Only a server key without a token mints tokens (server_key_required)'),
             '415': common['415'],
             '429': common['429'],
-            '503': errorResponse('The API key store or the token revocation list is unavailable (unavailable)'),
+            '503': errorResponse(
+              'The API key store or the token revocation list is unavailable (unavailable)',
+            ),
           },
         },
       },

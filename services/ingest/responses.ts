@@ -27,5 +27,7 @@ export const TOKEN_RESPONSE = z.object({
   token: z.string(),
   user_id: z.string(),
   expires_at: z.int().describe('epoch ms'),
-  jti: z.string().describe('the token id, to revoke this one token (studystream token revoke --ingest --jti)'),
+  jti: z
+    .string()
+    .describe('the token id, to revoke this one token (studystream token revoke --ingest --jti)'),
 });

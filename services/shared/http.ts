@@ -23,10 +23,10 @@ export type ErrorBody = { error: { code: string; message: string; details?: unkn
 
 /** The JSON schema of a zod schema as an OpenAPI 3.1 document embeds it (what is sent: output; no $schema key). */
 export function openApiJsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) as Record<
-    string,
-    unknown
-  >;
+  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, {
+    io: 'output',
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
   return json;
 }
 

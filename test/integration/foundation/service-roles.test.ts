@@ -68,7 +68,8 @@ beforeAll(async () => {
   iso = isolatedEnv('roles');
   await provision(iso, { postgres: true });
   owner = createPgPool(iso.cfg);
-  for (const [service, role] of Object.entries(ROLES)) pools[service as Service] = createPgPool(iso.cfg, { role });
+  for (const [service, role] of Object.entries(ROLES))
+    pools[service as Service] = createPgPool(iso.cfg, { role });
   pools.api = createPgPool(iso.cfg, { role: 'studystream_api' });
   await createApiKey(owner, 'roles test');
   await owner.query(
@@ -87,15 +88,21 @@ afterAll(async () => {
   if (iso) await teardown(iso);
 });
 
-/** The SQLSTATE a statement fails with as `service`, or 'ok'. */
-async function as(service: Service | 'api', statement: string): Promise<string> {
+/** The SQLSTATE a statement fails with on `client`, or 'ok'. */
+async function codeOf(
+  client: { query: (sql: string) => Promise<unknown> },
+  statement: string,
+): Promise<string> {
   try {
-    await pools[service].query(statement);
+    await client.query(statement);
     return 'ok';
   } catch (err) {
     return (err as { code?: string }).code ?? String(err);
   }
 }
+
+/** The SQLSTATE a statement fails with as `service`, or 'ok'. */
+const as = (service: Service | 'api', statement: string) => codeOf(pools[service], statement);
 const DENIED = '42501'; // insufficient_privilege
 
 describe('each service acts as its own role by default', () => {
@@ -138,14 +145,25 @@ describe('the privilege matrix', () => {
 
   it('no service role owns anything, may create in the schema, or is a superuser', async () => {
     for (const role of Object.values(ROLES)) {
-      const { rows } = await owner.query<{ can_create: boolean; owns: number; superuser: boolean; login: boolean }>(
+      const { rows } = await owner.query<{
+        can_create: boolean;
+        owns: number;
+        superuser: boolean;
+        login: boolean;
+      }>(
         `SELECT has_schema_privilege($1, $2, 'CREATE') AS can_create,
                 (SELECT count(*)::int FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = $1) AS owns,
                 (SELECT rolsuper FROM pg_roles WHERE rolname = $1) AS superuser,
                 (SELECT rolcanlogin FROM pg_roles WHERE rolname = $1) AS login`,
         [role, iso.cfg.PG_SCHEMA],
       );
-      expect({ role, ...rows[0] }).toEqual({ role, can_create: false, owns: 0, superuser: false, login: false });
+      expect({ role, ...rows[0] }).toEqual({
+        role,
+        can_create: false,
+        owns: 0,
+        superuser: false,
+        login: false,
+      });
     }
   });
 });
@@ -166,7 +184,12 @@ describe('what each role can and cannot do', () => {
     expect(await as('ingest', 'SELECT * FROM audit_log')).toBe(DENIED);
     expect(await as('ingest', 'DELETE FROM audit_log')).toBe(DENIED);
     expect(await as('ingest', 'UPDATE api_keys SET revoked_at = NULL')).toBe(DENIED);
-    expect(await as('ingest', "INSERT INTO api_keys (prefix, name, secret_sha256) VALUES ('0123456789ab', 'x', sha256('x'))")).toBe(DENIED);
+    expect(
+      await as(
+        'ingest',
+        "INSERT INTO api_keys (prefix, name, secret_sha256) VALUES ('0123456789ab', 'x', sha256('x'))",
+      ),
+    ).toBe(DENIED);
     expect(await as('ingest', 'DELETE FROM subject_keys')).toBe(DENIED);
   });
 
@@ -178,7 +201,9 @@ describe('what each role can and cannot do', () => {
          ON CONFLICT DO NOTHING`,
       ),
     ).toBe('ok');
-    expect(await as('stream', "UPDATE topic_mastery SET attempts = attempts + 1 WHERE user_id = 'stu-1'")).toBe('ok');
+    expect(
+      await as('stream', "UPDATE topic_mastery SET attempts = attempts + 1 WHERE user_id = 'stu-1'"),
+    ).toBe('ok');
     expect(await as('stream', 'SELECT * FROM topic_mastery ORDER BY user_id FOR UPDATE')).toBe('ok');
     expect(await as('stream', 'SELECT user_id FROM subject_keys')).toBe('ok');
     expect(await as('stream', 'SELECT * FROM api_keys')).toBe(DENIED);
@@ -186,7 +211,10 @@ describe('what each role can and cannot do', () => {
     expect(await as('stream', 'SELECT * FROM token_revocations')).toBe(DENIED);
     expect(await as('stream', 'SELECT * FROM cohort_members')).toBe(DENIED);
     expect(
-      await as('stream', "INSERT INTO subject_keys (user_id, pseudonym) VALUES ('stu-8', '~bbcdefghijklmnopqrstuv')"),
+      await as(
+        'stream',
+        "INSERT INTO subject_keys (user_id, pseudonym) VALUES ('stu-8', '~bbcdefghijklmnopqrstuv')",
+      ),
     ).toBe(DENIED);
     expect(await as('stream', 'DELETE FROM topic_mastery')).toBe(DENIED);
     expect(await as('stream', 'DELETE FROM processed_events')).toBe(DENIED);
@@ -210,7 +238,8 @@ describe('what each role can and cannot do', () => {
 
   it('no role can ALTER, DROP, TRUNCATE or CREATE', async () => {
     for (const service of Object.keys(ROLES) as Service[]) {
-      const own = service === 'ingest' ? 'api_keys' : service === 'stream' ? 'topic_mastery' : 'knowledge_gaps';
+      const own =
+        service === 'ingest' ? 'api_keys' : service === 'stream' ? 'topic_mastery' : 'knowledge_gaps';
       expect(await as(service, `ALTER TABLE ${own} ADD COLUMN x int`)).toBe(DENIED);
       expect(await as(service, `DROP TABLE ${own}`)).toBe(DENIED);
       expect(await as(service, `TRUNCATE ${own}`)).toBe(DENIED);
@@ -229,7 +258,7 @@ describe('SET ROLE against a LOGIN user of the role', () => {
     // compromised process could RESET ROLE back to the connecting user...
     const client = await pools.ingest.connect();
     try {
-      expect((await client.query('SELECT * FROM topic_mastery').catch((e: { code: string }) => e)).code).toBe(DENIED);
+      expect(await codeOf(client, 'SELECT * FROM topic_mastery')).toBe(DENIED);
       await client.query('RESET ROLE');
       expect((await client.query('SELECT count(*) FROM topic_mastery')).rows).toHaveLength(1);
     } finally {
@@ -248,9 +277,8 @@ describe('SET ROLE against a LOGIN user of the role', () => {
       const c = await login.connect();
       try {
         await c.query('RESET ROLE');
-        const denied = await c.query('SELECT * FROM topic_mastery').catch((e: { code: string }) => e);
-        expect((denied as { code: string }).code).toBe(DENIED);
-        expect((await c.query('SET ROLE studystream_stream').catch((e: { code: string }) => e)).code).toBe(DENIED);
+        expect(await codeOf(c, 'SELECT * FROM topic_mastery')).toBe(DENIED);
+        expect(await codeOf(c, 'SET ROLE studystream_stream')).toBe(DENIED);
       } finally {
         c.release(true);
       }

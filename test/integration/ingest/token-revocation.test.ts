@@ -30,7 +30,8 @@ afterAll(async () => {
   await h?.close();
 });
 
-const mint = (userId: string) => mintIngestToken({ endpoint: 'http://ingest', serverKey: h.apiKey, userId, fetch: fetchApp });
+const mint = (userId: string) =>
+  mintIngestToken({ endpoint: 'http://ingest', serverKey: h.apiKey, userId, fetch: fetchApp });
 const send = async (userId: string, token: string) => {
   const res = await postJson(h, '/v1/events', studyEvent({ user_id: userId }), {
     'x-api-key': clientKey,
@@ -66,7 +67,7 @@ describe('ingest token revocation', () => {
     expect(await send('stu_r2', after.token)).toEqual({ status: 202, code: undefined });
   });
 
-  it("an analytics API revocation of the same subject leaves ingest tokens alone (kinds are apart)", async () => {
+  it('an analytics API revocation of the same subject leaves ingest tokens alone (kinds are apart)', async () => {
     const t = await mint('stu_r4');
     await revokeTokens(owner, 'stu_r4', { maxTtlSec: 3600 });
     await sleep(BOUND_MS + 100);

@@ -4,7 +4,13 @@ import { z } from 'zod';
 import { openApiDocument } from '../../../services/analytics-api/openapi.ts';
 import { ROUTES } from '../../../services/analytics-api/routes/index.ts';
 import { RESPONSES } from '../../../services/analytics-api/schemas.ts';
-import { invalidOf, schemaValidator, validOf, type Doc, type Schema } from '../../support/openapi-arbitrary.ts';
+import {
+  invalidOf,
+  schemaValidator,
+  validOf,
+  type Doc,
+  type Schema,
+} from '../../support/openapi-arbitrary.ts';
 
 /**
  * Issue 18, an exact API contract for responses: the 200 bodies are zod schemas in the API's code
@@ -21,7 +27,8 @@ const doc = openApiDocument(ROUTES, 10) as unknown as Doc & { paths: Record<stri
 const ajv = schemaValidator(doc);
 const implemented = ROUTES.filter((r) => r.scope !== 'reserved');
 const bodyOf = (path: string) =>
-  doc.paths[path.replace(/:([A-Za-z_]+)/g, '{$1}')]!.get.responses['200']!.content!['application/json']!.schema;
+  doc.paths[path.replace(/:([A-Za-z_]+)/g, '{$1}')]!.get.responses['200']!.content!['application/json']!
+    .schema;
 
 describe('OpenAPI response bodies generated from the zod schemas', () => {
   it('every implemented route declares a zod schema of its 200 body, and the document carries its JSON schema', () => {
@@ -57,7 +64,10 @@ describe('OpenAPI response bodies generated from the zod schemas', () => {
         { numRuns: 15, seed: 18 },
       );
       fc.assert(
-        fc.property(invalidOf(doc, schema), (v) => ajv.valid(schema, v) || !spec.response!.safeParse(v).success),
+        fc.property(
+          invalidOf(doc, schema),
+          (v) => ajv.valid(schema, v) || !spec.response!.safeParse(v).success,
+        ),
         { numRuns: 15, seed: 18 },
       );
     }

@@ -13,7 +13,10 @@ import { schemaValidator, type Doc, type Schema } from '../../support/openapi-ar
  */
 type Doc2 = Doc & {
   components: { schemas: Record<string, Schema> };
-  paths: Record<string, { post: { responses: Record<string, { content?: { 'application/json'?: { schema: Schema } } }> } }>;
+  paths: Record<
+    string,
+    { post: { responses: Record<string, { content?: { 'application/json'?: { schema: Schema } } }> } }
+  >;
 };
 const doc = openApiDocument({
   INGEST_MAX_BATCH_EVENTS: 1000,
@@ -40,7 +43,12 @@ describe('ingest OpenAPI response bodies generated from zod', () => {
         rejected: 1,
         results: [
           { index: 0, event_id: '6f1c1d3e-1111-4111-8111-111111111111', status: 'accepted' },
-          { index: 1, event_id: null, status: 'rejected', errors: [{ path: 'x', reason: 'bad', code: 'invalid_value' }] },
+          {
+            index: 1,
+            event_id: null,
+            status: 'rejected',
+            errors: [{ path: 'x', reason: 'bad', code: 'invalid_value' }],
+          },
         ],
       }),
     ) as { results: Array<Record<string, unknown>> };
@@ -50,8 +58,12 @@ describe('ingest OpenAPI response bodies generated from zod', () => {
     const extra = { ...body, results: [{ ...body.results[0], user_id: 'stu_1' }, body.results[1]] };
     expect(ajv.valid(schema, extra)).toBe(false);
     expect(ajv.valid(tokenSchema, { token: 'sit_x.y', user_id: 'stu_1', expires_at: 1 })).toBe(false);
-    expect(ajv.valid(tokenSchema, { token: 'sit_x.y', user_id: 'stu_1', expires_at: 1, jti: 'abc' })).toBe(true);
-    expect(ajv.valid(doc.components.schemas.Error!, errorBody('rate_limited', 'slow down', { a: 1 }))).toBe(true);
+    expect(ajv.valid(tokenSchema, { token: 'sit_x.y', user_id: 'stu_1', expires_at: 1, jti: 'abc' })).toBe(
+      true,
+    );
+    expect(ajv.valid(doc.components.schemas.Error!, errorBody('rate_limited', 'slow down', { a: 1 }))).toBe(
+      true,
+    );
     expect(ajv.valid(doc.components.schemas.Error!, { error: { code: 'x' } })).toBe(false);
   });
 });
