@@ -253,13 +253,16 @@ describe('what each role can and cannot do', () => {
 });
 
 describe('SET ROLE against a LOGIN user of the role', () => {
-  it('SET ROLE alone can be undone by the session (RESET ROLE); a LOGIN user in the role only cannot escape it', async () => {
+  it('SET ROLE alone can be undone by the session (SET ROLE NONE); a LOGIN user in the role only cannot escape it', async () => {
     // What the README states: the default (SET ROLE at connection start) bounds the service's own statements, and a
-    // compromised process could RESET ROLE back to the connecting user...
+    // compromised process could SET ROLE NONE back to the connecting user (RESET ROLE only returns to the role given
+    // at connection start)...
     const client = await pools.ingest.connect();
     try {
       expect(await codeOf(client, 'SELECT * FROM topic_mastery')).toBe(DENIED);
       await client.query('RESET ROLE');
+      expect(await codeOf(client, 'SELECT * FROM topic_mastery')).toBe(DENIED);
+      await client.query('SET ROLE NONE');
       expect((await client.query('SELECT count(*) FROM topic_mastery')).rows).toHaveLength(1);
     } finally {
       client.release(true);
@@ -276,7 +279,7 @@ describe('SET ROLE against a LOGIN user of the role', () => {
       expect((await login.query('SELECT name FROM api_keys')).rows).toHaveLength(1);
       const c = await login.connect();
       try {
-        await c.query('RESET ROLE');
+        await c.query('SET ROLE NONE');
         expect(await codeOf(c, 'SELECT * FROM topic_mastery')).toBe(DENIED);
         expect(await codeOf(c, 'SET ROLE studystream_stream')).toBe(DENIED);
       } finally {
