@@ -150,13 +150,14 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
     if (token !== undefined) {
       const checked = verifyIngestToken(tokenKey, token, Math.floor(now() / 1000));
       if (!checked.ok) return fail(c, 401, checked.code, checked.message);
-      let revoked = false;
-      try {
-        revoked = (await deps.revocations?.revoked(checked.claims)) ?? false;
-      } catch (err) {
-        log.warn({ err: (err as Error).message }, 'ingest token revocation list unavailable');
-        return unavailable(c, 'token revocation list unavailable');
-      }
+      const revoked = await Promise.resolve(deps.revocations?.revoked(checked.claims) ?? false).then(
+        (r) => r,
+        (err: unknown) => {
+          log.warn({ err: (err as Error).message }, 'ingest token revocation list unavailable');
+          return undefined;
+        },
+      );
+      if (revoked === undefined) return unavailable(c, 'token revocation list unavailable');
       if (revoked)
         return fail(c, 401, 'ingest_token_revoked', 'the ingest token has been revoked; fetch a new one');
       c.set('token', checked.claims);
