@@ -7,9 +7,7 @@ import type { Publisher } from './publisher.ts';
 import type { Dedupe, Reservation } from './redis-scripts.ts';
 import type { z } from 'zod';
 import { decodeEvent, validateEvent, type FieldError } from './validate.ts';
-import type { EVENT_RESULT, EVENT_STATUSES, INGEST_RESPONSE } from './responses.ts';
-
-export type EventStatus = (typeof EVENT_STATUSES)[number];
+import type { EVENT_RESULT, INGEST_RESPONSE } from './responses.ts';
 
 /** A per-event result and a request's answer: inferred from the response schemas the OpenAPI document is made of. */
 export type EventResult = z.output<typeof EVENT_RESULT>;

@@ -7,7 +7,7 @@ import { z } from 'zod';
  * Objects are exact (additionalProperties false): ingest writes these fields and no other.
  */
 
-export const EVENT_STATUSES = ['accepted', 'duplicate', 'rejected'] as const;
+const EVENT_STATUSES = ['accepted', 'duplicate', 'rejected'] as const;
 
 export const EVENT_RESULT = z.object({
   index: z.int(),
