@@ -112,10 +112,13 @@ describe('each service acts as its own role by default', () => {
     expect(loadJobsConfig({}).JOBS_PG_ROLE).toBe(ROLES.jobs);
   });
 
-  it('a pool with the role runs as that role, not as the connecting user', async () => {
+  it("a pool with the role runs as that role, not as the connecting user, in the deployment's schema", async () => {
+    // Without USAGE on PG_SCHEMA, PostgreSQL would skip it on the search_path and resolve names in `public` instead.
     for (const [service, role] of Object.entries(ROLES)) {
-      const { rows } = await pools[service as Service].query<{ current_user: string }>('SELECT current_user');
-      expect(rows[0]!.current_user).toBe(role);
+      const { rows } = await pools[service as Service].query<{ current_user: string; schema: string }>(
+        'SELECT current_user, current_schema() AS schema',
+      );
+      expect(rows[0]).toEqual({ current_user: role, schema: iso.cfg.PG_SCHEMA });
     }
   });
 });
