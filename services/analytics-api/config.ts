@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineEnv, devModeOn, envBool, envInt, sharedEnv } from '../shared/config.ts';
+import { pgRoleSetting } from '../shared/postgres.ts';
 import { checkJwksUrl } from './auth.ts';
 
 /** Environment variables of the analytics API (on top of the shared ones), with defaults and meaning. */
@@ -103,7 +104,7 @@ export const apiEnv = defineEnv(
     API_CLICKHOUSE_WAIT_MS: envInt('API_CLICKHOUSE_WAIT_MS').pipe(z.number().min(0).max(60_000)),
     API_WORKERS: envInt('API_WORKERS').pipe(z.number().min(1).max(64)),
     API_DEV_MODE: envBool('API_DEV_MODE'),
-    API_PG_ROLE: z.string().regex(/^([a-z_][a-z0-9_]*)?$/, 'a lower-case role name or empty'),
+    API_PG_ROLE: pgRoleSetting,
     API_WEB_DIST: z.string().min(1),
     API_DEMO_USER: z.string(),
   },

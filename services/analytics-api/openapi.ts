@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { ERROR_BODY, openApiJsonSchema } from '../shared/http.ts';
 import type { RouteSpec } from './route.ts';
 
 /**
  * The API contract as an OpenAPI 3.1 document, generated from the same route specs and zod schemas that
- * validate requests (so the document cannot drift from the checks). Served at /openapi.json, rendered at /docs.
+ * validate requests (so the document cannot drift from the checks), and from the zod schemas of the 200 bodies
+ * (schemas.ts). Served at /openapi.json, rendered at /docs.
  */
 export function openApiDocument(routes: readonly RouteSpec[], k: number) {
   const error = { $ref: '#/components/schemas/Error' };
@@ -25,7 +27,11 @@ export function openApiDocument(routes: readonly RouteSpec[], k: number) {
         : {
             '200': {
               description: 'OK. X-Cache tells hit, miss, bypass (Redis unavailable) or error.',
-              content: { 'application/json': { schema: spec.response ?? { type: 'object' } } },
+              content: {
+                'application/json': {
+                  schema: spec.response ? openApiJsonSchema(spec.response) : { type: 'object' },
+                },
+              },
             },
           };
     Object.assign(responses, {
@@ -95,17 +101,7 @@ export function openApiDocument(routes: readonly RouteSpec[], k: number) {
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
       schemas: {
-        Error: {
-          type: 'object',
-          required: ['error'],
-          properties: {
-            error: {
-              type: 'object',
-              required: ['code', 'message'],
-              properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
-            },
-          },
-        },
+        Error: openApiJsonSchema(ERROR_BODY),
       },
     },
     security: [{ bearer: [] }],

@@ -68,8 +68,8 @@ export type RouteSpec<PS extends z.ZodType = z.ZodType, QS extends z.ZodType = z
   notFound?: string;
   /** Cache namespace; omitted = never cached. */
   cache?: string;
-  /** JSON schema of the 200 body (documentation). */
-  response?: Record<string, unknown>;
+  /** The 200 body (schemas.ts): the OpenAPI document's response schema is generated from it. */
+  response?: z.ZodType;
   handler?: (ctx: HandlerContext<z.output<PS>, z.output<QS>>) => Promise<Record<string, unknown>>;
   /**
    * Fields read on every request, never cached (the live session), merged over the handler's (cached) body.

@@ -1,17 +1,23 @@
-/** JSON schemas of the 200 bodies, for the OpenAPI document (top-level shape; details in each description). */
+import { z } from 'zod';
 
-const obj = (properties: Record<string, unknown>, description?: string) => ({
-  type: 'object',
-  ...(description ? { description } : {}),
-  properties,
-});
-const num = { type: 'number' };
-const numOrNull = { type: ['number', 'null'] };
-const str = { type: 'string' };
-const strOrNull = { type: ['string', 'null'] };
-const int = { type: 'integer' };
-const arr = (items: unknown) => ({ type: 'array', items });
-const head = { user: str, generatedAt: { type: 'string', format: 'date-time' } };
+/**
+ * The 200 bodies of the analytics API as zod schemas: the single source of the response contract. The OpenAPI
+ * document's response schemas are generated from these (openapi.ts, zod's toJSONSchema), and the contract test checks
+ * every answer of the running API against that document (test/integration/api/openapi-contract.test.ts). Every field
+ * listed is always sent (required) unless marked optional; objects may carry further fields (loose), so a new field
+ * is an addition, never a break. Nullable fields are sent as null, never left out.
+ */
+
+const obj = <S extends Record<string, z.ZodType>>(shape: S) => z.looseObject(shape);
+const num = z.number();
+const numOrNull = z.number().nullable();
+const str = z.string();
+const strOrNull = z.string().nullable();
+const int = z.int();
+const intOrNull = z.int().nullable();
+const bool = z.boolean();
+const arr = <T extends z.ZodType>(items: T) => z.array(items);
+const head = { user: str, generatedAt: z.iso.datetime() };
 
 const window = obj({
   studyMinutes: num,
@@ -25,30 +31,27 @@ const window = obj({
   materials: int,
 });
 
-const live = {
-  type: ['object', 'null'],
-  properties: {
-    sessionId: str,
-    status: { enum: ['active', 'paused', 'ended'] },
-    startedAt: str,
-    lastEventAt: str,
-    activeMs: int,
-    idleMs: int,
-    pauseCount: int,
-    focusScore: numOrNull,
-    questionsAnswered: int,
-    questionsCorrect: int,
-  },
-};
+const live = obj({
+  sessionId: str,
+  status: z.enum(['active', 'paused', 'ended']),
+  startedAt: str,
+  lastEventAt: str,
+  activeMs: int,
+  idleMs: int,
+  pauseCount: int,
+  focusScore: numOrNull,
+  questionsAnswered: int,
+  questionsCorrect: int,
+}).nullable();
 
 /** A probability with its 95% interval, or null. */
-const probability = (description: string) => ({
-  type: ['object', 'null'],
-  description,
-  properties: { value: num, lower: num, upper: num, level: num },
-});
+const probability = (description: string) =>
+  obj({ value: num, lower: num, upper: num, level: num }).nullable().describe(description);
 
-const masteryTopicView = obj({
+const trend = z.enum(['improving', 'stable', 'declining', 'insufficient_data']).nullable();
+
+/** A mastery entry (routes/mastery.ts masteryEntry): the list's entries (trimmed by `fields`) and the topic view's. */
+const masteryEntryShape = {
   topicId: str,
   name: str,
   level: int,
@@ -56,7 +59,7 @@ const masteryTopicView = obj({
   boardWeight: num,
   score: num,
   interval: obj({ lower: num, upper: num, level: num }),
-  trend: { type: ['string', 'null'], enum: ['improving', 'stable', 'declining', 'insufficient_data', null] },
+  trend,
   attempts: int,
   correct: int,
   accuracy: numOrNull,
@@ -73,32 +76,36 @@ const masteryTopicView = obj({
       'parents and rows without a learner state',
   ),
   asOf: strOrNull,
-  now: { type: ['object', 'null'], properties: { retrievalStrength: num, score: num } },
+  now: obj({ retrievalStrength: num, score: num }).nullable(),
   nextReviewAt: strOrNull,
   scheduler: strOrNull,
-});
-
-const quantilesOrNull = {
-  type: ['object', 'null'],
-  properties: { p10: numOrNull, p25: numOrNull, p50: numOrNull, p75: numOrNull, p90: numOrNull },
 };
-const histogramOrNull = { type: ['array', 'null'], items: obj({ from: num, to: num, students: int }) };
-const withheld = { enum: [null, 'fewer_than_k', 'differencing', 'fewer_than_k_each_side', 'not_computed'] };
+const masteryTopicView = obj(masteryEntryShape);
+
+const quantilesOrNull = obj({
+  p10: numOrNull,
+  p25: numOrNull,
+  p50: numOrNull,
+  p75: numOrNull,
+  p90: numOrNull,
+}).nullable();
+const histogramOrNull = arr(obj({ from: num, to: num, students: int })).nullable();
+const withheld = z.enum(['fewer_than_k', 'differencing', 'fewer_than_k_each_side', 'not_computed']).nullable();
 const distribution = {
   cohortQuantiles: quantilesOrNull,
   histogram: histogramOrNull,
-  population: { type: ['integer', 'null'] },
-  suppressed: { type: 'boolean' },
+  population: intOrNull,
+  suppressed: bool,
   withheld,
 };
 const metric = obj({
   value: numOrNull,
   percentile: numOrNull,
-  bin: { type: ['integer', 'null'] },
+  bin: intOrNull,
   ...distribution,
 });
-const cohortWindow = obj({ kind: { enum: ['week', 'month', 'quarter'] }, period: str, from: str, to: str });
-const cohortMetrics = <T>(m: T) =>
+const cohortWindow = obj({ kind: z.enum(['week', 'month', 'quarter']), period: str, from: str, to: str });
+const cohortMetrics = <T extends z.ZodType>(m: T) =>
   obj({ accuracy: m, studyMinutesPerWeek: m, questionsPerWeek: m, mastery: m, reviewAdherence: m });
 /** What every cohort v2 answer says about its release. */
 const cohortRelease = {
@@ -107,8 +114,8 @@ const cohortRelease = {
   to: str,
   k: int,
   releasedAt: str,
-  cohortSize: { type: ['integer', 'null'] },
-  suppressed: { type: 'boolean' },
+  cohortSize: intOrNull,
+  suppressed: bool,
 };
 const cohortTopicList = {
   ...cohortRelease,
@@ -122,12 +129,14 @@ const cohortTopicList = {
       firstAttemptAccuracy: numOrNull,
       difficulty: num,
       strugglingShare: numOrNull,
-      struggling: obj({ share: numOrNull, assessed: { type: ['integer', 'null'] }, withheld }),
-      timeToMastery: obj({ meanDays: numOrNull, students: { type: ['integer', 'null'] }, withheld }),
+      struggling: obj({ share: numOrNull, assessed: intOrNull, withheld }),
+      timeToMastery: obj({ meanDays: numOrNull, students: intOrNull, withheld }),
     }),
   ),
   weakPoints: arr(obj({ topicId: str, strugglingShare: num, assessed: int, sentence: str })),
 };
+const topicScore = obj({ topicId: str, name: str, score: num, pCorrect: numOrNull, trend: strOrNull });
+const interval = obj({ value: num, lower: num, upper: num, level: num });
 
 export const RESPONSES = {
   dashboard: obj({
@@ -139,32 +148,36 @@ export const RESPONSES = {
       attempts: int,
       bands: obj({ mastered: int, developing: int, weak: int }),
       trends: obj({ improving: int, stable: int, declining: int, insufficient_data: int }),
-      weakest: arr(obj({ topicId: str, name: str, score: num, pCorrect: numOrNull, trend: strOrNull })),
-      strongest: arr(obj({ topicId: str, name: str, score: num, pCorrect: numOrNull, trend: strOrNull })),
+      weakest: arr(topicScore),
+      strongest: arr(topicScore),
       systems: arr(obj({ topicId: str, name: str, score: num, pCorrect: numOrNull, attempts: int })),
     }),
     study: obj({ today: window, last7Days: window, last30Days: window }),
     streak: obj({ current: int, longest: int, lastActiveDay: strOrNull }),
     reviews: obj({ dueNow: int, dueNext7Days: int, next: arr(obj({ topicId: str, nextReviewAt: str })) }),
     liveSession: live,
-    liveSessionAvailable: { type: 'boolean' },
+    liveSessionAvailable: bool,
   }),
   masteryList: obj({
     ...head,
-    topics: arr(masteryTopicView),
-    nextCursor: {
-      type: ['string', 'null'],
-      description: 'pass as `cursor` for the next page; null when this page holds the last entry',
-    },
+    // `fields` trims the entries to the named fields; topicId is always sent.
+    topics: arr(
+      obj({ ...masteryEntryShape })
+        .partial()
+        .required({ topicId: true }),
+    ),
+    nextCursor: strOrNull.describe(
+      'pass as `cursor` for the next page; null when this page holds the last entry',
+    ),
   }),
   masteryTopic: obj({
     ...head,
     topic: obj({ id: str, name: str, level: int, parentId: strOrNull, boardWeight: num }),
-    mastery: { ...masteryTopicView, type: ['object', 'null'] },
+    mastery: masteryTopicView.nullable(),
     nextReviewAt: strOrNull,
     history: arr(obj({ day: str, score: num, lower: num, upper: num, attempts: int, accuracy: numOrNull })),
     daily: arr(obj({ day: str, questions: int, correct: int, accuracy: numOrNull })),
-    subTopics: arr(obj({ topicId: str, name: str, studied: { type: 'boolean' }, score: numOrNull })),
+    subTopics: arr(obj({ topicId: str, name: str, studied: bool, score: numOrNull })),
   }),
   reviews: obj({
     ...head,
@@ -179,9 +192,9 @@ export const RESPONSES = {
     heatmap: arr(obj({ weekday: int, hour: int, events: int, questions: int, activeMinutes: num })),
     peakHours: arr(obj({ weekday: int, hour: int, questions: int })),
     localTime: obj({
-      fallbackFor: { type: ['string', 'null'] },
+      fallbackFor: strOrNull,
       fallbackOffsetMinutes: int,
-      fallbackSource: { enum: ['latest-known-zone', 'utc'] },
+      fallbackSource: z.enum(['latest-known-zone', 'utc']),
     }),
     sessionLengths: obj({
       sessions: int,
@@ -211,17 +224,21 @@ export const RESPONSES = {
     method: obj({ test: str, fdr: str, q: num, minimumPerGroup: int, minimumEffect: num }),
     insights: arr(
       obj({
-        kind: {
-          enum: ['best-time-of-day', 'ideal-session-length', 'break-fatigue', 'notes-recall', 'consistency'],
-        },
-        status: { enum: ['stated', 'not-enough-evidence', 'not-enough-data'] },
+        kind: z.enum([
+          'best-time-of-day',
+          'ideal-session-length',
+          'break-fatigue',
+          'notes-recall',
+          'consistency',
+        ]),
+        status: z.enum(['stated', 'not-enough-evidence', 'not-enough-data']),
         title: str,
         sentence: str,
         evidence: str,
         group: obj({ label: str, answers: int, correct: int, accuracy: numOrNull }),
         comparison: obj({ label: str, answers: int, correct: int, accuracy: numOrNull }),
         effect: numOrNull,
-        ci95: { type: ['array', 'null'], items: num },
+        ci95: arr(num).nullable(),
         pValue: numOrNull,
         qValue: numOrNull,
       }),
@@ -231,7 +248,7 @@ export const RESPONSES = {
     ...head,
     recent: arr(obj({ sessionId: str, startedAt: str, durationMs: int })),
     live,
-    liveAvailable: { type: 'boolean' },
+    liveAvailable: bool,
   }),
   percentiles: obj({
     ...head,
@@ -241,8 +258,8 @@ export const RESPONSES = {
     to: str,
     k: int,
     releasedAt: str,
-    suppressed: { type: 'boolean' },
-    inRelease: { type: 'boolean' },
+    suppressed: bool,
+    inRelease: bool,
     metrics: cohortMetrics(metric),
   }),
   studentCohortTopics: obj({ ...head, cohort: strOrNull, ...cohortTopicList }),
@@ -257,7 +274,7 @@ export const RESPONSES = {
     ...head,
     weightScale: str,
     minutesPerQuestion: num,
-    paceSource: { enum: ['student', 'cohort', 'default'] },
+    paceSource: z.enum(['student', 'cohort', 'default']),
     counts: obj({ critical: int, high: int, medium: int, low: int }),
     totalHoursToClose: num,
     gaps: arr(
@@ -265,7 +282,7 @@ export const RESPONSES = {
         topicId: str,
         name: str,
         system: str,
-        studied: { type: 'boolean' },
+        studied: bool,
         mastery: num,
         gapScore: num,
         boardWeight: num,
@@ -273,7 +290,7 @@ export const RESPONSES = {
         prerequisiteImpact: num,
         recentFailureRate: num,
         priorityScore: num,
-        severity: { enum: ['critical', 'high', 'medium', 'low'] },
+        severity: z.enum(['critical', 'high', 'medium', 'low']),
         questionsToClose: int,
         hoursToClose: num,
         prerequisiteFor: int,
@@ -296,8 +313,8 @@ export const RESPONSES = {
     cohort: str,
     generatedAt: str,
     k: int,
-    cohortSize: { type: ['integer', 'null'] },
-    suppressed: { type: 'boolean' },
+    cohortSize: intOrNull,
+    suppressed: bool,
     topics: arr(
       obj({
         topicId: str,
@@ -316,12 +333,12 @@ export const RESPONSES = {
     model: obj({ name: str, version: str, trainedAt: str }),
     examDate: str,
     readiness: num,
-    predictedScore: obj({ value: num, lower: num, upper: num, level: num }),
-    passProbability: obj({ value: num, lower: num, upper: num, level: num }),
+    predictedScore: interval,
+    passProbability: interval,
     passMark: num,
     topicCoverage: num,
     weakAreas: arr(obj({ system: str, name: str, examShare: num, mastery: num, coverage: num })),
-    daysUntilReady: { type: ['integer', 'null'] },
-    features: { type: 'object' },
+    daysUntilReady: intOrNull,
+    features: z.record(z.string(), z.unknown()),
   }),
-};
+} satisfies Record<string, z.ZodType>;

@@ -38,7 +38,7 @@ export function withServerChecks(verify: TokenVerifier, pg: Pool, opts: ServerCh
       cohort: string | null;
     }>(
       `SELECT 'r' AS kind, jti, extract(epoch FROM revoked_at)::float8 AS at, NULL AS cohort
-         FROM token_revocations WHERE subject = $1 AND expires_at > now()
+         FROM token_revocations WHERE subject = $1 AND kind = 'api' AND expires_at > now()
        UNION ALL
        SELECT 'c', NULL, NULL, cohort_id FROM educator_cohorts WHERE educator_id = $1 AND $2`,
       [sub, educator],
@@ -72,16 +72,20 @@ export function withServerChecks(verify: TokenVerifier, pg: Pool, opts: ServerCh
   };
 }
 
-/** Revokes one token (jti) or every token of the subject issued until now; returns the row's id. */
+/**
+ * Revokes one token (jti) or every token of the subject issued until now; returns the row's id. `kind`: the analytics
+ * API's tokens (default) or the per-student ingest tokens (postgres/097, checked by ingest's token-revocations.ts);
+ * `maxTtlSec` is the longest lifetime of that kind of token (JWT_MAX_TTL_SEC, INGEST_TOKEN_MAX_TTL_SEC).
+ */
 export async function revokeTokens(
   pg: Pool,
   subject: string,
-  opts: { jti?: string; reason?: string; maxTtlSec: number },
+  opts: { jti?: string; reason?: string; maxTtlSec: number; kind?: 'api' | 'ingest' },
 ): Promise<number> {
   const { rows } = await pg.query<{ id: string }>(
-    `INSERT INTO token_revocations (subject, jti, expires_at, reason)
-     VALUES ($1, $2, now() + make_interval(secs => $3), $4) RETURNING id`,
-    [subject, opts.jti ?? null, opts.maxTtlSec + 60, opts.reason ?? ''],
+    `INSERT INTO token_revocations (subject, jti, expires_at, reason, kind)
+     VALUES ($1, $2, now() + make_interval(secs => $3), $4, $5) RETURNING id`,
+    [subject, opts.jti ?? null, opts.maxTtlSec + 60, opts.reason ?? '', opts.kind ?? 'api'],
   );
   return Number(rows[0]!.id);
 }

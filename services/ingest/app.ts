@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import {
@@ -29,6 +30,7 @@ import {
   verifyIngestToken,
   type IngestTokenClaims,
 } from './ingest-token.ts';
+import type { RevocationCheck } from './token-revocations.ts';
 
 export type IngestAppConfig = Pick<
   IngestConfig,
@@ -59,6 +61,8 @@ export type IngestDeps = {
    * 'open' lets everything through, 'closed' answers 503 (INGEST_RATE_LIMIT_REDIS_DOWN).
    */
   rateLimitRedisDown?: { mode: 'local' | 'open' | 'closed'; local?: LocalBuckets };
+  /** Revoked ingest tokens (token-revocations.ts); omitted: none is (tests without PostgreSQL). */
+  revocations?: RevocationCheck;
   /** Who may read /metrics and readiness errors (shared/http.ts opsAccess); omitted: anyone (tests). */
   opsToken?: OpsAccess;
   now?: () => number;
@@ -146,6 +150,16 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
     if (token !== undefined) {
       const checked = verifyIngestToken(tokenKey, token, Math.floor(now() / 1000));
       if (!checked.ok) return fail(c, 401, checked.code, checked.message);
+      const revoked = await Promise.resolve(deps.revocations?.revoked(checked.claims) ?? false).then(
+        (r) => r,
+        (err: unknown) => {
+          log.warn({ err: (err as Error).message }, 'ingest token revocation list unavailable');
+          return undefined;
+        },
+      );
+      if (revoked === undefined) return unavailable(c, 'token revocation list unavailable');
+      if (revoked)
+        return fail(c, 401, 'ingest_token_revoked', 'the ingest token has been revoked; fetch a new one');
       c.set('token', checked.claims);
     } else if (principal.scope === 'client' && c.req.path !== '/v1/tokens') {
       return fail(
@@ -245,8 +259,9 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
       });
     const iat = Math.floor(now() / 1000);
     const exp = iat + (ttl as number);
-    const token = signIngestToken(tokenKey, { userId, keyPrefix: principal.prefix, iat, exp });
-    return c.json({ token, user_id: userId, expires_at: exp * 1000 }, 201);
+    const jti = randomBytes(12).toString('base64url');
+    const token = signIngestToken(tokenKey, { userId, keyPrefix: principal.prefix, iat, exp, jti });
+    return c.json({ token, user_id: userId, expires_at: exp * 1000, jti }, 201);
   });
 
   app.post('/v1/events', async (c) => {

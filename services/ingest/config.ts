@@ -1,6 +1,7 @@
 import { trustedProxies } from './privacy.ts';
 import { z } from 'zod';
 import { defineEnv, devModeOn, envInt, sharedEnv } from '../shared/config.ts';
+import { pgRoleSetting } from '../shared/postgres.ts';
 
 /** Environment variables of the ingest service (on top of the shared ones), with defaults and meaning. */
 export const ingestEnv = defineEnv(
@@ -53,7 +54,11 @@ export const ingestEnv = defineEnv(
     },
     INGEST_TOKEN_MAX_TTL_SEC: {
       default: '900',
-      doc: 'longest lifetime of an ingest token in seconds (and the default); tokens cannot be revoked, so keep it short',
+      doc: 'longest lifetime of an ingest token in seconds (and the default); a token can be revoked earlier (`studystream token revoke --ingest`)',
+    },
+    INGEST_TOKEN_REVOCATION_CACHE_MS: {
+      default: '5000',
+      doc: 'each ingest process reloads the list of revoked ingest tokens (`studystream token revoke --ingest`, postgres/097) this often: a revoked token is refused (401 ingest_token_revoked) on every process within this bound; when PostgreSQL cannot answer by then, requests with a token get 503',
     },
     INGEST_TRUSTED_PROXIES: {
       default: '',
@@ -76,6 +81,10 @@ export const ingestEnv = defineEnv(
       default: '60',
       doc: 'how long a verified API key is cached in memory (an LRU of 10,000 keys; unknown keys 5 s at most)',
     },
+    INGEST_PG_ROLE: {
+      default: 'studystream_ingest',
+      doc: 'PostgreSQL role ingest acts as (SET ROLE at connection start; created by postgres/096_service_roles.sql: reads api_keys, creates and reads pseudonyms, nothing else). Empty: the connecting user',
+    },
     INGEST_WORKERS: {
       default: '1',
       doc: 'ingest processes sharing the port (node:cluster; /metrics aggregates all of them); set it to the cores ingest may use (2 workers carried 25,600 events/s against 19,200 for one on the 2-core bench machine)',
@@ -97,6 +106,9 @@ export const ingestEnv = defineEnv(
     INGEST_IP_SALT: z.string(),
     INGEST_TOKEN_SECRET: z.string().refine((v) => v === '' || v.length >= 32, 'at least 32 bytes (or empty)'),
     INGEST_TOKEN_MAX_TTL_SEC: envInt('INGEST_TOKEN_MAX_TTL_SEC').pipe(z.number().min(60).max(86_400)),
+    INGEST_TOKEN_REVOCATION_CACHE_MS: envInt('INGEST_TOKEN_REVOCATION_CACHE_MS').pipe(
+      z.number().min(0).max(60_000),
+    ),
     INGEST_TRUSTED_PROXIES: z.string().refine((v) => {
       try {
         trustedProxies(v);
@@ -110,6 +122,7 @@ export const ingestEnv = defineEnv(
     INGEST_PRODUCE_CONCURRENCY: envInt('INGEST_PRODUCE_CONCURRENCY').pipe(z.number().min(1)),
     INGEST_PRODUCE_TIMEOUT_MS: envInt('INGEST_PRODUCE_TIMEOUT_MS').pipe(z.number().min(100)),
     INGEST_APIKEY_CACHE_SEC: envInt('INGEST_APIKEY_CACHE_SEC').pipe(z.number().min(0)),
+    INGEST_PG_ROLE: pgRoleSetting,
     INGEST_WORKERS: envInt('INGEST_WORKERS').pipe(z.number().min(1).max(64)),
   },
 );

@@ -7,14 +7,15 @@ import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
  * Ingest then accepts only events whose user_id is that student's.
  *
  * Format: `sit_<payload>.<signature>`, both base64url; payload = JSON {u: user id, k: minting key prefix,
- * iat, exp} (epoch seconds); signature = HMAC-SHA256(signing key, payload text). The signing key is
+ * iat, exp (epoch seconds), j: token id (random; tokens minted before postgres/097 have none)}; signature = HMAC-SHA256(signing key, payload text). The signing key is
  * INGEST_TOKEN_SECRET, or when that is empty a key derived from INGEST_IP_SALT by HKDF with its own label (every
  * ingest instance already shares that secret, and the derived key reveals nothing about the salt). Verifying is
- * one HMAC (~2 µs): no store is asked on the hot path. A token cannot be revoked; its lifetime is bounded by
- * INGEST_TOKEN_MAX_TTL_SEC (15 min by default), and revoking the minting server key stops new ones.
+ * one HMAC (~2 µs). Its lifetime is bounded by INGEST_TOKEN_MAX_TTL_SEC (15 min by default); before that it can be
+ * revoked (one token by its `j`, or every token of the student issued until then: token-revocations.ts, checked
+ * against a per-process list, not a store per request), and revoking the minting server key stops new ones.
  */
 
-export type IngestTokenClaims = { userId: string; keyPrefix: string; iat: number; exp: number };
+export type IngestTokenClaims = { userId: string; keyPrefix: string; iat: number; exp: number; jti?: string };
 
 export type TokenCheck =
   | { ok: true; claims: IngestTokenClaims }
@@ -22,6 +23,7 @@ export type TokenCheck =
 
 const TOKEN_FORMAT = /^sit_([A-Za-z0-9_-]{1,400})\.([A-Za-z0-9_-]{43})$/;
 const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const TOKEN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** The HMAC key: INGEST_TOKEN_SECRET, or derived from INGEST_IP_SALT (HKDF-SHA256, label "ingest-token v1"). */
 export function tokenSigningKey(tokenSecret: string, ipSalt: string): Buffer {
@@ -31,7 +33,13 @@ export function tokenSigningKey(tokenSecret: string, ipSalt: string): Buffer {
 
 export function signIngestToken(key: Buffer, claims: IngestTokenClaims): string {
   const payload = Buffer.from(
-    JSON.stringify({ u: claims.userId, k: claims.keyPrefix, iat: claims.iat, exp: claims.exp }),
+    JSON.stringify({
+      u: claims.userId,
+      k: claims.keyPrefix,
+      iat: claims.iat,
+      exp: claims.exp,
+      ...(claims.jti !== undefined ? { j: claims.jti } : {}),
+    }),
   ).toString('base64url');
   return `sit_${payload}.${createHmac('sha256', key).update(payload).digest('base64url')}`;
 }
@@ -49,19 +57,20 @@ export function verifyIngestToken(key: Buffer, token: string, nowSec: number, le
   const expected = createHmac('sha256', key).update(payload).digest();
   const given = Buffer.from(sig, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return invalid;
-  let body: { u?: unknown; k?: unknown; iat?: unknown; exp?: unknown };
+  let body: { u?: unknown; k?: unknown; iat?: unknown; exp?: unknown; j?: unknown };
   try {
     body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof body;
   } catch {
     return invalid;
   }
-  const { u, k, iat, exp } = body;
+  const { u, k, iat, exp, j } = body;
   if (
     typeof u !== 'string' ||
     !USER_ID.test(u) ||
     typeof k !== 'string' ||
     !Number.isInteger(iat) ||
-    !Number.isInteger(exp)
+    !Number.isInteger(exp) ||
+    (j !== undefined && (typeof j !== 'string' || !TOKEN_ID.test(j)))
   )
     return invalid;
   if ((exp as number) + leewaySec <= nowSec)
@@ -71,7 +80,16 @@ export function verifyIngestToken(key: Buffer, token: string, nowSec: number, le
       message: 'the ingest token has expired; fetch a new one',
     };
   if ((iat as number) - leewaySec > nowSec) return invalid;
-  return { ok: true, claims: { userId: u, keyPrefix: k, iat: iat as number, exp: exp as number } };
+  return {
+    ok: true,
+    claims: {
+      userId: u,
+      keyPrefix: k,
+      iat: iat as number,
+      exp: exp as number,
+      ...(typeof j === 'string' ? { jti: j } : {}),
+    },
+  };
 }
 
 /**

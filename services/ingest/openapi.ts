@@ -2,6 +2,8 @@ import type avro from 'avsc';
 import { familyType } from '../shared/codec.ts';
 import { EVENT_FAMILIES, type EventFamily } from '../shared/events.ts';
 import type { IngestConfig } from './config.ts';
+import { ERROR_BODY, openApiJsonSchema } from '../shared/http.ts';
+import { EVENT_RESULT, INGEST_RESPONSE, TOKEN_RESPONSE } from './responses.ts';
 import { EVENT_RULES, FREE_TEXT_POLICY } from './validate.ts';
 
 /**
@@ -213,7 +215,7 @@ export function openApiDocument(
     '400': errorResponse('Broken JSON (invalid_json) or a malformed batch envelope (invalid_envelope)'),
     '401': errorResponse(
       'Missing or unknown X-API-Key (unauthenticated); a client key without X-Ingest-Token (ingest_token_required); ' +
-        'a tampered or expired ingest token (invalid_ingest_token, ingest_token_expired)',
+        'a tampered, expired or revoked ingest token (invalid_ingest_token, ingest_token_expired, ingest_token_revoked)',
     ),
     '403': errorResponse(
       "An event's user_id is not the ingest token's student (user_id_mismatch; details.indexes); nothing accepted",
@@ -224,7 +226,8 @@ export function openApiDocument(
     '415': errorResponse('Content-Type is not application/json (unsupported_media_type)'),
     '429': errorResponse('Per-key rate limit in events/s exceeded (rate_limited); see Retry-After'),
     '503': errorResponse(
-      'Kafka did not acknowledge (unavailable); nothing was accepted, retry with the same event_ids',
+      'Kafka did not acknowledge, or the API-key store or the token revocation list is unreachable (unavailable); ' +
+        'nothing was accepted, retry with the same event_ids',
     ),
     '500': errorResponse('An unexpected failure (internal_error); nothing of the request is described in it'),
   };
@@ -253,17 +256,7 @@ export function openApiDocument(
         },
       },
       schemas: {
-        Error: {
-          type: 'object',
-          required: ['error'],
-          properties: {
-            error: {
-              type: 'object',
-              required: ['code', 'message'],
-              properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
-            },
-          },
-        },
+        Error: openApiJsonSchema(ERROR_BODY),
         ...Object.fromEntries(EVENT_FAMILIES.map((f) => [componentOf(f), eventSchema(f, window)])),
         Event: {
           description:
@@ -303,37 +296,9 @@ export function openApiDocument(
             },
           },
         },
-        EventResult: {
-          type: 'object',
-          required: ['index', 'event_id', 'status'],
-          properties: {
-            index: { type: 'integer' },
-            event_id: { type: ['string', 'null'] },
-            status: { enum: ['accepted', 'duplicate', 'rejected'] },
-            errors: {
-              type: 'array',
-              items: {
-                type: 'object',
-                required: ['path', 'reason'],
-                properties: {
-                  path: { type: 'string' },
-                  reason: { type: 'string' },
-                  code: { type: 'string' },
-                },
-              },
-            },
-          },
-        },
-        IngestResponse: {
-          type: 'object',
-          required: ['accepted', 'duplicates', 'rejected', 'results'],
-          properties: {
-            accepted: { type: 'integer' },
-            duplicates: { type: 'integer' },
-            rejected: { type: 'integer' },
-            results: { type: 'array', items: { $ref: '#/components/schemas/EventResult' } },
-          },
-        },
+        // The 2xx bodies, generated from the zod schemas the pipeline's types are inferred from (responses.ts).
+        EventResult: openApiJsonSchema(EVENT_RESULT),
+        IngestResponse: openApiJsonSchema(INGEST_RESPONSE),
       },
     },
     security: [{ apiKey: [] }],
@@ -389,17 +354,7 @@ export function openApiDocument(
             '201': {
               description: 'The token (send it as X-Ingest-Token with a client key)',
               content: {
-                'application/json': {
-                  schema: {
-                    type: 'object',
-                    required: ['token', 'user_id', 'expires_at'],
-                    properties: {
-                      token: { type: 'string' },
-                      user_id: { type: 'string' },
-                      expires_at: { type: 'integer', description: 'epoch ms' },
-                    },
-                  },
-                },
+                'application/json': { schema: openApiJsonSchema(TOKEN_RESPONSE) },
               },
             },
             '400': errorResponse('user_id or ttl_sec invalid (invalid_value), or broken JSON'),
@@ -407,7 +362,9 @@ export function openApiDocument(
             '403': errorResponse('Only a server key without a token mints tokens (server_key_required)'),
             '415': common['415'],
             '429': common['429'],
-            '503': errorResponse('The API key store is unavailable (unavailable)'),
+            '503': errorResponse(
+              'The API key store or the token revocation list is unavailable (unavailable)',
+            ),
           },
         },
       },

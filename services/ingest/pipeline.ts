@@ -1,26 +1,18 @@
 import type { Logger } from '../shared/logger.ts';
 import { SpanKind, traceHeaders, withSpan } from '../shared/tracing.ts';
 import type { OutgoingEvent } from '../shared/producer.ts';
-import type { EventOutcome, Result } from '../shared/result.ts';
+import type { Result } from '../shared/result.ts';
 import { applyServerFields, type RequestContext } from './apply.ts';
 import type { IngestMetrics } from './metrics.ts';
 import type { Publisher } from './publisher.ts';
 import type { Dedupe, Reservation } from './redis-scripts.ts';
+import type { z } from 'zod';
 import { decodeEvent, validateEvent, type FieldError } from './validate.ts';
+import type { EVENT_RESULT, INGEST_RESPONSE } from './responses.ts';
 
-export type EventResult = {
-  index: number;
-  event_id: string | null;
-  status: EventOutcome;
-  errors?: Array<Pick<FieldError, 'path' | 'reason' | 'code'>>;
-};
-
-export type IngestResponse = {
-  accepted: number;
-  duplicates: number;
-  rejected: number;
-  results: EventResult[];
-};
+/** A per-event result and a request's answer: inferred from the response schemas the OpenAPI document is made of. */
+export type EventResult = z.output<typeof EVENT_RESULT>;
+export type IngestResponse = z.output<typeof INGEST_RESPONSE>;
 
 export type PipelineDeps = { dedupe: Dedupe; publisher: Publisher; metrics: IngestMetrics; log: Logger };
 

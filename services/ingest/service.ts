@@ -7,12 +7,13 @@ import { closeServer, listen, opsAccess } from '../shared/http.ts';
 import { createKafka } from '../shared/kafka.ts';
 import type { Logger } from '../shared/logger.ts';
 import { createMetricsRegistry } from '../shared/metrics.ts';
-import { createPgPool } from '../shared/postgres.ts';
+import { asRole, createPgPool } from '../shared/postgres.ts';
 import { EventProducer } from '../shared/producer.ts';
 import { createRedis } from '../shared/redis.ts';
 import { createRegistry } from '../shared/registry.ts';
 import { serverTls } from '../shared/tls.ts';
 import { PgAuthenticator } from './apikeys.ts';
+import { PgIngestRevocations } from './token-revocations.ts';
 import { createIngestApp } from './app.ts';
 import type { IngestConfig } from './config.ts';
 import { createIngestMetrics } from './metrics.ts';
@@ -29,7 +30,7 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
   const metrics = createIngestMetrics(registry);
   const kafka = createKafka(cfg, log, 'ingest');
   const schemaRegistry = createRegistry(cfg);
-  const codec = new EventCodec(schemaRegistry, cfg, subjectKeysFor(cfg));
+  const codec = new EventCodec(schemaRegistry, cfg, subjectKeysFor(cfg, cfg.INGEST_PG_ROLE));
   // kafkajs allows one produce request in flight per idempotent producer and broker, so several producers
   // pipeline requests; each sendBatch uses an idle one (a request's records always go through one producer).
   const producers = Array.from(
@@ -38,7 +39,8 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
   );
   const idle = [...producers];
   const admin = kafka.admin();
-  const pool = createPgPool(cfg);
+  // Its least-privilege role (postgres/096): API keys and pseudonyms only.
+  const pool = createPgPool(cfg, asRole(cfg.INGEST_PG_ROLE));
   const redis = createRedis(cfg);
 
   await codec.resolveWriterIds();
@@ -74,6 +76,7 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
       new LookupLimiter(cfg.INGEST_KEY_LOOKUPS_PER_CLIENT_PER_SEC, cfg.INGEST_KEY_LOOKUPS_PER_SEC),
     ),
     ipHasher: new DailySaltHasher(redis, cfg.INGEST_IP_SALT, log),
+    revocations: new PgIngestRevocations(pool, cfg.INGEST_TOKEN_REVOCATION_CACHE_MS),
     rateLimitRedisDown: {
       mode: cfg.INGEST_RATE_LIMIT_REDIS_DOWN,
       local: new LocalBuckets({

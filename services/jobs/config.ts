@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineEnv, envInt, sharedEnv } from '../shared/config.ts';
+import { pgRoleSetting } from '../shared/postgres.ts';
 
 /** Environment of the jobs service (scheduled and on-demand batch jobs on BullMQ), on top of the shared one. */
 export const jobsEnv = defineEnv(
@@ -41,6 +42,10 @@ export const jobsEnv = defineEnv(
       default: '',
       doc: 'where retraining writes the readiness model (default models/readiness.json, which the API loads)',
     },
+    JOBS_PG_ROLE: {
+      default: 'studystream_jobs',
+      doc: 'PostgreSQL role the jobs service acts as (SET ROLE at connection start; created by postgres/096_service_roles.sql: reads the serving tables the snapshots and calibration compute from, writes knowledge_gaps, user_learning_metrics, item_statistics and item_calibration). Empty: the connecting user',
+    },
     RETENTION_MONTHS: {
       default: '24',
       doc: 'raw-event retention limit in months (retention job and `studystream retention`)',
@@ -59,6 +64,7 @@ export const jobsEnv = defineEnv(
     JOBS_CALIBRATION_CRON: z.string(),
     JOBS_RETRAIN_CRON: z.string(),
     JOBS_MODEL_FILE: z.string(),
+    JOBS_PG_ROLE: pgRoleSetting,
     RETENTION_MONTHS: envInt('RETENTION_MONTHS').pipe(z.number().int().min(1)),
   },
 );

@@ -3,7 +3,7 @@ import { createClickHouse, createClickHouseReader } from '../shared/clickhouse.t
 import { closeServer, listen, mountErrorHandlers, mountOps } from '../shared/http.ts';
 import { createLogger } from '../shared/logger.ts';
 import { createMetricsRegistry } from '../shared/metrics.ts';
-import { createPgPool } from '../shared/postgres.ts';
+import { asRole, createPgPool } from '../shared/postgres.ts';
 import { Shutdown } from '../shared/shutdown.ts';
 import { serverTls } from '../shared/tls.ts';
 import { loadJobsConfig } from './config.ts';
@@ -21,7 +21,8 @@ const log = createLogger('jobs', cfg.LOG_LEVEL);
 const registry = createMetricsRegistry('jobs');
 const shutdown = new Shutdown(log, cfg.SHUTDOWN_TIMEOUT_MS);
 
-const pg = createPgPool(cfg);
+// Its least-privilege role (postgres/096): reads the serving tables, writes only the jobs' results.
+const pg = createPgPool(cfg, asRole(cfg.JOBS_PG_ROLE));
 pg.on('error', (err) => log.warn({ err: err.message }, 'idle PostgreSQL client error'));
 shutdown.add('postgres', () => pg.end());
 const ch = createClickHouse(cfg);

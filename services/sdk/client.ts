@@ -730,7 +730,12 @@ function serverErrors(text: string, status: number): FieldError[] {
   return [{ path: '', reason: `HTTP ${status}` }];
 }
 
-const TOKEN_REFUSALS = new Set(['ingest_token_expired', 'invalid_ingest_token', 'ingest_token_required']);
+const TOKEN_REFUSALS = new Set([
+  'ingest_token_expired',
+  'invalid_ingest_token',
+  'ingest_token_required',
+  'ingest_token_revoked',
+]);
 
 function errorCode(text: string): string {
   try {
@@ -764,7 +769,7 @@ export async function mintIngestToken(opts: {
   userId: string;
   ttlSec?: number;
   fetch?: typeof fetch;
-}): Promise<{ token: string; expiresAt: number }> {
+}): Promise<{ token: string; expiresAt: number; jti: string }> {
   const fetchFn = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const res = await fetchFn(opts.endpoint.replace(/\/+$/, '') + '/v1/tokens', {
     method: 'POST',
@@ -780,8 +785,8 @@ export async function mintIngestToken(opts: {
       `HTTP ${res.status}${errorSummary(text)}`,
       { status: res.status },
     );
-  const body = JSON.parse(text) as { token: string; expires_at: number };
-  return { token: body.token, expiresAt: body.expires_at };
+  const body = JSON.parse(text) as { token: string; expires_at: number; jti: string };
+  return { token: body.token, expiresAt: body.expires_at, jti: body.jti };
 }
 
 function errorSummary(text: string): string {

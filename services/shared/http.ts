@@ -7,12 +7,28 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Registry } from 'prom-client';
 import { Histogram, Counter, LATENCY_BUCKETS } from './metrics.ts';
 import type { Logger } from './logger.ts';
+import { z } from 'zod';
 
 /** A named dependency check for /readyz; it throws or rejects when the dependency is unreachable. */
 export type ReadinessCheck = { name: string; check: () => Promise<unknown> };
 
-/** A machine-readable error body: every 4xx/5xx the services send has this shape. */
+/**
+ * A machine-readable error body: every 4xx/5xx the services send has this shape. Both OpenAPI documents generate
+ * their `Error` schema from this zod schema (openApiJsonSchema).
+ */
+export const ERROR_BODY = z.looseObject({
+  error: z.looseObject({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});
 export type ErrorBody = { error: { code: string; message: string; details?: unknown } };
+
+/** The JSON schema of a zod schema as an OpenAPI 3.1 document embeds it (what is sent: output; no $schema key). */
+export function openApiJsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, {
+    io: 'output',
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
+  return json;
+}
 
 export function errorBody(code: string, message: string, details?: unknown): ErrorBody {
   return { error: details === undefined ? { code, message } : { code, message, details } };

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { z } from 'zod';
 import type { SharedConfig } from './config.ts';
 import { postgresTls, type TlsSettings } from './tls.ts';
 
@@ -9,10 +10,16 @@ export type Pool = pg.Pool;
 pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
 pg.types.setTypeParser(1700, (v) => Number.parseFloat(v));
 
+/** A service's PostgreSQL role setting (API_PG_ROLE, INGEST_PG_ROLE, ...): a lower-case role name, or empty. */
+export const pgRoleSetting = z.string().regex(/^([a-z_][a-z0-9_]*)?$/, 'a lower-case role name or empty');
+
+/** createPgPool's options for a service's role setting: empty means the connecting user itself. */
+export const asRole = (role: string): { role?: string } => (role === '' ? {} : { role });
+
 /**
  * A pool whose connections use the configured schema first on their search_path; with `role`, every connection
  * acts as that role from its start (`SET ROLE` as a startup parameter: a least-privilege role such as
- * studystream_api, postgres/070_audit_hardening.sql). PG_SSL=1: TLS with full verification (shared/tls.ts).
+ * studystream_api, postgres/070_audit_hardening.sql; the other services' roles, postgres/096_service_roles.sql). PG_SSL=1: TLS with full verification (shared/tls.ts).
  */
 export function createPgPool(
   cfg: Pick<SharedConfig, 'DATABASE_URL' | 'PG_SCHEMA' | 'PG_POOL_MAX'> & TlsSettings,

@@ -217,13 +217,17 @@ export async function forgetErasure(pool: pg.Pool, userId: string): Promise<void
 const shared = new Map<string, SubjectKeys>();
 
 /**
- * The process-wide SubjectKeys of a deployment (one per database and schema; with STUDYSTREAM_PSEUDONYMS=0 it
+ * The process-wide SubjectKeys of a deployment (one per database, schema and role; with STUDYSTREAM_PSEUDONYMS=0 it
  * writes plain ids but still drops erased students when decoding). Its small pool lets the process exit when idle, so nobody has to close it.
+ * `role`: the service's least-privilege role (INGEST_PG_ROLE, STREAM_PG_ROLE; postgres/096), empty for the
+ * connecting user (the data tools).
  */
 export function subjectKeysFor(
   cfg: Pick<SharedConfig, 'DATABASE_URL' | 'PG_SCHEMA' | 'STUDYSTREAM_PSEUDONYMS' | 'SUBJECT_CACHE_MS'>,
+  role = '',
 ): SubjectKeys {
-  const id = `${cfg.DATABASE_URL}|${cfg.PG_SCHEMA}|${cfg.SUBJECT_CACHE_MS}|${cfg.STUDYSTREAM_PSEUDONYMS}`;
+  if (role !== '' && !/^[a-z_][a-z0-9_]*$/.test(role)) throw new Error('invalid role name');
+  const id = `${cfg.DATABASE_URL}|${cfg.PG_SCHEMA}|${cfg.SUBJECT_CACHE_MS}|${cfg.STUDYSTREAM_PSEUDONYMS}|${role}`;
   let keys = shared.get(id);
   if (!keys) {
     const pool = new pg.Pool({
@@ -231,7 +235,7 @@ export function subjectKeysFor(
       max: 2,
       allowExitOnIdle: true,
       idleTimeoutMillis: 5_000,
-      options: `-c search_path=${cfg.PG_SCHEMA},public`,
+      options: `-c search_path=${cfg.PG_SCHEMA},public${role ? ` -c role=${role}` : ''}`,
     });
     pool.on('error', () => undefined); // an idle client's error; the next query reports it
     keys = new SubjectKeys(pool, {

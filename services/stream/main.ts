@@ -5,7 +5,7 @@ import { closeServer, listen, mountErrorHandlers, mountOps, type ReadinessCheck 
 import { createKafka } from '../shared/kafka.ts';
 import { createLogger } from '../shared/logger.ts';
 import { createMetricsRegistry } from '../shared/metrics.ts';
-import { createPgPool } from '../shared/postgres.ts';
+import { asRole, createPgPool } from '../shared/postgres.ts';
 import { createRedis } from '../shared/redis.ts';
 import { Shutdown } from '../shared/shutdown.ts';
 import { serverTls } from '../shared/tls.ts';
@@ -51,7 +51,8 @@ if (wanted.has('clickhouse-sink')) {
 }
 
 if (wanted.has('sessions') || wanted.has('mastery')) {
-  const pool = createPgPool(cfg);
+  // The processors' least-privilege role (postgres/096): their own tables, no DELETE, no keys or audit log.
+  const pool = createPgPool(cfg, asRole(stream.STREAM_PG_ROLE));
   // An idle client's error (the server restarted: "terminating connection due to administrator command") is the
   // pool's to drop; unhandled, it would kill the process. Flushes that meet the outage retry (runtime).
   pool.on('error', (err) => log.warn({ err: err.message }, 'idle PostgreSQL client error'));

@@ -179,7 +179,7 @@ export async function startClickHouseSink(deps: SinkDeps): Promise<ClickHouseSin
   const { cfg, log } = deps;
   const clickhouse = createClickHouse(cfg);
   const store = new RawEventStore(clickhouse, deps.sink.SINK_DEDUP_WINDOW_S);
-  const codec = new EventCodec(createRegistry(cfg), cfg, subjectKeysFor(cfg));
+  const codec = new EventCodec(createRegistry(cfg), cfg, subjectKeysFor(cfg, deps.stream.STREAM_PG_ROLE));
   const topics = topicNames(cfg);
   const base = runtimeOptionsFromEnv(deps.stream, {
     kafka: deps.kafka,

@@ -15,7 +15,7 @@ export async function startMasteryProcessor(d: StatefulDeps): Promise<RunningPro
   const config = masteryEnv.load(d.env);
   const topics = topicNames(d.cfg);
   const def = createMasteryProcessor({
-    codec: new EventCodec(createRegistry(d.cfg), d.cfg, subjectKeysFor(d.cfg)),
+    codec: new EventCodec(createRegistry(d.cfg), d.cfg, subjectKeysFor(d.cfg, d.stream.STREAM_PG_ROLE)),
     pool: d.pool,
     redis: d.redis,
     tree: await TopicTree.load(d.pool),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineEnv, envInt } from '../../shared/config.ts';
+import { pgRoleSetting } from '../../shared/postgres.ts';
 
 /** Environment of the stream processors' shared runtime (batching, retries, the ops port). */
 export const streamEnv = defineEnv(
@@ -39,6 +40,10 @@ export const streamEnv = defineEnv(
       default: 'clickhouse-sink,sessions,mastery',
       doc: 'processors this stream process runs (deploy them together or as separate processes)',
     },
+    STREAM_PG_ROLE: {
+      default: 'studystream_stream',
+      doc: "PostgreSQL role the processors act as (SET ROLE at connection start; created by postgres/096_service_roles.sql: the processors' own tables, read access to the taxonomy, item calibration and pseudonyms; no DELETE, no API keys or audit log). Empty: the connecting user",
+    },
     STREAM_KAFKA_GROUP_SUFFIX: {
       default: '',
       doc: "appended to the Kafka group of the PostgreSQL-position processors only (their stored positions stay); lets a restart skip a killed member's session timeout",
@@ -63,6 +68,7 @@ export const streamEnv = defineEnv(
           .filter(Boolean),
       )
       .pipe(z.array(z.enum(['clickhouse-sink', 'sessions', 'mastery'])).min(1)),
+    STREAM_PG_ROLE: pgRoleSetting,
     STREAM_KAFKA_GROUP_SUFFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, . _ - only'),
   },
 );

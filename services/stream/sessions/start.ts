@@ -13,7 +13,7 @@ export function startSessionsProcessor(d: StatefulDeps): Promise<RunningProcesso
   const config = sessionsEnv.load(d.env);
   const topics = topicNames(d.cfg);
   const def = createSessionsProcessor({
-    codec: new EventCodec(createRegistry(d.cfg), d.cfg, subjectKeysFor(d.cfg)),
+    codec: new EventCodec(createRegistry(d.cfg), d.cfg, subjectKeysFor(d.cfg, d.stream.STREAM_PG_ROLE)),
     pool: d.pool,
     redis: d.redis,
     config,

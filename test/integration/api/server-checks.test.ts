@@ -114,6 +114,12 @@ describe('server-side checks of API tokens', () => {
     expect((await get('/api/analytics/dashboard', after)).status).not.toBe(401);
   });
 
+  it('an ingest-token revocation of the student (token revoke --ingest) leaves their API tokens alone', async () => {
+    const t = await sign('stu-i', 'student', undefined, Math.floor(Date.now() / 1000) - 5);
+    await revokeTokens(pg, 'stu-i', { kind: 'ingest', maxTtlSec: 900 });
+    expect((await get('/api/analytics/dashboard', t)).status).not.toBe(401);
+  });
+
   it('the cache bound: a revocation takes effect once the cached facts are older than cacheMs', async () => {
     let clock = 1_000_000;
     const verify = withServerChecks(

@@ -14,7 +14,7 @@ import {
 } from '../../../services/shared/clickhouse.ts';
 import { createLogger } from '../../../services/shared/logger.ts';
 import { Registry } from '../../../services/shared/metrics.ts';
-import { createPgPool, type Pool } from '../../../services/shared/postgres.ts';
+import { asRole, createPgPool, type Pool } from '../../../services/shared/postgres.ts';
 import { listPartitions } from '../../../services/stream/clickhouse-sink/maintenance.ts';
 import { loadJobsConfig } from '../../../services/jobs/config.ts';
 import { jobDefinitions } from '../../../services/jobs/jobs.ts';
@@ -41,6 +41,8 @@ const log = createLogger('test', 'silent');
 let iso: IsolatedEnv;
 let redis: Redis;
 let pg: Pool;
+/** What the jobs service connects as: its least-privilege role (JOBS_PG_ROLE, postgres/096). */
+let jobsPg: Pool;
 let ch: ClickHouseClient;
 let chRows: ReturnType<typeof createClickHouseReader>;
 const runners: Runner[] = [];
@@ -61,6 +63,7 @@ beforeAll(async () => {
   await provision(iso, { postgres: true, clickhouse: true });
   redis = new Redis(iso.cfg.REDIS_URL);
   pg = createPgPool(iso.cfg);
+  jobsPg = createPgPool(iso.cfg, asRole(loadJobsConfig(iso.env).JOBS_PG_ROLE));
   ch = createClickHouse(iso.cfg);
   chRows = createClickHouseReader(iso.cfg);
 }, 120_000);
@@ -71,6 +74,7 @@ afterAll(async () => {
   chRows?.close();
   await ch?.close();
   await pg?.end();
+  await jobsPg?.end();
   redis?.disconnect();
   if (iso) await teardown(iso);
 });
@@ -103,7 +107,7 @@ async function serviceRunner(queue: string, env: NodeJS.ProcessEnv, now?: () => 
     ...runnerOptions(cfg),
     queue,
     lockMs: 5000,
-    definitions: jobDefinitions({ cfg, pg, ch, chRows, now }),
+    definitions: jobDefinitions({ cfg, pg: jobsPg, ch, chRows, now }),
     log,
   });
   runners.push(runner);

@@ -9,7 +9,7 @@ import { loadConfig, type SharedConfig } from '../../../services/shared/config.t
 import { createKafka, topicNames } from '../../../services/shared/kafka.ts';
 import { createLogger } from '../../../services/shared/logger.ts';
 import { createMetricsRegistry } from '../../../services/shared/metrics.ts';
-import { createPgPool } from '../../../services/shared/postgres.ts';
+import { asRole, createPgPool } from '../../../services/shared/postgres.ts';
 import { EventProducer, type OutgoingEvent } from '../../../services/shared/producer.ts';
 import { createRedis } from '../../../services/shared/redis.ts';
 import { createRegistry } from '../../../services/shared/registry.ts';
@@ -79,15 +79,16 @@ export function runEnv(iso: IsolatedEnv, topicsOf: IsolatedEnv, group: string): 
 
 export type Running = { stop(): Promise<void> };
 
-/** Both stateful processors in this process. */
+/** Both stateful processors in this process, as the stream service runs them (its role, STREAM_PG_ROLE). */
 export async function startInProcess(env: NodeJS.ProcessEnv): Promise<Running> {
   const cfg = loadConfig(env);
+  const stream = streamEnv.load(env);
   const log = createLogger('test-stateful', 'warn');
-  const pool = createPgPool(cfg);
+  const pool = createPgPool(cfg, asRole(stream.STREAM_PG_ROLE));
   const redis = createRedis(cfg);
   const deps = {
     cfg,
-    stream: streamEnv.load(env),
+    stream,
     kafka: createKafka(cfg, log, 'test'),
     pool,
     redis,
