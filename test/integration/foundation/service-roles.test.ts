@@ -45,6 +45,7 @@ const ACCESS: Record<string, Partial<Record<Service, Priv[]>>> = {
   study_sessions: { stream: RW, jobs: R },
   student_study_days: { stream: RW, jobs: R },
   student_materials: { stream: RW, jobs: R },
+  topic_reviews: { stream: RW },
   item_calibration: { stream: R, jobs: RW },
   item_statistics: { jobs: RW },
   knowledge_gaps: { jobs: ['SELECT', 'INSERT', 'DELETE'] },
