@@ -7,7 +7,13 @@
 import type { BatchTrace } from '../services/stream/stateful/trace.ts';
 import { percentiles } from './harness.ts';
 
-export type ResourceSample = { at: number; poolTotal: number; poolIdle: number; poolWaiting: number; redisQueue: number };
+export type ResourceSample = {
+  at: number;
+  poolTotal: number;
+  poolIdle: number;
+  poolWaiting: number;
+  redisQueue: number;
+};
 
 const r0 = (x: number): string => String(Math.round(x));
 
@@ -59,7 +65,9 @@ export function traceReport(
   lines.push('| phase | p50 ms | p99 ms | max ms | total s |', '| --- | ---: | ---: | ---: | ---: |');
   for (const [name, list] of byPhase) {
     const p = percentiles(list);
-    lines.push(`| ${name} | ${r0(p.p50)} | ${r0(p.p99)} | ${r0(p.max)} | ${(p.mean * p.count / 1000).toFixed(1)} |`);
+    lines.push(
+      `| ${name} | ${r0(p.p50)} | ${r0(p.p99)} | ${r0(p.max)} | ${((p.mean * p.count) / 1000).toFixed(1)} |`,
+    );
   }
   // Slowest batches, end to end (oldest record produced -> last mark).
   const slow = mine
@@ -69,7 +77,9 @@ export function traceReport(
   lines.push('', 'slowest batches (oldest record produced -> last mark):');
   for (const t of slow)
     lines.push(
-      `- ${r0(endOf(t) - (t.producedFirst as number))} ms, ${t.records} records, pool ${JSON.stringify(t.pool)}: ${phasesOf(t)
+      `- ${r0(endOf(t) - (t.producedFirst as number))} ms, ${t.records} records, pool ${JSON.stringify(t.pool)}: ${phasesOf(
+        t,
+      )
         .map(([n, ms]) => `${n} ${r0(ms)}`)
         .join('; ')}`,
     );
@@ -78,7 +88,10 @@ export function traceReport(
   for (let i = 1; i < mine.length; i++)
     gaps.push({ from: endOf(mine[i - 1] as BatchTrace), to: startOf(mine[i] as BatchTrace) });
   gaps.sort((a, b) => b.to - b.from - (a.to - a.from));
-  lines.push('', 'longest pauses between batches (end of one -> start of the next) and what overlapped them:');
+  lines.push(
+    '',
+    'longest pauses between batches (end of one -> start of the next) and what overlapped them:',
+  );
   for (const g of gaps.slice(0, 3)) {
     const overlap = others.filter((t) => startOf(t) < g.to && endOf(t) > g.from);
     const s = samples.filter((x) => x.at >= g.from && x.at <= g.to);
@@ -88,7 +101,10 @@ export function traceReport(
       `- ${r0(g.to - g.from)} ms; pool waiting max ${maxWaiting}, Redis queue max ${maxQueue}; overlapping: ${
         overlap
           .slice(0, 4)
-          .map((t) => `${t.processor} ${t.kind} (${t.records} records, ${r0(endOf(t) - startOf(t))} ms: ${steps(t)})`)
+          .map(
+            (t) =>
+              `${t.processor} ${t.kind} (${t.records} records, ${r0(endOf(t) - startOf(t))} ms: ${steps(t)})`,
+          )
           .join(' | ') || 'nothing traced'
       }`,
     );
