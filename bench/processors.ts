@@ -11,6 +11,9 @@
  * Runs in an isolated namespace (topic prefix, PG schema) that is dropped afterwards.
  *   npm run bench -- processors [--events 60000] [--rate 2000] [--seconds 30] [--phases drain,alone,together]
  * `--phases` runs a subset (e.g. `--phases together` to profile both processors in one process).
+ * `--trace FILE` records per-batch timestamps of both processors (services/stream/stateful/trace.ts) and the
+ * PostgreSQL pool and Redis command queue every 10 ms during each offered load, prints where the time went
+ * (bench/trace-report.ts) and writes the raw traces to FILE.
  */
 import { parseOptions, type Command } from '../services/cli/command.ts';
 import { EventCodec } from '../services/shared/codec.ts';
@@ -28,8 +31,11 @@ import type { RunningProcessor } from '../services/stream/runtime/processor.ts';
 import { KEYS as SESSION_KEYS } from '../services/stream/sessions/store.ts';
 import { streamEnv } from '../services/stream/runtime/config.ts';
 import { isolatedEnv, provision, teardown } from '../test/support/isolated.ts';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance as nodePerformance } from 'node:perf_hooks';
+import { writeFile } from 'node:fs/promises';
+import { BatchTracer, type BatchTrace } from '../services/stream/stateful/trace.ts';
 import { percentiles, report, type Row } from './harness.ts';
+import { traceReport, type ResourceSample } from './trace-report.ts';
 
 /** At least `min` events of a cohort (whole student-days, the simulator's order), `min` of them kept. */
 function cohortSlice(seed: number, min: number, noise: boolean): SimEvent[] {
@@ -51,6 +57,7 @@ const bench: Command = async (args) => {
     rate: { type: 'string', default: '2000' },
     seconds: { type: 'string', default: '30' },
     phases: { type: 'string', default: 'drain,alone,together' },
+    trace: { type: 'string', default: '' },
   });
   const phases = new Set(String(values.phases).split(','));
   const total = Number(values.events);
@@ -69,6 +76,13 @@ const bench: Command = async (args) => {
   await provision(iso, { postgres: true, kafka: true });
   const pool = createPgPool(cfg);
   const redis = createRedis(cfg);
+  const tracer = values.trace ? new BatchTracer(pool) : undefined;
+  const traced: Array<{
+    phase: string;
+    traces: BatchTrace[];
+    samples: ResourceSample[];
+    report: string[];
+  }> = [];
   const codec = new EventCodec(createRegistry(cfg), cfg);
   await codec.registerAll();
   const kafka = createKafka(cfg, log, 'bench');
@@ -91,12 +105,25 @@ const bench: Command = async (args) => {
     // Without the drain phase no backlog is produced (the freshness phases start from empty topics).
     const events = phases.has('drain') ? cohortSlice(31, total, true) : [];
     for (let i = 0; i < events.length; i += 5_000) await producer.publish(events.slice(i, i + 5_000));
-    const admin = kafka.admin();
-    await admin.connect();
-    const ends = new Map<string, number>();
-    for (const t of [topics['study-events'], topics['question-attempts'], topics['material-interactions']])
-      for (const o of await admin.fetchTopicOffsets(t)) ends.set(`${t}|${o.partition}`, Number(o.high));
-    await admin.disconnect();
+    // The end of every topic-partition now (`topic|partition` -> high watermark).
+    const topicEnds = async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      const out = new Map<string, number>();
+      for (const t of [topics['study-events'], topics['question-attempts'], topics['material-interactions']])
+        for (const o of await admin.fetchTopicOffsets(t)) out.set(`${t}|${o.partition}`, Number(o.high));
+      await admin.disconnect();
+      return out;
+    };
+    // Polls stored positions until every topic-partition of `until` reached its offset.
+    const reach = async (positions: () => Promise<Map<string, number>>, until: Map<string, number>) => {
+      for (;;) {
+        const p = await positions();
+        if ([...until].every(([k, high]) => (p.get(k) ?? 0) >= high)) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    const ends = await topicEnds();
     const masteryEnds = new Map([...ends].filter(([k]) => !k.startsWith(`${topics['study-events']}|`)));
     const deps = {
       cfg,
@@ -107,6 +134,7 @@ const bench: Command = async (args) => {
       log,
       metrics: createMetricsRegistry('bench'),
       env,
+      trace: tracer,
     };
     const drain = async (
       name: string,
@@ -117,11 +145,7 @@ const bench: Command = async (args) => {
     ) => {
       const t0 = performance.now();
       const processor = await start();
-      for (;;) {
-        const p = await positions();
-        if ([...until].every(([k, high]) => (p.get(k) ?? 0) >= high)) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await reach(positions, until);
       const drainMs = performance.now() - t0;
       await processor.stop();
       rows.push({
@@ -162,12 +186,55 @@ const bench: Command = async (args) => {
     };
     const offer = async (names: Array<'mastery' | 'sessions'>, seed: number) => {
       const running = await Promise.all(names.map((n) => starters[n]()));
-      // Steady state: every consumer has joined its group (a join stalls what is produced meanwhile).
+      // Steady state: every consumer has joined its group (a join stalls what is produced meanwhile) and has caught
+      // up with its topics. The phases share the topics, so what was offered while a processor was not running (the
+      // other processor's phase alone: 60,000 events) is a backlog when it starts; measured through, its drain time
+      // was charged to the live load's freshness (mastery with both running: p99 4.2-6.5 s, max = the time to drain
+      // the sessions phase's ~50,000 attempts and material events).
+      const catchUpStart = performance.now();
       while (!running.every((r) => r.ready())) await new Promise((r) => setTimeout(r, 50));
+      const now = await topicEnds();
+      for (const name of names)
+        await reach(positionsOf[name], new Map([...now].filter(([k]) => reads[name](k))));
+      rows.push({
+        measure: `join and catch-up before offering (${names.join(' + ')})`,
+        events: null,
+        'events/s': null,
+        ms: performance.now() - catchUpStart,
+        p50_ms: null,
+        p99_ms: null,
+        max_ms: null,
+      });
       await new Promise((r) => setTimeout(r, 1000));
+      // Tracing: the runtime's flush event follows the Kafka offset commit of the batch just traced.
+      const traceFrom = tracer?.traces.length ?? 0;
+      const samples: ResourceSample[] = [];
+      const runtimeEvents: string[] = [];
+      let sampler: NodeJS.Timeout | undefined;
+      if (tracer) {
+        for (const r of running) {
+          r.events.on('flush', () => BatchTracer.mark(tracer.last(r.name), 'offsets committed'));
+          for (const what of ['rebalance', 'paused', 'resumed', 'flush_failed'] as const)
+            r.events.on(what, () =>
+              runtimeEvents.push(`${new Date().toISOString().slice(11, 23)} ${r.name} ${what}`),
+            );
+        }
+        const queue = redis as unknown as { commandQueue?: { length: number } };
+        sampler = setInterval(() => {
+          samples.push({
+            at: Date.now(),
+            poolTotal: pool.totalCount,
+            poolIdle: pool.idleCount,
+            poolWaiting: pool.waitingCount,
+            redisQueue: queue.commandQueue?.length ?? 0,
+          });
+        }, 10);
+      }
       // Event-loop delay of this process during the offered load (a long synchronous step shows here).
       const loop = monitorEventLoopDelay({ resolution: 10 });
       loop.enable();
+      const busy = nodePerformance.eventLoopUtilization();
+      const cpu = process.cpuUsage();
       let polling = true;
       const watchers = names.map((name) => {
         const pending: Pending[] = [];
@@ -217,8 +284,11 @@ const bench: Command = async (args) => {
       }
       const offeredMs = performance.now() - start;
       loop.disable();
+      const utilization = nodePerformance.eventLoopUtilization(busy).utilization;
+      const used = process.cpuUsage(cpu);
+      const cores = (used.user + used.system) / 1000 / offeredMs;
       rows.push({
-        measure: `event-loop delay while offering (${names.join(' + ')})`,
+        measure: `event-loop delay while offering (${names.join(' + ')}); loop busy ${(100 * utilization).toFixed(0)}%, process CPU ${cores.toFixed(2)} cores`,
         events: null,
         'events/s': null,
         ms: null,
@@ -240,6 +310,14 @@ const bench: Command = async (args) => {
           max_ms: lat.max,
         });
       }
+      if (tracer) {
+        clearInterval(sampler);
+        const traces = tracer.traces.slice(traceFrom);
+        const lines = names.flatMap((n) => traceReport(traces, samples, n));
+        lines.push('', `runtime events: ${runtimeEvents.join(', ') || 'none'}`);
+        console.log(`\n## trace: ${names.join(' + ')}\n\n${lines.join('\n')}\n`);
+        traced.push({ phase: names.join(' + '), traces, samples, report: lines });
+      }
       for (const r of running) await r.stop();
     };
     if (phases.has('alone')) {
@@ -247,6 +325,7 @@ const bench: Command = async (args) => {
       await offer(['sessions'], 98);
     }
     if (phases.has('together')) await offer(['mastery', 'sessions'], 99);
+    if (values.trace) await writeFile(String(values.trace), JSON.stringify(traced));
     report({
       name: 'processors',
       params: { events: total, rate, seconds, batchMaxWaitMs: 50, phases: [...phases].join(',') },

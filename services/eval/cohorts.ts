@@ -6,7 +6,7 @@
 import { curriculum } from '../simulator/index.ts';
 import { simulateCohort, simOptions } from '../simulator/index.ts';
 import { toMasteryInput, type MasteryInput } from '../stream/index.ts';
-import type { SimEvent } from '../simulator/index.ts';
+import type { SimEvent, SimOptions } from '../simulator/index.ts';
 
 export type Noise = 'default' | 'clean';
 export type Role = 'training' | 'validation' | 'holdout';
@@ -45,18 +45,21 @@ export function decodeEvents(events: Iterable<SimEvent>): MasteryInput[] {
   return inputs.sort((a, b) => a.occurredAt - b.occurredAt || (a.eventId < b.eventId ? -1 : 1));
 }
 
-export function loadCohort(spec: CohortSpec): Cohort {
+/** A cohort of the eval's calendar (EVAL_START_MS), or of the given simulator options (e.g. the demo's). */
+export function loadCohort(spec: CohortSpec, given?: SimOptions): Cohort {
   const noise = spec.noise === 'clean' ? { offlineRate: 0, duplicateRate: 0 } : {};
   const truth = new Map<string, Truth>();
   const events: SimEvent[] = [];
   let delivered = 0;
-  const options = simOptions({
-    seed: spec.seed,
-    students: spec.students,
-    days: spec.days,
-    startMs: EVAL_START_MS,
-    ...noise,
-  });
+  const options =
+    given ??
+    simOptions({
+      seed: spec.seed,
+      students: spec.students,
+      days: spec.days,
+      startMs: EVAL_START_MS,
+      ...noise,
+    });
   for (const item of simulateCohort(options)) {
     if (item.kind === 'truth') {
       const t = item.truth;

@@ -48,6 +48,7 @@ import {
 import { toTopicEvent, type CalibratedItem, type ItemCalibration } from '../stream/index.ts';
 import type { MasteryInput } from '../stream/index.ts';
 import { loadCohort, type Cohort, type CohortSpec, type Noise } from './cohorts.ts';
+import type { SimOptions } from '../simulator/index.ts';
 import {
   bootstrapIntervals,
   boundedLogit,
@@ -1342,4 +1343,58 @@ function scheduleTable(schedule: readonly ScheduleSnapshot[]): string[] {
       `| ${x.name} | ${x.name === SCHEDULERS[1] ? 'own' : fmt(x.target, 2)} | ${x.topics} | ${fmt(100 * x.overdueShare, 1)}% | ${fmt(x.medianIntervalDays, 1)} | ${x.intervalBuckets.join(' | ')} |`,
     );
   return lines;
+}
+
+/** The review schedule on one simulated cohort (the demo's): load per scheduler and target, and the schedule at its end. */
+export type ScheduleFigures = {
+  answers: number;
+  load: SchedulerLoad[];
+  schedule: ScheduleSnapshot[];
+};
+
+/**
+ * What the review schedule asks of the students of a simulated cohort (`studystream eval --demo-schedule`: the
+ * demo's), under the seed's FSRS and every production scheduler at every target: the production row step with the
+ * production constants over the cohort's events (the schedulers use no item calibration, so nothing is fitted).
+ * FSRS-6 with fitted weights is left out: it needs the training seeds.
+ */
+export function scheduleFigures(options: SimOptions): ScheduleFigures {
+  const spec: CohortSpec = {
+    seed: String(options.seed),
+    students: options.students,
+    days: options.days,
+    noise: 'default',
+    role: 'holdout',
+  };
+  const cohort = loadCohort(spec, options);
+  const { load, schedule } = productionPass(cohort, {
+    constant: 0.5,
+    platt: { a: 0, b: 1 },
+    params: LEARNER_PARAMS,
+    itemsWithField: new Map(),
+    itemsWithoutField: new Map(),
+    fsrsW: FSRS6_DEFAULT_W,
+    targetRetention: TARGET_RETENTION,
+  });
+  return {
+    answers: cohort.inputs.filter((i) => i.kind === 'attempt').length,
+    load: load.filter((l) => l.name !== SCHEDULERS[3]),
+    schedule,
+  };
+}
+
+/** The markdown of scheduleFigures: the load table, then the schedule at the cohort's end. */
+export function formatScheduleFigures(options: SimOptions, f: ScheduleFigures): string {
+  const end = new Date(options.startMs + options.days * DAY).toISOString().slice(0, 10);
+  return [
+    `Cohort: seed ${String(options.seed)}, ${options.students} students x ${options.days} days ending ${end}, ${f.answers} answers. Production schedule (REVIEW_SCHEDULE): ${REVIEW_SCHEDULE.scheduler} at ${REVIEW_SCHEDULE.targetRetention}.`,
+    '',
+    'Review load (topics due at the start of each study day of a student; median over students of their mean):',
+    '',
+    ...loadTable(f.load),
+    '',
+    'The schedule at the end of the cohort, per leaf topic answered:',
+    '',
+    ...scheduleTable(f.schedule),
+  ].join('\n');
 }

@@ -53,9 +53,9 @@ export const BENCHES: Record<
     load: () => import('../../../bench/api-cpu.ts'),
   },
   processors: {
-    options: '[--events 60000] [--rate 2000] [--seconds 30]',
+    options: '[--events 60000] [--rate 2000] [--seconds 30] [--phases drain,alone,together] [--trace FILE]',
     summary:
-      'events/s through the mastery processor; freshness (Kafka ack to topic_mastery row) at 2,000 events/s',
+      'events/s through the mastery processor; freshness (Kafka ack to topic_mastery row) at 2,000 events/s; --trace: where each batch spent its time',
     load: () => import('../../../bench/processors.ts'),
   },
 };

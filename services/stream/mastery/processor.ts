@@ -51,6 +51,7 @@ import { decodeWire } from '../stateful/wire.ts';
 import { StudyReads, writeStudyReads } from './study-reads.ts';
 import { ReviewDays, writeReviewDays } from './review-days.ts';
 import { EMPTY_CALIBRATION, toTopicEvent, type ItemCalibration } from './items.ts';
+import { BatchTracer, type BatchTrace } from '../stateful/trace.ts';
 
 export const MASTERY_PROCESSOR = 'mastery';
 
@@ -77,6 +78,8 @@ export type MasteryDeps = {
   items?: ItemCalibration;
   metrics: Registry;
   log: Logger;
+  /** Per-batch timestamps (bench processors --trace); absent in production. */
+  trace?: BatchTracer;
 };
 
 export function createMasteryProcessor(deps: MasteryDeps): ProcessorDefinition<MasteryInput> {
@@ -90,17 +93,25 @@ export function createMasteryProcessor(deps: MasteryDeps): ProcessorDefinition<M
     groupId: deps.kafkaGroupId ?? deps.groupId,
     topics: [deps.topics.attempts, deps.topics.materials],
     offsets,
-    decode: async (record: InboundRecord): Promise<StepResult<MasteryInput>> =>
-      andThen(await decodeWire(deps.codec, record), ({ family, value }) =>
+    decode: async (record: InboundRecord): Promise<StepResult<MasteryInput>> => {
+      deps.trace?.decoded(MASTERY_PROCESSOR, record);
+      return andThen(await decodeWire(deps.codec, record), ({ family, value }) =>
         toMasteryInput(family, value, (id) => deps.tree.kind(id)),
-      ),
+      );
+    },
     handleBatch: async (batch) => {
-      const outcome = await withTransaction(deps.pool, (client) => applyBatch(client, batch, deps));
+      const trace = deps.trace?.start(MASTERY_PROCESSOR, 'batch', batch.items);
+      const outcome = await withTransaction(deps.pool, (client) => {
+        BatchTracer.mark(trace, 'connected');
+        return applyBatch(client, batch, deps, trace);
+      });
+      BatchTracer.mark(trace, 'committed');
       m.applied.inc(outcome.applied);
       m.duplicates.inc(outcome.duplicates);
       m.skipped.inc(outcome.skipped);
       for (const l of outcome.late) m.late.inc({ processor: MASTERY_PROCESSOR, reason: l.reason });
       await publishInvalidations(deps.redis, deps.invalidateChannel, outcome.users, deps.log);
+      BatchTracer.mark(trace, 'published');
     },
   };
 }
@@ -118,6 +129,7 @@ export async function applyBatch(
   client: PoolClient,
   batch: FlushBatch<MasteryInput>,
   deps: Pick<MasteryDeps, 'groupId' | 'tree' | 'config' | 'dedupeGroupId' | 'items'>,
+  trace?: BatchTrace,
 ): Promise<BatchOutcome> {
   const L = deps.config.MASTERY_ALLOWED_LATENESS_MS;
   const scheduler = deps.config.MASTERY_SCHEDULER;
@@ -126,6 +138,7 @@ export async function applyBatch(
   const tps = batch.positions.map((p) => ({ topic: p.topic, partition: p.partition }));
   const stored = await lockPositions(client, deps.groupId, tps);
   const { admitted, skipped, next } = admitRecords(batch.items, stored, batch.positions);
+  BatchTracer.mark(trace, 'positions locked');
 
   // 2. event_id dedupe (re-sent events at other offsets; copies within this batch).
   const firstCopies = firstCopiesById(admitted);
@@ -135,10 +148,12 @@ export async function applyBatch(
     firstCopies.map((i) => i.value),
   );
   const fresh = firstCopies.filter((i) => claimed.has(i.value.eventId));
+  BatchTracer.mark(trace, 'claimed');
 
   // 3. Leaf rows: lock, apply in batch order (per partition = per student order), derive columns.
   const keys = leafKeysOf(fresh);
   const loaded = await lockRows(client, [...keys.values()], 2);
+  BatchTracer.mark(trace, 'rows locked');
   const { rows, history, late } = applyFresh(
     fresh,
     (k) => loaded.get(k)?.processorState ?? emptyTopicMastery(),
@@ -163,12 +178,15 @@ export async function applyBatch(
   for (const i of fresh) reviews.add(i.value);
   await writeReviewDays(client, reviews);
   await recordLateEvents(client, MASTERY_PROCESSOR, late);
+  BatchTracer.mark(trace, 'rows written');
 
   // 4. Roll-ups: level-1 parents of the touched leaves, then their level-0 parents.
   let touched = [...keys.values()];
   for (const level of [1, 0]) touched = await rollUp(client, deps.tree, touched, level, scheduler);
+  BatchTracer.mark(trace, 'rolled up');
 
   await savePositions(client, deps.groupId, next.values());
+  BatchTracer.mark(trace, 'positions saved');
   return {
     applied: fresh.length,
     duplicates: admitted.length - fresh.length,

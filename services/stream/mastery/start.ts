@@ -26,6 +26,7 @@ export async function startMasteryProcessor(d: StatefulDeps): Promise<RunningPro
     invalidateChannel: invalidationChannel(d.cfg.REDIS_KEY_PREFIX),
     metrics: d.metrics,
     log: d.log,
+    trace: d.trace,
   });
   return runLive(def, d);
 }

@@ -40,6 +40,7 @@ import {
   writtenSessions,
   type CommitPlan,
 } from './store.ts';
+import { BatchTracer, type BatchTrace } from '../stateful/trace.ts';
 
 export const SESSIONS_PROCESSOR = 'sessions';
 const MAX_COMMIT_ATTEMPTS = 50;
@@ -64,6 +65,8 @@ export type SessionsDeps = {
    * nothing, unless a row was lost, which they write again.
    */
   positionsKey?: string;
+  /** Per-batch timestamps (bench processors --trace); absent in production. */
+  trace?: BatchTracer;
 };
 
 export function sessionOptions(c: SessionsConfig): SessionOptions {
@@ -115,14 +118,16 @@ export function createSessionsProcessor(deps: SessionsDeps): ProcessorDefinition
     items: ReadonlyArray<Decoded<SessionInput>>,
     positions: TopicPartitionOffset[],
     sweep: number[],
+    trace?: BatchTrace,
   ) => {
     for (let attempt = 1; ; attempt++) {
-      const outcome = await runStep(deps, items, positions, sweep, Date.now());
+      const outcome = await runStep(deps, items, positions, sweep, Date.now(), trace);
       if (outcome) {
         m.closed.inc(outcome.closed);
         m.amended.inc(outcome.amended);
         if (deps.invalidateChannel && outcome.users.length > 0)
           await publishInvalidations(deps.redis, deps.invalidateChannel, outcome.users, deps.log);
+        BatchTracer.mark(trace, 'published');
         return outcome;
       }
       m.conflicts.inc();
@@ -135,11 +140,16 @@ export function createSessionsProcessor(deps: SessionsDeps): ProcessorDefinition
     groupId: deps.kafkaGroupId ?? deps.groupId,
     topics: deps.topics,
     offsets,
-    decode: async (record: InboundRecord): Promise<StepResult<SessionInput>> =>
-      andThen(await decodeWire(deps.codec, record), ({ family, value }) => toSessionInput(family, value)),
+    decode: async (record: InboundRecord): Promise<StepResult<SessionInput>> => {
+      deps.trace?.decoded(SESSIONS_PROCESSOR, record);
+      return andThen(await decodeWire(deps.codec, record), ({ family, value }) =>
+        toSessionInput(family, value),
+      );
+    },
     handleBatch: async (batch) => {
+      const trace = deps.trace?.start(SESSIONS_PROCESSOR, 'batch', batch.items);
       const partitions = [...new Set(batch.positions.map((p) => p.partition))].sort((a, b) => a - b);
-      await runWithRetry(batch.items, batch.positions, partitions);
+      await runWithRetry(batch.items, batch.positions, partitions, trace);
     },
     tick: {
       everyMs: deps.config.SESSIONS_SWEEP_INTERVAL_MS,
@@ -148,8 +158,9 @@ export function createSessionsProcessor(deps: SessionsDeps): ProcessorDefinition
         if (partitions.length === 0) return;
         // Steps of about SESSIONS_CLOSE_BATCH due sessions each (every await lets the other processors of the
         // process run), until a step closes none.
+        const trace = deps.trace?.start(SESSIONS_PROCESSOR, 'tick', []);
         for (let step = 0; step < 1000; step++)
-          if ((await runWithRetry([], [], partitions)).closed === 0) break;
+          if ((await runWithRetry([], [], partitions, trace)).closed === 0) break;
       },
     },
   };
@@ -193,6 +204,7 @@ export async function runStep(
   positions: TopicPartitionOffset[],
   sweep: readonly number[],
   now: number,
+  trace?: BatchTrace,
 ): Promise<{ closed: number; amended: number; users: string[] } | undefined> {
   const options = sessionOptions(deps.config);
   // Read: positions of the batch's topic-partitions, live sessions of the batch and due ones, their written rows.
@@ -205,7 +217,9 @@ export async function runStep(
   );
   for (const [k, s] of await readLive(deps.redis, due)) snap.live.set(k, s);
   const read = [...new Set([...itemKeys, ...due])];
+  BatchTracer.mark(trace, 'redis read');
   const written = await writtenSessions(deps.pool, read, options.idleGapMs);
+  BatchTracer.mark(trace, 'sessions read');
 
   // Admit records at or above the stored positions.
   const stored = new Map<string, StoredPosition>();
@@ -227,6 +241,7 @@ export async function runStep(
   const applied = await applyInChunks(ctx, admitted);
   const rows = closeDue(ctx, [...applied.changed, ...due], now);
   rows.push(...amendedRows(ctx, applied.amended));
+  BatchTracer.mark(trace, 'applied');
 
   // Write PostgreSQL first (never lowers a version), then commit Redis atomically.
   if (rows.length > 0)
@@ -236,6 +251,7 @@ export async function runStep(
       if (err instanceof SessionRowConflict) return undefined;
       throw err;
     }
+  BatchTracer.mark(trace, 'sessions written');
   const plan: CommitPlan = { positions: [], sessions: [] };
   for (const p of positions) {
     const field = positionField(p.topic, p.partition);
@@ -261,6 +277,7 @@ export async function runStep(
   }
   if (plan.positions.length === 0 && plan.sessions.length === 0) return { closed: 0, amended: 0, users: [] };
   if (!(await commit(deps.redis, positionsKey, plan, options))) return undefined;
+  BatchTracer.mark(trace, 'redis committed');
   const closedCount = rows.length - applied.amended.size;
   return {
     closed: closedCount,

@@ -21,6 +21,7 @@ export function startSessionsProcessor(d: StatefulDeps): Promise<RunningProcesso
     ...groupIds(d, config.SESSIONS_GROUP_ID),
     metrics: d.metrics,
     log: d.log,
+    trace: d.trace,
     invalidateChannel: invalidationChannel(d.cfg.REDIS_KEY_PREFIX),
   });
   return runLive(def, d);

@@ -10,6 +10,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { Registry } from '../../shared/metrics.ts';
 import type { Pool } from '../../shared/postgres.ts';
 import type { StreamConfig } from '../runtime/config.ts';
+import type { BatchTracer } from './trace.ts';
 import { runtimeOptionsFromEnv, type ProcessorDefinition } from '../runtime/definition.ts';
 import { runProcessor, type RunningProcessor } from '../runtime/processor.ts';
 
@@ -28,6 +29,8 @@ export type StatefulDeps = {
    * member's session timeout; the kill test uses it.
    */
   kafkaGroupSuffix?: string;
+  /** Per-batch timestamps of both processors (bench processors --trace); absent in production. */
+  trace?: BatchTracer;
 };
 
 /** The positions group (prefixed) and, with a suffix, the Kafka consumer group it joins. */

@@ -19,6 +19,13 @@ import {
 import { loadCohort } from '../../../services/eval/cohorts.ts';
 import { FSRS6_DEFAULT_W } from '../../../services/domain/fsrs-daily.ts';
 import { LEARNER_PARAMS } from '../../../services/domain/learner-model.ts';
+import { parseReport } from '../../../services/cli/commands/eval.ts';
+import {
+  formatReadmeSection,
+  formatScheduleFigures,
+  scheduleFigures,
+} from '../../../services/eval/evaluate.ts';
+import { simOptions } from '../../../services/simulator/index.ts';
 
 describe('evaluation protocol (tiny)', () => {
   const cohort = loadCohort({ seed: 'unit-eval', students: 6, days: 5, noise: 'default', role: 'holdout' });
@@ -118,5 +125,27 @@ describe('evaluation protocol (tiny)', () => {
     const text = formatReport(report);
     expect(text).toContain('## Acceptance (issue 15)');
     expect(text).toContain('Bayes (truth p_correct)');
+    // `eval --from FILE` prints the same report from the JSON that `--json` wrote (NaN written as null).
+    const saved = parseReport(JSON.stringify(report, null, 2));
+    expect(formatReport(saved)).toBe(text);
+    expect(formatReadmeSection(saved)).toBe(formatReadmeSection(report));
+    expect(text).toContain(formatReadmeSection(report));
+  });
+
+  it('the schedule figures of a cohort given by simulator options (eval --demo-schedule)', () => {
+    const options = simOptions({ seed: 'unit-demo', students: 5, days: 6, startMs: Date.UTC(2026, 0, 5) });
+    const f = scheduleFigures(options);
+    expect(f.answers).toBeGreaterThan(50);
+    // Every scheduler the processor can run, at every target; FSRS-6 with fitted weights needs training seeds.
+    expect([...new Set(f.load.map((l) => l.name))]).toEqual(SCHEDULERS.filter((_, i) => i !== 3));
+    for (const x of f.schedule) {
+      expect(x.topics).toBeGreaterThan(0);
+      expect(x.intervalBuckets.reduce((a, b) => a + b, 0)).toBe(x.topics);
+    }
+    // The same cohort as the eval's loader gives for the same options: a pure function of them.
+    expect(scheduleFigures(options)).toEqual(f);
+    const text = formatScheduleFigures(options, f);
+    expect(text).toContain('unit-demo, 5 students x 6 days ending 2026-01-11');
+    expect(text).toContain('| FSRS default (seed, per answer) | own |');
   });
 });
