@@ -90,7 +90,9 @@ const quantilesOrNull = obj({
   p90: numOrNull,
 }).nullable();
 const histogramOrNull = arr(obj({ from: num, to: num, students: int })).nullable();
-const withheld = z.enum(['fewer_than_k', 'differencing', 'fewer_than_k_each_side', 'not_computed']).nullable();
+const withheld = z
+  .enum(['fewer_than_k', 'differencing', 'fewer_than_k_each_side', 'not_computed'])
+  .nullable();
 const distribution = {
   cohortQuantiles: quantilesOrNull,
   histogram: histogramOrNull,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EVENT_OUTCOMES } from '../shared/result.ts';
 
 /**
  * Ingest's 2xx bodies as zod schemas: the single source of the response contract. The pipeline's types are inferred
@@ -7,12 +8,10 @@ import { z } from 'zod';
  * Objects are exact (additionalProperties false): ingest writes these fields and no other.
  */
 
-const EVENT_STATUSES = ['accepted', 'duplicate', 'rejected'] as const;
-
 export const EVENT_RESULT = z.object({
   index: z.int(),
   event_id: z.string().nullable(),
-  status: z.enum(EVENT_STATUSES),
+  status: z.enum(EVENT_OUTCOMES),
   errors: z.array(z.object({ path: z.string(), reason: z.string(), code: z.string() })).optional(),
 });
 

@@ -11,4 +11,4 @@ export type Result<T, E> = { ok: true; value: T } | { ok: false; error: E };
  * accepted (durable in Kafka), duplicate (an event_id acknowledged before: nothing written again), rejected (invalid,
  * with the reasons).
  */
-export type EventOutcome = 'accepted' | 'duplicate' | 'rejected';
+export const EVENT_OUTCOMES = ['accepted', 'duplicate', 'rejected'] as const;
