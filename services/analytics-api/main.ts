@@ -53,7 +53,7 @@ async function startApi(): Promise<void> {
     // Sent as a startup parameter of every new connection (no extra round trip, no race with the first query).
     pool.options.statement_timeout = cfg.API_STATEMENT_TIMEOUT_MS;
     pool.on('error', (err) => log.warn({ err: err.message, pool: applicationName }, 'idle PostgreSQL client error'));
-    shutdown.add(applicationName, () => pool.end());
+    shutdown.add(`postgres (${applicationName})`, () => pool.end());
     return pool;
   };
   // The primary (auth facts, audit, releases, membership checks) and, with PG_READ_URL, a read replica for the

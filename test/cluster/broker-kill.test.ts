@@ -15,7 +15,15 @@
 import { describe, expect, it } from 'vitest';
 import { createKafka, topicNames } from '../../services/shared/kafka.ts';
 import { createLogger } from '../../services/shared/logger.ts';
-import { acknowledged, expectEndToEnd, sendAtFixedRate, stack, until, useCluster } from './support.ts';
+import {
+  acknowledged,
+  expectAlive,
+  expectEndToEnd,
+  sendAtFixedRate,
+  stack,
+  until,
+  useCluster,
+} from './support.ts';
 
 const RATE = 40; // events per second
 const DURATION_MS = 40_000;
@@ -119,5 +127,6 @@ describe('cluster: SIGKILL of the partition-leader broker during ingest', () => 
 
     // End to end: every acknowledged event exactly once in ClickHouse; sessions and mastery reconciled with it.
     await expectEndToEnd(cluster, ids);
+    expectAlive(cluster);
   }, 480_000);
 });

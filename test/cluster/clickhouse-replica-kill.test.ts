@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { chQuery, createClickHouse } from '../../services/shared/clickhouse.ts';
-import { acknowledged, expectEndToEnd, sendAtFixedRate, stack, useCluster } from './support.ts';
+import { acknowledged, expectAlive, expectEndToEnd, sendAtFixedRate, stack, useCluster } from './support.ts';
 
 describe('cluster: SIGKILL of a ClickHouse replica during sink inserts', () => {
   const start = useCluster('chkill');
@@ -63,6 +63,7 @@ describe('cluster: SIGKILL of a ClickHouse replica during sink inserts', () => {
     expect(reads.duringOutage).toBeGreaterThan(0);
 
     const { counts } = await expectEndToEnd(cluster, acked);
+    expectAlive(cluster);
 
     // Both replicas of each shard hold the same rows once ch4 caught up.
     const nodes = process.env.CLICKHOUSE_CLUSTER_NODES!.split(',');

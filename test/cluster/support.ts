@@ -369,6 +369,18 @@ export async function expectEndToEnd(
   return { counts, reconciliation: r };
 }
 
+/**
+ * Every ingest and stream instance of the cluster still runs, except those in `killed` (a fault test's own
+ * SIGKILLs): a process that died on its own during a fault is a defect even when its group's other members made
+ * up for it.
+ */
+export function expectAlive(c: Cluster, killed: ReadonlySet<StartedService> = new Set()): void {
+  const services = [...c.ingest, ...c.streams].filter((s) => !killed.has(s));
+  expect(services.map((s) => [s.name, s.child.exitCode, s.child.signalCode])).toEqual(
+    services.map((s) => [s.name, null, null]),
+  );
+}
+
 /** The acknowledged event ids of a client run, after asserting that every event sent was acknowledged. */
 export function acknowledged(run: { deliveries: Delivery[]; other: Array<{ status: number; body: string }> }) {
   const acked = run.deliveries.filter((d) => d.ackedAt > 0).map((d) => d.eventId);
