@@ -52,7 +52,9 @@ async function startApi(): Promise<void> {
     const pool = createPgPool({ ...cfg, DATABASE_URL: url }, { role, applicationName });
     // Sent as a startup parameter of every new connection (no extra round trip, no race with the first query).
     pool.options.statement_timeout = cfg.API_STATEMENT_TIMEOUT_MS;
-    pool.on('error', (err) => log.warn({ err: err.message, pool: applicationName }, 'idle PostgreSQL client error'));
+    pool.on('error', (err) =>
+      log.warn({ err: err.message, pool: applicationName }, 'idle PostgreSQL client error'),
+    );
     shutdown.add(`postgres (${applicationName})`, () => pool.end());
     return pool;
   };

@@ -191,7 +191,11 @@ function nodeClients(cfg: ClusterConfig, database: string): ClickHouseClient[] {
  * {shard} macro), where a statement on a replicated local table runs once per shard (replication carries it to
  * the shard's other replica). `close` closes every client.
  */
-export type ClusterNodes = { all: ClickHouseClient[]; leaders: ClickHouseClient[]; close: () => Promise<void> };
+export type ClusterNodes = {
+  all: ClickHouseClient[];
+  leaders: ClickHouseClient[];
+  close: () => Promise<void>;
+};
 
 export async function openClusterNodes(cfg: ClusterConfig, database: string): Promise<ClusterNodes> {
   const all = nodeClients(cfg, database);

@@ -64,7 +64,11 @@ describe('cluster: the API reads the replica where staleness is acceptable, the 
       },
       `http://127.0.0.1:${port}`,
     );
-    const token = () => signToken({ sub: USER, role: 'student' }, { secret, ttlSec: 600, issuer: 'studystream', audience: 'studystream-api' });
+    const token = () =>
+      signToken(
+        { sub: USER, role: 'student' },
+        { secret, ttlSec: 600, issuer: 'studystream', audience: 'studystream-api' },
+      );
     const sessions = async (t: string) => {
       const res = await fetch(`${api!.url}/api/analytics/sessions?limit=10`, {
         headers: { authorization: `Bearer ${t}` },
@@ -82,9 +86,8 @@ describe('cluster: the API reads the replica where staleness is acceptable, the 
         [id, USER],
       );
     const standbyHas = async (id: string) =>
-      (
-        await db.standby.query(`SELECT count(*)::int AS n FROM study_sessions WHERE session_id = $1`, [id])
-      ).rows[0].n === 1;
+      (await db.standby.query(`SELECT count(*)::int AS n FROM study_sessions WHERE session_id = $1`, [id]))
+        .rows[0].n === 1;
 
     // Before the lag: a session on the primary reaches the standby and the API.
     await insertSession('s-before');
@@ -126,8 +129,8 @@ describe('cluster: the API reads the replica where staleness is acceptable, the 
     // Stale-sensitive: a revocation on the primary is enforced at once, although the standby has not replayed it.
     await revokeTokens(db.primary, USER, { maxTtlSec: 600, reason: 'replica test' });
     expect(
-      (await db.standby.query(`SELECT count(*)::int AS n FROM token_revocations WHERE subject = $1`, [USER])).rows[0]
-        .n,
+      (await db.standby.query(`SELECT count(*)::int AS n FROM token_revocations WHERE subject = $1`, [USER]))
+        .rows[0].n,
     ).toBe(0);
     const revoked = await sessions(t1);
     expect(revoked.status).toBe(401);

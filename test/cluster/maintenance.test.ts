@@ -98,7 +98,12 @@ describe('cluster: retention and delete-user on every shard', () => {
     expect(report.find((r) => r.table === `${db}.question_attempts`)?.deleted).toBeGreaterThan(0);
     for (const node of nodes.all)
       for (const table of USER_TABLES) expect(await rowsOf(node, table, victim), table).toBe(0);
-    expect(await count(h.clickhouse, sql`SELECT count() AS n FROM question_attempts WHERE user_id = ${bystander}`.text)).toBe(1);
+    expect(
+      await count(
+        h.clickhouse,
+        sql`SELECT count() AS n FROM question_attempts WHERE user_id = ${bystander}`.text,
+      ),
+    ).toBe(1);
   });
 });
 
@@ -130,7 +135,11 @@ describe('cluster: rebuild --store clickhouse switches every node', () => {
       expect(await totals()).toEqual({ raw: questions, distinct: questions, rollup: questions });
 
       const env = { ...iso.env, SINK_GROUP_ID: group };
-      const rebuild = await cli(env, ['rebuild', '--store', 'clickhouse', '--confirm-drop-old', '--quiet'], 300_000);
+      const rebuild = await cli(
+        env,
+        ['rebuild', '--store', 'clickhouse', '--confirm-drop-old', '--quiet'],
+        300_000,
+      );
       console.log(rebuild.stdout);
       expect(rebuild.code, rebuild.stderr).toBe(0);
       expect(rebuild.stdout).toMatch(/question_attempts\s+(\d+)\s+\1\s+(\S+)\s+\2\s+yes/);

@@ -112,9 +112,9 @@ describe('cluster: SIGKILL of processor instances during a rebalance storm', () 
         console.log(JSON.stringify({ store: report.store, events: report.events, checks: report.checks }));
         expect(report.events).toBeGreaterThan(0);
         expect(report.checks.length).toBeGreaterThan(0);
-        expect(report.checks.filter((c) => c.live.rows !== c.shadow.rows || c.live.hash !== c.shadow.hash)).toEqual(
-          [],
-        );
+        expect(
+          report.checks.filter((c) => c.live.rows !== c.shadow.rows || c.live.hash !== c.shadow.hash),
+        ).toEqual([]);
         expect(report.matches).toBe(true);
       }
     } finally {

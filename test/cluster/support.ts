@@ -382,7 +382,10 @@ export function expectAlive(c: Cluster, killed: ReadonlySet<StartedService> = ne
 }
 
 /** The acknowledged event ids of a client run, after asserting that every event sent was acknowledged. */
-export function acknowledged(run: { deliveries: Delivery[]; other: Array<{ status: number; body: string }> }) {
+export function acknowledged(run: {
+  deliveries: Delivery[];
+  other: Array<{ status: number; body: string }>;
+}) {
   const acked = run.deliveries.filter((d) => d.ackedAt > 0).map((d) => d.eventId);
   console.log(JSON.stringify({ sent: run.deliveries.length, acknowledged: acked.length }));
   expect(run.other).toEqual([]);

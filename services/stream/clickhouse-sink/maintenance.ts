@@ -180,7 +180,8 @@ export async function deleteUser(
       await waitForMutations(waitOn, database, table, timeoutMs);
       // Rows left on any node: a replica lists a replicated mutation only once it fetched it from ZooKeeper, so
       // on the cluster its count is polled until 0 (or the timeout) rather than trusted after the first wait.
-      const left = async () => sum(await Promise.all(waitOn.map((c) => countUser(c, database, table, userId))));
+      const left = async () =>
+        sum(await Promise.all(waitOn.map((c) => countUser(c, database, table, userId))));
       const deadline = Date.now() + timeoutMs;
       after = await left();
       while (after > 0 && opts.cluster && Date.now() < deadline) {
