@@ -7,14 +7,15 @@ import { studentStanding } from '../services/analytics/cohort.ts';
 import { parseOptions, type Command } from '../services/cli/command.ts';
 import { chQuery, createClickHouse, type ClickHouseClient } from '../services/shared/clickhouse.ts';
 import { EventCodec } from '../services/shared/codec.ts';
-import { loadConfig } from '../services/shared/config.ts';
+import { loadConfig, type SharedConfig } from '../services/shared/config.ts';
 import { createKafka, ensureTopics, topicDeclarations } from '../services/shared/kafka.ts';
 import { createLogger } from '../services/shared/logger.ts';
 import { createMetricsRegistry } from '../services/shared/metrics.ts';
-import { migrateClickHouse } from '../services/shared/migrations.ts';
+import { clusterNodesOf, dropClickHouseDatabase, migrateClickHouse } from '../services/shared/migrations.ts';
+import { LOCAL_SUFFIX } from '../services/shared/clickhouse-cluster.ts';
 import { EventProducer, type OutgoingEvent } from '../services/shared/producer.ts';
 import { createRegistry } from '../services/shared/registry.ts';
-import { ident, sql } from '../services/shared/sql.ts';
+import { sql } from '../services/shared/sql.ts';
 import { simOptions, cohortEvents } from '../services/simulator/cohort.ts';
 import { sinkEnv } from '../services/stream/clickhouse-sink/config.ts';
 import { mapRecord, RAW_TABLES, type RawTable } from '../services/stream/clickhouse-sink/rows.ts';
@@ -33,17 +34,30 @@ import { DATASET_OPTIONS, datasetFromOptions, report, type Row } from './harness
 
 const HELP = 'usage: studystream bench sink [--events N] [--students N] [--days N] [--seed S] [--keep]\n';
 
-async function bytesOnDisk(ch: ClickHouseClient, db: string): Promise<{ raw: number; rollups: number }> {
-  const rows = await chQuery<{ table: string; bytes: string }>(
-    ch,
-    sql`SELECT table, sum(bytes_on_disk) AS bytes FROM system.parts WHERE active AND database = ${db} GROUP BY table`
-      .text,
-  );
+/** Bytes of the active parts; on the cluster profile summed over every node (both replicas of each shard). */
+async function bytesOnDisk(
+  cfg: SharedConfig,
+  ch: ClickHouseClient,
+  db: string,
+): Promise<{ raw: number; rollups: number }> {
+  const cluster = await clusterNodesOf(cfg, 'default');
   let raw = 0;
   let rollups = 0;
-  for (const r of rows) {
-    if ((RAW_TABLES as readonly string[]).includes(r.table)) raw += Number(r.bytes);
-    else if (r.table !== 'schema_migrations') rollups += Number(r.bytes);
+  try {
+    for (const node of cluster ? cluster.all : [ch]) {
+      const rows = await chQuery<{ table: string; bytes: string }>(
+        node,
+        sql`SELECT table, sum(bytes_on_disk) AS bytes FROM system.parts WHERE active AND database = ${db} GROUP BY table`
+          .text,
+      );
+      for (const r of rows) {
+        const table = r.table.endsWith(LOCAL_SUFFIX) ? r.table.slice(0, -LOCAL_SUFFIX.length) : r.table;
+        if ((RAW_TABLES as readonly string[]).includes(table)) raw += Number(r.bytes);
+        else if (table !== 'schema_migrations') rollups += Number(r.bytes);
+      }
+    }
+  } finally {
+    await cluster?.close();
   }
   return { raw, rollups };
 }
@@ -90,7 +104,6 @@ const sinkBench: Command = async (args) => {
   const log = createLogger('bench-sink', cfg.LOG_LEVEL);
   const kafka = createKafka(cfg, log, 'bench');
   const admin = kafka.admin();
-  const root = createClickHouse(cfg, 'default');
   const dir = mkdtempSync(join(tmpdir(), 'bench-sink-'));
   const ch = createClickHouse(cfg);
   await admin.connect();
@@ -177,7 +190,7 @@ const sinkBench: Command = async (args) => {
     const ceilSeconds = (performance.now() - ceilStart) / 1000;
 
     // 4. Bytes on disk per event (active parts as the sink left them, before background merges settle).
-    const disk = await bytesOnDisk(ch, id);
+    const disk = await bytesOnDisk(cfg, ch, id);
 
     // 5. Cohort percentile query over every student and the simulated days.
     const [span] = await chQuery<{ lo: string; hi: string }>(
@@ -244,12 +257,12 @@ const sinkBench: Command = async (args) => {
     if (!values.keep) {
       const mine = (await admin.listTopics()).filter((t) => t.startsWith(`${id}.`));
       if (mine.length > 0) await admin.deleteTopics({ topics: mine }).catch(() => {});
-      await root.command({ query: sql`DROP DATABASE IF EXISTS ${ident(id)}`.text }).catch(() => {});
-      await root.command({ query: sql`DROP DATABASE IF EXISTS ${ident(ceilingDb)}`.text }).catch(() => {});
+      // On every node of the cluster profile.
+      await dropClickHouseDatabase(cfg, id).catch(() => {});
+      await dropClickHouseDatabase(cfg, ceilingDb).catch(() => {});
     }
     await admin.disconnect();
     await ch.close();
-    await root.close();
   }
 };
 export default sinkBench;

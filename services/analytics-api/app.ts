@@ -23,7 +23,10 @@ import { ROUTES } from './routes/index.ts';
 import { mountWeb, type WebOptions } from './web.ts';
 
 export type ApiDeps = {
+  /** The primary: authorisation facts, audit, cohort releases, and the routes that need their own writes at once. */
   pg: Pool;
+  /** A read replica for the routes declared `reads: 'replica'` (RouteSpec); default: `pg`. */
+  pgRead?: Pool;
   ch: ClickHouseClient;
   /** Per-student ClickHouse reads (main.ts: createClickHouseReader); default: through `ch`. */
   chRows?: RowReader;
@@ -76,6 +79,8 @@ export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono 
     kAnonymity: deps.kAnonymity,
     redisTimeoutMs: deps.cacheTimeoutMs,
   };
+  // What a handler of a `reads: 'replica'` route sees as `pg`; the authorise step always reads the primary.
+  const replicaData: DataDeps = { ...data, pg: deps.pgRead ?? deps.pg };
 
   app.use('*', async (c, next) => {
     // The request id (the audit key, the X-Request-Id answered) is always generated here; a client's own
@@ -112,7 +117,7 @@ export function createApiApp(deps: ApiDeps, routes: RouteSpec[] = ROUTES): Hono 
       validateInput(spec),
       authorise(spec, data), // a reserved route (no handler) is refused here: 501 not_implemented
       cacheStep(cache, spec),
-      respond(spec, data, gate),
+      respond(spec, spec.reads === 'replica' ? replicaData : data, gate),
     );
   }
   if (deps.web) mountWeb(app, { ...deps.web, pg: deps.pg, log: deps.log });

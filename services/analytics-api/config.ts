@@ -67,6 +67,14 @@ export const apiEnv = defineEnv(
       default: 'studystream_api',
       doc: 'PostgreSQL role the API acts as (SET ROLE at connection start; created by postgres/070_audit_hardening.sql: reads the serving tables, may only INSERT into audit_log). Empty: the connecting user. Not used in development mode (API_DEV_MODE), whose practice page creates an API key',
     },
+    PG_READ_URL: {
+      default: '',
+      doc: "PostgreSQL connection string of a read replica (streaming standby) for the endpoints that accept staleness (each endpoint's `reads` in services/analytics-api/README.md); empty: DATABASE_URL. Token revocations, educator cohorts, cohort membership checks, cohort releases and the audit log always use DATABASE_URL (the primary)",
+    },
+    API_REPLICA_SETTLE_MS: {
+      default: '1000',
+      doc: 'with PG_READ_URL: each cache invalidation is applied again this long after the first, so an answer computed from a replica that had not yet replayed the change is cached at most this long (keep it above the replica lag)',
+    },
     API_WEB_DIST: {
       default: 'services/web/dist',
       doc: 'folder of the built web dashboard served at / (relative to the repository root)',
@@ -105,6 +113,8 @@ export const apiEnv = defineEnv(
     API_WORKERS: envInt('API_WORKERS').pipe(z.number().min(1).max(64)),
     API_DEV_MODE: envBool('API_DEV_MODE'),
     API_PG_ROLE: pgRoleSetting,
+    PG_READ_URL: z.string(),
+    API_REPLICA_SETTLE_MS: envInt('API_REPLICA_SETTLE_MS').pipe(z.number().min(0).max(60_000)),
     API_WEB_DIST: z.string().min(1),
     API_DEMO_USER: z.string(),
   },

@@ -12,6 +12,11 @@ import { epochKey, newVersion, userVersionKey, VERSION_TTL_SEC, withTimeout } fr
  *
  * Pub/sub loses messages sent while a subscriber is disconnected, so every (re)subscription moves the global
  * epoch: all cached entries become unreachable once, and nothing stale can survive an outage.
+ *
+ * With a read replica (PG_READ_URL), a request that follows the first version change can still read the replica
+ * before it has replayed the processor's commit, and cache that stale answer under the new version. So each
+ * message's versions are changed a second time `replicaSettleMs` later (API_REPLICA_SETTLE_MS): an answer cached
+ * from a lagging replica lives at most that long, as long as the replica's lag stays below it.
  */
 
 export { invalidationChannel, usersInMessage };
@@ -28,6 +33,8 @@ export function startInvalidationListener(opts: {
   registry: Registry;
   log: Logger;
   timeoutMs?: number;
+  /** > 0: apply every message again after this many ms (the read replica's bound on lag; see above). */
+  replicaSettleMs?: number;
 }): InvalidationListener {
   const received = new Counter({
     name: 'api_cache_invalidations_total',
@@ -60,13 +67,9 @@ export function startInvalidationListener(opts: {
   sub.on('error', () => {
     /* reconnects by itself; the cache degrades meanwhile */
   });
-  sub.on('message', (ch: string, message: string) => {
-    if (ch !== channel) return;
-    const users = usersInMessage(message);
-    if (users.length === 0) {
-      received.inc({ result: 'ignored' });
-      return;
-    }
+  const settleMs = opts.replicaSettleMs ?? 0;
+  const settling = new Set<NodeJS.Timeout>();
+  function apply(users: string[]) {
     const pipeline = opts.redis.pipeline();
     for (const user of users) pipeline.set(userVersionKey(user), newVersion(), 'EX', VERSION_TTL_SEC);
     withTimeout(pipeline.exec(), timeoutMs).then(
@@ -76,9 +79,27 @@ export function startInvalidationListener(opts: {
         opts.log.warn({ err: (err as Error).message }, 'could not apply a cache invalidation');
       },
     );
+  }
+  sub.on('message', (ch: string, message: string) => {
+    if (ch !== channel) return;
+    const users = usersInMessage(message);
+    if (users.length === 0) {
+      received.inc({ result: 'ignored' });
+      return;
+    }
+    apply(users);
+    if (settleMs > 0) {
+      const timer = setTimeout(() => {
+        settling.delete(timer);
+        apply(users);
+      }, settleMs);
+      settling.add(timer);
+    }
   });
   return {
     close: async () => {
+      for (const t of settling) clearTimeout(t);
+      settling.clear();
       sub.disconnect();
     },
   };

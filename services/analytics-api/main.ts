@@ -47,13 +47,22 @@ async function startApi(): Promise<void> {
 
   // The least-privilege role (no UPDATE/DELETE on anything, INSERT only into audit_log), except in development
   // mode, whose practice page creates an API key.
-  const pg = createPgPool(cfg, {
-    role: cfg.API_DEV_MODE || cfg.API_PG_ROLE === '' ? undefined : cfg.API_PG_ROLE,
-  });
-  // Sent as a startup parameter of every new connection (no extra round trip, no race with the first query).
-  pg.options.statement_timeout = cfg.API_STATEMENT_TIMEOUT_MS;
-  pg.on('error', (err) => log.warn({ err: err.message }, 'idle PostgreSQL client error'));
-  shutdown.add('postgres', () => pg.end());
+  const role = cfg.API_DEV_MODE || cfg.API_PG_ROLE === '' ? undefined : cfg.API_PG_ROLE;
+  const apiPool = (url: string, applicationName: string) => {
+    const pool = createPgPool({ ...cfg, DATABASE_URL: url }, { role, applicationName });
+    // Sent as a startup parameter of every new connection (no extra round trip, no race with the first query).
+    pool.options.statement_timeout = cfg.API_STATEMENT_TIMEOUT_MS;
+    pool.on('error', (err) =>
+      log.warn({ err: err.message, pool: applicationName }, 'idle PostgreSQL client error'),
+    );
+    shutdown.add(`postgres (${applicationName})`, () => pool.end());
+    return pool;
+  };
+  // The primary (auth facts, audit, releases, membership checks) and, with PG_READ_URL, a read replica for the
+  // routes that accept staleness (RouteSpec.reads; the table in services/analytics-api/README.md).
+  const pg = apiPool(cfg.DATABASE_URL, 'studystream-api');
+  const replica = cfg.PG_READ_URL !== '' && cfg.PG_READ_URL !== cfg.DATABASE_URL;
+  const pgRead = replica ? apiPool(cfg.PG_READ_URL, 'studystream-api-replica') : pg;
 
   const ch = createClickHouse(cfg);
   shutdown.add('clickhouse', () => ch.close());
@@ -73,6 +82,7 @@ async function startApi(): Promise<void> {
     redis,
     registry,
     log,
+    replicaSettleMs: replica ? cfg.API_REPLICA_SETTLE_MS : 0,
   });
   shutdown.add('invalidation', () => listener.close());
 
@@ -90,6 +100,7 @@ async function startApi(): Promise<void> {
 
   const app = createApiApp({
     pg,
+    pgRead,
     ch,
     chRows,
     redis,
@@ -116,6 +127,7 @@ async function startApi(): Promise<void> {
     opsToken: opsAccess(cfg),
     checks: [
       { name: 'postgres', check: () => pg.query('SELECT 1') },
+      ...(replica ? [{ name: 'postgres-replica', check: () => pgRead.query('SELECT 1') }] : []),
       {
         name: 'clickhouse',
         check: () => ch.ping().then((r) => (r.success ? r : Promise.reject(new Error('ping failed')))),

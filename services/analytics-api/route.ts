@@ -66,6 +66,13 @@ export type RouteSpec<PS extends z.ZodType = z.ZodType, QS extends z.ZodType = z
   queryRules?: Record<string, string>;
   /** When the route answers 404: its description in the OpenAPI document (omitted: the route never does). */
   notFound?: string;
+  /**
+   * Where the handler's PostgreSQL reads go: 'replica' (PG_READ_URL, a streaming standby) for a route whose answer
+   * may lag the primary by the replication delay (the processors' derived state, already eventually consistent);
+   * omitted = the primary, for a route that writes (cohort releases) or must see a write at once. The route's
+   * `authorize` step always reads the primary (membership is checked before the cache on every request).
+   */
+  reads?: 'replica';
   /** Cache namespace; omitted = never cached. */
   cache?: string;
   /** The 200 body (schemas.ts): the OpenAPI document's response schema is generated from it. */

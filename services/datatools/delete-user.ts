@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
 import { chQuery, type ClickHouseClient } from '../shared/clickhouse.ts';
+import { LOCAL_SUFFIX } from '../shared/clickhouse-cluster.ts';
+import type { ClusterNodes } from '../shared/migrations.ts';
 import type { SharedConfig } from '../shared/config.ts';
 import { USER_ID } from '../shared/events.ts';
 import { withTransaction, type Pool } from '../shared/postgres.ts';
@@ -20,7 +22,8 @@ import { deleteLiveSessionsOf, deleteUser as deleteFromClickHouse } from '../str
  *     never closed into a row), and the API's cached answers and version key.
  *  4. ClickHouse: every table with a user_id column (raw and per-student rollups; the cohort rollup keeps only a
  *     hash inside its aggregate states) in the live database and in rebuild leftovers (`<db>_rebuild_*`,
- *     `<db>_old_*`).
+ *     `<db>_old_*`). On the cluster profile (DeleteDeps.cluster) the replicated `<name>_local` tables of every
+ *     shard (stream/clickhouse-sink/maintenance.ts deleteUser).
  *  5. PostgreSQL: every table with a user_id column in the live schema and in rebuild leftovers (`rebuild_*`),
  *     snapshots included (knowledge_gaps, user_learning_metrics), except the audit log (who read the data is
  *     itself a record the deletion must not erase; it holds the pseudonymous id only).
@@ -65,11 +68,16 @@ async function currentSchema(pool: Pool): Promise<string> {
   return rows[0]!.s;
 }
 
-/** Removes one user from the live ClickHouse database and its rebuild leftovers (tables with a user_id column). */
+/**
+ * Removes one user from the live ClickHouse database and its rebuild leftovers (tables with a user_id column). On
+ * the cluster (`cluster`), the tables found are the replicated local ones (the Distributed tables are not
+ * MergeTree); each is deleted from on every shard under its Distributed name.
+ */
 export async function deleteUserFromClickHouse(
   ch: ClickHouseClient,
   database: string,
   userId: string,
+  cluster: ClusterNodes | null = null,
 ): Promise<StoreReport[]> {
   const rebuild = `${database}_rebuild_`;
   const old = `${database}_old_`;
@@ -84,10 +92,14 @@ export async function deleteUserFromClickHouse(
          ORDER BY database, table`.text,
   );
   const byDb = new Map<string, string[]>();
-  for (const t of tables) byDb.set(t.database, [...(byDb.get(t.database) ?? []), t.table]);
+  for (const t of tables) {
+    if (cluster && !t.table.endsWith(LOCAL_SUFFIX)) continue;
+    const name = cluster ? t.table.slice(0, -LOCAL_SUFFIX.length) : t.table;
+    byDb.set(t.database, [...(byDb.get(t.database) ?? []), name]);
+  }
   const report: StoreReport[] = [];
   for (const [db, list] of byDb) {
-    const r = await deleteFromClickHouse(ch, db, userId, { tables: list });
+    const r = await deleteFromClickHouse(ch, db, userId, { tables: list, cluster });
     const left = r.tables.filter((t) => t.after > 0);
     if (left.length > 0)
       throw new Error(`rows of the user remain in ${db}: ${left.map((t) => t.table).join(', ')}`);
@@ -120,6 +132,8 @@ export type DeleteDeps = {
   cfg: Pick<SharedConfig, 'CLICKHOUSE_DATABASE' | 'REDIS_KEY_PREFIX' | 'SUBJECT_CACHE_MS'>;
   pg: Pool;
   ch: ClickHouseClient;
+  /** The cluster profile's nodes (migrations.ts clusterNodesOf); null or omitted on a single server. */
+  cluster?: ClusterNodes | null;
   redis: Redis;
   /** How long to wait after destroying the key (default SUBJECT_CACHE_MS + 2 s). */
   waitMs?: number;
@@ -138,13 +152,13 @@ export async function deleteUserEverywhere(deps: DeleteDeps, userId: string): Pr
   await new Promise((resolve) => setTimeout(resolve, waitMs));
   const removed = [
     ...(await deleteUserFromRedis(deps.redis, deps.cfg.REDIS_KEY_PREFIX, userId)),
-    ...(await deleteUserFromClickHouse(deps.ch, deps.cfg.CLICKHOUSE_DATABASE, userId)),
+    ...(await deleteUserFromClickHouse(deps.ch, deps.cfg.CLICKHOUSE_DATABASE, userId, deps.cluster)),
     ...(await deleteUserFromPostgres(deps.pg, userId)),
   ];
   // Second pass: anything written by a batch that was decoded before the erasure and committed meanwhile.
   const again = [
     ...(await deleteUserFromRedis(deps.redis, deps.cfg.REDIS_KEY_PREFIX, userId)),
-    ...(await deleteUserFromClickHouse(deps.ch, deps.cfg.CLICKHOUSE_DATABASE, userId)),
+    ...(await deleteUserFromClickHouse(deps.ch, deps.cfg.CLICKHOUSE_DATABASE, userId, deps.cluster)),
     ...(await deleteUserFromPostgres(deps.pg, userId)),
   ];
   for (const r of again) {

@@ -10,10 +10,15 @@
  *     materialized views stay: 18.16 binds them to their source and target tables by name, so they now feed
  *     the new tables. Then a catch-up writes what the live sink stored in the old tables after the rebuild's end
  *     (once the live sink committed past the rename, so the two never write the same records concurrently).
+ *     On the cluster profile (CLICKHOUSE_CLUSTER) steps 1-3 run through the Distributed tables unchanged, and the
+ *     switch runs on every node over its replicated `<name>_local` tables only: the live Distributed tables name
+ *     `<live db>.<name>_local`, so they read and write the rebuilt tables once their node renamed them (the nodes
+ *     switch one after the other, in milliseconds); the shadow's and old databases are created and dropped on
+ *     every node.
  */
 import { chQuery, createClickHouse } from '../shared/clickhouse.ts';
 import type { SharedConfig } from '../shared/config.ts';
-import { migrateClickHouse } from '../shared/migrations.ts';
+import { clusterNodesOf, dropClickHouseDatabase, migrateClickHouse } from '../shared/migrations.ts';
 import { ident, sql } from '../shared/sql.ts';
 import { RAW_TABLES } from '../stream/index.ts';
 import { rangeKey, type TopicPartitionRange } from './bounded.ts';
@@ -100,6 +105,7 @@ export async function rebuildClickHouse(ctx: ToolContext, opts: RebuildOptions):
   const old = `${live}_old_${tag}`;
   const group = `${ctx.cfg.KAFKA_TOPIC_PREFIX}rebuild-clickhouse-${tag}`;
   const root = createClickHouse(ctx.cfg, 'default');
+  const cluster = await clusterNodesOf(ctx.cfg, 'default');
   const report = emptyReport('clickhouse', shadow);
   let keepShadow = opts.keepShadow ?? false;
   const run = async (phase: string, database: string, g: string, ranges: TopicPartitionRange[]) => {
@@ -133,19 +139,23 @@ export async function rebuildClickHouse(ctx: ToolContext, opts: RebuildOptions):
       keepShadow = true;
       throw differs(report, `database ${shadow}`);
     }
-    const tables = await chQuery<{ name: string; engine: string; ddl: string }>(
-      root,
-      sql`SELECT name, engine, create_table_query AS ddl FROM system.tables WHERE database = ${shadow}
-          ORDER BY name`.text,
-    );
-    const [db] = await chQuery<{ engine: string }>(
-      root,
-      sql`SELECT engine FROM system.databases WHERE name = ${live}`.text,
-    );
-    await root.command({ query: sql`CREATE DATABASE IF NOT EXISTS ${ident(old)}`.text });
     const marks = await computeRanges(ctx.admin, topics, { kind: 'latest' }, { kind: 'latest' });
-    for (const statement of switchPlan(live, shadow, old, tables, db?.engine ?? 'Ordinary'))
-      await root.command({ query: statement });
+    // Every node of the cluster (its local tables; the Distributed ones stay), or the one server.
+    for (const node of cluster ? cluster.all : [root]) {
+      const tables = await chQuery<{ name: string; engine: string; ddl: string }>(
+        node,
+        sql`SELECT name, engine, create_table_query AS ddl FROM system.tables WHERE database = ${shadow}
+            ORDER BY name`.text,
+      );
+      const [db] = await chQuery<{ engine: string }>(
+        node,
+        sql`SELECT engine FROM system.databases WHERE name = ${live}`.text,
+      );
+      await node.command({ query: sql`CREATE DATABASE IF NOT EXISTS ${ident(old)}`.text });
+      const local = cluster ? tables.filter((t) => t.engine !== 'Distributed') : tables;
+      for (const statement of switchPlan(live, shadow, old, local, db?.engine ?? 'Ordinary'))
+        await node.command({ query: statement });
+    }
     report.switched = true;
     report.old = old;
     // Catch-up: what the live sink wrote into the old tables between the rebuild's end and the rename.
@@ -176,17 +186,15 @@ export async function rebuildClickHouse(ctx: ToolContext, opts: RebuildOptions):
       .filter((r) => r.to > r.from);
     if (catchUp.length > 0) await run('catch-up', live, `${group}-catchup`, catchUp);
     if (opts.confirmDropOld) {
-      await root.command({ query: sql`DROP DATABASE IF EXISTS ${ident(old)}`.text });
+      await dropClickHouseDatabase(ctx.cfg, old);
       report.droppedOld = true;
     }
     return report;
   } finally {
     report.ms = performance.now() - started;
     await ctx.admin.deleteGroups([group]).catch(() => undefined);
-    if (!keepShadow)
-      await root
-        .command({ query: sql`DROP DATABASE IF EXISTS ${ident(shadow)}`.text })
-        .catch(() => undefined);
+    if (!keepShadow) await dropClickHouseDatabase(ctx.cfg, shadow).catch(() => undefined);
     await root.close();
+    await cluster?.close();
   }
 }

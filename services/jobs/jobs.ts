@@ -5,6 +5,7 @@ import type { ClickHouseClient, RowReader } from '../shared/clickhouse.ts';
 import { chQuery } from '../shared/clickhouse.ts';
 import type { Pool } from '../shared/postgres.ts';
 import { withTransaction } from '../shared/postgres.ts';
+import { clusterNodesOf } from '../shared/migrations.ts';
 import { sql } from '../shared/sql.ts';
 import { applyRetention } from '../stream/index.ts';
 import type { DataDeps } from '../analytics-api/index.ts';
@@ -54,11 +55,13 @@ export function jobDefinitions(deps: JobDeps): JobDefinition[] {
       schedule: schedule(deps.cfg.JOBS_RETENTION_CRON),
       run: async (data) => {
         const months = typeof data.months === 'number' ? data.months : deps.cfg.RETENTION_MONTHS;
+        const cluster = await clusterNodesOf(deps.cfg, deps.cfg.CLICKHOUSE_DATABASE);
         const report = await applyRetention(deps.ch, deps.cfg.CLICKHOUSE_DATABASE, {
           months,
           dryRun: data.dryRun === true,
           now: new Date(now()),
-        });
+          cluster,
+        }).finally(() => cluster?.close());
         return {
           months,
           keepFrom: report.keepFrom,

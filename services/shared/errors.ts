@@ -30,6 +30,12 @@ export class BadDataError extends ServiceError {
 /** The registry could not answer (network, 5xx, timeouts, refused credentials): retry. */
 export class RegistryUnavailableError extends RetriableError {}
 
+/**
+ * PostgreSQL, which holds the subject keys and erasures a decode consults (shared/subjects.ts), could not answer (a
+ * restart, a failover, the network): the record is fine, so retry it; never dead-letter it.
+ */
+export class SubjectStoreUnavailableError extends RetriableError {}
+
 /** A record that will never decode: not wire format, unknown writer schema, Avro that does not parse. */
 export class UndecodableRecordError extends BadDataError {}
 

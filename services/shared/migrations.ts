@@ -186,6 +186,46 @@ function nodeClients(cfg: ClusterConfig, database: string): ClickHouseClient[] {
   );
 }
 
+/**
+ * The nodes of the cluster profile bound to `database`: `all`, and `leaders`, the first node of each shard (by its
+ * {shard} macro), where a statement on a replicated local table runs once per shard (replication carries it to
+ * the shard's other replica). `close` closes every client.
+ */
+export type ClusterNodes = {
+  all: ClickHouseClient[];
+  leaders: ClickHouseClient[];
+  close: () => Promise<void>;
+};
+
+export async function openClusterNodes(cfg: ClusterConfig, database: string): Promise<ClusterNodes> {
+  const all = nodeClients(cfg, database);
+  const close = async () => void (await Promise.all(all.map((c) => c.close())));
+  try {
+    const shards = await Promise.all(
+      all.map(async (c) => {
+        const [row] = await chQuery<{ shard: string }>(
+          c,
+          `SELECT substitution AS shard FROM system.macros WHERE macro = 'shard'`,
+        );
+        if (!row) throw new Error('a ClickHouse node of the cluster has no {shard} macro');
+        return row.shard;
+      }),
+    );
+    return { all, leaders: all.filter((_, i) => shards.indexOf(shards[i]!) === i), close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** openClusterNodes on the cluster profile (CLICKHOUSE_CLUSTER set); null on a single server. */
+export async function clusterNodesOf(
+  cfg: ClickHouseSettings & Partial<ClusterSettings>,
+  database: string,
+): Promise<ClusterNodes | null> {
+  return cfg.CLICKHOUSE_CLUSTER ? openClusterNodes(cfg as ClusterConfig, database) : null;
+}
+
 async function onEach<T>(
   clients: ClickHouseClient[],
   work: (c: ClickHouseClient) => Promise<T>,
@@ -213,20 +253,10 @@ async function migrateClickHouseCluster(
   await onEach(nodeClients(cfg, 'default'), (c) =>
     c.command({ query: sql`CREATE DATABASE IF NOT EXISTS ${db}`.text }),
   );
-  const clients = nodeClients(cfg, database);
+  const nodes = await openClusterNodes(cfg, database);
+  const { all: clients, leaders } = nodes;
   const report: MigrationReport = { applied: [], skipped: [] };
   try {
-    const shards = await Promise.all(
-      clients.map(async (c) => {
-        const [row] = await chQuery<{ shard: string }>(
-          c,
-          `SELECT substitution AS shard FROM system.macros WHERE macro = 'shard'`,
-        );
-        if (!row) throw new Error('a ClickHouse node of the cluster has no {shard} macro');
-        return row.shard;
-      }),
-    );
-    const leaders = clients.filter((_, i) => shards.indexOf(shards[i]!) === i);
     const recorded = await Promise.all(
       clients.map(async (c) => {
         await c.command({
@@ -282,7 +312,7 @@ async function migrateClickHouseCluster(
       report.applied.push(m.name);
     }
   } finally {
-    await Promise.all(clients.map((c) => c.close()));
+    await nodes.close();
   }
   return report;
 }

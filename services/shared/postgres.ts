@@ -19,11 +19,13 @@ export const asRole = (role: string): { role?: string } => (role === '' ? {} : {
 /**
  * A pool whose connections use the configured schema first on their search_path; with `role`, every connection
  * acts as that role from its start (`SET ROLE` as a startup parameter: a least-privilege role such as
- * studystream_api, postgres/070_audit_hardening.sql; the other services' roles, postgres/096_service_roles.sql). PG_SSL=1: TLS with full verification (shared/tls.ts).
+ * studystream_api, postgres/070_audit_hardening.sql; the other services' roles, postgres/096_service_roles.sql); with
+ * `applicationName`, the connections show under that name in pg_stat_activity (which pool of which service holds a
+ * connection, on the primary or a standby). PG_SSL=1: TLS with full verification (shared/tls.ts).
  */
 export function createPgPool(
   cfg: Pick<SharedConfig, 'DATABASE_URL' | 'PG_SCHEMA' | 'PG_POOL_MAX'> & TlsSettings,
-  opts: { role?: string } = {},
+  opts: { role?: string; applicationName?: string } = {},
 ): pg.Pool {
   if (opts.role !== undefined && !/^[a-z_][a-z0-9_]*$/.test(opts.role)) throw new Error('invalid role name');
   const ssl = postgresTls(cfg);
@@ -31,6 +33,7 @@ export function createPgPool(
     connectionString: cfg.DATABASE_URL,
     ...(ssl ? { ssl } : {}),
     max: cfg.PG_POOL_MAX,
+    ...(opts.applicationName ? { application_name: opts.applicationName } : {}),
     options: `-c search_path=${cfg.PG_SCHEMA},public${opts.role ? ` -c role=${opts.role}` : ''}`,
   });
 }

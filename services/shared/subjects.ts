@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { SharedConfig } from './config.ts';
+import { SubjectStoreUnavailableError } from './errors.ts';
 import { withTransaction } from './postgres.ts';
 
 /**
@@ -27,6 +28,16 @@ export const isPseudonym = (v: unknown): v is string => typeof v === 'string' &&
 export const isErased = (record: { user_id?: unknown }): boolean => record.user_id === ERASED_USER_ID;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
+
+/**
+ * A failed lookup is PostgreSQL's failure, not the record's: retriable, so the consumer runtime retries the record
+ * instead of dead-lettering it (found by the cluster profile's PostgreSQL restart test: every record decoded while
+ * the primary restarted went to the dead-letter topic as 'undecodable').
+ */
+function unavailable(err: unknown): SubjectStoreUnavailableError {
+  const message = err instanceof Error ? err.message : String(err);
+  return new SubjectStoreUnavailableError(`subject keys unavailable: ${message}`, { cause: err });
+}
 
 export class SubjectKeys {
   /** Producers write pseudonyms (STUDYSTREAM_PSEUDONYMS); consumers resolve them and drop erased students always. */
@@ -74,7 +85,7 @@ export class SubjectKeys {
         .catch((err: { code?: string }) => {
           // A database without postgres/093 (not migrated, e.g. a tool on a bare namespace) has erased no one.
           if (err.code === '42P01') return { rows: [{ user_sha256: null, since: '-infinity' }] };
-          throw err;
+          throw unavailable(err);
         });
       const fresh: string[] = [];
       for (const r of rows) {
@@ -147,7 +158,11 @@ export class SubjectKeys {
    * PostgreSQL must be asked first (`resolve`).
    */
   cachedUser(wireUserId: string): string | undefined {
-    if (!this.valid()) return undefined;
+    return this.valid() ? this.known(wireUserId) : undefined;
+  }
+
+  /** What the cache knows of a wire id, however old the erasure check (after `resolve`, which just refreshed it). */
+  private known(wireUserId: string): string | undefined {
     if (isPseudonym(wireUserId)) {
       if (this.erasedPseudonyms.has(wireUserId)) return ERASED_USER_ID;
       return this.toUser.get(wireUserId);
@@ -165,12 +180,16 @@ export class SubjectKeys {
   /** Loads what `cachedUser` needs for these wire ids: the erasure check, and one query for unknown pseudonyms. */
   async resolve(wireUserIds: Iterable<string>): Promise<void> {
     if (!this.valid()) await this.refresh();
-    const pseudonyms = [...new Set(wireUserIds)].filter((id) => this.cachedUser(id) === undefined);
+    const pseudonyms = [...new Set(wireUserIds)].filter((id) => this.known(id) === undefined);
     if (pseudonyms.length === 0) return;
-    const { rows } = await this.pool.query<{ user_id: string; pseudonym: string }>(
-      'SELECT user_id, pseudonym FROM subject_keys WHERE pseudonym = ANY($1::text[])',
-      [pseudonyms],
-    );
+    const { rows } = await this.pool
+      .query<{ user_id: string; pseudonym: string }>(
+        'SELECT user_id, pseudonym FROM subject_keys WHERE pseudonym = ANY($1::text[])',
+        [pseudonyms],
+      )
+      .catch((err: unknown) => {
+        throw unavailable(err);
+      });
     this.trim();
     const found = new Set<string>();
     for (const r of rows) {
@@ -185,7 +204,10 @@ export class SubjectKeys {
     const cached = this.cachedUser(wireUserId);
     if (cached !== undefined) return cached;
     await this.resolve([wireUserId]);
-    return this.cachedUser(wireUserId) ?? ERASED_USER_ID;
+    // Not cachedUser: a refresh slower than cacheMs (PostgreSQL restarting, a loaded host) leaves the check already
+    // expired, and a live student would come out as erased and be dropped (found by the cluster PostgreSQL restart
+    // test: one answer missing from mastery, one from a session, positions past them).
+    return this.known(wireUserId) ?? ERASED_USER_ID;
   }
 
   private trim(): void {

@@ -4,6 +4,7 @@
  * processes in several instances (2 ingest, 3 stream processes = 3 members of each processor group), and every
  * acknowledged event is reconciled end to end (topics → ClickHouse → sessions and mastery).
  */
+import { afterAll, expect } from 'vitest';
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
@@ -16,8 +17,8 @@ import { chQuery, createClickHouse } from '../../services/shared/clickhouse.ts';
 import { createLogger } from '../../services/shared/logger.ts';
 import { createPgPool } from '../../services/shared/postgres.ts';
 import { ident, sql } from '../../services/shared/sql.ts';
-import { isolatedEnv, provision, type IsolatedEnv } from '../support/isolated.ts';
-import { freePort, waitReady, type StartedService } from '../support/process.ts';
+import { isolatedEnv, provision, teardown, type IsolatedEnv } from '../support/isolated.ts';
+import { freePort, stopServices, waitReady, type StartedService } from '../support/process.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -124,6 +125,22 @@ export async function startCluster(label: string): Promise<Cluster> {
   const streams: StartedService[] = [];
   for (const i of [1, 2, 3]) streams.push(await startStream(iso, `stream-${i}`));
   return { iso, apiKey: key, ingest, streams };
+}
+
+/**
+ * The lifecycle of one fault test's cluster namespace: call in the describe block; the returned function starts the
+ * namespace (startCluster) inside the test, and after the tests every ingest and stream instance still in the
+ * Cluster's lists is stopped and the namespace torn down (kept with CLUSTER_KEEP_NAMESPACE=1, for a post-mortem).
+ */
+export function useCluster(label: string): () => Promise<Cluster> {
+  let c: Cluster | undefined;
+  afterAll(async () => {
+    if (!c) return;
+    await stopServices([...c.ingest, ...c.streams]);
+    if (process.env.CLUSTER_KEEP_NAMESPACE === '1') return void console.log(`namespace kept: ${c.iso.id}`);
+    await teardown(c.iso).catch(() => {});
+  });
+  return async () => (c = await startCluster(label));
 }
 
 /** A question attempt (3 in 4) or study event of one of `students` students. */
@@ -306,4 +323,72 @@ export async function reconcileOf(c: Cluster): Promise<Reconciliation> {
   } finally {
     await ctx.close();
   }
+}
+
+/**
+ * The end-to-end check of every fault test: ClickHouse holds each acknowledged event exactly once (through the
+ * Distributed tables, no FINAL), then `reconcile` of sessions and mastery with that history is polled until ok
+ * (the processors catch up) and asserted: no session missing or differing, every session event counted once,
+ * mastery applied exactly what it should, nothing dead-lettered. Returns the raw counts and the reconciliation.
+ */
+export async function expectEndToEnd(
+  c: Cluster,
+  ids: string[],
+  timeouts: { clickhouseMs?: number; reconcileMs?: number } = {},
+): Promise<{ counts: Awaited<ReturnType<typeof rawCounts>>; reconciliation: Reconciliation }> {
+  await until(
+    'ClickHouse to hold every acknowledged event',
+    async () => (await rawCounts(c.iso)).distinct >= ids.length,
+    timeouts.clickhouseMs ?? 120_000,
+  );
+  expect(await missingInClickHouse(c.iso, ids)).toEqual([]);
+  const counts = await rawCounts(c.iso);
+  expect(counts.distinct).toBe(ids.length);
+  expect(counts.rows).toBe(ids.length);
+
+  let last: unknown;
+  await until(
+    'sessions and mastery to reconcile',
+    async () => {
+      last = await reconcileOf(c).catch((err: Error) => err.stack);
+      return typeof last === 'object' && (last as { ok: boolean }).ok;
+    },
+    timeouts.reconcileMs ?? 180_000,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; last reconcile: ${JSON.stringify(last)}`.slice(0, 4000));
+  });
+  const r = await reconcileOf(c);
+  console.log(JSON.stringify({ sessions: r.sessions, mastery: r.mastery, deadLetters: r.deadLetters }));
+  expect(r.ok).toBe(true);
+  expect(r.sessions.missing).toBe(0);
+  expect(r.sessions.differing).toBe(0);
+  expect(r.sessions.eventsInSessions).toBe(r.sessions.eventsInHistory);
+  expect(r.mastery.applied).toBe(r.mastery.expected);
+  expect(r.mastery.expected).toBeGreaterThan(0);
+  expect(r.deadLetters).toEqual([]);
+  return { counts, reconciliation: r };
+}
+
+/**
+ * Every ingest and stream instance of the cluster still runs, except those in `killed` (a fault test's own
+ * SIGKILLs): a process that died on its own during a fault is a defect even when its group's other members made
+ * up for it.
+ */
+export function expectAlive(c: Cluster, killed: ReadonlySet<StartedService> = new Set()): void {
+  const services = [...c.ingest, ...c.streams].filter((s) => !killed.has(s));
+  expect(services.map((s) => [s.name, s.child.exitCode, s.child.signalCode])).toEqual(
+    services.map((s) => [s.name, null, null]),
+  );
+}
+
+/** The acknowledged event ids of a client run, after asserting that every event sent was acknowledged. */
+export function acknowledged(run: {
+  deliveries: Delivery[];
+  other: Array<{ status: number; body: string }>;
+}) {
+  const acked = run.deliveries.filter((d) => d.ackedAt > 0).map((d) => d.eventId);
+  console.log(JSON.stringify({ sent: run.deliveries.length, acknowledged: acked.length }));
+  expect(run.other).toEqual([]);
+  expect(acked.length).toBe(run.deliveries.length);
+  return acked;
 }

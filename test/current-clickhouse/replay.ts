@@ -352,6 +352,8 @@ function preview(e: unknown[], a: unknown[]): string {
 export const NOT_IN_THE_SINGLE_NODE_SUITE: Record<string, string> = {
   'services/shared/migrations.ts#migrateClickHouseCluster':
     'the cluster profile (ReplicatedMergeTree on ZooKeeper, Distributed tables, {shard} macros): run by `npm run test:cluster` on the cluster profile; chDB has no ZooKeeper',
+  'services/shared/migrations.ts#openClusterNodes':
+    "the cluster profile's nodes and their {shard} macros (migrations, retention, delete-user, rebuild on the cluster): run by `npm run test:cluster`; a single server has no macros",
 };
 
 /**

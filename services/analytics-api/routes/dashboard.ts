@@ -63,6 +63,7 @@ export const dashboard = defineRoute({
     '(within the last 365 days; today counts once it has activity, until then the streak ending yesterday is ' +
     'current), topics due for review now and in the next 7 days, and the live session if one is open.',
   scope: 'student',
+  reads: 'replica',
   query: dashboardQuery,
   cache: 'dashboard',
   response: RESPONSES.dashboard,

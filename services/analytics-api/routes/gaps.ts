@@ -73,6 +73,7 @@ export const knowledgeGaps = defineRoute({
     '`learningPath` orders the first `limit` gaps prerequisites first, with the ' +
     "student's opened materials on each topic not yet completed (progress < 0.95).",
   scope: 'student',
+  reads: 'replica',
   query: knowledgeGapsQuery,
   cache: 'knowledge-gaps',
   response: RESPONSES.knowledgeGaps,
@@ -183,6 +184,7 @@ export const cohortKnowledgeGaps = defineRoute({
     "to the cohort's mean (mean recent accuracy of those who studied it). Aggregates only: a cohort with fewer " +
     'than k members yields nothing (`suppressed: true`, no size).',
   scope: 'cohort',
+  reads: 'replica',
   params: cohortParams,
   query: cohortGapsQuery,
   cache: 'cohort-gaps',

@@ -27,6 +27,7 @@ export const insights = defineRoute({
     `candidates. status 'stated' (q <= ${FDR_Q} and |effect| >= ${MIN_EFFECT}) carries a sentence built from its ` +
     "numbers; otherwise 'not-enough-evidence' or 'not-enough-data' and a sentence saying so.",
   scope: 'student',
+  reads: 'replica',
   query: insightsQuery,
   cache: 'insights',
   response: RESPONSES.insights,

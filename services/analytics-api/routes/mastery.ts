@@ -28,6 +28,7 @@ export const masteryList = defineRoute({
     'Entries come in one stable order (level, then topic id bytewise), at most `limit` per page; `nextCursor` ' +
     '(null on the last page) resumes after this page. `fields` trims each entry to the fields named.',
   scope: 'student',
+  reads: 'replica',
   query: masteryListQuery,
   cache: 'mastery-list',
   response: RESPONSES.masteryList,
@@ -69,6 +70,7 @@ export const masteryTopic = defineRoute({
     '`history` holds end-of-day snapshots (topic_mastery_history, leaf topics) over the last `days` days; ' +
     '`daily` the answers per UTC day on the topic and its direct sub-topics (ClickHouse rollup).',
   scope: 'student',
+  reads: 'replica',
   params: masteryTopicParams,
   query: masteryTopicQuery,
   cache: 'mastery-topic',

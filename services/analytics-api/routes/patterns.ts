@@ -22,6 +22,7 @@ export const studyPatterns = defineRoute({
     'share of session time. velocity: questions, accuracy and active minutes per ISO week (zero-filled) and the ' +
     'least-squares slope of weekly questions (questions/week per week).',
   scope: 'student',
+  reads: 'replica',
   query: patternsQuery,
   cache: 'study-patterns',
   response: RESPONSES.studyPatterns,

@@ -103,6 +103,7 @@ export const examReadiness = defineRoute({
     'below 0.5 share-weighted mastery, costliest first. daysUntilReady: days until the pass probability reaches ' +
     '0.8 at the current pace (null beyond a year; 0 when ready). `examDate` (default today) decays recall to that day.',
   scope: 'student',
+  reads: 'replica',
   query: examReadinessQuery,
   cache: 'exam-readiness',
   response: RESPONSES.examReadiness,

@@ -16,6 +16,7 @@ export const reviews = defineRoute({
     'the next `days` days, and a zero-filled calendar of counts per UTC day from today (overdue topics count on ' +
     'today). Lists are cut at `limit`; counts are complete.',
   scope: 'student',
+  reads: 'replica',
   query: reviewsQuery,
   cache: 'reviews',
   response: RESPONSES.reviews,

@@ -15,6 +15,7 @@ export const sessions = defineRoute({
     "answers; `live` is the open session from the sessions processor's Redis state (null when none, " +
     '`liveAvailable: false` when Redis could not be read).',
   scope: 'student',
+  reads: 'replica',
   query: sessionsQuery,
   cache: 'sessions',
   response: RESPONSES.sessions,

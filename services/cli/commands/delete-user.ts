@@ -1,5 +1,6 @@
 import { createClickHouse } from '../../shared/clickhouse.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { clusterNodesOf } from '../../shared/migrations.ts';
 import { createPgPool } from '../../shared/postgres.ts';
 import { createRedis } from '../../shared/redis.ts';
 import { deleteUserEverywhere } from '../../datatools/index.ts';
@@ -25,9 +26,10 @@ const deleteUserCommand: Command = async (args) => {
   const ch = createClickHouse(cfg);
   const pg = createPgPool(cfg);
   const redis = createRedis(cfg);
+  const cluster = await clusterNodesOf(cfg, cfg.CLICKHOUSE_DATABASE);
   try {
     const report = await deleteUserEverywhere(
-      { cfg, pg, ch, redis, log: (line) => process.stderr.write(`${line}\n`) },
+      { cfg, pg, ch, cluster, redis, log: (line) => process.stderr.write(`${line}\n`) },
       values.user,
     );
     for (const r of report.removed)
@@ -36,6 +38,7 @@ const deleteUserCommand: Command = async (args) => {
     redis.disconnect();
     await pg.end();
     await ch.close();
+    await cluster?.close();
   }
 };
 export default deleteUserCommand;

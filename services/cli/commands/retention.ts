@@ -1,5 +1,6 @@
 import { createClickHouse } from '../../shared/clickhouse.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { clusterNodesOf } from '../../shared/migrations.ts';
 import { applyRetention } from '../../stream/index.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
@@ -16,10 +17,12 @@ const retention: Command = async (args) => {
     throw new UsageError('--months must be a positive integer');
   const cfg = loadConfig();
   const client = createClickHouse(cfg);
+  const cluster = await clusterNodesOf(cfg, cfg.CLICKHOUSE_DATABASE);
   try {
     const report = await applyRetention(client, cfg.CLICKHOUSE_DATABASE, {
       months: Number(monthsText),
       dryRun: values['dry-run'] ?? false,
+      cluster,
     });
     const verb = report.dryRun ? 'would drop' : 'dropped';
     for (const p of report.dropped) {
@@ -32,6 +35,7 @@ const retention: Command = async (args) => {
     );
   } finally {
     await client.close();
+    await cluster?.close();
   }
 };
 export default retention;

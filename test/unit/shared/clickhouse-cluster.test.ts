@@ -133,6 +133,8 @@ describe('stack.sh --profile cluster', () => {
       expect(env.KAFKA_REPLICATION_FACTOR).toBe('3');
       expect(env.CLICKHOUSE_CLUSTER_NODES!.split(',')).toHaveLength(4);
       expect(env.PG_READ_URL).not.toBe(env.DATABASE_URL);
+      // clickhouse-client's native port (bench sink's ceiling) is ch1's, not the default stack's 9000.
+      expect(env.CLICKHOUSE_TCP_PORT).toBe('19000');
       // No port of the default stack.
       for (const port of ['5432', '6379', '8123', '9000', '9092', '8081']) {
         expect(r.stdout).not.toMatch(new RegExp(`:${port}\\b`));
