@@ -55,7 +55,7 @@ function loadResult(path: string): Result {
 }
 
 /** Quiet: the 1-minute load stayed within 1.5x the cores (the bench's own work included). */
-const quiet = (r: Result) => r.load <= r.cpus * 1.5;
+let quiet = (r: Result) => r.load <= r.cpus * 1.5;
 const newest = (rs: Result[]) => [...rs].sort((a, b) => b.at.localeCompare(a.at))[0];
 const mixOf = (r: Result) => (r.json.params.mix as { name: string }[]).map((m) => m.name).join(', ');
 const row = (r: Json[], prefix: string): Json => {
@@ -70,6 +70,37 @@ interface Measured {
   table: [string, number, string, string][];
   sources: Result[];
   missing: string[];
+}
+
+function ingestRows(ingest: Result, table: Measured['table']) {
+  const ingestPerCore = Math.min(
+    ...(ingest.json.runs as Json[]).map((r) => Number(r.sustained.ingest_events_per_cpu_second)),
+  );
+  table.push([
+    'ingest HTTP (events)',
+    ingestPerCore,
+    'measured: ingest_events_per_cpu_second (lowest over worker counts)',
+    ingest.file,
+  ]);
+  const kafkaPerCore = Number(ingest.json.kafka_producer_performance.records_per_sec) / ingest.cpus;
+  table.push([
+    'Kafka produce (records)',
+    kafkaPerCore,
+    `kafka-producer-perf-test records/s / ${ingest.cpus} cores (assumes the broker and the tool used all cores; ${ingest.json.kafka_producer_performance.record_bytes} B records)`,
+    ingest.file,
+  ]);
+  return { ingestPerCore, kafkaPerCore };
+}
+
+function sinkRow(sink: Result, table: Measured['table']): number {
+  const sinkRows = Number(row(sink.json.rows, 'sink throughput').value);
+  table.push([
+    'ClickHouse sink (rows = events)',
+    sinkRows / sink.cpus,
+    `sink throughput ${Math.round(sinkRows)} rows/s / ${sink.cpus} cores (CPU not measured; sink and ClickHouse shared the machine)`,
+    sink.file,
+  ]);
+  return sinkRows;
 }
 
 function measure(results: Result[]): Measured {
@@ -88,32 +119,16 @@ function measure(results: Result[]): Measured {
   if (!proc) missing.push('processors (run: bin/studystream bench processors)');
   const pages = [...apis.values()].find((r) => mixOf(r).startsWith('dashboard'));
   if (!pages) missing.push('api student pages (run: bin/studystream bench api --no-closed)');
-  if (!ingest || !sink || !proc || !pages) return { figures: null!, table: [], sources: [], missing };
-
   const table: Measured['table'] = [];
-  const ingestPerCore = Math.min(
-    ...(ingest.json.runs as Json[]).map((r) => Number(r.sustained.ingest_events_per_cpu_second)),
-  );
-  table.push([
-    'ingest HTTP (events)',
-    ingestPerCore,
-    'measured: ingest_events_per_cpu_second (lowest over worker counts)',
-    ingest.file,
-  ]);
-  const kafkaPerCore = Number(ingest.json.kafka_producer_performance.records_per_sec) / ingest.cpus;
-  table.push([
-    'Kafka produce (records)',
-    kafkaPerCore,
-    `kafka-producer-perf-test records/s / ${ingest.cpus} cores (assumes the broker and the tool used all cores; ${ingest.json.kafka_producer_performance.record_bytes} B records)`,
-    ingest.file,
-  ]);
-  const sinkRows = Number(row(sink.json.rows, 'sink throughput').value);
-  table.push([
-    'ClickHouse sink (rows = events)',
-    sinkRows / sink.cpus,
-    `sink throughput ${Math.round(sinkRows)} rows/s / ${sink.cpus} cores (CPU not measured; sink and ClickHouse shared the machine)`,
-    sink.file,
-  ]);
+  // Partial results (e.g. the cluster profile's ingest and sink only) still give their stages' rows.
+  if (!ingest || !sink || !proc || !pages) {
+    if (ingest) ingestRows(ingest, table);
+    if (sink) sinkRow(sink, table);
+    const sources = [ingest, sink, proc].filter((r): r is Result => r !== undefined);
+    return { figures: null!, table, sources, missing };
+  }
+  const { ingestPerCore, kafkaPerCore } = ingestRows(ingest, table);
+  const sinkRows = sinkRow(sink, table);
   const mastery = Number(row(proc.json.rows, 'mastery: backlog drain')['events/s']);
   const sessions = Number(row(proc.json.rows, 'sessions: backlog drain')['events/s']);
   const oneCore =
@@ -210,15 +225,17 @@ function render(results: Result[]): string {
   }
   out.push('');
   out.push(
-    cluster.missing.length
+    cluster.missing.length && cluster.table.length === 0
       ? `Cluster profile: no results yet (${cluster.missing.length} missing). Run the benches against the cluster profile (\`set -a; . .stack/cluster/cluster.env; set +a\`, then \`bin/studystream bench ingest|sink|processors|api\`); results record \`machine.profile: "cluster"\` when KAFKA_BROKERS lists more than one broker or STUDYSTREAM_PROFILE=cluster, and fill the column above.`
-      : 'Cluster profile: figures from the files named in the column above.',
+      : cluster.missing.length
+        ? `Cluster profile: figures from the files named in the column above; not measured on it: ${cluster.missing.join('; ')}.`
+        : 'Cluster profile: figures from the files named in the column above.',
     '',
     'Machines of the sources:',
     '',
-    ...single.sources.map(
+    ...[...single.sources, ...cluster.sources].map(
       (r) =>
-        `- ${r.file}: ${r.cpus} cores, ${r.json.machine?.cpuModel ?? 'cpu model not recorded'}, load ${r.load} during the run, at ${r.at}`,
+        `- ${r.file}${r.profile === 'cluster' ? ' (cluster profile)' : ''}: ${r.cpus} cores, ${r.json.machine?.cpuModel ?? 'cpu model not recorded'}, load ${r.load} during the run, at ${r.at}`,
     ),
     '',
   );
@@ -284,6 +301,8 @@ const capacity: Command = async (args) => {
     out: { type: 'string' },
     print: { type: 'boolean' },
   });
+  // Files named on the command line are used as given, quiet or not (their load is printed beside them).
+  if (positionals.length) quiet = () => true;
   const files = positionals.length
     ? positionals
     : (existsSync(RESULTS_DIR) ? readdirSync(RESULTS_DIR) : [])
