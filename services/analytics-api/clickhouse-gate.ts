@@ -104,7 +104,10 @@ export class ReadGate {
 
   /** Runs `fn` holding a slot; throws the 503 (clickhouse_queue_timeout) when no slot frees up within waitMs. */
   async run<T>(fn: () => Promise<T>): Promise<T> {
-    await this.acquire();
+    // A free slot runs `fn` in the caller's own call (no await first), so the statement's stack still names the
+    // code that sent it (services/shared/clickhouse-capture.ts records that line as the statement's site).
+    if (this.active < this.opts.maxConcurrent) this.active++;
+    else await this.waitForSlot();
     try {
       return await fn();
     } finally {
@@ -112,11 +115,7 @@ export class ReadGate {
     }
   }
 
-  private acquire(): Promise<void> {
-    if (this.active < this.opts.maxConcurrent) {
-      this.active++;
-      return Promise.resolve();
-    }
+  private waitForSlot(): Promise<void> {
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         grant: resolve,

@@ -33,7 +33,8 @@ export type CapturedStatement = {
 export type CapturedResult = { pid: number; ref: number; t1: number; rows?: unknown[]; text?: string };
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SELF = /services\/shared\/clickhouse(-capture)?\.ts/;
+// The client modules, and the API's read gate, which only forwards a caller's statement (its caller is the site).
+const SELF = /services\/(shared\/clickhouse(-capture)?|analytics-api\/clickhouse-gate)\.ts/;
 
 /** The directory statements are captured into, or undefined when capture is off. */
 export function captureDir(env: NodeJS.ProcessEnv = process.env): string | undefined {

@@ -369,7 +369,10 @@ export function clickHouseCallSites(root = REPO): string[] {
       const rel = `${dir}/${entry.name}`;
       if (entry.isDirectory()) {
         if (rel !== 'services/web') walk(rel);
-      } else if (entry.name.endsWith('.ts') && !/services\/shared\/clickhouse(-capture)?\.ts$/.test(rel)) {
+      } else if (
+        entry.name.endsWith('.ts') &&
+        !/services\/(shared\/clickhouse(-capture)?|analytics-api\/clickhouse-gate)\.ts$/.test(rel)
+      ) {
         let fn = '';
         readFileSync(`${root}${rel}`, 'utf8')
           .split('\n')
