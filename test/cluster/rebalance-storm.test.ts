@@ -97,7 +97,9 @@ describe('cluster: SIGKILL of processor instances during a rebalance storm', () 
           note(`SIGKILL ${live[0]!.name}`);
         }
       }
-    })().finally(() => (stormEndedAt = Date.now()));
+    })().finally(() => {
+      stormEndedAt = Date.now();
+    });
     const stormFailed = storm.then(
       () => null,
       (err: Error) => err,
@@ -118,7 +120,8 @@ describe('cluster: SIGKILL of processor instances during a rebalance storm', () 
       (a) => sentAt.filter((t) => t >= a.at && t < a.at + 5_000).length,
     );
     let maxSendGapMs = 0;
-    for (let i = 1; i < sentAt.length; i++) maxSendGapMs = Math.max(maxSendGapMs, sentAt[i]! - sentAt[i - 1]!);
+    for (let i = 1; i < sentAt.length; i++)
+      maxSendGapMs = Math.max(maxSendGapMs, sentAt[i]! - sentAt[i - 1]!);
     const sessions = new Set(run.deliveries.map((d) => d.session)).size;
     console.log(
       JSON.stringify({
@@ -142,7 +145,9 @@ describe('cluster: SIGKILL of processor instances during a rebalance storm', () 
     // after each start and SIGKILL, and sending went on past the last SIGKILL.
     expect(sentAt[0]!).toBeLessThan(stormActions[0]!.at);
     expect(sentWithin5sAfter.filter((n) => n === 0)).toEqual([]);
-    expect(sentAt[sentAt.length - 1]! - kills[kills.length - 1]!.at).toBeGreaterThanOrEqual(MARGIN_MS - 1_000);
+    expect(sentAt[sentAt.length - 1]! - kills[kills.length - 1]!.at).toBeGreaterThanOrEqual(
+      MARGIN_MS - 1_000,
+    );
 
     await expectEndToEnd(cluster, acknowledged(run), { reconcileMs: 240_000 });
     // Every session of the run ended (SESSION_END) and was written to study_sessions: none left live in Redis.

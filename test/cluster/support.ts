@@ -144,10 +144,7 @@ export async function startCluster(label: string, streamOverrides: NodeJS.Proces
  * Cluster's lists is stopped and the namespace torn down (kept with CLUSTER_KEEP_NAMESPACE=1, for a post-mortem).
  * `opts.stream`: variables set on every stream instance on top of streamEnv's.
  */
-export function useCluster(
-  label: string,
-  opts: { stream?: NodeJS.ProcessEnv } = {},
-): () => Promise<Cluster> {
+export function useCluster(label: string, opts: { stream?: NodeJS.ProcessEnv } = {}): () => Promise<Cluster> {
   let c: Cluster | undefined;
   afterAll(async () => {
     if (!c) return;
