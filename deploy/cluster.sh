@@ -44,6 +44,13 @@ export STACK_CACHE="${STACK_CACHE:-$CLUSTER_ROOT/.stack/cache}"   # downloads sh
 export STACK_DIR="$CLUSTER_DIR" POSTGRES_PORT="$CLUSTER_PG_PORT" REDIS_PORT="$CLUSTER_REDIS_PORT" \
   REGISTRY_PORT="$CLUSTER_REGISTRY_PORT" REGISTRY_MANAGEMENT_PORT="$CLUSTER_REGISTRY_MANAGEMENT_PORT" \
   REDIS_MAXMEMORY="${CLUSTER_REDIS_MAXMEMORY:-512mb}" POSTGRES_SHARED_BUFFERS="${CLUSTER_PG_SHARED_BUFFERS:-128MB}"
+# stack.sh resolves PostgreSQL's folders when sourced (resolve_pg_paths: under /var/lib/studystream-stack when the
+# postgres user cannot traverse STACK_DIR, which is also the case while STACK_DIR does not exist yet), and
+# start_postgres resolves them again once the folders exist. The standby's folders (PG_REPLICA_*) derive from the
+# first resolution: on a fresh CLUSTER_DIR they went to /var/lib/... while the primary and every later run used
+# $DATA, so later runs lost track of the running standby (live_pid removed its pid file; `down` said "not
+# running"). Creating CLUSTER_DIR first makes every resolution agree.
+mkdir -p "$CLUSTER_DIR"
 STACK_SH_LIBRARY=1
 # shellcheck source=deploy/stack.sh
 source "$CLUSTER_DEPLOY_DIR/stack.sh"
@@ -74,7 +81,7 @@ is_ours() {
   [[ "$pid" =~ ^[0-9]+$ ]] && [ -d "/proc/$pid" ] || return 1
   cmd="$(cmdline "$pid")"
   case "$c" in
-    pg-replica) [[ "$cmd" == *"postgres -D $PG_REPLICA_DATA"* ]] ;;
+    pg-replica) [[ "$cmd" == *"postgres -D $PG_REPLICA_DATA "* ]] ;;
     zookeeper)  [[ "$cmd" == *"$MARKER "* && "$cmd" == *" org.apache.zookeeper.server.quorum.QuorumPeerMain "* ]] ;;
     ch[1-4])    [[ "$cmd" == *"--config-file=$CONF/$c/clickhouse/config.xml"* ]] ;;
     kafka[1-3]) [[ "$cmd" == *"$MARKER "* && "$cmd" == *" kafka.Kafka $CONF/$c/server.properties"* ]] ;;

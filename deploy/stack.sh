@@ -61,7 +61,7 @@ is_ours() {
   [[ "$pid" =~ ^[0-9]+$ ]] && [ -d "/proc/$pid" ] || return 1
   cmd="$(cmdline "$pid")"
   case "$c" in
-    postgres)   [[ "$cmd" == *"postgres -D $PG_DATA"* ]] ;;
+    postgres)   [[ "$cmd" == *"postgres -D $PG_DATA "* ]] ;;   # the space: not $PG_DATA-replica (cluster profile)
     redis)      [[ "$cmd" == redis-server* && "$(readlink "/proc/$pid/cwd" 2>/dev/null)" == "$DATA/redis" ]] ;;
     clickhouse) [[ "$cmd" == *"--config-file=$CONF/clickhouse/config.xml"* ]] ;;
     kafka)      [[ "$cmd" == *"$MARKER "* && "$cmd" == *" kafka.Kafka "* ]] ;;

@@ -46,10 +46,16 @@ export type Cluster = {
   apiKey: string;
   ingest: StartedService[];
   streams: StartedService[];
+  /** Variables set on every stream instance of this cluster on top of streamEnv's (useCluster's `stream`). */
+  streamOverrides: NodeJS.ProcessEnv;
 };
 
 /** Env of one stream instance: every processor, sessions written as soon as due, small batches. */
-export function streamEnv(iso: IsolatedEnv, port: number): NodeJS.ProcessEnv {
+export function streamEnv(
+  iso: IsolatedEnv,
+  port: number,
+  overrides: NodeJS.ProcessEnv = {},
+): NodeJS.ProcessEnv {
   return {
     ...iso.env,
     STREAM_PORT: String(port),
@@ -57,16 +63,21 @@ export function streamEnv(iso: IsolatedEnv, port: number): NodeJS.ProcessEnv {
     SESSIONS_CLOSE_QUIET_MS: '0',
     STREAM_BATCH_MAX_WAIT_MS: '300',
     LOG_LEVEL: 'warn',
+    ...overrides,
   };
 }
 
-export async function startStream(iso: IsolatedEnv, name: string): Promise<StartedService> {
+export async function startStream(
+  iso: IsolatedEnv,
+  name: string,
+  overrides: NodeJS.ProcessEnv = {},
+): Promise<StartedService> {
   const port = await freePort();
   return startLogged(
     iso,
     name,
     `${ROOT}services/stream/main.ts`,
-    streamEnv(iso, port),
+    streamEnv(iso, port, overrides),
     `http://127.0.0.1:${port}`,
   );
 }
@@ -96,7 +107,7 @@ export async function startLogged(
 }
 
 /** An isolated namespace on the cluster with 2 ingest instances and 3 stream instances running. */
-export async function startCluster(label: string): Promise<Cluster> {
+export async function startCluster(label: string, streamOverrides: NodeJS.ProcessEnv = {}): Promise<Cluster> {
   const iso = isolatedEnv(label);
   await provision(iso);
   const log = createLogger('test', 'warn');
@@ -123,16 +134,17 @@ export async function startCluster(label: string): Promise<Cluster> {
     );
   }
   const streams: StartedService[] = [];
-  for (const i of [1, 2, 3]) streams.push(await startStream(iso, `stream-${i}`));
-  return { iso, apiKey: key, ingest, streams };
+  for (const i of [1, 2, 3]) streams.push(await startStream(iso, `stream-${i}`, streamOverrides));
+  return { iso, apiKey: key, ingest, streams, streamOverrides };
 }
 
 /**
  * The lifecycle of one fault test's cluster namespace: call in the describe block; the returned function starts the
  * namespace (startCluster) inside the test, and after the tests every ingest and stream instance still in the
  * Cluster's lists is stopped and the namespace torn down (kept with CLUSTER_KEEP_NAMESPACE=1, for a post-mortem).
+ * `opts.stream`: variables set on every stream instance on top of streamEnv's.
  */
-export function useCluster(label: string): () => Promise<Cluster> {
+export function useCluster(label: string, opts: { stream?: NodeJS.ProcessEnv } = {}): () => Promise<Cluster> {
   let c: Cluster | undefined;
   afterAll(async () => {
     if (!c) return;
@@ -140,14 +152,37 @@ export function useCluster(label: string): () => Promise<Cluster> {
     if (process.env.CLUSTER_KEEP_NAMESPACE === '1') return void console.log(`namespace kept: ${c.iso.id}`);
     await teardown(c.iso).catch(() => {});
   });
-  return async () => (c = await startCluster(label));
+  return async () => (c = await startCluster(label, opts.stream));
 }
 
-/** A question attempt (3 in 4) or study event of one of `students` students. */
-export function clusterEvent(i: number, students = 24): Record<string, unknown> {
+/** Students of the test client; event i belongs to student i % CLUSTER_STUDENTS. */
+export const CLUSTER_STUDENTS = 24;
+/** Events per session: each student's session changes every CLUSTER_STUDENTS * SESSION_EVENTS events. */
+export const SESSION_EVENTS = 20;
+
+/**
+ * Event i of the test client: a question attempt (3 in 4) or study event of one of `students` students. Each
+ * student's session holds SESSION_EVENTS events, the last of them a SESSION_END (so the session is due once the
+ * processor's grace has passed, and written to study_sessions).
+ */
+export function clusterEvent(i: number, students = CLUSTER_STUDENTS): Record<string, unknown> {
   const user = `stu_cl_${String(i % students).padStart(3, '0')}`;
-  const session = `sess-${user}-${Math.floor(i / (students * 20))}`;
+  const session = `sess-${user}-${Math.floor(i / (students * SESSION_EVENTS))}`;
   const occurred = Date.now() - 500;
+  if (Math.floor(i / students) % SESSION_EVENTS === SESSION_EVENTS - 1) {
+    return {
+      family: 'study-events',
+      event_id: randomUUID(),
+      user_id: user,
+      occurred_at: occurred,
+      event_type: 'SESSION_END',
+      session_id: session,
+      topic_ids: ['cardio.hf'],
+      duration_ms: 60_000,
+      end_reason: 'USER',
+      client: { platform: 'WEB', app_version: '3.2.1' },
+    };
+  }
   if (i % 4 === 0) {
     return {
       family: 'study-events',
@@ -185,6 +220,10 @@ export function clusterEvent(i: number, students = 24): Record<string, unknown> 
 export type Delivery = {
   eventId: string;
   family: string;
+  /** `<user_id>:<session_id>` of the event. */
+  session: string;
+  /** When the client first sent it. */
+  sentAt: number;
   attempts: number;
   unavailable: Array<{ sentAt: number; answeredAt: number; reason: string }>;
   ackedAt: number;
@@ -192,19 +231,23 @@ export type Delivery = {
 
 /**
  * A client at a fixed rate: event i is sent at start + i / rate to ingest instance i % n, and re-sent with the
- * same event_id after each 503 (or network error) until it is acknowledged (202 accepted, 200 duplicate).
+ * same event_id after each 503 (or network error) until it is acknowledged (202 accepted, 200 duplicate). It sends
+ * for `durationMs`, then on while `more()` (if given) returns true; then it ends every session it opened that has
+ * no SESSION_END yet (the SESSION_ENDs of the current round of sessions, at the same rate), so every session of
+ * the run is complete.
  */
 export async function sendAtFixedRate(
   c: Cluster,
-  opts: { rate: number; durationMs: number; onTick?: (elapsedMs: number) => void },
+  opts: { rate: number; durationMs: number; onTick?: (elapsedMs: number) => void; more?: () => boolean },
 ): Promise<{ deliveries: Delivery[]; other: Array<{ status: number; body: string }> }> {
   const total = Math.round((opts.rate * opts.durationMs) / 1000);
   const start = Date.now();
   const deliveries: Delivery[] = [];
   const other: Array<{ status: number; body: string }> = [];
   const sends: Array<Promise<void>> = [];
-  for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / opts.rate;
+  let slot = 0;
+  const send = async (i: number) => {
+    const due = start + (slot++ * 1000) / opts.rate;
     const wait = due - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     opts.onTick?.(Date.now() - start);
@@ -212,6 +255,8 @@ export async function sendAtFixedRate(
     const d: Delivery = {
       eventId: event.event_id as string,
       family: event.family as string,
+      session: `${event.user_id as string}:${event.session_id as string}`,
+      sentAt: Date.now(),
       attempts: 0,
       unavailable: [],
       ackedAt: 0,
@@ -252,7 +297,12 @@ export async function sendAtFixedRate(
         }
       })(),
     );
-  }
+  };
+  let n = 0;
+  while (n < total || (opts.more?.() ?? false)) await send(n++);
+  const span = CLUSTER_STUDENTS * SESSION_EVENTS;
+  const end = Math.ceil(n / span) * span;
+  for (let i = Math.max(n, end - CLUSTER_STUDENTS); i < end; i++) await send(i);
   await Promise.all(sends);
   return { deliveries, other };
 }
@@ -316,7 +366,7 @@ export async function until(what: string, check: () => Promise<boolean>, timeout
 
 /** `studystream reconcile` of the namespace (the live groups of the stream instances). */
 export async function reconcileOf(c: Cluster): Promise<Reconciliation> {
-  const env = streamEnv(c.iso, 0);
+  const env = streamEnv(c.iso, 0, c.streamOverrides);
   const ctx = await openContext(env, 'cluster-test');
   try {
     return await reconcile(ctx, { from: null, to: null });
