@@ -6,15 +6,8 @@ import {
   type TopicGraph,
   type TopicNode,
 } from '../../domain/gaps.ts';
-import type { SchedulerRecall } from '../../domain/mastery.ts';
-import {
-  learnerColumns,
-  learnerOf,
-  recallColumns,
-  recallOf,
-  RECALL_WIDTH,
-  type LearnerNowState,
-} from '../../stream/index.ts';
+import { learnerColumns, learnerOf, recallColumns, recallOf, RECALL_WIDTH } from '../../stream/index.ts';
+import type { MasteryRow } from './mastery.ts';
 import { addDays } from '../compute.ts';
 
 /**
@@ -111,19 +104,20 @@ const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(
 /**
  * A student's exam leaf row (topic_mastery, level 2) as knowledge gaps and exam readiness read it: the figures as of
  * the row's last event, the scheduler's recall inputs (masteryNow and the recall at the exam date) and the learner
- * model's state, both through the mastery processor's read model. MasteryRow (data/mastery.ts) has the same fields.
+ * model's state, both through the mastery processor's read model: MasteryRow's fields that gaps and readiness read.
  */
-export type ExamLeafRow = {
-  topicId: string;
-  attempts: number;
-  correct: number;
-  recentAccuracy: number | null;
-  materialCompletion: number;
-  score: number;
-  retrievalStrength: number;
-  recall: SchedulerRecall | null;
-  learner: LearnerNowState | null;
-};
+export type ExamLeafRow = Pick<
+  MasteryRow,
+  | 'topicId'
+  | 'attempts'
+  | 'correct'
+  | 'recentAccuracy'
+  | 'materialCompletion'
+  | 'score'
+  | 'retrievalStrength'
+  | 'recall'
+  | 'learner'
+>;
 
 const EXAM_FIGURES = 7;
 const EXAM_LEARNER_AT = EXAM_FIGURES + RECALL_WIDTH;
