@@ -18,7 +18,8 @@ import {
  * - an educator's `cohorts` claim is no longer trusted alone: a cohort in the token but not assigned on the server
  *   is refused (before the fix the token alone opened it);
  * - a token revoked with `token revoke` (by jti, or every token of a subject) is refused before it expires.
- * The cache bound is 0 here; the API default (API_SERVER_CHECKS_CACHE_MS) is 5 s.
+ * The cache bound is 0 here; the API default (API_SERVER_CHECKS_CACHE_MS) is 5 s. The last tests check the bound
+ * itself and its price: students cost no PostgreSQL query while the process's revocation list is fresh.
  */
 const SECRET = 'server-checks-secret-0123456789abcdef';
 const noAudit: AuditSink = {
@@ -134,5 +135,84 @@ describe('server-side checks of API tokens', () => {
     await expect(verify(t)).resolves.toMatchObject({ sub: 'stu-c' }); // within the documented bound
     clock += 2;
     await expect(verify(t)).rejects.toMatchObject({ code: 'token_revoked' });
+  });
+
+  it('within the bound, requests of many students cost at most the one revocation-list load (regression)', async () => {
+    let queries = 0;
+    // The real pool, its query counted.
+    const counted = new Proxy(pg, {
+      get(target, prop, receiver) {
+        if (prop !== 'query') return Reflect.get(target, prop, receiver) as unknown;
+        return (...args: Parameters<Pool['query']>) => {
+          queries++;
+          return (target.query as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const verify = withServerChecks(
+      createVerifier({ secret: SECRET, issuer: 'studystream', audience: 'studystream-api' }),
+      counted,
+      { cacheMs: 60_000 },
+    );
+    const students = Array.from({ length: 40 }, (_, i) => `stu-n${i}`);
+    const tokens = await Promise.all(students.map((s) => sign(s, 'student')));
+    for (const t of tokens) await expect(verify(t)).resolves.toMatchObject({ role: 'student' });
+    for (const t of tokens) await verify(t);
+    // Before: one query per student whose facts were not cached (40 here).
+    expect(queries).toBeLessThanOrEqual(1);
+    expect(queries).toBeGreaterThan(0); // the list was loaded from this pool
+  });
+
+  it('within the bound: a revocation of every token of a subject and an unassignment take effect once it passes', async () => {
+    let clock = 2_000_000;
+    const verify = withServerChecks(
+      createVerifier({ secret: SECRET, issuer: 'studystream', audience: 'studystream-api' }),
+      pg,
+      { cacheMs: 5_000, now: () => clock },
+    );
+    const student = await sign('stu-w', 'student', undefined, Math.floor(Date.now() / 1000) - 5);
+    await assignEducator(pg, 'edu-w', 'c-mine', true);
+    await assignEducator(pg, 'edu-w', 'c-other', true);
+    const educator = await sign('edu-w', 'educator', ['c-mine', 'c-other']);
+    await expect(verify(student)).resolves.toMatchObject({ sub: 'stu-w' });
+    await expect(verify(educator)).resolves.toMatchObject({ cohorts: ['c-mine', 'c-other'] });
+
+    await revokeTokens(pg, 'stu-w', { maxTtlSec: 600 });
+    await assignEducator(pg, 'edu-w', 'c-other', false);
+    clock += 4_999;
+    await expect(verify(student)).resolves.toMatchObject({ sub: 'stu-w' }); // within the documented bound
+    await expect(verify(educator)).resolves.toMatchObject({ cohorts: ['c-mine', 'c-other'] });
+    clock += 2;
+    await expect(verify(student)).rejects.toMatchObject({
+      code: 'token_revoked',
+      message: "the subject's tokens issued before the revocation are revoked",
+    });
+    await expect(verify(educator)).resolves.toMatchObject({ cohorts: ['c-mine'] });
+  });
+
+  it('fails as before when PostgreSQL cannot answer past the bound', async () => {
+    let clock = 3_000_000;
+    let down = false;
+    const flaky = new Proxy(pg, {
+      get(target, prop, receiver) {
+        if (prop !== 'query') return Reflect.get(target, prop, receiver) as unknown;
+        return (...args: Parameters<Pool['query']>) =>
+          down
+            ? Promise.reject(new Error('connection terminated'))
+            : (target.query as (...a: unknown[]) => unknown).apply(target, args);
+      },
+    });
+    const verify = withServerChecks(
+      createVerifier({ secret: SECRET, issuer: 'studystream', audience: 'studystream-api' }),
+      flaky,
+      { cacheMs: 5_000, now: () => clock },
+    );
+    const t = await sign('stu-d', 'student');
+    await expect(verify(t)).resolves.toMatchObject({ sub: 'stu-d' });
+    down = true;
+    clock += 4_000; // fresh: answered from the list (a background reload fails quietly)
+    await expect(verify(t)).resolves.toMatchObject({ sub: 'stu-d' });
+    clock += 1_000;
+    await expect(verify(t)).rejects.toThrow('connection terminated');
   });
 });
