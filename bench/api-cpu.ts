@@ -6,19 +6,23 @@ import { createPgPool } from '../services/shared/postgres.ts';
 import { createApiApp } from '../services/analytics-api/app.ts';
 import { MemoryAuditLog } from '../services/analytics-api/audit.ts';
 import { createVerifier, signToken } from '../services/analytics-api/auth.ts';
+import { apiEnv } from '../services/analytics-api/config.ts';
+import { withServerChecks } from '../services/analytics-api/server-checks.ts';
 import { parseOptions, positiveIntOption, UsageError, type Command } from '../services/cli/command.ts';
 
 /**
  * `studystream bench api-cpu --reuse NAMESPACE [--path /api/analytics/knowledge-gaps] [--requests 1000]
- *   [--students 200] [--concurrency 4]`: API CPU time per request, measured IN-PROCESS with process.cpuUsage() around
+ *   [--students 200] [--concurrency 4] [--server-checks]`: API CPU time per request, measured IN-PROCESS with process.cpuUsage() around
  * a loop of uncached requests (the app of services/analytics-api/app.ts on the namespace's PostgreSQL and
  * ClickHouse, no Redis cache, audit in memory), after a warm-up of one request per student. CPU time of this process
  * is what the API spends per request whatever else loads the machine (unlike latency), so it compares code changes
- * on a shared host. Run `node --cpu-prof` on services/cli/main.ts for a profile of the same loop.
+ * on a shared host. `--server-checks`: the verifier wrapped as main.ts wraps it (token revocations and educator
+ * assignments from PostgreSQL, cached for API_SERVER_CHECKS_CACHE_MS); without it, the signature alone; the number
+ * of PostgreSQL queries the server checks sent in the measured loop is printed. Run `node --cpu-prof` on services/cli/main.ts for a profile of the same loop.
  */
 
 const HELP =
-  'usage: studystream bench api-cpu --reuse NAMESPACE [--path P] [--requests 1000] [--students 200] [--concurrency 4]\n';
+  'usage: studystream bench api-cpu --reuse NAMESPACE [--path P] [--requests 1000] [--students 200] [--concurrency 4] [--server-checks]\n';
 
 const apiCpu: Command = async (args) => {
   const { values } = parseOptions(args, {
@@ -27,6 +31,7 @@ const apiCpu: Command = async (args) => {
     requests: { type: 'string' },
     students: { type: 'string' },
     concurrency: { type: 'string' },
+    'server-checks': { type: 'boolean' },
   });
   const ns = values.reuse;
   if (!ns) throw new UsageError(HELP);
@@ -44,6 +49,18 @@ const apiCpu: Command = async (args) => {
   const ch = createClickHouse(cfg);
   const chRows = createClickHouseReader(cfg);
   const secret = 'bench-api-cpu-secret-bench-api-cpu-secret';
+  const verifier = createVerifier({ secret, issuer: 'studystream', audience: 'studystream-api' });
+  let checkQueries = 0;
+  const counted = new Proxy(pg, {
+    get(target, prop, receiver) {
+      if (prop !== 'query') return Reflect.get(target, prop, receiver) as unknown;
+      return (...args: unknown[]) => {
+        checkQueries++;
+        return (target.query as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  const checksMs = apiEnv.load(process.env).API_SERVER_CHECKS_CACHE_MS;
   const app = createApiApp({
     pg,
     ch,
@@ -52,7 +69,7 @@ const apiCpu: Command = async (args) => {
     log: createLogger('bench', 'warn'),
     registry: new Registry(),
     audit: new MemoryAuditLog(),
-    verify: createVerifier({ secret, issuer: 'studystream', audience: 'studystream-api' }),
+    verify: values['server-checks'] ? withServerChecks(verifier, counted, { cacheMs: checksMs }) : verifier,
     cacheTtlSec: 0,
     cacheTimeoutMs: 50,
     kAnonymity: 10,
@@ -87,6 +104,7 @@ const apiCpu: Command = async (args) => {
       );
     };
     await loop(tokens.length);
+    const queries0 = checkQueries;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await loop(requests);
@@ -97,7 +115,11 @@ const apiCpu: Command = async (args) => {
       `${path}: ${requests} requests over ${tokens.length} students, concurrency ${concurrency}, ${failures} not 200; ` +
         `CPU per request ${round2((cpu.user + cpu.system) / 1000 / requests)} ms ` +
         `(user ${round2(cpu.user / 1000 / requests)}, system ${round2(cpu.system / 1000 / requests)}); ` +
-        `wall ${round2(wall / requests)} ms per request\n`,
+        `wall ${round2(wall / requests)} ms per request` +
+        (values['server-checks']
+          ? `; server checks (API_SERVER_CHECKS_CACHE_MS ${checksMs}): ${checkQueries - queries0} PostgreSQL queries`
+          : '') +
+        '\n',
     );
   } finally {
     chRows.close();

@@ -24,7 +24,7 @@ export const apiEnv = defineEnv(
     },
     API_SERVER_CHECKS_CACHE_MS: {
       default: '5000',
-      doc: "how long each API process caches a subject's token revocations and educator cohort assignments (PostgreSQL); a revocation or unassignment takes effect within this bound",
+      doc: "how old the data of the API's server-side token checks may be (PostgreSQL): each API process reloads its list of revoked API tokens with one query this often (in the background at half this age; no query per request) and caches an educator's cohort assignments this long; a revocation or unassignment takes effect within this bound, and when PostgreSQL cannot answer past it requests fail (500) rather than skip the check",
     },
     API_CACHE_TTL_SEC: {
       default: '300',

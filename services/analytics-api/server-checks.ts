@@ -1,5 +1,6 @@
 import { Lru } from '../shared/lru.ts';
 import type { Pool } from '../shared/postgres.ts';
+import { PgTokenRevocations } from '../shared/token-revocations.ts';
 import { AuthError, type Principal, type TokenVerifier } from './auth.ts';
 
 /**
@@ -8,73 +9,59 @@ import { AuthError, type Principal, type TokenVerifier } from './auth.ts';
  * the token lists (postgres/091 educator_cohorts, `studystream educators`). Wraps a TokenVerifier: the signature is
  * checked first, then these two facts from PostgreSQL.
  *
- * Both are cached per subject in this process for at most `cacheMs` (API_SERVER_CHECKS_CACHE_MS): that is the
- * documented bound after which a revocation or an unassignment takes effect on every API process. A subject's
- * lookup is one query (both tables), so a busy subject costs one query per bound, not one per request.
+ * `cacheMs` (API_SERVER_CHECKS_CACHE_MS) is the documented bound after which a revocation or an unassignment takes
+ * effect on every API process:
+ * - revocations: each process holds the whole list of unexpired API-token revocations and reloads it with one query
+ *   per bound (shared/token-revocations.ts), so a request costs no query while the list is fresh, however many
+ *   students ask; when PostgreSQL cannot answer past the bound, the check throws and the request fails as on any
+ *   PostgreSQL error (fails closed);
+ * - an educator's assigned cohorts: looked up per educator and cached in this process for at most the bound (one
+ *   query per educator per bound; students and admins cause none).
  */
 
-type Facts = {
-  /** Tokens issued at or before this (epoch s) are revoked; -Infinity when none is. */
-  revokedBefore: number;
-  revokedJtis: Set<string>;
-  /** The cohorts assigned to this subject as an educator. */
-  cohorts: Set<string>;
-  loadedAt: number;
-};
+type Assigned = { cohorts: Set<string>; loadedAt: number };
 
 export type ServerChecksOptions = { cacheMs: number; maxSubjects?: number; now?: () => number };
 
 export function withServerChecks(verify: TokenVerifier, pg: Pool, opts: ServerChecksOptions): TokenVerifier {
   const now = opts.now ?? Date.now;
-  const cache = new Lru<string, Facts>(opts.maxSubjects ?? 10_000);
+  const revocations = new PgTokenRevocations(pg, 'api', opts.cacheMs, now);
+  const assigned = new Lru<string, Assigned>(opts.maxSubjects ?? 10_000);
 
-  async function facts(sub: string, educator: boolean): Promise<Facts> {
-    const hit = cache.get(sub);
-    if (hit && now() - hit.loadedAt < opts.cacheMs) return hit;
-    const { rows } = await pg.query<{
-      kind: 'r' | 'c';
-      jti: string | null;
-      at: number | null;
-      cohort: string | null;
-    }>(
-      `SELECT 'r' AS kind, jti, extract(epoch FROM revoked_at)::float8 AS at, NULL AS cohort
-         FROM token_revocations WHERE subject = $1 AND kind = 'api' AND expires_at > now()
-       UNION ALL
-       SELECT 'c', NULL, NULL, cohort_id FROM educator_cohorts WHERE educator_id = $1 AND $2`,
-      [sub, educator],
+  async function cohortsOf(educator: string): Promise<Set<string>> {
+    const hit = assigned.get(educator);
+    if (hit && now() - hit.loadedAt < opts.cacheMs) return hit.cohorts;
+    const loadedAt = now();
+    const { rows } = await pg.query<{ cohort_id: string }>(
+      'SELECT cohort_id FROM educator_cohorts WHERE educator_id = $1',
+      [educator],
     );
-    const f: Facts = {
-      revokedBefore: -Infinity,
-      revokedJtis: new Set(),
-      cohorts: new Set(),
-      loadedAt: now(),
-    };
-    for (const r of rows) {
-      if (r.kind === 'c') f.cohorts.add(r.cohort!);
-      else if (r.jti !== null) f.revokedJtis.add(r.jti);
-      else f.revokedBefore = Math.max(f.revokedBefore, r.at!);
-    }
-    cache.set(sub, f);
-    return f;
+    const cohorts = new Set(rows.map((r) => r.cohort_id));
+    assigned.set(educator, { cohorts, loadedAt });
+    return cohorts;
   }
 
   return async (token) => {
     const principal: Principal = await verify(token);
-    const f = await facts(principal.sub, principal.role === 'educator');
-    if (principal.jti !== undefined && f.revokedJtis.has(principal.jti))
-      throw new AuthError('token_revoked', 'the token has been revoked');
-    // Revocation times have sub-second precision, iat whole seconds: a token of the same second is revoked too.
-    if (f.revokedBefore !== -Infinity && (principal.iat ?? -Infinity) <= Math.floor(f.revokedBefore))
+    const revoked = await revocations.revocation({
+      subject: principal.sub,
+      jti: principal.jti,
+      iat: principal.iat,
+    });
+    if (revoked === 'token') throw new AuthError('token_revoked', 'the token has been revoked');
+    if (revoked === 'subject')
       throw new AuthError('token_revoked', "the subject's tokens issued before the revocation are revoked");
-    if (principal.role === 'educator')
-      return { ...principal, cohorts: principal.cohorts.filter((c) => f.cohorts.has(c)) };
+    if (principal.role === 'educator') {
+      const cohorts = await cohortsOf(principal.sub);
+      return { ...principal, cohorts: principal.cohorts.filter((c) => cohorts.has(c)) };
+    }
     return principal;
   };
 }
 
 /**
  * Revokes one token (jti) or every token of the subject issued until now; returns the row's id. `kind`: the analytics
- * API's tokens (default) or the per-student ingest tokens (postgres/097, checked by ingest's token-revocations.ts);
+ * API's tokens (default) or the per-student ingest tokens (postgres/097, checked by ingest with shared/token-revocations.ts);
  * `maxTtlSec` is the longest lifetime of that kind of token (JWT_MAX_TTL_SEC, INGEST_TOKEN_MAX_TTL_SEC).
  */
 export async function revokeTokens(

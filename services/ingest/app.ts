@@ -30,7 +30,7 @@ import {
   verifyIngestToken,
   type IngestTokenClaims,
 } from './ingest-token.ts';
-import type { RevocationCheck } from './token-revocations.ts';
+import type { RevocationCheck } from '../shared/token-revocations.ts';
 
 export type IngestAppConfig = Pick<
   IngestConfig,
@@ -61,7 +61,7 @@ export type IngestDeps = {
    * 'open' lets everything through, 'closed' answers 503 (INGEST_RATE_LIMIT_REDIS_DOWN).
    */
   rateLimitRedisDown?: { mode: 'local' | 'open' | 'closed'; local?: LocalBuckets };
-  /** Revoked ingest tokens (token-revocations.ts); omitted: none is (tests without PostgreSQL). */
+  /** Revoked ingest tokens (shared/token-revocations.ts, kind 'ingest'); omitted: none is (tests without PostgreSQL). */
   revocations?: RevocationCheck;
   /** Who may read /metrics and readiness errors (shared/http.ts opsAccess); omitted: anyone (tests). */
   opsToken?: OpsAccess;
@@ -150,7 +150,13 @@ export function createIngestApp(deps: IngestDeps): { app: Hono<Env>; stopAccepti
     if (token !== undefined) {
       const checked = verifyIngestToken(tokenKey, token, Math.floor(now() / 1000));
       if (!checked.ok) return fail(c, 401, checked.code, checked.message);
-      const revoked = await Promise.resolve(deps.revocations?.revoked(checked.claims) ?? false).then(
+      const revoked = await Promise.resolve(
+        deps.revocations?.revoked({
+          subject: checked.claims.userId,
+          jti: checked.claims.jti,
+          iat: checked.claims.iat,
+        }) ?? false,
+      ).then(
         (r) => r,
         (err: unknown) => {
           log.warn({ err: (err as Error).message }, 'ingest token revocation list unavailable');

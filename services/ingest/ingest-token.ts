@@ -11,7 +11,7 @@ import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
  * INGEST_TOKEN_SECRET, or when that is empty a key derived from INGEST_IP_SALT by HKDF with its own label (every
  * ingest instance already shares that secret, and the derived key reveals nothing about the salt). Verifying is
  * one HMAC (~2 µs). Its lifetime is bounded by INGEST_TOKEN_MAX_TTL_SEC (15 min by default); before that it can be
- * revoked (one token by its `j`, or every token of the student issued until then: token-revocations.ts, checked
+ * revoked (one token by its `j`, or every token of the student issued until then: shared/token-revocations.ts, checked
  * against a per-process list, not a store per request), and revoking the minting server key stops new ones.
  */
 

@@ -13,7 +13,7 @@ import { createRedis } from '../shared/redis.ts';
 import { createRegistry } from '../shared/registry.ts';
 import { serverTls } from '../shared/tls.ts';
 import { PgAuthenticator } from './apikeys.ts';
-import { PgIngestRevocations } from './token-revocations.ts';
+import { PgTokenRevocations } from '../shared/token-revocations.ts';
 import { createIngestApp } from './app.ts';
 import type { IngestConfig } from './config.ts';
 import { createIngestMetrics } from './metrics.ts';
@@ -76,7 +76,7 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
       new LookupLimiter(cfg.INGEST_KEY_LOOKUPS_PER_CLIENT_PER_SEC, cfg.INGEST_KEY_LOOKUPS_PER_SEC),
     ),
     ipHasher: new DailySaltHasher(redis, cfg.INGEST_IP_SALT, log),
-    revocations: new PgIngestRevocations(pool, cfg.INGEST_TOKEN_REVOCATION_CACHE_MS),
+    revocations: new PgTokenRevocations(pool, 'ingest', cfg.INGEST_TOKEN_REVOCATION_CACHE_MS),
     rateLimitRedisDown: {
       mode: cfg.INGEST_RATE_LIMIT_REDIS_DOWN,
       local: new LocalBuckets({

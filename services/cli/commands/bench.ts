@@ -47,7 +47,7 @@ export const BENCHES: Record<
   },
   'api-cpu': {
     options:
-      '--reuse NAMESPACE [--path /api/analytics/knowledge-gaps] [--requests 1000] [--students 200] [--concurrency 4]',
+      '--reuse NAMESPACE [--path /api/analytics/knowledge-gaps] [--requests 1000] [--students 200] [--concurrency 4] [--server-checks]',
     summary:
       'API CPU time per uncached request, in-process (process.cpuUsage), on a kept bench api dataset: robust to other load',
     load: () => import('../../../bench/api-cpu.ts'),
