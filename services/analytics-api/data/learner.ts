@@ -50,8 +50,8 @@ export function poolOfLeaves(
     let sums = systems.get(name);
     if (!sums) systems.set(name, (sums = { g: 0, i: 0 }));
     if (r.learner) {
-      sums.g += r.learner.pg;
-      sums.i += r.learner.pi;
+      sums.g += r.learner.pg ?? 0;
+      sums.i += r.learner.pi ?? 0;
     }
   }
   return withTotal(systems);
