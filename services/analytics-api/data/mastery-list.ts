@@ -33,6 +33,11 @@ export type MasteryPage = {
   rows: MasteryListRow[];
   /** Where the next page starts, or null when this page holds the last entry. */
   next: MasteryCursor | null;
+  /**
+   * Whether `rows` hold every leaf row of the student (no cursor, parent or other level, the last page, no row
+   * dropped): then learner.ts poolOfLeaves gives the student's pooling sums from them, without a read.
+   */
+  allLeaves: boolean;
 };
 
 /**
@@ -185,5 +190,11 @@ export async function masteryListPage(
     rows: out,
     next:
       rows.length > opts.limit && last ? { level: Number(last[C.level]), topicId: String(last[C.id]) } : null,
+    allLeaves:
+      opts.after === undefined &&
+      opts.parent === undefined &&
+      (opts.level === undefined || opts.level === 2) &&
+      rows.length <= opts.limit &&
+      out.length === n,
   };
 }

@@ -10,7 +10,7 @@ import { defineRoute } from '../route.ts';
 import { RESPONSES } from '../schemas.ts';
 import { addDays, round, utcDay } from '../compute.ts';
 import { topicDaily } from '../data/history.ts';
-import { learnerPool } from '../data/learner.ts';
+import { learnerPool, poolOfLeaves } from '../data/learner.ts';
 import { masteryHistory, masteryRows } from '../data/mastery.ts';
 import { masteryListPage } from '../data/mastery-list.ts';
 import { topicWithChildren } from '../data/taxonomy.ts';
@@ -34,9 +34,13 @@ export const masteryList = defineRoute({
   response: RESPONSES.masteryList,
   handler: async ({ user, query, data, now }) => {
     const fields = query.fields === undefined ? undefined : (query.fields.split(',') as MasteryField[]);
-    // The pooled learner prior needs the student's sums over all their leaves (one grouped read, in parallel).
+    // The pooled learner prior needs the student's sums over all their leaves. A first page of every leaf (the
+    // usual full list) holds them: summed from its rows, no read (data/learner.ts poolOfLeaves). Otherwise one
+    // grouped read: in parallel when the page cannot hold them, after it when it did not (a shorter `limit`).
     const wantsP = fields === undefined || fields.includes('pCorrect') || fields.includes('pCorrectNow');
-    const [page, pool] = await Promise.all([
+    const mayHoldLeaves =
+      query.cursor === undefined && query.parent === undefined && (query.level ?? 2) === 2;
+    const [page, read] = await Promise.all([
       masteryListPage(data.pg, user, {
         level: query.level,
         parent: query.parent,
@@ -44,8 +48,11 @@ export const masteryList = defineRoute({
         limit: query.limit,
         nowMs: now,
       }),
-      wantsP ? learnerPool(data.pg, user) : undefined,
+      wantsP && !mayHoldLeaves ? learnerPool(data.pg, user) : undefined,
     ]);
+    const pool = !wantsP
+      ? undefined
+      : (read ?? (page.allLeaves ? poolOfLeaves(page.rows) : await learnerPool(data.pg, user)));
     const topics = page.rows.map((r) => {
       const entry = masteryEntry(r, now, pool);
       return fields === undefined ? entry : Object.fromEntries(fields.map((f) => [f, entry[f]]));
