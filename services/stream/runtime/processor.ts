@@ -181,6 +181,9 @@ class ProcessorRuntime<T> implements RunningProcessor {
         'dropped uncommitted in-memory records of the old assignment',
       );
     this.events.emit('rebalance', { generation, droppedRecords });
+    // A flush retrying a failing store waits out its backoff: wake it, so that it gives up the revoked batch (and
+    // its hold on fetching) now rather than after the wait.
+    this.wake.notify();
   }
 
   /**
