@@ -1,16 +1,23 @@
 /**
  * PostgreSQL primary restart while the processors write (cluster profile: primary + streaming standby). A client
  * sends events at a fixed rate; 10 s in, the primary is stopped (fast shutdown) and started again through
- * `stack.sh down/up --profile cluster postgres`. The stateful processors (3 instances of each group) fail their
- * flushes meanwhile and retry; they resume from the positions stored in PostgreSQL. Asserts: every event
+ * `stack.sh down/up --profile cluster postgres`; while the primary is down, a fourth member joins the mastery and
+ * sessions groups and leaves again, so both groups rebalance during the outage (as a group coordinator moving to
+ * another broker makes them rejoin). The stateful processors (3 instances of each group) fail their flushes and
+ * their loads of the stored positions meanwhile and retry; they resume from the positions stored in PostgreSQL
+ * (mastery) and Redis (sessions). Regression: a processor whose positions could not be loaded after a rejoin used
+ * to stop its consumer for good (services/stream/runtime/rebalance.ts seekExternal; the 08:57 run after
+ * broker-kill stalled so, its coordinator having moved back to the restarted broker). Asserts: every event
  * acknowledged and in ClickHouse exactly once; `reconcile` ok (mastery applied each event exactly once: applied =
  * expected; every session holds its events once); every ingest and stream instance survived the restart (none exited); the
  * standby follows the restarted primary again.
  */
 import { describe, expect, it } from 'vitest';
 import { createPgPool } from '../../services/shared/postgres.ts';
+import { topicNames } from '../../services/shared/kafka.ts';
 import {
   acknowledged,
+  joinGroupsBriefly,
   expectAlive,
   expectEndToEnd,
   sendAtFixedRate,
@@ -33,6 +40,24 @@ describe('cluster: PostgreSQL primary restart', () => {
           restart = (async () => {
             const d = await stack('down', 'postgres');
             expect(d.code, d.out).toBe(0);
+            const topics = topicNames(cluster.iso.cfg);
+            const prefix = cluster.iso.cfg.KAFKA_TOPIC_PREFIX;
+            const joined = await joinGroupsBriefly(cluster.iso, [
+              {
+                groupId: `${prefix}studystream-mastery`,
+                topics: [topics['question-attempts'], topics['material-interactions']],
+              },
+              {
+                groupId: `${prefix}studystream-sessions`,
+                topics: [
+                  topics['study-events'],
+                  topics['question-attempts'],
+                  topics['material-interactions'],
+                ],
+              },
+            ]);
+            // The extra member was given partitions: each group really rebalanced while the primary was down.
+            for (const j of joined) expect(j.partitions, j.groupId).toBeGreaterThan(0);
             const u = await stack('up', 'postgres');
             expect(u.code, u.out).toBe(0);
           })();

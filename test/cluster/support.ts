@@ -14,6 +14,7 @@ import { reconcile, type Reconciliation } from '../../services/datatools/reconci
 import { openContext } from '../../services/datatools/context.ts';
 import { createApiKey } from '../../services/ingest/apikeys.ts';
 import { chQuery, createClickHouse } from '../../services/shared/clickhouse.ts';
+import { createKafka } from '../../services/shared/kafka.ts';
 import { createLogger } from '../../services/shared/logger.ts';
 import { createPgPool } from '../../services/shared/postgres.ts';
 import { ident, sql } from '../../services/shared/sql.ts';
@@ -106,6 +107,21 @@ export async function startLogged(
   return svc;
 }
 
+/**
+ * Starts every service at once; if one fails to become ready, stops those that did (no process left behind) and
+ * rejects with the first failure.
+ */
+export async function startAll(starts: Array<() => Promise<StartedService>>): Promise<StartedService[]> {
+  const settled = await Promise.allSettled(starts.map((start) => start()));
+  const started = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) {
+    await stopServices(started);
+    throw failed.reason;
+  }
+  return started;
+}
+
 /** An isolated namespace on the cluster with 2 ingest instances and 3 stream instances running. */
 export async function startCluster(label: string, streamOverrides: NodeJS.ProcessEnv = {}): Promise<Cluster> {
   const iso = isolatedEnv(label);
@@ -114,27 +130,30 @@ export async function startCluster(label: string, streamOverrides: NodeJS.Proces
   await registerAll(iso.cfg, log);
   const pool = createPgPool(iso.cfg);
   const { key } = await createApiKey(pool, `cluster test ${label}`).finally(() => pool.end());
-  const ingest: StartedService[] = [];
-  for (const i of [1, 2]) {
+  const startIngest = async (i: number) => {
     const port = await freePort();
-    ingest.push(
-      await startLogged(
-        iso,
-        `ingest-${i}`,
-        `${ROOT}services/ingest/main.ts`,
-        {
-          ...iso.env,
-          INGEST_PORT: String(port),
-          INGEST_RATE_LIMIT_PER_SEC: '100000',
-          LOG_LEVEL: 'warn',
-          LOG_FORMAT: 'json',
-        },
-        `http://127.0.0.1:${port}`,
-      ),
+    return startLogged(
+      iso,
+      `ingest-${i}`,
+      `${ROOT}services/ingest/main.ts`,
+      {
+        ...iso.env,
+        INGEST_PORT: String(port),
+        INGEST_RATE_LIMIT_PER_SEC: '100000',
+        LOG_LEVEL: 'warn',
+        LOG_FORMAT: 'json',
+      },
+      `http://127.0.0.1:${port}`,
     );
-  }
-  const streams: StartedService[] = [];
-  for (const i of [1, 2, 3]) streams.push(await startStream(iso, `stream-${i}`, streamOverrides));
+  };
+  // The five processes start together (each spends most of its start-up loading modules and connecting): one after
+  // the other took five start-up times per test.
+  const started = await startAll([
+    ...[1, 2].map((i) => () => startIngest(i)),
+    ...[1, 2, 3].map((i) => () => startStream(iso, `stream-${i}`, streamOverrides)),
+  ]);
+  const ingest = started.slice(0, 2);
+  const streams = started.slice(2);
   return { iso, apiKey: key, ingest, streams, streamOverrides };
 }
 
@@ -429,6 +448,42 @@ export function expectAlive(c: Cluster, killed: ReadonlySet<StartedService> = ne
   expect(services.map((s) => [s.name, s.child.exitCode, s.child.signalCode])).toEqual(
     services.map((s) => [s.name, null, null]),
   );
+}
+
+/**
+ * Makes each group rebalance twice: a member of this process joins it (subscribing to `topics`), holds its
+ * assignment for `holdMs` without consuming or committing anything, and leaves. Resolves, after the leaves, with
+ * how many partitions each extra member was given.
+ */
+export async function joinGroupsBriefly(
+  iso: IsolatedEnv,
+  groups: Array<{ groupId: string; topics: string[] }>,
+  holdMs = 3_000,
+): Promise<Array<{ groupId: string; partitions: number }>> {
+  const kafka = createKafka(iso.cfg, createLogger('test', 'warn'), 'test-member');
+  const members = groups.map((g) => ({
+    ...g,
+    consumer: kafka.consumer({ groupId: g.groupId, sessionTimeout: 30_000 }),
+  }));
+  try {
+    return await Promise.all(
+      members.map(async ({ groupId, topics, consumer }) => {
+        const joined = new Promise<number>((resolve) =>
+          consumer.on(consumer.events.GROUP_JOIN, (e) =>
+            resolve(Object.values(e.payload.memberAssignment).reduce((n, ps) => n + ps.length, 0)),
+          ),
+        );
+        await consumer.connect();
+        for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
+        await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => {} });
+        const partitions = await joined;
+        await new Promise((r) => setTimeout(r, holdMs));
+        return { groupId, partitions };
+      }),
+    );
+  } finally {
+    await Promise.all(members.map((m) => m.consumer.disconnect().catch(() => {})));
+  }
 }
 
 /** The acknowledged event ids of a client run, after asserting that every event sent was acknowledged. */

@@ -67,9 +67,13 @@ export class Flusher<T> {
     for (let attempt = 0; !(deadLettersSent && effectDone); attempt++) {
       if (!d.isCurrent(batch.generation)) {
         d.log.info(
-          { records: batch.count },
+          { records: batch.count, storeDown: d.backPressure.storeDown },
           'batch of a revoked assignment not flushed; it will be redelivered',
         );
+        // `storeDown` said "the batch being retried fails": with that batch given up, nothing is left to flush, so
+        // a flag kept set would keep fetching paused for good (no batch, no flush, no success to clear it). The
+        // new assignment fetches; its first flush finds out whether the store is still down (and pauses again).
+        d.backPressure.storeDown = false;
         return 'revoked';
       }
       try {

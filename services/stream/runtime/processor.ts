@@ -7,7 +7,7 @@ import type { ProcessorDefinition, ProcessorEvents, RuntimeOptions } from './def
 import { FetchLoop } from './fetch-loop.ts';
 import { Flusher } from './flusher.ts';
 import { runtimeMetrics, type RuntimeMetrics } from './metrics.ts';
-import { AssignmentState, externalPositions, type Revocation } from './rebalance.ts';
+import { AssignmentState, seekExternal, type Revocation } from './rebalance.ts';
 import { Wakeup } from './wakeup.ts';
 
 /**
@@ -181,15 +181,30 @@ class ProcessorRuntime<T> implements RunningProcessor {
         'dropped uncommitted in-memory records of the old assignment',
       );
     this.events.emit('rebalance', { generation, droppedRecords });
+    // A flush retrying a failing store waits out its backoff: wake it, so that it gives up the revoked batch (and
+    // its hold on fetching) now rather than after the wait.
+    this.wake.notify();
   }
 
+  /**
+   * Seeks a new assignment to the external store's positions. A failing load is retried (never a consumer.stop():
+   * a stopped kafkajs consumer never rejoins, so a rebalance while PostgreSQL was down used to silence the
+   * processor for good; see test/cluster/postgres-restart.test.ts).
+   */
   private async seekExternal(memberAssignment: Record<string, number[]>): Promise<void> {
-    try {
-      for (const p of await externalPositions(this.def.offsets, memberAssignment)) this.consumer.seek(p);
-    } catch (err) {
-      this.log.error({ err }, 'loading external offsets failed; restarting the consumer');
-      await this.consumer.stop().catch(() => {});
-    }
+    const generation = this.rebalance.generation;
+    await seekExternal(
+      {
+        store: this.def.offsets,
+        seek: (p) => this.consumer.seek(p),
+        isCurrent: () => this.rebalance.isCurrent(generation),
+        stopping: () => this.stopping,
+        backoff: this.opts.backoff,
+        wait: (ms) => this.stopWake.wait(ms),
+        log: this.log,
+      },
+      memberAssignment,
+    );
   }
 
   private applyBackPressure(force = false): void {

@@ -1,3 +1,5 @@
+import type { Logger } from '../../shared/logger.ts';
+import { backoffDelay, type BackoffOptions } from './batching.ts';
 import type { Assignment, OffsetStore } from './definition.ts';
 import type { TopicPartitionOffset } from './types.ts';
 
@@ -76,4 +78,46 @@ export async function externalPositions(
 ): Promise<TopicPartitionOffset[]> {
   if (!store || store.mode !== 'external') return [];
   return store.load(assignmentOf(memberAssignment));
+}
+
+export type SeekExternalDeps = {
+  store: OffsetStore | undefined;
+  /** Seeks one partition of the consumer (kafkajs's consumer.seek). */
+  seek: (position: TopicPartitionOffset) => void;
+  /** Whether the assignment generation the load is for is still the current one. */
+  isCurrent: () => boolean;
+  stopping: () => boolean;
+  backoff: BackoffOptions;
+  /** Waits before the next attempt; resolves early at shutdown. */
+  wait: (ms: number) => Promise<void>;
+  log: Logger;
+};
+
+/**
+ * After an assignment, seeks every partition to the external store's position, retrying a failing load (the store
+ * down, e.g. a PostgreSQL restart while the group rebalances) with backoff until it succeeds, the assignment is
+ * revoked or the processor stops. Never gives up on the consumer: records fetched meanwhile start from the Kafka
+ * commit, which is never ahead of the stored position, and `handleBatch` skips what is below it. Resolves with
+ * 'seeked', 'revoked' or 'stopping'.
+ */
+export async function seekExternal(
+  deps: SeekExternalDeps,
+  memberAssignment: Record<string, number[]>,
+): Promise<'seeked' | 'revoked' | 'stopping'> {
+  for (let attempt = 0; ; attempt++) {
+    if (deps.stopping()) return 'stopping';
+    if (!deps.isCurrent()) return 'revoked';
+    try {
+      const positions = await externalPositions(deps.store, memberAssignment);
+      if (deps.stopping()) return 'stopping';
+      if (!deps.isCurrent()) return 'revoked';
+      for (const p of positions) deps.seek(p);
+      if (attempt > 0) deps.log.info({ attempts: attempt + 1 }, 'external offsets loaded; partitions sought');
+      return 'seeked';
+    } catch (err) {
+      const delayMs = backoffDelay(deps.backoff, attempt);
+      deps.log.warn({ err, delayMs }, 'loading external offsets failed; retrying');
+      await deps.wait(delayMs);
+    }
+  }
 }

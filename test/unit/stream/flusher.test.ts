@@ -173,7 +173,8 @@ describe('Flusher', () => {
     expect(s.calls).toEqual([]);
   });
 
-  it('gives up between retries when the generation is revoked meanwhile', async () => {
+  /** A batch of generation 1 whose effect fails once; the generation is revoked while the flusher waits to retry. */
+  async function revokedWhileRetrying() {
     let current = 1;
     const revokeWhileWaiting = () => {
       current = 2;
@@ -181,8 +182,26 @@ describe('Flusher', () => {
     };
     const s = setup({ effectFailures: 1 }, { isCurrent: (g) => g === current, wait: revokeWhileWaiting });
     expect(await s.flusher.flush(batchOf(1, ['ok']), 'size')).toBe('revoked');
+    return s;
+  }
+
+  it('gives up between retries when the generation is revoked meanwhile', async () => {
+    const s = await revokedWhileRetrying();
     expect(s.calls).toEqual(['effect']);
     expect(s.committed).toEqual([]);
+  });
+
+  it('regression: a batch revoked while the store is down does not leave fetching paused for good', async () => {
+    // A rebalance (e.g. the group coordinator moving to another broker) while PostgreSQL restarted: the failing batch
+    // was given up with storeDown still set, the processor's buffer was empty after the rejoin, so no flush ever
+    // ran to clear it and the paused partitions were never resumed (cluster postgres-restart after broker-kill).
+    const s = await revokedWhileRetrying();
+    expect(s.storeDownSeen).toEqual([true]); // paused at the failure
+    expect(s.backPressure.storeDown).toBe(false);
+    // Nothing buffered, the store not known down: the wanted state is fetching (force: as re-asserted at a rejoin).
+    expect(s.backPressure.wanted({ joined: true, stopping: false, buffered: 0, inFlight: 0 }, true)).toBe(
+      false,
+    );
   });
 
   it('commits nothing to Kafka when the external store opts out', async () => {

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { RecordBuffer } from '../../../services/stream/runtime/buffer.ts';
 import type { Assignment } from '../../../services/stream/runtime/definition.ts';
+import { createLogger } from '../../../services/shared/logger.ts';
 import {
   AssignmentState,
   assignmentOf,
   externalPositions,
+  seekExternal,
+  type SeekExternalDeps,
 } from '../../../services/stream/runtime/rebalance.ts';
 import { ok } from '../../../services/stream/runtime/step.ts';
 import type { InboundRecord } from '../../../services/stream/runtime/types.ts';
@@ -123,9 +126,85 @@ describe('externalPositions', () => {
     ]);
   });
 
-  it('passes a load failure on (the runtime restarts the consumer)', async () => {
+  it('passes a load failure on (seekExternal retries it)', async () => {
     await expect(
       externalPositions({ mode: 'external', load: () => Promise.reject(new Error('pg down')) }, { t: [0] }),
     ).rejects.toThrow('pg down');
+  });
+});
+
+describe('seekExternal', () => {
+  const backoff = { initialMs: 10, maxMs: 40, factor: 2, jitter: 0 };
+
+  /** A store whose first `failures` loads fail (the store down), then answer offset 7 for every partition. */
+  function harness(
+    failures: number,
+    opts: { revokeAfterFailures?: number; stopAfterFailures?: number } = {},
+  ) {
+    let loads = 0;
+    let current = true;
+    let stopping = false;
+    const sought: Array<{ topic: string; partition: number; offset: string }> = [];
+    const waits: number[] = [];
+    const deps: SeekExternalDeps = {
+      store: {
+        mode: 'external',
+        load: (a) => {
+          loads += 1;
+          if (loads <= failures) {
+            if (loads === opts.revokeAfterFailures) current = false;
+            if (loads === opts.stopAfterFailures) stopping = true;
+            return Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:15432'));
+          }
+          return Promise.resolve(
+            a.flatMap((x) => x.partitions.map((p) => ({ topic: x.topic, partition: p, offset: '7' }))),
+          );
+        },
+      },
+      seek: (p) => sought.push(p),
+      isCurrent: () => current,
+      stopping: () => stopping,
+      backoff,
+      wait: (ms) => {
+        waits.push(ms);
+        return Promise.resolve();
+      },
+      log: createLogger('test', 'silent'),
+    };
+    return { deps, sought, waits, loads: () => loads };
+  }
+
+  it('regression: a load failing while the store is down is retried until it succeeds, then every partition is sought', async () => {
+    // The runtime used to call consumer.stop() on the first failure: a stopped kafkajs consumer never rejoins, so a
+    // rebalance during a PostgreSQL restart silenced the mastery processor for good (cluster postgres-restart).
+    const h = harness(3);
+    expect(await seekExternal(h.deps, { t: [0, 1] })).toBe('seeked');
+    expect(h.loads()).toBe(4);
+    expect(h.waits).toEqual([10, 20, 40]);
+    expect(h.sought).toEqual([
+      { topic: 't', partition: 0, offset: '7' },
+      { topic: 't', partition: 1, offset: '7' },
+    ]);
+  });
+
+  it('stops retrying, and seeks nothing, once the assignment is revoked (the next join loads again)', async () => {
+    const h = harness(5, { revokeAfterFailures: 2 });
+    expect(await seekExternal(h.deps, { t: [0] })).toBe('revoked');
+    expect(h.loads()).toBe(2);
+    expect(h.sought).toEqual([]);
+  });
+
+  it('stops retrying at shutdown', async () => {
+    const h = harness(5, { stopAfterFailures: 1 });
+    expect(await seekExternal(h.deps, { t: [0] })).toBe('stopping');
+    expect(h.loads()).toBe(1);
+    expect(h.sought).toEqual([]);
+  });
+
+  it('seeks nothing, without asking anything, for Kafka-stored offsets', async () => {
+    const h = harness(0);
+    expect(await seekExternal({ ...h.deps, store: { mode: 'kafka' } }, { t: [0] })).toBe('seeked');
+    expect(h.loads()).toBe(0);
+    expect(h.sought).toEqual([]);
   });
 });
