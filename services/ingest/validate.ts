@@ -295,14 +295,40 @@ export function decodeEvent(raw: unknown, receivedAt: number): DecodeResult {
 
 type Fail = (path: string, reason: string, code?: RejectCode) => void;
 
+type RangeCheck = {
+  path: string;
+  head: string;
+  leaf: string | undefined;
+  min: number;
+  max: number;
+  reason: string;
+};
+
+/** EVENT_RULES.ranges split into paths once at load, not per event (this runs for every event ingest accepts). */
+const RANGE_CHECKS = Object.fromEntries(
+  Object.entries(EVENT_RULES.ranges).map(([family, ranges]) => [
+    family,
+    Object.entries(ranges).map(([path, [min, max]]): RangeCheck => {
+      const [head, leaf] = path.split('.') as [string, string | undefined];
+      return {
+        path,
+        head,
+        leaf,
+        min,
+        max,
+        reason: max === Infinity ? `must be >= ${min}` : `must be ${min}..${max}`,
+      };
+    }),
+  ]),
+) as Record<EventFamily, RangeCheck[]>;
+const API_ROUTE = new RegExp(EVENT_RULES.apiRoute.pattern);
+
 /** Every range of EVENT_RULES.ranges for the family, on the record and its nested records (null: absent). */
 function checkRanges(family: EventFamily, r: Record<string, unknown>, fail: Fail): void {
-  for (const [path, [min, max]] of Object.entries(EVENT_RULES.ranges[family])) {
-    const [head, leaf] = path.split('.') as [string, string | undefined];
-    const holder = leaf === undefined ? r : (r[head] as Record<string, unknown> | null);
-    const v = holder ? (holder[leaf ?? head] as number | null) : null;
-    if (v !== null && v !== undefined && (v < min || v > max))
-      fail(path, max === Infinity ? `must be >= ${min}` : `must be ${min}..${max}`);
+  for (const c of RANGE_CHECKS[family]) {
+    const holder = c.leaf === undefined ? r : (r[c.head] as Record<string, unknown> | null);
+    const v = holder ? (holder[c.leaf ?? c.head] as number | null) : null;
+    if (v !== null && v !== undefined && (v < c.min || v > c.max)) fail(c.path, c.reason);
   }
 }
 
@@ -318,7 +344,7 @@ function familyChecks(family: EventFamily, r: Record<string, unknown>, fail: Fai
       return;
     case 'study-events': {
       const api = r.api_call as { route: string } | null;
-      if (api && (!new RegExp(EVENT_RULES.apiRoute.pattern).test(api.route) || api.route.length > 256)) {
+      if (api && (!API_ROUTE.test(api.route) || api.route.length > EVENT_RULES.apiRoute.maxLength)) {
         fail('api_call.route', 'must be a route pattern starting with / without query or fragment');
       }
       return;

@@ -146,6 +146,31 @@ describe('decode and validate', () => {
     expect(errorsOf(studyEvent({ occurred_at: NOW - 31 * 86_400_000 }))).toEqual(['occurred_at:too_old']);
   });
 
+  it('checks the ranges of nested records and the api_call route (EVENT_RULES, the table the OpenAPI document states)', () => {
+    const coach = (ai_coach: Record<string, unknown>) =>
+      studyEvent({ event_type: 'AI_COACH_QUERY', ai_coach });
+    expect(errorsOf(coach({ interaction: 'HINT', prompt_tokens: 12, response_tokens: 0 }))).toEqual([]);
+    expect(errorsOf(coach({ interaction: 'HINT', prompt_tokens: -1 }))).toEqual([
+      'ai_coach.prompt_tokens:invalid_value',
+    ]);
+    expect(errorsOf(coach({ interaction: 'HINT', response_tokens: -5 }))).toEqual([
+      'ai_coach.response_tokens:invalid_value',
+    ]);
+    const call = (api_call: Record<string, unknown>) =>
+      studyEvent({
+        event_type: 'API_CALL',
+        api_call: { method: 'GET', route: '/v1/x', status: 200, duration_ms: 3, ...api_call },
+      });
+    expect(errorsOf(call({}))).toEqual([]);
+    expect(errorsOf(call({ status: 600 }))).toEqual(['api_call.status:invalid_value']);
+    expect(errorsOf(call({ duration_ms: -1 }))).toEqual(['api_call.duration_ms:invalid_value']);
+    expect(errorsOf(call({ route: '/v1/x?id=1' }))).toEqual(['api_call.route:invalid_value']);
+    expect(errorsOf(call({ route: 'v1/x' }))).toEqual(['api_call.route:invalid_value']);
+    expect(errorsOf(call({ route: `/${'a'.repeat(256)}` }))).toEqual(['api_call.route:invalid_value']);
+    const r = check(call({ status: 99 }));
+    expect(r.ok ? [] : r.errors.map((e) => e.reason)).toEqual(['must be 100..599']);
+  });
+
   it('checks time bounds after the skew correction', () => {
     // client clock one hour ahead: occurred_at looks 1 h in the future, the batch shift of -1 h corrects it
     const ahead = studyEvent({ occurred_at: NOW + 3_600_000 - 10_000 });
