@@ -99,6 +99,16 @@ function rawName(t: Topic): unknown {
 }
 
 /**
+ * Whether a page asked for with these options can hold every leaf row of the student: a first page (no cursor), of
+ * every parent, at level 2 or every level. It does when it is also the last page (MasteryPage.allLeaves).
+ */
+export function pageMayHoldEveryLeaf(opts: { level?: number; parent?: string; after?: unknown }): boolean {
+  return (
+    opts.after === undefined && opts.parent === undefined && (opts.level === undefined || opts.level === 2)
+  );
+}
+
+/**
  * One page of the mastery list's rows, from a lean positional row (rowMode 'array': scalar columns, no jsonb for
  * the driver to JSON.parse); name, level, parent and board weight from the in-memory taxonomy. Order: topic level,
  * then topic id bytewise (COLLATE "C"), the order a cursor resumes from. Integration-tested against the topic view
@@ -190,11 +200,6 @@ export async function masteryListPage(
     rows: out,
     next:
       rows.length > opts.limit && last ? { level: Number(last[C.level]), topicId: String(last[C.id]) } : null,
-    allLeaves:
-      opts.after === undefined &&
-      opts.parent === undefined &&
-      (opts.level === undefined || opts.level === 2) &&
-      rows.length <= opts.limit &&
-      out.length === n,
+    allLeaves: pageMayHoldEveryLeaf(opts) && rows.length <= opts.limit && out.length === n,
   };
 }

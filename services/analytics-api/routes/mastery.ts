@@ -12,7 +12,7 @@ import { addDays, round, utcDay } from '../compute.ts';
 import { topicDaily } from '../data/history.ts';
 import { learnerPool, poolOfLeaves } from '../data/learner.ts';
 import { masteryHistory, masteryRows } from '../data/mastery.ts';
-import { masteryListPage } from '../data/mastery-list.ts';
+import { masteryListPage, pageMayHoldEveryLeaf } from '../data/mastery-list.ts';
 import { topicWithChildren } from '../data/taxonomy.ts';
 import { masteryEntry, masteryView, type MasteryField } from '../views/mastery-entry.ts';
 
@@ -38,8 +38,11 @@ export const masteryList = defineRoute({
     // usual full list) holds them: summed from its rows, no read (data/learner.ts poolOfLeaves). Otherwise one
     // grouped read: in parallel when the page cannot hold them, after it when it did not (a shorter `limit`).
     const wantsP = fields === undefined || fields.includes('pCorrect') || fields.includes('pCorrectNow');
-    const mayHoldLeaves =
-      query.cursor === undefined && query.parent === undefined && (query.level ?? 2) === 2;
+    const mayHoldLeaves = pageMayHoldEveryLeaf({
+      level: query.level,
+      parent: query.parent,
+      after: query.cursor,
+    });
     const [page, read] = await Promise.all([
       masteryListPage(data.pg, user, {
         level: query.level,
