@@ -4,7 +4,7 @@ import { LocalBuckets, LookupLimiter } from './limits.ts';
 import type { ServerType } from '@hono/node-server';
 import { EventCodec } from '../shared/codec.ts';
 import { closeServer, listen, opsAccess } from '../shared/http.ts';
-import { createKafka } from '../shared/kafka.ts';
+import { createKafka, retryKafkaStart } from '../shared/kafka.ts';
 import type { Logger } from '../shared/logger.ts';
 import { createMetricsRegistry } from '../shared/metrics.ts';
 import { asRole, createPgPool } from '../shared/postgres.ts';
@@ -44,8 +44,9 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
   const redis = createRedis(cfg);
 
   await codec.resolveWriterIds();
-  await Promise.all(producers.map((p) => p.connect()));
-  await admin.connect();
+  const retry = { log, deadlineMs: cfg.KAFKA_START_DEADLINE_MS };
+  await Promise.all(producers.map((p) => p.connect(retry)));
+  await retryKafkaStart('admin connect', () => admin.connect(), retry);
 
   const send = async (events: Parameters<EventProducer['publish']>[0]) => {
     const producer = idle.pop()!; // the publisher never runs more sends than there are producers

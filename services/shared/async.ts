@@ -11,3 +11,16 @@ export async function allSettledOrThrow<T>(promises: Iterable<Promise<T>>): Prom
   }
   return values;
 }
+
+export type BackoffOptions = { initialMs: number; maxMs: number; factor: number; jitter: number };
+
+/** Exponential backoff delay for the given attempt (0-based), capped, with proportional jitter from `random`. */
+export function backoffDelay(
+  opts: BackoffOptions,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
+  const base = Math.min(opts.maxMs, opts.initialMs * opts.factor ** attempt);
+  const spread = base * opts.jitter;
+  return Math.max(0, Math.round(base - spread + random() * 2 * spread));
+}

@@ -19,6 +19,14 @@ const SHARED_ENV = {
     default: '30000',
     doc: "longest wait between two retries of a kafkajs request (kafkajs' maxRetryTime); the cluster profile sets 1000 so a producer retrying against a killed leader finds its successor within a second of the failover",
   },
+  KAFKA_CONNECTION_TIMEOUT_MS: {
+    default: '5000',
+    doc: "how long kafkajs waits for a TCP connection to a broker (kafkajs' default, 1000, is shorter than the event-loop stalls of a busy 2-core machine: a connect that completed in time timed out anyway)",
+  },
+  KAFKA_START_DEADLINE_MS: {
+    default: '120000',
+    doc: 'how long a service retries its start-up steps against Kafka (producer and consumer connect, subscribe) on retriable errors before it exits',
+  },
   KAFKA_EVENT_RETENTION_MS: {
     default: '-1',
     doc: 'retention of event topics in ms (-1 keeps everything: topics are the source of truth for replays)',
@@ -160,6 +168,8 @@ export const sharedEnv = defineEnv('shared', SHARED_ENV, {
   KAFKA_PARTITIONS: envInt('KAFKA_PARTITIONS'),
   KAFKA_REPLICATION_FACTOR: envInt('KAFKA_REPLICATION_FACTOR'),
   KAFKA_RETRY_MAX_MS: envInt('KAFKA_RETRY_MAX_MS'),
+  KAFKA_CONNECTION_TIMEOUT_MS: envInt('KAFKA_CONNECTION_TIMEOUT_MS').pipe(z.number().min(100)),
+  KAFKA_START_DEADLINE_MS: envInt('KAFKA_START_DEADLINE_MS').pipe(z.number().min(0)),
   KAFKA_EVENT_RETENTION_MS: envInt('KAFKA_EVENT_RETENTION_MS'),
   KAFKA_DLQ_RETENTION_MS: envInt('KAFKA_DLQ_RETENTION_MS'),
   SCHEMA_REGISTRY_URL: z.url(),

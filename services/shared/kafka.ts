@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Kafka, logLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
+import { backoffDelay, type BackoffOptions } from './async.ts';
 import type { SharedConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import { kafkaTls, type TlsSettings } from './tls.ts';
@@ -121,7 +122,7 @@ export const KNOWN_HARMLESS_KAFKAJS = [
 /** A kafkajs client that logs through pino; over TLS (and SASL) when configured (shared/tls.ts). */
 export function createKafka(
   cfg: Pick<SharedConfig, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'> &
-    Partial<Pick<SharedConfig, 'KAFKA_RETRY_MAX_MS'>> &
+    Partial<Pick<SharedConfig, 'KAFKA_RETRY_MAX_MS' | 'KAFKA_CONNECTION_TIMEOUT_MS'>> &
     TlsSettings,
   log: Logger,
   clientSuffix = '',
@@ -130,6 +131,7 @@ export function createKafka(
     clientId: clientSuffix ? `${cfg.KAFKA_CLIENT_ID}-${clientSuffix}` : cfg.KAFKA_CLIENT_ID,
     brokers: cfg.KAFKA_BROKERS,
     ...kafkaTls(cfg),
+    connectionTimeout: cfg.KAFKA_CONNECTION_TIMEOUT_MS ?? 5000,
     logLevel: logLevel.WARN,
     retry: { initialRetryTime: 200, retries: 8, maxRetryTime: cfg.KAFKA_RETRY_MAX_MS ?? 30_000 },
     logCreator:
@@ -140,4 +142,57 @@ export function createKafka(
         log[levelNames[level] ?? 'info']({ kafka: namespace, ...extra }, message);
       },
   });
+}
+
+/**
+ * Whether a kafkajs failure may pass if tried again: kafkajs marks its errors `retriable`; a
+ * KafkaJSNumberOfRetriesExceeded is marked non-retriable, but it only ever wraps retriable errors kafkajs gave up on.
+ * Non-retriable failures (authentication, authorization, unknown topic when auto-creation is off) end at once.
+ */
+export function isTransientKafkaError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'KafkaJSNumberOfRetriesExceeded') return true;
+  return (err as Error & { retriable?: unknown }).retriable === true;
+}
+
+export type KafkaStartRetry = {
+  log: Logger;
+  /** How long the step is retried, from its first attempt (KAFKA_START_DEADLINE_MS). */
+  deadlineMs: number;
+  backoff?: BackoffOptions;
+  /** Ends the retries early (the service is stopping): the last failure is thrown. */
+  stopping?: () => boolean;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  random?: () => number;
+};
+
+const START_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 5000, factor: 2, jitter: 0.2 };
+
+/**
+ * Runs a start-up step against Kafka (a producer's or consumer's connect, a subscribe) until it succeeds, retrying
+ * transient failures with backoff until the deadline. kafkajs does not retry all of them itself: an idempotent
+ * producer's connect asks the controller broker for a producer id and gives up on the first connection timeout to it
+ * (eosManager.initProducerId bails on a KafkaJSConnectionError), which ended a processor instance at start-up on a
+ * busy machine (test/cluster/rebalance-storm; regression test: test/integration/stream/start-survives-slow-connect).
+ */
+export async function retryKafkaStart<T>(
+  what: string,
+  step: () => Promise<T>,
+  opts: KafkaStartRetry,
+): Promise<T> {
+  const now = opts.now ?? Date.now;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const startedAt = now();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await step();
+    } catch (err) {
+      const waitMs = backoffDelay(opts.backoff ?? START_BACKOFF, attempt, opts.random);
+      const late = now() - startedAt + waitMs > opts.deadlineMs;
+      if (!isTransientKafkaError(err) || late || opts.stopping?.()) throw err;
+      opts.log.warn({ err, what, attempt: attempt + 1, waitMs }, 'Kafka start-up step failed; retrying');
+      await sleep(waitMs);
+    }
+  }
 }

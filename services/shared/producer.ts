@@ -7,7 +7,7 @@ import {
   type RecordMetadata,
 } from 'kafkajs';
 import type { EventCodec } from './codec.ts';
-import type { EventFamily } from './kafka.ts';
+import { retryKafkaStart, type EventFamily, type KafkaStartRetry } from './kafka.ts';
 
 /** One event ready to publish: its family, the Avro-shaped record, and its key (the student). */
 export type OutgoingEvent = {
@@ -36,8 +36,11 @@ export class EventProducer {
     });
   }
 
-  connect(): Promise<void> {
-    return this.producer.connect();
+  /** Connects; with `retry`, transient failures are retried until its deadline (retryKafkaStart). */
+  connect(retry?: KafkaStartRetry): Promise<void> {
+    return retry
+      ? retryKafkaStart('producer connect', () => this.producer.connect(), retry)
+      : this.producer.connect();
   }
 
   disconnect(): Promise<void> {

@@ -44,7 +44,7 @@ const importCommand: Command = async (args) => {
   const codec = new EventCodec(createRegistry(cfg), cfg, subjectKeysFor(cfg));
   await codec.resolveWriterIds();
   const producer = new EventProducer(createKafka(cfg, log, 'import'), codec);
-  await producer.connect();
+  await producer.connect({ log, deadlineMs: cfg.KAFKA_START_DEADLINE_MS });
   const rejectsPath = values.rejects ?? `${values.file}.rejects.jsonl`;
   const rejects = createWriteStream(rejectsPath);
   const progress = new ProgressLine('import', { quiet: values.quiet ?? false });

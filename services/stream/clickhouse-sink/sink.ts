@@ -186,6 +186,7 @@ export async function startClickHouseSink(deps: SinkDeps): Promise<ClickHouseSin
     log,
     metrics: deps.metrics,
     deadLetterTopic: topics.deadLetter,
+    startDeadlineMs: cfg.KAFKA_START_DEADLINE_MS,
   });
   const processor = await runProcessor<SerialisedRow>(
     clickHouseSinkDefinition({

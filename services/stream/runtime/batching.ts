@@ -1,5 +1,5 @@
 /**
- * Pure batching policy of the consumer runtime (when to flush, when to pause fetching) and the retry backoff,
+ * Pure batching policy of the consumer runtime (when to flush, when to pause fetching),
  * unit-tested without Kafka. Offset bookkeeping is in commit-manager.ts.
  */
 
@@ -42,17 +42,4 @@ export function msUntilDue(
 /** Whether fetching should pause: too much waits in memory while the sink catches up (or its store is down). */
 export function shouldPause(policy: BatchPolicyOptions, buffered: number, inFlight: number): boolean {
   return buffered + inFlight >= policy.pauseAtRecords;
-}
-
-export type BackoffOptions = { initialMs: number; maxMs: number; factor: number; jitter: number };
-
-/** Exponential backoff delay for the given attempt (0-based), capped, with proportional jitter from `random`. */
-export function backoffDelay(
-  opts: BackoffOptions,
-  attempt: number,
-  random: () => number = Math.random,
-): number {
-  const base = Math.min(opts.maxMs, opts.initialMs * opts.factor ** attempt);
-  const spread = base * opts.jitter;
-  return Math.max(0, Math.round(base - spread + random() * 2 * spread));
 }

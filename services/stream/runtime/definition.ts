@@ -1,7 +1,8 @@
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../shared/logger.ts';
 import type { Registry } from '../../shared/metrics.ts';
-import type { BackoffOptions, BatchPolicyOptions, FlushReason } from './batching.ts';
+import type { BackoffOptions } from '../../shared/async.ts';
+import type { BatchPolicyOptions, FlushReason } from './batching.ts';
 import type { StreamConfig } from './config.ts';
 import type { StepResult } from './step.ts';
 import type { FlushBatch, InboundRecord, TopicPartitionOffset } from './types.ts';
@@ -59,6 +60,8 @@ export type RuntimeOptions = {
   fetch?: { maxBytes: number; maxBytesPerPartition: number };
   /** At shutdown, how long a failing flush keeps being retried before it is abandoned uncommitted. */
   stopGraceMs?: number;
+  /** How long start() retries connecting and subscribing on retriable Kafka errors (KAFKA_START_DEADLINE_MS). */
+  startDeadlineMs?: number;
 };
 
 /**
@@ -67,7 +70,7 @@ export type RuntimeOptions = {
  */
 export function runtimeOptionsFromEnv(
   env: StreamConfig,
-  base: Pick<RuntimeOptions, 'kafka' | 'log' | 'metrics' | 'deadLetterTopic'>,
+  base: Pick<RuntimeOptions, 'kafka' | 'log' | 'metrics' | 'deadLetterTopic' | 'startDeadlineMs'>,
   lane: 'bulk' | 'live' = 'bulk',
 ): RuntimeOptions {
   return {

@@ -1,6 +1,6 @@
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../../shared/logger.ts';
-import { backoffDelay, type BackoffOptions } from './batching.ts';
+import { backoffDelay, type BackoffOptions } from '../../shared/async.ts';
 import type { DecodeStep } from './definition.ts';
 import type { StepResult } from './step.ts';
 import type { InboundRecord } from './types.ts';

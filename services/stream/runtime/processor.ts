@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Consumer, Producer } from 'kafkajs';
+import { retryKafkaStart } from '../../shared/kafka.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { BackPressure, RecordBuffer } from './buffer.ts';
 import { CommitManager, commitsToKafka } from './commit-manager.ts';
@@ -9,6 +10,8 @@ import { Flusher } from './flusher.ts';
 import { runtimeMetrics, type RuntimeMetrics } from './metrics.ts';
 import { AssignmentState, seekExternal, type Revocation } from './rebalance.ts';
 import { Wakeup } from './wakeup.ts';
+
+const DEFAULT_START_DEADLINE_MS = 120_000;
 
 /**
  * The consumer runtime every processor runs on. A processor supplies a pure-ish `decode` step (bytes to a typed
@@ -150,10 +153,20 @@ class ProcessorRuntime<T> implements RunningProcessor {
       this.rebalance.crashed();
       this.log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
     });
-    await this.producer.connect();
-    await this.consumer.connect();
+    const retry = {
+      log: this.log,
+      deadlineMs: this.opts.startDeadlineMs ?? DEFAULT_START_DEADLINE_MS,
+      stopping: () => this.stopping,
+    };
+    await retryKafkaStart('producer connect', () => this.producer.connect(), retry);
+    await retryKafkaStart('consumer connect', () => this.consumer.connect(), retry);
+    const fromBeginning = this.def.fromBeginning ?? true;
     for (const topic of this.def.topics)
-      await this.consumer.subscribe({ topic, fromBeginning: this.def.fromBeginning ?? true });
+      await retryKafkaStart(
+        `subscribe ${topic}`,
+        () => this.consumer.subscribe({ topic, fromBeginning }),
+        retry,
+      );
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,

@@ -1,5 +1,5 @@
 import type { Logger } from '../../shared/logger.ts';
-import { backoffDelay, type BackoffOptions } from './batching.ts';
+import { backoffDelay, type BackoffOptions } from '../../shared/async.ts';
 import type { Assignment, OffsetStore } from './definition.ts';
 import type { TopicPartitionOffset } from './types.ts';
 

@@ -48,7 +48,13 @@ export function runLive<T>(def: ProcessorDefinition<T>, d: StatefulDeps): Promis
     def,
     runtimeOptionsFromEnv(
       d.stream,
-      { kafka: d.kafka, log: d.log, metrics: d.metrics, deadLetterTopic: topicNames(d.cfg).deadLetter },
+      {
+        kafka: d.kafka,
+        log: d.log,
+        metrics: d.metrics,
+        deadLetterTopic: topicNames(d.cfg).deadLetter,
+        startDeadlineMs: d.cfg.KAFKA_START_DEADLINE_MS,
+      },
       'live',
     ),
   );

@@ -1,31 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { topicNames } from '../../../services/shared/kafka.ts';
 import { DLQ_HEADERS } from '../../../services/stream/runtime/dead-letter.ts';
-import { isolatedEnv, teardown } from '../../support/isolated.ts';
+import { isolatedEnv } from '../../support/isolated.ts';
 import {
   caughtUp,
-  harness,
+  harnessHooks,
   makeEvents,
   observed,
   publishInChunks,
   startSink,
   waitFor,
-  type StreamHarness,
 } from './support.ts';
 
 /** A record that is not Avro lands in the dead-letter topic with its origin; the sink goes on with the rest. */
 describe('clickhouse-sink: dead-lettering', () => {
   const iso = isolatedEnv('dlq');
-  let h: StreamHarness;
-  beforeAll(async () => {
-    h = await harness(iso);
-  });
-  afterAll(async () => {
-    await h?.close();
-    await teardown(iso);
-  });
+  const harnessOf = harnessHooks(iso);
 
   it('dead-letters a non-Avro record with its original bytes and origin, and stores the valid ones', async () => {
+    const h = harnessOf();
     const names = topicNames(iso.cfg);
     const { events, expected } = makeEvents({
       users: 3,

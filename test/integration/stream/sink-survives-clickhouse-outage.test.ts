@@ -1,16 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, teardown } from '../../support/isolated.ts';
+import { describe, expect, it } from 'vitest';
+import { isolatedEnv } from '../../support/isolated.ts';
 import {
   caughtUp,
-  harness,
+  harnessHooks,
   makeEvents,
   observed,
   publishInChunks,
   startSink,
   waitFor,
-  type StreamHarness,
 } from './support.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -27,16 +26,10 @@ const stack = (action: 'up' | 'down') =>
  */
 describe('clickhouse-sink: ClickHouse outage', () => {
   const iso = isolatedEnv('outage');
-  let h: StreamHarness;
-  beforeAll(async () => {
-    h = await harness(iso);
-  });
-  afterAll(async () => {
-    await h?.close();
-    await teardown(iso);
-  });
+  const harnessOf = harnessHooks(iso);
 
   it('loses nothing and duplicates nothing across a ClickHouse restart', async () => {
+    const h = harnessOf();
     const { events, expected } = makeEvents({
       users: 8,
       perUser: 90,

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import type { Admin } from 'kafkajs';
 import { createClickHouse, chQuery, type ClickHouseClient } from '../../../services/shared/clickhouse.ts';
@@ -10,7 +11,7 @@ import { createRegistry } from '../../../services/shared/registry.ts';
 import { sinkEnv } from '../../../services/stream/clickhouse-sink/config.ts';
 import { startClickHouseSink, type ClickHouseSink } from '../../../services/stream/clickhouse-sink/sink.ts';
 import { streamEnv } from '../../../services/stream/runtime/config.ts';
-import { provision, type IsolatedEnv } from '../../support/isolated.ts';
+import { provision, teardown, type IsolatedEnv } from '../../support/isolated.ts';
 import { until } from '../../support/wait.ts';
 
 /** Shared plumbing of the stream integration tests: an isolated namespace with topics, schemas and tables. */
@@ -48,13 +49,36 @@ export async function harness(iso: IsolatedEnv): Promise<StreamHarness> {
   };
 }
 
-export function startSink(h: StreamHarness, groupId = `${h.iso.id}-sink`): Promise<ClickHouseSink> {
+/**
+ * Registers the describe block's hooks: a harness for `iso` before its tests, closed and torn down after them.
+ * Returns the harness getter a test calls.
+ */
+export function harnessHooks(iso: IsolatedEnv): () => StreamHarness {
+  let h: StreamHarness | undefined;
+  beforeAll(async () => {
+    h = await harness(iso);
+  });
+  afterAll(async () => {
+    await h?.close();
+    await teardown(iso);
+  });
+  return () => {
+    if (!h) throw new Error('the stream harness is not ready (beforeAll failed?)');
+    return h;
+  };
+}
+
+export function startSink(
+  h: StreamHarness,
+  groupId = `${h.iso.id}-sink`,
+  kafka: Kafka = h.kafka,
+): Promise<ClickHouseSink> {
   const env = { ...h.iso.env, SINK_GROUP_ID: groupId };
   return startClickHouseSink({
     cfg: h.iso.cfg,
     stream: streamEnv.load(env),
     sink: sinkEnv.load(env),
-    kafka: h.kafka,
+    kafka,
     log: createLogger('sink', h.iso.env.LOG_LEVEL),
     metrics: createMetricsRegistry('test'),
     runtime: {

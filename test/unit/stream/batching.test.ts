@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { backoffDelay } from '../../../services/shared/async.ts';
 import {
-  backoffDelay,
   flushDecision,
   msUntilDue,
   shouldPause,
