@@ -1,9 +1,9 @@
 /**
  * PostgreSQL primary restart while the processors write (cluster profile: primary + streaming standby). A client
  * sends events at a fixed rate; 10 s in, the primary is stopped (fast shutdown) and started again through
- * `stack.sh down/up --profile cluster postgres`; while the primary is down, a fourth member joins the mastery and
- * sessions groups and leaves again, so both groups rebalance during the outage (as a group coordinator moving to
- * another broker makes them rejoin). The stateful processors (3 instances of each group) fail their flushes and
+ * `stack.sh down/up --profile cluster postgres`; while the primary is down, a fourth member joins the mastery,
+ * sessions and sink groups and leaves again, so every group rebalances during the outage, and the three groups'
+ * coordinators move to other brokers (their __consumer_offsets partitions change leader). The stateful processors (3 instances of each group) fail their flushes and
  * their loads of the stored positions meanwhile and retry; they resume from the positions stored in PostgreSQL
  * (mastery) and Redis (sessions). Regression: a processor whose positions could not be loaded after a rejoin used
  * to stop its consumer for good (services/stream/runtime/rebalance.ts seekExternal; the 08:57 run after
@@ -18,6 +18,8 @@ import { topicNames } from '../../services/shared/kafka.ts';
 import {
   acknowledged,
   joinGroupsBriefly,
+  moveCoordinators,
+  processorGroups,
   expectAlive,
   expectEndToEnd,
   sendAtFixedRate,
@@ -42,10 +44,23 @@ describe('cluster: PostgreSQL primary restart', () => {
             expect(d.code, d.out).toBe(0);
             const topics = topicNames(cluster.iso.cfg);
             const prefix = cluster.iso.cfg.KAFKA_TOPIC_PREFIX;
+            // The group coordinators move meanwhile, as in the 2026-12-06 13:33 run, where the leadership of
+            // __consumer_offsets went back to a broker restarted by broker-kill during this test (coordinator-move.test.ts
+            // has the move alone).
+            const moving = moveCoordinators(cluster.iso, processorGroups(cluster.iso));
             const joined = await joinGroupsBriefly(cluster.iso, [
               {
                 groupId: `${prefix}studystream-mastery`,
                 topics: [topics['question-attempts'], topics['material-interactions']],
+              },
+              {
+                // The sink reads PostgreSQL too (the subject keys of pseudonymised records): its group as well.
+                groupId: `${cluster.iso.id}-sink`,
+                topics: [
+                  topics['study-events'],
+                  topics['question-attempts'],
+                  topics['material-interactions'],
+                ],
               },
               {
                 groupId: `${prefix}studystream-sessions`,
@@ -58,6 +73,9 @@ describe('cluster: PostgreSQL primary restart', () => {
             ]);
             // The extra member was given partitions: each group really rebalanced while the primary was down.
             for (const j of joined) expect(j.partitions, j.groupId).toBeGreaterThan(0);
+            const moved = await moving;
+            console.log(JSON.stringify({ moved }));
+            for (const m of moved) expect(m.to, `__consumer_offsets-${m.partition}`).not.toBe(m.from);
             const u = await stack('up', 'postgres');
             expect(u.code, u.out).toBe(0);
           })();

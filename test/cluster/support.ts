@@ -14,7 +14,7 @@ import { reconcile, type Reconciliation } from '../../services/datatools/reconci
 import { openContext } from '../../services/datatools/context.ts';
 import { createApiKey } from '../../services/ingest/apikeys.ts';
 import { chQuery, createClickHouse } from '../../services/shared/clickhouse.ts';
-import { createKafka } from '../../services/shared/kafka.ts';
+import { createKafka, EVENT_FAMILIES, topicNames } from '../../services/shared/kafka.ts';
 import { createLogger } from '../../services/shared/logger.ts';
 import { createPgPool } from '../../services/shared/postgres.ts';
 import { ident, sql } from '../../services/shared/sql.ts';
@@ -51,6 +51,12 @@ export type Cluster = {
   streamOverrides: NodeJS.ProcessEnv;
 };
 
+/**
+ * The log level of the stream instances the tests start (logs in .stack/cluster/test-logs/): info, so that a failed
+ * run shows each instance's rebalances, dropped batches and starts, not only its warnings.
+ */
+const STREAM_LOG_LEVEL = process.env.CLUSTER_LOG_LEVEL ?? 'info';
+
 /** Env of one stream instance: every processor, sessions written as soon as due, small batches. */
 export function streamEnv(
   iso: IsolatedEnv,
@@ -63,7 +69,7 @@ export function streamEnv(
     SINK_GROUP_ID: `${iso.id}-sink`,
     SESSIONS_CLOSE_QUIET_MS: '0',
     STREAM_BATCH_MAX_WAIT_MS: '300',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: STREAM_LOG_LEVEL,
     ...overrides,
   };
 }
@@ -140,7 +146,7 @@ export async function startCluster(label: string, streamOverrides: NodeJS.Proces
         ...iso.env,
         INGEST_PORT: String(port),
         INGEST_RATE_LIMIT_PER_SEC: '100000',
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: 'warn', // info would log every request
         LOG_FORMAT: 'json',
       },
       `http://127.0.0.1:${port}`,
@@ -372,6 +378,28 @@ export async function missingInClickHouse(iso: IsolatedEnv, ids: string[]): Prom
   }
 }
 
+/** The partitions of the event topics where the sink group's committed offset is not the end: `topic-p: at/end`. */
+async function sinkLag(iso: IsolatedEnv): Promise<string[]> {
+  const admin = createKafka(iso.cfg, createLogger('test', 'warn'), 'test-admin').admin();
+  await admin.connect();
+  try {
+    const names = topicNames(iso.cfg);
+    const topics = EVENT_FAMILIES.map((f) => names[f]);
+    const committed = await admin.fetchOffsets({ groupId: `${iso.id}-sink`, topics });
+    const out: string[] = [];
+    for (const t of committed) {
+      const ends = await admin.fetchTopicOffsets(t.topic);
+      for (const p of ends) {
+        const at = t.partitions.find((x) => x.partition === p.partition)?.offset ?? '?';
+        if (at !== p.offset) out.push(`${t.topic}-${p.partition}: ${at}/${p.offset}`);
+      }
+    }
+    return out;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Polls until `check` is true; throws with `what` after `timeoutMs`. */
 export async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
   const start = Date.now();
@@ -409,7 +437,14 @@ export async function expectEndToEnd(
     'ClickHouse to hold every acknowledged event',
     async () => (await rawCounts(c.iso)).distinct >= ids.length,
     timeouts.clickhouseMs ?? 120_000,
-  );
+  ).catch(async (err: Error) => {
+    const missing = await missingInClickHouse(c.iso, ids).catch(() => []);
+    const lag = await sinkLag(c.iso).catch((e: Error) => e.message);
+    throw new Error(
+      `${err.message}: ${missing.length} of ${ids.length} missing, e.g. ${missing.slice(0, 5).join(', ')}; ` +
+        `sink group lag (committed/end) ${JSON.stringify(lag)}`,
+    );
+  });
   expect(await missingInClickHouse(c.iso, ids)).toEqual([]);
   const counts = await rawCounts(c.iso);
   expect(counts.distinct).toBe(ids.length);
@@ -496,4 +531,61 @@ export function acknowledged(run: {
   expect(run.other).toEqual([]);
   expect(acked.length).toBe(run.deliveries.length);
   return acked;
+}
+
+const OFFSETS_TOPIC = '__consumer_offsets';
+const OFFSETS_PARTITIONS = 50; // offsets.topic.num.partitions: Kafka's default, which the cluster profile keeps
+
+/** Kafka's partition of a group in __consumer_offsets: Utils.abs(groupId.hashCode()) % partitions. */
+function offsetsPartitionOf(groupId: string): number {
+  let h = 0;
+  for (let i = 0; i < groupId.length; i++) h = (Math.imul(h, 31) + groupId.charCodeAt(i)) | 0;
+  return (h & 0x7fffffff) % OFFSETS_PARTITIONS;
+}
+
+/** The consumer groups of the three processors of a namespace (the sink's is per namespace, SINK_GROUP_ID). */
+export function processorGroups(iso: IsolatedEnv): string[] {
+  const prefix = iso.cfg.KAFKA_TOPIC_PREFIX;
+  return [`${iso.id}-sink`, `${prefix}studystream-mastery`, `${prefix}studystream-sessions`];
+}
+
+export type CoordinatorMove = { partition: number; from: number; to: number };
+
+/**
+ * Moves the group coordinator of each group: the coordinator is the leader of the group's __consumer_offsets
+ * partition, which is reassigned to its two other replicas (so the leadership must move), and, once it has, back
+ * to three replicas with the old leader last (so it does not take the leadership back).
+ */
+export async function moveCoordinators(iso: IsolatedEnv, groups: string[]): Promise<CoordinatorMove[]> {
+  const admin = createKafka(iso.cfg, createLogger('test', 'warn'), 'test-admin').admin();
+  await admin.connect();
+  try {
+    const partitions = [...new Set(groups.map(offsetsPartitionOf))];
+    const current = async () => {
+      const md = await admin.fetchTopicMetadata({ topics: [OFFSETS_TOPIC] });
+      const byId = new Map(md.topics[0]!.partitions.map((p) => [p.partitionId, p]));
+      return partitions.map((id) => byId.get(id)!);
+    };
+    const before = await current();
+    const reassign = (replicas: (p: (typeof before)[number]) => number[]) =>
+      admin.alterPartitionReassignments({
+        topics: [
+          {
+            topic: OFFSETS_TOPIC,
+            partitionAssignment: before.map((p) => ({ partition: p.partitionId, replicas: replicas(p) })),
+          },
+        ],
+      });
+    await reassign((p) => p.replicas.filter((r) => r !== p.leader));
+    await until(
+      'every moved coordinator to have a new leader',
+      async () => (await current()).every((p, i) => p.leader >= 0 && p.leader !== before[i]!.leader),
+      60_000,
+    );
+    const after = await current();
+    await reassign((p) => [...p.replicas.filter((r) => r !== p.leader), p.leader]);
+    return after.map((p, i) => ({ partition: p.partitionId, from: before[i]!.leader, to: p.leader }));
+  } finally {
+    await admin.disconnect();
+  }
 }
