@@ -20,6 +20,7 @@ import {
   joinGroupsBriefly,
   moveCoordinators,
   processorGroups,
+  sinkGroupOf,
   expectAlive,
   expectEndToEnd,
   sendAtFixedRate,
@@ -55,7 +56,7 @@ describe('cluster: PostgreSQL primary restart', () => {
               },
               {
                 // The sink reads PostgreSQL too (the subject keys of pseudonymised records): its group as well.
-                groupId: `${cluster.iso.id}-sink`,
+                groupId: sinkGroupOf(cluster.iso),
                 topics: [
                   topics['study-events'],
                   topics['question-attempts'],

@@ -57,6 +57,9 @@ export type Cluster = {
  */
 const STREAM_LOG_LEVEL = process.env.CLUSTER_LOG_LEVEL ?? 'info';
 
+/** The ClickHouse sink's consumer group of a namespace (SINK_GROUP_ID of its stream instances). */
+export const sinkGroupOf = (iso: IsolatedEnv): string => `${iso.id}-sink`;
+
 /** Env of one stream instance: every processor, sessions written as soon as due, small batches. */
 export function streamEnv(
   iso: IsolatedEnv,
@@ -66,7 +69,7 @@ export function streamEnv(
   return {
     ...iso.env,
     STREAM_PORT: String(port),
-    SINK_GROUP_ID: `${iso.id}-sink`,
+    SINK_GROUP_ID: sinkGroupOf(iso),
     SESSIONS_CLOSE_QUIET_MS: '0',
     STREAM_BATCH_MAX_WAIT_MS: '300',
     LOG_LEVEL: STREAM_LOG_LEVEL,
@@ -385,7 +388,7 @@ async function sinkLag(iso: IsolatedEnv): Promise<string[]> {
   try {
     const names = topicNames(iso.cfg);
     const topics = EVENT_FAMILIES.map((f) => names[f]);
-    const committed = await admin.fetchOffsets({ groupId: `${iso.id}-sink`, topics });
+    const committed = await admin.fetchOffsets({ groupId: sinkGroupOf(iso), topics });
     const out: string[] = [];
     for (const t of committed) {
       const ends = await admin.fetchTopicOffsets(t.topic);
@@ -543,10 +546,10 @@ function offsetsPartitionOf(groupId: string): number {
   return (h & 0x7fffffff) % OFFSETS_PARTITIONS;
 }
 
-/** The consumer groups of the three processors of a namespace (the sink's is per namespace, SINK_GROUP_ID). */
+/** The consumer groups of the three processors of a namespace. */
 export function processorGroups(iso: IsolatedEnv): string[] {
   const prefix = iso.cfg.KAFKA_TOPIC_PREFIX;
-  return [`${iso.id}-sink`, `${prefix}studystream-mastery`, `${prefix}studystream-sessions`];
+  return [sinkGroupOf(iso), `${prefix}studystream-mastery`, `${prefix}studystream-sessions`];
 }
 
 export type CoordinatorMove = { partition: number; from: number; to: number };
