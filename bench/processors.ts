@@ -86,7 +86,7 @@ const bench: Command = async (args) => {
   const codec = new EventCodec(createRegistry(cfg), cfg);
   await codec.registerAll();
   const kafka = createKafka(cfg, log, 'bench');
-  const producer = new EventProducer(kafka, codec);
+  const producer = new EventProducer(kafka, codec, log);
   await producer.connect();
   const rows: Row[] = [];
   const group = `${cfg.KAFKA_TOPIC_PREFIX}${env.MASTERY_GROUP_ID}`;

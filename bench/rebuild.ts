@@ -157,7 +157,7 @@ const rebuildBench: Command = async (args) => {
     await migrateClickHouse(cfg, id);
     const codec = new EventCodec(createRegistry(cfg), cfg);
     await codec.registerAll();
-    const producer = new EventProducer(kafka, codec);
+    const producer = new EventProducer(kafka, codec, log);
     await producer.connect();
     let produced = 0;
     let mastery = 0;

@@ -113,7 +113,7 @@ const sinkBench: Command = async (args) => {
     await migrateClickHouse(cfg, ceilingDb);
     const codec = new EventCodec(createRegistry(cfg), cfg);
     await codec.registerAll();
-    const producer = new EventProducer(kafka, codec);
+    const producer = new EventProducer(kafka, codec, log);
     await producer.connect();
 
     // 1. Pre-fill: simulated events (no client re-sends: the ceiling file must hold the same rows).

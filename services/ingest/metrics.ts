@@ -34,6 +34,11 @@ export function createIngestMetrics(registry: Registry) {
       labelNames: ['code'],
       registers: [registry],
     }),
+    producerRenewals: new Counter({
+      name: 'ingest_producer_renewals_total',
+      help: 'Kafka producers replaced under a new producer id after a failed send (services/shared/idempotent-producer.ts)',
+      registers: [registry],
+    }),
     degraded: new Counter({
       name: 'ingest_degraded_total',
       help: 'Requests served without a dependency (Redis down: no rate limit / dedupe, downstream dedupes)',

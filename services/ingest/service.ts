@@ -35,7 +35,7 @@ export async function buildIngest(cfg: IngestConfig, log: Logger) {
   // pipeline requests; each sendBatch uses an idle one (a request's records always go through one producer).
   const producers = Array.from(
     { length: cfg.INGEST_PRODUCE_CONCURRENCY },
-    () => new EventProducer(kafka, codec),
+    () => new EventProducer(kafka, codec, log, () => metrics.producerRenewals.inc()),
   );
   const idle = [...producers];
   const admin = kafka.admin();

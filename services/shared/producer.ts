@@ -3,10 +3,11 @@ import {
   Partitioners,
   type ICustomPartitioner,
   type Kafka,
-  type Producer,
   type RecordMetadata,
 } from 'kafkajs';
 import type { EventCodec } from './codec.ts';
+import { IdempotentProducer } from './idempotent-producer.ts';
+import type { Logger } from './logger.ts';
 import { retryKafkaStart, type EventFamily, type KafkaStartRetry } from './kafka.ts';
 
 /** One event ready to publish: its family, the Avro-shaped record, and its key (the student). */
@@ -20,20 +21,20 @@ export type OutgoingEvent = {
 /**
  * The idempotent event producer shared by ingest, the simulator and import: acks from all in-sync replicas,
  * keyed by user_id so one student's events stay ordered in one partition, Confluent wire format values.
- * `publish` resolves only after Kafka acknowledged every record.
+ * `publish` resolves only after Kafka acknowledged every record; after a failed publish the next one goes through a
+ * new producer id (IdempotentProducer), so a failure never makes a later batch vanish.
  */
 export class EventProducer {
-  readonly producer: Producer;
+  readonly producer: IdempotentProducer;
   private readonly codec: EventCodec;
 
-  constructor(kafka: Kafka, codec: EventCodec) {
+  constructor(kafka: Kafka, codec: EventCodec, log: Logger, onRenewal?: () => void) {
     this.codec = codec;
-    this.producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 5,
-      allowAutoTopicCreation: false,
-      createPartitioner: memoizedKeyPartitioner,
-    });
+    this.producer = new IdempotentProducer(
+      kafka,
+      { maxInFlightRequests: 5, allowAutoTopicCreation: false, createPartitioner: memoizedKeyPartitioner },
+      { log, onRenewal },
+    );
   }
 
   /** Connects; with `retry`, transient failures are retried until its deadline (retryKafkaStart). */

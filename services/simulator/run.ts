@@ -68,7 +68,7 @@ export async function connectProducer(cfg: SharedConfig, log: Logger): Promise<E
   }
   const codec = new EventCodec(createRegistry(cfg), cfg, subjectKeysFor(cfg));
   await codec.registerAll();
-  const producer = new EventProducer(kafka, codec);
+  const producer = new EventProducer(kafka, codec, log);
   await producer.connect({ log, deadlineMs: cfg.KAFKA_START_DEADLINE_MS });
   return producer;
 }

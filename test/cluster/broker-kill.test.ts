@@ -19,6 +19,7 @@ import {
   acknowledged,
   expectAlive,
   expectEndToEnd,
+  logMessages,
   sendAtFixedRate,
   stack,
   until,
@@ -112,6 +113,10 @@ describe('cluster: SIGKILL of the partition-leader broker during ingest', () => 
           ? Math.max(...unavailable.map((u) => u.answeredAt)) - killedAt
           : null,
         restartOutput: restarted.out.trim().split('\n').slice(-1)[0],
+        // Producers that ingest replaced after a failed send (services/shared/idempotent-producer.ts).
+        producerRenewals: Object.values(
+          logMessages(cluster.iso, cluster.ingest, 'idempotent producer replaced after a failed send'),
+        ).reduce((a, b) => a + b, 0),
       }),
     );
     const reasons = new Map<string, number>();
@@ -121,9 +126,12 @@ describe('cluster: SIGKILL of the partition-leader broker during ingest', () => 
         '503s outside the failover window',
         [...reasons],
         outside.slice(0, 5).map((u) => [u.sentAt - killedAt, u.answeredAt - killedAt]),
+        "ingest's produce failures",
+        logMessages(cluster.iso, cluster.ingest, 'produce failed'),
       );
     const ids = acknowledged(run);
-    expect(outside).toEqual([]);
+    // Soft: a failure here still lets the end-to-end check below say whether acknowledged events were lost.
+    expect.soft(outside).toEqual([]);
 
     // End to end: every acknowledged event exactly once in ClickHouse; sessions and mastery reconciled with it.
     await expectEndToEnd(cluster, ids);

@@ -6,7 +6,8 @@
  */
 import { afterAll, expect } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { registerAll } from '../../services/cli/commands/schemas.ts';
@@ -103,9 +104,8 @@ export async function startLogged(
   env: NodeJS.ProcessEnv,
   url: string,
 ): Promise<StartedService> {
-  const dir = `${ROOT}.stack/cluster/test-logs`;
-  mkdirSync(dir, { recursive: true });
-  const file = `${dir}/${iso.id}-${name}.log`;
+  const file = testLogFile(iso, name);
+  mkdirSync(dirname(file), { recursive: true });
   const fd = openSync(file, 'a');
   const child = spawn(process.execPath, [entry], { env, stdio: ['ignore', fd, fd] });
   const svc = { name, url, child, stderr: () => `(see ${file})` };
@@ -114,6 +114,44 @@ export async function startLogged(
     throw new Error(`${err.message} (log: ${file})`);
   });
   return svc;
+}
+
+function testLogFile(iso: IsolatedEnv, name: string): string {
+  return `${ROOT}.stack/cluster/test-logs/${iso.id}-${name}.log`;
+}
+
+/**
+ * The log records of the instances with message `msg`, counted by their `err` field (or '' without one): what a
+ * failed assertion prints beside itself, since CI keeps only the test's output.
+ */
+export function logMessages(
+  iso: IsolatedEnv,
+  services: StartedService[],
+  msg: string,
+): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const s of services) {
+    let text: string;
+    try {
+      text = readFileSync(testLogFile(iso, s.name), 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      if (!line.includes(msg)) continue;
+      let rec: { msg?: unknown; err?: unknown };
+      try {
+        rec = JSON.parse(line) as typeof rec;
+      } catch {
+        continue;
+      }
+      if (rec.msg !== msg) continue;
+      const err =
+        typeof rec.err === 'string' ? rec.err : rec.err ? JSON.stringify(rec.err).slice(0, 200) : '';
+      counts[err] = (counts[err] ?? 0) + 1;
+    }
+  }
+  return counts;
 }
 
 /**

@@ -43,7 +43,7 @@ const importCommand: Command = async (args) => {
   const log = createLogger('import', process.env.LOG_LEVEL ?? 'warn');
   const codec = new EventCodec(createRegistry(cfg), cfg, subjectKeysFor(cfg));
   await codec.resolveWriterIds();
-  const producer = new EventProducer(createKafka(cfg, log, 'import'), codec);
+  const producer = new EventProducer(createKafka(cfg, log, 'import'), codec, log);
   await producer.connect({ log, deadlineMs: cfg.KAFKA_START_DEADLINE_MS });
   const rejectsPath = values.rejects ?? `${values.file}.rejects.jsonl`;
   const rejects = createWriteStream(rejectsPath);

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { Consumer, Producer } from 'kafkajs';
+import type { Consumer } from 'kafkajs';
+import { IdempotentProducer } from '../../shared/idempotent-producer.ts';
 import { retryKafkaStart } from '../../shared/kafka.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { BackPressure, RecordBuffer } from './buffer.ts';
@@ -50,7 +51,7 @@ class ProcessorRuntime<T> implements RunningProcessor {
   private readonly m: RuntimeMetrics;
   private readonly labels: { processor: string };
   private readonly consumer: Consumer;
-  private readonly producer: Producer;
+  private readonly producer: IdempotentProducer;
   private readonly wake = new Wakeup();
   private readonly stopWake = new Wakeup();
   private readonly buffer: RecordBuffer<T>;
@@ -82,11 +83,11 @@ class ProcessorRuntime<T> implements RunningProcessor {
       maxWaitTimeInMs: Math.min(500, opts.policy.maxWaitMs),
       allowAutoTopicCreation: false,
     });
-    this.producer = opts.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-    });
+    this.producer = new IdempotentProducer(
+      opts.kafka,
+      { maxInFlightRequests: 1, allowAutoTopicCreation: false },
+      { log: this.log },
+    );
     this.buffer = new RecordBuffer<T>(opts.policy);
     this.backPressure = new BackPressure(opts.policy);
     this.rebalance = new AssignmentState((generation) => this.buffer.reset(generation));

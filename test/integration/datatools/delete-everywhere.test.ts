@@ -26,6 +26,7 @@ import { deleteUserEverywhere } from '../../../services/datatools/delete-user.ts
 import { redriveRefusal, type DeadLetter } from '../../../services/datatools/dlq.ts';
 import { readRange } from '../../../services/datatools/topic-reader.ts';
 import { isolatedEnv, provision, teardown, type IsolatedEnv } from '../../support/isolated.ts';
+import { createLogger } from '../../../services/shared/logger.ts';
 import { cohort, runEnv, startInProcess, waitCaughtUp, type Running } from '../processors/support.ts';
 import { caughtUp, harness, startSink, type StreamHarness } from '../stream/support.ts';
 import { cli, waitUntil } from './support.ts';
@@ -147,7 +148,7 @@ beforeAll(async () => {
   pool = createPgPool(iso.cfg);
   redis = createRedis(iso.cfg);
   codec = new EventCodec(createRegistry(iso.cfg), iso.cfg, subjectKeysFor(iso.cfg));
-  producer = new EventProducer(h.kafka, codec);
+  producer = new EventProducer(h.kafka, codec, createLogger('test', 'warn'));
   await producer.connect();
   env = { ...runEnv(iso, iso, iso.id), SINK_GROUP_ID: `${iso.id}-sink` };
 }, 120_000);

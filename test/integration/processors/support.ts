@@ -46,7 +46,7 @@ export async function produce(cfg: SharedConfig, events: readonly SimEvent[]): P
   const log = createLogger('test', 'warn');
   const codec = new EventCodec(createRegistry(cfg), cfg);
   await codec.registerAll();
-  const producer = new EventProducer(createKafka(cfg, log, 'test-producer'), codec);
+  const producer = new EventProducer(createKafka(cfg, log, 'test-producer'), codec, log);
   await producer.connect();
   try {
     for (let i = 0; i < events.length; i += 5_000)

@@ -130,7 +130,7 @@ describe('time_zone: old-version and new-version producers on the same topics', 
       oldIds.set(f, await registerSchema(iso.cfg, valueSubject(`${iso.cfg.KAFKA_TOPIC_PREFIX}${f}`), text));
       oldTypes.set(f, avro.Type.forSchema(JSON.parse(text) as avro.Schema, { wrapUnions: 'auto' }));
     }
-    const oldProducer = new EventProducer(kafka, new EventCodec(createRegistry(iso.cfg), iso.cfg));
+    const oldProducer = new EventProducer(kafka, new EventCodec(createRegistry(iso.cfg), iso.cfg), log);
     await oldProducer.connect();
     const topics = topicNames(iso.cfg);
     try {
@@ -175,7 +175,9 @@ describe('time_zone: old-version and new-version producers on the same topics', 
       log: createLogger('sink', 'warn'),
       metrics: createMetricsRegistry('test'),
     });
-    await waitCaughtUp(env);
+    // Within the test's 300 s, so that a stall reports the processors' positions (the c1d4382 CI run timed out here
+    // with nothing said) instead of the test's timeout.
+    await waitCaughtUp(env, 150_000);
     const ch = createClickHouse(iso.cfg);
     try {
       const stored = async () =>

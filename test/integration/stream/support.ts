@@ -30,7 +30,7 @@ export async function harness(iso: IsolatedEnv): Promise<StreamHarness> {
   const kafka = createKafka(iso.cfg, log, 'test');
   const codec = new EventCodec(createRegistry(iso.cfg), iso.cfg);
   await codec.registerAll();
-  const producer = new EventProducer(kafka, codec);
+  const producer = new EventProducer(kafka, codec, log);
   await producer.connect();
   const admin = kafka.admin();
   await admin.connect();
