@@ -16,7 +16,8 @@
  * letter.
  */
 import { isErased } from '../shared/subjects.ts';
-import type { IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { IdempotentProducer } from '../shared/idempotent-producer.ts';
 import type { EventCodec } from '../shared/codec.ts';
 import type { Pool } from '../shared/postgres.ts';
 import { readWireSchemaId } from '../shared/registry.ts';
@@ -218,7 +219,7 @@ export function redriveMessage(dlqTopic: string, d: DeadLetter) {
 /** Re-drives one dead letter at most once (see the module comment). */
 export async function redriveOne(
   pool: Pool,
-  producer: Producer,
+  producer: Pick<IdempotentProducer, 'send'>,
   codec: EventCodec,
   dlqTopic: string,
   d: DeadLetter,

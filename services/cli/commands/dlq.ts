@@ -1,6 +1,7 @@
 import { subjectKeysFor } from '../../shared/subjects.ts';
 import { EventCodec } from '../../shared/codec.ts';
 import { createRegistry } from '../../shared/registry.ts';
+import { IdempotentProducer } from '../../shared/idempotent-producer.ts';
 import { openContext, table, type ToolContext } from '../../datatools/index.ts';
 import {
   decodeValue,
@@ -116,7 +117,7 @@ async function redrive(
   let refused = 0;
   const codec = new EventCodec(createRegistry(ctx.cfg), ctx.cfg, subjectKeysFor(ctx.cfg));
   const producer = execute
-    ? ctx.kafka.producer({ idempotent: true, allowAutoTopicCreation: false })
+    ? new IdempotentProducer(ctx.kafka, { allowAutoTopicCreation: false }, { log: ctx.log })
     : undefined;
   if (producer) await producer.connect();
   try {
