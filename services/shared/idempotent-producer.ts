@@ -1,4 +1,4 @@
-import type { Kafka, Message, Producer, ProducerBatch, ProducerConfig, RecordMetadata } from 'kafkajs';
+import type { Kafka, Producer, ProducerBatch, ProducerConfig, ProducerRecord, RecordMetadata } from 'kafkajs';
 import type { Logger } from './logger.ts';
 
 /**
@@ -25,8 +25,7 @@ export class IdempotentProducer {
   private producer: Producer;
   private stale = false;
   private tail: Promise<unknown> = Promise.resolve();
-  /** Producers replaced after a failed send. */
-  renewals = 0;
+  private renewed = 0;
 
   constructor(
     kafka: Kafka,
@@ -38,6 +37,11 @@ export class IdempotentProducer {
     this.log = opts.log;
     this.onRenewal = opts.onRenewal;
     this.producer = kafka.producer(this.config);
+  }
+
+  /** Producers replaced after a failed send. */
+  get renewals(): number {
+    return this.renewed;
   }
 
   connect(): Promise<void> {
@@ -53,7 +57,7 @@ export class IdempotentProducer {
     return this.exclusive(() => this.producer.sendBatch(batch));
   }
 
-  send(record: { topic: string; acks?: number; messages: Message[] }): Promise<RecordMetadata[]> {
+  send(record: ProducerRecord): Promise<RecordMetadata[]> {
     return this.exclusive(() => this.producer.send(record));
   }
 
@@ -77,8 +81,8 @@ export class IdempotentProducer {
     this.producer = this.kafka.producer(this.config);
     await this.producer.connect(); // a failure leaves it stale: the next send tries again
     this.stale = false;
-    this.renewals++;
+    this.renewed++;
     this.onRenewal?.();
-    this.log.warn({ renewals: this.renewals }, 'idempotent producer replaced after a failed send');
+    this.log.warn({ renewals: this.renewed }, 'idempotent producer replaced after a failed send');
   }
 }
