@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgPool } from '../../../services/shared/postgres.ts';
 import { createRedis } from '../../../services/shared/redis.ts';
-import { createApiKey, PgAuthenticator } from '../../../services/ingest/apikeys.ts';
+import { createApiKey, PgAuthenticator, sha256 } from '../../../services/ingest/apikeys.ts';
 import { RedisDedupe, RedisRateLimiter } from '../../../services/ingest/redis-scripts.ts';
 import { isolatedEnv, provision, teardown } from '../../support/isolated.ts';
 
@@ -53,11 +54,39 @@ describe('Redis token bucket', () => {
   });
 });
 
+/**
+ * The secret part of "ssk_<prefix>_<secret>". Not `split('_')`: a base64url secret may hold '_' itself (CI of
+ * 2026-12-06 drew one: the check then looked for the fragment "v", which "revoked_at" contains).
+ */
+function secretOf(key: string, prefix: string): string {
+  const secret = key.slice(`ssk_${prefix}_`.length);
+  expect(secret).toHaveLength(43);
+  return secret;
+}
+
 describe('API keys', () => {
+  it('a secret holding "_" (the counterexample above) is stored as its hash only and verifies', async () => {
+    const prefix = randomBytes(6).toString('hex');
+    const key = `ssk_${prefix}_v_${'A'.repeat(41)}`;
+    await pool.query('INSERT INTO api_keys (prefix, name, secret_sha256, scope) VALUES ($1, $2, $3, $4)', [
+      prefix,
+      'underscore',
+      sha256(secretOf(key, prefix)),
+      'server',
+    ]);
+    const { rows } = await pool.query('SELECT * FROM api_keys WHERE prefix = $1', [prefix]);
+    expect(JSON.stringify(rows)).not.toContain(secretOf(key, prefix));
+    expect(await new PgAuthenticator(pool, 60).authenticate(key)).toEqual({
+      prefix,
+      name: 'underscore',
+      scope: 'server',
+    });
+  });
+
   it('stores only the hash and verifies keys', async () => {
     const { key, prefix } = await createApiKey(pool, 'app');
     const { rows } = await pool.query('SELECT * FROM api_keys WHERE prefix = $1', [prefix]);
-    expect(JSON.stringify(rows)).not.toContain(key.split('_')[2]);
+    expect(JSON.stringify(rows)).not.toContain(secretOf(key, prefix));
     const auth = new PgAuthenticator(pool, 60);
     expect(await auth.authenticate(key)).toEqual({ prefix, name: 'app', scope: 'server' });
     expect(await auth.authenticate(key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A'))).toBeUndefined();
